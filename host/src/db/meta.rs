@@ -1,0 +1,39 @@
+//! The `meta` table: installation-wide values the daemon generates once.
+
+use rusqlite::{Connection, OptionalExtension, params};
+
+/// Read a value.
+pub fn get(conn: &Connection, key: &str) -> rusqlite::Result<Option<String>> {
+    conn.query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0)).optional()
+}
+
+/// Read a value, or store `make()` if there is none; returns the stored value. Race-safe: the
+/// insert is `ON CONFLICT DO NOTHING` and the value is read back.
+pub fn get_or_insert(
+    conn: &Connection,
+    key: &str,
+    make: impl FnOnce() -> String,
+) -> rusqlite::Result<String> {
+    if let Some(v) = get(conn, key)? {
+        return Ok(v);
+    }
+    conn.execute(
+        "INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT(key) DO NOTHING",
+        params![key, make()],
+    )?;
+    conn.query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn get_or_insert_keeps_the_first_value() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        crate::db::migrate(&mut conn).unwrap();
+        let a = get_or_insert(&conn, "install_id", || "first".into()).unwrap();
+        let b = get_or_insert(&conn, "install_id", || "second".into()).unwrap();
+        assert_eq!((a.as_str(), b.as_str()), ("first", "first"));
+    }
+}

@@ -1,0 +1,187 @@
+//! SQLite storage: the connection pools, the one async helper that runs database closures on the
+//! blocking pool, and schema migrations.
+//!
+//! Reads go through a pool of connections; writes go through a separate pool of exactly one
+//! connection, so concurrent writers queue in the daemon instead of fighting over SQLite's lock
+//! (`SQLITE_BUSY` storms). Repository functions are plain sync functions over `&Connection`.
+
+pub mod meta;
+mod migrations;
+
+pub use migrations::{MIGRATIONS, Migration, migrate, schema_version};
+
+use crate::error::{Error, Result};
+use r2d2::{Pool, PooledConnection};
+use r2d2_sqlite::SqliteConnectionManager;
+use rusqlite::Connection;
+use std::path::Path;
+use std::time::Duration;
+
+type Manager = SqliteConnectionManager;
+
+/// Handle to the database; cheap to clone.
+#[derive(Clone)]
+pub struct Db {
+    read: Pool<Manager>,
+    write: Pool<Manager>,
+}
+
+/// Pragmas every connection gets.
+fn configure(conn: &mut Connection, busy_timeout: Duration) -> rusqlite::Result<()> {
+    conn.busy_timeout(busy_timeout)?;
+    conn.execute_batch(
+        "PRAGMA foreign_keys = ON;
+         PRAGMA synchronous = NORMAL;
+         PRAGMA temp_store = MEMORY;",
+    )?;
+    Ok(())
+}
+
+impl Db {
+    /// Open (creating if needed) the database file, switch it to WAL, apply migrations.
+    pub fn open(path: &Path, pool_size: u32, busy_timeout: Duration) -> anyhow::Result<Db> {
+        {
+            // WAL is a property of the file: set it once on a plain connection, and run the
+            // migrations there before any pool exists.
+            let mut conn = Connection::open(path)?;
+            configure(&mut conn, busy_timeout)?;
+            let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
+            anyhow::ensure!(mode.eq_ignore_ascii_case("wal"), "SQLite refused WAL mode ({mode})");
+            migrate(&mut conn)?;
+        }
+        let make = |size: u32| -> anyhow::Result<Pool<Manager>> {
+            let manager = SqliteConnectionManager::file(path)
+                .with_init(move |c| configure(c, busy_timeout));
+            Ok(Pool::builder()
+                .max_size(size)
+                .connection_timeout(Duration::from_secs(10))
+                .build(manager)?)
+        };
+        Ok(Db { read: make(pool_size)?, write: make(1)? })
+    }
+
+    /// An in-memory database with migrations applied (tests). Every pooled connection shares
+    /// the same named in-memory database.
+    pub fn open_in_memory() -> anyhow::Result<Db> {
+        let name = format!("file:zondarr-{}?mode=memory&cache=shared", uuid::Uuid::new_v4());
+        let flags = rusqlite::OpenFlags::default() | rusqlite::OpenFlags::SQLITE_OPEN_URI;
+        let manager = || {
+            SqliteConnectionManager::file(&name)
+                .with_flags(flags)
+                .with_init(|c| configure(c, Duration::from_secs(5)))
+        };
+        let write = Pool::builder().max_size(1).build(manager())?;
+        let mut conn = write.get()?;
+        migrate(&mut conn)?;
+        drop(conn);
+        let read = Pool::builder().max_size(4).build(manager())?;
+        Ok(Db { read, write })
+    }
+
+    /// Run a read-only closure on the blocking pool.
+    pub async fn run<T, F>(&self, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T> + Send + 'static,
+    {
+        let pool = self.read.clone();
+        blocking(move || {
+            let conn = pool.get()?;
+            f(&conn)
+        })
+        .await
+    }
+
+    /// Run a closure inside one write transaction (`BEGIN IMMEDIATE`) on the single writer
+    /// connection; it commits when the closure returns `Ok` and rolls back otherwise.
+    pub async fn write<T, F>(&self, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&rusqlite::Transaction<'_>) -> Result<T> + Send + 'static,
+    {
+        let pool = self.write.clone();
+        blocking(move || {
+            let mut conn: PooledConnection<Manager> = pool.get()?;
+            let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            let out = f(&tx)?;
+            tx.commit()?;
+            Ok(out)
+        })
+        .await
+    }
+
+    /// Whether the database answers (for `/health/ready`).
+    pub async fn ping(&self) -> Result<()> {
+        self.run(|c| Ok(c.query_row("SELECT 1", [], |r| r.get::<_, i64>(0))?)).await.map(|_| ())
+    }
+}
+
+async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'static) -> Result<T> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| Error::Internal(anyhow::anyhow!("database task failed: {e}")))?
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn file_database_uses_wal_and_foreign_keys() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open(&dir.path().join("t.db"), 2, Duration::from_secs(1)).unwrap();
+        let (mode, fk) = db
+            .run(|c| {
+                let mode: String = c.query_row("PRAGMA journal_mode", [], |r| r.get(0))?;
+                let fk: i64 = c.query_row("PRAGMA foreign_keys", [], |r| r.get(0))?;
+                Ok((mode, fk))
+            })
+            .await
+            .unwrap();
+        assert_eq!(mode, "wal");
+        assert_eq!(fk, 1);
+        db.ping().await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn failed_write_rolls_back() {
+        let db = Db::open_in_memory().unwrap();
+        let res: Result<()> = db
+            .write(|tx| {
+                tx.execute("INSERT INTO meta (key, value) VALUES ('a', '1')", [])?;
+                Err(Error::new(crate::error::ErrorCode::Conflict, "stop"))
+            })
+            .await;
+        assert!(res.is_err());
+        let n: i64 = db
+            .run(|c| Ok(c.query_row("SELECT count(*) FROM meta", [], |r| r.get(0))?))
+            .await
+            .unwrap();
+        assert_eq!(n, 0);
+    }
+
+    #[tokio::test]
+    async fn concurrent_writes_all_land() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open(&dir.path().join("t.db"), 4, Duration::from_secs(5)).unwrap();
+        let mut tasks = Vec::new();
+        for i in 0..50 {
+            let db = db.clone();
+            tasks.push(tokio::spawn(async move {
+                db.write(move |tx| {
+                    tx.execute("INSERT INTO meta (key, value) VALUES (?1, 'x')", [format!("k{i}")])?;
+                    Ok(())
+                })
+                .await
+            }));
+        }
+        for t in tasks {
+            t.await.unwrap().unwrap();
+        }
+        let n: i64 = db
+            .run(|c| Ok(c.query_row("SELECT count(*) FROM meta", [], |r| r.get(0))?))
+            .await
+            .unwrap();
+        assert_eq!(n, 50);
+    }
+}

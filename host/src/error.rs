@@ -1,0 +1,315 @@
+//! The daemon's one client-facing error type and the catalogue of stable error codes.
+//!
+//! Every failure that reaches an HTTP client is an [`Error`]; its [`ErrorCode`] is the stable,
+//! documented contract (listed in `docs/errors.md`, which a test keeps in sync with
+//! [`ErrorCode::ALL`]). Internal causes are logged with the request id and never rendered.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use std::sync::Arc;
+
+/// Result with the daemon's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+macro_rules! error_codes {
+    ($( $(#[doc = $doc:literal])+ $variant:ident = ($code:literal, $status:expr), )+) => {
+        /// A stable error code. The string form is part of the public API: never rename one.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum ErrorCode {
+            $( $(#[doc = $doc])+ $variant, )+
+        }
+
+        impl ErrorCode {
+            /// Every code, in catalogue order.
+            pub const ALL: &'static [ErrorCode] = &[$(ErrorCode::$variant,)+];
+
+            /// The upper-snake string sent to clients.
+            pub fn as_str(self) -> &'static str {
+                match self { $(ErrorCode::$variant => $code,)+ }
+            }
+
+            /// The HTTP status this code is sent with.
+            pub fn status(self) -> StatusCode {
+                match self { $(ErrorCode::$variant => $status,)+ }
+            }
+
+            /// One-line description for the documentation.
+            pub fn description(self) -> &'static str {
+                match self { $(ErrorCode::$variant => concat!($($doc),+).trim_ascii(),)+ }
+            }
+        }
+    };
+}
+
+error_codes! {
+    /// The request body is not valid JSON, or does not have the expected shape.
+    MalformedJson = ("MALFORMED_JSON", StatusCode::BAD_REQUEST),
+    /// A query string or path parameter could not be parsed.
+    BadRequest = ("BAD_REQUEST", StatusCode::BAD_REQUEST),
+    /// One or more fields are invalid; `fields` says which and why.
+    ValidationFailed = ("VALIDATION_FAILED", StatusCode::UNPROCESSABLE_ENTITY),
+    /// The request body's content type is not `application/json`.
+    UnsupportedMediaType = ("UNSUPPORTED_MEDIA_TYPE", StatusCode::UNSUPPORTED_MEDIA_TYPE),
+    /// The request body is larger than the configured limit.
+    PayloadTooLarge = ("PAYLOAD_TOO_LARGE", StatusCode::PAYLOAD_TOO_LARGE),
+    /// No route matches the path.
+    NotFound = ("NOT_FOUND", StatusCode::NOT_FOUND),
+    /// The route exists but not with this HTTP method.
+    MethodNotAllowed = ("METHOD_NOT_ALLOWED", StatusCode::METHOD_NOT_ALLOWED),
+    /// The request took longer than the configured request timeout.
+    RequestTimeout = ("REQUEST_TIMEOUT", StatusCode::REQUEST_TIMEOUT),
+    /// The change conflicts with the current state (e.g. a duplicate).
+    Conflict = ("CONFLICT", StatusCode::CONFLICT),
+    /// Too many requests; retry after the time in `Retry-After`.
+    RateLimited = ("RATE_LIMITED", StatusCode::TOO_MANY_REQUESTS),
+    /// A dependency of the daemon (such as the database) is not available right now.
+    Unavailable = ("UNAVAILABLE", StatusCode::SERVICE_UNAVAILABLE),
+    /// No connector plugin with this id is loaded.
+    PluginNotFound = ("PLUGIN_NOT_FOUND", StatusCode::NOT_FOUND),
+    /// The plugin file was refused by the load pipeline; the message says why.
+    PluginInvalid = ("PLUGIN_INVALID", StatusCode::UNPROCESSABLE_ENTITY),
+    /// The plugin crashed (trapped, panicked, ran out of memory or CPU budget).
+    PluginFailed = ("PLUGIN_FAILED", StatusCode::BAD_GATEWAY),
+    /// The plugin did not finish within its wall-clock limit.
+    PluginTimeout = ("PLUGIN_TIMEOUT", StatusCode::GATEWAY_TIMEOUT),
+    /// The plugin failed too many times in a row and is not called until it is reloaded.
+    PluginUnhealthy = ("PLUGIN_UNHEALTHY", StatusCode::SERVICE_UNAVAILABLE),
+    /// The plugin tried to reach a host it did not declare; nothing was sent.
+    PluginHostDenied = ("PLUGIN_HOST_DENIED", StatusCode::BAD_GATEWAY),
+    /// The plugin has as many calls running as it may; retry shortly.
+    PluginBusy = ("PLUGIN_BUSY", StatusCode::SERVICE_UNAVAILABLE),
+    /// The connector does not support this operation.
+    Unsupported = ("UNSUPPORTED", StatusCode::NOT_IMPLEMENTED),
+    /// The media server refused the configured credentials.
+    RemoteUnauthorized = ("REMOTE_UNAUTHORIZED", StatusCode::BAD_GATEWAY),
+    /// The media server's credentials are valid but lack the rights for this.
+    RemoteForbidden = ("REMOTE_FORBIDDEN", StatusCode::BAD_GATEWAY),
+    /// The media server says the object does not exist.
+    RemoteNotFound = ("REMOTE_NOT_FOUND", StatusCode::NOT_FOUND),
+    /// The username is already taken on the media server.
+    UsernameTaken = ("USERNAME_TAKEN", StatusCode::CONFLICT),
+    /// The media server refused the input.
+    RemoteInvalidInput = ("REMOTE_INVALID_INPUT", StatusCode::UNPROCESSABLE_ENTITY),
+    /// The media server could not be reached.
+    RemoteUnreachable = ("REMOTE_UNREACHABLE", StatusCode::BAD_GATEWAY),
+    /// The media server did not answer in time.
+    RemoteTimeout = ("REMOTE_TIMEOUT", StatusCode::GATEWAY_TIMEOUT),
+    /// The media server asked to slow down.
+    RemoteRateLimited = ("REMOTE_RATE_LIMITED", StatusCode::SERVICE_UNAVAILABLE),
+    /// The media server answered with something unexpected.
+    RemoteError = ("REMOTE_ERROR", StatusCode::BAD_GATEWAY),
+    /// An unexpected failure inside the daemon; the log has details under the request id.
+    Internal = ("INTERNAL", StatusCode::INTERNAL_SERVER_ERROR),
+}
+
+/// A field-level validation failure.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct FieldError {
+    /// The field, as named in the request (dotted for nested fields).
+    pub field: String,
+    /// What is wrong with it.
+    pub message: String,
+}
+
+impl FieldError {
+    /// A failure of `field`.
+    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self { field: field.into(), message: message.into() }
+    }
+}
+
+/// Every error a handler can return.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A client-facing failure with a stable code and a message safe to show.
+    #[error("{message}")]
+    Client {
+        /// The stable code; its status is the HTTP status.
+        code: ErrorCode,
+        /// Human-readable message; never contains internal details.
+        message: String,
+        /// Field-level details for `VALIDATION_FAILED`.
+        fields: Vec<FieldError>,
+        /// Seconds for `Retry-After`, when the client should come back later.
+        retry_after: Option<u64>,
+    },
+    /// An internal failure: logged with the request id, rendered as `INTERNAL`.
+    #[error("internal error: {0:#}")]
+    Internal(#[from] anyhow::Error),
+}
+
+impl Error {
+    /// A client error with `code` and `message`.
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        Error::Client { code, message: message.into(), fields: Vec::new(), retry_after: None }
+    }
+
+    /// `VALIDATION_FAILED` with field details.
+    pub fn invalid(fields: Vec<FieldError>) -> Self {
+        let message = match fields.as_slice() {
+            [one] => format!("{}: {}", one.field, one.message),
+            _ => format!("{} fields are invalid", fields.len()),
+        };
+        Error::Client { code: ErrorCode::ValidationFailed, message, fields, retry_after: None }
+    }
+
+    /// `NOT_FOUND` for a thing described by `what` (e.g. "plugin").
+    pub fn not_found(what: &str) -> Self {
+        Self::new(ErrorCode::NotFound, format!("{what} not found"))
+    }
+
+    /// Attach a `Retry-After` hint.
+    pub fn with_retry_after(mut self, seconds: u64) -> Self {
+        if let Error::Client { retry_after, .. } = &mut self {
+            *retry_after = Some(seconds);
+        }
+        self
+    }
+
+    /// The stable code.
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            Error::Client { code, .. } => *code,
+            Error::Internal(_) => ErrorCode::Internal,
+        }
+    }
+}
+
+impl From<rusqlite::Error> for Error {
+    fn from(e: rusqlite::Error) -> Self {
+        Error::Internal(anyhow::Error::new(e).context("database"))
+    }
+}
+
+impl From<r2d2::Error> for Error {
+    fn from(e: r2d2::Error) -> Self {
+        tracing::warn!(error = %e, "database pool exhausted or unavailable");
+        Error::new(ErrorCode::Unavailable, "the database is busy; try again")
+            .with_retry_after(1)
+    }
+}
+
+/// What an error response carries until the envelope middleware renders it with the request id
+/// (see `http::render_errors`). Kept in the response extensions, never serialised directly.
+#[derive(Debug, Clone)]
+pub struct ErrorPayload {
+    /// The stable code.
+    pub code: ErrorCode,
+    /// The message safe to show.
+    pub message: String,
+    /// Field details.
+    pub fields: Vec<FieldError>,
+    /// Internal cause, logged by the middleware, never rendered.
+    pub internal: Option<Arc<str>>,
+}
+
+/// The JSON error envelope of SPEC.md §4.
+#[derive(Debug, Serialize)]
+pub struct Envelope<'a> {
+    /// The error.
+    pub error: EnvelopeBody<'a>,
+}
+
+/// Body of the JSON error envelope.
+#[derive(Debug, Serialize)]
+pub struct EnvelopeBody<'a> {
+    /// Stable code.
+    pub code: &'a str,
+    /// Message.
+    pub message: &'a str,
+    /// The request id, also in the `x-request-id` header.
+    pub request_id: &'a str,
+    /// Field details, omitted when empty.
+    #[serde(skip_serializing_if = "<[FieldError]>::is_empty")]
+    pub fields: &'a [FieldError],
+}
+
+impl IntoResponse for Error {
+    fn into_response(self) -> Response {
+        let (payload, retry_after) = match self {
+            Error::Client { code, message, fields, retry_after } => {
+                (ErrorPayload { code, message, fields, internal: None }, retry_after)
+            }
+            Error::Internal(err) => (
+                ErrorPayload {
+                    code: ErrorCode::Internal,
+                    message: "internal error; the daemon log has details under this request id"
+                        .to_owned(),
+                    fields: Vec::new(),
+                    internal: Some(format!("{err:#}").into()),
+                },
+                None,
+            ),
+        };
+        let mut response = payload.code.status().into_response();
+        if let Some(secs) = retry_after {
+            response.headers_mut().insert(axum::http::header::RETRY_AFTER, secs.into());
+        }
+        response.extensions_mut().insert(payload);
+        response
+    }
+}
+
+/// Render the catalogue as Markdown (the body of `docs/errors.md`).
+pub fn catalogue_markdown() -> String {
+    let mut out = String::from(
+        "# Error codes\n\n\
+         Every error response has the shape `{\"error\": {\"code\", \"message\", \"request_id\", \"fields\"?}}`.\n\
+         Codes are stable: clients may match on them. This file is generated from `host/src/error.rs`;\n\
+         a test fails when they differ (`UPDATE_DOCS=1 cargo test` rewrites it).\n\n\
+         | Code | HTTP status | Meaning |\n|---|---|---|\n",
+    );
+    for code in ErrorCode::ALL {
+        out.push_str(&format!(
+            "| `{}` | {} | {} |\n",
+            code.as_str(),
+            code.status().as_u16(),
+            code.description()
+        ));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashSet;
+
+    #[test]
+    fn codes_are_unique_upper_snake() {
+        let mut seen = HashSet::new();
+        for code in ErrorCode::ALL {
+            let s = code.as_str();
+            assert!(seen.insert(s), "duplicate code {s}");
+            assert!(s.chars().all(|c| c.is_ascii_uppercase() || c == '_'), "{s}");
+            assert!(!code.description().is_empty());
+        }
+    }
+
+    #[test]
+    fn only_internal_is_a_500() {
+        for code in ErrorCode::ALL {
+            let is_500 = code.status() == StatusCode::INTERNAL_SERVER_ERROR;
+            assert_eq!(is_500, *code == ErrorCode::Internal, "{}", code.as_str());
+        }
+    }
+
+    #[test]
+    fn docs_errors_md_is_current() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/errors.md");
+        let want = catalogue_markdown();
+        if std::env::var_os("UPDATE_DOCS").is_some() {
+            std::fs::write(&path, &want).unwrap();
+        }
+        let have = std::fs::read_to_string(&path).unwrap_or_default();
+        assert_eq!(have, want, "docs/errors.md is stale: run UPDATE_DOCS=1 cargo test -p zondarr");
+    }
+
+    #[test]
+    fn invalid_names_the_single_field() {
+        let e = Error::invalid(vec![FieldError::new("name", "must not be empty")]);
+        assert_eq!(e.code(), ErrorCode::ValidationFailed);
+        assert_eq!(e.to_string(), "name: must not be empty");
+    }
+}

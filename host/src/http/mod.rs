@@ -1,0 +1,399 @@
+//! The HTTP surface: `app(state)` builds the whole router (so tests can drive it without a
+//! socket), the cross-cutting middleware, health endpoints and the serve loop with graceful
+//! shutdown.
+//!
+//! Layer order matters and is, from the outside in: request id + error envelope (so every
+//! response, even one produced by an inner layer, carries the id and a JSON body) → tracing span
+//! → security headers → panic catcher → timeout → body limit → routes.
+
+pub mod extract;
+pub mod plugins;
+
+use crate::error::{Envelope, EnvelopeBody, Error, ErrorCode, ErrorPayload};
+use crate::state::AppState;
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::http::header::{self, HeaderName, HeaderValue};
+use axum::http::{Method, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use serde_json::json;
+use std::time::Duration;
+use tower::ServiceBuilder;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+
+/// The request id header, echoed on every response.
+pub static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// The request id of the current request, in the request extensions.
+#[derive(Debug, Clone)]
+pub struct RequestId(pub String);
+
+/// Content-Security-Policy for everything the daemon serves: only its own scripts, styles and
+/// images, no plugins, no framing, forms post back to itself only.
+const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+                   object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+
+/// Build the application router.
+pub fn app(state: AppState) -> Router {
+    let http = &state.config().http;
+    let api = Router::new().merge(plugins::router());
+
+    let security_headers = ServiceBuilder::new()
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(CSP),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("no-referrer"),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::X_FRAME_OPTIONS,
+            HeaderValue::from_static("DENY"),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            HeaderName::from_static("cross-origin-opener-policy"),
+            HeaderValue::from_static("same-origin"),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            HeaderName::from_static("permissions-policy"),
+            HeaderValue::from_static("camera=(), microphone=(), geolocation=(), interest-cohort=()"),
+        ));
+
+    Router::new()
+        .route("/health/live", get(live))
+        .route("/health/ready", get(ready))
+        .nest("/api/v1", api)
+        .fallback(not_found)
+        .layer(
+            ServiceBuilder::new()
+                .layer(middleware::from_fn(request_context))
+                .layer(TraceLayer::new_for_http().make_span_with(make_span))
+                .layer(security_headers)
+                .layer(CatchPanicLayer::new())
+                .layer(TimeoutLayer::with_status_code(
+                    StatusCode::REQUEST_TIMEOUT,
+                    Duration::from_secs(http.request_timeout_secs),
+                ))
+                .layer(DefaultBodyLimit::max(http.max_body_bytes)),
+        )
+        .with_state(state)
+}
+
+fn make_span(req: &Request) -> tracing::Span {
+    let id = req.extensions().get::<RequestId>().map(|r| r.0.as_str()).unwrap_or("-");
+    tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id)
+}
+
+/// Assign the request id (keeping a well-formed one the client sent), echo it, and turn every
+/// error response into the JSON envelope with that id. Internal causes are logged here, once,
+/// and never rendered.
+async fn request_context(mut req: Request, next: Next) -> Response {
+    let id = req
+        .headers()
+        .get(&REQUEST_ID)
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| is_valid_request_id(v))
+        .map(str::to_owned)
+        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+    req.extensions_mut().insert(RequestId(id.clone()));
+    let method = req.method().clone();
+    let path = req.uri().path().to_owned();
+
+    let mut response = next.run(req).await;
+
+    if let Some(payload) = response.extensions_mut().remove::<ErrorPayload>() {
+        if let Some(cause) = &payload.internal {
+            tracing::error!(request_id = %id, %method, %path, error = %cause, "internal error");
+        }
+        response = render_envelope(response, &payload, &id);
+    } else if response.status().is_client_error() || response.status().is_server_error() {
+        let is_json = response
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+        if !is_json {
+            // Produced by a layer or by axum itself (method not allowed, timeout, panic): give it
+            // the same envelope as handler errors.
+            let code = code_for_status(response.status());
+            if code == ErrorCode::Internal {
+                tracing::error!(request_id = %id, %method, %path, status = %response.status(), "request failed");
+            }
+            let payload = ErrorPayload {
+                code,
+                message: default_message(code).to_owned(),
+                fields: Vec::new(),
+                internal: None,
+            };
+            response = render_envelope(response, &payload, &id);
+        }
+    }
+    if let Ok(value) = HeaderValue::from_str(&id) {
+        response.headers_mut().insert(REQUEST_ID.clone(), value);
+    }
+    response
+}
+
+fn is_valid_request_id(v: &str) -> bool {
+    (1..=64).contains(&v.len()) && v.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
+}
+
+fn render_envelope(original: Response, payload: &ErrorPayload, request_id: &str) -> Response {
+    let (mut parts, _) = original.into_parts();
+    let body = Envelope {
+        error: EnvelopeBody {
+            code: payload.code.as_str(),
+            message: &payload.message,
+            request_id,
+            fields: &payload.fields,
+        },
+    };
+    let bytes = serde_json::to_vec(&body).unwrap_or_default();
+    parts.status = payload.code.status();
+    parts.headers.remove(header::CONTENT_LENGTH);
+    parts.headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    parts.headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Response::from_parts(parts, Body::from(bytes))
+}
+
+fn code_for_status(status: StatusCode) -> ErrorCode {
+    match status {
+        StatusCode::NOT_FOUND => ErrorCode::NotFound,
+        StatusCode::METHOD_NOT_ALLOWED => ErrorCode::MethodNotAllowed,
+        StatusCode::REQUEST_TIMEOUT => ErrorCode::RequestTimeout,
+        StatusCode::PAYLOAD_TOO_LARGE => ErrorCode::PayloadTooLarge,
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => ErrorCode::UnsupportedMediaType,
+        StatusCode::UNPROCESSABLE_ENTITY => ErrorCode::ValidationFailed,
+        StatusCode::TOO_MANY_REQUESTS => ErrorCode::RateLimited,
+        StatusCode::SERVICE_UNAVAILABLE => ErrorCode::Unavailable,
+        s if s.is_client_error() => ErrorCode::BadRequest,
+        _ => ErrorCode::Internal,
+    }
+}
+
+fn default_message(code: ErrorCode) -> &'static str {
+    match code {
+        ErrorCode::NotFound => "no such resource",
+        ErrorCode::MethodNotAllowed => "this method is not allowed on this resource",
+        ErrorCode::RequestTimeout => "the request took too long",
+        ErrorCode::PayloadTooLarge => "the request body is too large",
+        ErrorCode::UnsupportedMediaType => "unsupported content type",
+        ErrorCode::Internal => "internal error; the daemon log has details under this request id",
+        _ => "the request could not be processed",
+    }
+}
+
+async fn not_found(method: Method, uri: axum::http::Uri) -> Error {
+    let _ = method;
+    Error::new(ErrorCode::NotFound, format!("no route for {}", truncate(uri.path(), 200)))
+}
+
+fn truncate(s: &str, max: usize) -> &str {
+    match s.char_indices().nth(max) {
+        Some((i, _)) => &s[..i],
+        None => s,
+    }
+}
+
+async fn live() -> impl IntoResponse {
+    axum::Json(json!({ "status": "ok", "version": env!("CARGO_PKG_VERSION") }))
+}
+
+async fn ready(State(state): State<AppState>) -> Result<impl IntoResponse, Error> {
+    state.db().ping().await.map_err(|e| {
+        tracing::warn!(error = %e, "readiness check: database unavailable");
+        Error::new(ErrorCode::Unavailable, "the database is not available")
+    })?;
+    Ok(axum::Json(json!({ "status": "ready", "checks": { "database": "ok" } })))
+}
+
+/// Resolve when SIGTERM or Ctrl-C arrives.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+    tracing::info!("shutdown requested; finishing in-flight requests");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::body::to_bytes;
+    use tower::ServiceExt;
+
+    async fn test_app() -> Router {
+        let dir = tempfile::tempdir().unwrap().keep();
+        let config = crate::config::Config::load_from(
+            &crate::config::Overrides { data_dir: Some(dir), ..Default::default() },
+            &[("ZONDARR_HTTP_MAX_BODY_BYTES".into(), "2048".into())],
+        )
+        .unwrap();
+        let db = crate::db::Db::open_in_memory().unwrap();
+        app(AppState::new(config, db, crate::plugins::PluginHost::default()))
+    }
+
+    async fn call(app: Router, req: Request) -> (StatusCode, axum::http::HeaderMap, serde_json::Value) {
+        let resp = app.oneshot(req).await.unwrap();
+        let status = resp.status();
+        let headers = resp.headers().clone();
+        let body = to_bytes(resp.into_body(), 1 << 20).await.unwrap();
+        let json = serde_json::from_slice(&body).unwrap_or(serde_json::Value::Null);
+        (status, headers, json)
+    }
+
+    fn get_req(path: &str) -> Request {
+        Request::get(path).body(Body::empty()).unwrap()
+    }
+
+    #[tokio::test]
+    async fn unknown_route_is_a_json_404_with_request_id() {
+        let (status, headers, body) = call(test_app().await, get_req("/api/v1/nope")).await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        assert_eq!(body["error"]["code"], "NOT_FOUND");
+        let id = headers.get("x-request-id").unwrap().to_str().unwrap();
+        assert_eq!(body["error"]["request_id"], id);
+        assert_eq!(headers.get("x-content-type-options").unwrap(), "nosniff");
+        assert!(headers.get("content-security-policy").unwrap().to_str().unwrap().contains("frame-ancestors 'none'"));
+    }
+
+    #[tokio::test]
+    async fn wrong_method_is_a_json_405() {
+        let req = Request::post("/health/live").body(Body::empty()).unwrap();
+        let (status, _, body) = call(test_app().await, req).await;
+        assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
+        assert_eq!(body["error"]["code"], "METHOD_NOT_ALLOWED");
+    }
+
+    #[tokio::test]
+    async fn client_request_id_is_echoed_only_when_well_formed() {
+        let req = Request::get("/health/live").header("x-request-id", "abc-123").body(Body::empty()).unwrap();
+        let (_, headers, _) = call(test_app().await, req).await;
+        assert_eq!(headers.get("x-request-id").unwrap(), "abc-123");
+        let req = Request::get("/health/live").header("x-request-id", "<script>").body(Body::empty()).unwrap();
+        let (_, headers, _) = call(test_app().await, req).await;
+        assert_ne!(headers.get("x-request-id").unwrap(), "<script>");
+    }
+
+    #[tokio::test]
+    async fn health_endpoints_answer() {
+        let (status, _, body) = call(test_app().await, get_req("/health/live")).await;
+        assert_eq!((status, body["status"].as_str()), (StatusCode::OK, Some("ok")));
+        let (status, _, body) = call(test_app().await, get_req("/health/ready")).await;
+        assert_eq!((status, body["checks"]["database"].as_str()), (StatusCode::OK, Some("ok")));
+    }
+
+    #[derive(serde::Deserialize)]
+    #[allow(dead_code)]
+    struct Probe {
+        name: String,
+    }
+
+    async fn echo(extract::Json(p): extract::Json<Probe>) -> String {
+        p.name
+    }
+
+    fn json_app(limit: usize) -> Router {
+        Router::new()
+            .route("/echo", axum::routing::post(echo))
+            .layer(middleware::from_fn(request_context))
+            .layer(DefaultBodyLimit::max(limit))
+    }
+
+    fn post(body: &str, content_type: Option<&str>) -> Request {
+        let mut b = Request::post("/echo");
+        if let Some(ct) = content_type {
+            b = b.header("content-type", ct);
+        }
+        b.body(Body::from(body.to_owned())).unwrap()
+    }
+
+    #[tokio::test]
+    async fn json_rejections_have_stable_codes() {
+        let cases = [
+            (post("{not json", Some("application/json")), StatusCode::BAD_REQUEST, "MALFORMED_JSON"),
+            (post("{\"nam\": 1}", Some("application/json")), StatusCode::BAD_REQUEST, "MALFORMED_JSON"),
+            (post("{\"name\": \"x\"}", Some("text/plain")), StatusCode::UNSUPPORTED_MEDIA_TYPE, "UNSUPPORTED_MEDIA_TYPE"),
+            (post("{\"name\": \"x\"}", None), StatusCode::UNSUPPORTED_MEDIA_TYPE, "UNSUPPORTED_MEDIA_TYPE"),
+            (
+                post(&format!("{{\"name\": \"{}\"}}", "x".repeat(5000)), Some("application/json")),
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "PAYLOAD_TOO_LARGE",
+            ),
+        ];
+        for (req, status, code) in cases {
+            let (s, _, body) = call(json_app(1024), req).await;
+            assert_eq!((s, body["error"]["code"].as_str()), (status, Some(code)), "{body}");
+        }
+        let (s, _, body) = call(json_app(1024), post("{\"nam\": 1}", Some("application/json"))).await;
+        assert_eq!(s, StatusCode::BAD_REQUEST);
+        assert!(body["error"]["message"].as_str().unwrap().contains("missing field `name`"), "{body}");
+    }
+
+    #[tokio::test]
+    async fn internal_errors_hide_their_cause() {
+        async fn boom() -> Result<(), Error> {
+            Err(Error::Internal(anyhow::anyhow!("SELECT secret FROM /var/lib/x")))
+        }
+        let app = Router::new().route("/boom", get(boom)).layer(middleware::from_fn(request_context));
+        let (status, _, body) = call(app, get_req("/boom")).await;
+        assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(body["error"]["code"], "INTERNAL");
+        assert!(!body.to_string().contains("SELECT"), "{body}");
+    }
+
+    #[tokio::test]
+    async fn panics_become_an_internal_envelope() {
+        async fn panics() -> &'static str {
+            panic!("handler bug")
+        }
+        let app = Router::new()
+            .route("/p", get(panics))
+            .layer(ServiceBuilder::new().layer(middleware::from_fn(request_context)).layer(CatchPanicLayer::new()));
+        let (status, _, body) = call(app, get_req("/p")).await;
+        assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(body["error"]["code"], "INTERNAL");
+        assert!(!body.to_string().contains("handler bug"));
+    }
+
+    #[tokio::test]
+    async fn slow_requests_time_out_with_an_envelope() {
+        async fn slow() -> &'static str {
+            tokio::time::sleep(Duration::from_secs(5)).await;
+            "late"
+        }
+        let app = Router::new().route("/slow", get(slow)).layer(
+            ServiceBuilder::new()
+                .layer(middleware::from_fn(request_context))
+                .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, Duration::from_millis(50))),
+        );
+        let (status, _, body) = call(app, get_req("/slow")).await;
+        assert_eq!((status, body["error"]["code"].as_str()), (StatusCode::REQUEST_TIMEOUT, Some("REQUEST_TIMEOUT")));
+    }
+}

@@ -1,0 +1,78 @@
+//! Zondarr: invite people to your media servers and manage their accounts for their whole life.
+//! Media-server support lives in sandboxed WebAssembly connector plugins (see `plugins`).
+//!
+//! `main.rs` only parses the command line; everything else is here so tests can drive it.
+
+pub mod cli;
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod http;
+pub mod logging;
+pub mod plugins;
+pub mod secret;
+pub mod state;
+
+use crate::config::Config;
+use crate::db::Db;
+use crate::state::AppState;
+use anyhow::Context;
+use std::time::Duration;
+
+/// Prepare the data folder, the secret key and the database (with migrations applied).
+pub fn open_storage(config: &Config) -> anyhow::Result<(Db, config::SecretKey)> {
+    secret::ensure_data_dir(&config.data_dir)?;
+    let key = secret::load_or_create(config)?;
+    let db = Db::open(
+        &config.database_path(),
+        config.database.pool_size,
+        Duration::from_millis(config.database.busy_timeout_ms),
+    )
+    .with_context(|| format!("cannot open the database {}", config.database_path().display()))?;
+    Ok((db, key))
+}
+
+/// Run the daemon until SIGTERM or Ctrl-C; in-flight requests finish before it returns.
+pub async fn run(config: Config) -> anyhow::Result<()> {
+    let (db, _secret_key) = open_storage(&config)?;
+    let install_id = db
+        .write(|tx| Ok(db::meta::get_or_insert(tx, "install_id", || uuid::Uuid::new_v4().simple().to_string())?))
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot read the install id: {e}"))?;
+    let plugins = plugins::PluginHost::start(&config.plugins, config.data_dir.join("plugin-cache"), install_id).await?;
+
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", config.listen))?;
+    let addr = listener.local_addr()?;
+    let grace = Duration::from_secs(config.http.shutdown_grace_secs);
+    let state = AppState::new(config, db, plugins.clone());
+    let app = http::app(state);
+
+    // A fixed line on stdout that scripts and tests can wait for (logs go to stderr).
+    println!("zondarr listening on http://{addr}");
+    tracing::info!(%addr, version = env!("CARGO_PKG_VERSION"), "zondarr is ready");
+
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let mut server = tokio::spawn(async move {
+        let mut stop_rx = stop_rx;
+        axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>())
+            .with_graceful_shutdown(async move {
+                let _ = stop_rx.wait_for(|stop| *stop).await;
+            })
+            .await
+    });
+    tokio::select! {
+        res = &mut server => { res??; }
+        () = http::shutdown_signal() => {
+            let _ = stop_tx.send(true);
+            match tokio::time::timeout(grace, &mut server).await {
+                Ok(res) => res??,
+                Err(_) => tracing::warn!(grace_secs = grace.as_secs(), "in-flight requests did not finish in time; exiting anyway"),
+            }
+        }
+    }
+    plugins.shutdown().await;
+    tracing::info!("zondarr stopped");
+    Ok(())
+}

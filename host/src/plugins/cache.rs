@@ -1,0 +1,94 @@
+//! Compiled-code cache: `<cache_dir>/<sha256 of the .wasm>-<engine compatibility key>.cwasm`.
+//!
+//! `Component::deserialize` trusts its input completely (it is native code), so only files this
+//! module wrote are ever deserialized: they live in the daemon's own cache folder, are written
+//! atomically (temporary file + rename), and end with a SHA-256 of their contents that is
+//! checked before deserializing, which catches truncation and corruption. Never point this at
+//! the plugins folder.
+
+use sha2::{Digest, Sha256};
+use std::fs;
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use wasmtime::Engine;
+use wasmtime::component::Component;
+
+const DIGEST_LEN: usize = 32;
+
+/// The on-disk cache of compiled components.
+#[derive(Debug, Clone)]
+pub(crate) struct CodeCache {
+    dir: PathBuf,
+    compat: String,
+}
+
+impl CodeCache {
+    /// A cache in `dir` (created if missing) for `engine`.
+    pub(crate) fn open(dir: PathBuf, engine: &Engine) -> anyhow::Result<Self> {
+        fs::create_dir_all(&dir)
+            .map_err(|e| anyhow::anyhow!("cannot create the plugin cache folder {}: {e}", dir.display()))?;
+        Ok(Self { dir, compat: super::engine::compat_key(engine) })
+    }
+
+    fn path(&self, sha256: &str) -> PathBuf {
+        self.dir.join(format!("{sha256}-{}.cwasm", self.compat))
+    }
+
+    /// The cached component for `sha256`, if a valid entry exists.
+    pub(crate) fn load(&self, engine: &Engine, sha256: &str) -> Option<Component> {
+        let path = self.path(sha256);
+        let bytes = fs::read(&path).ok()?;
+        match deserialize_checked(engine, &bytes) {
+            Ok(component) => Some(component),
+            Err(reason) => {
+                tracing::warn!(file = %path.display(), %reason, "discarding a bad plugin cache entry");
+                let _ = fs::remove_file(&path);
+                None
+            }
+        }
+    }
+
+    /// Store `component` for `sha256`. Failures only cost a recompile later, so they are logged.
+    pub(crate) fn store(&self, sha256: &str, component: &Component) {
+        if let Err(e) = self.try_store(sha256, component) {
+            tracing::warn!(error = %e, "cannot write the plugin cache");
+        }
+    }
+
+    fn try_store(&self, sha256: &str, component: &Component) -> anyhow::Result<()> {
+        let mut bytes = component.serialize().map_err(|e| anyhow::anyhow!("{e}"))?;
+        let digest = Sha256::digest(&bytes);
+        bytes.extend_from_slice(&digest);
+        let path = self.path(sha256);
+        static NEXT: AtomicU64 = AtomicU64::new(0);
+        let unique = NEXT.fetch_add(1, Ordering::Relaxed);
+        let tmp = self.dir.join(format!(".{sha256}.{}.{unique}.tmp", std::process::id()));
+        let mut file = fs::File::create(&tmp)?;
+        file.write_all(&bytes)?;
+        file.sync_all()?;
+        drop(file);
+        fs::rename(&tmp, &path).inspect_err(|_| {
+            let _ = fs::remove_file(&tmp);
+        })?;
+        Ok(())
+    }
+}
+
+/// Check the trailing digest, then deserialize.
+#[allow(unsafe_code)]
+fn deserialize_checked(engine: &Engine, bytes: &[u8]) -> Result<Component, String> {
+    if bytes.len() <= DIGEST_LEN {
+        return Err("entry is truncated".into());
+    }
+    let (code, digest) = bytes.split_at(bytes.len() - DIGEST_LEN);
+    if Sha256::digest(code).as_slice() != digest {
+        return Err("checksum mismatch".into());
+    }
+    // SAFETY: `code` is exactly what `Component::serialize` produced in `try_store` on a
+    // previous run: the file is in the daemon's own cache folder, was written atomically by
+    // this module (never copied from the plugins folder or any other input), and its SHA-256
+    // trailer matched just above. wasmtime additionally rejects code built by another version
+    // or an incompatible engine configuration.
+    unsafe { Component::deserialize(engine, code) }.map_err(|e| e.to_string())
+}

@@ -1,0 +1,334 @@
+//! One plugin call: a fresh `Store` from the cached pre-instantiated component, the sandbox
+//! (WASI with nothing, stderr captured), the limits, the export call, and the classification
+//! of what went wrong.
+//!
+//! Limits of one call:
+//! - memory: a limiter refuses to grow any linear memory past the configured size, which traps;
+//! - CPU: the epoch callback counts 10 ms ticks in which guest code was running, yields to
+//!   tokio at every tick (so timers and other tasks run) and interrupts after the budget;
+//! - wall clock: a tokio timeout around instantiation and the call;
+//! - HTTP: the request budget and size cap in [`super::host_http`].
+//!
+//! A trapped store is dropped with the call; nothing carries over to the next call.
+
+use super::bindings::{auth, connector, oauth, wit};
+use super::error::CrashKind;
+use super::host_http::{HttpShared, RequestBudget, ServerHandle};
+use super::host_log::{StderrCapture, log_stderr, panic_message};
+use super::types::{Manifest, ServerContext};
+use std::sync::Arc;
+use std::time::Duration;
+use wasmtime::component::{Instance, InstancePre, Resource, ResourceTable};
+use wasmtime::{Engine, Store, UpdateDeadline};
+use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
+
+/// Length of one epoch tick; the ticker thread increments the engine's epoch this often.
+pub(crate) const TICK: Duration = Duration::from_millis(10);
+
+/// The store data of one call.
+pub(crate) struct CallState {
+    pub(crate) table: ResourceTable,
+    wasi: WasiCtx,
+    limiter: MemoryLimiter,
+    cpu: CpuMeter,
+    pub(crate) io: CallIo,
+}
+
+/// What the host imports need during a call.
+pub(crate) struct CallIo {
+    pub(crate) plugin_id: Arc<str>,
+    /// `None` while `describe()` runs at load time: no network then.
+    pub(crate) manifest: Option<Arc<Manifest>>,
+    pub(crate) http: Arc<HttpShared>,
+    pub(crate) budget: RequestBudget,
+    pub(crate) install_id: Arc<str>,
+    pub(crate) log_lines: u32,
+}
+
+impl WasiView for CallState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView { ctx: &mut self.wasi, table: &mut self.table }
+    }
+}
+
+/// The limits of one call.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct CallLimits {
+    pub(crate) memory_bytes: usize,
+    pub(crate) cpu_ticks: u64,
+    pub(crate) wall: Duration,
+    pub(crate) max_requests: u32,
+}
+
+impl CallLimits {
+    pub(crate) fn from_config(cfg: &crate::config::PluginsConfig) -> Self {
+        Self {
+            memory_bytes: usize::try_from(cfg.memory_bytes).unwrap_or(usize::MAX),
+            cpu_ticks: ticks(Duration::from_millis(cfg.cpu_ms)),
+            wall: Duration::from_secs(cfg.call_timeout_secs),
+            max_requests: cfg.max_http_requests,
+        }
+    }
+}
+
+/// Whole ticks in `d`, at least one.
+pub(crate) fn ticks(d: Duration) -> u64 {
+    (d.as_millis() / TICK.as_millis()).max(1) as u64
+}
+
+struct MemoryLimiter {
+    limit: usize,
+    exceeded: bool,
+}
+
+impl wasmtime::ResourceLimiter for MemoryLimiter {
+    fn memory_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+        if desired > self.limit {
+            self.exceeded = true;
+            wasmtime::bail!("memory limit of {} bytes reached", self.limit);
+        }
+        Ok(true)
+    }
+
+    fn table_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+        // Tables hold function references; a million is far beyond any real connector.
+        Ok(desired <= 1_000_000)
+    }
+}
+
+struct CpuMeter {
+    used: u64,
+    budget: u64,
+    exhausted: bool,
+}
+
+/// The exported interfaces of a loaded component, resolved once at load time.
+#[derive(Clone)]
+pub(crate) struct Exports {
+    pub(crate) connector: connector::GuestIndices,
+    pub(crate) oauth: Option<oauth::GuestIndices>,
+    pub(crate) auth: Option<auth::GuestIndices>,
+}
+
+/// An operation to run in a fresh instance.
+pub(crate) enum Op {
+    Describe,
+    TestConnection,
+    ListLibraries,
+    ListUsers,
+    CreateUser(wit::NewUser),
+    DeleteUser(String, wit::DeleteOptions),
+    SetEnabled(String, bool),
+    SetLibraryAccess(String, wit::LibraryAccess),
+    SetPermissions(String, Vec<wit::PermissionValue>),
+    SetPassword(String, String),
+    StartLink,
+    PollLink(String),
+    Authenticate(String, String),
+}
+
+impl Op {
+    /// The WIT name, for logs.
+    pub(crate) fn name(&self) -> &'static str {
+        match self {
+            Op::Describe => "describe",
+            Op::TestConnection => "test-connection",
+            Op::ListLibraries => "list-libraries",
+            Op::ListUsers => "list-users",
+            Op::CreateUser(_) => "create-user",
+            Op::DeleteUser(..) => "delete-user",
+            Op::SetEnabled(..) => "set-enabled",
+            Op::SetLibraryAccess(..) => "set-library-access",
+            Op::SetPermissions(..) => "set-permissions",
+            Op::SetPassword(..) => "set-password",
+            Op::StartLink => "start-link",
+            Op::PollLink(_) => "poll-link",
+            Op::Authenticate(..) => "authenticate",
+        }
+    }
+}
+
+/// What an operation returned.
+pub(crate) enum Reply {
+    Manifest(wit::Manifest),
+    ServerInfo(wit::ServerInfo),
+    Libraries(Vec<wit::Library>),
+    Users(Vec<wit::RemoteUser>),
+    User(wit::RemoteUser),
+    Unit,
+    LinkStart(oauth::LinkStart),
+    LinkStatus(oauth::LinkStatus),
+    Authenticated(auth::Authenticated),
+}
+
+/// Why a call produced no reply (besides a connector error).
+#[derive(Debug)]
+pub(crate) enum Failure {
+    Timeout,
+    Crash(CrashKind, String),
+    /// The engine's instance pool is full.
+    PoolFull,
+    /// The operation's interface is not exported.
+    NotExported(&'static str),
+}
+
+/// Everything a call needs besides the operation.
+pub(crate) struct CallSetup<'a> {
+    pub(crate) engine: &'a Engine,
+    pub(crate) pre: &'a InstancePre<CallState>,
+    pub(crate) exports: &'a Exports,
+    pub(crate) limits: CallLimits,
+    pub(crate) io: CallIo,
+}
+
+/// Run `op` in a fresh instance with every limit applied.
+pub(crate) async fn run(
+    setup: CallSetup<'_>,
+    server: Option<Arc<ServerContext>>,
+    op: Op,
+) -> Result<Result<Reply, wit::ConnectorError>, Failure> {
+    let CallSetup { engine, pre, exports, limits, io } = setup;
+    let stderr = StderrCapture::default();
+    let wasi = WasiCtxBuilder::new().stderr(stderr.clone()).build();
+    let state = CallState {
+        table: ResourceTable::new(),
+        wasi,
+        limiter: MemoryLimiter { limit: limits.memory_bytes, exceeded: false },
+        cpu: CpuMeter { used: 0, budget: limits.cpu_ticks, exhausted: false },
+        io,
+    };
+    let mut store = Store::new(engine, state);
+    store.limiter(|s| &mut s.limiter);
+    store.set_epoch_deadline(1);
+    store.epoch_deadline_callback(|mut cx| {
+        let cpu = &mut cx.data_mut().cpu;
+        cpu.used += 1;
+        if cpu.used > cpu.budget {
+            cpu.exhausted = true;
+            return Ok(UpdateDeadline::Interrupt);
+        }
+        Ok(UpdateDeadline::Yield(1))
+    });
+
+    let outcome = tokio::time::timeout(limits.wall, async {
+        let instance = pre.instantiate_async(&mut store).await?;
+        let server = match server {
+            Some(ctx) => Some(store.data_mut().table.push(ServerHandle { ctx })?),
+            None => None,
+        };
+        invoke(&mut store, &instance, exports, server, op).await
+    })
+    .await;
+
+    let plugin = store.data().io.plugin_id.clone();
+    let text = stderr.text();
+    if !text.trim().is_empty() {
+        log_stderr(&plugin, &text);
+    }
+    match outcome {
+        Err(_elapsed) => Err(Failure::Timeout),
+        Ok(Ok(Ok(reply))) => Ok(Ok(reply)),
+        Ok(Ok(Err(e))) => Ok(Err(e)),
+        Ok(Err(err)) => Err(classify(&err, store.data(), &text)),
+    }
+}
+
+fn classify(err: &wasmtime::Error, state: &CallState, stderr: &str) -> Failure {
+    if let Some(NotExported(interface)) = err.downcast_ref::<NotExported>() {
+        return Failure::NotExported(interface);
+    }
+    if state.cpu.exhausted {
+        let ms = state.cpu.budget * TICK.as_millis() as u64;
+        return Failure::Crash(CrashKind::CpuBudget, format!("ran for more than {ms} ms of CPU time"));
+    }
+    if state.limiter.exceeded {
+        let mib = state.limiter.limit / (1024 * 1024);
+        return Failure::Crash(CrashKind::Memory, format!("tried to use more than {mib} MiB of memory"));
+    }
+    if err.downcast_ref::<wasmtime::PoolConcurrencyLimitError>().is_some() {
+        return Failure::PoolFull;
+    }
+    if let Some(message) = panic_message(stderr) {
+        return Failure::Crash(CrashKind::Panic, message);
+    }
+    let detail = match err.downcast_ref::<wasmtime::Trap>() {
+        Some(trap) => format!("wasm trap: {trap}"),
+        None => format!("{err:#}"),
+    };
+    Failure::Crash(CrashKind::Trap, super::host_log::clip(&detail, 2000).to_owned())
+}
+
+#[derive(Debug)]
+struct NotExported(&'static str);
+
+impl std::fmt::Display for NotExported {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "the `{}` interface is not exported", self.0)
+    }
+}
+
+impl std::error::Error for NotExported {}
+
+async fn invoke(
+    store: &mut Store<CallState>,
+    instance: &Instance,
+    exports: &Exports,
+    server: Option<Resource<ServerHandle>>,
+    op: Op,
+) -> wasmtime::Result<Result<Reply, wit::ConnectorError>> {
+    // Exports take `borrow<server>`: lend the host-owned handle for the duration of the call.
+    let srv = || match &server {
+        Some(r) => Ok(Resource::<ServerHandle>::new_borrow(r.rep())),
+        None => Err(wasmtime::format_err!("operation needs a server")),
+    };
+    let oauth = |store: &mut Store<CallState>| match &exports.oauth {
+        Some(ix) => ix.load(store, instance),
+        None => Err(wasmtime::Error::new(NotExported("oauth"))),
+    };
+    let auth = |store: &mut Store<CallState>| match &exports.auth {
+        Some(ix) => ix.load(store, instance),
+        None => Err(wasmtime::Error::new(NotExported("auth"))),
+    };
+
+    let c = exports.connector.load(&mut *store, instance)?;
+    Ok(match op {
+        Op::Describe => {
+            // Type-check the optional interfaces too, so a mismatch is a load error rather
+            // than a failure of the first real call.
+            if exports.oauth.is_some() {
+                oauth(store)?;
+            }
+            if exports.auth.is_some() {
+                auth(store)?;
+            }
+            Ok(Reply::Manifest(c.call_describe(&mut *store).await?))
+        }
+        Op::TestConnection => c.call_test_connection(&mut *store, srv()?).await?.map(Reply::ServerInfo),
+        Op::ListLibraries => c.call_list_libraries(&mut *store, srv()?).await?.map(Reply::Libraries),
+        Op::ListUsers => c.call_list_users(&mut *store, srv()?).await?.map(Reply::Users),
+        Op::CreateUser(user) => c.call_create_user(&mut *store, srv()?, &user).await?.map(Reply::User),
+        Op::DeleteUser(id, options) => {
+            c.call_delete_user(&mut *store, srv()?, &id, options).await?.map(|()| Reply::Unit)
+        }
+        Op::SetEnabled(id, enabled) => {
+            c.call_set_enabled(&mut *store, srv()?, &id, enabled).await?.map(|()| Reply::Unit)
+        }
+        Op::SetLibraryAccess(id, access) => {
+            c.call_set_library_access(&mut *store, srv()?, &id, &access).await?.map(|()| Reply::Unit)
+        }
+        Op::SetPermissions(id, permissions) => {
+            c.call_set_permissions(&mut *store, srv()?, &id, &permissions).await?.map(|()| Reply::Unit)
+        }
+        Op::SetPassword(id, password) => {
+            c.call_set_password(&mut *store, srv()?, &id, &password).await?.map(|()| Reply::Unit)
+        }
+        Op::StartLink => oauth(store)?.call_start_link(&mut *store, srv()?).await?.map(Reply::LinkStart),
+        Op::PollLink(pin) => {
+            oauth(store)?.call_poll_link(&mut *store, srv()?, &pin).await?.map(Reply::LinkStatus)
+        }
+        Op::Authenticate(user, password) => auth(store)?
+            .call_authenticate(&mut *store, srv()?, &user, &password)
+            .await?
+            .map(Reply::Authenticated),
+    })
+}

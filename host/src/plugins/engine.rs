@@ -1,0 +1,105 @@
+//! The process-wide wasmtime `Engine`, its epoch ticker thread and the `Linker` every plugin
+//! is instantiated against.
+//!
+//! The pooling allocator is used when the machine lets us reserve its address space (it makes
+//! instantiation about twice as fast); otherwise the engine falls back to on-demand allocation.
+
+use super::bindings::FullPlugin;
+use super::call::{CallState, TICK};
+use crate::config::PluginsConfig;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread::JoinHandle;
+use wasmtime::component::{HasSelf, Linker};
+use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
+
+/// Live instances the pool holds (across all plugins); a call beyond that gets `PLUGIN_BUSY`.
+pub const POOL_INSTANCES: u32 = 128;
+/// Guest stack limit.
+pub const MAX_WASM_STACK: usize = 1024 * 1024;
+
+/// Engine settings shared by the daemon and `zondarr plugin check`.
+fn base_config() -> Config {
+    let mut config = Config::new();
+    config
+        .wasm_component_model(true)
+        .epoch_interruption(true)
+        .max_wasm_stack(MAX_WASM_STACK)
+        .parallel_compilation(true);
+    config
+}
+
+/// Build the engine; `true` when it uses the pooling allocator.
+pub(crate) fn build(cfg: &PluginsConfig) -> anyhow::Result<(Engine, bool)> {
+    let mut pooled = base_config();
+    let mut pool = PoolingAllocationConfig::new();
+    let memory = usize::try_from(cfg.memory_bytes).unwrap_or(usize::MAX);
+    pool.total_component_instances(POOL_INSTANCES)
+        .total_core_instances(POOL_INSTANCES * 8)
+        .total_memories(POOL_INSTANCES * 2)
+        .total_tables(POOL_INSTANCES * 4)
+        .total_stacks(POOL_INSTANCES)
+        .max_memory_size(memory);
+    pooled.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+    match Engine::new(&pooled) {
+        Ok(engine) => Ok((engine, true)),
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot reserve the plugin instance pool; using on-demand allocation");
+            let engine = Engine::new(&base_config()).map_err(|e| anyhow::anyhow!("cannot create the wasm engine: {e}"))?;
+            Ok((engine, false))
+        }
+    }
+}
+
+/// An engine for hosts that never run a plugin (router tests): cannot fail.
+pub(crate) fn inert() -> Engine {
+    Engine::new(&base_config()).unwrap_or_default()
+}
+
+/// Every import a plugin may use: WASI p2 (with nothing granted by the per-call context) and
+/// the `zondarr:connector/host` interface.
+pub(crate) fn linker(engine: &Engine) -> anyhow::Result<Linker<CallState>> {
+    let mut linker = Linker::new(engine);
+    wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(|e| anyhow::anyhow!("{e}"))?;
+    FullPlugin::add_to_linker::<CallState, HasSelf<CallState>>(&mut linker, |s| s)
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    Ok(linker)
+}
+
+/// The thread that advances the engine's epoch every [`TICK`]. Stops when dropped.
+pub(crate) struct Ticker {
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Ticker {
+    pub(crate) fn start(engine: &Engine) -> anyhow::Result<Self> {
+        let stop = Arc::new(AtomicBool::new(false));
+        let flag = stop.clone();
+        let engine = engine.clone();
+        let thread = std::thread::Builder::new().name("zondarr-epoch".into()).spawn(move || {
+            while !flag.load(Ordering::Relaxed) {
+                std::thread::sleep(TICK);
+                engine.increment_epoch();
+            }
+        })?;
+        Ok(Self { stop, thread: Some(thread) })
+    }
+}
+
+impl Drop for Ticker {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// A short stable string of the engine's compatibility hash, for cache file names.
+pub(crate) fn compat_key(engine: &Engine) -> String {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    engine.precompile_compatibility_hash().hash(&mut hasher);
+    format!("{:016x}", hasher.finish())
+}

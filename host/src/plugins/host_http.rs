@@ -1,0 +1,554 @@
+//! The `server` resource of the `host` interface: a plugin's only way to the network.
+//!
+//! Policy, enforced here and reported as typed `http-error`s (never traps):
+//! - `server.request` reaches only the configured server's origin, under its base path; the
+//!   target must be a path (`/…`), never an absolute or protocol-relative URL.
+//! - `server.fetch` reaches only extra hosts the manifest declared, at their default origin or
+//!   the per-server override.
+//! - Credentials are injected by the host per the manifest's auth scheme; the plugin cannot set
+//!   or override the credential header / query parameter, `Host`, or hop-by-hop headers.
+//! - Redirects are followed by the host only within the same origin (at most
+//!   [`MAX_REDIRECTS`]); a redirect elsewhere is handed back unfollowed. Every hop counts
+//!   against the call's request budget.
+//! - Response bodies are streamed and aborted past the size cap (`too-large`).
+//! - Nothing here logs a credential: URLs are logged without their query, reqwest errors are
+//!   stripped of their URL, headers are never logged.
+
+use super::bindings::host::{self, HttpError, Method};
+use super::call::CallState;
+use super::types::{AuthScheme, Manifest, ServerContext};
+use reqwest::Url;
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use wasmtime::component::Resource;
+
+/// Same-origin redirects followed per request.
+pub const MAX_REDIRECTS: usize = 5;
+/// Most headers a plugin may set on one request.
+const MAX_HEADERS: usize = 64;
+/// Longest request target.
+const MAX_TARGET_LEN: usize = 8192;
+
+/// Headers only the host sets.
+const FORBIDDEN_HEADERS: &[&str] = &[
+    "host",
+    "content-length",
+    "transfer-encoding",
+    "connection",
+    "keep-alive",
+    "upgrade",
+    "te",
+    "trailer",
+    "proxy-authorization",
+    "proxy-authenticate",
+    "proxy-connection",
+];
+
+/// The host-side value behind a `server` resource handle.
+pub struct ServerHandle {
+    pub(crate) ctx: Arc<ServerContext>,
+}
+
+/// What every call shares: the HTTP clients and the limits.
+pub(crate) struct HttpShared {
+    strict: reqwest::Client,
+    insecure: reqwest::Client,
+    pub(crate) max_response_bytes: u64,
+}
+
+impl HttpShared {
+    pub(crate) fn new(timeout: Duration, max_response_bytes: u64) -> anyhow::Result<Self> {
+        let build = |insecure: bool| {
+            reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .connect_timeout(timeout.min(Duration::from_secs(10)))
+                .timeout(timeout)
+                .user_agent(concat!("zondarr/", env!("CARGO_PKG_VERSION")))
+                .danger_accept_invalid_certs(insecure)
+                .build()
+        };
+        Ok(Self { strict: build(false)?, insecure: build(true)?, max_response_bytes })
+    }
+
+    /// Clients with reqwest's defaults, for the inert host that never runs a plugin.
+    pub(crate) fn unusable() -> Self {
+        Self { strict: reqwest::Client::new(), insecure: reqwest::Client::new(), max_response_bytes: 0 }
+    }
+}
+
+/// Which origin a request is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Dest<'a> {
+    /// The configured server.
+    Server,
+    /// A declared extra host, by id.
+    Extra(&'a str),
+}
+
+/// A request that passed the policy and may be sent.
+#[derive(Debug)]
+pub(crate) struct Planned {
+    method: reqwest::Method,
+    url: Url,
+    headers: HeaderMap,
+    body: Option<Vec<u8>>,
+    credential: Credential,
+    insecure: bool,
+}
+
+#[derive(Debug, Clone)]
+enum Credential {
+    None,
+    Header(HeaderName, HeaderValue),
+    Query(String, String),
+}
+
+impl Credential {
+    fn apply(&self, url: &mut Url, headers: &mut HeaderMap) {
+        match self {
+            Credential::None => {}
+            Credential::Header(name, value) => {
+                headers.insert(name.clone(), value.clone());
+            }
+            Credential::Query(param, value) => {
+                let kept: Vec<(String, String)> = url
+                    .query_pairs()
+                    .filter(|(k, _)| k != param.as_str())
+                    .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                    .collect();
+                url.query_pairs_mut().clear().extend_pairs(kept).append_pair(param, value);
+            }
+        }
+    }
+}
+
+fn parse_origin(s: &str) -> Option<Url> {
+    let url = Url::parse(s).ok()?;
+    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+        return None;
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return None;
+    }
+    Some(url)
+}
+
+/// Check `req` against the policy and build what to send. `Err` is the `denied` reason.
+pub(crate) fn plan(
+    ctx: &ServerContext,
+    manifest: &Manifest,
+    dest: Dest<'_>,
+    req: host::Request,
+) -> Result<Planned, String> {
+    let (base, credentials, insecure) = match dest {
+        Dest::Server => {
+            let base = parse_origin(&ctx.base_url).ok_or("the server URL is not a valid http(s) URL")?;
+            (base, true, ctx.accept_invalid_certs)
+        }
+        Dest::Extra(id) => {
+            let declared = manifest
+                .extra_host(id)
+                .ok_or_else(|| format!("`{id}` is not an extra host declared in the manifest"))?;
+            let origin = ctx.extra_host_origins.get(id).map_or(declared.origin.as_str(), String::as_str);
+            let base = parse_origin(origin)
+                .ok_or_else(|| format!("the origin configured for `{id}` is not a valid http(s) origin"))?;
+            (base, declared.send_credentials, false)
+        }
+    };
+
+    let target = req.target.as_str();
+    if !target.starts_with('/') || target.starts_with("//") {
+        return Err("the target must be a path starting with `/`, not a URL".into());
+    }
+    if target.len() > MAX_TARGET_LEN {
+        return Err("the target is too long".into());
+    }
+    if target.chars().any(|c| c.is_control() || c.is_whitespace() || c == '\\' || c == '#') {
+        return Err("the target contains characters that are not allowed in a path".into());
+    }
+
+    // Origin and base path of the destination, then the target appended to the path.
+    let origin = base.origin().ascii_serialization();
+    let prefix = if dest == Dest::Server { base.path().trim_end_matches('/') } else { "" };
+    let mut url = Url::parse(&format!("{origin}{prefix}{target}"))
+        .map_err(|_| "the target is not a valid path".to_owned())?;
+    if url.origin() != base.origin() {
+        return Err("the target leaves the allowed origin".into());
+    }
+
+    let credential = if credentials { credential_for(ctx, &manifest.auth) } else { Credential::None };
+
+    if req.headers.len() > MAX_HEADERS {
+        return Err(format!("at most {MAX_HEADERS} headers may be set"));
+    }
+    let mut headers = HeaderMap::new();
+    for (name, value) in req.headers {
+        let name = HeaderName::from_bytes(name.as_bytes())
+            .map_err(|_| format!("`{}` is not a valid header name", name.escape_debug()))?;
+        if FORBIDDEN_HEADERS.contains(&name.as_str()) {
+            return Err(format!("the header `{name}` is set by the daemon"));
+        }
+        if let Credential::Header(cred, _) = &credential
+            && *cred == name
+        {
+            return Err(format!("the header `{name}` carries the server's credentials and is set by the daemon"));
+        }
+        let value = HeaderValue::from_str(&value)
+            .map_err(|_| format!("the value of header `{name}` is not valid"))?;
+        headers.append(name, value);
+    }
+    if let Credential::Query(param, _) = &credential
+        && url.query_pairs().any(|(k, _)| k == param.as_str())
+    {
+        return Err(format!(
+            "the query parameter `{param}` carries the server's credentials and is set by the daemon"
+        ));
+    }
+    credential.apply(&mut url, &mut headers);
+
+    let method = match req.method {
+        Method::Get => reqwest::Method::GET,
+        Method::Post => reqwest::Method::POST,
+        Method::Put => reqwest::Method::PUT,
+        Method::Patch => reqwest::Method::PATCH,
+        Method::Delete => reqwest::Method::DELETE,
+        Method::Head => reqwest::Method::HEAD,
+    };
+    Ok(Planned { method, url, headers, body: req.body, credential, insecure })
+}
+
+/// The credential to inject, or none when a referenced secret is not configured (the server
+/// then answers 401 and the connector reports `unauthorized`).
+fn credential_for(ctx: &ServerContext, auth: &AuthScheme) -> Credential {
+    match auth {
+        AuthScheme::None => Credential::None,
+        AuthScheme::Header { name, value_template } => {
+            let Some(value) = fill_template(value_template, |key| {
+                ctx.secrets.get(key).map(|s| s.expose().to_owned())
+            }) else {
+                return Credential::None;
+            };
+            match (HeaderName::from_bytes(name.as_bytes()), HeaderValue::from_str(&value)) {
+                (Ok(name), Ok(mut value)) => {
+                    value.set_sensitive(true);
+                    Credential::Header(name, value)
+                }
+                _ => Credential::None,
+            }
+        }
+        AuthScheme::Query { param, field } => match ctx.secrets.get(field) {
+            Some(secret) => Credential::Query(param.clone(), secret.expose().to_owned()),
+            None => Credential::None,
+        },
+    }
+}
+
+/// Replace every `{key}` in `template`; `None` when a key has no value or a brace is unbalanced.
+pub(crate) fn fill_template(template: &str, mut value: impl FnMut(&str) -> Option<String>) -> Option<String> {
+    let mut out = String::with_capacity(template.len());
+    let mut rest = template;
+    while let Some(open) = rest.find('{') {
+        out.push_str(&rest[..open]);
+        let after = &rest[open + 1..];
+        let close = after.find('}')?;
+        out.push_str(&value(&after[..close])?);
+        rest = &after[close + 1..];
+    }
+    if rest.contains('}') {
+        return None;
+    }
+    out.push_str(rest);
+    Some(out)
+}
+
+/// The placeholders of a template (for manifest validation); `None` if malformed.
+pub(crate) fn template_keys(template: &str) -> Option<Vec<String>> {
+    let mut keys = Vec::new();
+    fill_template(template, |k| {
+        keys.push(k.to_owned());
+        Some(String::new())
+    })?;
+    Some(keys)
+}
+
+/// Send a planned request, following same-origin redirects, with the budget and size cap.
+pub(crate) async fn send(
+    shared: &HttpShared,
+    budget: &mut RequestBudget,
+    plugin: &str,
+    planned: Planned,
+) -> Result<host::Response, HttpError> {
+    let Planned { mut method, mut url, headers, mut body, credential, insecure } = planned;
+    let client = if insecure { &shared.insecure } else { &shared.strict };
+    let origin = url.origin();
+    let mut hops = 0;
+    loop {
+        budget.take()?;
+        let started = Instant::now();
+        let mut builder = client.request(method.clone(), url.clone()).headers(headers.clone());
+        if let Some(b) = &body {
+            builder = builder.body(b.clone());
+        }
+        let resp = builder.send().await.map_err(transport_error)?;
+        let status = resp.status();
+        tracing::debug!(
+            plugin,
+            method = %method,
+            origin = %origin.ascii_serialization(),
+            path = url.path(),
+            status = status.as_u16(),
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "plugin http request"
+        );
+
+        if status.is_redirection() && hops < MAX_REDIRECTS {
+            let next = resp
+                .headers()
+                .get(reqwest::header::LOCATION)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|loc| url.join(loc).ok());
+            if let Some(mut next) = next
+                && next.origin() == origin
+            {
+                hops += 1;
+                // 303 always, and 301/302 after a POST, become a GET without body (as browsers
+                // do); 307/308 repeat the request as it was.
+                let code = status.as_u16();
+                if code == 303 || (matches!(code, 301 | 302) && method == reqwest::Method::POST) {
+                    method = reqwest::Method::GET;
+                    body = None;
+                }
+                let mut ignored = HeaderMap::new();
+                credential.apply(&mut next, &mut ignored);
+                url = next;
+                continue;
+            }
+        }
+        return read_response(resp, shared.max_response_bytes).await;
+    }
+}
+
+async fn read_response(mut resp: reqwest::Response, cap: u64) -> Result<host::Response, HttpError> {
+    if resp.content_length().is_some_and(|len| len > cap) {
+        return Err(HttpError::TooLarge);
+    }
+    let status = resp.status().as_u16();
+    let headers = resp
+        .headers()
+        .iter()
+        .map(|(k, v)| (k.as_str().to_owned(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+        .collect();
+    let mut body = Vec::new();
+    while let Some(chunk) = resp.chunk().await.map_err(transport_error)? {
+        if (body.len() + chunk.len()) as u64 > cap {
+            return Err(HttpError::TooLarge);
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(host::Response { status, headers, body })
+}
+
+fn transport_error(e: reqwest::Error) -> HttpError {
+    if e.is_timeout() {
+        return HttpError::Timeout;
+    }
+    // The URL may carry a query credential: never let it into a message.
+    let e = e.without_url();
+    let mut text = e.to_string();
+    let mut source = std::error::Error::source(&e);
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    HttpError::Transport(text)
+}
+
+/// HTTP requests a call may still make.
+#[derive(Debug)]
+pub(crate) struct RequestBudget {
+    pub(crate) made: u32,
+    pub(crate) max: u32,
+}
+
+impl RequestBudget {
+    fn take(&mut self) -> Result<(), HttpError> {
+        if self.made >= self.max {
+            return Err(HttpError::BudgetExhausted);
+        }
+        self.made += 1;
+        Ok(())
+    }
+}
+
+impl CallState {
+    fn server_ctx(&self, handle: &Resource<ServerHandle>) -> wasmtime::Result<Arc<ServerContext>> {
+        Ok(self.table.get(handle)?.ctx.clone())
+    }
+
+    async fn outbound(
+        &mut self,
+        handle: Resource<ServerHandle>,
+        dest: Dest<'_>,
+        req: host::Request,
+    ) -> wasmtime::Result<Result<host::Response, HttpError>> {
+        let ctx = self.server_ctx(&handle)?;
+        let Some(manifest) = self.io.manifest.clone() else {
+            return Ok(Err(HttpError::Denied("no network access while the plugin is being loaded".into())));
+        };
+        let planned = match plan(&ctx, &manifest, dest, req) {
+            Ok(p) => p,
+            Err(reason) => {
+                tracing::warn!(plugin = %self.io.plugin_id, %reason, "plugin request denied");
+                return Ok(Err(HttpError::Denied(reason)));
+            }
+        };
+        let shared = self.io.http.clone();
+        let plugin = self.io.plugin_id.clone();
+        Ok(send(&shared, &mut self.io.budget, &plugin, planned).await)
+    }
+}
+
+impl host::HostServer for CallState {
+    async fn base_url(&mut self, handle: Resource<ServerHandle>) -> wasmtime::Result<String> {
+        Ok(self.server_ctx(&handle)?.base_url.clone())
+    }
+
+    async fn config(&mut self, handle: Resource<ServerHandle>, key: String) -> wasmtime::Result<Option<String>> {
+        let ctx = self.server_ctx(&handle)?;
+        let field = self.io.manifest.as_deref().and_then(|m| m.config_field(&key).cloned());
+        if field.as_ref().is_some_and(|f| f.kind == super::types::ValueKind::Secret) {
+            return Ok(None);
+        }
+        Ok(ctx
+            .config
+            .get(&key)
+            .cloned()
+            .or_else(|| field.and_then(|f| f.default_value).map(|v| v.to_config_text())))
+    }
+
+    async fn request(
+        &mut self,
+        handle: Resource<ServerHandle>,
+        req: host::Request,
+    ) -> wasmtime::Result<Result<host::Response, HttpError>> {
+        self.outbound(handle, Dest::Server, req).await
+    }
+
+    async fn fetch(
+        &mut self,
+        handle: Resource<ServerHandle>,
+        host_id: String,
+        req: host::Request,
+    ) -> wasmtime::Result<Result<host::Response, HttpError>> {
+        self.outbound(handle, Dest::Extra(&host_id), req).await
+    }
+
+    async fn drop(&mut self, handle: Resource<ServerHandle>) -> wasmtime::Result<()> {
+        self.table.delete(handle)?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plugins::types::{Brand, ExtraHost, JoinFlow};
+
+    fn manifest(auth: AuthScheme) -> Manifest {
+        Manifest {
+            id: "t".into(),
+            name: "T".into(),
+            version: "1.0.0".into(),
+            description: String::new(),
+            capabilities: vec![],
+            permissions: vec![],
+            join_flow: JoinFlow::Credentials,
+            config: vec![],
+            auth,
+            extra_hosts: vec![ExtraHost {
+                id: "tv".into(),
+                origin: "https://plex.example".into(),
+                send_credentials: false,
+                purpose: "x".into(),
+            }],
+            brand: Brand::default(),
+        }
+    }
+
+    fn get(target: &str) -> host::Request {
+        host::Request { method: Method::Get, target: target.into(), headers: vec![], body: None }
+    }
+
+    fn ctx() -> ServerContext {
+        ServerContext::new("http://10.0.0.5:8096/jf/").with_secret("api_key", "s3cret")
+    }
+
+    fn header_auth() -> AuthScheme {
+        AuthScheme::Header { name: "X-Emby-Token".into(), value_template: "Token=\"{api_key}\"".into() }
+    }
+
+    #[test]
+    fn joins_the_base_path_and_injects_the_header() {
+        let p = plan(&ctx(), &manifest(header_auth()), Dest::Server, get("/Users?x=1")).unwrap();
+        assert_eq!(p.url.as_str(), "http://10.0.0.5:8096/jf/Users?x=1");
+        assert_eq!(p.headers.get("x-emby-token").unwrap(), "Token=\"s3cret\"");
+        assert!(format!("{p:?}").contains("Sensitive") || !format!("{p:?}").contains("s3cret"));
+    }
+
+    #[test]
+    fn refuses_absolute_and_protocol_relative_targets() {
+        for t in ["http://evil.example/x", "//evil.example/x", "Users", "/\\evil.example", "/a b", ""] {
+            let err = plan(&ctx(), &manifest(AuthScheme::None), Dest::Server, get(t)).unwrap_err();
+            assert!(err.contains("target"), "{t}: {err}");
+        }
+    }
+
+    #[test]
+    fn refuses_forbidden_and_credential_headers() {
+        for h in ["Host", "content-length", "Transfer-Encoding", "x-emby-token"] {
+            let mut req = get("/");
+            req.headers.push((h.into(), "v".into()));
+            let err = plan(&ctx(), &manifest(header_auth()), Dest::Server, req).unwrap_err();
+            assert!(err.contains("set by the daemon"), "{h}: {err}");
+        }
+    }
+
+    #[test]
+    fn query_credentials_are_appended_and_cannot_be_preset() {
+        let auth = AuthScheme::Query { param: "X-Plex-Token".into(), field: "api_key".into() };
+        let p = plan(&ctx(), &manifest(auth.clone()), Dest::Server, get("/library?a=1")).unwrap();
+        assert_eq!(p.url.query(), Some("a=1&X-Plex-Token=s3cret"));
+        let err = plan(&ctx(), &manifest(auth), Dest::Server, get("/x?X-Plex-Token=mine")).unwrap_err();
+        assert!(err.contains("query parameter"), "{err}");
+    }
+
+    #[test]
+    fn extra_hosts_must_be_declared_and_get_no_credentials_unless_asked() {
+        let m = manifest(header_auth());
+        let err = plan(&ctx(), &m, Dest::Extra("other"), get("/")).unwrap_err();
+        assert!(err.contains("not an extra host"), "{err}");
+        let p = plan(&ctx(), &m, Dest::Extra("tv"), get("/api/v2/pins")).unwrap();
+        assert_eq!(p.url.as_str(), "https://plex.example/api/v2/pins");
+        assert!(p.headers.is_empty());
+        let overridden = ctx().with_extra_host("tv", "http://127.0.0.1:4000");
+        let p = plan(&overridden, &m, Dest::Extra("tv"), get("/x")).unwrap();
+        assert_eq!(p.url.as_str(), "http://127.0.0.1:4000/x");
+    }
+
+    #[test]
+    fn missing_secret_means_no_credential() {
+        let c = ServerContext::new("http://h");
+        let p = plan(&c, &manifest(header_auth()), Dest::Server, get("/")).unwrap();
+        assert!(p.headers.is_empty());
+    }
+
+    #[test]
+    fn templates() {
+        assert_eq!(template_keys("MediaBrowser Token=\"{api_key}\"").unwrap(), vec!["api_key"]);
+        assert_eq!(template_keys("{a}{b}").unwrap(), vec!["a", "b"]);
+        assert!(template_keys("{a").is_none());
+        assert!(template_keys("a}").is_none());
+    }
+}

@@ -1,0 +1,354 @@
+//! The load pipeline: bytes → size cap → SHA-256 → header check → compile (or cache hit, off the
+//! async threads) → contract version → `instantiate_pre` (imports) → exports → `describe()` in a
+//! no-network sandbox → manifest validation. Each step fails closed with a precise reason; the
+//! caller decides what to do with a failure (the registry keeps the previous version).
+
+use super::bindings::{self, auth, connector, oauth};
+use super::cache::CodeCache;
+use super::call::{self, CallIo, CallLimits, CallSetup, CallState, Exports, Failure, Op, Reply};
+use super::host_http::{HttpShared, RequestBudget};
+use super::manifest::{self, Interfaces};
+use super::types::Manifest;
+use chrono::{DateTime, Utc};
+use sha2::{Digest, Sha256};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::time::{Duration, Instant};
+use wasmtime::Engine;
+use wasmtime::component::{Component, InstancePre, Linker};
+
+/// Largest plugin file accepted.
+pub const MAX_COMPONENT_BYTES: usize = 32 * 1024 * 1024;
+/// CPU budget of `describe()` at load time.
+pub const DESCRIBE_CPU: Duration = Duration::from_secs(1);
+/// Wall-clock limit of `describe()` at load time.
+pub const DESCRIBE_WALL: Duration = Duration::from_secs(2);
+
+const WASM_MAGIC: &[u8] = b"\0asm";
+const CORE_VERSION: &[u8] = &[0x01, 0x00, 0x00, 0x00];
+const COMPONENT_VERSION: &[u8] = &[0x0d, 0x00, 0x01, 0x00];
+
+/// Where a plugin came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    /// Built from this repository and embedded in the daemon.
+    Bundled {
+        /// The plugin's directory name in the repository.
+        name: String,
+    },
+    /// A file in the plugins folder.
+    Folder {
+        /// The file name.
+        file: String,
+    },
+    /// A file given to `zondarr plugin check`.
+    Check,
+}
+
+/// A compiled, validated plugin version, ready to be called.
+pub struct LoadedPlugin {
+    pub(crate) manifest: Arc<Manifest>,
+    pub(crate) contract: semver::Version,
+    pub(crate) exports: Exports,
+    pub(crate) pre: InstancePre<CallState>,
+    pub(crate) sha256: String,
+    pub(crate) source: Source,
+    pub(crate) loaded_at: DateTime<Utc>,
+    pub(crate) imports: Vec<String>,
+    pub(crate) export_names: Vec<String>,
+    pub(crate) size: usize,
+    pub(crate) from_cache: bool,
+    pub(crate) timings: LoadTimings,
+    consecutive_crashes: AtomicU32,
+    unhealthy: AtomicBool,
+}
+
+/// How long the steps of a load took.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct LoadTimings {
+    /// Compile or cache load.
+    pub compile: Duration,
+    /// `instantiate_pre` and export lookup.
+    pub link: Duration,
+    /// `describe()`, including instantiation.
+    pub describe: Duration,
+}
+
+impl LoadedPlugin {
+    /// The validated manifest.
+    pub fn manifest(&self) -> &Manifest {
+        &self.manifest
+    }
+
+    /// Whether the plugin crashed too often in a row and is refused.
+    pub(crate) fn is_unhealthy(&self) -> bool {
+        self.unhealthy.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn consecutive_crashes(&self) -> u32 {
+        self.consecutive_crashes.load(Ordering::Relaxed)
+    }
+
+    /// Record the outcome of a call; returns `true` when this crash made it unhealthy.
+    pub(crate) fn record(&self, crashed: bool, threshold: u32) -> bool {
+        if !crashed {
+            self.consecutive_crashes.store(0, Ordering::Relaxed);
+            return false;
+        }
+        let n = self.consecutive_crashes.fetch_add(1, Ordering::Relaxed) + 1;
+        n >= threshold && !self.unhealthy.swap(true, Ordering::Relaxed)
+    }
+
+    /// Names of the optional interfaces exported.
+    pub(crate) fn interfaces(&self) -> Vec<&'static str> {
+        let mut v = vec!["connector"];
+        if self.exports.oauth.is_some() {
+            v.push("oauth");
+        }
+        if self.exports.auth.is_some() {
+            v.push("auth");
+        }
+        v
+    }
+}
+
+/// Why a load was refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoadError {
+    /// The plugin id, when `describe()` got far enough to tell.
+    pub id: Option<String>,
+    /// The precise reason.
+    pub message: String,
+}
+
+impl LoadError {
+    fn new(message: impl Into<String>) -> Self {
+        Self { id: None, message: message.into() }
+    }
+}
+
+impl std::fmt::Display for LoadError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for LoadError {}
+
+/// Hex SHA-256 of `bytes`.
+pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
+/// Refuse files that are obviously not a component, with a reason that says what they are.
+pub(crate) fn check_header(bytes: &[u8]) -> Result<(), LoadError> {
+    if bytes.is_empty() {
+        return Err(LoadError::new("the file is empty"));
+    }
+    if bytes.len() > MAX_COMPONENT_BYTES {
+        return Err(LoadError::new(format!(
+            "the file is {} bytes; plugins may be at most {} MiB",
+            bytes.len(),
+            MAX_COMPONENT_BYTES / (1024 * 1024)
+        )));
+    }
+    if Engine::detect_precompiled(bytes).is_some() {
+        return Err(LoadError::new(
+            "this is precompiled native code (.cwasm), not a WebAssembly component; install the .wasm file",
+        ));
+    }
+    if bytes.len() < 8 || &bytes[..4] != WASM_MAGIC {
+        return Err(LoadError::new("not a WebAssembly file (no `\\0asm` header)"));
+    }
+    match &bytes[4..8] {
+        v if v == COMPONENT_VERSION => Ok(()),
+        v if v == CORE_VERSION => Err(LoadError::new(
+            "a core WebAssembly module, not a component; build the plugin for the wasm32-wasip2 target \
+             (cargo build --release --target wasm32-wasip2)",
+        )),
+        v => Err(LoadError::new(format!(
+            "a WebAssembly binary of an unsupported version or layer ({:02x} {:02x} {:02x} {:02x})",
+            v[0], v[1], v[2], v[3]
+        ))),
+    }
+}
+
+/// What a load needs from the host.
+#[derive(Clone)]
+pub(crate) struct Loader {
+    pub(crate) engine: Engine,
+    pub(crate) linker: Arc<Linker<CallState>>,
+    pub(crate) cache: Option<CodeCache>,
+    pub(crate) http: Arc<HttpShared>,
+    pub(crate) install_id: Arc<str>,
+    pub(crate) memory_bytes: usize,
+}
+
+impl Loader {
+    /// Run the whole pipeline on `bytes`.
+    pub(crate) async fn load(&self, bytes: Arc<[u8]>, source: Source) -> Result<LoadedPlugin, LoadError> {
+        check_header(&bytes)?;
+        let sha256 = sha256_hex(&bytes);
+
+        let started = Instant::now();
+        let (component, from_cache) = self.compile(bytes.clone(), sha256.clone()).await?;
+        let compile = started.elapsed();
+
+        let started = Instant::now();
+        let (contract, export_names) = self.contract(&component)?;
+        let imports: Vec<String> = component
+            .component_type()
+            .imports(&self.engine)
+            .map(|(name, _)| name.to_owned())
+            .collect();
+        let pre = self.linker.instantiate_pre(&component).map_err(|e| {
+            LoadError::new(format!("the plugin imports something this daemon does not provide: {e}"))
+        })?;
+        let has = |prefix: &str| export_names.iter().any(|n| n.starts_with(prefix));
+        let exports = Exports {
+            connector: connector::GuestIndices::new(&pre)
+                .map_err(|e| LoadError::new(format!("the `connector` export is incomplete: {e}")))?,
+            oauth: if has(bindings::OAUTH_EXPORT) {
+                Some(
+                    oauth::GuestIndices::new(&pre)
+                        .map_err(|e| LoadError::new(format!("the `oauth` export is incomplete: {e}")))?,
+                )
+            } else {
+                None
+            },
+            auth: if has(bindings::AUTH_EXPORT) {
+                Some(
+                    auth::GuestIndices::new(&pre)
+                        .map_err(|e| LoadError::new(format!("the `auth` export is incomplete: {e}")))?,
+                )
+            } else {
+                None
+            },
+        };
+        let link = started.elapsed();
+
+        let started = Instant::now();
+        let manifest = self.describe(&pre, &exports).await?;
+        let describe = started.elapsed();
+        let interfaces = Interfaces { oauth: exports.oauth.is_some(), auth: exports.auth.is_some() };
+        manifest::validate(&manifest, interfaces).map_err(|message| LoadError {
+            id: Some(manifest.id.clone()),
+            message: format!("invalid manifest: {message}"),
+        })?;
+
+        Ok(LoadedPlugin {
+            manifest: Arc::new(manifest),
+            contract,
+            exports,
+            pre,
+            sha256,
+            source,
+            loaded_at: Utc::now(),
+            imports,
+            export_names,
+            size: bytes.len(),
+            from_cache,
+            timings: LoadTimings { compile, link, describe },
+            consecutive_crashes: AtomicU32::new(0),
+            unhealthy: AtomicBool::new(false),
+        })
+    }
+
+    /// Compile on a blocking thread, or load from the cache.
+    async fn compile(&self, bytes: Arc<[u8]>, sha256: String) -> Result<(Component, bool), LoadError> {
+        let engine = self.engine.clone();
+        let cache = self.cache.clone();
+        tokio::task::spawn_blocking(move || {
+            if let Some(component) = cache.as_ref().and_then(|c| c.load(&engine, &sha256)) {
+                return Ok((component, true));
+            }
+            let component = Component::from_binary(&engine, &bytes)
+                .map_err(|e| LoadError::new(format!("not a valid WebAssembly component: {e:#}")))?;
+            if let Some(cache) = &cache {
+                cache.store(&sha256, &component);
+            }
+            Ok((component, false))
+        })
+        .await
+        .map_err(|e| LoadError::new(format!("compiling the plugin failed: {e}")))?
+    }
+
+    /// The contract version from the name of the `connector` export, checked for compatibility.
+    fn contract(&self, component: &Component) -> Result<(semver::Version, Vec<String>), LoadError> {
+        let names: Vec<String> = component
+            .component_type()
+            .exports(&self.engine)
+            .map(|(name, _)| name.to_owned())
+            .collect();
+        let Some(name) = names.iter().find(|n| n.starts_with(bindings::CONNECTOR_EXPORT)) else {
+            let shown = if names.is_empty() { "nothing".to_owned() } else { names.join(", ") };
+            return Err(LoadError::new(format!(
+                "the component does not export `zondarr:connector/connector`; it exports {shown}. \
+                 Is it a connector plugin?"
+            )));
+        };
+        let version_text = &name[bindings::CONNECTOR_EXPORT.len()..];
+        let version = semver::Version::parse(version_text)
+            .map_err(|_| LoadError::new(format!("the contract version in `{name}` is not semver")))?;
+        let (major, minor) = bindings::CONTRACT_MAJOR;
+        let compatible = if major == 0 { version.major == 0 && version.minor == minor } else { version.major == major };
+        if !compatible {
+            return Err(LoadError::new(format!(
+                "the plugin is built for contract zondarr:connector@{version}; this daemon supports \
+                 zondarr:connector@{major}.{minor}.x"
+            )));
+        }
+        Ok((version, names))
+    }
+
+    /// `describe()` with no network, a 1 s CPU budget and a 2 s wall-clock limit.
+    async fn describe(&self, pre: &InstancePre<CallState>, exports: &Exports) -> Result<Manifest, LoadError> {
+        let setup = CallSetup {
+            engine: &self.engine,
+            pre,
+            exports,
+            limits: CallLimits {
+                memory_bytes: self.memory_bytes,
+                cpu_ticks: call::ticks(DESCRIBE_CPU),
+                wall: DESCRIBE_WALL,
+                max_requests: 0,
+            },
+            io: CallIo {
+                plugin_id: Arc::from("(loading)"),
+                manifest: None,
+                http: self.http.clone(),
+                budget: RequestBudget { made: 0, max: 0 },
+                install_id: self.install_id.clone(),
+                log_lines: 0,
+            },
+        };
+        match call::run(setup, None, Op::Describe).await {
+            Ok(Ok(Reply::Manifest(m))) => Ok(m.into()),
+            Ok(Ok(_)) | Ok(Err(_)) => Err(LoadError::new("describe() returned something unexpected")),
+            Err(Failure::Timeout) => Err(LoadError::new(format!(
+                "describe() did not return within {} s",
+                DESCRIBE_WALL.as_secs()
+            ))),
+            Err(Failure::Crash(kind, detail)) => {
+                Err(LoadError::new(format!("describe() {}: {detail}", kind.phrase())))
+            }
+            Err(Failure::PoolFull) => Err(LoadError::new("the instance pool is full; try again")),
+            Err(Failure::NotExported(i)) => Err(LoadError::new(format!("the `{i}` export is missing"))),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn headers_are_told_apart() {
+        assert!(check_header(b"").unwrap_err().message.contains("empty"));
+        assert!(check_header(b"hello world").unwrap_err().message.contains("not a WebAssembly file"));
+        let core = [WASM_MAGIC, CORE_VERSION].concat();
+        assert!(check_header(&core).unwrap_err().message.contains("core WebAssembly module"));
+        let component = [WASM_MAGIC, COMPONENT_VERSION].concat();
+        assert!(check_header(&component).is_ok());
+    }
+}

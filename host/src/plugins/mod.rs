@@ -1,0 +1,680 @@
+//! The connector plugin host: loads WebAssembly connector components (bundled ones and files in
+//! the plugins folder), keeps them hot-reloadable, and runs every call in a fresh sandboxed
+//! instance with limits. `docs/plugins.md` describes the design, the limits and the measured
+//! costs.
+//!
+//! This module owns everything wasmtime-facing; the rest of the daemon sees only
+//! [`PluginHost`], the host-side types in [`types`], [`CallError`] and the status views. It must
+//! not touch the database or HTTP routing (the `http::plugins` handlers call into it).
+//!
+//! Layout: `engine` (Engine, ticker, linker), `bindings` (the one `bindgen!` site), `load` (the
+//! load pipeline), `cache` (compiled code), `manifest` (validation), `registry` (versions per
+//! id, reloads, swap), `watch` (folder watcher), `call` (one sandboxed call), `host_http` and
+//! `host_log` (the host imports), `cli` (`zondarr plugin check|new`).
+
+mod bindings;
+mod cache;
+mod call;
+pub mod cli;
+mod engine;
+mod error;
+mod host_http;
+mod host_log;
+mod load;
+mod manifest;
+mod registry;
+pub mod types;
+mod watch;
+
+pub use error::{CallError, ConnectorError, CrashKind};
+pub use host_http::ServerHandle;
+pub use load::{LoadError, LoadTimings, MAX_COMPONENT_BYTES};
+pub use registry::{Bundled, RescanFailure, RescanReport};
+pub use types::*;
+
+use crate::config::PluginsConfig;
+use call::{CallIo, CallLimits, CallSetup, Failure, Op, Reply};
+use chrono::SecondsFormat;
+use host_http::{HttpShared, RequestBudget};
+use load::{LoadedPlugin, Loader, Source};
+use registry::{Published, Registry};
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
+
+mod embedded {
+    include!(concat!(env!("OUT_DIR"), "/plugins.rs"));
+}
+
+/// How long a call waits for a free slot of the plugin's concurrency limit before it is
+/// refused with `PLUGIN_BUSY`.
+pub const BUSY_WAIT: Duration = Duration::from_secs(2);
+/// Debounce of the plugins-folder watcher.
+pub const WATCH_DEBOUNCE: Duration = Duration::from_millis(300);
+
+/// The connector plugins embedded in this binary.
+pub fn bundled() -> Vec<Bundled> {
+    embedded::BUNDLED
+        .iter()
+        .map(|(name, bytes)| Bundled { name: (*name).to_owned(), bytes: Arc::from(*bytes) })
+        .collect()
+}
+
+/// The plugin host. Cheap to clone; all clones share one engine and registry.
+#[derive(Clone)]
+pub struct PluginHost {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    loader: Loader,
+    limits: CallLimits,
+    unhealthy_after: u32,
+    pooling: bool,
+    published: Published,
+    registry: tokio::sync::Mutex<Registry>,
+    watcher: Mutex<Option<watch::Watcher>>,
+    closed: AtomicBool,
+    _ticker: Option<engine::Ticker>,
+}
+
+impl Default for PluginHost {
+    /// A host with no plugins and no folder, for tests of code that only needs a `PluginHost`
+    /// value; every call answers `PLUGIN_NOT_FOUND`.
+    fn default() -> Self {
+        let engine = engine::inert();
+        let linker = Arc::new(wasmtime::component::Linker::new(&engine));
+        let http = HttpShared::new(Duration::from_secs(30), 16 * 1024 * 1024).ok();
+        let cfg = PluginsConfig {
+            dir: PathBuf::new(),
+            watch: false,
+            memory_bytes: 64 * 1024 * 1024,
+            cpu_ms: 2000,
+            call_timeout_secs: 30,
+            max_http_requests: 50,
+            max_response_bytes: 16 * 1024 * 1024,
+            http_timeout_secs: 30,
+            concurrency: 8,
+            unhealthy_after: 5,
+        };
+        Self::assemble(
+            &cfg,
+            Loader {
+                engine,
+                linker,
+                cache: None,
+                http: Arc::new(http.unwrap_or_else(HttpShared::unusable)),
+                install_id: Arc::from(""),
+                memory_bytes: 64 * 1024 * 1024,
+            },
+            false,
+            None,
+            Registry::new(None, Vec::new()),
+        )
+    }
+}
+
+impl PluginHost {
+    /// Start the host with the plugins embedded in the daemon: create the engine and the
+    /// plugins folder if missing, load the bundled plugins, scan the folder, and watch it when
+    /// `cfg.watch` is set. Compiled code is cached in `cache_dir`.
+    pub async fn start(cfg: &PluginsConfig, cache_dir: PathBuf, install_id: String) -> anyhow::Result<PluginHost> {
+        Self::start_with_bundled(cfg, cache_dir, install_id, bundled()).await
+    }
+
+    /// [`PluginHost::start`] with an explicit list of bundled plugins (tests use the fixture).
+    pub async fn start_with_bundled(
+        cfg: &PluginsConfig,
+        cache_dir: PathBuf,
+        install_id: String,
+        bundled: Vec<Bundled>,
+    ) -> anyhow::Result<PluginHost> {
+        std::fs::create_dir_all(&cfg.dir)
+            .map_err(|e| anyhow::anyhow!("cannot create the plugins folder {}: {e}", cfg.dir.display()))?;
+        let dir = cfg.dir.canonicalize().unwrap_or_else(|_| cfg.dir.clone());
+        let (engine, pooling) = engine::build(cfg)?;
+        let ticker = engine::Ticker::start(&engine)?;
+        let linker = Arc::new(engine::linker(&engine)?);
+        let cache = cache::CodeCache::open(cache_dir, &engine)?;
+        let http = HttpShared::new(Duration::from_secs(cfg.http_timeout_secs), cfg.max_response_bytes)?;
+        let loader = Loader {
+            engine,
+            linker,
+            cache: Some(cache),
+            http: Arc::new(http),
+            install_id: Arc::from(install_id),
+            memory_bytes: usize::try_from(cfg.memory_bytes).unwrap_or(usize::MAX),
+        };
+        let host = Self::assemble(cfg, loader, pooling, Some(ticker), Registry::new(Some(dir.clone()), bundled));
+        {
+            let inner = &host.inner;
+            let mut registry = inner.registry.lock().await;
+            registry.load_bundled(&inner.loader, &inner.published).await;
+            let report = registry.rescan(&inner.loader, &inner.published).await;
+            tracing::info!(
+                folder = %dir.display(),
+                plugins = inner.published.slots.read().map(|s| s.len()).unwrap_or(0),
+                refused = report.failed.len(),
+                pooling,
+                "plugin host started"
+            );
+        }
+        if cfg.watch {
+            let watcher = watch::Watcher::start(&dir, Arc::downgrade(&host.inner))?;
+            if let Ok(mut slot) = host.inner.watcher.lock() {
+                *slot = Some(watcher);
+            }
+        }
+        Ok(host)
+    }
+
+    /// A host without a plugins folder, watcher or bundled plugins, for `zondarr plugin check`
+    /// and benchmarks: [`PluginHost::inspect`] runs the real load pipeline with the real limits.
+    /// Compiled code is cached in `cache_dir` when given.
+    pub fn standalone(cfg: &PluginsConfig, cache_dir: Option<PathBuf>) -> anyhow::Result<PluginHost> {
+        let (engine, pooling) = engine::build(cfg)?;
+        let ticker = engine::Ticker::start(&engine)?;
+        let linker = Arc::new(engine::linker(&engine)?);
+        let cache = cache_dir.map(|dir| cache::CodeCache::open(dir, &engine)).transpose()?;
+        let http = HttpShared::new(Duration::from_secs(cfg.http_timeout_secs), cfg.max_response_bytes)?;
+        let loader = Loader {
+            engine,
+            linker,
+            cache,
+            http: Arc::new(http),
+            install_id: Arc::from("zondarr-plugin-check"),
+            memory_bytes: usize::try_from(cfg.memory_bytes).unwrap_or(usize::MAX),
+        };
+        Ok(Self::assemble(cfg, loader, pooling, Some(ticker), Registry::new(None, Vec::new())))
+    }
+
+    fn assemble(
+        cfg: &PluginsConfig,
+        loader: Loader,
+        pooling: bool,
+        ticker: Option<engine::Ticker>,
+        registry: Registry,
+    ) -> Self {
+        PluginHost {
+            inner: Arc::new(Inner {
+                loader,
+                limits: CallLimits::from_config(cfg),
+                unhealthy_after: cfg.unhealthy_after.max(1),
+                pooling,
+                published: Published {
+                    slots: RwLock::new(BTreeMap::new()),
+                    errors: RwLock::new(Vec::new()),
+                    concurrency: cfg.concurrency.max(1) as usize,
+                },
+                registry: tokio::sync::Mutex::new(registry),
+                watcher: Mutex::new(None),
+                closed: AtomicBool::new(false),
+                _ticker: ticker,
+            }),
+        }
+    }
+
+    /// Re-read the plugins folder now (for filesystems where watching is unreliable). Changed
+    /// files are reloaded, failed and unhealthy ones are retried, vanished ones are unloaded.
+    pub async fn rescan(&self) -> RescanReport {
+        let inner = &self.inner;
+        let mut registry = inner.registry.lock().await;
+        registry.rescan(&inner.loader, &inner.published).await
+    }
+
+    /// Stop watching the folder and refuse new calls. Calls already running finish.
+    pub async fn shutdown(&self) {
+        self.inner.closed.store(true, Ordering::Relaxed);
+        let watcher = self.inner.watcher.lock().ok().and_then(|mut w| w.take());
+        if let Some(w) = watcher {
+            w.stop().await;
+        }
+    }
+
+    /// Whether the engine uses the pooling allocator.
+    pub fn uses_pooling(&self) -> bool {
+        self.inner.pooling
+    }
+
+    /// Ids of the loaded plugins.
+    pub fn ids(&self) -> Vec<String> {
+        self.inner.published.slots.read().map(|s| s.keys().cloned().collect()).unwrap_or_default()
+    }
+
+    /// The manifest of a loaded plugin.
+    pub fn manifest(&self, id: &str) -> Option<Manifest> {
+        let slot = self.inner.published.slot(id)?;
+        Some(slot.current.load().manifest().clone())
+    }
+
+    /// Status of every loaded plugin, then of every refused file that serves nothing.
+    pub fn list(&self) -> Vec<PluginStatus> {
+        let slots: Vec<(String, Arc<registry::Slot>)> = self
+            .inner
+            .published
+            .slots
+            .read()
+            .map(|s| s.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+            .unwrap_or_default();
+        let errors = self.inner.published.errors.read().map(|e| e.clone()).unwrap_or_default();
+        let mut out: Vec<PluginStatus> = slots.iter().map(|(id, slot)| status_of(id, slot, &errors)).collect();
+        for e in errors.iter().filter(|e| !e.serving) {
+            if e.error.id.as_ref().is_some_and(|id| slots.iter().any(|(s, _)| s == id)) {
+                continue;
+            }
+            out.push(PluginStatus::failed(e));
+        }
+        out
+    }
+
+    /// Status of one plugin id (loaded, or a refused file that declared this id).
+    pub fn status(&self, id: &str) -> Option<PluginStatus> {
+        self.list().into_iter().find(|s| s.id.as_deref() == Some(id))
+    }
+
+    /// Run `op` on plugin `id`.
+    async fn call(&self, id: &str, server: Option<&ServerContext>, op: Op) -> Result<Reply, CallError> {
+        let inner = &self.inner;
+        if inner.closed.load(Ordering::Relaxed) {
+            return Err(CallError::ShuttingDown);
+        }
+        let slot = inner.published.slot(id).ok_or_else(|| CallError::NotFound(id.to_owned()))?;
+        let plugin = slot.current.load_full();
+        if plugin.is_unhealthy() {
+            return Err(CallError::Unhealthy(id.to_owned()));
+        }
+        let _permit = match tokio::time::timeout(BUSY_WAIT, slot.semaphore.acquire()).await {
+            Ok(Ok(permit)) => permit,
+            _ => return Err(CallError::Busy(id.to_owned())),
+        };
+        slot.calls.fetch_add(1, Ordering::Relaxed);
+        let name = op.name();
+        let started = std::time::Instant::now();
+        let result = self.call_loaded(&plugin, server, op).await;
+        let crashed = result.as_ref().err().is_some_and(CallError::is_crash);
+        if result.is_err() {
+            slot.errors.fetch_add(1, Ordering::Relaxed);
+        }
+        if plugin.record(crashed, inner.unhealthy_after) {
+            tracing::error!(
+                plugin = id,
+                crashes = plugin.consecutive_crashes(),
+                "plugin crashed too many times in a row; it is refused until it is reloaded"
+            );
+        }
+        match &result {
+            Ok(_) => tracing::debug!(plugin = id, op = name, elapsed_ms = started.elapsed().as_millis() as u64, "plugin call"),
+            Err(e) if e.is_crash() => tracing::error!(plugin = id, op = name, error = %e, "plugin call crashed"),
+            Err(e) => tracing::info!(plugin = id, op = name, error = %e, "plugin call failed"),
+        }
+        result
+    }
+
+    async fn call_loaded(&self, plugin: &LoadedPlugin, server: Option<&ServerContext>, op: Op) -> Result<Reply, CallError> {
+        let inner = &self.inner;
+        let id = plugin.manifest.id.clone();
+        let setup = CallSetup {
+            engine: &inner.loader.engine,
+            pre: &plugin.pre,
+            exports: &plugin.exports,
+            limits: inner.limits,
+            io: CallIo {
+                plugin_id: Arc::from(id.as_str()),
+                manifest: Some(plugin.manifest.clone()),
+                http: inner.loader.http.clone(),
+                budget: RequestBudget { made: 0, max: inner.limits.max_requests },
+                install_id: inner.loader.install_id.clone(),
+                log_lines: 0,
+            },
+        };
+        match call::run(setup, server.map(|s| Arc::new(s.clone())), op).await {
+            Ok(Ok(reply)) => Ok(reply),
+            Ok(Err(e)) => Err(CallError::Connector { plugin: id, error: e.into() }),
+            Err(Failure::Timeout) => Err(CallError::Timeout { plugin: id, secs: inner.limits.wall.as_secs() }),
+            Err(Failure::Crash(kind, detail)) => Err(CallError::Crashed { plugin: id, kind, detail }),
+            Err(Failure::PoolFull) => Err(CallError::Busy(id)),
+            Err(Failure::NotExported(interface)) => Err(CallError::NotExported { plugin: id, interface }),
+        }
+    }
+
+    /// Check the URL and credentials and identify the server.
+    pub async fn test_connection(&self, id: &str, server: &ServerContext) -> Result<ServerInfo, CallError> {
+        match self.call(id, Some(server), Op::TestConnection).await? {
+            Reply::ServerInfo(s) => Ok(s.into()),
+            _ => Err(unexpected()),
+        }
+    }
+
+    /// List the content libraries.
+    pub async fn list_libraries(&self, id: &str, server: &ServerContext) -> Result<Vec<Library>, CallError> {
+        match self.call(id, Some(server), Op::ListLibraries).await? {
+            Reply::Libraries(l) => Ok(l.into_iter().map(Into::into).collect()),
+            _ => Err(unexpected()),
+        }
+    }
+
+    /// List the accounts on the server.
+    pub async fn list_users(&self, id: &str, server: &ServerContext) -> Result<Vec<RemoteUser>, CallError> {
+        match self.call(id, Some(server), Op::ListUsers).await? {
+            Reply::Users(u) => Ok(u.into_iter().map(Into::into).collect()),
+            _ => Err(unexpected()),
+        }
+    }
+
+    /// Create an account with libraries and permissions applied.
+    pub async fn create_user(&self, id: &str, server: &ServerContext, user: &NewUser) -> Result<RemoteUser, CallError> {
+        match self.call(id, Some(server), Op::CreateUser(user.into())).await? {
+            Reply::User(u) => Ok(u.into()),
+            _ => Err(unexpected()),
+        }
+    }
+
+    /// Delete an account or remove its access.
+    pub async fn delete_user(
+        &self,
+        id: &str,
+        server: &ServerContext,
+        user_id: &str,
+        options: DeleteOptions,
+    ) -> Result<(), CallError> {
+        self.unit(id, server, Op::DeleteUser(user_id.to_owned(), options.into())).await
+    }
+
+    /// Disable or enable an account.
+    pub async fn set_enabled(&self, id: &str, server: &ServerContext, user_id: &str, enabled: bool) -> Result<(), CallError> {
+        self.unit(id, server, Op::SetEnabled(user_id.to_owned(), enabled)).await
+    }
+
+    /// Replace the libraries an account may see.
+    pub async fn set_library_access(
+        &self,
+        id: &str,
+        server: &ServerContext,
+        user_id: &str,
+        access: &LibraryAccess,
+    ) -> Result<(), CallError> {
+        self.unit(id, server, Op::SetLibraryAccess(user_id.to_owned(), access.into())).await
+    }
+
+    /// Apply permission values.
+    pub async fn set_permissions(
+        &self,
+        id: &str,
+        server: &ServerContext,
+        user_id: &str,
+        permissions: &[PermissionValue],
+    ) -> Result<(), CallError> {
+        let permissions = permissions.iter().map(Into::into).collect();
+        self.unit(id, server, Op::SetPermissions(user_id.to_owned(), permissions)).await
+    }
+
+    /// Set an account's password.
+    pub async fn set_password(
+        &self,
+        id: &str,
+        server: &ServerContext,
+        user_id: &str,
+        password: &SecretString,
+    ) -> Result<(), CallError> {
+        self.unit(id, server, Op::SetPassword(user_id.to_owned(), password.expose().to_owned())).await
+    }
+
+    /// Start linking an account (`oauth` interface).
+    pub async fn start_link(&self, id: &str, server: &ServerContext) -> Result<LinkStart, CallError> {
+        match self.call(id, Some(server), Op::StartLink).await? {
+            Reply::LinkStart(s) => Ok(s.into()),
+            _ => Err(unexpected()),
+        }
+    }
+
+    /// Check whether the invitee approved a link (`oauth` interface).
+    pub async fn poll_link(&self, id: &str, server: &ServerContext, pin_id: &str) -> Result<LinkStatus, CallError> {
+        match self.call(id, Some(server), Op::PollLink(pin_id.to_owned())).await? {
+            Reply::LinkStatus(s) => Ok(s.into()),
+            _ => Err(unexpected()),
+        }
+    }
+
+    /// Check a username and password against the server (`auth` interface).
+    pub async fn authenticate(
+        &self,
+        id: &str,
+        server: &ServerContext,
+        username: &str,
+        password: &SecretString,
+    ) -> Result<Authenticated, CallError> {
+        let op = Op::Authenticate(username.to_owned(), password.expose().to_owned());
+        match self.call(id, Some(server), op).await? {
+            Reply::Authenticated(a) => Ok(a.into()),
+            _ => Err(unexpected()),
+        }
+    }
+
+    async fn unit(&self, id: &str, server: &ServerContext, op: Op) -> Result<(), CallError> {
+        match self.call(id, Some(server), op).await? {
+            Reply::Unit => Ok(()),
+            _ => Err(unexpected()),
+        }
+    }
+
+    /// Run the load pipeline on `bytes` without registering anything (`zondarr plugin check`,
+    /// benchmarks).
+    pub async fn inspect(&self, bytes: &[u8]) -> Result<Inspection, LoadError> {
+        load::check_header(bytes)?;
+        let plugin = self.inner.loader.load(Arc::from(bytes), Source::Check).await?;
+        Ok(Inspection::of(&plugin))
+    }
+
+    /// Process changed files from the watcher.
+    async fn files_changed(&self, names: Vec<String>) {
+        let inner = &self.inner;
+        let mut registry = inner.registry.lock().await;
+        registry.changed(names, &inner.loader, &inner.published).await;
+    }
+}
+
+fn unexpected() -> CallError {
+    CallError::Internal("the plugin returned a reply of the wrong kind".into())
+}
+
+/// What `inspect` learned about a component.
+#[derive(Debug, Clone, Serialize)]
+pub struct Inspection {
+    /// The validated manifest.
+    pub manifest: Manifest,
+    /// Contract version from the export name.
+    pub contract_version: String,
+    /// Exported interfaces (`connector`, `oauth`, `auth`).
+    pub interfaces: Vec<&'static str>,
+    /// Import names.
+    pub imports: Vec<String>,
+    /// Export names.
+    pub exports: Vec<String>,
+    /// Hex SHA-256 of the file.
+    pub sha256: String,
+    /// Size in bytes.
+    pub size: usize,
+    /// Whether the compiled code came from the cache.
+    #[serde(skip)]
+    pub from_cache: bool,
+    /// Step timings.
+    #[serde(skip)]
+    pub timings: LoadTimings,
+}
+
+impl Inspection {
+    fn of(p: &LoadedPlugin) -> Self {
+        Self {
+            manifest: (*p.manifest).clone(),
+            contract_version: p.contract.to_string(),
+            interfaces: p.interfaces(),
+            imports: p.imports.clone(),
+            exports: p.export_names.clone(),
+            sha256: p.sha256.clone(),
+            size: p.size,
+            from_cache: p.from_cache,
+            timings: p.timings,
+        }
+    }
+}
+
+/// Where a plugin version came from, as shown by the API.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum SourceView {
+    /// Embedded in the daemon.
+    Bundled {
+        /// The plugin's directory name in the repository.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        name: Option<String>,
+    },
+    /// A file in the plugins folder.
+    Folder {
+        /// File name.
+        file: String,
+    },
+}
+
+/// State of a plugin in the API.
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum PluginState {
+    /// Serving calls.
+    Loaded,
+    /// Crashed too often in a row; refused until reloaded.
+    Unhealthy,
+    /// The file was refused and nothing serves it.
+    Failed,
+}
+
+/// A load error as shown by the API.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct LoadErrorView {
+    /// The refused file (`None` for a bundled plugin).
+    pub file: Option<String>,
+    /// Why.
+    pub message: String,
+    /// When, RFC 3339.
+    pub at: String,
+}
+
+/// One plugin (or refused file) in `GET /api/v1/plugins`.
+#[derive(Debug, Clone, Serialize)]
+pub struct PluginStatus {
+    /// Plugin id; `None` for a refused file that did not get far enough to tell.
+    pub id: Option<String>,
+    /// Human name.
+    pub name: Option<String>,
+    /// Plugin version.
+    pub version: Option<String>,
+    /// One sentence.
+    pub description: Option<String>,
+    /// Contract version the component was built for.
+    pub contract_version: Option<String>,
+    /// Where it came from.
+    pub source: SourceView,
+    /// Loaded, unhealthy or failed.
+    pub state: PluginState,
+    /// The latest refusal of a file for this id (the older version keeps serving).
+    pub error: Option<LoadErrorView>,
+    /// Exported interfaces.
+    pub interfaces: Vec<&'static str>,
+    /// Capabilities.
+    pub capabilities: Vec<Capability>,
+    /// Permission keys.
+    pub permissions: Vec<PermissionDef>,
+    /// How invitees join.
+    pub join_flow: Option<JoinFlow>,
+    /// Configuration fields of a server of this kind.
+    pub config_fields: Vec<ConfigField>,
+    /// Credential injection (never contains a secret).
+    pub auth: Option<AuthScheme>,
+    /// Hosts besides the server that the plugin may reach.
+    pub extra_hosts: Vec<ExtraHost>,
+    /// Colours and icon.
+    pub brand: Option<Brand>,
+    /// Hex SHA-256 of the component.
+    pub sha256: Option<String>,
+    /// When this version was loaded, RFC 3339.
+    pub loaded_at: Option<String>,
+    /// Calls since the daemon started (all versions of this id).
+    pub calls: u64,
+    /// Calls that ended in an error.
+    pub errors: u64,
+    /// Crashes in a row of the current version.
+    pub consecutive_failures: u32,
+}
+
+fn error_view(e: &registry::FileError) -> LoadErrorView {
+    LoadErrorView {
+        file: e.file.clone(),
+        message: e.error.message.clone(),
+        at: e.at.to_rfc3339_opts(SecondsFormat::Secs, true),
+    }
+}
+
+fn status_of(id: &str, slot: &registry::Slot, errors: &[registry::FileError]) -> PluginStatus {
+    let p = slot.current.load_full();
+    let m = &p.manifest;
+    PluginStatus {
+        id: Some(id.to_owned()),
+        name: Some(m.name.clone()),
+        version: Some(m.version.clone()),
+        description: Some(m.description.clone()),
+        contract_version: Some(p.contract.to_string()),
+        source: match &p.source {
+            Source::Folder { file } => SourceView::Folder { file: file.clone() },
+            Source::Bundled { name } => SourceView::Bundled { name: Some(name.clone()) },
+            Source::Check => SourceView::Bundled { name: None },
+        },
+        state: if p.is_unhealthy() { PluginState::Unhealthy } else { PluginState::Loaded },
+        error: errors.iter().find(|e| e.error.id.as_deref() == Some(id)).map(error_view),
+        interfaces: p.interfaces(),
+        capabilities: m.capabilities.clone(),
+        permissions: m.permissions.clone(),
+        join_flow: Some(m.join_flow),
+        config_fields: m.config.clone(),
+        auth: Some(m.auth.clone()),
+        extra_hosts: m.extra_hosts.clone(),
+        brand: Some(m.brand.clone()),
+        sha256: Some(p.sha256.clone()),
+        loaded_at: Some(p.loaded_at.to_rfc3339_opts(SecondsFormat::Secs, true)),
+        calls: slot.calls.load(Ordering::Relaxed),
+        errors: slot.errors.load(Ordering::Relaxed),
+        consecutive_failures: p.consecutive_crashes(),
+    }
+}
+
+impl PluginStatus {
+    fn failed(e: &registry::FileError) -> Self {
+        PluginStatus {
+            id: e.error.id.clone(),
+            name: None,
+            version: None,
+            description: None,
+            contract_version: None,
+            source: match &e.file {
+                Some(file) => SourceView::Folder { file: file.clone() },
+                None => SourceView::Bundled { name: e.bundled.clone() },
+            },
+            state: PluginState::Failed,
+            error: Some(error_view(e)),
+            interfaces: Vec::new(),
+            capabilities: Vec::new(),
+            permissions: Vec::new(),
+            join_flow: None,
+            config_fields: Vec::new(),
+            auth: None,
+            extra_hosts: Vec::new(),
+            brand: None,
+            sha256: None,
+            loaded_at: None,
+            calls: 0,
+            errors: 0,
+            consecutive_failures: 0,
+        }
+    }
+}

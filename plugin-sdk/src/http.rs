@@ -1,0 +1,504 @@
+//! Plain HTTP values: the request a connector builds and the response it gets back, with the
+//! JSON/XML decoding and the status-to-error mapping. Nothing here talks to the host, so all of it
+//! runs (and is tested) natively; sending is [`crate::Server`]'s job.
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::error::{Error, Result};
+
+/// HTTP method of a [`Request`].
+pub use crate::__private::bindings::zondarr::connector::host::Method;
+
+impl Method {
+    /// The method name as sent on the wire, e.g. `"GET"`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Get => "GET",
+            Self::Post => "POST",
+            Self::Put => "PUT",
+            Self::Patch => "PATCH",
+            Self::Delete => "DELETE",
+            Self::Head => "HEAD",
+        }
+    }
+}
+
+/// An HTTP request to the configured server ([`crate::Server::request`]) or to a declared extra
+/// host ([`crate::Server::fetch`]).
+///
+/// The target is a path (plus query) starting with `/`, relative to the server's base URL or to
+/// the extra host's origin; the daemon refuses absolute URLs. Credentials, `Host` and hop-by-hop
+/// headers are set by the daemon.
+///
+/// ```
+/// use zondarr_plugin_sdk::{Method, Request};
+///
+/// let request = Request::get("/Users")
+///     .query("isDisabled", "false")
+///     .header("Accept", "application/json");
+/// assert_eq!(request.method(), Method::Get);
+/// assert_eq!(request.target(), "/Users?isDisabled=false");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Request {
+    method: Method,
+    target: String,
+    headers: Vec<(String, String)>,
+    body: Option<Vec<u8>>,
+}
+
+impl Request {
+    /// A request with no headers and no body.
+    pub fn new(method: Method, target: impl Into<String>) -> Self {
+        Self {
+            method,
+            target: target.into(),
+            headers: Vec::new(),
+            body: None,
+        }
+    }
+
+    /// A `GET` request.
+    pub fn get(target: impl Into<String>) -> Self {
+        Self::new(Method::Get, target)
+    }
+
+    /// A `POST` request.
+    pub fn post(target: impl Into<String>) -> Self {
+        Self::new(Method::Post, target)
+    }
+
+    /// A `PUT` request.
+    pub fn put(target: impl Into<String>) -> Self {
+        Self::new(Method::Put, target)
+    }
+
+    /// A `PATCH` request.
+    pub fn patch(target: impl Into<String>) -> Self {
+        Self::new(Method::Patch, target)
+    }
+
+    /// A `DELETE` request.
+    pub fn delete(target: impl Into<String>) -> Self {
+        Self::new(Method::Delete, target)
+    }
+
+    /// A `HEAD` request.
+    pub fn head(target: impl Into<String>) -> Self {
+        Self::new(Method::Head, target)
+    }
+
+    /// Adds a header.
+    pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.headers.push((name.into(), value.into()));
+        self
+    }
+
+    /// Appends a query parameter to the target, percent-encoding name and value.
+    pub fn query(mut self, name: &str, value: &str) -> Self {
+        let separator = if self.target.contains('?') { '&' } else { '?' };
+        self.target.push(separator);
+        self.target.push_str(&percent_encode(name));
+        self.target.push('=');
+        self.target.push_str(&percent_encode(value));
+        self
+    }
+
+    /// Sets the body.
+    pub fn body(mut self, body: impl Into<Vec<u8>>) -> Self {
+        self.body = Some(body.into());
+        self
+    }
+
+    /// Sets a JSON body and the `Content-Type: application/json` header.
+    ///
+    /// # Errors
+    /// [`Error::Internal`] when `value` cannot be serialised (e.g. a map with non-string keys).
+    pub fn json<T: Serialize + ?Sized>(self, value: &T) -> Result<Self> {
+        let body = serde_json::to_vec(value)
+            .map_err(|err| Error::Internal(format!("cannot encode the request body: {err}")))?;
+        Ok(self
+            .header("Content-Type", "application/json")
+            .body(body))
+    }
+
+    /// The method.
+    pub fn method(&self) -> Method {
+        self.method
+    }
+
+    /// The path and query.
+    pub fn target(&self) -> &str {
+        &self.target
+    }
+
+    /// The headers added so far, in order.
+    pub fn headers(&self) -> &[(String, String)] {
+        &self.headers
+    }
+
+    /// The first header with this name (case-insensitive).
+    pub fn header_value(&self, name: &str) -> Option<&str> {
+        find_header(&self.headers, name)
+    }
+
+    /// The body, if one was set.
+    pub fn body_bytes(&self) -> Option<&[u8]> {
+        self.body.as_deref()
+    }
+
+    /// The body decoded as JSON; `None` without a body. Handy in fake servers.
+    ///
+    /// # Errors
+    /// [`Error::InvalidResponse`] when the body is not valid JSON for `T`.
+    pub fn body_json<T: DeserializeOwned>(&self) -> Result<Option<T>> {
+        self.body
+            .as_deref()
+            .map(serde_json::from_slice)
+            .transpose()
+            .map_err(Error::from)
+    }
+
+    pub(crate) fn into_parts(self) -> (Method, String, Vec<(String, String)>, Option<Vec<u8>>) {
+        (self.method, self.target, self.headers, self.body)
+    }
+}
+
+/// An HTTP response, after the daemon followed same-origin redirects.
+///
+/// It is a plain value: fake servers in tests build one with [`Response::new`].
+///
+/// ```
+/// use zondarr_plugin_sdk::{Error, Response};
+///
+/// let ok = Response::new(200).with_body(r#"{"Name":"Home"}"#);
+/// let value: serde_json::Value = ok.json()?;
+/// assert_eq!(value["Name"], "Home");
+///
+/// let limited = Response::new(429).with_header("Retry-After", "30");
+/// assert_eq!(limited.error_for_status().unwrap_err(), Error::RateLimited(Some(30)));
+/// # Ok::<(), Error>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Response {
+    status: u16,
+    headers: Vec<(String, String)>,
+    body: Vec<u8>,
+    target: String,
+}
+
+impl Response {
+    /// A response with this status, no headers and an empty body.
+    pub fn new(status: u16) -> Self {
+        Self {
+            status,
+            headers: Vec::new(),
+            body: Vec::new(),
+            target: String::new(),
+        }
+    }
+
+    /// A response with this status and `value` as its JSON body.
+    ///
+    /// # Errors
+    /// [`Error::Internal`] when `value` cannot be serialised.
+    pub fn from_json<T: Serialize + ?Sized>(status: u16, value: &T) -> Result<Self> {
+        let body = serde_json::to_vec(value)
+            .map_err(|err| Error::Internal(format!("cannot encode the response body: {err}")))?;
+        Ok(Self::new(status)
+            .with_header("content-type", "application/json")
+            .with_body(body))
+    }
+
+    /// Adds a header; the name is stored in lower case, as the daemon delivers it.
+    pub fn with_header(mut self, name: &str, value: impl Into<String>) -> Self {
+        self.headers.push((name.to_ascii_lowercase(), value.into()));
+        self
+    }
+
+    /// Replaces the body.
+    pub fn with_body(mut self, body: impl Into<Vec<u8>>) -> Self {
+        self.body = body.into();
+        self
+    }
+
+    /// Records which request target this answers; used in [`Error::NotFound`] messages.
+    pub(crate) fn for_target(mut self, target: &str) -> Self {
+        target.clone_into(&mut self.target);
+        self
+    }
+
+    pub(crate) fn from_parts(status: u16, headers: Vec<(String, String)>, body: Vec<u8>) -> Self {
+        Self {
+            status,
+            headers,
+            body,
+            target: String::new(),
+        }
+    }
+
+    /// The status code.
+    pub fn status(&self) -> u16 {
+        self.status
+    }
+
+    /// Whether the status is 2xx.
+    pub fn is_success(&self) -> bool {
+        (200..300).contains(&self.status)
+    }
+
+    /// The first header with this name (case-insensitive).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        find_header(&self.headers, name)
+    }
+
+    /// All headers, names in lower case.
+    pub fn headers(&self) -> &[(String, String)] {
+        &self.headers
+    }
+
+    /// The raw body.
+    pub fn body(&self) -> &[u8] {
+        &self.body
+    }
+
+    /// The raw body, by value.
+    pub fn into_body(self) -> Vec<u8> {
+        self.body
+    }
+
+    /// The body as text.
+    ///
+    /// # Errors
+    /// [`Error::InvalidResponse`] when the body is not UTF-8.
+    pub fn text(&self) -> Result<&str> {
+        Ok(std::str::from_utf8(&self.body)?)
+    }
+
+    /// The body decoded from JSON.
+    ///
+    /// # Errors
+    /// [`Error::InvalidResponse`] when the body is not valid JSON for `T`.
+    pub fn json<T: DeserializeOwned>(&self) -> Result<T> {
+        Ok(serde_json::from_slice(&self.body)?)
+    }
+
+    /// The body decoded from XML with `quick-xml`'s serde support: attributes are fields named
+    /// `@name`, text content is `$text`, repeated elements are a `Vec`.
+    ///
+    /// # Errors
+    /// [`Error::InvalidResponse`] when the body is not UTF-8 or not valid XML for `T`.
+    pub fn xml<T: DeserializeOwned>(&self) -> Result<T> {
+        Ok(quick_xml::de::from_str(self.text()?)?)
+    }
+
+    /// The response itself when the status is 2xx; otherwise the matching error:
+    ///
+    /// | status | error |
+    /// |---|---|
+    /// | 401 | [`Error::Unauthorized`] |
+    /// | 403 | [`Error::Forbidden`] |
+    /// | 404 | [`Error::NotFound`] with the request target |
+    /// | 429 | [`Error::RateLimited`] with `Retry-After` in seconds, when it is a number |
+    /// | anything else | [`Error::RemoteStatus`] |
+    ///
+    /// # Errors
+    /// As in the table.
+    pub fn error_for_status(self) -> Result<Self> {
+        match self.status {
+            _ if self.is_success() => Ok(self),
+            401 => Err(Error::Unauthorized),
+            403 => Err(Error::Forbidden),
+            404 if self.target.is_empty() => Err(Error::NotFound("the server answered 404".into())),
+            404 => Err(Error::NotFound(self.target)),
+            429 => Err(Error::RateLimited(
+                self.header("retry-after")
+                    .and_then(|value| value.trim().parse().ok()),
+            )),
+            status => Err(Error::RemoteStatus(status)),
+        }
+    }
+}
+
+fn find_header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    headers
+        .iter()
+        .find(|(key, _)| key.eq_ignore_ascii_case(name))
+        .map(|(_, value)| value.as_str())
+}
+
+/// Percent-encodes everything except the unreserved characters (`A-Z a-z 0-9 - . _ ~`), for a
+/// path segment or a query value: `format!("/Users/{}", percent_encode(id))`.
+pub fn percent_encode(text: &str) -> String {
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    let mut out = String::with_capacity(text.len());
+    for byte in text.bytes() {
+        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~') {
+            out.push(char::from(byte));
+        } else {
+            out.push('%');
+            out.push(char::from(HEX[usize::from(byte >> 4)]));
+            out.push(char::from(HEX[usize::from(byte & 0x0f)]));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use serde::Deserialize;
+
+    use super::*;
+
+    #[test]
+    fn status_mapping() {
+        let error = |status| Response::new(status).error_for_status().unwrap_err();
+        assert_eq!(error(401), Error::Unauthorized);
+        assert_eq!(error(403), Error::Forbidden);
+        assert_eq!(error(409), Error::RemoteStatus(409));
+        assert_eq!(error(500), Error::RemoteStatus(500));
+        assert_eq!(error(302), Error::RemoteStatus(302));
+        assert_eq!(error(101), Error::RemoteStatus(101));
+        assert!(matches!(error(404), Error::NotFound(_)));
+        assert_eq!(error(429), Error::RateLimited(None));
+        for status in [200, 201, 204, 299] {
+            assert!(Response::new(status).error_for_status().is_ok(), "{status}");
+        }
+    }
+
+    #[test]
+    fn not_found_names_the_target() {
+        let response = Response::new(404).for_target("/users/42");
+        assert_eq!(
+            response.error_for_status().unwrap_err(),
+            Error::NotFound("/users/42".into())
+        );
+    }
+
+    #[test]
+    fn retry_after_seconds_and_dates() {
+        let limited = |value: &str| {
+            Response::new(429)
+                .with_header("Retry-After", value)
+                .error_for_status()
+                .unwrap_err()
+        };
+        assert_eq!(limited("120"), Error::RateLimited(Some(120)));
+        assert_eq!(limited(" 7 "), Error::RateLimited(Some(7)));
+        assert_eq!(
+            limited("Wed, 21 Oct 2015 07:28:00 GMT"),
+            Error::RateLimited(None)
+        );
+        assert_eq!(limited("-1"), Error::RateLimited(None));
+    }
+
+    #[test]
+    fn headers_are_case_insensitive() {
+        let response = Response::new(200).with_header("X-Plex-Token", "abc");
+        assert_eq!(response.header("x-plex-token"), Some("abc"));
+        assert_eq!(response.header("X-PLEX-TOKEN"), Some("abc"));
+        assert_eq!(response.headers()[0].0, "x-plex-token");
+        assert_eq!(response.header("missing"), None);
+        let request = Request::get("/").header("Accept", "application/xml");
+        assert_eq!(request.header_value("accept"), Some("application/xml"));
+    }
+
+    #[derive(Debug, Deserialize, PartialEq)]
+    struct User {
+        id: String,
+        name: String,
+    }
+
+    #[test]
+    fn json_body() {
+        let response = Response::new(200).with_body(r#"[{"id":"1","name":"ann","extra":true}]"#);
+        let users: Vec<User> = response.json().unwrap();
+        assert_eq!(
+            users,
+            vec![User {
+                id: "1".into(),
+                name: "ann".into()
+            }]
+        );
+        let bad = Response::new(200).with_body("<html>").json::<Vec<User>>();
+        assert!(matches!(bad, Err(Error::InvalidResponse(_))));
+        let empty = Response::new(200).json::<Vec<User>>();
+        assert!(matches!(empty, Err(Error::InvalidResponse(_))));
+    }
+
+    #[derive(Debug, Deserialize, PartialEq)]
+    struct Container {
+        #[serde(rename = "@size")]
+        size: u32,
+        #[serde(rename = "Directory", default)]
+        directories: Vec<Directory>,
+    }
+
+    #[derive(Debug, Deserialize, PartialEq)]
+    struct Directory {
+        #[serde(rename = "@key")]
+        key: String,
+        #[serde(rename = "@title")]
+        title: String,
+    }
+
+    #[test]
+    fn xml_body() {
+        let response = Response::new(200).with_body(
+            r#"<?xml version="1.0" encoding="UTF-8"?>
+            <MediaContainer size="2">
+              <Directory key="1" title="Movies"/>
+              <Directory key="2" title="TV &amp; Shows"/>
+            </MediaContainer>"#,
+        );
+        let container: Container = response.xml().unwrap();
+        assert_eq!(container.size, 2);
+        assert_eq!(container.directories[1].title, "TV & Shows");
+        assert_eq!(container.directories[0].key, "1");
+        let bad = Response::new(200).with_body("{}").xml::<Container>();
+        assert!(matches!(bad, Err(Error::InvalidResponse(_))));
+        let not_utf8 = Response::new(200).with_body(vec![0xff, 0xfe]).xml::<Container>();
+        assert!(matches!(not_utf8, Err(Error::InvalidResponse(_))));
+    }
+
+    #[test]
+    fn text_body() {
+        assert_eq!(Response::new(200).with_body("héllo").text().unwrap(), "héllo");
+        assert!(Response::new(200).with_body(vec![0xc3]).text().is_err());
+    }
+
+    #[test]
+    fn from_json_round_trips() {
+        let response = Response::from_json(201, &serde_json::json!({"id": "9"})).unwrap();
+        assert_eq!(response.status(), 201);
+        assert_eq!(response.header("Content-Type"), Some("application/json"));
+        assert_eq!(response.json::<serde_json::Value>().unwrap()["id"], "9");
+    }
+
+    #[test]
+    fn request_builder() {
+        let request = Request::post("/Users/New")
+            .query("a b", "c&d=é")
+            .query("x", "1")
+            .json(&serde_json::json!({"Name": "ann"}))
+            .unwrap();
+        assert_eq!(request.method(), Method::Post);
+        assert_eq!(request.target(), "/Users/New?a%20b=c%26d%3D%C3%A9&x=1");
+        assert_eq!(request.header_value("content-type"), Some("application/json"));
+        assert_eq!(request.body_bytes(), Some(&br#"{"Name":"ann"}"#[..]));
+        let decoded: Option<serde_json::Value> = request.body_json().unwrap();
+        assert_eq!(decoded.unwrap()["Name"], "ann");
+        assert_eq!(Request::delete("/x").body_json::<u8>().unwrap(), None);
+        assert_eq!(Method::Patch.as_str(), "PATCH");
+    }
+
+    #[test]
+    fn percent_encoding() {
+        assert_eq!(percent_encode("abc-XYZ_0.9~"), "abc-XYZ_0.9~");
+        assert_eq!(percent_encode("a/b c?"), "a%2Fb%20c%3F");
+        assert_eq!(percent_encode("ü"), "%C3%BC");
+        assert_eq!(percent_encode(""), "");
+    }
+}

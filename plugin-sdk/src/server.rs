@@ -1,0 +1,265 @@
+//! The connector's handle on the configured media server: its URL, its non-secret settings and an
+//! HTTP client whose requests the daemon checks, sends and signs with the server's credentials.
+//! This module maps the host's `http-error` onto [`Error`]; it never sees a secret.
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::__private::bindings::zondarr::connector::host;
+use crate::error::{Error, Result};
+use crate::http::{Request, Response};
+use crate::testing::MockServer;
+
+/// Message of [`Error::InvalidResponse`] when the daemon cut off a response body.
+pub(crate) const TOO_LARGE: &str = "the response body exceeded the daemon's size limit";
+/// Message of [`Error::Denied`] when the call used up its HTTP request budget.
+pub(crate) const BUDGET_EXHAUSTED: &str = "this call already made as many HTTP requests as it may";
+
+/// The media server an operation is about.
+///
+/// The daemon owns it: the connector sees the base URL and the non-secret configuration, never the
+/// credentials, which the daemon adds to each request as the manifest's [`crate::AuthScheme`]
+/// says. Every request goes through the daemon, which allows only the server's own origin and the
+/// declared extra hosts, and enforces the per-call limits (see the crate documentation).
+///
+/// The typed helpers ([`get_json`](Self::get_json), [`post_json`](Self::post_json), …) send
+/// `Accept: application/json`, check the status with [`Response::error_for_status`] and decode
+/// the body; [`request`](Self::request) gives full control and checks nothing.
+pub struct Server<'a> {
+    backend: Backend<'a>,
+}
+
+enum Backend<'a> {
+    Host(&'a host::Server),
+    Mock(&'a MockServer),
+}
+
+impl<'a> Server<'a> {
+    pub(crate) fn from_host(server: &'a host::Server) -> Self {
+        Self {
+            backend: Backend::Host(server),
+        }
+    }
+
+    pub(crate) fn from_mock(server: &'a MockServer) -> Self {
+        Self {
+            backend: Backend::Mock(server),
+        }
+    }
+
+    /// The base URL the admin configured, e.g. `http://192.168.1.10:8096`.
+    pub fn base_url(&self) -> String {
+        match self.backend {
+            Backend::Host(server) => server.base_url(),
+            Backend::Mock(mock) => mock.base_url().to_owned(),
+        }
+    }
+
+    /// A non-secret configuration value by field key, as declared in the manifest's `config`.
+    /// Secret fields always answer `None`.
+    pub fn config(&self, key: &str) -> Option<String> {
+        match self.backend {
+            Backend::Host(server) => server.config(key),
+            Backend::Mock(mock) => mock.config_value(key),
+        }
+    }
+
+    /// Sends a request to the server (target relative to the base URL) and returns the response
+    /// whatever its status.
+    ///
+    /// # Errors
+    /// When no response arrived: [`Error::Denied`] (refused by the daemon, or the request budget
+    /// is used up), [`Error::Timeout`], [`Error::Unreachable`], or [`Error::InvalidResponse`] when
+    /// the body was larger than the daemon allows.
+    pub fn request(&self, request: Request) -> Result<Response> {
+        let target = request.target().to_owned();
+        let response = match self.backend {
+            Backend::Host(server) => server
+                .request(&to_host(request))
+                .map(from_host)
+                .map_err(Error::from),
+            Backend::Mock(mock) => mock.handle(None, request),
+        };
+        response.map(|response| response.for_target(&target))
+    }
+
+    /// Sends a request to an extra host declared in the manifest, by its id; the target is
+    /// relative to that host's origin. Credentials are added only if the manifest says so for
+    /// that host.
+    ///
+    /// # Errors
+    /// As [`request`](Self::request); an undeclared host id is [`Error::Denied`].
+    pub fn fetch(&self, host_id: &str, request: Request) -> Result<Response> {
+        let target = request.target().to_owned();
+        let response = match self.backend {
+            Backend::Host(server) => server
+                .fetch(host_id, &to_host(request))
+                .map(from_host)
+                .map_err(Error::from),
+            Backend::Mock(mock) => mock.handle(Some(host_id), request),
+        };
+        response.map(|response| response.for_target(&target))
+    }
+
+    /// `GET path`, status checked; the response is returned for the caller to decode.
+    ///
+    /// # Errors
+    /// Transport errors as in [`request`](Self::request), status errors as in
+    /// [`Response::error_for_status`].
+    pub fn get(&self, path: &str) -> Result<Response> {
+        self.request(Request::get(path))?.error_for_status()
+    }
+
+    /// `GET path` with `Accept: application/json`, status checked, body decoded.
+    ///
+    /// # Errors
+    /// As [`get`](Self::get), and [`Error::InvalidResponse`] when the body does not decode.
+    pub fn get_json<T: DeserializeOwned>(&self, path: &str) -> Result<T> {
+        self.send_json(Request::get(path))?.json()
+    }
+
+    /// `GET path` with `Accept: application/xml`, status checked, body decoded with
+    /// [`Response::xml`].
+    ///
+    /// # Errors
+    /// As [`get`](Self::get), and [`Error::InvalidResponse`] when the body does not decode.
+    pub fn get_xml<T: DeserializeOwned>(&self, path: &str) -> Result<T> {
+        self.request(Request::get(path).header("Accept", "application/xml"))?
+            .error_for_status()?
+            .xml()
+    }
+
+    /// `POST path` with a JSON body, status checked, JSON answer decoded.
+    ///
+    /// # Errors
+    /// As [`get_json`](Self::get_json).
+    pub fn post_json<B, T>(&self, path: &str, body: &B) -> Result<T>
+    where
+        B: Serialize + ?Sized,
+        T: DeserializeOwned,
+    {
+        self.send_json(Request::post(path).json(body)?)?.json()
+    }
+
+    /// `POST path` with a JSON body, status checked, answer ignored (for endpoints that answer
+    /// `204 No Content` or something the connector does not need).
+    ///
+    /// # Errors
+    /// As [`get`](Self::get).
+    pub fn post_json_discard<B: Serialize + ?Sized>(&self, path: &str, body: &B) -> Result<()> {
+        self.send_json(Request::post(path).json(body)?).map(drop)
+    }
+
+    /// `PUT path` with a JSON body, status checked, JSON answer decoded.
+    ///
+    /// # Errors
+    /// As [`get_json`](Self::get_json).
+    pub fn put_json<B, T>(&self, path: &str, body: &B) -> Result<T>
+    where
+        B: Serialize + ?Sized,
+        T: DeserializeOwned,
+    {
+        self.send_json(Request::put(path).json(body)?)?.json()
+    }
+
+    /// `PUT path` with a JSON body, status checked, answer ignored.
+    ///
+    /// # Errors
+    /// As [`get`](Self::get).
+    pub fn put_json_discard<B: Serialize + ?Sized>(&self, path: &str, body: &B) -> Result<()> {
+        self.send_json(Request::put(path).json(body)?).map(drop)
+    }
+
+    /// `DELETE path`, status checked, answer ignored.
+    ///
+    /// # Errors
+    /// As [`get`](Self::get).
+    pub fn delete(&self, path: &str) -> Result<()> {
+        self.request(Request::delete(path))?
+            .error_for_status()
+            .map(drop)
+    }
+
+    fn send_json(&self, request: Request) -> Result<Response> {
+        self.request(request.header("Accept", "application/json"))?
+            .error_for_status()
+    }
+}
+
+impl std::fmt::Debug for Server<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let kind = match self.backend {
+            Backend::Host(_) => "host",
+            Backend::Mock(_) => "mock",
+        };
+        f.debug_struct("Server").field("backend", &kind).finish()
+    }
+}
+
+/// A stable identifier of this Zondarr installation, generated once. Use it where a remote
+/// service wants a client identifier (e.g. Plex's `X-Plex-Client-Identifier`). Natively (in unit
+/// tests) it is the fixed string `"native-test-install"`.
+pub fn install_id() -> String {
+    #[cfg(target_arch = "wasm32")]
+    return host::install_id();
+    #[cfg(not(target_arch = "wasm32"))]
+    return "native-test-install".to_owned();
+}
+
+fn to_host(request: Request) -> host::Request {
+    let (method, target, headers, body) = request.into_parts();
+    host::Request {
+        method,
+        target,
+        headers,
+        body,
+    }
+}
+
+fn from_host(response: host::Response) -> Response {
+    Response::from_parts(response.status, response.headers, response.body)
+}
+
+impl From<host::HttpError> for Error {
+    fn from(err: host::HttpError) -> Self {
+        match err {
+            host::HttpError::Denied(reason) => Self::Denied(reason),
+            host::HttpError::Timeout => Self::Timeout,
+            host::HttpError::TooLarge => Self::InvalidResponse(TOO_LARGE.to_owned()),
+            host::HttpError::BudgetExhausted => Self::Denied(BUDGET_EXHAUSTED.to_owned()),
+            host::HttpError::Transport(reason) => Self::Unreachable(reason),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn http_errors_map_to_sdk_errors() {
+        use host::HttpError;
+        assert_eq!(
+            Error::from(HttpError::Denied("http://evil".into())),
+            Error::Denied("http://evil".into())
+        );
+        assert_eq!(Error::from(HttpError::Timeout), Error::Timeout);
+        assert_eq!(
+            Error::from(HttpError::TooLarge),
+            Error::InvalidResponse(TOO_LARGE.into())
+        );
+        assert_eq!(
+            Error::from(HttpError::BudgetExhausted),
+            Error::Denied(BUDGET_EXHAUSTED.into())
+        );
+        assert_eq!(
+            Error::from(HttpError::Transport("connection refused".into())),
+            Error::Unreachable("connection refused".into())
+        );
+    }
+
+    #[test]
+    fn install_id_is_stable_natively() {
+        assert_eq!(install_id(), install_id());
+    }
+}

@@ -1,0 +1,317 @@
+//! A fake server for unit-testing a connector natively with `cargo test`, without the daemon.
+//!
+//! [`MockServer`] answers the connector's requests with a closure and applies the same rules as
+//! the daemon: targets must be relative, extra hosts must be declared, secrets are never readable,
+//! a call may make at most [`DEFAULT_REQUEST_BUDGET`] requests and a response body may not exceed
+//! [`DEFAULT_MAX_RESPONSE_BYTES`]. It cannot reproduce the CPU, memory and time limits; run
+//! `zondarr plugin check` on the built `.wasm` for those.
+//!
+//! ```
+//! use zondarr_plugin_sdk::prelude::*;
+//! use zondarr_plugin_sdk::testing::MockServer;
+//!
+//! struct Demo;
+//! impl Connector for Demo {
+//!     fn describe() -> Manifest {
+//!         Manifest::new("demo", "Demo", "0.1.0", "A demo.")
+//!     }
+//!     fn test_connection(server: &Server) -> Result<ServerInfo> {
+//!         let info: serde_json::Value = server.get_json("/info")?;
+//!         Ok(ServerInfo::new(info["name"].as_str().unwrap_or("?"), "Demo"))
+//!     }
+//! }
+//!
+//! let fake = MockServer::for_connector::<Demo>("http://demo.test", |_host, request| {
+//!     match request.target() {
+//!         "/info" => Response::from_json(200, &serde_json::json!({"name": "Basement"})),
+//!         _ => Ok(Response::new(404)),
+//!     }
+//! });
+//! let info = Demo::test_connection(&fake.server())?;
+//! assert_eq!(info.name, "Basement");
+//! assert_eq!(fake.calls()[0].request.target(), "/info");
+//! # Ok::<(), Error>(())
+//! ```
+
+use std::cell::{Cell, RefCell};
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::connector::Connector;
+use crate::error::{Error, Result};
+use crate::http::{Request, Response};
+use crate::server::{BUDGET_EXHAUSTED, Server, TOO_LARGE};
+use crate::types::ValueKind;
+
+/// How many HTTP requests the daemon lets one call make, by default.
+pub const DEFAULT_REQUEST_BUDGET: usize = 50;
+/// The largest response body the daemon delivers, by default (16 MiB).
+pub const DEFAULT_MAX_RESPONSE_BYTES: usize = 16 * 1024 * 1024;
+
+type Handler = dyn Fn(Option<&str>, &Request) -> Result<Response>;
+
+/// One request the connector made through a [`MockServer`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Call {
+    /// The extra host id for [`Server::fetch`], `None` for [`Server::request`].
+    pub host: Option<String>,
+    /// The request as the connector built it.
+    pub request: Request,
+}
+
+/// A fake media server (and fake extra hosts) behind a [`Server`] handle. See the
+/// [module documentation](self).
+pub struct MockServer {
+    base_url: String,
+    config: BTreeMap<String, String>,
+    secret_keys: BTreeSet<String>,
+    extra_hosts: BTreeSet<String>,
+    request_budget: usize,
+    max_response_bytes: usize,
+    handler: Box<Handler>,
+    attempts: Cell<usize>,
+    calls: RefCell<Vec<Call>>,
+}
+
+impl MockServer {
+    /// A fake server at `base_url` whose answers come from `handler`. The handler receives the
+    /// extra host id (`None` for the server itself) and the request; an `Err` it returns reaches
+    /// the connector as if the daemon had produced it.
+    pub fn new<F>(base_url: impl Into<String>, handler: F) -> Self
+    where
+        F: Fn(Option<&str>, &Request) -> Result<Response> + 'static,
+    {
+        Self {
+            base_url: base_url.into(),
+            config: BTreeMap::new(),
+            secret_keys: BTreeSet::new(),
+            extra_hosts: BTreeSet::new(),
+            request_budget: DEFAULT_REQUEST_BUDGET,
+            max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
+            handler: Box::new(handler),
+            attempts: Cell::new(0),
+            calls: RefCell::new(Vec::new()),
+        }
+    }
+
+    /// Like [`new`](Self::new), with the extra hosts and secret fields taken from `C`'s manifest,
+    /// so undeclared hosts are refused and secrets read as `None`, as in the daemon.
+    pub fn for_connector<C, F>(base_url: impl Into<String>, handler: F) -> Self
+    where
+        C: Connector,
+        F: Fn(Option<&str>, &Request) -> Result<Response> + 'static,
+    {
+        let manifest = C::describe();
+        let mut mock = Self::new(base_url, handler);
+        mock.extra_hosts = manifest.extra_hosts.into_iter().map(|h| h.id).collect();
+        mock.secret_keys = manifest
+            .config
+            .into_iter()
+            .filter(|field| field.kind == ValueKind::Secret)
+            .map(|field| field.key)
+            .collect();
+        mock
+    }
+
+    /// Sets a configuration value, as the admin would in the server form.
+    pub fn with_config(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.config.insert(key.into(), value.into());
+        self
+    }
+
+    /// Declares an extra host id that [`Server::fetch`] may use.
+    pub fn with_extra_host(mut self, id: impl Into<String>) -> Self {
+        self.extra_hosts.insert(id.into());
+        self
+    }
+
+    /// Changes the per-call request budget (default [`DEFAULT_REQUEST_BUDGET`]).
+    pub fn with_request_budget(mut self, requests: usize) -> Self {
+        self.request_budget = requests;
+        self
+    }
+
+    /// Changes the response size limit (default [`DEFAULT_MAX_RESPONSE_BYTES`]).
+    pub fn with_max_response_bytes(mut self, bytes: usize) -> Self {
+        self.max_response_bytes = bytes;
+        self
+    }
+
+    /// The handle to pass to the connector's operations.
+    pub fn server(&self) -> Server<'_> {
+        Server::from_mock(self)
+    }
+
+    /// The requests that reached the handler so far, in order.
+    pub fn calls(&self) -> Vec<Call> {
+        self.calls.borrow().clone()
+    }
+
+    /// Forgets the recorded calls and resets the request budget, as a new call would.
+    pub fn reset(&self) {
+        self.attempts.set(0);
+        self.calls.borrow_mut().clear();
+    }
+
+    pub(crate) fn base_url(&self) -> &str {
+        &self.base_url
+    }
+
+    pub(crate) fn config_value(&self, key: &str) -> Option<String> {
+        if self.secret_keys.contains(key) {
+            return None;
+        }
+        self.config.get(key).cloned()
+    }
+
+    pub(crate) fn handle(&self, host: Option<&str>, request: Request) -> Result<Response> {
+        if !request.target().starts_with('/') {
+            return Err(Error::Denied(format!(
+                "the target must be a path starting with '/': {}",
+                request.target()
+            )));
+        }
+        if let Some(id) = host
+            && !self.extra_hosts.contains(id)
+        {
+            return Err(Error::Denied(format!("undeclared host: {id}")));
+        }
+        if self.attempts.get() >= self.request_budget {
+            return Err(Error::Denied(BUDGET_EXHAUSTED.to_owned()));
+        }
+        self.attempts.set(self.attempts.get() + 1);
+        let response = (self.handler)(host, &request);
+        self.calls.borrow_mut().push(Call {
+            host: host.map(str::to_owned),
+            request,
+        });
+        let response = response?;
+        if response.body().len() > self.max_response_bytes {
+            return Err(Error::InvalidResponse(TOO_LARGE.to_owned()));
+        }
+        Ok(response)
+    }
+}
+
+impl std::fmt::Debug for MockServer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MockServer")
+            .field("base_url", &self.base_url)
+            .field("config", &self.config)
+            .field("extra_hosts", &self.extra_hosts)
+            .field("calls", &self.calls.borrow().len())
+            .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn echo() -> MockServer {
+        MockServer::new("http://fake.test:8096", |host, request| {
+            Ok(Response::new(200).with_body(format!("{host:?} {}", request.target())))
+        })
+    }
+
+    #[test]
+    fn answers_and_records() {
+        let mock = echo().with_extra_host("plex-tv").with_config("region", "eu");
+        let server = mock.server();
+        assert_eq!(server.base_url(), "http://fake.test:8096");
+        assert_eq!(server.config("region").as_deref(), Some("eu"));
+        assert_eq!(server.config("missing"), None);
+        let response = server.get("/a").unwrap();
+        assert_eq!(response.text().unwrap(), "None /a");
+        let response = server.fetch("plex-tv", Request::post("/pins")).unwrap();
+        assert_eq!(response.text().unwrap(), "Some(\"plex-tv\") /pins");
+        let calls = mock.calls();
+        assert_eq!(calls.len(), 2);
+        assert_eq!(calls[1].host.as_deref(), Some("plex-tv"));
+        mock.reset();
+        assert!(mock.calls().is_empty());
+    }
+
+    #[test]
+    fn refuses_what_the_daemon_refuses() {
+        let mock = echo().with_request_budget(2);
+        let server = mock.server();
+        assert!(matches!(
+            server.request(Request::get("http://169.254.169.254/latest")),
+            Err(Error::Denied(_))
+        ));
+        assert!(matches!(
+            server.fetch("evil", Request::get("/")),
+            Err(Error::Denied(m)) if m.contains("evil")
+        ));
+        server.get("/1").unwrap();
+        server.get("/2").unwrap();
+        assert_eq!(
+            server.get("/3").unwrap_err(),
+            Error::Denied(BUDGET_EXHAUSTED.into())
+        );
+        assert_eq!(mock.calls().len(), 2);
+    }
+
+    #[test]
+    fn caps_the_response_size() {
+        let mock = MockServer::new("http://fake.test", |_, _| {
+            Ok(Response::new(200).with_body(vec![b'x'; 11]))
+        })
+        .with_max_response_bytes(10);
+        assert_eq!(
+            mock.server().get("/big").unwrap_err(),
+            Error::InvalidResponse(TOO_LARGE.into())
+        );
+    }
+
+    #[test]
+    fn typed_helpers_check_status_and_decode() {
+        let mock = MockServer::new("http://fake.test", |_, request| {
+            match (request.method(), request.target()) {
+                (crate::Method::Get, "/users") => {
+                    assert_eq!(request.header_value("accept"), Some("application/json"));
+                    Response::from_json(200, &serde_json::json!([1, 2, 3]))
+                }
+                (crate::Method::Post, "/users") => {
+                    let body: serde_json::Value = request.body_json()?.unwrap_or_default();
+                    Response::from_json(201, &body["n"])
+                }
+                (crate::Method::Put, "/users/1") => Ok(Response::new(204)),
+                (crate::Method::Delete, "/users/1") => Ok(Response::new(204)),
+                (crate::Method::Delete, "/users/2") => Ok(Response::new(404)),
+                _ => Ok(Response::new(500)),
+            }
+        });
+        let server = mock.server();
+        assert_eq!(server.get_json::<Vec<u8>>("/users").unwrap(), vec![1, 2, 3]);
+        let n: u32 = server
+            .post_json("/users", &serde_json::json!({"n": 5}))
+            .unwrap();
+        assert_eq!(n, 5);
+        server
+            .put_json_discard("/users/1", &serde_json::json!({}))
+            .unwrap();
+        server.delete("/users/1").unwrap();
+        assert_eq!(
+            server.delete("/users/2").unwrap_err(),
+            Error::NotFound("/users/2".into())
+        );
+        assert_eq!(
+            server
+                .post_json_discard("/elsewhere", &serde_json::json!({}))
+                .unwrap_err(),
+            Error::RemoteStatus(500)
+        );
+        assert_eq!(
+            server.put_json::<_, u8>("/users/1", &()).unwrap_err(),
+            Error::InvalidResponse("bad JSON: EOF while parsing a value at line 1 column 0".into())
+        );
+    }
+
+    #[test]
+    fn handler_errors_pass_through() {
+        let mock = MockServer::new("http://fake.test", |_, _| Err(Error::Timeout));
+        assert_eq!(mock.server().get("/").unwrap_err(), Error::Timeout);
+    }
+}

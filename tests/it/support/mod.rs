@@ -1,0 +1,114 @@
+//! Shared test helpers: start the real daemon binary on `127.0.0.1:0` with its own data folder.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+/// Path of the `zondarr` binary cargo built for these tests.
+pub fn binary() -> &'static str {
+    env!("CARGO_BIN_EXE_zondarr")
+}
+
+/// A `zondarr` command with a clean environment: no `ZONDARR_*` variables leak in from the
+/// developer's shell.
+pub fn command(data_dir: &Path) -> Command {
+    let mut cmd = Command::new(binary());
+    for (key, _) in std::env::vars() {
+        if key.starts_with("ZONDARR_") {
+            cmd.env_remove(key);
+        }
+    }
+    cmd.arg("--data-dir").arg(data_dir);
+    cmd
+}
+
+/// A running daemon; killed when dropped.
+pub struct Daemon {
+    child: Child,
+    /// `http://127.0.0.1:PORT`
+    pub url: String,
+    /// The data folder.
+    pub data_dir: PathBuf,
+    stderr: mpsc::Receiver<String>,
+}
+
+impl Daemon {
+    /// Start `zondarr serve` on a free loopback port and wait until it listens.
+    pub fn start(data_dir: &Path) -> Daemon {
+        Self::start_with(data_dir, &[], &[])
+    }
+
+    /// Start with extra arguments and environment variables.
+    pub fn start_with(data_dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Daemon {
+        let mut cmd = command(data_dir);
+        cmd.args(["--listen", "127.0.0.1:0"]).args(args).arg("serve");
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).stdin(Stdio::null());
+        let mut child = cmd.spawn().expect("start zondarr");
+        let stdout = child.stdout.take().expect("stdout");
+        let stderr = child.stderr.take().expect("stderr");
+        let (url_tx, url_rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if let Some(url) = line.strip_prefix("zondarr listening on ") {
+                    let _ = url_tx.send(url.to_owned());
+                }
+            }
+        });
+        let (err_tx, err_rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                let _ = err_tx.send(line);
+            }
+        });
+        let url = match url_rx.recv_timeout(Duration::from_secs(60)) {
+            Ok(url) => url,
+            Err(_) => {
+                let _ = child.kill();
+                let log: Vec<String> = err_rx.try_iter().collect();
+                panic!("zondarr did not start listening within 60 s; stderr:\n{}", log.join("\n"));
+            }
+        };
+        Daemon { child, url, data_dir: data_dir.to_owned(), stderr: err_rx }
+    }
+
+    /// `url` + `path`.
+    pub fn at(&self, path: &str) -> String {
+        format!("{}{}", self.url, path)
+    }
+
+    /// Log lines written so far.
+    pub fn log_lines(&self) -> Vec<String> {
+        self.stderr.try_iter().collect()
+    }
+
+    /// Send SIGTERM and wait for the exit status (bounded).
+    pub fn terminate(mut self) -> std::process::ExitStatus {
+        let pid = self.child.id().to_string();
+        let ok = Command::new("kill").args(["-TERM", &pid]).status().expect("kill").success();
+        assert!(ok, "kill -TERM failed");
+        for _ in 0..300 {
+            if let Some(status) = self.child.try_wait().expect("wait") {
+                return status;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        panic!("zondarr did not exit within 30 s of SIGTERM");
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A blocking-free HTTP client for tests.
+pub fn client() -> reqwest::Client {
+    reqwest::Client::builder().timeout(Duration::from_secs(30)).build().expect("client")
+}
