@@ -1,0 +1,1 @@
+//! jellyfin fake (in progress).

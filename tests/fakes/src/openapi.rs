@@ -1,0 +1,1 @@
+//! openapi fake (in progress).

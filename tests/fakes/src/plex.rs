@@ -1,0 +1,1 @@
+//! plex fake (in progress).
