@@ -103,7 +103,7 @@ fn run() -> Result<(), String> {
         for p in &plugins {
             write(&out_dir.join(format!("{}.wasm", p.artifact)), &[])?;
         }
-        return finish(&out_dir, &plugins);
+        return finish(&out_dir, &built_dir(&ws), &plugins);
     }
 
     if let Some(hint) = missing_target_hint()? {
@@ -112,20 +112,25 @@ fn run() -> Result<(), String> {
         for p in &plugins {
             write(&out_dir.join(format!("{}.wasm", p.artifact)), &[])?;
         }
-        return finish(&out_dir, &plugins);
+        return finish(&out_dir, &out_dir, &plugins);
     }
 
     if !plugins.is_empty() {
         nested_build(&ws, &plugins)?;
     }
-    let built = ws.join("target/plugins").join(TARGET).join(PROFILE);
+    let built = built_dir(&ws);
     for p in &plugins {
         let from = built.join(format!("{}.wasm", p.artifact));
         let to = out_dir.join(format!("{}.wasm", p.artifact));
         fs::copy(&from, &to)
             .map_err(|e| format!("cannot copy {} to {}: {e}", from.display(), to.display()))?;
     }
-    finish(&out_dir, &plugins)
+    finish(&out_dir, &built, &plugins)
+}
+
+/// Where the nested build puts the components.
+fn built_dir(ws: &Path) -> PathBuf {
+    ws.join("target/plugins").join(TARGET).join(PROFILE)
 }
 
 fn env_var(key: &str) -> Result<String, String> {
@@ -239,7 +244,11 @@ fn nested_build(ws: &Path, plugins: &[Plugin]) -> Result<(), String> {
     }
 }
 
-fn finish(out_dir: &Path, plugins: &[Plugin]) -> Result<(), String> {
+/// Write `plugins.rs` and export the fixture's path. The fixture path points at the nested
+/// build's own output (`built`), not at `OUT_DIR`: `OUT_DIR` is rewritten with empty files by any
+/// `PLUGINS_SKIP_BUILD` run, while `target/plugins` only changes when the plugins are rebuilt.
+/// When no fixture was ever built, it points at an empty placeholder and the tests say so.
+fn finish(out_dir: &Path, built: &Path, plugins: &[Plugin]) -> Result<(), String> {
     let mut src = String::from(
         "/// Connector plugins built from `plugins/*` and embedded in the daemon: (id hint, bytes).\n\
          pub static BUNDLED: &[(&str, &[u8])] = &[\n",
@@ -253,8 +262,9 @@ fn finish(out_dir: &Path, plugins: &[Plugin]) -> Result<(), String> {
     src.push_str("];\n");
     write(&out_dir.join("plugins.rs"), src.as_bytes())?;
 
-    let fixture = out_dir.join(format!("{FIXTURE}.wasm"));
-    if !fixture.exists() {
+    let mut fixture = built.join(format!("{FIXTURE}.wasm"));
+    if !fixture.is_file() {
+        fixture = out_dir.join(format!("{FIXTURE}-missing.wasm"));
         write(&fixture, &[])?;
     }
     println!("cargo::rustc-env=ZONDARR_FIXTURE_WASM={}", fixture.display());

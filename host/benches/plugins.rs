@@ -1,1 +1,249 @@
-fn main() {}
+//! Plugin host benchmark (`cargo bench -p zondarr --bench plugins`): prints a table.
+//!
+//! - cold compile vs cached load of the fixture component (the load pipeline's compile step,
+//!   and the whole pipeline including `describe()`);
+//! - a call in a fresh instance (`test_connection` against a loopback axum server, one HTTP
+//!   request through the host import) vs a plain reqwest GET of the same URL;
+//! - hot swap: reloading a changed file (cache miss and cache hit), the swap itself, and
+//!   file-written → served through the watcher.
+//!
+//! Environment: `BENCH_CALLS` (default 2000) calls per call measurement, `BENCH_ROUNDS`
+//! (default 5) repetitions of the load measurements.
+
+use axum::Router;
+use axum::routing::get;
+use serde_json::json;
+use std::path::Path;
+use std::time::{Duration, Instant};
+use zondarr::config::PluginsConfig;
+use zondarr::plugins::{PluginHost, ServerContext};
+
+const TOKEN: &str = "bench-token";
+
+fn env_num(key: &str, default: usize) -> usize {
+    std::env::var(key).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+}
+
+fn config(dir: &Path, watch: bool) -> PluginsConfig {
+    PluginsConfig {
+        dir: dir.join("plugins"),
+        watch,
+        memory_bytes: 64 * 1024 * 1024,
+        cpu_ms: 2000,
+        call_timeout_secs: 30,
+        max_http_requests: 50,
+        max_response_bytes: 16 * 1024 * 1024,
+        http_timeout_secs: 30,
+        concurrency: 8,
+        unhealthy_after: 5,
+    }
+}
+
+const FIXTURE: &[u8] = include_bytes!(env!("ZONDARR_FIXTURE_WASM"));
+
+fn fixture() -> Vec<u8> {
+    assert!(!FIXTURE.is_empty(), "the fixture is empty: no plugin build has run (PLUGINS_SKIP_BUILD)");
+    FIXTURE.to_vec()
+}
+
+fn with_version(bytes: &[u8], version: &str) -> Vec<u8> {
+    let from = b"ZONDARR-FIXTURE-VERSION=0.1.0;";
+    let to = format!("ZONDARR-FIXTURE-VERSION={version};");
+    let at = bytes.windows(from.len()).position(|w| w == from).expect("version tag in the fixture");
+    let mut out = bytes.to_vec();
+    out[at..at + from.len()].copy_from_slice(to.as_bytes());
+    out
+}
+
+fn install(dir: &Path, name: &str, bytes: &[u8]) {
+    let tmp = dir.join(format!(".{name}.tmp"));
+    std::fs::write(&tmp, bytes).expect("write");
+    std::fs::rename(&tmp, dir.join(name)).expect("rename");
+}
+
+struct Stats {
+    samples: Vec<Duration>,
+}
+
+impl Stats {
+    fn new(mut samples: Vec<Duration>) -> Self {
+        samples.sort();
+        Self { samples }
+    }
+    fn pct(&self, p: f64) -> Duration {
+        let i = ((self.samples.len() as f64 - 1.0) * p).round() as usize;
+        self.samples[i]
+    }
+    fn mean(&self) -> Duration {
+        self.samples.iter().sum::<Duration>() / self.samples.len() as u32
+    }
+}
+
+fn fmt(d: Duration) -> String {
+    let us = d.as_secs_f64() * 1e6;
+    if us < 1000.0 { format!("{us:.1} µs") } else { format!("{:.2} ms", us / 1000.0) }
+}
+
+struct Table {
+    rows: Vec<(String, String, String, String, String)>,
+}
+
+impl Table {
+    fn add(&mut self, what: &str, n: usize, s: &Stats) {
+        self.rows.push((what.to_owned(), n.to_string(), fmt(s.pct(0.5)), fmt(s.mean()), fmt(s.pct(0.99))));
+    }
+    fn print(&self) {
+        println!("\n| measurement | n | median | mean | p99 |\n|---|---|---|---|---|");
+        for (a, b, c, d, e) in &self.rows {
+            println!("| {a} | {b} | {c} | {d} | {e} |");
+        }
+    }
+}
+
+async fn loopback_server() -> String {
+    let app = Router::new().route(
+        "/info",
+        get(|headers: axum::http::HeaderMap| async move {
+            if headers.get("x-fixture-token").is_none_or(|v| v != TOKEN) {
+                return Err(axum::http::StatusCode::UNAUTHORIZED);
+            }
+            Ok(axum::Json(json!({"name": "Bench", "version": "1.0", "id": "bench-1"})))
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let url = format!("http://{}", listener.local_addr().expect("addr"));
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    url
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() {
+    let calls = env_num("BENCH_CALLS", 2000);
+    let rounds = env_num("BENCH_ROUNDS", 5);
+    let bytes = fixture();
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let mut table = Table { rows: Vec::new() };
+    println!("fixture: {} bytes; {rounds} rounds; {calls} calls", bytes.len());
+
+    // --- Cold compile vs cached load -----------------------------------------------------
+    let mut cold_compile = Vec::new();
+    let mut cold_total = Vec::new();
+    let mut hit_compile = Vec::new();
+    let mut hit_total = Vec::new();
+    let mut pooling = false;
+    for round in 0..rounds {
+        let cache = tmp.path().join(format!("cache-{round}"));
+        let host = PluginHost::standalone(&config(tmp.path(), false), Some(cache)).expect("host");
+        pooling = host.uses_pooling();
+        let started = Instant::now();
+        let cold = host.inspect(&bytes).await.expect("cold load");
+        cold_total.push(started.elapsed());
+        assert!(!cold.from_cache);
+        cold_compile.push(cold.timings.compile);
+        let started = Instant::now();
+        let hit = host.inspect(&bytes).await.expect("cached load");
+        hit_total.push(started.elapsed());
+        assert!(hit.from_cache);
+        hit_compile.push(hit.timings.compile);
+        host.shutdown().await;
+    }
+    table.add("compile, cache miss (Cranelift, spawn_blocking)", rounds, &Stats::new(cold_compile));
+    table.add("compile step, cache hit (read + checksum + deserialize)", rounds, &Stats::new(hit_compile));
+    table.add("whole load pipeline, cache miss (incl. describe)", rounds, &Stats::new(cold_total));
+    table.add("whole load pipeline, cache hit (incl. describe)", rounds, &Stats::new(hit_total));
+
+    // --- Call overhead -----------------------------------------------------------------------
+    let url = loopback_server().await;
+    let dir = tmp.path().join("calls");
+    let cfg = config(&dir, false);
+    std::fs::create_dir_all(&cfg.dir).expect("mkdir");
+    install(&cfg.dir, "fixture.wasm", &bytes);
+    let host = PluginHost::start_with_bundled(&cfg, dir.join("cache"), "bench".into(), Vec::new())
+        .await
+        .expect("start");
+    let ctx = ServerContext::new(url.clone()).with_secret("api_key", TOKEN);
+    for _ in 0..200 {
+        host.test_connection("fixture", &ctx).await.expect("warm-up");
+    }
+    let mut samples = Vec::with_capacity(calls);
+    for _ in 0..calls {
+        let started = Instant::now();
+        host.test_connection("fixture", &ctx).await.expect("call");
+        samples.push(started.elapsed());
+    }
+    table.add("test_connection: fresh instance + 1 loopback GET", calls, &Stats::new(samples));
+
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(Duration::from_secs(30))
+        .build()
+        .expect("client");
+    let target = format!("{url}/info");
+    for _ in 0..200 {
+        client.get(&target).header("X-Fixture-Token", TOKEN).send().await.expect("warm-up").bytes().await.expect("body");
+    }
+    let mut samples = Vec::with_capacity(calls);
+    for _ in 0..calls {
+        let started = Instant::now();
+        let body = client.get(&target).header("X-Fixture-Token", TOKEN).send().await.expect("get").bytes().await.expect("body");
+        let _: serde_json::Value = serde_json::from_slice(&body).expect("json");
+        samples.push(started.elapsed());
+    }
+    table.add("baseline: plain reqwest GET + JSON parse, same URL", calls, &Stats::new(samples));
+
+    // --- Hot swap ------------------------------------------------------------------------------
+    let v2 = with_version(&bytes, "0.2.0");
+    let mut miss = Vec::new();
+    let mut hit = Vec::new();
+    for round in 0..rounds {
+        // A fresh version each round is a cache miss; switching back to it later is a hit.
+        let fresh = with_version(&bytes, &format!("0.9.{round}"));
+        install(&cfg.dir, "fixture.wasm", &fresh);
+        let started = Instant::now();
+        let report = host.rescan().await;
+        miss.push(started.elapsed());
+        assert_eq!(report.loaded.len(), 1, "{report:?}");
+        install(&cfg.dir, "fixture.wasm", &v2);
+        host.rescan().await;
+        install(&cfg.dir, "fixture.wasm", &fresh);
+        let started = Instant::now();
+        host.rescan().await;
+        hit.push(started.elapsed());
+    }
+    table.add("reload via rescan, cache miss (read, hash, compile, link, describe, swap)", rounds, &Stats::new(miss));
+    table.add("reload via rescan, cache hit", rounds, &Stats::new(hit));
+    host.shutdown().await;
+
+    let dir = tmp.path().join("watch");
+    let cfg = config(&dir, true);
+    std::fs::create_dir_all(&cfg.dir).expect("mkdir");
+    install(&cfg.dir, "fixture.wasm", &bytes);
+    let host = PluginHost::start_with_bundled(&cfg, dir.join("cache"), "bench".into(), Vec::new())
+        .await
+        .expect("start");
+    let mut e2e = Vec::new();
+    for round in 0..rounds {
+        let version = format!("0.8.{round}");
+        let written = Instant::now();
+        install(&cfg.dir, "fixture.wasm", &with_version(&bytes, &version));
+        loop {
+            if host.manifest("fixture").is_some_and(|m| m.version == version) {
+                e2e.push(written.elapsed());
+                break;
+            }
+            assert!(written.elapsed() < Duration::from_secs(30), "not served");
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+    }
+    table.add(
+        &format!("file written → served via the watcher (debounce {} ms, cache miss)", zondarr::plugins::WATCH_DEBOUNCE.as_millis()),
+        rounds,
+        &Stats::new(e2e),
+    );
+    host.shutdown().await;
+
+    println!("\npooling allocator: {pooling}");
+    table.print();
+}

@@ -55,6 +55,45 @@ pub enum Command {
     /// Inspect the configuration.
     #[command(subcommand)]
     Config(ConfigCommand),
+    /// Manage admin accounts (for headless installs and lost passwords).
+    #[command(subcommand)]
+    Admin(AdminCommand),
+    /// Manage the secret key.
+    #[command(subcommand)]
+    Secrets(SecretsCommand),
+}
+
+/// `zondarr admin ...`. Passwords are read from standard input (one line), so they never appear
+/// in the process list or shell history: `zondarr admin create --username alice < pw.txt`.
+#[derive(Debug, Subcommand)]
+pub enum AdminCommand {
+    /// Create an admin (completes first-run setup if there is none yet).
+    Create {
+        /// Username.
+        #[arg(long)]
+        username: String,
+    },
+    /// Set a new password for an admin and sign out all their sessions.
+    ResetPassword {
+        /// Username.
+        #[arg(long)]
+        username: String,
+        /// Also turn off TOTP (lost authenticator).
+        #[arg(long)]
+        disable_totp: bool,
+    },
+}
+
+/// `zondarr secrets ...`
+#[derive(Debug, Subcommand)]
+pub enum SecretsCommand {
+    /// Re-encrypt every stored secret with a new secret key. Stop the daemon first.
+    Rotate {
+        /// File holding the new key (at least 32 characters). Default: generate one; required
+        /// when the key comes from the configuration rather than the key file.
+        #[arg(long, value_name = "FILE")]
+        new_key_file: Option<PathBuf>,
+    },
 }
 
 /// `zondarr config ...`
@@ -86,5 +125,93 @@ pub async fn run_command(command: &Command, config: &Config) -> anyhow::Result<S
             config.values.render_masked()
         )),
         Command::Config(ConfigCommand::Reference) => Ok(crate::config::reference_markdown()),
+        Command::Admin(cmd) => admin_command(cmd, config).await,
+        Command::Secrets(SecretsCommand::Rotate { new_key_file }) => {
+            let new_key = match new_key_file {
+                Some(path) => Some(
+                    std::fs::read_to_string(path)
+                        .map_err(|e| anyhow::anyhow!("cannot read {}: {}", path.display(), e.kind()))?,
+                ),
+                None => None,
+            };
+            let config = config.clone();
+            tokio::task::spawn_blocking(move || crate::secret::rotate(&config, new_key)).await?
+        }
+    }
+}
+
+fn read_password_from_stdin() -> anyhow::Result<String> {
+    use std::io::BufRead;
+    eprintln!("password (one line on standard input):");
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line)?;
+    Ok(line.trim_end_matches(['\n', '\r']).to_owned())
+}
+
+async fn admin_command(cmd: &AdminCommand, config: &Config) -> anyhow::Result<String> {
+    use crate::auth::password;
+    use crate::db::{self, audit};
+    let (db, _) = crate::open_storage(config)?;
+    let err = |e: crate::error::Error| anyhow::anyhow!("{e}");
+    match cmd {
+        AdminCommand::Create { username } => {
+            password::check_username(username).map_err(|rule| anyhow::anyhow!("username {rule}"))?;
+            let pw = read_password_from_stdin()?;
+            password::check_password(&pw, username).map_err(|rule| anyhow::anyhow!("password {rule}"))?;
+            let hash = tokio::task::spawn_blocking(move || password::hash(&pw)).await??;
+            let name = username.clone();
+            db.write(move |tx| {
+                if db::auth::admin_by_username(tx, &name)?.is_some() {
+                    return Err(crate::error::Error::new(crate::error::ErrorCode::Conflict, format!("an admin named {name} already exists")));
+                }
+                let id = db::auth::insert_admin(tx, &name, &hash)?;
+                db::meta::get_or_insert(tx, "setup_completed_at", db::time::now)?;
+                audit::append(tx, &audit::NewEvent {
+                    actor: "cli",
+                    ip: None,
+                    action: "admin.create",
+                    target: Some(&format!("admin:{id}")),
+                    outcome: audit::Outcome::Success,
+                    detail: Some(serde_json::json!({ "username": name })),
+                })?;
+                Ok(())
+            })
+            .await
+            .map_err(err)?;
+            Ok(format!("admin {username} created"))
+        }
+        AdminCommand::ResetPassword { username, disable_totp } => {
+            let name = username.clone();
+            let admin = db
+                .run(move |c| Ok(db::auth::admin_by_username(c, &name)?))
+                .await
+                .map_err(err)?
+                .ok_or_else(|| anyhow::anyhow!("no admin named {username}"))?;
+            let pw = read_password_from_stdin()?;
+            password::check_password(&pw, &admin.username).map_err(|rule| anyhow::anyhow!("password {rule}"))?;
+            let hash = tokio::task::spawn_blocking(move || password::hash(&pw)).await??;
+            let disable = *disable_totp;
+            let revoked = db
+                .write(move |tx| {
+                    db::auth::set_password(tx, admin.id, &hash)?;
+                    if disable {
+                        db::auth::disable_totp(tx, admin.id)?;
+                    }
+                    db::auth::clear_failures(tx, &admin.username)?;
+                    let revoked = db::auth::delete_other_sessions(tx, admin.id, None)?;
+                    audit::append(tx, &audit::NewEvent {
+                        actor: "cli",
+                        ip: None,
+                        action: "admin.reset_password",
+                        target: Some(&format!("admin:{}", admin.id)),
+                        outcome: audit::Outcome::Success,
+                        detail: Some(serde_json::json!({ "sessions_revoked": revoked, "totp_disabled": disable })),
+                    })?;
+                    Ok(revoked)
+                })
+                .await
+                .map_err(err)?;
+            Ok(format!("password of {username} reset; {revoked} session(s) signed out"))
+        }
     }
 }

@@ -173,10 +173,30 @@ pub static SETTINGS: &[Setting] = &[
         "Longest a request may take before it is answered with REQUEST_TIMEOUT."),
     setting!("http.shutdown_grace_secs", Kind::Number { min: 0, max: 3600 }, Some("30"), None,
         "On SIGTERM or Ctrl-C, how long in-flight requests may still run."),
+    setting!("http.trust_forwarded_for", Kind::Bool, Some("false"), None,
+        "Take the client address from X-Forwarded-For (only behind a reverse proxy you control)."),
     setting!("database.pool_size", Kind::Number { min: 1, max: 64 }, Some("8"), None,
         "SQLite connections in the pool."),
     setting!("database.busy_timeout_ms", Kind::Number { min: 0, max: 600_000 }, Some("5000"), None,
         "How long a connection waits for a lock before failing."),
+    setting!("security.session_idle_minutes", Kind::Number { min: 1, max: 525_600 }, Some("720"), None,
+        "An admin session ends after this many minutes without a request."),
+    setting!("security.session_absolute_hours", Kind::Number { min: 1, max: 8760 }, Some("168"), None,
+        "An admin session ends this many hours after login, however active."),
+    setting!("security.secure_cookies", Kind::Choice(&["auto", "always", "never"]), Some("auto"), None,
+        "Mark cookies Secure: auto = when public_url is https."),
+    setting!("security.login_per_ip_per_minute", Kind::Number { min: 1, max: 10_000 }, Some("10"), None,
+        "Login and second-factor attempts allowed per client address per minute."),
+    setting!("security.login_per_account_per_minute", Kind::Number { min: 1, max: 10_000 }, Some("5"), None,
+        "Login attempts allowed per username per minute."),
+    setting!("security.join_per_ip_per_minute", Kind::Number { min: 1, max: 10_000 }, Some("30"), None,
+        "Invitation validations and redemptions allowed per client address per minute."),
+    setting!("security.lockout_after", Kind::Number { min: 1, max: 1000 }, Some("5"), None,
+        "Consecutive failed logins after which the account is locked."),
+    setting!("security.lockout_base_secs", Kind::Number { min: 1, max: 86_400 }, Some("60"), None,
+        "First lockout length; each further lockout doubles it."),
+    setting!("security.lockout_max_secs", Kind::Number { min: 1, max: 604_800 }, Some("3600"), None,
+        "Longest lockout."),
     setting!("plugins.dir", Kind::Path, None, None,
         "Folder watched for connector plugins (*.wasm). Default: <data_dir>/plugins."),
     setting!("plugins.watch", Kind::Bool, Some("true"), None,
@@ -353,6 +373,31 @@ pub struct HttpConfig {
     pub request_timeout_secs: u64,
     /// Grace period for in-flight requests on shutdown, seconds.
     pub shutdown_grace_secs: u64,
+    /// Trust `X-Forwarded-For` for the client address.
+    pub trust_forwarded_for: bool,
+}
+
+/// Admin access and brute-force protection.
+#[derive(Debug, Clone)]
+pub struct SecurityConfig {
+    /// Idle lifetime of a session, minutes.
+    pub session_idle_minutes: u64,
+    /// Absolute lifetime of a session, hours.
+    pub session_absolute_hours: u64,
+    /// `auto`, `always` or `never`.
+    pub secure_cookies: String,
+    /// Login attempts per IP per minute.
+    pub login_per_ip_per_minute: u32,
+    /// Login attempts per account per minute.
+    pub login_per_account_per_minute: u32,
+    /// Join-page requests per IP per minute.
+    pub join_per_ip_per_minute: u32,
+    /// Failures before lockout.
+    pub lockout_after: u32,
+    /// First lockout, seconds.
+    pub lockout_base_secs: u64,
+    /// Longest lockout, seconds.
+    pub lockout_max_secs: u64,
 }
 
 /// Database settings.
@@ -407,6 +452,8 @@ pub struct Config {
     pub database: DatabaseConfig,
     /// Plugin host.
     pub plugins: PluginsConfig,
+    /// Admin access.
+    pub security: SecurityConfig,
     /// The layered values, for `config check`.
     pub values: Values,
 }
@@ -507,6 +554,18 @@ impl Config {
                 max_body_bytes: num(&values, "http.max_body_bytes") as usize,
                 request_timeout_secs: num(&values, "http.request_timeout_secs"),
                 shutdown_grace_secs: num(&values, "http.shutdown_grace_secs"),
+                trust_forwarded_for: values.get("http.trust_forwarded_for") == Some("true"),
+            },
+            security: SecurityConfig {
+                session_idle_minutes: num(&values, "security.session_idle_minutes"),
+                session_absolute_hours: num(&values, "security.session_absolute_hours"),
+                secure_cookies: text(&values, "security.secure_cookies"),
+                login_per_ip_per_minute: num(&values, "security.login_per_ip_per_minute") as u32,
+                login_per_account_per_minute: num(&values, "security.login_per_account_per_minute") as u32,
+                join_per_ip_per_minute: num(&values, "security.join_per_ip_per_minute") as u32,
+                lockout_after: num(&values, "security.lockout_after") as u32,
+                lockout_base_secs: num(&values, "security.lockout_base_secs"),
+                lockout_max_secs: num(&values, "security.lockout_max_secs"),
             },
             database: DatabaseConfig {
                 pool_size: num(&values, "database.pool_size") as u32,
@@ -527,6 +586,12 @@ impl Config {
             data_dir,
             values,
         })
+    }
+
+    /// Whether `public_url` was set in the configuration (which then locks it against changes
+    /// made in the app).
+    pub fn public_url_is_explicit(&self) -> bool {
+        self.values.map.get("public_url").is_some_and(|(_, src)| *src != Source::Derived)
     }
 
     /// Path of the SQLite database.
@@ -629,21 +694,20 @@ fn parse_file(path: &Path) -> Result<Vec<(&'static str, String)>, ConfigError> {
     })?;
     let origin = format!("file {}", path.display());
     let mut out = Vec::new();
-    flatten(&table, "", path, &origin, &mut out)?;
+    flatten(&table, "", &origin, &mut out)?;
     Ok(out)
 }
 
 fn flatten(
     table: &toml::Table,
     prefix: &str,
-    path: &Path,
     origin: &str,
     out: &mut Vec<(&'static str, String)>,
 ) -> Result<(), ConfigError> {
     for (k, v) in table {
         let key = if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };
         if let toml::Value::Table(inner) = v {
-            flatten(inner, &key, path, origin, out)?;
+            flatten(inner, &key, origin, out)?;
             continue;
         }
         let scalar = match v {

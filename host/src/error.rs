@@ -61,6 +61,24 @@ error_codes! {
     RequestTimeout = ("REQUEST_TIMEOUT", StatusCode::REQUEST_TIMEOUT),
     /// The change conflicts with the current state (e.g. a duplicate).
     Conflict = ("CONFLICT", StatusCode::CONFLICT),
+    /// First-run setup has not been done yet; `POST /api/v1/setup` first.
+    SetupRequired = ("SETUP_REQUIRED", StatusCode::FORBIDDEN),
+    /// Setup was already done; it runs only once.
+    SetupAlreadyDone = ("SETUP_ALREADY_DONE", StatusCode::CONFLICT),
+    /// No valid session cookie or API key was presented (or it expired).
+    Unauthenticated = ("UNAUTHENTICATED", StatusCode::UNAUTHORIZED),
+    /// Wrong username or password (the same answer for both).
+    InvalidCredentials = ("INVALID_CREDENTIALS", StatusCode::UNAUTHORIZED),
+    /// The TOTP or backup code is wrong, already used, or the login challenge expired.
+    InvalidSecondFactor = ("INVALID_SECOND_FACTOR", StatusCode::UNAUTHORIZED),
+    /// Too many failed logins: the account is locked for the time in `Retry-After`.
+    AccountLocked = ("ACCOUNT_LOCKED", StatusCode::TOO_MANY_REQUESTS),
+    /// Authenticated, but not allowed to do this.
+    Forbidden = ("FORBIDDEN", StatusCode::FORBIDDEN),
+    /// The API key's scope (`read`) does not allow changes.
+    ForbiddenScope = ("FORBIDDEN_SCOPE", StatusCode::FORBIDDEN),
+    /// A cookie-authenticated change came without a matching `Origin` or CSRF token.
+    CsrfFailed = ("CSRF_FAILED", StatusCode::FORBIDDEN),
     /// Too many requests; retry after the time in `Retry-After`.
     RateLimited = ("RATE_LIMITED", StatusCode::TOO_MANY_REQUESTS),
     /// A dependency of the daemon (such as the database) is not available right now.

@@ -3,8 +3,10 @@
 //!
 //! `main.rs` only parses the command line; everything else is here so tests can drive it.
 
+pub mod auth;
 pub mod cli;
 pub mod config;
+pub mod crypto;
 pub mod db;
 pub mod error;
 pub mod http;
@@ -22,19 +24,28 @@ use std::time::Duration;
 /// Prepare the data folder, the secret key and the database (with migrations applied).
 pub fn open_storage(config: &Config) -> anyhow::Result<(Db, config::SecretKey)> {
     secret::ensure_data_dir(&config.data_dir)?;
-    let key = secret::load_or_create(config)?;
     let db = Db::open(
         &config.database_path(),
         config.database.pool_size,
         Duration::from_millis(config.database.busy_timeout_ms),
     )
     .with_context(|| format!("cannot open the database {}", config.database_path().display()))?;
+    let conn = rusqlite::Connection::open(config.database_path())?;
+    secret::recover_interrupted_rotation(config, &conn)?;
+    let key = secret::load_or_create(config)?;
+    secret::check_key_matches(&conn, &key)?;
     Ok((db, key))
 }
 
 /// Run the daemon until SIGTERM or Ctrl-C; in-flight requests finish before it returns.
 pub async fn run(config: Config) -> anyhow::Result<()> {
-    let (db, _secret_key) = open_storage(&config)?;
+    let (db, secret_key) = open_storage(&config)?;
+    let security = std::sync::Arc::new(auth::Security::new(&config, secret_key.expose(), &db).await?);
+    if !security.setup_done() {
+        tracing::warn!(
+            "no admin account yet: finish setup with POST /api/v1/setup (or `zondarr admin create`)"
+        );
+    }
     let install_id = db
         .write(|tx| Ok(db::meta::get_or_insert(tx, "install_id", || uuid::Uuid::new_v4().simple().to_string())?))
         .await
@@ -46,7 +57,8 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         .with_context(|| format!("cannot listen on {}", config.listen))?;
     let addr = listener.local_addr()?;
     let grace = Duration::from_secs(config.http.shutdown_grace_secs);
-    let state = AppState::new(config, db, plugins.clone());
+    let state = AppState::new(config, db, plugins.clone(), security);
+    let housekeeping = tokio::spawn(housekeeping(state.clone()));
     let app = http::app(state);
 
     // A fixed line on stdout that scripts and tests can wait for (logs go to stderr).
@@ -72,7 +84,23 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
             }
         }
     }
+    housekeeping.abort();
     plugins.shutdown().await;
     tracing::info!("zondarr stopped");
     Ok(())
+}
+
+/// Periodic clean-up until the scheduler owns it: expired sessions and challenges, idle
+/// rate-limiter state.
+async fn housekeeping(state: AppState) {
+    let mut tick = tokio::time::interval(Duration::from_secs(60));
+    loop {
+        tick.tick().await;
+        state.security().prune_limiters();
+        let idle = chrono::Duration::minutes(state.security().config.session_idle_minutes as i64);
+        let cutoff = chrono::Utc::now() - idle;
+        if let Err(e) = state.db().write(move |tx| Ok(db::auth::delete_expired(tx, cutoff)?)).await {
+            tracing::warn!(error = %e, "session clean-up failed");
+        }
+    }
 }

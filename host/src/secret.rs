@@ -85,10 +85,192 @@ fn warn_if_readable_by_others(path: &Path) {
     }
 }
 
+/// Columns that hold sealed values: table, column, purpose, and the binding prefix (the row id
+/// is appended). Every feature that stores a sealed value adds its column here so that key
+/// rotation re-encrypts it.
+pub const SEALED_COLUMNS: &[(&str, &str, crate::crypto::Purpose, &str)] = &[
+    ("admins", "totp_secret", crate::crypto::Purpose::TotpSecret, "admin:"),
+    ("admins", "totp_pending", crate::crypto::Purpose::TotpSecret, "admin:"),
+];
+
+const FINGERPRINT_KEY: &str = "secret_key_fingerprint";
+
+fn count_sealed(conn: &rusqlite::Connection) -> rusqlite::Result<i64> {
+    let mut total = 0;
+    for (table, column, _, _) in SEALED_COLUMNS {
+        let n: i64 = conn.query_row(&format!("SELECT count(*) FROM {table} WHERE {column} IS NOT NULL"), [], |r| r.get(0))?;
+        total += n;
+    }
+    Ok(total)
+}
+
+/// Check that `key` is the key the database's secrets were sealed with, recording its
+/// fingerprint on first use. A different key is refused while sealed values exist, because
+/// they could not be opened.
+pub fn check_key_matches(conn: &rusqlite::Connection, key: &SecretKey) -> anyhow::Result<()> {
+    let fingerprint = crate::crypto::Crypto::new(key.expose()).fingerprint();
+    let stored = crate::db::meta::get(conn, FINGERPRINT_KEY)?;
+    match stored {
+        Some(s) if s == fingerprint => Ok(()),
+        Some(s) if count_sealed(conn)? > 0 => anyhow::bail!(
+            "the secret key (fingerprint {fingerprint}) is not the one that sealed this database's \
+             secrets (fingerprint {s}): restore the original secret.key or the configured secret_key"
+        ),
+        _ => {
+            conn.execute(
+                "INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = ?2",
+                rusqlite::params![FINGERPRINT_KEY, fingerprint],
+            )?;
+            Ok(())
+        }
+    }
+}
+
+/// Finish or undo a rotation that was interrupted: `secret.key.new` exists only between writing
+/// the new key and renaming it into place. Whichever key the database says it is sealed with wins.
+pub fn recover_interrupted_rotation(config: &Config, conn: &rusqlite::Connection) -> anyhow::Result<()> {
+    let new_path = config.secret_key_path().with_extension("key.new");
+    if config.secret_key.is_some() || !new_path.exists() {
+        return Ok(());
+    }
+    let new_key = std::fs::read_to_string(&new_path)?.trim().to_owned();
+    let stored = crate::db::meta::get(conn, FINGERPRINT_KEY)?;
+    if stored.as_deref() == Some(crate::crypto::Crypto::new(&new_key).fingerprint().as_str()) {
+        let old = config.secret_key_path();
+        if old.exists() {
+            std::fs::rename(&old, old.with_extension(format!("key.old-{}", chrono::Utc::now().format("%Y%m%dT%H%M%SZ"))))?;
+        }
+        std::fs::rename(&new_path, &old)?;
+        tracing::warn!("finished an interrupted secret key rotation");
+    } else {
+        std::fs::remove_file(&new_path)?;
+        tracing::warn!("discarded an interrupted secret key rotation that never reached the database");
+    }
+    Ok(())
+}
+
+/// Re-encrypt every sealed value with a new key (given, or generated) in one transaction. With a
+/// key file, the new key replaces it (the old one is kept as `secret.key.old-<time>`); with a
+/// configured key, the caller must update the configuration. Returns a summary for the CLI.
+pub fn rotate(config: &Config, new_key: Option<String>) -> anyhow::Result<String> {
+    use crate::crypto::Crypto;
+    let old_key = load_or_create(config)?;
+    let new_key = match new_key {
+        Some(k) => {
+            anyhow::ensure!(k.trim().len() >= 32, "the new key must be at least 32 characters");
+            k.trim().to_owned()
+        }
+        None if config.secret_key.is_some() => anyhow::bail!(
+            "the secret key comes from the configuration: pass the new one with --new-key-file, then update the configuration"
+        ),
+        None => {
+            let mut bytes = [0u8; 32];
+            rand::rng().fill_bytes(&mut bytes);
+            hex::encode(bytes)
+        }
+    };
+    anyhow::ensure!(new_key != old_key.expose(), "the new key is the same as the current one");
+    let (old, new) = (Crypto::new(old_key.expose()), Crypto::new(&new_key));
+
+    let file_based = config.secret_key.is_none();
+    let new_path = config.secret_key_path().with_extension("key.new");
+    if file_based {
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create(true).truncate(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        let mut f = options.open(&new_path)?;
+        f.write_all(new_key.as_bytes())?;
+        f.write_all(b"\n")?;
+        f.sync_all()?;
+    }
+
+    let mut conn = rusqlite::Connection::open(config.database_path())?;
+    conn.busy_timeout(std::time::Duration::from_secs(30))?;
+    crate::db::migrate(&mut conn)?;
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    check_key_matches(&tx, &old_key)?;
+    let mut count = 0usize;
+    for (table, column, purpose, prefix) in SEALED_COLUMNS {
+        let rows: Vec<(i64, Vec<u8>)> = {
+            let mut stmt = tx.prepare(&format!("SELECT id, {column} FROM {table} WHERE {column} IS NOT NULL"))?;
+            stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<rusqlite::Result<_>>()?
+        };
+        for (id, sealed) in rows {
+            let binding = format!("{prefix}{id}");
+            let plain = old
+                .open(*purpose, &binding, &sealed)
+                .map_err(|e| anyhow::anyhow!("cannot open {table}.{column} of row {id}: {e}"))?;
+            let resealed = new.seal(*purpose, &binding, &plain);
+            tx.execute(&format!("UPDATE {table} SET {column} = ?1 WHERE id = ?2"), rusqlite::params![resealed, id])?;
+            count += 1;
+        }
+    }
+    tx.execute(
+        "INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = ?2",
+        rusqlite::params![FINGERPRINT_KEY, new.fingerprint()],
+    )?;
+    crate::db::audit::append(&tx, &crate::db::audit::NewEvent {
+        actor: "cli",
+        ip: None,
+        action: "secrets.rotate",
+        target: None,
+        outcome: crate::db::audit::Outcome::Success,
+        detail: Some(serde_json::json!({ "values": count, "fingerprint": new.fingerprint() })),
+    })?;
+    tx.commit()?;
+
+    if file_based {
+        let path = config.secret_key_path();
+        let kept = path.with_extension(format!("key.old-{}", chrono::Utc::now().format("%Y%m%dT%H%M%SZ")));
+        std::fs::rename(&path, &kept)?;
+        std::fs::rename(&new_path, &path)?;
+        Ok(format!(
+            "re-encrypted {count} secret(s); new key in {} (fingerprint {}); the old key is kept in {} — delete it once your backups use the new key. Restart the daemon now.",
+            path.display(),
+            new.fingerprint(),
+            kept.display()
+        ))
+    } else {
+        Ok(format!(
+            "re-encrypted {count} secret(s) with the new key (fingerprint {}). Update secret_key in your configuration to the new key before restarting the daemon.",
+            new.fingerprint()
+        ))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::config::Overrides;
+
+    #[test]
+    fn rotation_re_encrypts_and_swaps_the_key_file() {
+        use crate::crypto::{Crypto, Purpose};
+        let dir = tempfile::tempdir().unwrap();
+        let c = config(dir.path());
+        ensure_data_dir(&c.data_dir).unwrap();
+        let old_key = load_or_create(&c).unwrap();
+        let mut conn = rusqlite::Connection::open(c.database_path()).unwrap();
+        crate::db::migrate(&mut conn).unwrap();
+        check_key_matches(&conn, &old_key).unwrap();
+        let id = crate::db::auth::insert_admin(&conn, "alice", "x").unwrap();
+        let sealed = Crypto::new(old_key.expose()).seal(Purpose::TotpSecret, &format!("admin:{id}"), b"totp-secret");
+        conn.execute("UPDATE admins SET totp_secret = ?1 WHERE id = ?2", rusqlite::params![sealed, id]).unwrap();
+        drop(conn);
+
+        let summary = rotate(&c, None).unwrap();
+        assert!(summary.contains("re-encrypted 1 secret"), "{summary}");
+        let new_key = load_or_create(&c).unwrap();
+        assert_ne!(new_key, old_key);
+        let conn = rusqlite::Connection::open(c.database_path()).unwrap();
+        let stored: Vec<u8> = conn.query_row("SELECT totp_secret FROM admins WHERE id = ?1", [id], |r| r.get(0)).unwrap();
+        let opened = Crypto::new(new_key.expose()).open(Purpose::TotpSecret, &format!("admin:{id}"), &stored).unwrap();
+        assert_eq!(opened, b"totp-secret");
+        check_key_matches(&conn, &new_key).unwrap();
+        let err = check_key_matches(&conn, &old_key).unwrap_err().to_string();
+        assert!(err.contains("not the one that sealed"), "{err}");
+    }
 
     fn config(dir: &Path) -> Config {
         Config::load_from(&Overrides { data_dir: Some(dir.to_owned()), ..Default::default() }, &[]).unwrap()

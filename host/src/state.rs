@@ -2,6 +2,7 @@
 //!
 //! `AppState` is a cheap clone around an `Arc`; it holds no global statics (STYLE.md rule 2).
 
+use crate::auth::Security;
 use crate::config::Config;
 use crate::db::Db;
 use crate::plugins::PluginHost;
@@ -17,12 +18,13 @@ struct Inner {
     config: Config,
     db: Db,
     plugins: PluginHost,
+    security: Arc<Security>,
 }
 
 impl AppState {
     /// Bundle the parts.
-    pub fn new(config: Config, db: Db, plugins: PluginHost) -> Self {
-        Self { inner: Arc::new(Inner { config, db, plugins }) }
+    pub fn new(config: Config, db: Db, plugins: PluginHost, security: Arc<Security>) -> Self {
+        Self { inner: Arc::new(Inner { config, db, plugins, security }) }
     }
 
     /// The effective configuration.
@@ -33,6 +35,11 @@ impl AppState {
     /// The database.
     pub fn db(&self) -> &Db {
         &self.inner.db
+    }
+
+    /// Admin access and secrets at rest.
+    pub fn security(&self) -> &Security {
+        &self.inner.security
     }
 
     /// The connector plugin host.

@@ -10,8 +10,8 @@ use crate::__private::bindings::zondarr::connector::types::ConnectorError;
 use crate::error::{Error, Result};
 use crate::server::Server;
 use crate::types::{
-    Authenticated, DeleteOptions, Library, LibraryAccess, LinkStart, LinkStatus, Manifest,
-    NewUser, PermissionValue, RemoteUser, ServerInfo,
+    Authenticated, DeleteOptions, Library, LibraryAccess, LinkStart, LinkStatus, Manifest, NewUser,
+    PermissionValue, RemoteUser, ServerInfo,
 };
 
 /// A media-server connector.
@@ -189,7 +189,11 @@ impl<T: Connector> connector::Guest for Adapter<T> {
         user_id: String,
         options: DeleteOptions,
     ) -> std::result::Result<(), ConnectorError> {
-        wire(T::delete_user(&Server::from_host(server), &user_id, options))
+        wire(T::delete_user(
+            &Server::from_host(server),
+            &user_id,
+            options,
+        ))
     }
 
     fn set_enabled(
@@ -197,7 +201,11 @@ impl<T: Connector> connector::Guest for Adapter<T> {
         user_id: String,
         enabled: bool,
     ) -> std::result::Result<(), ConnectorError> {
-        wire(T::set_enabled(&Server::from_host(server), &user_id, enabled))
+        wire(T::set_enabled(
+            &Server::from_host(server),
+            &user_id,
+            enabled,
+        ))
     }
 
     fn set_library_access(
@@ -205,7 +213,11 @@ impl<T: Connector> connector::Guest for Adapter<T> {
         user_id: String,
         access: LibraryAccess,
     ) -> std::result::Result<(), ConnectorError> {
-        wire(T::set_library_access(&Server::from_host(server), &user_id, access))
+        wire(T::set_library_access(
+            &Server::from_host(server),
+            &user_id,
+            access,
+        ))
     }
 
     fn set_permissions(
@@ -213,7 +225,11 @@ impl<T: Connector> connector::Guest for Adapter<T> {
         user_id: String,
         permissions: Vec<PermissionValue>,
     ) -> std::result::Result<(), ConnectorError> {
-        wire(T::set_permissions(&Server::from_host(server), &user_id, permissions))
+        wire(T::set_permissions(
+            &Server::from_host(server),
+            &user_id,
+            permissions,
+        ))
     }
 
     fn set_password(
@@ -221,7 +237,11 @@ impl<T: Connector> connector::Guest for Adapter<T> {
         user_id: String,
         password: String,
     ) -> std::result::Result<(), ConnectorError> {
-        wire(T::set_password(&Server::from_host(server), &user_id, &password))
+        wire(T::set_password(
+            &Server::from_host(server),
+            &user_id,
+            &password,
+        ))
     }
 }
 
@@ -244,7 +264,11 @@ impl<T: Connector> auth::Guest for Adapter<T> {
         username: String,
         password: String,
     ) -> std::result::Result<Authenticated, ConnectorError> {
-        wire(T::authenticate(&Server::from_host(server), &username, &password))
+        wire(T::authenticate(
+            &Server::from_host(server),
+            &username,
+            &password,
+        ))
     }
 }
 
@@ -325,9 +349,19 @@ mod tests {
             unsupported(Minimal::list_libraries(&server).map(drop)),
             unsupported(Minimal::list_users(&server).map(drop)),
             unsupported(Minimal::create_user(&server, user).map(drop)),
-            unsupported(Minimal::delete_user(&server, "1", DeleteOptions { remove_account: false })),
+            unsupported(Minimal::delete_user(
+                &server,
+                "1",
+                DeleteOptions {
+                    remove_account: false,
+                },
+            )),
             unsupported(Minimal::set_enabled(&server, "1", true)),
-            unsupported(Minimal::set_library_access(&server, "1", LibraryAccess::All)),
+            unsupported(Minimal::set_library_access(
+                &server,
+                "1",
+                LibraryAccess::All,
+            )),
             unsupported(Minimal::set_permissions(&server, "1", Vec::new())),
             unsupported(Minimal::set_password(&server, "1", "pw")),
             unsupported(Minimal::start_link(&server).map(drop)),
@@ -335,7 +369,11 @@ mod tests {
             unsupported(Minimal::authenticate(&server, "u", "p").map(drop)),
         ];
         assert!(messages[4].starts_with("delete-user "));
-        assert!(messages.iter().all(|m| m.ends_with("is not supported by this connector")));
+        assert!(
+            messages
+                .iter()
+                .all(|m| m.ends_with("is not supported by this connector"))
+        );
         assert!(mock.calls().is_empty());
     }
 

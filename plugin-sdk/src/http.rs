@@ -7,8 +7,10 @@ use serde::de::DeserializeOwned;
 
 use crate::error::{Error, Result};
 
+use crate::__private::bindings::zondarr::connector::host;
+
 /// HTTP method of a [`Request`].
-pub use crate::__private::bindings::zondarr::connector::host::Method;
+pub use host::Method;
 
 impl Method {
     /// The method name as sent on the wire, e.g. `"GET"`.
@@ -118,9 +120,7 @@ impl Request {
     pub fn json<T: Serialize + ?Sized>(self, value: &T) -> Result<Self> {
         let body = serde_json::to_vec(value)
             .map_err(|err| Error::Internal(format!("cannot encode the request body: {err}")))?;
-        Ok(self
-            .header("Content-Type", "application/json")
-            .body(body))
+        Ok(self.header("Content-Type", "application/json").body(body))
     }
 
     /// The method.
@@ -160,8 +160,13 @@ impl Request {
             .map_err(Error::from)
     }
 
-    pub(crate) fn into_parts(self) -> (Method, String, Vec<(String, String)>, Option<Vec<u8>>) {
-        (self.method, self.target, self.headers, self.body)
+    pub(crate) fn into_host(self) -> host::Request {
+        host::Request {
+            method: self.method,
+            target: self.target,
+            headers: self.headers,
+            body: self.body,
+        }
     }
 }
 
@@ -229,11 +234,11 @@ impl Response {
         self
     }
 
-    pub(crate) fn from_parts(status: u16, headers: Vec<(String, String)>, body: Vec<u8>) -> Self {
+    pub(crate) fn from_host(response: host::Response) -> Self {
         Self {
-            status,
-            headers,
-            body,
+            status: response.status,
+            headers: response.headers,
+            body: response.body,
             target: String::new(),
         }
     }
@@ -459,13 +464,18 @@ mod tests {
         assert_eq!(container.directories[0].key, "1");
         let bad = Response::new(200).with_body("{}").xml::<Container>();
         assert!(matches!(bad, Err(Error::InvalidResponse(_))));
-        let not_utf8 = Response::new(200).with_body(vec![0xff, 0xfe]).xml::<Container>();
+        let not_utf8 = Response::new(200)
+            .with_body(vec![0xff, 0xfe])
+            .xml::<Container>();
         assert!(matches!(not_utf8, Err(Error::InvalidResponse(_))));
     }
 
     #[test]
     fn text_body() {
-        assert_eq!(Response::new(200).with_body("héllo").text().unwrap(), "héllo");
+        assert_eq!(
+            Response::new(200).with_body("héllo").text().unwrap(),
+            "héllo"
+        );
         assert!(Response::new(200).with_body(vec![0xc3]).text().is_err());
     }
 
@@ -486,7 +496,10 @@ mod tests {
             .unwrap();
         assert_eq!(request.method(), Method::Post);
         assert_eq!(request.target(), "/Users/New?a%20b=c%26d%3D%C3%A9&x=1");
-        assert_eq!(request.header_value("content-type"), Some("application/json"));
+        assert_eq!(
+            request.header_value("content-type"),
+            Some("application/json")
+        );
         assert_eq!(request.body_bytes(), Some(&br#"{"Name":"ann"}"#[..]));
         let decoded: Option<serde_json::Value> = request.body_json().unwrap();
         assert_eq!(decoded.unwrap()["Name"], "ann");

@@ -75,8 +75,8 @@ impl<'a> Server<'a> {
         let target = request.target().to_owned();
         let response = match self.backend {
             Backend::Host(server) => server
-                .request(&to_host(request))
-                .map(from_host)
+                .request(&request.into_host())
+                .map(Response::from_host)
                 .map_err(Error::from),
             Backend::Mock(mock) => mock.handle(None, request),
         };
@@ -93,8 +93,8 @@ impl<'a> Server<'a> {
         let target = request.target().to_owned();
         let response = match self.backend {
             Backend::Host(server) => server
-                .fetch(host_id, &to_host(request))
-                .map(from_host)
+                .fetch(host_id, &request.into_host())
+                .map(Response::from_host)
                 .map_err(Error::from),
             Backend::Mock(mock) => mock.handle(Some(host_id), request),
         };
@@ -204,20 +204,6 @@ pub fn install_id() -> String {
     return host::install_id();
     #[cfg(not(target_arch = "wasm32"))]
     return "native-test-install".to_owned();
-}
-
-fn to_host(request: Request) -> host::Request {
-    let (method, target, headers, body) = request.into_parts();
-    host::Request {
-        method,
-        target,
-        headers,
-        body,
-    }
-}
-
-fn from_host(response: host::Response) -> Response {
-    Response::from_parts(response.status, response.headers, response.body)
 }
 
 impl From<host::HttpError> for Error {

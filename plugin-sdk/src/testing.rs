@@ -95,11 +95,10 @@ impl MockServer {
 
     /// Like [`new`](Self::new), with the extra hosts and secret fields taken from `C`'s manifest,
     /// so undeclared hosts are refused and secrets read as `None`, as in the daemon.
-    pub fn for_connector<C, F>(base_url: impl Into<String>, handler: F) -> Self
-    where
-        C: Connector,
-        F: Fn(Option<&str>, &Request) -> Result<Response> + 'static,
-    {
+    pub fn for_connector<C: Connector>(
+        base_url: impl Into<String>,
+        handler: impl Fn(Option<&str>, &Request) -> Result<Response> + 'static,
+    ) -> Self {
         let manifest = C::describe();
         let mut mock = Self::new(base_url, handler);
         mock.extra_hosts = manifest.extra_hosts.into_iter().map(|h| h.id).collect();
@@ -216,7 +215,9 @@ mod tests {
 
     #[test]
     fn answers_and_records() {
-        let mock = echo().with_extra_host("plex-tv").with_config("region", "eu");
+        let mock = echo()
+            .with_extra_host("plex-tv")
+            .with_config("region", "eu");
         let server = mock.server();
         assert_eq!(server.base_url(), "http://fake.test:8096");
         assert_eq!(server.config("region").as_deref(), Some("eu"));

@@ -458,7 +458,9 @@ mod tests {
                     .with_help("h"),
             )
             .with_auth(AuthScheme::header("X-Token", "{api_key}"))
-            .with_extra_host(ExtraHost::new("plex-tv", "https://plex.tv", "sign-in").with_credentials())
+            .with_extra_host(
+                ExtraHost::new("plex-tv", "https://plex.tv", "sign-in").with_credentials(),
+            )
             .with_color("#000000")
             .with_icon_svg("<svg/>");
         assert_eq!(manifest.capabilities.len(), 9);
@@ -541,8 +543,16 @@ mod tests {
             .with_last_activity("2026-01-01T00:00:00Z");
         assert_eq!(user.email, None);
         assert!(user.disabled && user.admin);
-        assert_eq!(RemoteUser::new("1", "a").with_email(Some("a@b".into())).email.as_deref(), Some("a@b"));
-        let info = ServerInfo::new("Home", "Jellyfin").with_version("10.9").with_server_id("abc");
+        assert_eq!(
+            RemoteUser::new("1", "a")
+                .with_email(Some("a@b".into()))
+                .email
+                .as_deref(),
+            Some("a@b")
+        );
+        let info = ServerInfo::new("Home", "Jellyfin")
+            .with_version("10.9")
+            .with_server_id("abc");
         assert_eq!(info.version.as_deref(), Some("10.9"));
         assert_eq!(info.server_id.as_deref(), Some("abc"));
         assert_eq!(Library::new("1", "Movies", "movies").kind, "movies");

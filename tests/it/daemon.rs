@@ -16,6 +16,9 @@ async fn serve_creates_database_and_key_and_answers_health() {
         assert!(resp.headers().contains_key("x-request-id"));
     }
 
+    let log = daemon.log_lines().join("\n");
+    assert!(log.contains("generated a new secret key"), "first start says so: {log}");
+
     let db_path = data.join("zondarr.db");
     assert!(db_path.is_file(), "database file created");
     let conn = rusqlite::Connection::open(&db_path).unwrap();

@@ -1,5 +1,11 @@
 //! The one integration-test binary (STYLE.md rule 19): the real `zondarr` binary and library,
 //! real SQLite files, real plugins built from `plugins/`, real HTTP over loopback.
 
+// Test code: a failed unwrap is a test failure with its location, which is what we want.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod daemon;
+mod jellyfin;
+mod security;
+mod plugins;
 mod support;

@@ -28,6 +28,7 @@ macro_rules! migrations {
 
 migrations! {
     1 => "0001_meta",
+    2 => "0002_security",
 }
 
 /// The schema version recorded in the database.

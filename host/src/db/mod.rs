@@ -5,7 +5,11 @@
 //! connection, so concurrent writers queue in the daemon instead of fighting over SQLite's lock
 //! (`SQLITE_BUSY` storms). Repository functions are plain sync functions over `&Connection`.
 
+pub mod audit;
+pub mod auth;
 pub mod meta;
+pub mod settings;
+pub mod time;
 mod migrations;
 
 pub use migrations::{MIGRATIONS, Migration, migrate, schema_version};

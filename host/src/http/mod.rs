@@ -6,8 +6,13 @@
 //! response, even one produced by an inner layer, carries the id and a JSON body) → tracing span
 //! → security headers → panic catcher → timeout → body limit → routes.
 
+pub mod api_keys;
+pub mod audit;
+pub mod auth;
 pub mod extract;
+pub mod pagination;
 pub mod plugins;
+pub mod sessions;
 
 use crate::error::{Envelope, EnvelopeBody, Error, ErrorCode, ErrorPayload};
 use crate::state::AppState;
@@ -42,7 +47,16 @@ const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-
 /// Build the application router.
 pub fn app(state: AppState) -> Router {
     let http = &state.config().http;
-    let api = Router::new().merge(plugins::router());
+    // Everything under the admin router requires an authenticated admin; the extractor runs as
+    // a route layer so a new admin route cannot forget it. Public routes are listed separately.
+    let admin = Router::new()
+        .merge(auth::admin_router())
+        .merge(sessions::router())
+        .merge(api_keys::router())
+        .merge(audit::router())
+        .merge(plugins::router())
+        .route_layer(middleware::from_extractor_with_state::<crate::auth::Admin, AppState>(state.clone()));
+    let api = Router::new().merge(auth::public_router()).merge(admin);
 
     let security_headers = ServiceBuilder::new()
         .layer(SetResponseHeaderLayer::if_not_present(
@@ -256,7 +270,8 @@ mod tests {
         )
         .unwrap();
         let db = crate::db::Db::open_in_memory().unwrap();
-        app(AppState::new(config, db, crate::plugins::PluginHost::default()))
+        let security = crate::auth::Security::new(&config, "test-secret-key-test-secret-key-0", &db).await.unwrap();
+        app(AppState::new(config, db, crate::plugins::PluginHost::default(), std::sync::Arc::new(security)))
     }
 
     async fn call(app: Router, req: Request) -> (StatusCode, axum::http::HeaderMap, serde_json::Value) {

@@ -85,7 +85,59 @@ fn report(path: &Path, i: &Inspection) -> String {
     out
 }
 
-/// Placeholder until the SDK templates exist.
+/// The connector crate template shipped with the SDK: (path in the new crate, contents).
+const TEMPLATE: &[(&str, &str)] = &[
+    ("Cargo.toml", include_str!("../../../plugin-sdk/template/Cargo.toml.tmpl")),
+    ("README.md", include_str!("../../../plugin-sdk/template/README.md.tmpl")),
+    ("src/lib.rs", include_str!("../../../plugin-sdk/template/src/lib.rs.tmpl")),
+];
+
+/// Names that are valid plugin ids but not usable as crate names.
+const RESERVED: &[&str] = &["test", "self", "super", "crate", "std", "core", "alloc", "proc-macro"];
+
+/// Write a ready-to-build connector crate named `name` into `dest/<name>` and return that path.
+///
+/// `name` becomes the package name and the plugin id, so it must be a valid id: a lowercase
+/// letter, then up to 31 of `a-z`, `0-9`, `-`. The crate depends on this checkout's
+/// `plugin-sdk` by absolute path when it exists (a development build), otherwise on the
+/// published `zondarr-plugin-sdk` 0.1. The directory must not exist yet (or be empty).
 pub fn new_plugin(name: &str, dest: &Path) -> anyhow::Result<PathBuf> {
-    bail!("not yet: {name} {}", dest.display())
+    let valid = name.len() <= 32
+        && name.starts_with(|c: char| c.is_ascii_lowercase())
+        && !name.ends_with('-')
+        && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+    if !valid {
+        bail!("`{name}` is not a valid plugin name: use a lowercase letter, then up to 31 of a-z, 0-9 and `-`");
+    }
+    if RESERVED.contains(&name) {
+        bail!("`{name}` cannot be used as a crate name; choose another");
+    }
+    let root = dest.join(name);
+    if root.exists() && std::fs::read_dir(&root).map(|mut d| d.next().is_some()).unwrap_or(true) {
+        bail!("{} already exists and is not empty", root.display());
+    }
+
+    let sdk = Path::new(env!("CARGO_MANIFEST_DIR")).join("../plugin-sdk");
+    let sdk_dependency = match sdk.canonicalize() {
+        Ok(path) if path.join("Cargo.toml").is_file() => {
+            let path = toml::Value::String(path.display().to_string());
+            format!("{{ path = {path} }}")
+        }
+        _ => "\"0.1\"".to_owned(),
+    };
+    let crate_name = name.replace('-', "_");
+    for (rel, template) in TEMPLATE {
+        let text = template
+            .replace("{{name}}", name)
+            .replace("{{crate_name}}", &crate_name)
+            .replace("{{sdk_dependency}}", &sdk_dependency);
+        let path = root.join(rel);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).with_context(|| format!("cannot create {}", parent.display()))?;
+        }
+        std::fs::write(&path, text).with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    std::fs::write(root.join(".gitignore"), "/target\n")
+        .with_context(|| format!("cannot write {}", root.join(".gitignore").display()))?;
+    Ok(root)
 }

@@ -1,0 +1,632 @@
+//! Admin access: who is calling (session cookie or API key), whether they may change things
+//! (API key scope, CSRF for cookies), brute-force protection (rate limits and lockout), and the
+//! shared security state.
+//!
+//! Authentication is an extractor ([`Admin`]), applied as a layer to the whole admin router so no
+//! admin route can forget it; handlers that need the identity take the same extractor, which then
+//! reuses the layer's result instead of authenticating twice.
+
+pub mod password;
+pub mod totp;
+
+use crate::config::{Config, SecurityConfig};
+use crate::crypto::{Crypto, constant_time_eq, random_token, token_hash};
+use crate::db::{self, Db, audit, time};
+use crate::error::{Error, ErrorCode, Result};
+use crate::state::AppState;
+use arc_swap::ArcSwap;
+use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::http::header::{AUTHORIZATION, COOKIE};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, Method};
+use chrono::{Duration as ChronoDuration, Utc};
+use governor::clock::{Clock, DefaultClock};
+use governor::{DefaultKeyedRateLimiter, Quota};
+use std::net::SocketAddr;
+use std::num::NonZeroU32;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// Name of the session cookie over plain HTTP.
+pub const COOKIE_NAME: &str = "zondarr_session";
+/// Name over HTTPS: the `__Host-` prefix makes browsers refuse it unless Secure, path `/`, and
+/// no Domain, so a sibling subdomain cannot plant or read it.
+pub const SECURE_COOKIE_NAME: &str = "__Host-zondarr_session";
+/// Header carrying the synchronizer token when there is no `Origin`.
+pub const CSRF_HEADER: &str = "x-csrf-token";
+/// Prefix of every API key.
+pub const API_KEY_PREFIX: &str = "zk_";
+
+/// A keyed limiter with "retry after" in whole seconds.
+pub struct Limiter {
+    inner: DefaultKeyedRateLimiter<String>,
+    clock: DefaultClock,
+}
+
+impl Limiter {
+    fn per_minute(n: u32) -> Limiter {
+        let n = NonZeroU32::new(n).unwrap_or(NonZeroU32::MIN);
+        Limiter { inner: DefaultKeyedRateLimiter::keyed(Quota::per_minute(n)), clock: DefaultClock::default() }
+    }
+
+    /// Take one unit for `key`; `Err(seconds)` when over the limit.
+    pub fn check(&self, key: &str) -> std::result::Result<(), u64> {
+        self.inner
+            .check_key(&key.to_owned())
+            .map_err(|not_until| not_until.wait_time_from(self.clock.now()).as_secs().max(1))
+    }
+
+    /// Drop state of keys that are back to full capacity (bounded memory).
+    pub fn prune(&self) {
+        self.inner.retain_recent();
+        self.inner.shrink_to_fit();
+    }
+}
+
+/// Security state shared by the whole daemon.
+pub struct Security {
+    /// Sealing of secrets at rest.
+    pub crypto: Crypto,
+    /// The settings.
+    pub config: SecurityConfig,
+    public_url: ArcSwap<String>,
+    public_url_locked: bool,
+    setup_done: AtomicBool,
+    /// Login and second-factor attempts per client address.
+    pub login_ip: Limiter,
+    /// Login attempts per username.
+    pub login_account: Limiter,
+    /// Public join requests per client address.
+    pub join_ip: Limiter,
+    /// A real Argon2id hash verified for unknown usernames so their timing matches known ones.
+    dummy_hash: String,
+    trust_forwarded_for: bool,
+}
+
+impl Security {
+    /// Build from the configuration and the database (public URL set at setup, setup state).
+    pub async fn new(config: &Config, secret_key: &str, db: &Db) -> anyhow::Result<Security> {
+        let (stored_url, admins) = db
+            .run(|c| Ok((db::settings::get(c, "public_url")?, db::auth::count_admins(c)?)))
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        let locked = config.public_url_is_explicit();
+        let url = if locked { config.public_url.clone() } else { stored_url.unwrap_or_else(|| config.public_url.clone()) };
+        let dummy_hash = tokio::task::spawn_blocking(|| password::hash("zondarr timing equaliser")).await??;
+        let s = &config.security;
+        Ok(Security {
+            crypto: Crypto::new(secret_key),
+            config: s.clone(),
+            public_url: ArcSwap::from_pointee(url),
+            public_url_locked: locked,
+            setup_done: AtomicBool::new(admins > 0),
+            login_ip: Limiter::per_minute(s.login_per_ip_per_minute),
+            login_account: Limiter::per_minute(s.login_per_account_per_minute),
+            join_ip: Limiter::per_minute(s.join_per_ip_per_minute),
+            dummy_hash,
+            trust_forwarded_for: config.http.trust_forwarded_for,
+        })
+    }
+
+    /// The public URL (no trailing slash).
+    pub fn public_url(&self) -> Arc<String> {
+        self.public_url.load_full()
+    }
+
+    /// Change the public URL unless the configuration locks it; returns whether it changed.
+    pub fn set_public_url(&self, url: &str) -> bool {
+        if self.public_url_locked {
+            return false;
+        }
+        self.public_url.store(Arc::new(url.trim_end_matches('/').to_owned()));
+        true
+    }
+
+    /// Whether the configuration fixes the public URL.
+    pub fn public_url_locked(&self) -> bool {
+        self.public_url_locked
+    }
+
+    /// The origin (`scheme://host[:port]`) browsers send for pages under the public URL.
+    pub fn public_origin(&self) -> String {
+        origin_of(&self.public_url())
+    }
+
+    /// Whether cookies get `Secure` (and the `__Host-` name).
+    pub fn secure_cookies(&self) -> bool {
+        match self.config.secure_cookies.as_str() {
+            "always" => true,
+            "never" => false,
+            _ => self.public_url().starts_with("https://"),
+        }
+    }
+
+    /// Whether first-run setup is done.
+    pub fn setup_done(&self) -> bool {
+        self.setup_done.load(Ordering::Acquire)
+    }
+
+    /// Whether setup is done, looking at the database when the cached answer is "no" (an admin
+    /// may have been created from the CLI while the daemon runs).
+    pub async fn refresh_setup(&self, db: &Db) -> Result<bool> {
+        if self.setup_done() {
+            return Ok(true);
+        }
+        let admins = db.run(|c| Ok(db::auth::count_admins(c)?)).await?;
+        if admins > 0 {
+            self.mark_setup_done();
+        }
+        Ok(admins > 0)
+    }
+
+    /// Record that setup completed.
+    pub fn mark_setup_done(&self) {
+        self.setup_done.store(true, Ordering::Release);
+    }
+
+    /// The dummy hash for unknown usernames.
+    pub fn dummy_hash(&self) -> &str {
+        &self.dummy_hash
+    }
+
+    /// The cookie name in use.
+    pub fn cookie_name(&self) -> &'static str {
+        if self.secure_cookies() { SECURE_COOKIE_NAME } else { COOKIE_NAME }
+    }
+
+    /// `Set-Cookie` value for a new session token.
+    pub fn session_cookie(&self, token: &str) -> String {
+        let max_age = self.config.session_absolute_hours * 3600;
+        let secure = if self.secure_cookies() { "; Secure" } else { "" };
+        format!("{}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}", self.cookie_name())
+    }
+
+    /// `Set-Cookie` value that deletes the session cookie.
+    pub fn clear_cookie(&self) -> String {
+        let secure = if self.secure_cookies() { "; Secure" } else { "" };
+        format!("{}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0{secure}", self.cookie_name())
+    }
+
+    /// Drop idle rate-limiter state.
+    pub fn prune_limiters(&self) {
+        self.login_ip.prune();
+        self.login_account.prune();
+        self.join_ip.prune();
+    }
+}
+
+/// `scheme://host[:port]` of a URL (lower-cased scheme and host).
+pub fn origin_of(url: &str) -> String {
+    let (scheme, rest) = url.split_once("://").unwrap_or(("http", url));
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    format!("{}://{}", scheme.to_ascii_lowercase(), authority.to_ascii_lowercase())
+}
+
+/// The client's address: the peer address, or the first `X-Forwarded-For` entry when the
+/// configuration says a trusted proxy sets it.
+#[derive(Debug, Clone)]
+pub struct ClientIp(pub Option<String>);
+
+impl FromRequestParts<AppState> for ClientIp {
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self> {
+        if state.security().trust_forwarded_for
+            && let Some(first) = parts
+                .headers
+                .get("x-forwarded-for")
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.split(',').next())
+                .map(str::trim)
+                .filter(|v| v.parse::<std::net::IpAddr>().is_ok())
+        {
+            return Ok(ClientIp(Some(first.to_owned())));
+        }
+        Ok(ClientIp(parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|ci| ci.0.ip().to_string())))
+    }
+}
+
+/// An API key's scope.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    /// Read-only: any write answers `FORBIDDEN_SCOPE`.
+    Read,
+    /// Everything the admin can do.
+    Admin,
+}
+
+impl Scope {
+    /// Parse `read` / `admin`.
+    pub fn parse(s: &str) -> Option<Scope> {
+        match s {
+            "read" => Some(Scope::Read),
+            "admin" => Some(Scope::Admin),
+            _ => None,
+        }
+    }
+
+    /// The stored form.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Scope::Read => "read",
+            Scope::Admin => "admin",
+        }
+    }
+}
+
+/// How the caller authenticated.
+#[derive(Debug, Clone)]
+pub enum Via {
+    /// A session cookie.
+    Session {
+        /// Session row id.
+        id: i64,
+        /// The session's synchronizer token.
+        csrf_token: String,
+    },
+    /// An API key.
+    ApiKey {
+        /// Key row id.
+        id: i64,
+        /// Public prefix.
+        prefix: String,
+        /// Scope.
+        scope: Scope,
+    },
+}
+
+/// An authenticated admin. Rejects with `SETUP_REQUIRED`, `UNAUTHENTICATED`, `FORBIDDEN_SCOPE`
+/// (read key on a write) or `CSRF_FAILED` (cookie write without matching Origin or token).
+#[derive(Debug, Clone)]
+pub struct Admin {
+    /// Admin row id.
+    pub id: i64,
+    /// Username.
+    pub username: String,
+    /// Session or API key.
+    pub via: Via,
+    /// Client address.
+    pub ip: Option<String>,
+}
+
+impl Admin {
+    /// The actor string for the audit log.
+    pub fn actor(&self) -> String {
+        match &self.via {
+            Via::Session { .. } => format!("admin:{}", self.username),
+            Via::ApiKey { prefix, .. } => format!("api-key:{prefix}"),
+        }
+    }
+
+    /// The current session id, if authenticated by cookie.
+    pub fn session_id(&self) -> Option<i64> {
+        match self.via {
+            Via::Session { id, .. } => Some(id),
+            Via::ApiKey { .. } => None,
+        }
+    }
+
+    /// Append an audit event with this admin as the actor.
+    pub async fn audit(
+        &self,
+        db: &Db,
+        action: &'static str,
+        target: Option<String>,
+        outcome: audit::Outcome,
+        detail: Option<serde_json::Value>,
+    ) -> Result<()> {
+        let actor = self.actor();
+        let ip = self.ip.clone();
+        db.write(move |tx| {
+            audit::append(tx, &audit::NewEvent {
+                actor: &actor,
+                ip: ip.as_deref(),
+                action,
+                target: target.as_deref(),
+                outcome,
+                detail,
+            })?;
+            Ok(())
+        })
+        .await
+    }
+}
+
+fn is_write(method: &Method) -> bool {
+    !matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
+}
+
+/// The session token from the `Cookie` header, under either cookie name.
+pub fn session_token(headers: &HeaderMap) -> Option<String> {
+    headers.get_all(COOKIE).iter().filter_map(|v| v.to_str().ok()).flat_map(|v| v.split(';')).find_map(|pair| {
+        let (name, value) = pair.trim().split_once('=')?;
+        (name == COOKIE_NAME || name == SECURE_COOKIE_NAME).then(|| value.trim().to_owned()).filter(|v| !v.is_empty())
+    })
+}
+
+impl FromRequestParts<AppState> for Admin {
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self> {
+        if let Some(admin) = parts.extensions.get::<Admin>() {
+            return Ok(admin.clone());
+        }
+        let security = state.security();
+        if !security.refresh_setup(state.db()).await? {
+            return Err(Error::new(ErrorCode::SetupRequired, "first-run setup is required: POST /api/v1/setup"));
+        }
+        let ClientIp(ip) = ClientIp::from_request_parts(parts, state).await?;
+        let write = is_write(&parts.method);
+
+        let bearer = parts
+            .headers
+            .get(AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+            .map(|v| v.trim().to_owned());
+        let admin = if let Some(key) = bearer {
+            let admin = authenticate_api_key(state.db(), key, ip).await?;
+            if write && matches!(admin.via, Via::ApiKey { scope: Scope::Read, .. }) {
+                return Err(Error::new(ErrorCode::ForbiddenScope, "this API key is read-only"));
+            }
+            admin
+        } else if let Some(token) = session_token(&parts.headers) {
+            let (admin, csrf) = authenticate_session(state, token, ip).await?;
+            if write {
+                check_csrf(&parts.headers, &security.public_origin(), &csrf)?;
+            }
+            admin
+        } else {
+            return Err(unauthenticated());
+        };
+        parts.extensions.insert(admin.clone());
+        Ok(admin)
+    }
+}
+
+fn unauthenticated() -> Error {
+    Error::new(ErrorCode::Unauthenticated, "sign in, or send an API key as `Authorization: Bearer <key>`")
+}
+
+/// Cookie-authenticated writes need an `Origin` equal to the public URL's origin, or (for HTML
+/// forms and clients that send no Origin) the session's synchronizer token in `x-csrf-token`.
+pub fn check_csrf(headers: &HeaderMap, public_origin: &str, csrf_token: &str) -> Result<()> {
+    let refused = || {
+        Error::new(
+            ErrorCode::CsrfFailed,
+            "cross-site request refused: send it from the Zondarr origin or with the x-csrf-token header",
+        )
+    };
+    if let Some(origin) = headers.get("origin") {
+        let origin = origin.to_str().map_err(|_| refused())?;
+        return if origin.eq_ignore_ascii_case(public_origin) { Ok(()) } else { Err(refused()) };
+    }
+    match headers.get(CSRF_HEADER).and_then(|v| v.to_str().ok()) {
+        Some(t) if constant_time_eq(t.as_bytes(), csrf_token.as_bytes()) => Ok(()),
+        _ => Err(refused()),
+    }
+}
+
+async fn authenticate_session(state: &AppState, token: String, ip: Option<String>) -> Result<(Admin, String)> {
+    let cfg = state.security().config.clone();
+    state
+        .db()
+        .write(move |tx| {
+            let hash = token_hash(&token);
+            let Some(session) = db::auth::session_by_hash(tx, &hash)? else { return Err(unauthenticated()) };
+            let now = Utc::now();
+            let idle_ok = time::parse(&session.last_seen_at)
+                .is_some_and(|seen| now - seen < ChronoDuration::minutes(cfg.session_idle_minutes as i64));
+            let absolute_ok = time::parse(&session.expires_at).is_some_and(|exp| now < exp);
+            if !idle_ok || !absolute_ok {
+                db::auth::delete_session(tx, session.admin_id, session.id)?;
+                return Err(Error::new(ErrorCode::Unauthenticated, "the session expired; sign in again"));
+            }
+            let Some(admin) = db::auth::admin_by_id(tx, session.admin_id)? else { return Err(unauthenticated()) };
+            // Avoid a write on every request: the idle clock has minute resolution anyway.
+            if time::parse(&session.last_seen_at).is_none_or(|seen| now - seen > ChronoDuration::seconds(30)) {
+                db::auth::touch_session(tx, session.id)?;
+            }
+            Ok((Admin { id: admin.id, username: admin.username, via: Via::Session { id: session.id, csrf_token: session.csrf_token.clone() }, ip }, session.csrf_token))
+        })
+        .await
+}
+
+/// Split `zk_<prefix>_<secret>`.
+fn parse_api_key(key: &str) -> Option<(String, &str)> {
+    let rest = key.strip_prefix(API_KEY_PREFIX)?;
+    let (prefix, secret) = rest.split_once('_')?;
+    (prefix.len() == 8 && prefix.bytes().all(|b| b.is_ascii_hexdigit()) && !secret.is_empty())
+        .then(|| (format!("{API_KEY_PREFIX}{prefix}"), secret))
+}
+
+async fn authenticate_api_key(db: &Db, key: String, ip: Option<String>) -> Result<Admin> {
+    db.write(move |tx| {
+        let invalid = || Error::new(ErrorCode::Unauthenticated, "the API key is invalid, revoked or expired");
+        let (prefix, secret) = parse_api_key(&key).ok_or_else(invalid)?;
+        let row = db::auth::api_key_by_prefix(tx, &prefix)?.ok_or_else(invalid)?;
+        if !constant_time_eq(&token_hash(secret), &row.secret_hash) || row.revoked_at.is_some() {
+            return Err(invalid());
+        }
+        if row.expires_at.as_deref().and_then(time::parse).is_some_and(|exp| exp <= Utc::now()) {
+            return Err(invalid());
+        }
+        let scope = Scope::parse(&row.scope).ok_or_else(invalid)?;
+        let admin = db::auth::admin_by_id(tx, row.admin_id)?.ok_or_else(invalid)?;
+        if row.last_used_at.as_deref().and_then(time::parse).is_none_or(|t| Utc::now() - t > ChronoDuration::seconds(30)) {
+            db::auth::touch_api_key(tx, row.id)?;
+        }
+        Ok(Admin { id: admin.id, username: admin.username, via: Via::ApiKey { id: row.id, prefix, scope }, ip })
+    })
+    .await
+}
+
+/// Create an API key; returns the row id and the full key (shown once).
+pub fn new_api_key() -> (String, String, Vec<u8>) {
+    let prefix = format!("{API_KEY_PREFIX}{}", &hex::encode(token_hash(&random_token(16)))[..8]);
+    let secret = random_token(32);
+    let full = format!("{prefix}_{secret}");
+    let hash = token_hash(&secret);
+    (prefix, full, hash)
+}
+
+/// A new session: its id, the cookie token and the synchronizer (CSRF) token.
+#[derive(Debug)]
+pub struct IssuedSession {
+    /// Row id.
+    pub id: i64,
+    /// Goes into the cookie only.
+    pub token: String,
+    /// Given to the client for `x-csrf-token` / form fields.
+    pub csrf_token: String,
+}
+
+/// Issue a session for `admin_id`.
+pub async fn issue_session(
+    state: &AppState,
+    admin_id: i64,
+    ip: Option<String>,
+    user_agent: Option<String>,
+) -> Result<IssuedSession> {
+    let token = random_token(32);
+    let hash = token_hash(&token);
+    let csrf_token = random_token(24);
+    let expires = Utc::now() + ChronoDuration::hours(state.security().config.session_absolute_hours as i64);
+    let csrf = csrf_token.clone();
+    let id = state
+        .db()
+        .write(move |tx| {
+            Ok(db::auth::insert_session(tx, &hash, admin_id, &csrf, expires, ip.as_deref(), user_agent.as_deref())?)
+        })
+        .await?;
+    Ok(IssuedSession { id, token, csrf_token })
+}
+
+/// Lockout check before a login attempt: `ACCOUNT_LOCKED` with `Retry-After` while locked.
+pub fn check_locked(f: &db::auth::Failures) -> Result<()> {
+    if let Some(until) = f.locked_until.as_deref().and_then(time::parse) {
+        let left = (until - Utc::now()).num_seconds();
+        if left > 0 {
+            return Err(Error::new(ErrorCode::AccountLocked, "too many failed sign-ins; try again later")
+                .with_retry_after(left as u64));
+        }
+    }
+    Ok(())
+}
+
+/// Count a failed login; returns whether this failure locked the account.
+pub fn record_failure(cfg: &SecurityConfig, f: &mut db::auth::Failures) -> bool {
+    f.failures += 1;
+    if f.failures < i64::from(cfg.lockout_after) {
+        return false;
+    }
+    f.failures = 0;
+    f.lockouts += 1;
+    let factor = 1u64.checked_shl((f.lockouts - 1).clamp(0, 30) as u32).unwrap_or(u64::MAX);
+    let secs = cfg.lockout_base_secs.saturating_mul(factor).min(cfg.lockout_max_secs);
+    f.locked_until = Some(time::fmt(Utc::now() + ChronoDuration::seconds(secs as i64)));
+    true
+}
+
+/// Append an audit event for an actor that is not an authenticated admin.
+pub async fn audit_anonymous(
+    db: &Db,
+    actor: String,
+    ip: Option<String>,
+    action: &'static str,
+    target: Option<String>,
+    outcome: audit::Outcome,
+    detail: Option<serde_json::Value>,
+) -> Result<()> {
+    db.write(move |tx| {
+        audit::append(tx, &audit::NewEvent { actor: &actor, ip: ip.as_deref(), action, target: target.as_deref(), outcome, detail })?;
+        Ok(())
+    })
+    .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.append(*k, v.parse().unwrap());
+        }
+        h
+    }
+
+    #[test]
+    fn csrf_rules() {
+        let origin = "https://media.example.org";
+        assert!(check_csrf(&headers(&[("origin", "https://media.example.org")]), origin, "t").is_ok());
+        assert!(check_csrf(&headers(&[("origin", "https://evil.example")]), origin, "t").is_err());
+        assert!(check_csrf(&headers(&[("origin", "https://evil.example"), (CSRF_HEADER, "t")]), origin, "t").is_err());
+        assert!(check_csrf(&headers(&[(CSRF_HEADER, "t")]), origin, "t").is_ok());
+        assert!(check_csrf(&headers(&[(CSRF_HEADER, "x")]), origin, "t").is_err());
+        assert!(check_csrf(&headers(&[]), origin, "t").is_err());
+    }
+
+    #[test]
+    fn origins() {
+        assert_eq!(origin_of("https://Media.Example.org/invite/"), "https://media.example.org");
+        assert_eq!(origin_of("http://127.0.0.1:8000"), "http://127.0.0.1:8000");
+    }
+
+    #[test]
+    fn cookie_parsing() {
+        let h = headers(&[("cookie", "a=b; zondarr_session=tok123; c=d")]);
+        assert_eq!(session_token(&h).as_deref(), Some("tok123"));
+        assert_eq!(session_token(&headers(&[("cookie", "zondarr_session=")])), None);
+    }
+
+    #[test]
+    fn api_key_format() {
+        let (prefix, full, hash) = new_api_key();
+        let (p, secret) = parse_api_key(&full).unwrap();
+        assert_eq!(p, prefix);
+        assert_eq!(token_hash(secret), hash);
+        assert!(parse_api_key("zk_short_x").is_none());
+        assert!(parse_api_key("nope").is_none());
+    }
+
+    #[test]
+    fn lockout_doubles_up_to_the_cap() {
+        let cfg = SecurityConfig {
+            session_idle_minutes: 1,
+            session_absolute_hours: 1,
+            secure_cookies: "auto".into(),
+            login_per_ip_per_minute: 1,
+            login_per_account_per_minute: 1,
+            join_per_ip_per_minute: 1,
+            lockout_after: 2,
+            lockout_base_secs: 60,
+            lockout_max_secs: 150,
+        };
+        let mut f = db::auth::Failures::default();
+        assert!(!record_failure(&cfg, &mut f));
+        assert!(record_failure(&cfg, &mut f));
+        assert!(check_locked(&f).is_err());
+        let first = time::parse(f.locked_until.as_deref().unwrap()).unwrap() - Utc::now();
+        assert!(first.num_seconds() <= 60 && first.num_seconds() >= 58);
+        record_failure(&cfg, &mut f);
+        record_failure(&cfg, &mut f);
+        let second = time::parse(f.locked_until.as_deref().unwrap()).unwrap() - Utc::now();
+        assert!(second.num_seconds() > 100 && second.num_seconds() <= 120);
+        record_failure(&cfg, &mut f);
+        record_failure(&cfg, &mut f);
+        let third = time::parse(f.locked_until.as_deref().unwrap()).unwrap() - Utc::now();
+        assert!(third.num_seconds() <= 150, "capped");
+    }
+
+    #[test]
+    fn limiter_refuses_past_quota() {
+        let l = Limiter::per_minute(2);
+        assert!(l.check("a").is_ok());
+        assert!(l.check("a").is_ok());
+        let wait = l.check("a").unwrap_err();
+        assert!((1..=60).contains(&wait));
+        assert!(l.check("b").is_ok(), "keys are independent");
+    }
+}

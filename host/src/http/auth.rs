@@ -1,0 +1,545 @@
+//! First-run setup, sign-in (password, then TOTP or a backup code), sign-out, the current admin,
+//! password change and TOTP management.
+//!
+//! Every credential check answers the same error for an unknown user and a wrong password, after
+//! the same Argon2 work, and is rate limited per client address and per username with a growing
+//! lockout. Nothing secret reaches a response, a log line or the audit log.
+
+use crate::auth::{
+    Admin, ClientIp, audit_anonymous, check_locked, issue_session, password, record_failure, totp,
+};
+use crate::crypto::{Purpose, random_token, token_hash};
+use crate::db::{self, audit::Outcome};
+use crate::error::{Error, ErrorCode, FieldError, Result};
+use crate::http::extract::Json;
+use crate::state::AppState;
+use axum::Router;
+use axum::extract::State;
+use axum::http::header::{SET_COOKIE, USER_AGENT};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use chrono::Utc;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+/// Routes that work without a session (setup, sign-in).
+pub fn public_router() -> Router<AppState> {
+    Router::new()
+        .route("/setup", get(setup_status).post(setup))
+        .route("/auth/login", post(login))
+        .route("/auth/totp", post(login_totp))
+}
+
+/// Routes for a signed-in admin.
+pub fn admin_router() -> Router<AppState> {
+    Router::new()
+        .route("/auth/logout", post(logout))
+        .route("/auth/me", get(me))
+        .route("/auth/password", post(change_password))
+        .route("/auth/totp/setup", post(totp_setup))
+        .route("/auth/totp/confirm", post(totp_confirm))
+        .route("/auth/totp/disable", post(totp_disable))
+        .route("/auth/totp/backup-codes", post(totp_backup_codes))
+}
+
+#[derive(Serialize)]
+struct SetupStatus {
+    setup_required: bool,
+}
+
+async fn setup_status(State(state): State<AppState>) -> Result<Json<SetupStatus>> {
+    let done = state.security().refresh_setup(state.db()).await?;
+    Ok(Json(SetupStatus { setup_required: !done }))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SetupRequest {
+    username: String,
+    password: String,
+    public_url: Option<String>,
+}
+
+fn validate_public_url(url: &str) -> std::result::Result<String, &'static str> {
+    let url = url.trim().trim_end_matches('/');
+    let rest = url.strip_prefix("https://").or_else(|| url.strip_prefix("http://")).ok_or("must start with http:// or https://")?;
+    if rest.is_empty() || rest.starts_with('/') || url.contains(['?', '#', ' ', '@']) || url.len() > 512 {
+        return Err("must be an absolute URL with a host, without query, fragment or credentials");
+    }
+    Ok(url.to_owned())
+}
+
+fn credential_fields(username: &str, password_value: &str) -> Vec<FieldError> {
+    let mut fields = Vec::new();
+    if let Err(rule) = password::check_username(username) {
+        fields.push(FieldError::new("username", rule));
+    }
+    if let Err(rule) = password::check_password(password_value, username) {
+        fields.push(FieldError::new("password", rule));
+    }
+    fields
+}
+
+async fn hash_blocking(password_value: String) -> Result<String> {
+    tokio::task::spawn_blocking(move || password::hash(&password_value))
+        .await
+        .map_err(|e| Error::Internal(e.into()))?
+        .map_err(Error::Internal)
+}
+
+async fn verify_blocking(password_value: String, hash: String) -> Result<bool> {
+    tokio::task::spawn_blocking(move || password::verify(&password_value, &hash))
+        .await
+        .map_err(|e| Error::Internal(e.into()))
+}
+
+#[derive(Serialize)]
+struct AdminView {
+    id: i64,
+    username: String,
+    totp_enabled: bool,
+    /// Send back as `x-csrf-token` on cookie-authenticated changes when no `Origin` is sent.
+    csrf_token: String,
+}
+
+fn with_cookie(mut response: Response, cookie: &str) -> Response {
+    if let Ok(v) = HeaderValue::from_str(cookie) {
+        response.headers_mut().append(SET_COOKIE, v);
+    }
+    response
+}
+
+fn user_agent(headers: &HeaderMap) -> Option<String> {
+    headers.get(USER_AGENT).and_then(|v| v.to_str().ok()).map(|s| s.chars().take(200).collect())
+}
+
+async fn setup(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    headers: HeaderMap,
+    Json(req): Json<SetupRequest>,
+) -> Result<Response> {
+    let security = state.security();
+    if security.setup_done() {
+        return Err(Error::new(ErrorCode::SetupAlreadyDone, "setup was already done"));
+    }
+    let mut fields = credential_fields(&req.username, &req.password);
+    let public_url = match req.public_url.as_deref().map(validate_public_url) {
+        Some(Ok(url)) => Some(url),
+        Some(Err(rule)) => {
+            fields.push(FieldError::new("public_url", rule));
+            None
+        }
+        None => None,
+    };
+    if !fields.is_empty() {
+        return Err(Error::invalid(fields));
+    }
+    let hash = hash_blocking(req.password).await?;
+    let username = req.username.clone();
+    let url_to_store = public_url.clone().filter(|_| !security.public_url_locked());
+    let audit_ip = ip.clone();
+    // The single writer connection plus BEGIN IMMEDIATE makes "no admin yet → insert" atomic:
+    // of concurrent setups exactly one sees zero admins.
+    let admin_id = state
+        .db()
+        .write(move |tx| {
+            if db::auth::count_admins(tx)? > 0 {
+                return Err(Error::new(ErrorCode::SetupAlreadyDone, "setup was already done"));
+            }
+            let id = db::auth::insert_admin(tx, &username, &hash)?;
+            if let Some(url) = &url_to_store {
+                db::settings::set(tx, "public_url", url)?;
+            }
+            db::meta::get_or_insert(tx, "setup_completed_at", db::time::now)?;
+            db::audit::append(tx, &db::audit::NewEvent {
+                actor: &format!("admin:{username}"),
+                ip: audit_ip.as_deref(),
+                action: "setup.complete",
+                target: Some(&format!("admin:{id}")),
+                outcome: Outcome::Success,
+                detail: url_to_store.as_ref().map(|u| json!({ "public_url": u })),
+            })?;
+            Ok(id)
+        })
+        .await?;
+    security.mark_setup_done();
+    if let Some(url) = &public_url {
+        security.set_public_url(url);
+    }
+    tracing::info!(admin = %req.username, "first-run setup completed");
+    let session = issue_session(&state, admin_id, ip, user_agent(&headers)).await?;
+    let body = Json(AdminView { id: admin_id, username: req.username, totp_enabled: false, csrf_token: session.csrf_token });
+    Ok(with_cookie((StatusCode::CREATED, body).into_response(), &security.session_cookie(&session.token)))
+}
+
+#[derive(Deserialize)]
+struct LoginRequest {
+    username: String,
+    password: String,
+}
+
+#[derive(Serialize)]
+#[serde(untagged)]
+enum LoginResponse {
+    Done { admin: AdminView },
+    SecondFactor { second_factor_required: bool, challenge: String, expires_in: u64 },
+}
+
+fn rate_limited(secs: u64) -> Error {
+    Error::new(ErrorCode::RateLimited, "too many attempts; slow down").with_retry_after(secs)
+}
+
+fn invalid_credentials() -> Error {
+    Error::new(ErrorCode::InvalidCredentials, "wrong username or password")
+}
+
+/// Refuse a sign-in posted from another site (login CSRF), when the browser says where from.
+fn check_login_origin(state: &AppState, headers: &HeaderMap) -> Result<()> {
+    match headers.get("origin").and_then(|v| v.to_str().ok()) {
+        Some(origin) if !origin.eq_ignore_ascii_case(&state.security().public_origin()) => {
+            Err(Error::new(ErrorCode::CsrfFailed, "sign-in from another site refused"))
+        }
+        _ => Ok(()),
+    }
+}
+
+async fn login(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    headers: HeaderMap,
+    Json(req): Json<LoginRequest>,
+) -> Result<Response> {
+    let security = state.security();
+    if !security.refresh_setup(state.db()).await? {
+        return Err(Error::new(ErrorCode::SetupRequired, "first-run setup is required"));
+    }
+    check_login_origin(&state, &headers)?;
+    let ip_key = ip.clone().unwrap_or_else(|| "unknown".into());
+    security.login_ip.check(&ip_key).map_err(rate_limited)?;
+    let username = req.username.trim().to_owned();
+    if username.is_empty() || username.len() > 64 || req.password.len() > 1024 {
+        return Err(invalid_credentials());
+    }
+    security.login_account.check(&username.to_lowercase()).map_err(rate_limited)?;
+
+    let lookup_name = username.clone();
+    let (admin, failures) = state
+        .db()
+        .run(move |c| Ok((db::auth::admin_by_username(c, &lookup_name)?, db::auth::failures(c, &lookup_name)?)))
+        .await?;
+    if let Err(locked) = check_locked(&failures) {
+        audit_anonymous(state.db(), format!("anonymous:{username}"), ip, "auth.login", None, Outcome::Failure, Some(json!({"reason": "locked"}))).await?;
+        return Err(locked);
+    }
+    // Unknown users cost the same Argon2 work as known ones.
+    let hash = admin.as_ref().map_or_else(|| security.dummy_hash().to_owned(), |a| a.password_hash.clone());
+    let ok = verify_blocking(req.password, hash).await? && admin.is_some();
+    let Some(admin) = admin.filter(|_| ok) else {
+        let cfg = security.config.clone();
+        let name = username.clone();
+        let locked = state
+            .db()
+            .write(move |tx| {
+                let mut f = db::auth::failures(tx, &name)?;
+                let locked = record_failure(&cfg, &mut f);
+                db::auth::save_failures(tx, &name, &f)?;
+                Ok(locked)
+            })
+            .await?;
+        let detail = json!({ "reason": "invalid_credentials", "locked": locked });
+        audit_anonymous(state.db(), format!("anonymous:{username}"), ip.clone(), "auth.login", None, Outcome::Failure, Some(detail)).await?;
+        if locked {
+            audit_anonymous(state.db(), "system".into(), ip, "auth.lockout", Some(format!("username:{username}")), Outcome::Success, None).await?;
+        }
+        return Err(invalid_credentials());
+    };
+
+    let name = admin.username.clone();
+    state.db().write(move |tx| Ok(db::auth::clear_failures(tx, &name)?)).await?;
+    if admin.totp_secret.is_some() {
+        let challenge = random_token(32);
+        let hash = token_hash(&challenge);
+        let admin_id = admin.id;
+        let expires = Utc::now() + chrono::Duration::minutes(5);
+        state.db().write(move |tx| Ok(db::auth::insert_challenge(tx, &hash, admin_id, expires)?)).await?;
+        audit_anonymous(state.db(), format!("admin:{}", admin.username), ip, "auth.login.password", None, Outcome::Success, Some(json!({"second_factor": "required"}))).await?;
+        return Ok(Json(LoginResponse::SecondFactor { second_factor_required: true, challenge, expires_in: 300 }).into_response());
+    }
+    finish_login(&state, admin, ip, &headers, "password").await
+}
+
+async fn finish_login(
+    state: &AppState,
+    admin: db::auth::Admin,
+    ip: Option<String>,
+    headers: &HeaderMap,
+    method: &'static str,
+) -> Result<Response> {
+    let session = issue_session(state, admin.id, ip.clone(), user_agent(headers)).await?;
+    let session_id = session.id;
+    audit_anonymous(
+        state.db(),
+        format!("admin:{}", admin.username),
+        ip,
+        "auth.login",
+        Some(format!("session:{session_id}")),
+        Outcome::Success,
+        Some(json!({ "method": method })),
+    )
+    .await?;
+    let body = LoginResponse::Done {
+        admin: AdminView {
+            id: admin.id,
+            username: admin.username,
+            totp_enabled: admin.totp_secret.is_some(),
+            csrf_token: session.csrf_token,
+        },
+    };
+    Ok(with_cookie(Json(body).into_response(), &state.security().session_cookie(&session.token)))
+}
+
+#[derive(Deserialize)]
+struct TotpLoginRequest {
+    challenge: String,
+    code: String,
+}
+
+fn invalid_second_factor() -> Error {
+    Error::new(ErrorCode::InvalidSecondFactor, "the code is wrong or was already used, or the sign-in expired")
+}
+
+/// Check a TOTP code (or, when it looks like one, a backup code) for `admin`, consuming it.
+async fn consume_second_factor(state: &AppState, admin: &db::auth::Admin, code: &str) -> Result<&'static str> {
+    let code = code.trim().to_owned();
+    if code.len() > 64 {
+        return Err(invalid_second_factor());
+    }
+    let admin_id = admin.id;
+    if code.len() == 6 && code.bytes().all(|b| b.is_ascii_digit()) {
+        let sealed = admin.totp_secret.clone().ok_or_else(invalid_second_factor)?;
+        let secret = state
+            .security()
+            .crypto
+            .open(Purpose::TotpSecret, &format!("admin:{admin_id}"), &sealed)
+            .map_err(|e| Error::Internal(anyhow::anyhow!("cannot open the TOTP secret: {e}")))?;
+        let now = Utc::now().timestamp().max(0) as u64;
+        let step = totp::verify(&secret, &code, now, admin.totp_last_step).ok_or_else(invalid_second_factor)?;
+        let fresh = state.db().write(move |tx| Ok(db::auth::advance_totp_step(tx, admin_id, step)?)).await?;
+        return if fresh { Ok("totp") } else { Err(invalid_second_factor()) };
+    }
+    let hash = token_hash(&totp::normalize_backup_code(&code));
+    let used = state.db().write(move |tx| Ok(db::auth::use_backup_code(tx, admin_id, &hash)?)).await?;
+    if used { Ok("backup_code") } else { Err(invalid_second_factor()) }
+}
+
+async fn login_totp(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    headers: HeaderMap,
+    Json(req): Json<TotpLoginRequest>,
+) -> Result<Response> {
+    check_login_origin(&state, &headers)?;
+    let ip_key = ip.clone().unwrap_or_else(|| "unknown".into());
+    state.security().login_ip.check(&ip_key).map_err(rate_limited)?;
+    let hash = token_hash(&req.challenge);
+    let admin = state
+        .db()
+        .write(move |tx| {
+            let Some(admin_id) = db::auth::challenge_attempt(tx, &hash)? else { return Ok(None) };
+            Ok(db::auth::admin_by_id(tx, admin_id)?)
+        })
+        .await?
+        .ok_or_else(invalid_second_factor)?;
+    match consume_second_factor(&state, &admin, &req.code).await {
+        Ok(method) => {
+            let hash = token_hash(&req.challenge);
+            state.db().write(move |tx| Ok(db::auth::delete_challenge(tx, &hash)?)).await?;
+            finish_login(&state, admin, ip, &headers, method).await
+        }
+        Err(e) => {
+            audit_anonymous(state.db(), format!("admin:{}", admin.username), ip, "auth.totp", None, Outcome::Failure, None).await?;
+            Err(e)
+        }
+    }
+}
+
+async fn logout(State(state): State<AppState>, admin: Admin) -> Result<Response> {
+    if let Some(id) = admin.session_id() {
+        let admin_id = admin.id;
+        state.db().write(move |tx| Ok(db::auth::delete_session(tx, admin_id, id)?)).await?;
+    }
+    admin.audit(state.db(), "auth.logout", admin.session_id().map(|id| format!("session:{id}")), Outcome::Success, None).await?;
+    Ok(with_cookie(StatusCode::NO_CONTENT.into_response(), &state.security().clear_cookie()))
+}
+
+async fn load_admin(state: &AppState, id: i64) -> Result<db::auth::Admin> {
+    state
+        .db()
+        .run(move |c| Ok(db::auth::admin_by_id(c, id)?))
+        .await?
+        .ok_or_else(|| Error::new(ErrorCode::Unauthenticated, "the admin no longer exists"))
+}
+
+async fn me(State(state): State<AppState>, admin: Admin) -> Result<impl IntoResponse> {
+    let row = load_admin(&state, admin.id).await?;
+    let id = admin.id;
+    let backup_codes_left = state.db().run(move |c| Ok(db::auth::backup_codes_left(c, id)?)).await?;
+    let auth = match &admin.via {
+        crate::auth::Via::Session { id, csrf_token } => {
+            json!({ "kind": "session", "session_id": id, "csrf_token": csrf_token })
+        }
+        crate::auth::Via::ApiKey { id, prefix, scope } => {
+            json!({ "kind": "api_key", "api_key_id": id, "prefix": prefix, "scope": scope.as_str() })
+        }
+    };
+    Ok(Json(json!({
+        "id": row.id,
+        "username": row.username,
+        "created_at": row.created_at,
+        "totp_enabled": row.totp_secret.is_some(),
+        "backup_codes_left": backup_codes_left,
+        "auth": auth,
+    })))
+}
+
+#[derive(Deserialize)]
+struct PasswordChange {
+    current_password: String,
+    new_password: String,
+}
+
+async fn check_current_password(state: &AppState, row: &db::auth::Admin, given: String) -> Result<()> {
+    if given.len() > 1024 || !verify_blocking(given, row.password_hash.clone()).await? {
+        return Err(Error::invalid(vec![FieldError::new("current_password", "is wrong")]));
+    }
+    let _ = state;
+    Ok(())
+}
+
+async fn change_password(State(state): State<AppState>, admin: Admin, Json(req): Json<PasswordChange>) -> Result<impl IntoResponse> {
+    let row = load_admin(&state, admin.id).await?;
+    check_current_password(&state, &row, req.current_password).await?;
+    if let Err(rule) = password::check_password(&req.new_password, &row.username) {
+        return Err(Error::invalid(vec![FieldError::new("new_password", rule)]));
+    }
+    let hash = hash_blocking(req.new_password).await?;
+    let (admin_id, keep) = (admin.id, admin.session_id());
+    let revoked = state
+        .db()
+        .write(move |tx| {
+            db::auth::set_password(tx, admin_id, &hash)?;
+            Ok(db::auth::delete_other_sessions(tx, admin_id, keep)?)
+        })
+        .await?;
+    admin.audit(state.db(), "auth.password_change", Some(format!("admin:{admin_id}")), Outcome::Success, Some(json!({ "sessions_revoked": revoked }))).await?;
+    Ok(Json(json!({ "sessions_revoked": revoked })))
+}
+
+async fn totp_setup(State(state): State<AppState>, admin: Admin) -> Result<impl IntoResponse> {
+    let row = load_admin(&state, admin.id).await?;
+    if row.totp_secret.is_some() {
+        return Err(Error::new(ErrorCode::Conflict, "TOTP is already enabled; disable it first"));
+    }
+    let secret = totp::new_secret();
+    let sealed = state.security().crypto.seal(Purpose::TotpSecret, &format!("admin:{}", admin.id), &secret);
+    let id = admin.id;
+    state.db().write(move |tx| Ok(db::auth::set_totp_pending(tx, id, Some(&sealed))?)).await?;
+    let uri = totp::otpauth_uri(&secret, &row.username).map_err(Error::Internal)?;
+    let svg = totp::qr_svg(&uri).map_err(Error::Internal)?;
+    admin.audit(state.db(), "auth.totp_setup", Some(format!("admin:{id}")), Outcome::Success, None).await?;
+    Ok(Json(json!({ "secret": totp::base32(&secret), "otpauth_uri": uri, "qr_svg": svg })))
+}
+
+#[derive(Deserialize)]
+struct CodeRequest {
+    code: String,
+}
+
+async fn totp_confirm(State(state): State<AppState>, admin: Admin, Json(req): Json<CodeRequest>) -> Result<impl IntoResponse> {
+    let row = load_admin(&state, admin.id).await?;
+    let binding = format!("admin:{}", admin.id);
+    let sealed = row
+        .totp_pending
+        .ok_or_else(|| Error::new(ErrorCode::Conflict, "start with POST /api/v1/auth/totp/setup"))?;
+    let secret = state
+        .security()
+        .crypto
+        .open(Purpose::TotpSecret, &binding, &sealed)
+        .map_err(|e| Error::Internal(anyhow::anyhow!("cannot open the pending TOTP secret: {e}")))?;
+    let now = Utc::now().timestamp().max(0) as u64;
+    let Some(step) = totp::verify(&secret, &req.code, now, None) else {
+        admin.audit(state.db(), "auth.totp_enable", Some(binding), Outcome::Failure, None).await?;
+        return Err(Error::invalid(vec![FieldError::new("code", "does not match; check the device clock and try the next code")]));
+    };
+    let codes = totp::new_backup_codes();
+    let hashes: Vec<Vec<u8>> = codes.iter().map(|(_, h)| h.clone()).collect();
+    let id = admin.id;
+    state
+        .db()
+        .write(move |tx| {
+            db::auth::enable_totp(tx, id, &sealed, step)?;
+            db::auth::replace_backup_codes(tx, id, &hashes)?;
+            Ok(())
+        })
+        .await?;
+    admin.audit(state.db(), "auth.totp_enable", Some(binding), Outcome::Success, None).await?;
+    Ok(Json(json!({ "totp_enabled": true, "backup_codes": codes.into_iter().map(|(c, _)| c).collect::<Vec<_>>() })))
+}
+
+#[derive(Deserialize)]
+struct DisableRequest {
+    password: String,
+    code: String,
+}
+
+async fn totp_disable(State(state): State<AppState>, admin: Admin, Json(req): Json<DisableRequest>) -> Result<impl IntoResponse> {
+    let row = load_admin(&state, admin.id).await?;
+    if row.totp_secret.is_none() {
+        return Err(Error::new(ErrorCode::Conflict, "TOTP is not enabled"));
+    }
+    check_current_password(&state, &row, req.password).await?;
+    let target = Some(format!("admin:{}", admin.id));
+    if let Err(e) = consume_second_factor(&state, &row, &req.code).await {
+        admin.audit(state.db(), "auth.totp_disable", target, Outcome::Failure, None).await?;
+        return Err(e);
+    }
+    let id = admin.id;
+    state.db().write(move |tx| Ok(db::auth::disable_totp(tx, id)?)).await?;
+    admin.audit(state.db(), "auth.totp_disable", target, Outcome::Success, None).await?;
+    Ok(Json(json!({ "totp_enabled": false })))
+}
+
+#[derive(Deserialize)]
+struct RegenerateRequest {
+    password: String,
+}
+
+async fn totp_backup_codes(State(state): State<AppState>, admin: Admin, Json(req): Json<RegenerateRequest>) -> Result<impl IntoResponse> {
+    let row = load_admin(&state, admin.id).await?;
+    if row.totp_secret.is_none() {
+        return Err(Error::new(ErrorCode::Conflict, "TOTP is not enabled"));
+    }
+    check_current_password(&state, &row, req.password).await?;
+    let codes = totp::new_backup_codes();
+    let hashes: Vec<Vec<u8>> = codes.iter().map(|(_, h)| h.clone()).collect();
+    let id = admin.id;
+    state.db().write(move |tx| Ok(db::auth::replace_backup_codes(tx, id, &hashes)?)).await?;
+    admin.audit(state.db(), "auth.backup_codes_regenerate", Some(format!("admin:{id}")), Outcome::Success, None).await?;
+    Ok(Json(json!({ "backup_codes": codes.into_iter().map(|(c, _)| c).collect::<Vec<_>>() })))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn public_url_validation() {
+        assert_eq!(validate_public_url("https://media.example.org/invite/").unwrap(), "https://media.example.org/invite");
+        assert!(validate_public_url("ftp://x").is_err());
+        assert!(validate_public_url("https://").is_err());
+        assert!(validate_public_url("https://a?b").is_err());
+        assert!(validate_public_url("https://user@host").is_err());
+    }
+}

@@ -1,0 +1,74 @@
+//! Pagination shared by every list endpoint: `?page=1&per_page=50` (at most 100), answered with
+//! `{"items": [...], "total": N, "page": P, "per_page": K}`.
+
+use crate::error::{Error, FieldError};
+use serde::{Deserialize, Serialize};
+
+/// Largest page.
+pub const MAX_PER_PAGE: u32 = 100;
+
+/// Query parameters.
+#[derive(Debug, Clone, Copy, Deserialize)]
+pub struct PageQuery {
+    /// 1-based page number.
+    pub page: Option<u32>,
+    /// Items per page.
+    pub per_page: Option<u32>,
+}
+
+/// A validated page request.
+#[derive(Debug, Clone, Copy)]
+pub struct Page {
+    /// 1-based.
+    pub page: u32,
+    /// 1..=100.
+    pub per_page: u32,
+}
+
+impl PageQuery {
+    /// Validate, with defaults page 1 and 50 per page.
+    pub fn validate(self) -> Result<Page, Error> {
+        let page = self.page.unwrap_or(1);
+        let per_page = self.per_page.unwrap_or(50);
+        let mut fields = Vec::new();
+        if page == 0 {
+            fields.push(FieldError::new("page", "must be 1 or more"));
+        }
+        if per_page == 0 || per_page > MAX_PER_PAGE {
+            fields.push(FieldError::new("per_page", "must be from 1 to 100"));
+        }
+        if fields.is_empty() { Ok(Page { page, per_page }) } else { Err(Error::invalid(fields)) }
+    }
+}
+
+impl Page {
+    /// SQL `LIMIT`.
+    pub fn limit(self) -> i64 {
+        i64::from(self.per_page)
+    }
+
+    /// SQL `OFFSET`.
+    pub fn offset(self) -> i64 {
+        i64::from(self.page - 1) * i64::from(self.per_page)
+    }
+}
+
+/// A page of results.
+#[derive(Debug, Serialize)]
+pub struct Paginated<T> {
+    /// The items of this page.
+    pub items: Vec<T>,
+    /// Items across all pages.
+    pub total: i64,
+    /// This page.
+    pub page: u32,
+    /// Page size.
+    pub per_page: u32,
+}
+
+impl<T> Paginated<T> {
+    /// Wrap one page.
+    pub fn new(items: Vec<T>, total: i64, page: Page) -> Self {
+        Paginated { items, total, page: page.page, per_page: page.per_page }
+    }
+}
