@@ -159,7 +159,11 @@ fn discover(dir: &Path) -> Result<Vec<Plugin>, String> {
             .map_err(|e| format!("cannot read {}: {e}", manifest.display()))?;
         let dir_name = entry.file_name().to_string_lossy().into_owned();
         let package = package_name(&text).unwrap_or_else(|| dir_name.clone());
-        out.push(Plugin { artifact: package.replace('-', "_"), package, dir: dir_name });
+        out.push(Plugin {
+            artifact: package.replace('-', "_"),
+            package,
+            dir: dir_name,
+        });
     }
     out.sort_by(|a, b| a.dir.cmp(&b.dir));
     Ok(out)
@@ -192,7 +196,12 @@ fn missing_target_hint() -> Result<Option<String>, String> {
         .output()
         .map_err(|e| format!("cannot run {rustc} --print sysroot: {e}"))?;
     let sysroot = String::from_utf8_lossy(&output.stdout).trim().to_owned();
-    if Path::new(&sysroot).join("lib/rustlib").join(TARGET).join("lib").is_dir() {
+    if Path::new(&sysroot)
+        .join("lib/rustlib")
+        .join(TARGET)
+        .join("lib")
+        .is_dir()
+    {
         return Ok(None);
     }
     let toolchain = env::var("RUSTUP_TOOLCHAIN")
@@ -232,7 +241,9 @@ fn nested_build(ws: &Path, plugins: &[Plugin]) -> Result<(), String> {
     }
     // Cargo would parse the nested stdout as directives.
     cmd.stdout(Stdio::from(std::io::stderr()));
-    let status = cmd.status().map_err(|e| format!("cannot run {cargo}: {e}"))?;
+    let status = cmd
+        .status()
+        .map_err(|e| format!("cannot run {cargo}: {e}"))?;
     if status.success() {
         Ok(())
     } else {
@@ -267,6 +278,9 @@ fn finish(out_dir: &Path, built: &Path, plugins: &[Plugin]) -> Result<(), String
         fixture = out_dir.join(format!("{FIXTURE}-missing.wasm"));
         write(&fixture, &[])?;
     }
-    println!("cargo::rustc-env=ZONDARR_FIXTURE_WASM={}", fixture.display());
+    println!(
+        "cargo::rustc-env=ZONDARR_FIXTURE_WASM={}",
+        fixture.display()
+    );
     Ok(())
 }

@@ -10,6 +10,9 @@
 //! Environment: `BENCH_CALLS` (default 2000) calls per call measurement, `BENCH_ROUNDS`
 //! (default 5) repetitions of the load measurements.
 
+// A benchmark is a test tool: a failed setup step should stop it loudly.
+#![allow(clippy::expect_used, clippy::unwrap_used)]
+
 use axum::Router;
 use axum::routing::get;
 use serde_json::json;
@@ -21,7 +24,10 @@ use zondarr::plugins::{PluginHost, ServerContext};
 const TOKEN: &str = "bench-token";
 
 fn env_num(key: &str, default: usize) -> usize {
-    std::env::var(key).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+    std::env::var(key)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
 }
 
 fn config(dir: &Path, watch: bool) -> PluginsConfig {
@@ -42,14 +48,20 @@ fn config(dir: &Path, watch: bool) -> PluginsConfig {
 const FIXTURE: &[u8] = include_bytes!(env!("ZONDARR_FIXTURE_WASM"));
 
 fn fixture() -> Vec<u8> {
-    assert!(!FIXTURE.is_empty(), "the fixture is empty: no plugin build has run (PLUGINS_SKIP_BUILD)");
+    assert!(
+        !FIXTURE.is_empty(),
+        "the fixture is empty: no plugin build has run (PLUGINS_SKIP_BUILD)"
+    );
     FIXTURE.to_vec()
 }
 
 fn with_version(bytes: &[u8], version: &str) -> Vec<u8> {
     let from = b"ZONDARR-FIXTURE-VERSION=0.1.0;";
     let to = format!("ZONDARR-FIXTURE-VERSION={version};");
-    let at = bytes.windows(from.len()).position(|w| w == from).expect("version tag in the fixture");
+    let at = bytes
+        .windows(from.len())
+        .position(|w| w == from)
+        .expect("version tag in the fixture");
     let mut out = bytes.to_vec();
     out[at..at + from.len()].copy_from_slice(to.as_bytes());
     out
@@ -81,7 +93,11 @@ impl Stats {
 
 fn fmt(d: Duration) -> String {
     let us = d.as_secs_f64() * 1e6;
-    if us < 1000.0 { format!("{us:.1} µs") } else { format!("{:.2} ms", us / 1000.0) }
+    if us < 1000.0 {
+        format!("{us:.1} µs")
+    } else {
+        format!("{:.2} ms", us / 1000.0)
+    }
 }
 
 struct Table {
@@ -90,7 +106,13 @@ struct Table {
 
 impl Table {
     fn add(&mut self, what: &str, n: usize, s: &Stats) {
-        self.rows.push((what.to_owned(), n.to_string(), fmt(s.pct(0.5)), fmt(s.mean()), fmt(s.pct(0.99))));
+        self.rows.push((
+            what.to_owned(),
+            n.to_string(),
+            fmt(s.pct(0.5)),
+            fmt(s.mean()),
+            fmt(s.pct(0.99)),
+        ));
     }
     fn print(&self) {
         println!("\n| measurement | n | median | mean | p99 |\n|---|---|---|---|---|");
@@ -107,10 +129,14 @@ async fn loopback_server() -> String {
             if headers.get("x-fixture-token").is_none_or(|v| v != TOKEN) {
                 return Err(axum::http::StatusCode::UNAUTHORIZED);
             }
-            Ok(axum::Json(json!({"name": "Bench", "version": "1.0", "id": "bench-1"})))
+            Ok(axum::Json(
+                json!({"name": "Bench", "version": "1.0", "id": "bench-1"}),
+            ))
         }),
     );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
     let url = format!("http://{}", listener.local_addr().expect("addr"));
     tokio::spawn(async move {
         let _ = axum::serve(listener, app).await;
@@ -125,7 +151,10 @@ async fn main() {
     let bytes = fixture();
     let tmp = tempfile::tempdir().expect("tempdir");
     let mut table = Table { rows: Vec::new() };
-    println!("fixture: {} bytes; {rounds} rounds; {calls} calls", bytes.len());
+    println!(
+        "fixture: {} bytes; {rounds} rounds; {calls} calls",
+        bytes.len()
+    );
 
     // --- Cold compile vs cached load -----------------------------------------------------
     let mut cold_compile = Vec::new();
@@ -149,10 +178,26 @@ async fn main() {
         hit_compile.push(hit.timings.compile);
         host.shutdown().await;
     }
-    table.add("compile, cache miss (Cranelift, spawn_blocking)", rounds, &Stats::new(cold_compile));
-    table.add("compile step, cache hit (read + checksum + deserialize)", rounds, &Stats::new(hit_compile));
-    table.add("whole load pipeline, cache miss (incl. describe)", rounds, &Stats::new(cold_total));
-    table.add("whole load pipeline, cache hit (incl. describe)", rounds, &Stats::new(hit_total));
+    table.add(
+        "compile, cache miss (Cranelift, spawn_blocking)",
+        rounds,
+        &Stats::new(cold_compile),
+    );
+    table.add(
+        "compile step, cache hit (read + checksum + deserialize)",
+        rounds,
+        &Stats::new(hit_compile),
+    );
+    table.add(
+        "whole load pipeline, cache miss (incl. describe)",
+        rounds,
+        &Stats::new(cold_total),
+    );
+    table.add(
+        "whole load pipeline, cache hit (incl. describe)",
+        rounds,
+        &Stats::new(hit_total),
+    );
 
     // --- Call overhead -----------------------------------------------------------------------
     let url = loopback_server().await;
@@ -165,7 +210,9 @@ async fn main() {
         .expect("start");
     let ctx = ServerContext::new(url.clone()).with_secret("api_key", TOKEN);
     for _ in 0..200 {
-        host.test_connection("fixture", &ctx).await.expect("warm-up");
+        host.test_connection("fixture", &ctx)
+            .await
+            .expect("warm-up");
     }
     let mut samples = Vec::with_capacity(calls);
     for _ in 0..calls {
@@ -173,7 +220,11 @@ async fn main() {
         host.test_connection("fixture", &ctx).await.expect("call");
         samples.push(started.elapsed());
     }
-    table.add("test_connection: fresh instance + 1 loopback GET", calls, &Stats::new(samples));
+    table.add(
+        "test_connection: fresh instance + 1 loopback GET",
+        calls,
+        &Stats::new(samples),
+    );
 
     let client = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
@@ -182,16 +233,36 @@ async fn main() {
         .expect("client");
     let target = format!("{url}/info");
     for _ in 0..200 {
-        client.get(&target).header("X-Fixture-Token", TOKEN).send().await.expect("warm-up").bytes().await.expect("body");
+        client
+            .get(&target)
+            .header("X-Fixture-Token", TOKEN)
+            .send()
+            .await
+            .expect("warm-up")
+            .bytes()
+            .await
+            .expect("body");
     }
     let mut samples = Vec::with_capacity(calls);
     for _ in 0..calls {
         let started = Instant::now();
-        let body = client.get(&target).header("X-Fixture-Token", TOKEN).send().await.expect("get").bytes().await.expect("body");
+        let body = client
+            .get(&target)
+            .header("X-Fixture-Token", TOKEN)
+            .send()
+            .await
+            .expect("get")
+            .bytes()
+            .await
+            .expect("body");
         let _: serde_json::Value = serde_json::from_slice(&body).expect("json");
         samples.push(started.elapsed());
     }
-    table.add("baseline: plain reqwest GET + JSON parse, same URL", calls, &Stats::new(samples));
+    table.add(
+        "baseline: plain reqwest GET + JSON parse, same URL",
+        calls,
+        &Stats::new(samples),
+    );
 
     // --- Hot swap ------------------------------------------------------------------------------
     let v2 = with_version(&bytes, "0.2.0");
@@ -212,7 +283,11 @@ async fn main() {
         host.rescan().await;
         hit.push(started.elapsed());
     }
-    table.add("reload via rescan, cache miss (read, hash, compile, link, describe, swap)", rounds, &Stats::new(miss));
+    table.add(
+        "reload via rescan, cache miss (read, hash, compile, link, describe, swap)",
+        rounds,
+        &Stats::new(miss),
+    );
     table.add("reload via rescan, cache hit", rounds, &Stats::new(hit));
     host.shutdown().await;
 
@@ -229,7 +304,10 @@ async fn main() {
         let written = Instant::now();
         install(&cfg.dir, "fixture.wasm", &with_version(&bytes, &version));
         loop {
-            if host.manifest("fixture").is_some_and(|m| m.version == version) {
+            if host
+                .manifest("fixture")
+                .is_some_and(|m| m.version == version)
+            {
                 e2e.push(written.elapsed());
                 break;
             }
@@ -238,7 +316,10 @@ async fn main() {
         }
     }
     table.add(
-        &format!("file written → served via the watcher (debounce {} ms, cache miss)", zondarr::plugins::WATCH_DEBOUNCE.as_millis()),
+        &format!(
+            "file written → served via the watcher (debounce {} ms, cache miss)",
+            zondarr::plugins::WATCH_DEBOUNCE.as_millis()
+        ),
         rounds,
         &Stats::new(e2e),
     );

@@ -24,16 +24,19 @@ pub enum Purpose {
     TotpSecret,
     /// A media server's credentials (API key, token).
     ServerCredential,
+    /// An invitee's linked account (with its token) during the join flow.
+    LinkedAccount,
 }
 
 impl Purpose {
     /// Every purpose (used by key rotation).
-    pub const ALL: &'static [Purpose] = &[Purpose::TotpSecret, Purpose::ServerCredential];
+    pub const ALL: &'static [Purpose] = &[Purpose::TotpSecret, Purpose::ServerCredential, Purpose::LinkedAccount];
 
     fn label(self) -> &'static str {
         match self {
             Purpose::TotpSecret => "zondarr/v1/totp-secret",
             Purpose::ServerCredential => "zondarr/v1/server-credential",
+            Purpose::LinkedAccount => "zondarr/v1/linked-account",
         }
     }
 }

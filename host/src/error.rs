@@ -83,6 +83,13 @@ error_codes! {
     RateLimited = ("RATE_LIMITED", StatusCode::TOO_MANY_REQUESTS),
     /// A dependency of the daemon (such as the database) is not available right now.
     Unavailable = ("UNAVAILABLE", StatusCode::SERVICE_UNAVAILABLE),
+    /// The invitation code is unknown, expired, disabled or used up (one answer for all, so
+    /// codes cannot be probed).
+    InviteInvalid = ("INVITE_INVALID", StatusCode::NOT_FOUND),
+    /// A server of the invitation cannot take new accounts right now; nothing was created.
+    ServerUnavailable = ("SERVER_UNAVAILABLE", StatusCode::SERVICE_UNAVAILABLE),
+    /// The invitation needs a linked account (e.g. "Sign in with Plex") first.
+    LinkRequired = ("LINK_REQUIRED", StatusCode::UNPROCESSABLE_ENTITY),
     /// No connector plugin with this id is loaded.
     PluginNotFound = ("PLUGIN_NOT_FOUND", StatusCode::NOT_FOUND),
     /// The plugin file was refused by the load pipeline; the message says why.
@@ -175,6 +182,14 @@ impl Error {
     /// `NOT_FOUND` for a thing described by `what` (e.g. "plugin").
     pub fn not_found(what: &str) -> Self {
         Self::new(ErrorCode::NotFound, format!("{what} not found"))
+    }
+
+    /// The same client error under another code (keeps message and fields).
+    pub fn retagged(mut self, new_code: ErrorCode) -> Self {
+        if let Error::Client { code, .. } = &mut self {
+            *code = new_code;
+        }
+        self
     }
 
     /// Attach a `Retry-After` hint.

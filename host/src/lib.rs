@@ -12,7 +12,9 @@ pub mod error;
 pub mod http;
 pub mod logging;
 pub mod plugins;
+pub mod redemption;
 pub mod secret;
+pub mod servers;
 pub mod state;
 
 use crate::config::Config;
@@ -58,6 +60,11 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let addr = listener.local_addr()?;
     let grace = Duration::from_secs(config.http.shutdown_grace_secs);
     let state = AppState::new(config, db, plugins.clone(), security);
+    match redemption::recover(&state).await {
+        Ok(0) => {}
+        Ok(n) => tracing::warn!(redemptions = n, "rolled back redemptions interrupted by the last shutdown"),
+        Err(e) => tracing::error!(error = %e, "redemption recovery failed; it runs again at the next start"),
+    }
     let housekeeping = tokio::spawn(housekeeping(state.clone()));
     let app = http::app(state);
 

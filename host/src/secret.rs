@@ -91,6 +91,8 @@ fn warn_if_readable_by_others(path: &Path) {
 pub const SEALED_COLUMNS: &[(&str, &str, crate::crypto::Purpose, &str)] = &[
     ("admins", "totp_secret", crate::crypto::Purpose::TotpSecret, "admin:"),
     ("admins", "totp_pending", crate::crypto::Purpose::TotpSecret, "admin:"),
+    ("servers", "credentials", crate::crypto::Purpose::ServerCredential, "server:"),
+    ("join_links", "account", crate::crypto::Purpose::LinkedAccount, "join-link:"),
 ];
 
 const FINGERPRINT_KEY: &str = "secret_key_fingerprint";

@@ -5,7 +5,9 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod daemon;
+mod domain;
 mod jellyfin;
 mod security;
+mod plex;
 mod plugins;
 mod support;

@@ -29,6 +29,8 @@ macro_rules! migrations {
 migrations! {
     1 => "0001_meta",
     2 => "0002_security",
+    3 => "0003_servers",
+    4 => "0004_invitations_users",
 }
 
 /// The schema version recorded in the database.

@@ -7,9 +7,12 @@
 
 pub mod audit;
 pub mod auth;
+pub mod invitations;
 pub mod meta;
+pub mod servers;
 pub mod settings;
 pub mod time;
+pub mod users;
 mod migrations;
 
 pub use migrations::{MIGRATIONS, Migration, migrate, schema_version};

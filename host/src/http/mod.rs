@@ -10,9 +10,13 @@ pub mod api_keys;
 pub mod audit;
 pub mod auth;
 pub mod extract;
+pub mod invitations;
+pub mod join;
 pub mod pagination;
 pub mod plugins;
+pub mod servers;
 pub mod sessions;
+pub mod users;
 
 use crate::error::{Envelope, EnvelopeBody, Error, ErrorCode, ErrorPayload};
 use crate::state::AppState;
@@ -55,8 +59,11 @@ pub fn app(state: AppState) -> Router {
         .merge(api_keys::router())
         .merge(audit::router())
         .merge(plugins::router())
+        .merge(servers::router())
+        .merge(invitations::router())
+        .merge(users::router())
         .route_layer(middleware::from_extractor_with_state::<crate::auth::Admin, AppState>(state.clone()));
-    let api = Router::new().merge(auth::public_router()).merge(admin);
+    let api = Router::new().merge(auth::public_router()).merge(join::router()).merge(admin);
 
     let security_headers = ServiceBuilder::new()
         .layer(SetResponseHeaderLayer::if_not_present(

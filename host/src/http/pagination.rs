@@ -67,6 +67,13 @@ pub struct Paginated<T> {
 }
 
 impl<T> Paginated<T> {
+    /// Cut one page out of a complete, already sorted list (for small collections).
+    pub fn from_vec(all: Vec<T>, page: Page) -> Self {
+        let total = all.len() as i64;
+        let items = all.into_iter().skip(page.offset() as usize).take(page.per_page as usize).collect();
+        Paginated { items, total, page: page.page, per_page: page.per_page }
+    }
+
     /// Wrap one page.
     pub fn new(items: Vec<T>, total: i64, page: Page) -> Self {
         Paginated { items, total, page: page.page, per_page: page.per_page }

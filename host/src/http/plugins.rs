@@ -3,16 +3,17 @@
 //! [`crate::plugins::PluginHost`]; no handler here calls into a plugin.
 
 use crate::error::{Error, ErrorCode};
+use crate::http::extract::{Path, Query};
+use crate::http::pagination::{PageQuery, Paginated};
 use crate::plugins::{PluginStatus, RescanReport};
 use crate::state::AppState;
 use axum::Json;
 use axum::Router;
-use axum::extract::rejection::{PathRejection, QueryRejection};
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::routing::{get, post};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
-/// Plugin routes.
+/// Plugin routes (mounted under the admin router, which requires an authenticated admin).
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/plugins", get(list))
@@ -20,52 +21,34 @@ pub fn router() -> Router<AppState> {
         .route("/plugins/{id}", get(show))
 }
 
-/// Pagination of list endpoints.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Page {
-    page: Option<u32>,
-    per_page: Option<u32>,
-}
-
-/// A page of plugins.
-#[derive(Debug, Serialize)]
-struct PluginList {
-    items: Vec<PluginStatus>,
-    page: u32,
-    per_page: u32,
-    total: usize,
-}
-
-// The rejections are taken as values and converted, so malformed input gets the daemon's
-// error envelope (`BAD_REQUEST`) rather than axum's plain-text body.
+/// Loaded plugins first (by id), then refused files that serve nothing.
 async fn list(
     State(state): State<AppState>,
-    page: Result<Query<Page>, QueryRejection>,
-) -> Result<Json<PluginList>, Error> {
-    let Query(page) = page?;
-    let per_page = page.per_page.unwrap_or(100);
-    let number = page.page.unwrap_or(1);
-    if !(1..=100).contains(&per_page) || number == 0 {
-        return Err(Error::new(ErrorCode::BadRequest, "page must be at least 1 and per_page from 1 to 100"));
-    }
+    Query(q): Query<PageQuery>,
+) -> Result<Json<Paginated<PluginStatus>>, Error> {
+    let page = q.validate()?;
     let all = state.plugins().list();
-    let total = all.len();
-    let skip = (number as usize - 1).saturating_mul(per_page as usize);
-    let items = all.into_iter().skip(skip).take(per_page as usize).collect();
-    Ok(Json(PluginList { items, page: number, per_page, total }))
+    let total = all.len() as i64;
+    let skip = usize::try_from(page.offset()).unwrap_or(usize::MAX);
+    let items = all
+        .into_iter()
+        .skip(skip)
+        .take(page.per_page as usize)
+        .collect();
+    Ok(Json(Paginated::new(items, total, page)))
 }
 
 async fn show(
     State(state): State<AppState>,
-    id: Result<Path<String>, PathRejection>,
+    Path(id): Path<String>,
 ) -> Result<Json<PluginStatus>, Error> {
-    let Path(id) = id?;
-    state
-        .plugins()
-        .status(&id)
-        .map(Json)
-        .ok_or_else(|| Error::new(ErrorCode::PluginNotFound, format!("no connector plugin `{}`", id.chars().take(64).collect::<String>().escape_debug())))
+    state.plugins().status(&id).map(Json).ok_or_else(|| {
+        let shown: String = id.chars().take(64).collect();
+        Error::new(
+            ErrorCode::PluginNotFound,
+            format!("no connector plugin `{}`", shown.escape_debug()),
+        )
+    })
 }
 
 /// The rescan outcome and the plugins afterwards.
@@ -77,5 +60,8 @@ struct RescanResponse {
 
 async fn rescan(State(state): State<AppState>) -> Json<RescanResponse> {
     let rescan = state.plugins().rescan().await;
-    Json(RescanResponse { rescan, plugins: state.plugins().list() })
+    Json(RescanResponse {
+        rescan,
+        plugins: state.plugins().list(),
+    })
 }

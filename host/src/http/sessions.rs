@@ -3,7 +3,8 @@
 use crate::auth::Admin;
 use crate::db::{self, audit::Outcome};
 use crate::error::{Error, Result};
-use crate::http::extract::{Json, Path};
+use crate::http::extract::{Json, Path, Query};
+use crate::http::pagination::{PageQuery, Paginated};
 use crate::state::AppState;
 use axum::Router;
 use axum::extract::State;
@@ -30,7 +31,8 @@ struct SessionView {
     current: bool,
 }
 
-async fn list(State(state): State<AppState>, admin: Admin) -> Result<Json<serde_json::Value>> {
+async fn list(State(state): State<AppState>, admin: Admin, Query(q): Query<PageQuery>) -> Result<Json<Paginated<SessionView>>> {
+    let page = q.validate()?;
     let id = admin.id;
     let rows = state.db().run(move |c| Ok(db::auth::sessions_of(c, id)?)).await?;
     let current = admin.session_id();
@@ -46,8 +48,7 @@ async fn list(State(state): State<AppState>, admin: Admin) -> Result<Json<serde_
             user_agent: s.user_agent,
         })
         .collect();
-    let total = items.len();
-    Ok(Json(json!({ "items": items, "total": total, "page": 1, "per_page": total.max(1) })))
+    Ok(Json(Paginated::from_vec(items, page)))
 }
 
 async fn revoke(State(state): State<AppState>, admin: Admin, Path(id): Path<i64>) -> Result<StatusCode> {

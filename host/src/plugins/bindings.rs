@@ -121,10 +121,14 @@ impl From<wit::Manifest> for t::Manifest {
                 .collect(),
             auth: match m.auth {
                 wit::AuthScheme::None => t::AuthScheme::None,
-                wit::AuthScheme::Header(h) => {
-                    t::AuthScheme::Header { name: h.name, value_template: h.value_template }
-                }
-                wit::AuthScheme::Query(q) => t::AuthScheme::Query { param: q.param, field: q.field },
+                wit::AuthScheme::Header(h) => t::AuthScheme::Header {
+                    name: h.name,
+                    value_template: h.value_template,
+                },
+                wit::AuthScheme::Query(q) => t::AuthScheme::Query {
+                    param: q.param,
+                    field: q.field,
+                },
             },
             extra_hosts: m
                 .extra_hosts
@@ -136,7 +140,10 @@ impl From<wit::Manifest> for t::Manifest {
                     purpose: h.purpose,
                 })
                 .collect(),
-            brand: t::Brand { color: m.brand.color, icon_svg: m.brand.icon_svg },
+            brand: t::Brand {
+                color: m.brand.color,
+                icon_svg: m.brand.icon_svg,
+            },
         }
     }
 }
@@ -163,13 +170,22 @@ impl From<wit::ConnectorError> for ConnectorError {
 
 impl From<wit::ServerInfo> for t::ServerInfo {
     fn from(s: wit::ServerInfo) -> Self {
-        t::ServerInfo { name: s.name, product: s.product, version: s.version, server_id: s.server_id }
+        t::ServerInfo {
+            name: s.name,
+            product: s.product,
+            version: s.version,
+            server_id: s.server_id,
+        }
     }
 }
 
 impl From<wit::Library> for t::Library {
     fn from(l: wit::Library) -> Self {
-        t::Library { id: l.id, name: l.name, kind: l.kind }
+        t::Library {
+            id: l.id,
+            name: l.name,
+            kind: l.kind,
+        }
     }
 }
 
@@ -198,7 +214,10 @@ impl From<&t::LibraryAccess> for wit::LibraryAccess {
 
 impl From<&t::PermissionValue> for wit::PermissionValue {
     fn from(p: &t::PermissionValue) -> Self {
-        wit::PermissionValue { key: p.key.clone(), value: (&p.value).into() }
+        wit::PermissionValue {
+            key: p.key.clone(),
+            value: (&p.value).into(),
+        }
     }
 }
 
@@ -215,7 +234,12 @@ impl From<&t::LinkedAccount> for wit::LinkedAccount {
 
 impl From<wit::LinkedAccount> for t::LinkedAccount {
     fn from(a: wit::LinkedAccount) -> Self {
-        t::LinkedAccount { id: a.id, username: a.username, email: a.email, token: a.token.into() }
+        t::LinkedAccount {
+            id: a.id,
+            username: a.username,
+            email: a.email,
+            token: a.token.into(),
+        }
     }
 }
 
@@ -234,13 +258,20 @@ impl From<&t::NewUser> for wit::NewUser {
 
 impl From<t::DeleteOptions> for wit::DeleteOptions {
     fn from(o: t::DeleteOptions) -> Self {
-        wit::DeleteOptions { remove_account: o.remove_account }
+        wit::DeleteOptions {
+            remove_account: o.remove_account,
+        }
     }
 }
 
 impl From<oauth::LinkStart> for t::LinkStart {
     fn from(s: oauth::LinkStart) -> Self {
-        t::LinkStart { pin_id: s.pin_id, code: s.code, auth_url: s.auth_url, expires_in: s.expires_in }
+        t::LinkStart {
+            pin_id: s.pin_id,
+            code: s.code,
+            auth_url: s.auth_url,
+            expires_in: s.expires_in,
+        }
     }
 }
 
@@ -256,6 +287,10 @@ impl From<oauth::LinkStatus> for t::LinkStatus {
 
 impl From<auth::Authenticated> for t::Authenticated {
     fn from(a: auth::Authenticated) -> Self {
-        t::Authenticated { user_id: a.user_id, username: a.username, admin: a.admin }
+        t::Authenticated {
+            user_id: a.user_id,
+            username: a.username,
+            admin: a.admin,
+        }
     }
 }

@@ -26,9 +26,16 @@ pub(crate) struct CodeCache {
 impl CodeCache {
     /// A cache in `dir` (created if missing) for `engine`.
     pub(crate) fn open(dir: PathBuf, engine: &Engine) -> anyhow::Result<Self> {
-        fs::create_dir_all(&dir)
-            .map_err(|e| anyhow::anyhow!("cannot create the plugin cache folder {}: {e}", dir.display()))?;
-        Ok(Self { dir, compat: super::engine::compat_key(engine) })
+        fs::create_dir_all(&dir).map_err(|e| {
+            anyhow::anyhow!(
+                "cannot create the plugin cache folder {}: {e}",
+                dir.display()
+            )
+        })?;
+        Ok(Self {
+            dir,
+            compat: super::engine::compat_key(engine),
+        })
     }
 
     fn path(&self, sha256: &str) -> PathBuf {
@@ -63,7 +70,9 @@ impl CodeCache {
         let path = self.path(sha256);
         static NEXT: AtomicU64 = AtomicU64::new(0);
         let unique = NEXT.fetch_add(1, Ordering::Relaxed);
-        let tmp = self.dir.join(format!(".{sha256}.{}.{unique}.tmp", std::process::id()));
+        let tmp = self
+            .dir
+            .join(format!(".{sha256}.{}.{unique}.tmp", std::process::id()));
         let mut file = fs::File::create(&tmp)?;
         file.write_all(&bytes)?;
         file.sync_all()?;

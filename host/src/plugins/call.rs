@@ -5,7 +5,9 @@
 //! Limits of one call:
 //! - memory: a limiter refuses to grow any linear memory past the configured size, which traps;
 //! - CPU: the epoch callback counts 10 ms ticks in which guest code was running, yields to
-//!   tokio at every tick (so timers and other tasks run) and interrupts after the budget;
+//!   tokio at every tick (so timers and other tasks run) and interrupts after the budget. It is
+//!   an approximation at tick granularity: a tick that passed while the guest waited for an HTTP
+//!   response is not counted, but one that passed while the task waited for a CPU is;
 //! - wall clock: a tokio timeout around instantiation and the call;
 //! - HTTP: the request budget and size cap in [`super::host_http`].
 //!
@@ -43,11 +45,17 @@ pub(crate) struct CallIo {
     pub(crate) budget: RequestBudget,
     pub(crate) install_id: Arc<str>,
     pub(crate) log_lines: u32,
+    /// Set by the HTTP import after waiting on the network: the tick that passed meanwhile was
+    /// not guest CPU time, so the epoch callback does not count it.
+    pub(crate) waited: bool,
 }
 
 impl WasiView for CallState {
     fn ctx(&mut self) -> WasiCtxView<'_> {
-        WasiCtxView { ctx: &mut self.wasi, table: &mut self.table }
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
     }
 }
 
@@ -82,7 +90,12 @@ struct MemoryLimiter {
 }
 
 impl wasmtime::ResourceLimiter for MemoryLimiter {
-    fn memory_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+    fn memory_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
         if desired > self.limit {
             self.exceeded = true;
             wasmtime::bail!("memory limit of {} bytes reached", self.limit);
@@ -90,7 +103,12 @@ impl wasmtime::ResourceLimiter for MemoryLimiter {
         Ok(true)
     }
 
-    fn table_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+    fn table_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
         // Tables hold function references; a million is far beyond any real connector.
         Ok(desired <= 1_000_000)
     }
@@ -187,21 +205,38 @@ pub(crate) async fn run(
     server: Option<Arc<ServerContext>>,
     op: Op,
 ) -> Result<Result<Reply, wit::ConnectorError>, Failure> {
-    let CallSetup { engine, pre, exports, limits, io } = setup;
+    let CallSetup {
+        engine,
+        pre,
+        exports,
+        limits,
+        io,
+    } = setup;
     let stderr = StderrCapture::default();
     let wasi = WasiCtxBuilder::new().stderr(stderr.clone()).build();
     let state = CallState {
         table: ResourceTable::new(),
         wasi,
-        limiter: MemoryLimiter { limit: limits.memory_bytes, exceeded: false },
-        cpu: CpuMeter { used: 0, budget: limits.cpu_ticks, exhausted: false },
+        limiter: MemoryLimiter {
+            limit: limits.memory_bytes,
+            exceeded: false,
+        },
+        cpu: CpuMeter {
+            used: 0,
+            budget: limits.cpu_ticks,
+            exhausted: false,
+        },
         io,
     };
     let mut store = Store::new(engine, state);
     store.limiter(|s| &mut s.limiter);
     store.set_epoch_deadline(1);
     store.epoch_deadline_callback(|mut cx| {
-        let cpu = &mut cx.data_mut().cpu;
+        let state = cx.data_mut();
+        if std::mem::take(&mut state.io.waited) {
+            return Ok(UpdateDeadline::Yield(1));
+        }
+        let cpu = &mut state.cpu;
         cpu.used += 1;
         if cpu.used > cpu.budget {
             cpu.exhausted = true;
@@ -239,13 +274,22 @@ fn classify(err: &wasmtime::Error, state: &CallState, stderr: &str) -> Failure {
     }
     if state.cpu.exhausted {
         let ms = state.cpu.budget * TICK.as_millis() as u64;
-        return Failure::Crash(CrashKind::CpuBudget, format!("ran for more than {ms} ms of CPU time"));
+        return Failure::Crash(
+            CrashKind::CpuBudget,
+            format!("ran for more than {ms} ms of CPU time"),
+        );
     }
     if state.limiter.exceeded {
         let mib = state.limiter.limit / (1024 * 1024);
-        return Failure::Crash(CrashKind::Memory, format!("tried to use more than {mib} MiB of memory"));
+        return Failure::Crash(
+            CrashKind::Memory,
+            format!("tried to use more than {mib} MiB of memory"),
+        );
     }
-    if err.downcast_ref::<wasmtime::PoolConcurrencyLimitError>().is_some() {
+    if err
+        .downcast_ref::<wasmtime::PoolConcurrencyLimitError>()
+        .is_some()
+    {
         return Failure::PoolFull;
     }
     if let Some(message) = panic_message(stderr) {
@@ -255,7 +299,10 @@ fn classify(err: &wasmtime::Error, state: &CallState, stderr: &str) -> Failure {
         Some(trap) => format!("wasm trap: {trap}"),
         None => format!("{err:#}"),
     };
-    Failure::Crash(CrashKind::Trap, super::host_log::clip(&detail, 2000).to_owned())
+    Failure::Crash(
+        CrashKind::Trap,
+        super::host_log::clip(&detail, 2000).to_owned(),
+    )
 }
 
 #[derive(Debug)]
@@ -303,29 +350,50 @@ async fn invoke(
             }
             Ok(Reply::Manifest(c.call_describe(&mut *store).await?))
         }
-        Op::TestConnection => c.call_test_connection(&mut *store, srv()?).await?.map(Reply::ServerInfo),
-        Op::ListLibraries => c.call_list_libraries(&mut *store, srv()?).await?.map(Reply::Libraries),
-        Op::ListUsers => c.call_list_users(&mut *store, srv()?).await?.map(Reply::Users),
-        Op::CreateUser(user) => c.call_create_user(&mut *store, srv()?, &user).await?.map(Reply::User),
-        Op::DeleteUser(id, options) => {
-            c.call_delete_user(&mut *store, srv()?, &id, options).await?.map(|()| Reply::Unit)
-        }
-        Op::SetEnabled(id, enabled) => {
-            c.call_set_enabled(&mut *store, srv()?, &id, enabled).await?.map(|()| Reply::Unit)
-        }
-        Op::SetLibraryAccess(id, access) => {
-            c.call_set_library_access(&mut *store, srv()?, &id, &access).await?.map(|()| Reply::Unit)
-        }
-        Op::SetPermissions(id, permissions) => {
-            c.call_set_permissions(&mut *store, srv()?, &id, &permissions).await?.map(|()| Reply::Unit)
-        }
-        Op::SetPassword(id, password) => {
-            c.call_set_password(&mut *store, srv()?, &id, &password).await?.map(|()| Reply::Unit)
-        }
-        Op::StartLink => oauth(store)?.call_start_link(&mut *store, srv()?).await?.map(Reply::LinkStart),
-        Op::PollLink(pin) => {
-            oauth(store)?.call_poll_link(&mut *store, srv()?, &pin).await?.map(Reply::LinkStatus)
-        }
+        Op::TestConnection => c
+            .call_test_connection(&mut *store, srv()?)
+            .await?
+            .map(Reply::ServerInfo),
+        Op::ListLibraries => c
+            .call_list_libraries(&mut *store, srv()?)
+            .await?
+            .map(Reply::Libraries),
+        Op::ListUsers => c
+            .call_list_users(&mut *store, srv()?)
+            .await?
+            .map(Reply::Users),
+        Op::CreateUser(user) => c
+            .call_create_user(&mut *store, srv()?, &user)
+            .await?
+            .map(Reply::User),
+        Op::DeleteUser(id, options) => c
+            .call_delete_user(&mut *store, srv()?, &id, options)
+            .await?
+            .map(|()| Reply::Unit),
+        Op::SetEnabled(id, enabled) => c
+            .call_set_enabled(&mut *store, srv()?, &id, enabled)
+            .await?
+            .map(|()| Reply::Unit),
+        Op::SetLibraryAccess(id, access) => c
+            .call_set_library_access(&mut *store, srv()?, &id, &access)
+            .await?
+            .map(|()| Reply::Unit),
+        Op::SetPermissions(id, permissions) => c
+            .call_set_permissions(&mut *store, srv()?, &id, &permissions)
+            .await?
+            .map(|()| Reply::Unit),
+        Op::SetPassword(id, password) => c
+            .call_set_password(&mut *store, srv()?, &id, &password)
+            .await?
+            .map(|()| Reply::Unit),
+        Op::StartLink => oauth(store)?
+            .call_start_link(&mut *store, srv()?)
+            .await?
+            .map(Reply::LinkStart),
+        Op::PollLink(pin) => oauth(store)?
+            .call_poll_link(&mut *store, srv()?, &pin)
+            .await?
+            .map(Reply::LinkStatus),
         Op::Authenticate(user, password) => auth(store)?
             .call_authenticate(&mut *store, srv()?, &user, &password)
             .await?

@@ -11,7 +11,8 @@ use std::path::{Path, PathBuf};
 /// network) and describe the result: manifest, contract version, imports and exports. A file
 /// the daemon would refuse is an error whose message is the exact reason.
 pub async fn check(path: &Path, cfg: &Config) -> anyhow::Result<String> {
-    let meta = std::fs::metadata(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let meta =
+        std::fs::metadata(path).with_context(|| format!("cannot read {}", path.display()))?;
     if meta.is_dir() {
         bail!("{} is a directory; give the .wasm file", path.display());
     }
@@ -36,20 +37,39 @@ pub async fn check(path: &Path, cfg: &Config) -> anyhow::Result<String> {
 fn report(path: &Path, i: &Inspection) -> String {
     let m = &i.manifest;
     let mut out = String::new();
-    let _ = writeln!(out, "{}: OK, the daemon would load this plugin", path.display());
+    let _ = writeln!(
+        out,
+        "{}: OK, the daemon would load this plugin",
+        path.display()
+    );
     let _ = writeln!(out, "  file:         {} bytes, sha256 {}", i.size, i.sha256);
-    let _ = writeln!(out, "  contract:     zondarr:connector@{}", i.contract_version);
+    let _ = writeln!(
+        out,
+        "  contract:     zondarr:connector@{}",
+        i.contract_version
+    );
     let _ = writeln!(out, "  interfaces:   {}", i.interfaces.join(", "));
     let _ = writeln!(out, "  id:           {}", m.id);
     let _ = writeln!(out, "  name:         {}", m.name);
     let _ = writeln!(out, "  version:      {}", m.version);
     let _ = writeln!(out, "  description:  {}", m.description);
     let caps: Vec<&str> = m.capabilities.iter().map(|c| c.as_str()).collect();
-    let _ = writeln!(out, "  capabilities: {}", if caps.is_empty() { "(none)".to_owned() } else { caps.join(", ") });
+    let _ = writeln!(
+        out,
+        "  capabilities: {}",
+        if caps.is_empty() {
+            "(none)".to_owned()
+        } else {
+            caps.join(", ")
+        }
+    );
     let _ = writeln!(out, "  join flow:    {:?}", m.join_flow);
     let auth = match &m.auth {
         super::AuthScheme::None => "none".to_owned(),
-        super::AuthScheme::Header { name, value_template } => format!("header {name}: {value_template}"),
+        super::AuthScheme::Header {
+            name,
+            value_template,
+        } => format!("header {name}: {value_template}"),
         super::AuthScheme::Query { param, field } => format!("query ?{param}={{{field}}}"),
     };
     let _ = writeln!(out, "  auth:         {auth}");
@@ -60,11 +80,19 @@ fn report(path: &Path, i: &Inspection) -> String {
     }
     let _ = writeln!(out, "  permissions:");
     for p in &m.permissions {
-        let _ = writeln!(out, "    - {} ({:?}, default {:?}): {}", p.key, p.kind, p.default_value, p.label);
+        let _ = writeln!(
+            out,
+            "    - {} ({:?}, default {:?}): {}",
+            p.key, p.kind, p.default_value, p.label
+        );
     }
     let _ = writeln!(out, "  extra hosts:");
     for h in &m.extra_hosts {
-        let creds = if h.send_credentials { "with credentials" } else { "no credentials" };
+        let creds = if h.send_credentials {
+            "with credentials"
+        } else {
+            "no credentials"
+        };
         let _ = writeln!(out, "    - {} {} ({creds}): {}", h.id, h.origin, h.purpose);
     }
     let _ = writeln!(out, "  imports:");
@@ -87,13 +115,31 @@ fn report(path: &Path, i: &Inspection) -> String {
 
 /// The connector crate template shipped with the SDK: (path in the new crate, contents).
 const TEMPLATE: &[(&str, &str)] = &[
-    ("Cargo.toml", include_str!("../../../plugin-sdk/template/Cargo.toml.tmpl")),
-    ("README.md", include_str!("../../../plugin-sdk/template/README.md.tmpl")),
-    ("src/lib.rs", include_str!("../../../plugin-sdk/template/src/lib.rs.tmpl")),
+    (
+        "Cargo.toml",
+        include_str!("../../../plugin-sdk/template/Cargo.toml.tmpl"),
+    ),
+    (
+        "README.md",
+        include_str!("../../../plugin-sdk/template/README.md.tmpl"),
+    ),
+    (
+        "src/lib.rs",
+        include_str!("../../../plugin-sdk/template/src/lib.rs.tmpl"),
+    ),
 ];
 
 /// Names that are valid plugin ids but not usable as crate names.
-const RESERVED: &[&str] = &["test", "self", "super", "crate", "std", "core", "alloc", "proc-macro"];
+const RESERVED: &[&str] = &[
+    "test",
+    "self",
+    "super",
+    "crate",
+    "std",
+    "core",
+    "alloc",
+    "proc-macro",
+];
 
 /// Write a ready-to-build connector crate named `name` into `dest/<name>` and return that path.
 ///
@@ -105,15 +151,23 @@ pub fn new_plugin(name: &str, dest: &Path) -> anyhow::Result<PathBuf> {
     let valid = name.len() <= 32
         && name.starts_with(|c: char| c.is_ascii_lowercase())
         && !name.ends_with('-')
-        && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
     if !valid {
-        bail!("`{name}` is not a valid plugin name: use a lowercase letter, then up to 31 of a-z, 0-9 and `-`");
+        bail!(
+            "`{name}` is not a valid plugin name: use a lowercase letter, then up to 31 of a-z, 0-9 and `-`"
+        );
     }
     if RESERVED.contains(&name) {
         bail!("`{name}` cannot be used as a crate name; choose another");
     }
     let root = dest.join(name);
-    if root.exists() && std::fs::read_dir(&root).map(|mut d| d.next().is_some()).unwrap_or(true) {
+    if root.exists()
+        && std::fs::read_dir(&root)
+            .map(|mut d| d.next().is_some())
+            .unwrap_or(true)
+    {
         bail!("{} already exists and is not empty", root.display());
     }
 
@@ -133,7 +187,8 @@ pub fn new_plugin(name: &str, dest: &Path) -> anyhow::Result<PathBuf> {
             .replace("{{sdk_dependency}}", &sdk_dependency);
         let path = root.join(rel);
         if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent).with_context(|| format!("cannot create {}", parent.display()))?;
+            std::fs::create_dir_all(parent)
+                .with_context(|| format!("cannot create {}", parent.display()))?;
         }
         std::fs::write(&path, text).with_context(|| format!("cannot write {}", path.display()))?;
     }

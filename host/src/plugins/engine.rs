@@ -45,7 +45,8 @@ pub(crate) fn build(cfg: &PluginsConfig) -> anyhow::Result<(Engine, bool)> {
         Ok(engine) => Ok((engine, true)),
         Err(e) => {
             tracing::warn!(error = %e, "cannot reserve the plugin instance pool; using on-demand allocation");
-            let engine = Engine::new(&base_config()).map_err(|e| anyhow::anyhow!("cannot create the wasm engine: {e}"))?;
+            let engine = Engine::new(&base_config())
+                .map_err(|e| anyhow::anyhow!("cannot create the wasm engine: {e}"))?;
             Ok((engine, false))
         }
     }
@@ -77,13 +78,18 @@ impl Ticker {
         let stop = Arc::new(AtomicBool::new(false));
         let flag = stop.clone();
         let engine = engine.clone();
-        let thread = std::thread::Builder::new().name("zondarr-epoch".into()).spawn(move || {
-            while !flag.load(Ordering::Relaxed) {
-                std::thread::sleep(TICK);
-                engine.increment_epoch();
-            }
-        })?;
-        Ok(Self { stop, thread: Some(thread) })
+        let thread = std::thread::Builder::new()
+            .name("zondarr-epoch".into())
+            .spawn(move || {
+                while !flag.load(Ordering::Relaxed) {
+                    std::thread::sleep(TICK);
+                    engine.increment_epoch();
+                }
+            })?;
+        Ok(Self {
+            stop,
+            thread: Some(thread),
+        })
     }
 }
 

@@ -151,13 +151,27 @@ impl fmt::Display for CallError {
             CallError::Unhealthy(id) => write!(f, "the connector plugin `{id}` is unhealthy"),
             CallError::Busy(id) => write!(f, "the connector plugin `{id}` is busy"),
             CallError::NotExported { plugin, interface } => {
-                write!(f, "the connector plugin `{plugin}` does not export `{interface}`")
+                write!(
+                    f,
+                    "the connector plugin `{plugin}` does not export `{interface}`"
+                )
             }
             CallError::Timeout { plugin, secs } => {
-                write!(f, "the connector plugin `{plugin}` did not finish within {secs} s")
+                write!(
+                    f,
+                    "the connector plugin `{plugin}` did not finish within {secs} s"
+                )
             }
-            CallError::Crashed { plugin, kind, detail } => {
-                write!(f, "the connector plugin `{plugin}` {}: {detail}", kind.phrase())
+            CallError::Crashed {
+                plugin,
+                kind,
+                detail,
+            } => {
+                write!(
+                    f,
+                    "the connector plugin `{plugin}` {}: {detail}",
+                    kind.phrase()
+                )
             }
             CallError::Connector { plugin, error } => write!(f, "connector `{plugin}`: {error}"),
             CallError::ShuttingDown => f.write_str("the daemon is shutting down"),
@@ -180,7 +194,11 @@ fn safe_text(s: &str) -> String {
         }
     }
     let joined = out.join(" ");
-    let mut clipped: String = joined.chars().filter(|c| !c.is_control()).take(300).collect();
+    let mut clipped: String = joined
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(300)
+        .collect();
     if clipped.len() < joined.len() {
         clipped.push('…');
     }
@@ -217,12 +235,16 @@ impl From<CallError> for Error {
                 tracing::debug!(%plugin, ?kind, "reporting plugin crash to the client");
                 Error::new(
                     ErrorCode::PluginFailed,
-                    format!("the connector plugin `{plugin}` {}; the daemon log has details", kind.phrase()),
+                    format!(
+                        "the connector plugin `{plugin}` {}; the daemon log has details",
+                        kind.phrase()
+                    ),
                 )
             }
             CallError::Connector { plugin, error } => connector_to_error(&plugin, error),
             CallError::ShuttingDown => {
-                Error::new(ErrorCode::Unavailable, "the daemon is shutting down").with_retry_after(5)
+                Error::new(ErrorCode::Unavailable, "the daemon is shutting down")
+                    .with_retry_after(5)
             }
             CallError::Internal(m) => Error::Internal(anyhow::anyhow!("plugin host: {m}")),
         }
@@ -242,19 +264,32 @@ fn connector_to_error(plugin: &str, error: ConnectorError) -> Error {
         ),
         C::NotFound(what) => Error::new(
             ErrorCode::RemoteNotFound,
-            format!("the media server says it does not exist: {}", safe_text(&what)),
+            format!(
+                "the media server says it does not exist: {}",
+                safe_text(&what)
+            ),
         ),
-        C::UsernameTaken => {
-            Error::new(ErrorCode::UsernameTaken, "this username is already taken on the media server")
-        }
+        C::UsernameTaken => Error::new(
+            ErrorCode::UsernameTaken,
+            "this username is already taken on the media server",
+        ),
         C::InvalidInput(m) => Error::new(ErrorCode::RemoteInvalidInput, safe_text(&m)),
         C::Unreachable(detail) => {
             tracing::warn!(plugin, detail = %safe_text(&detail), "media server unreachable");
-            Error::new(ErrorCode::RemoteUnreachable, "the media server could not be reached")
+            Error::new(
+                ErrorCode::RemoteUnreachable,
+                "the media server could not be reached",
+            )
         }
-        C::Timeout => Error::new(ErrorCode::RemoteTimeout, "the media server did not answer in time"),
+        C::Timeout => Error::new(
+            ErrorCode::RemoteTimeout,
+            "the media server did not answer in time",
+        ),
         C::RateLimited(after) => {
-            let e = Error::new(ErrorCode::RemoteRateLimited, "the media server asked to slow down");
+            let e = Error::new(
+                ErrorCode::RemoteRateLimited,
+                "the media server asked to slow down",
+            );
             match after {
                 Some(s) => e.with_retry_after(u64::from(s)),
                 None => e,
@@ -267,20 +302,27 @@ fn connector_to_error(plugin: &str, error: ConnectorError) -> Error {
         ),
         C::InvalidResponse(detail) => {
             tracing::warn!(plugin, detail = %safe_text(&detail), "media server answer not understood");
-            Error::new(ErrorCode::RemoteError, "the media server's answer could not be understood")
+            Error::new(
+                ErrorCode::RemoteError,
+                "the media server's answer could not be understood",
+            )
         }
         C::Denied(detail) => {
             tracing::warn!(plugin, detail = %safe_text(&detail), "plugin request denied by the host");
             Error::new(
                 ErrorCode::PluginHostDenied,
-                format!("the connector plugin `{plugin}` tried a request it is not allowed to make; nothing was sent"),
+                format!(
+                    "the connector plugin `{plugin}` tried a request it is not allowed to make; nothing was sent"
+                ),
             )
         }
         C::Internal(detail) => {
             tracing::warn!(plugin, detail = %safe_text(&detail), "connector reported an internal error");
             Error::new(
                 ErrorCode::PluginFailed,
-                format!("the connector plugin `{plugin}` reported an internal error; the daemon log has details"),
+                format!(
+                    "the connector plugin `{plugin}` reported an internal error; the daemon log has details"
+                ),
             )
         }
     }
@@ -294,7 +336,9 @@ mod tests {
     fn urls_are_removed_from_client_messages() {
         let e: Error = CallError::Connector {
             plugin: "x".into(),
-            error: ConnectorError::InvalidInput("bad name for http://10.0.0.1/Users?api_key=abc".into()),
+            error: ConnectorError::InvalidInput(
+                "bad name for http://10.0.0.1/Users?api_key=abc".into(),
+            ),
         }
         .into();
         let msg = e.to_string();
@@ -320,8 +364,20 @@ mod tests {
             (CallError::NotFound("x".into()), ErrorCode::PluginNotFound),
             (CallError::Unhealthy("x".into()), ErrorCode::PluginUnhealthy),
             (CallError::Busy("x".into()), ErrorCode::PluginBusy),
-            (CallError::Timeout { plugin: "x".into(), secs: 1 }, ErrorCode::PluginTimeout),
-            (CallError::NotExported { plugin: "x".into(), interface: "oauth" }, ErrorCode::Unsupported),
+            (
+                CallError::Timeout {
+                    plugin: "x".into(),
+                    secs: 1,
+                },
+                ErrorCode::PluginTimeout,
+            ),
+            (
+                CallError::NotExported {
+                    plugin: "x".into(),
+                    interface: "oauth",
+                },
+                ErrorCode::Unsupported,
+            ),
         ];
         for (call, code) in cases {
             assert_eq!(Error::from(call).code(), code);
@@ -329,19 +385,47 @@ mod tests {
         let connector = [
             (ConnectorError::Unauthorized, ErrorCode::RemoteUnauthorized),
             (ConnectorError::Forbidden, ErrorCode::RemoteForbidden),
-            (ConnectorError::NotFound("u".into()), ErrorCode::RemoteNotFound),
+            (
+                ConnectorError::NotFound("u".into()),
+                ErrorCode::RemoteNotFound,
+            ),
             (ConnectorError::UsernameTaken, ErrorCode::UsernameTaken),
-            (ConnectorError::Unreachable("x".into()), ErrorCode::RemoteUnreachable),
+            (
+                ConnectorError::Unreachable("x".into()),
+                ErrorCode::RemoteUnreachable,
+            ),
             (ConnectorError::Timeout, ErrorCode::RemoteTimeout),
-            (ConnectorError::RateLimited(Some(3)), ErrorCode::RemoteRateLimited),
-            (ConnectorError::Unsupported("x".into()), ErrorCode::Unsupported),
+            (
+                ConnectorError::RateLimited(Some(3)),
+                ErrorCode::RemoteRateLimited,
+            ),
+            (
+                ConnectorError::Unsupported("x".into()),
+                ErrorCode::Unsupported,
+            ),
             (ConnectorError::RemoteStatus(500), ErrorCode::RemoteError),
-            (ConnectorError::InvalidResponse("x".into()), ErrorCode::RemoteError),
-            (ConnectorError::Denied("x".into()), ErrorCode::PluginHostDenied),
-            (ConnectorError::Internal("x".into()), ErrorCode::PluginFailed),
+            (
+                ConnectorError::InvalidResponse("x".into()),
+                ErrorCode::RemoteError,
+            ),
+            (
+                ConnectorError::Denied("x".into()),
+                ErrorCode::PluginHostDenied,
+            ),
+            (
+                ConnectorError::Internal("x".into()),
+                ErrorCode::PluginFailed,
+            ),
         ];
         for (error, code) in connector {
-            assert_eq!(Error::from(CallError::Connector { plugin: "p".into(), error }).code(), code);
+            assert_eq!(
+                Error::from(CallError::Connector {
+                    plugin: "p".into(),
+                    error
+                })
+                .code(),
+                code
+            );
         }
     }
 }

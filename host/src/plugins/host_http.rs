@@ -68,12 +68,20 @@ impl HttpShared {
                 .danger_accept_invalid_certs(insecure)
                 .build()
         };
-        Ok(Self { strict: build(false)?, insecure: build(true)?, max_response_bytes })
+        Ok(Self {
+            strict: build(false)?,
+            insecure: build(true)?,
+            max_response_bytes,
+        })
     }
 
     /// Clients with reqwest's defaults, for the inert host that never runs a plugin.
     pub(crate) fn unusable() -> Self {
-        Self { strict: reqwest::Client::new(), insecure: reqwest::Client::new(), max_response_bytes: 0 }
+        Self {
+            strict: reqwest::Client::new(),
+            insecure: reqwest::Client::new(),
+            max_response_bytes: 0,
+        }
     }
 }
 
@@ -117,7 +125,10 @@ impl Credential {
                     .filter(|(k, _)| k != param.as_str())
                     .map(|(k, v)| (k.into_owned(), v.into_owned()))
                     .collect();
-                url.query_pairs_mut().clear().extend_pairs(kept).append_pair(param, value);
+                url.query_pairs_mut()
+                    .clear()
+                    .extend_pairs(kept)
+                    .append_pair(param, value);
             }
         }
     }
@@ -143,16 +154,21 @@ pub(crate) fn plan(
 ) -> Result<Planned, String> {
     let (base, credentials, insecure) = match dest {
         Dest::Server => {
-            let base = parse_origin(&ctx.base_url).ok_or("the server URL is not a valid http(s) URL")?;
+            let base =
+                parse_origin(&ctx.base_url).ok_or("the server URL is not a valid http(s) URL")?;
             (base, true, ctx.accept_invalid_certs)
         }
         Dest::Extra(id) => {
             let declared = manifest
                 .extra_host(id)
                 .ok_or_else(|| format!("`{id}` is not an extra host declared in the manifest"))?;
-            let origin = ctx.extra_host_origins.get(id).map_or(declared.origin.as_str(), String::as_str);
-            let base = parse_origin(origin)
-                .ok_or_else(|| format!("the origin configured for `{id}` is not a valid http(s) origin"))?;
+            let origin = ctx
+                .extra_host_origins
+                .get(id)
+                .map_or(declared.origin.as_str(), String::as_str);
+            let base = parse_origin(origin).ok_or_else(|| {
+                format!("the origin configured for `{id}` is not a valid http(s) origin")
+            })?;
             (base, declared.send_credentials, false)
         }
     };
@@ -164,20 +180,31 @@ pub(crate) fn plan(
     if target.len() > MAX_TARGET_LEN {
         return Err("the target is too long".into());
     }
-    if target.chars().any(|c| c.is_control() || c.is_whitespace() || c == '\\' || c == '#') {
+    if target
+        .chars()
+        .any(|c| c.is_control() || c.is_whitespace() || c == '\\' || c == '#')
+    {
         return Err("the target contains characters that are not allowed in a path".into());
     }
 
     // Origin and base path of the destination, then the target appended to the path.
     let origin = base.origin().ascii_serialization();
-    let prefix = if dest == Dest::Server { base.path().trim_end_matches('/') } else { "" };
+    let prefix = if dest == Dest::Server {
+        base.path().trim_end_matches('/')
+    } else {
+        ""
+    };
     let mut url = Url::parse(&format!("{origin}{prefix}{target}"))
         .map_err(|_| "the target is not a valid path".to_owned())?;
     if url.origin() != base.origin() {
         return Err("the target leaves the allowed origin".into());
     }
 
-    let credential = if credentials { credential_for(ctx, &manifest.auth) } else { Credential::None };
+    let credential = if credentials {
+        credential_for(ctx, &manifest.auth)
+    } else {
+        Credential::None
+    };
 
     if req.headers.len() > MAX_HEADERS {
         return Err(format!("at most {MAX_HEADERS} headers may be set"));
@@ -192,7 +219,9 @@ pub(crate) fn plan(
         if let Credential::Header(cred, _) = &credential
             && *cred == name
         {
-            return Err(format!("the header `{name}` carries the server's credentials and is set by the daemon"));
+            return Err(format!(
+                "the header `{name}` carries the server's credentials and is set by the daemon"
+            ));
         }
         let value = HeaderValue::from_str(&value)
             .map_err(|_| format!("the value of header `{name}` is not valid"))?;
@@ -215,7 +244,14 @@ pub(crate) fn plan(
         Method::Delete => reqwest::Method::DELETE,
         Method::Head => reqwest::Method::HEAD,
     };
-    Ok(Planned { method, url, headers, body: req.body, credential, insecure })
+    Ok(Planned {
+        method,
+        url,
+        headers,
+        body: req.body,
+        credential,
+        insecure,
+    })
 }
 
 /// The credential to inject, or none when a referenced secret is not configured (the server
@@ -223,13 +259,19 @@ pub(crate) fn plan(
 fn credential_for(ctx: &ServerContext, auth: &AuthScheme) -> Credential {
     match auth {
         AuthScheme::None => Credential::None,
-        AuthScheme::Header { name, value_template } => {
+        AuthScheme::Header {
+            name,
+            value_template,
+        } => {
             let Some(value) = fill_template(value_template, |key| {
                 ctx.secrets.get(key).map(|s| s.expose().to_owned())
             }) else {
                 return Credential::None;
             };
-            match (HeaderName::from_bytes(name.as_bytes()), HeaderValue::from_str(&value)) {
+            match (
+                HeaderName::from_bytes(name.as_bytes()),
+                HeaderValue::from_str(&value),
+            ) {
                 (Ok(name), Ok(mut value)) => {
                     value.set_sensitive(true);
                     Credential::Header(name, value)
@@ -245,7 +287,10 @@ fn credential_for(ctx: &ServerContext, auth: &AuthScheme) -> Credential {
 }
 
 /// Replace every `{key}` in `template`; `None` when a key has no value or a brace is unbalanced.
-pub(crate) fn fill_template(template: &str, mut value: impl FnMut(&str) -> Option<String>) -> Option<String> {
+pub(crate) fn fill_template(
+    template: &str,
+    mut value: impl FnMut(&str) -> Option<String>,
+) -> Option<String> {
     let mut out = String::with_capacity(template.len());
     let mut rest = template;
     while let Some(open) = rest.find('{') {
@@ -279,14 +324,27 @@ pub(crate) async fn send(
     plugin: &str,
     planned: Planned,
 ) -> Result<host::Response, HttpError> {
-    let Planned { mut method, mut url, headers, mut body, credential, insecure } = planned;
-    let client = if insecure { &shared.insecure } else { &shared.strict };
+    let Planned {
+        mut method,
+        mut url,
+        headers,
+        mut body,
+        credential,
+        insecure,
+    } = planned;
+    let client = if insecure {
+        &shared.insecure
+    } else {
+        &shared.strict
+    };
     let origin = url.origin();
     let mut hops = 0;
     loop {
         budget.take()?;
         let started = Instant::now();
-        let mut builder = client.request(method.clone(), url.clone()).headers(headers.clone());
+        let mut builder = client
+            .request(method.clone(), url.clone())
+            .headers(headers.clone());
         if let Some(b) = &body {
             builder = builder.body(b.clone());
         }
@@ -337,7 +395,12 @@ async fn read_response(mut resp: reqwest::Response, cap: u64) -> Result<host::Re
     let headers = resp
         .headers()
         .iter()
-        .map(|(k, v)| (k.as_str().to_owned(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+        .map(|(k, v)| {
+            (
+                k.as_str().to_owned(),
+                String::from_utf8_lossy(v.as_bytes()).into_owned(),
+            )
+        })
         .collect();
     let mut body = Vec::new();
     while let Some(chunk) = resp.chunk().await.map_err(transport_error)? {
@@ -346,7 +409,11 @@ async fn read_response(mut resp: reqwest::Response, cap: u64) -> Result<host::Re
         }
         body.extend_from_slice(&chunk);
     }
-    Ok(host::Response { status, headers, body })
+    Ok(host::Response {
+        status,
+        headers,
+        body,
+    })
 }
 
 fn transport_error(e: reqwest::Error) -> HttpError {
@@ -395,7 +462,9 @@ impl CallState {
     ) -> wasmtime::Result<Result<host::Response, HttpError>> {
         let ctx = self.server_ctx(&handle)?;
         let Some(manifest) = self.io.manifest.clone() else {
-            return Ok(Err(HttpError::Denied("no network access while the plugin is being loaded".into())));
+            return Ok(Err(HttpError::Denied(
+                "no network access while the plugin is being loaded".into(),
+            )));
         };
         let planned = match plan(&ctx, &manifest, dest, req) {
             Ok(p) => p,
@@ -406,7 +475,9 @@ impl CallState {
         };
         let shared = self.io.http.clone();
         let plugin = self.io.plugin_id.clone();
-        Ok(send(&shared, &mut self.io.budget, &plugin, planned).await)
+        let response = send(&shared, &mut self.io.budget, &plugin, planned).await;
+        self.io.waited = true;
+        Ok(response)
     }
 }
 
@@ -415,17 +486,28 @@ impl host::HostServer for CallState {
         Ok(self.server_ctx(&handle)?.base_url.clone())
     }
 
-    async fn config(&mut self, handle: Resource<ServerHandle>, key: String) -> wasmtime::Result<Option<String>> {
+    async fn config(
+        &mut self,
+        handle: Resource<ServerHandle>,
+        key: String,
+    ) -> wasmtime::Result<Option<String>> {
         let ctx = self.server_ctx(&handle)?;
-        let field = self.io.manifest.as_deref().and_then(|m| m.config_field(&key).cloned());
-        if field.as_ref().is_some_and(|f| f.kind == super::types::ValueKind::Secret) {
+        let field = self
+            .io
+            .manifest
+            .as_deref()
+            .and_then(|m| m.config_field(&key).cloned());
+        if field
+            .as_ref()
+            .is_some_and(|f| f.kind == super::types::ValueKind::Secret)
+        {
             return Ok(None);
         }
-        Ok(ctx
-            .config
-            .get(&key)
-            .cloned()
-            .or_else(|| field.and_then(|f| f.default_value).map(|v| v.to_config_text())))
+        Ok(ctx.config.get(&key).cloned().or_else(|| {
+            field
+                .and_then(|f| f.default_value)
+                .map(|v| v.to_config_text())
+        }))
     }
 
     async fn request(
@@ -478,7 +560,12 @@ mod tests {
     }
 
     fn get(target: &str) -> host::Request {
-        host::Request { method: Method::Get, target: target.into(), headers: vec![], body: None }
+        host::Request {
+            method: Method::Get,
+            target: target.into(),
+            headers: vec![],
+            body: None,
+        }
     }
 
     fn ctx() -> ServerContext {
@@ -486,12 +573,21 @@ mod tests {
     }
 
     fn header_auth() -> AuthScheme {
-        AuthScheme::Header { name: "X-Emby-Token".into(), value_template: "Token=\"{api_key}\"".into() }
+        AuthScheme::Header {
+            name: "X-Emby-Token".into(),
+            value_template: "Token=\"{api_key}\"".into(),
+        }
     }
 
     #[test]
     fn joins_the_base_path_and_injects_the_header() {
-        let p = plan(&ctx(), &manifest(header_auth()), Dest::Server, get("/Users?x=1")).unwrap();
+        let p = plan(
+            &ctx(),
+            &manifest(header_auth()),
+            Dest::Server,
+            get("/Users?x=1"),
+        )
+        .unwrap();
         assert_eq!(p.url.as_str(), "http://10.0.0.5:8096/jf/Users?x=1");
         assert_eq!(p.headers.get("x-emby-token").unwrap(), "Token=\"s3cret\"");
         assert!(format!("{p:?}").contains("Sensitive") || !format!("{p:?}").contains("s3cret"));
@@ -499,7 +595,14 @@ mod tests {
 
     #[test]
     fn refuses_absolute_and_protocol_relative_targets() {
-        for t in ["http://evil.example/x", "//evil.example/x", "Users", "/\\evil.example", "/a b", ""] {
+        for t in [
+            "http://evil.example/x",
+            "//evil.example/x",
+            "Users",
+            "/\\evil.example",
+            "/a b",
+            "",
+        ] {
             let err = plan(&ctx(), &manifest(AuthScheme::None), Dest::Server, get(t)).unwrap_err();
             assert!(err.contains("target"), "{t}: {err}");
         }
@@ -507,7 +610,12 @@ mod tests {
 
     #[test]
     fn refuses_forbidden_and_credential_headers() {
-        for h in ["Host", "content-length", "Transfer-Encoding", "x-emby-token"] {
+        for h in [
+            "Host",
+            "content-length",
+            "Transfer-Encoding",
+            "x-emby-token",
+        ] {
             let mut req = get("/");
             req.headers.push((h.into(), "v".into()));
             let err = plan(&ctx(), &manifest(header_auth()), Dest::Server, req).unwrap_err();
@@ -517,10 +625,25 @@ mod tests {
 
     #[test]
     fn query_credentials_are_appended_and_cannot_be_preset() {
-        let auth = AuthScheme::Query { param: "X-Plex-Token".into(), field: "api_key".into() };
-        let p = plan(&ctx(), &manifest(auth.clone()), Dest::Server, get("/library?a=1")).unwrap();
+        let auth = AuthScheme::Query {
+            param: "X-Plex-Token".into(),
+            field: "api_key".into(),
+        };
+        let p = plan(
+            &ctx(),
+            &manifest(auth.clone()),
+            Dest::Server,
+            get("/library?a=1"),
+        )
+        .unwrap();
         assert_eq!(p.url.query(), Some("a=1&X-Plex-Token=s3cret"));
-        let err = plan(&ctx(), &manifest(auth), Dest::Server, get("/x?X-Plex-Token=mine")).unwrap_err();
+        let err = plan(
+            &ctx(),
+            &manifest(auth),
+            Dest::Server,
+            get("/x?X-Plex-Token=mine"),
+        )
+        .unwrap_err();
         assert!(err.contains("query parameter"), "{err}");
     }
 
@@ -546,7 +669,10 @@ mod tests {
 
     #[test]
     fn templates() {
-        assert_eq!(template_keys("MediaBrowser Token=\"{api_key}\"").unwrap(), vec!["api_key"]);
+        assert_eq!(
+            template_keys("MediaBrowser Token=\"{api_key}\"").unwrap(),
+            vec!["api_key"]
+        );
         assert_eq!(template_keys("{a}{b}").unwrap(), vec!["a", "b"]);
         assert!(template_keys("{a").is_none());
         assert!(template_keys("a}").is_none());

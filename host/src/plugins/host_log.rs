@@ -87,7 +87,11 @@ impl StdoutStream for StderrCapture {
 }
 
 impl tokio::io::AsyncWrite for StderrCapture {
-    fn poll_write(self: Pin<&mut Self>, _cx: &mut Context<'_>, data: &[u8]) -> Poll<std::io::Result<usize>> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        _cx: &mut Context<'_>,
+        data: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
         if let Ok(mut buf) = self.buf.lock() {
             let room = MAX_STDERR_BYTES.saturating_sub(buf.len());
             buf.extend_from_slice(&data[..data.len().min(room)]);
@@ -133,7 +137,10 @@ mod tests {
     #[test]
     fn extracts_the_panic_message() {
         let stderr = "\nthread '<unnamed>' panicked at src/lib.rs:12:9:\nfixture panic: boom\nnote: run with `RUST_BACKTRACE=1` environment variable to display a backtrace\n";
-        assert_eq!(panic_message(stderr).as_deref(), Some("fixture panic: boom"));
+        assert_eq!(
+            panic_message(stderr).as_deref(),
+            Some("fixture panic: boom")
+        );
         assert_eq!(panic_message("nothing here"), None);
     }
 

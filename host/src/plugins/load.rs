@@ -123,7 +123,10 @@ pub struct LoadError {
 
 impl LoadError {
     fn new(message: impl Into<String>) -> Self {
-        Self { id: None, message: message.into() }
+        Self {
+            id: None,
+            message: message.into(),
+        }
     }
 }
 
@@ -158,7 +161,9 @@ pub(crate) fn check_header(bytes: &[u8]) -> Result<(), LoadError> {
         ));
     }
     if bytes.len() < 8 || &bytes[..4] != WASM_MAGIC {
-        return Err(LoadError::new("not a WebAssembly file (no `\\0asm` header)"));
+        return Err(LoadError::new(
+            "not a WebAssembly file (no `\\0asm` header)",
+        ));
     }
     match &bytes[4..8] {
         v if v == COMPONENT_VERSION => Ok(()),
@@ -186,7 +191,11 @@ pub(crate) struct Loader {
 
 impl Loader {
     /// Run the whole pipeline on `bytes`.
-    pub(crate) async fn load(&self, bytes: Arc<[u8]>, source: Source) -> Result<LoadedPlugin, LoadError> {
+    pub(crate) async fn load(
+        &self,
+        bytes: Arc<[u8]>,
+        source: Source,
+    ) -> Result<LoadedPlugin, LoadError> {
         check_header(&bytes)?;
         let sha256 = sha256_hex(&bytes);
 
@@ -202,35 +211,40 @@ impl Loader {
             .map(|(name, _)| name.to_owned())
             .collect();
         let pre = self.linker.instantiate_pre(&component).map_err(|e| {
-            LoadError::new(format!("the plugin imports something this daemon does not provide: {e}"))
+            LoadError::new(format!(
+                "the plugin imports something this daemon does not provide: {e}"
+            ))
         })?;
         let has = |prefix: &str| export_names.iter().any(|n| n.starts_with(prefix));
-        let exports = Exports {
-            connector: connector::GuestIndices::new(&pre)
-                .map_err(|e| LoadError::new(format!("the `connector` export is incomplete: {e}")))?,
-            oauth: if has(bindings::OAUTH_EXPORT) {
-                Some(
-                    oauth::GuestIndices::new(&pre)
-                        .map_err(|e| LoadError::new(format!("the `oauth` export is incomplete: {e}")))?,
-                )
-            } else {
-                None
-            },
-            auth: if has(bindings::AUTH_EXPORT) {
-                Some(
-                    auth::GuestIndices::new(&pre)
-                        .map_err(|e| LoadError::new(format!("the `auth` export is incomplete: {e}")))?,
-                )
-            } else {
-                None
-            },
-        };
+        let exports =
+            Exports {
+                connector: connector::GuestIndices::new(&pre).map_err(|e| {
+                    LoadError::new(format!("the `connector` export is incomplete: {e}"))
+                })?,
+                oauth: if has(bindings::OAUTH_EXPORT) {
+                    Some(oauth::GuestIndices::new(&pre).map_err(|e| {
+                        LoadError::new(format!("the `oauth` export is incomplete: {e}"))
+                    })?)
+                } else {
+                    None
+                },
+                auth: if has(bindings::AUTH_EXPORT) {
+                    Some(auth::GuestIndices::new(&pre).map_err(|e| {
+                        LoadError::new(format!("the `auth` export is incomplete: {e}"))
+                    })?)
+                } else {
+                    None
+                },
+            };
         let link = started.elapsed();
 
         let started = Instant::now();
         let manifest = self.describe(&pre, &exports).await?;
         let describe = started.elapsed();
-        let interfaces = Interfaces { oauth: exports.oauth.is_some(), auth: exports.auth.is_some() };
+        let interfaces = Interfaces {
+            oauth: exports.oauth.is_some(),
+            auth: exports.auth.is_some(),
+        };
         manifest::validate(&manifest, interfaces).map_err(|message| LoadError {
             id: Some(manifest.id.clone()),
             message: format!("invalid manifest: {message}"),
@@ -248,14 +262,22 @@ impl Loader {
             export_names,
             size: bytes.len(),
             from_cache,
-            timings: LoadTimings { compile, link, describe },
+            timings: LoadTimings {
+                compile,
+                link,
+                describe,
+            },
             consecutive_crashes: AtomicU32::new(0),
             unhealthy: AtomicBool::new(false),
         })
     }
 
     /// Compile on a blocking thread, or load from the cache.
-    async fn compile(&self, bytes: Arc<[u8]>, sha256: String) -> Result<(Component, bool), LoadError> {
+    async fn compile(
+        &self,
+        bytes: Arc<[u8]>,
+        sha256: String,
+    ) -> Result<(Component, bool), LoadError> {
         let engine = self.engine.clone();
         let cache = self.cache.clone();
         tokio::task::spawn_blocking(move || {
@@ -280,18 +302,30 @@ impl Loader {
             .exports(&self.engine)
             .map(|(name, _)| name.to_owned())
             .collect();
-        let Some(name) = names.iter().find(|n| n.starts_with(bindings::CONNECTOR_EXPORT)) else {
-            let shown = if names.is_empty() { "nothing".to_owned() } else { names.join(", ") };
+        let Some(name) = names
+            .iter()
+            .find(|n| n.starts_with(bindings::CONNECTOR_EXPORT))
+        else {
+            let shown = if names.is_empty() {
+                "nothing".to_owned()
+            } else {
+                names.join(", ")
+            };
             return Err(LoadError::new(format!(
                 "the component does not export `zondarr:connector/connector`; it exports {shown}. \
                  Is it a connector plugin?"
             )));
         };
         let version_text = &name[bindings::CONNECTOR_EXPORT.len()..];
-        let version = semver::Version::parse(version_text)
-            .map_err(|_| LoadError::new(format!("the contract version in `{name}` is not semver")))?;
+        let version = semver::Version::parse(version_text).map_err(|_| {
+            LoadError::new(format!("the contract version in `{name}` is not semver"))
+        })?;
         let (major, minor) = bindings::CONTRACT_MAJOR;
-        let compatible = if major == 0 { version.major == 0 && version.minor == minor } else { version.major == major };
+        let compatible = if major == 0 {
+            version.major == 0 && version.minor == minor
+        } else {
+            version.major == major
+        };
         if !compatible {
             return Err(LoadError::new(format!(
                 "the plugin is built for contract zondarr:connector@{version}; this daemon supports \
@@ -302,7 +336,11 @@ impl Loader {
     }
 
     /// `describe()` with no network, a 1 s CPU budget and a 2 s wall-clock limit.
-    async fn describe(&self, pre: &InstancePre<CallState>, exports: &Exports) -> Result<Manifest, LoadError> {
+    async fn describe(
+        &self,
+        pre: &InstancePre<CallState>,
+        exports: &Exports,
+    ) -> Result<Manifest, LoadError> {
         let setup = CallSetup {
             engine: &self.engine,
             pre,
@@ -320,20 +358,26 @@ impl Loader {
                 budget: RequestBudget { made: 0, max: 0 },
                 install_id: self.install_id.clone(),
                 log_lines: 0,
+                waited: false,
             },
         };
         match call::run(setup, None, Op::Describe).await {
             Ok(Ok(Reply::Manifest(m))) => Ok(m.into()),
-            Ok(Ok(_)) | Ok(Err(_)) => Err(LoadError::new("describe() returned something unexpected")),
+            Ok(Ok(_)) | Ok(Err(_)) => {
+                Err(LoadError::new("describe() returned something unexpected"))
+            }
             Err(Failure::Timeout) => Err(LoadError::new(format!(
                 "describe() did not return within {} s",
                 DESCRIBE_WALL.as_secs()
             ))),
-            Err(Failure::Crash(kind, detail)) => {
-                Err(LoadError::new(format!("describe() {}: {detail}", kind.phrase())))
-            }
+            Err(Failure::Crash(kind, detail)) => Err(LoadError::new(format!(
+                "describe() {}: {detail}",
+                kind.phrase()
+            ))),
             Err(Failure::PoolFull) => Err(LoadError::new("the instance pool is full; try again")),
-            Err(Failure::NotExported(i)) => Err(LoadError::new(format!("the `{i}` export is missing"))),
+            Err(Failure::NotExported(i)) => {
+                Err(LoadError::new(format!("the `{i}` export is missing")))
+            }
         }
     }
 }
@@ -345,9 +389,19 @@ mod tests {
     #[test]
     fn headers_are_told_apart() {
         assert!(check_header(b"").unwrap_err().message.contains("empty"));
-        assert!(check_header(b"hello world").unwrap_err().message.contains("not a WebAssembly file"));
+        assert!(
+            check_header(b"hello world")
+                .unwrap_err()
+                .message
+                .contains("not a WebAssembly file")
+        );
         let core = [WASM_MAGIC, CORE_VERSION].concat();
-        assert!(check_header(&core).unwrap_err().message.contains("core WebAssembly module"));
+        assert!(
+            check_header(&core)
+                .unwrap_err()
+                .message
+                .contains("core WebAssembly module")
+        );
         let component = [WASM_MAGIC, COMPONENT_VERSION].concat();
         assert!(check_header(&component).is_ok());
     }

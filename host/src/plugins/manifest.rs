@@ -9,16 +9,22 @@ use std::collections::HashSet;
 const MAX_ICON_BYTES: usize = 64 * 1024;
 
 fn is_id(s: &str) -> bool {
-    (1..=32).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+    (1..=32).contains(&s.len())
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
 }
 
 fn is_key(s: &str) -> bool {
-    (1..=64).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+    (1..=64).contains(&s.len())
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
 }
 
 /// A well-formed origin: `http(s)://host[:port]`, nothing else.
 pub(crate) fn is_origin(s: &str) -> bool {
-    let Ok(url) = reqwest::Url::parse(s) else { return false };
+    let Ok(url) = reqwest::Url::parse(s) else {
+        return false;
+    };
     matches!(url.scheme(), "http" | "https")
         && url.host_str().is_some()
         && url.username().is_empty()
@@ -39,13 +45,19 @@ pub(crate) struct Interfaces {
 /// Check `m`; `Err` is the refusal reason.
 pub(crate) fn validate(m: &Manifest, interfaces: Interfaces) -> Result<(), String> {
     if !is_id(&m.id) {
-        return Err(format!("manifest id `{}` is not 1 to 32 characters of a-z, 0-9 and `-`", m.id.escape_debug()));
+        return Err(format!(
+            "manifest id `{}` is not 1 to 32 characters of a-z, 0-9 and `-`",
+            m.id.escape_debug()
+        ));
     }
     if m.name.trim().is_empty() || m.name.chars().count() > 100 {
         return Err("manifest name must be 1 to 100 characters".into());
     }
     if semver::Version::parse(&m.version).is_err() {
-        return Err(format!("manifest version `{}` is not a semver version", m.version.escape_debug()));
+        return Err(format!(
+            "manifest version `{}` is not a semver version",
+            m.version.escape_debug()
+        ));
     }
     if m.description.chars().count() > 500 {
         return Err("manifest description is longer than 500 characters".into());
@@ -58,10 +70,14 @@ pub(crate) fn validate(m: &Manifest, interfaces: Interfaces) -> Result<(), Strin
         }
     }
     if m.supports(Capability::OauthLink) && !interfaces.oauth {
-        return Err("capability `oauth_link` is declared but the `oauth` interface is not exported".into());
+        return Err(
+            "capability `oauth_link` is declared but the `oauth` interface is not exported".into(),
+        );
     }
     if m.supports(Capability::Authenticate) && !interfaces.auth {
-        return Err("capability `authenticate` is declared but the `auth` interface is not exported".into());
+        return Err(
+            "capability `authenticate` is declared but the `auth` interface is not exported".into(),
+        );
     }
     if m.join_flow == JoinFlow::OauthLink && !m.supports(Capability::OauthLink) {
         return Err("join flow `oauth_link` needs the `oauth_link` capability".into());
@@ -70,7 +86,10 @@ pub(crate) fn validate(m: &Manifest, interfaces: Interfaces) -> Result<(), Strin
     let mut keys = HashSet::new();
     for f in &m.config {
         if !is_key(&f.key) {
-            return Err(format!("config field key `{}` is not 1 to 64 characters of a-z, 0-9 and `_`", f.key.escape_debug()));
+            return Err(format!(
+                "config field key `{}` is not 1 to 64 characters of a-z, 0-9 and `_`",
+                f.key.escape_debug()
+            ));
         }
         if !keys.insert(f.key.as_str()) {
             return Err(format!("config field `{}` is declared twice", f.key));
@@ -80,10 +99,16 @@ pub(crate) fn validate(m: &Manifest, interfaces: Interfaces) -> Result<(), Strin
         }
         match &f.default_value {
             Some(_) if f.kind == ValueKind::Secret => {
-                return Err(format!("config field `{}` is a secret and cannot have a default", f.key));
+                return Err(format!(
+                    "config field `{}` is a secret and cannot have a default",
+                    f.key
+                ));
             }
             Some(v) if !v.fits(f.kind) => {
-                return Err(format!("the default of config field `{}` does not match its kind", f.key));
+                return Err(format!(
+                    "the default of config field `{}` does not match its kind",
+                    f.key
+                ));
             }
             _ => {}
         }
@@ -92,25 +117,43 @@ pub(crate) fn validate(m: &Manifest, interfaces: Interfaces) -> Result<(), Strin
     let mut perms = HashSet::new();
     for p in &m.permissions {
         if !is_key(&p.key) {
-            return Err(format!("permission key `{}` is not 1 to 64 characters of a-z, 0-9 and `_`", p.key.escape_debug()));
+            return Err(format!(
+                "permission key `{}` is not 1 to 64 characters of a-z, 0-9 and `_`",
+                p.key.escape_debug()
+            ));
         }
         if !perms.insert(p.key.as_str()) {
             return Err(format!("permission `{}` is declared twice", p.key));
         }
         if !matches!(p.kind, ValueKind::Flag | ValueKind::Number) {
-            return Err(format!("permission `{}` must be of kind flag or number", p.key));
+            return Err(format!(
+                "permission `{}` must be of kind flag or number",
+                p.key
+            ));
         }
         if !p.default_value.fits(p.kind) {
-            return Err(format!("the default of permission `{}` does not match its kind", p.key));
+            return Err(format!(
+                "the default of permission `{}` does not match its kind",
+                p.key
+            ));
         }
     }
 
-    let secret = |key: &str| m.config_field(key).is_some_and(|f| f.kind == ValueKind::Secret);
+    let secret = |key: &str| {
+        m.config_field(key)
+            .is_some_and(|f| f.kind == ValueKind::Secret)
+    };
     match &m.auth {
         AuthScheme::None => {}
-        AuthScheme::Header { name, value_template } => {
+        AuthScheme::Header {
+            name,
+            value_template,
+        } => {
             if reqwest::header::HeaderName::from_bytes(name.as_bytes()).is_err() {
-                return Err(format!("auth header name `{}` is not a valid header name", name.escape_debug()));
+                return Err(format!(
+                    "auth header name `{}` is not a valid header name",
+                    name.escape_debug()
+                ));
             }
             let keys = template_keys(value_template)
                 .ok_or_else(|| "the auth header template has unbalanced `{` `}`".to_owned())?;
@@ -119,16 +162,27 @@ pub(crate) fn validate(m: &Manifest, interfaces: Interfaces) -> Result<(), Strin
             }
             for k in keys {
                 if !secret(&k) {
-                    return Err(format!("the auth header template refers to `{{{k}}}`, which is not a secret config field"));
+                    return Err(format!(
+                        "the auth header template refers to `{{{k}}}`, which is not a secret config field"
+                    ));
                 }
             }
         }
         AuthScheme::Query { param, field } => {
-            if param.is_empty() || param.chars().any(|c| c.is_control() || c.is_whitespace() || "&=#?".contains(c)) {
-                return Err(format!("auth query parameter `{}` is not a valid name", param.escape_debug()));
+            if param.is_empty()
+                || param
+                    .chars()
+                    .any(|c| c.is_control() || c.is_whitespace() || "&=#?".contains(c))
+            {
+                return Err(format!(
+                    "auth query parameter `{}` is not a valid name",
+                    param.escape_debug()
+                ));
             }
             if !secret(field) {
-                return Err(format!("auth query field `{field}` is not a secret config field"));
+                return Err(format!(
+                    "auth query field `{field}` is not a secret config field"
+                ));
             }
         }
     }
@@ -136,7 +190,10 @@ pub(crate) fn validate(m: &Manifest, interfaces: Interfaces) -> Result<(), Strin
     let mut hosts = HashSet::new();
     for h in &m.extra_hosts {
         if !is_id(&h.id) {
-            return Err(format!("extra host id `{}` is not 1 to 32 characters of a-z, 0-9 and `-`", h.id.escape_debug()));
+            return Err(format!(
+                "extra host id `{}` is not 1 to 32 characters of a-z, 0-9 and `-`",
+                h.id.escape_debug()
+            ));
         }
         if !hosts.insert(h.id.as_str()) {
             return Err(format!("extra host `{}` is declared twice", h.id));
@@ -149,16 +206,28 @@ pub(crate) fn validate(m: &Manifest, interfaces: Interfaces) -> Result<(), Strin
             ));
         }
         if h.purpose.trim().is_empty() {
-            return Err(format!("extra host `{}` does not say why it is needed", h.id));
+            return Err(format!(
+                "extra host `{}` does not say why it is needed",
+                h.id
+            ));
         }
     }
 
     if let Some(color) = &m.brand.color
-        && !(color.len() == 7 && color.starts_with('#') && color[1..].bytes().all(|b| b.is_ascii_hexdigit()))
+        && !(color.len() == 7
+            && color.starts_with('#')
+            && color[1..].bytes().all(|b| b.is_ascii_hexdigit()))
     {
-        return Err(format!("brand color `{}` is not #rrggbb", color.escape_debug()));
+        return Err(format!(
+            "brand color `{}` is not #rrggbb",
+            color.escape_debug()
+        ));
     }
-    if m.brand.icon_svg.as_ref().is_some_and(|s| s.len() > MAX_ICON_BYTES) {
+    if m.brand
+        .icon_svg
+        .as_ref()
+        .is_some_and(|s| s.len() > MAX_ICON_BYTES)
+    {
         return Err("brand icon is larger than 64 KiB".into());
     }
     Ok(())
@@ -192,18 +261,27 @@ mod tests {
                 required: true,
                 default_value: None,
             }],
-            auth: AuthScheme::Header { name: "X-Emby-Token".into(), value_template: "{api_key}".into() },
+            auth: AuthScheme::Header {
+                name: "X-Emby-Token".into(),
+                value_template: "{api_key}".into(),
+            },
             extra_hosts: vec![ExtraHost {
                 id: "plex-tv".into(),
                 origin: "https://plex.tv".into(),
                 send_credentials: false,
                 purpose: "sign in".into(),
             }],
-            brand: Brand { color: Some("#aa00FF".into()), icon_svg: None },
+            brand: Brand {
+                color: Some("#aa00FF".into()),
+                icon_svg: None,
+            },
         }
     }
 
-    const ALL: Interfaces = Interfaces { oauth: true, auth: true };
+    const ALL: Interfaces = Interfaces {
+        oauth: true,
+        auth: true,
+    };
 
     fn refused(f: impl FnOnce(&mut Manifest)) -> String {
         let mut m = good();
@@ -223,14 +301,33 @@ mod tests {
         assert!(refused(|m| m.version = "1.0".into()).contains("semver"));
         assert!(refused(|m| m.permissions[0].key = "Allow".into()).contains("permission key"));
         assert!(refused(|m| m.permissions.push(m.permissions[0].clone())).contains("twice"));
-        assert!(refused(|m| m.auth = AuthScheme::Header { name: "X".into(), value_template: "{nope}".into() }).contains("{nope}"));
-        assert!(refused(|m| m.auth = AuthScheme::Query { param: "t".into(), field: "url".into() }).contains("`url`"));
-        assert!(refused(|m| m.extra_hosts[0].origin = "https://plex.tv/path".into()).contains("origin"));
+        assert!(
+            refused(|m| m.auth = AuthScheme::Header {
+                name: "X".into(),
+                value_template: "{nope}".into()
+            })
+            .contains("{nope}")
+        );
+        assert!(
+            refused(|m| m.auth = AuthScheme::Query {
+                param: "t".into(),
+                field: "url".into()
+            })
+            .contains("`url`")
+        );
+        assert!(
+            refused(|m| m.extra_hosts[0].origin = "https://plex.tv/path".into()).contains("origin")
+        );
         assert!(refused(|m| m.extra_hosts[0].origin = "ftp://plex.tv".into()).contains("origin"));
-        assert!(refused(|m| m.extra_hosts[0].origin = "https://u:p@plex.tv".into()).contains("origin"));
+        assert!(
+            refused(|m| m.extra_hosts[0].origin = "https://u:p@plex.tv".into()).contains("origin")
+        );
         assert!(refused(|m| m.brand.color = Some("red".into())).contains("color"));
         assert!(refused(|m| m.capabilities.push(Capability::ListUsers)).contains("twice"));
-        assert!(refused(|m| m.config[0].default_value = Some(Value::Text("x".into()))).contains("secret"));
+        assert!(
+            refused(|m| m.config[0].default_value = Some(Value::Text("x".into())))
+                .contains("secret")
+        );
     }
 
     #[test]
@@ -247,7 +344,14 @@ mod tests {
     fn optional_interfaces_must_back_their_capabilities() {
         let mut m = good();
         m.capabilities.push(Capability::OauthLink);
-        let err = validate(&m, Interfaces { oauth: false, auth: true }).unwrap_err();
+        let err = validate(
+            &m,
+            Interfaces {
+                oauth: false,
+                auth: true,
+            },
+        )
+        .unwrap_err();
         assert!(err.contains("oauth"), "{err}");
     }
 }

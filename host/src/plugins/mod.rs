@@ -23,6 +23,7 @@ mod host_log;
 mod load;
 mod manifest;
 mod registry;
+mod status;
 pub mod types;
 mod watch;
 
@@ -30,15 +31,14 @@ pub use error::{CallError, ConnectorError, CrashKind};
 pub use host_http::ServerHandle;
 pub use load::{LoadError, LoadTimings, MAX_COMPONENT_BYTES};
 pub use registry::{Bundled, RescanFailure, RescanReport};
+pub use status::{Inspection, LoadErrorView, PluginState, PluginStatus, SourceView};
 pub use types::*;
 
 use crate::config::PluginsConfig;
 use call::{CallIo, CallLimits, CallSetup, Failure, Op, Reply};
-use chrono::SecondsFormat;
 use host_http::{HttpShared, RequestBudget};
 use load::{LoadedPlugin, Loader, Source};
 use registry::{Published, Registry};
-use serde::Serialize;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -59,7 +59,10 @@ pub const WATCH_DEBOUNCE: Duration = Duration::from_millis(300);
 pub fn bundled() -> Vec<Bundled> {
     embedded::BUNDLED
         .iter()
-        .map(|(name, bytes)| Bundled { name: (*name).to_owned(), bytes: Arc::from(*bytes) })
+        .map(|(name, bytes)| Bundled {
+            name: (*name).to_owned(),
+            bytes: Arc::from(*bytes),
+        })
         .collect()
 }
 
@@ -121,7 +124,11 @@ impl PluginHost {
     /// Start the host with the plugins embedded in the daemon: create the engine and the
     /// plugins folder if missing, load the bundled plugins, scan the folder, and watch it when
     /// `cfg.watch` is set. Compiled code is cached in `cache_dir`.
-    pub async fn start(cfg: &PluginsConfig, cache_dir: PathBuf, install_id: String) -> anyhow::Result<PluginHost> {
+    pub async fn start(
+        cfg: &PluginsConfig,
+        cache_dir: PathBuf,
+        install_id: String,
+    ) -> anyhow::Result<PluginHost> {
         Self::start_with_bundled(cfg, cache_dir, install_id, bundled()).await
     }
 
@@ -132,14 +139,21 @@ impl PluginHost {
         install_id: String,
         bundled: Vec<Bundled>,
     ) -> anyhow::Result<PluginHost> {
-        std::fs::create_dir_all(&cfg.dir)
-            .map_err(|e| anyhow::anyhow!("cannot create the plugins folder {}: {e}", cfg.dir.display()))?;
+        std::fs::create_dir_all(&cfg.dir).map_err(|e| {
+            anyhow::anyhow!(
+                "cannot create the plugins folder {}: {e}",
+                cfg.dir.display()
+            )
+        })?;
         let dir = cfg.dir.canonicalize().unwrap_or_else(|_| cfg.dir.clone());
         let (engine, pooling) = engine::build(cfg)?;
         let ticker = engine::Ticker::start(&engine)?;
         let linker = Arc::new(engine::linker(&engine)?);
         let cache = cache::CodeCache::open(cache_dir, &engine)?;
-        let http = HttpShared::new(Duration::from_secs(cfg.http_timeout_secs), cfg.max_response_bytes)?;
+        let http = HttpShared::new(
+            Duration::from_secs(cfg.http_timeout_secs),
+            cfg.max_response_bytes,
+        )?;
         let loader = Loader {
             engine,
             linker,
@@ -148,7 +162,13 @@ impl PluginHost {
             install_id: Arc::from(install_id),
             memory_bytes: usize::try_from(cfg.memory_bytes).unwrap_or(usize::MAX),
         };
-        let host = Self::assemble(cfg, loader, pooling, Some(ticker), Registry::new(Some(dir.clone()), bundled));
+        let host = Self::assemble(
+            cfg,
+            loader,
+            pooling,
+            Some(ticker),
+            Registry::new(Some(dir.clone()), bundled),
+        );
         {
             let inner = &host.inner;
             let mut registry = inner.registry.lock().await;
@@ -174,12 +194,20 @@ impl PluginHost {
     /// A host without a plugins folder, watcher or bundled plugins, for `zondarr plugin check`
     /// and benchmarks: [`PluginHost::inspect`] runs the real load pipeline with the real limits.
     /// Compiled code is cached in `cache_dir` when given.
-    pub fn standalone(cfg: &PluginsConfig, cache_dir: Option<PathBuf>) -> anyhow::Result<PluginHost> {
+    pub fn standalone(
+        cfg: &PluginsConfig,
+        cache_dir: Option<PathBuf>,
+    ) -> anyhow::Result<PluginHost> {
         let (engine, pooling) = engine::build(cfg)?;
         let ticker = engine::Ticker::start(&engine)?;
         let linker = Arc::new(engine::linker(&engine)?);
-        let cache = cache_dir.map(|dir| cache::CodeCache::open(dir, &engine)).transpose()?;
-        let http = HttpShared::new(Duration::from_secs(cfg.http_timeout_secs), cfg.max_response_bytes)?;
+        let cache = cache_dir
+            .map(|dir| cache::CodeCache::open(dir, &engine))
+            .transpose()?;
+        let http = HttpShared::new(
+            Duration::from_secs(cfg.http_timeout_secs),
+            cfg.max_response_bytes,
+        )?;
         let loader = Loader {
             engine,
             linker,
@@ -188,7 +216,13 @@ impl PluginHost {
             install_id: Arc::from("zondarr-plugin-check"),
             memory_bytes: usize::try_from(cfg.memory_bytes).unwrap_or(usize::MAX),
         };
-        Ok(Self::assemble(cfg, loader, pooling, Some(ticker), Registry::new(None, Vec::new())))
+        Ok(Self::assemble(
+            cfg,
+            loader,
+            pooling,
+            Some(ticker),
+            Registry::new(None, Vec::new()),
+        ))
     }
 
     fn assemble(
@@ -241,7 +275,12 @@ impl PluginHost {
 
     /// Ids of the loaded plugins.
     pub fn ids(&self) -> Vec<String> {
-        self.inner.published.slots.read().map(|s| s.keys().cloned().collect()).unwrap_or_default()
+        self.inner
+            .published
+            .slots
+            .read()
+            .map(|s| s.keys().cloned().collect())
+            .unwrap_or_default()
     }
 
     /// The manifest of a loaded plugin.
@@ -259,10 +298,23 @@ impl PluginHost {
             .read()
             .map(|s| s.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
             .unwrap_or_default();
-        let errors = self.inner.published.errors.read().map(|e| e.clone()).unwrap_or_default();
-        let mut out: Vec<PluginStatus> = slots.iter().map(|(id, slot)| status_of(id, slot, &errors)).collect();
+        let errors = self
+            .inner
+            .published
+            .errors
+            .read()
+            .map(|e| e.clone())
+            .unwrap_or_default();
+        let mut out: Vec<PluginStatus> = slots
+            .iter()
+            .map(|(id, slot)| status::status_of(id, slot, &errors))
+            .collect();
         for e in errors.iter().filter(|e| !e.serving) {
-            if e.error.id.as_ref().is_some_and(|id| slots.iter().any(|(s, _)| s == id)) {
+            if e.error
+                .id
+                .as_ref()
+                .is_some_and(|id| slots.iter().any(|(s, _)| s == id))
+            {
                 continue;
             }
             out.push(PluginStatus::failed(e));
@@ -272,16 +324,26 @@ impl PluginHost {
 
     /// Status of one plugin id (loaded, or a refused file that declared this id).
     pub fn status(&self, id: &str) -> Option<PluginStatus> {
-        self.list().into_iter().find(|s| s.id.as_deref() == Some(id))
+        self.list()
+            .into_iter()
+            .find(|s| s.id.as_deref() == Some(id))
     }
 
     /// Run `op` on plugin `id`.
-    async fn call(&self, id: &str, server: Option<&ServerContext>, op: Op) -> Result<Reply, CallError> {
+    async fn call(
+        &self,
+        id: &str,
+        server: Option<&ServerContext>,
+        op: Op,
+    ) -> Result<Reply, CallError> {
         let inner = &self.inner;
         if inner.closed.load(Ordering::Relaxed) {
             return Err(CallError::ShuttingDown);
         }
-        let slot = inner.published.slot(id).ok_or_else(|| CallError::NotFound(id.to_owned()))?;
+        let slot = inner
+            .published
+            .slot(id)
+            .ok_or_else(|| CallError::NotFound(id.to_owned()))?;
         let plugin = slot.current.load_full();
         if plugin.is_unhealthy() {
             return Err(CallError::Unhealthy(id.to_owned()));
@@ -306,14 +368,26 @@ impl PluginHost {
             );
         }
         match &result {
-            Ok(_) => tracing::debug!(plugin = id, op = name, elapsed_ms = started.elapsed().as_millis() as u64, "plugin call"),
-            Err(e) if e.is_crash() => tracing::error!(plugin = id, op = name, error = %e, "plugin call crashed"),
+            Ok(_) => tracing::debug!(
+                plugin = id,
+                op = name,
+                elapsed_ms = started.elapsed().as_millis() as u64,
+                "plugin call"
+            ),
+            Err(e) if e.is_crash() => {
+                tracing::error!(plugin = id, op = name, error = %e, "plugin call crashed")
+            }
             Err(e) => tracing::info!(plugin = id, op = name, error = %e, "plugin call failed"),
         }
         result
     }
 
-    async fn call_loaded(&self, plugin: &LoadedPlugin, server: Option<&ServerContext>, op: Op) -> Result<Reply, CallError> {
+    async fn call_loaded(
+        &self,
+        plugin: &LoadedPlugin,
+        server: Option<&ServerContext>,
+        op: Op,
+    ) -> Result<Reply, CallError> {
         let inner = &self.inner;
         let id = plugin.manifest.id.clone();
         let setup = CallSetup {
@@ -325,23 +399,44 @@ impl PluginHost {
                 plugin_id: Arc::from(id.as_str()),
                 manifest: Some(plugin.manifest.clone()),
                 http: inner.loader.http.clone(),
-                budget: RequestBudget { made: 0, max: inner.limits.max_requests },
+                budget: RequestBudget {
+                    made: 0,
+                    max: inner.limits.max_requests,
+                },
                 install_id: inner.loader.install_id.clone(),
                 log_lines: 0,
+                waited: false,
             },
         };
         match call::run(setup, server.map(|s| Arc::new(s.clone())), op).await {
             Ok(Ok(reply)) => Ok(reply),
-            Ok(Err(e)) => Err(CallError::Connector { plugin: id, error: e.into() }),
-            Err(Failure::Timeout) => Err(CallError::Timeout { plugin: id, secs: inner.limits.wall.as_secs() }),
-            Err(Failure::Crash(kind, detail)) => Err(CallError::Crashed { plugin: id, kind, detail }),
+            Ok(Err(e)) => Err(CallError::Connector {
+                plugin: id,
+                error: e.into(),
+            }),
+            Err(Failure::Timeout) => Err(CallError::Timeout {
+                plugin: id,
+                secs: inner.limits.wall.as_secs(),
+            }),
+            Err(Failure::Crash(kind, detail)) => Err(CallError::Crashed {
+                plugin: id,
+                kind,
+                detail,
+            }),
             Err(Failure::PoolFull) => Err(CallError::Busy(id)),
-            Err(Failure::NotExported(interface)) => Err(CallError::NotExported { plugin: id, interface }),
+            Err(Failure::NotExported(interface)) => Err(CallError::NotExported {
+                plugin: id,
+                interface,
+            }),
         }
     }
 
     /// Check the URL and credentials and identify the server.
-    pub async fn test_connection(&self, id: &str, server: &ServerContext) -> Result<ServerInfo, CallError> {
+    pub async fn test_connection(
+        &self,
+        id: &str,
+        server: &ServerContext,
+    ) -> Result<ServerInfo, CallError> {
         match self.call(id, Some(server), Op::TestConnection).await? {
             Reply::ServerInfo(s) => Ok(s.into()),
             _ => Err(unexpected()),
@@ -349,7 +444,11 @@ impl PluginHost {
     }
 
     /// List the content libraries.
-    pub async fn list_libraries(&self, id: &str, server: &ServerContext) -> Result<Vec<Library>, CallError> {
+    pub async fn list_libraries(
+        &self,
+        id: &str,
+        server: &ServerContext,
+    ) -> Result<Vec<Library>, CallError> {
         match self.call(id, Some(server), Op::ListLibraries).await? {
             Reply::Libraries(l) => Ok(l.into_iter().map(Into::into).collect()),
             _ => Err(unexpected()),
@@ -357,7 +456,11 @@ impl PluginHost {
     }
 
     /// List the accounts on the server.
-    pub async fn list_users(&self, id: &str, server: &ServerContext) -> Result<Vec<RemoteUser>, CallError> {
+    pub async fn list_users(
+        &self,
+        id: &str,
+        server: &ServerContext,
+    ) -> Result<Vec<RemoteUser>, CallError> {
         match self.call(id, Some(server), Op::ListUsers).await? {
             Reply::Users(u) => Ok(u.into_iter().map(Into::into).collect()),
             _ => Err(unexpected()),
@@ -365,8 +468,16 @@ impl PluginHost {
     }
 
     /// Create an account with libraries and permissions applied.
-    pub async fn create_user(&self, id: &str, server: &ServerContext, user: &NewUser) -> Result<RemoteUser, CallError> {
-        match self.call(id, Some(server), Op::CreateUser(user.into())).await? {
+    pub async fn create_user(
+        &self,
+        id: &str,
+        server: &ServerContext,
+        user: &NewUser,
+    ) -> Result<RemoteUser, CallError> {
+        match self
+            .call(id, Some(server), Op::CreateUser(user.into()))
+            .await?
+        {
             Reply::User(u) => Ok(u.into()),
             _ => Err(unexpected()),
         }
@@ -380,12 +491,24 @@ impl PluginHost {
         user_id: &str,
         options: DeleteOptions,
     ) -> Result<(), CallError> {
-        self.unit(id, server, Op::DeleteUser(user_id.to_owned(), options.into())).await
+        self.unit(
+            id,
+            server,
+            Op::DeleteUser(user_id.to_owned(), options.into()),
+        )
+        .await
     }
 
     /// Disable or enable an account.
-    pub async fn set_enabled(&self, id: &str, server: &ServerContext, user_id: &str, enabled: bool) -> Result<(), CallError> {
-        self.unit(id, server, Op::SetEnabled(user_id.to_owned(), enabled)).await
+    pub async fn set_enabled(
+        &self,
+        id: &str,
+        server: &ServerContext,
+        user_id: &str,
+        enabled: bool,
+    ) -> Result<(), CallError> {
+        self.unit(id, server, Op::SetEnabled(user_id.to_owned(), enabled))
+            .await
     }
 
     /// Replace the libraries an account may see.
@@ -396,7 +519,12 @@ impl PluginHost {
         user_id: &str,
         access: &LibraryAccess,
     ) -> Result<(), CallError> {
-        self.unit(id, server, Op::SetLibraryAccess(user_id.to_owned(), access.into())).await
+        self.unit(
+            id,
+            server,
+            Op::SetLibraryAccess(user_id.to_owned(), access.into()),
+        )
+        .await
     }
 
     /// Apply permission values.
@@ -408,7 +536,12 @@ impl PluginHost {
         permissions: &[PermissionValue],
     ) -> Result<(), CallError> {
         let permissions = permissions.iter().map(Into::into).collect();
-        self.unit(id, server, Op::SetPermissions(user_id.to_owned(), permissions)).await
+        self.unit(
+            id,
+            server,
+            Op::SetPermissions(user_id.to_owned(), permissions),
+        )
+        .await
     }
 
     /// Set an account's password.
@@ -419,11 +552,20 @@ impl PluginHost {
         user_id: &str,
         password: &SecretString,
     ) -> Result<(), CallError> {
-        self.unit(id, server, Op::SetPassword(user_id.to_owned(), password.expose().to_owned())).await
+        self.unit(
+            id,
+            server,
+            Op::SetPassword(user_id.to_owned(), password.expose().to_owned()),
+        )
+        .await
     }
 
     /// Start linking an account (`oauth` interface).
-    pub async fn start_link(&self, id: &str, server: &ServerContext) -> Result<LinkStart, CallError> {
+    pub async fn start_link(
+        &self,
+        id: &str,
+        server: &ServerContext,
+    ) -> Result<LinkStart, CallError> {
         match self.call(id, Some(server), Op::StartLink).await? {
             Reply::LinkStart(s) => Ok(s.into()),
             _ => Err(unexpected()),
@@ -431,8 +573,16 @@ impl PluginHost {
     }
 
     /// Check whether the invitee approved a link (`oauth` interface).
-    pub async fn poll_link(&self, id: &str, server: &ServerContext, pin_id: &str) -> Result<LinkStatus, CallError> {
-        match self.call(id, Some(server), Op::PollLink(pin_id.to_owned())).await? {
+    pub async fn poll_link(
+        &self,
+        id: &str,
+        server: &ServerContext,
+        pin_id: &str,
+    ) -> Result<LinkStatus, CallError> {
+        match self
+            .call(id, Some(server), Op::PollLink(pin_id.to_owned()))
+            .await?
+        {
             Reply::LinkStatus(s) => Ok(s.into()),
             _ => Err(unexpected()),
         }
@@ -464,7 +614,11 @@ impl PluginHost {
     /// benchmarks).
     pub async fn inspect(&self, bytes: &[u8]) -> Result<Inspection, LoadError> {
         load::check_header(bytes)?;
-        let plugin = self.inner.loader.load(Arc::from(bytes), Source::Check).await?;
+        let plugin = self
+            .inner
+            .loader
+            .load(Arc::from(bytes), Source::Check)
+            .await?;
         Ok(Inspection::of(&plugin))
     }
 
@@ -472,209 +626,12 @@ impl PluginHost {
     async fn files_changed(&self, names: Vec<String>) {
         let inner = &self.inner;
         let mut registry = inner.registry.lock().await;
-        registry.changed(names, &inner.loader, &inner.published).await;
+        registry
+            .changed(names, &inner.loader, &inner.published)
+            .await;
     }
 }
 
 fn unexpected() -> CallError {
     CallError::Internal("the plugin returned a reply of the wrong kind".into())
-}
-
-/// What `inspect` learned about a component.
-#[derive(Debug, Clone, Serialize)]
-pub struct Inspection {
-    /// The validated manifest.
-    pub manifest: Manifest,
-    /// Contract version from the export name.
-    pub contract_version: String,
-    /// Exported interfaces (`connector`, `oauth`, `auth`).
-    pub interfaces: Vec<&'static str>,
-    /// Import names.
-    pub imports: Vec<String>,
-    /// Export names.
-    pub exports: Vec<String>,
-    /// Hex SHA-256 of the file.
-    pub sha256: String,
-    /// Size in bytes.
-    pub size: usize,
-    /// Whether the compiled code came from the cache.
-    #[serde(skip)]
-    pub from_cache: bool,
-    /// Step timings.
-    #[serde(skip)]
-    pub timings: LoadTimings,
-}
-
-impl Inspection {
-    fn of(p: &LoadedPlugin) -> Self {
-        Self {
-            manifest: (*p.manifest).clone(),
-            contract_version: p.contract.to_string(),
-            interfaces: p.interfaces(),
-            imports: p.imports.clone(),
-            exports: p.export_names.clone(),
-            sha256: p.sha256.clone(),
-            size: p.size,
-            from_cache: p.from_cache,
-            timings: p.timings,
-        }
-    }
-}
-
-/// Where a plugin version came from, as shown by the API.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-pub enum SourceView {
-    /// Embedded in the daemon.
-    Bundled {
-        /// The plugin's directory name in the repository.
-        #[serde(skip_serializing_if = "Option::is_none")]
-        name: Option<String>,
-    },
-    /// A file in the plugins folder.
-    Folder {
-        /// File name.
-        file: String,
-    },
-}
-
-/// State of a plugin in the API.
-#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
-#[serde(rename_all = "snake_case")]
-pub enum PluginState {
-    /// Serving calls.
-    Loaded,
-    /// Crashed too often in a row; refused until reloaded.
-    Unhealthy,
-    /// The file was refused and nothing serves it.
-    Failed,
-}
-
-/// A load error as shown by the API.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
-pub struct LoadErrorView {
-    /// The refused file (`None` for a bundled plugin).
-    pub file: Option<String>,
-    /// Why.
-    pub message: String,
-    /// When, RFC 3339.
-    pub at: String,
-}
-
-/// One plugin (or refused file) in `GET /api/v1/plugins`.
-#[derive(Debug, Clone, Serialize)]
-pub struct PluginStatus {
-    /// Plugin id; `None` for a refused file that did not get far enough to tell.
-    pub id: Option<String>,
-    /// Human name.
-    pub name: Option<String>,
-    /// Plugin version.
-    pub version: Option<String>,
-    /// One sentence.
-    pub description: Option<String>,
-    /// Contract version the component was built for.
-    pub contract_version: Option<String>,
-    /// Where it came from.
-    pub source: SourceView,
-    /// Loaded, unhealthy or failed.
-    pub state: PluginState,
-    /// The latest refusal of a file for this id (the older version keeps serving).
-    pub error: Option<LoadErrorView>,
-    /// Exported interfaces.
-    pub interfaces: Vec<&'static str>,
-    /// Capabilities.
-    pub capabilities: Vec<Capability>,
-    /// Permission keys.
-    pub permissions: Vec<PermissionDef>,
-    /// How invitees join.
-    pub join_flow: Option<JoinFlow>,
-    /// Configuration fields of a server of this kind.
-    pub config_fields: Vec<ConfigField>,
-    /// Credential injection (never contains a secret).
-    pub auth: Option<AuthScheme>,
-    /// Hosts besides the server that the plugin may reach.
-    pub extra_hosts: Vec<ExtraHost>,
-    /// Colours and icon.
-    pub brand: Option<Brand>,
-    /// Hex SHA-256 of the component.
-    pub sha256: Option<String>,
-    /// When this version was loaded, RFC 3339.
-    pub loaded_at: Option<String>,
-    /// Calls since the daemon started (all versions of this id).
-    pub calls: u64,
-    /// Calls that ended in an error.
-    pub errors: u64,
-    /// Crashes in a row of the current version.
-    pub consecutive_failures: u32,
-}
-
-fn error_view(e: &registry::FileError) -> LoadErrorView {
-    LoadErrorView {
-        file: e.file.clone(),
-        message: e.error.message.clone(),
-        at: e.at.to_rfc3339_opts(SecondsFormat::Secs, true),
-    }
-}
-
-fn status_of(id: &str, slot: &registry::Slot, errors: &[registry::FileError]) -> PluginStatus {
-    let p = slot.current.load_full();
-    let m = &p.manifest;
-    PluginStatus {
-        id: Some(id.to_owned()),
-        name: Some(m.name.clone()),
-        version: Some(m.version.clone()),
-        description: Some(m.description.clone()),
-        contract_version: Some(p.contract.to_string()),
-        source: match &p.source {
-            Source::Folder { file } => SourceView::Folder { file: file.clone() },
-            Source::Bundled { name } => SourceView::Bundled { name: Some(name.clone()) },
-            Source::Check => SourceView::Bundled { name: None },
-        },
-        state: if p.is_unhealthy() { PluginState::Unhealthy } else { PluginState::Loaded },
-        error: errors.iter().find(|e| e.error.id.as_deref() == Some(id)).map(error_view),
-        interfaces: p.interfaces(),
-        capabilities: m.capabilities.clone(),
-        permissions: m.permissions.clone(),
-        join_flow: Some(m.join_flow),
-        config_fields: m.config.clone(),
-        auth: Some(m.auth.clone()),
-        extra_hosts: m.extra_hosts.clone(),
-        brand: Some(m.brand.clone()),
-        sha256: Some(p.sha256.clone()),
-        loaded_at: Some(p.loaded_at.to_rfc3339_opts(SecondsFormat::Secs, true)),
-        calls: slot.calls.load(Ordering::Relaxed),
-        errors: slot.errors.load(Ordering::Relaxed),
-        consecutive_failures: p.consecutive_crashes(),
-    }
-}
-
-impl PluginStatus {
-    fn failed(e: &registry::FileError) -> Self {
-        PluginStatus {
-            id: e.error.id.clone(),
-            name: None,
-            version: None,
-            description: None,
-            contract_version: None,
-            source: match &e.file {
-                Some(file) => SourceView::Folder { file: file.clone() },
-                None => SourceView::Bundled { name: e.bundled.clone() },
-            },
-            state: PluginState::Failed,
-            error: Some(error_view(e)),
-            interfaces: Vec::new(),
-            capabilities: Vec::new(),
-            permissions: Vec::new(),
-            join_flow: None,
-            config_fields: Vec::new(),
-            auth: None,
-            extra_hosts: Vec::new(),
-            brand: None,
-            sha256: None,
-            loaded_at: None,
-            calls: 0,
-            errors: 0,
-            consecutive_failures: 0,
-        }
-    }
 }

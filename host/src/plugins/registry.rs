@@ -116,7 +116,14 @@ impl Registry {
         Self {
             dir,
             files: BTreeMap::new(),
-            bundled: bundled.into_iter().map(|source| BundledRecord { source, loaded: None, error: None }).collect(),
+            bundled: bundled
+                .into_iter()
+                .map(|source| BundledRecord {
+                    source,
+                    loaded: None,
+                    error: None,
+                })
+                .collect(),
         }
     }
 
@@ -139,19 +146,28 @@ impl Registry {
                 ),
             })
         } else {
-            loader.load(source.bytes.clone(), Source::Bundled { name: source.name.clone() }).await
+            loader
+                .load(
+                    source.bytes.clone(),
+                    Source::Bundled {
+                        name: source.name.clone(),
+                    },
+                )
+                .await
         };
         match result {
             Ok(p) => {
                 let id = p.manifest.id.clone();
-                let clash = self
-                    .bundled
-                    .iter()
-                    .enumerate()
-                    .any(|(j, b)| j != i && b.loaded.as_ref().is_some_and(|l| l.manifest.id == id));
+                let clash =
+                    self.bundled.iter().enumerate().any(|(j, b)| {
+                        j != i && b.loaded.as_ref().is_some_and(|l| l.manifest.id == id)
+                    });
                 if clash {
                     self.bundled[i].error = Some((
-                        LoadError { id: Some(id.clone()), message: format!("another bundled plugin already has the id `{id}`") },
+                        LoadError {
+                            id: Some(id.clone()),
+                            message: format!("another bundled plugin already has the id `{id}`"),
+                        },
                         Utc::now(),
                     ));
                     return;
@@ -174,7 +190,11 @@ impl Registry {
         let mut report = RescanReport::default();
         // Unhealthy bundled plugins get a fresh start too.
         for i in 0..self.bundled.len() {
-            if self.bundled[i].loaded.as_ref().is_some_and(|p| p.is_unhealthy()) {
+            if self.bundled[i]
+                .loaded
+                .as_ref()
+                .is_some_and(|p| p.is_unhealthy())
+            {
                 self.load_bundled_one(i, loader, out).await;
             }
         }
@@ -183,7 +203,9 @@ impl Registry {
             match std::fs::read_dir(dir) {
                 Ok(entries) => {
                     for entry in entries.flatten() {
-                        if entry.file_type().is_ok_and(|t| t.is_file() || t.is_symlink())
+                        if entry
+                            .file_type()
+                            .is_ok_and(|t| t.is_file() || t.is_symlink())
                             && let Some(name) = plugin_file_name(&entry.path())
                         {
                             names.push(name);
@@ -195,7 +217,12 @@ impl Registry {
         }
         names.sort();
         // Known files that vanished without an event.
-        let gone: Vec<String> = self.files.keys().filter(|k| !names.contains(k)).cloned().collect();
+        let gone: Vec<String> = self
+            .files
+            .keys()
+            .filter(|k| !names.contains(k))
+            .cloned()
+            .collect();
         for name in gone.into_iter().chain(names) {
             let force = self.files.get(&name).is_some_and(|r| {
                 r.error.is_some() || r.loaded.as_ref().is_some_and(|p| p.is_unhealthy())
@@ -219,18 +246,36 @@ impl Registry {
         self.publish_errors(out);
     }
 
-    async fn reload_file(&mut self, name: &str, force: bool, loader: &Loader, out: &Published) -> Outcome {
-        let Some(dir) = self.dir.clone() else { return Outcome::Unchanged };
+    async fn reload_file(
+        &mut self,
+        name: &str,
+        force: bool,
+        loader: &Loader,
+        out: &Published,
+    ) -> Outcome {
+        let Some(dir) = self.dir.clone() else {
+            return Outcome::Unchanged;
+        };
         let path = dir.join(name);
         let bytes = match read_capped(&path) {
             Ok(Some(bytes)) => bytes,
             Ok(None) => {
-                return if self.remove_file(name, loader, out).await { Outcome::Removed } else { Outcome::Unchanged };
+                return if self.remove_file(name, loader, out).await {
+                    Outcome::Removed
+                } else {
+                    Outcome::Unchanged
+                };
             }
             Err(message) => {
                 let record = self.files.entry(name.to_owned()).or_default();
                 record.attempted_sha = None;
-                record.error = Some((LoadError { id: None, message: message.clone() }, Utc::now()));
+                record.error = Some((
+                    LoadError {
+                        id: None,
+                        message: message.clone(),
+                    },
+                    Utc::now(),
+                ));
                 return Outcome::Failed(message);
             }
         };
@@ -241,7 +286,14 @@ impl Registry {
         }
         record.attempted_sha = Some(sha);
 
-        let result = loader.load(Arc::from(bytes), Source::Folder { file: name.to_owned() }).await;
+        let result = loader
+            .load(
+                Arc::from(bytes),
+                Source::Folder {
+                    file: name.to_owned(),
+                },
+            )
+            .await;
         let loaded = match result {
             Ok(p) => p,
             Err(e) => return self.fail(name, e),
@@ -250,10 +302,15 @@ impl Registry {
         if let Some(other) = self
             .files
             .iter()
-            .find(|(n, r)| n.as_str() != name && r.loaded.as_ref().is_some_and(|p| p.manifest.id == id))
+            .find(|(n, r)| {
+                n.as_str() != name && r.loaded.as_ref().is_some_and(|p| p.manifest.id == id)
+            })
             .map(|(n, _)| n.clone())
         {
-            let e = LoadError { id: Some(id.clone()), message: format!("the id `{id}` is already provided by the file {other}") };
+            let e = LoadError {
+                id: Some(id.clone()),
+                message: format!("the id `{id}` is already provided by the file {other}"),
+            };
             return self.fail(name, e);
         }
         tracing::info!(
@@ -265,7 +322,10 @@ impl Registry {
             "loaded plugin from the plugins folder"
         );
         let record = self.files.entry(name.to_owned()).or_default();
-        let previous = record.loaded.replace(Arc::new(loaded)).map(|p| p.manifest.id.clone());
+        let previous = record
+            .loaded
+            .replace(Arc::new(loaded))
+            .map(|p| p.manifest.id.clone());
         record.error = None;
         self.publish(&id, out);
         if let Some(old) = previous
@@ -292,14 +352,21 @@ impl Registry {
     /// Forget a deleted file; its id falls back to the bundled plugin, or is unloaded. Files
     /// that were refused because they clashed with this one get another chance.
     async fn remove_file(&mut self, name: &str, loader: &Loader, out: &Published) -> bool {
-        let Some(record) = self.files.remove(name) else { return false };
+        let Some(record) = self.files.remove(name) else {
+            return false;
+        };
         if let Some(p) = record.loaded {
             let id = p.manifest.id.clone();
             self.publish(&id, out);
             let retry: Vec<String> = self
                 .files
                 .iter()
-                .filter(|(_, r)| r.loaded.is_none() && r.error.as_ref().is_some_and(|(e, _)| e.id.as_deref() == Some(&id)))
+                .filter(|(_, r)| {
+                    r.loaded.is_none()
+                        && r.error
+                            .as_ref()
+                            .is_some_and(|(e, _)| e.id.as_deref() == Some(&id))
+                })
                 .map(|(n, _)| n.clone())
                 .collect();
             for other in retry {
@@ -315,14 +382,18 @@ impl Registry {
             .values()
             .find_map(|r| r.loaded.as_ref().filter(|p| p.manifest.id == id).cloned())
             .or_else(|| {
-                self.bundled.iter().find_map(|b| b.loaded.as_ref().filter(|p| p.manifest.id == id).cloned())
+                self.bundled
+                    .iter()
+                    .find_map(|b| b.loaded.as_ref().filter(|p| p.manifest.id == id).cloned())
             })
     }
 
     /// Make the effective version of `id` the one calls get: the atomic swap.
     fn publish(&self, id: &str, out: &Published) {
         let effective = self.effective(id);
-        let Ok(mut slots) = out.slots.write() else { return };
+        let Ok(mut slots) = out.slots.write() else {
+            return;
+        };
         match (effective, slots.get(id)) {
             (Some(p), Some(slot)) => {
                 if !Arc::ptr_eq(&slot.current.load(), &p) {
@@ -397,7 +468,10 @@ fn read_capped(path: &Path) -> Result<Option<Vec<u8>>, String> {
         .read_to_end(&mut bytes)
         .map_err(|e| format!("cannot read the file: {}", e.kind()))?;
     if bytes.len() > MAX_COMPONENT_BYTES {
-        return Err(format!("the file is larger than {} MiB", MAX_COMPONENT_BYTES / (1024 * 1024)));
+        return Err(format!(
+            "the file is larger than {} MiB",
+            MAX_COMPONENT_BYTES / (1024 * 1024)
+        ));
     }
     Ok(Some(bytes))
 }

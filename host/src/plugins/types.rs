@@ -64,7 +64,10 @@ pub struct ServerContext {
 impl ServerContext {
     /// A context for `base_url` with no configuration.
     pub fn new(base_url: impl Into<String>) -> Self {
-        Self { base_url: base_url.into(), ..Self::default() }
+        Self {
+            base_url: base_url.into(),
+            ..Self::default()
+        }
     }
 
     /// Add a non-secret configuration value.
@@ -170,8 +173,10 @@ impl Value {
     pub fn fits(&self, kind: ValueKind) -> bool {
         matches!(
             (self, kind),
-            (Value::Text(_), ValueKind::Text | ValueKind::Url | ValueKind::Secret)
-                | (Value::Flag(_), ValueKind::Flag)
+            (
+                Value::Text(_),
+                ValueKind::Text | ValueKind::Url | ValueKind::Secret
+            ) | (Value::Flag(_), ValueKind::Flag)
                 | (Value::Number(_), ValueKind::Number)
         )
     }

@@ -46,7 +46,9 @@ impl Watcher {
         .map_err(|e| anyhow::anyhow!("cannot watch the plugins folder: {e}"))?;
         debouncer
             .watch(dir, RecursiveMode::NonRecursive)
-            .map_err(|e| anyhow::anyhow!("cannot watch the plugins folder {}: {e}", dir.display()))?;
+            .map_err(|e| {
+                anyhow::anyhow!("cannot watch the plugins folder {}: {e}", dir.display())
+            })?;
 
         let task = tokio::spawn(async move {
             while let Some(mut names) = rx.recv().await {

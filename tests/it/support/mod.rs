@@ -112,3 +112,42 @@ impl Drop for Daemon {
 pub fn client() -> reqwest::Client {
     reqwest::Client::builder().timeout(Duration::from_secs(30)).build().expect("client")
 }
+
+/// Password of the admin created by [`admin_key`].
+pub const ADMIN_PASSWORD: &str = "correct-violet-kettle-42";
+
+/// Finish setup on a fresh daemon (admin `admin`) and return an `admin`-scope API key, for
+/// tests of admin endpoints that are not about authentication.
+pub async fn admin_key(daemon: &Daemon) -> String {
+    let http = client();
+    let resp = http
+        .post(daemon.at("/api/v1/setup"))
+        .json(&serde_json::json!({ "username": "admin", "password": ADMIN_PASSWORD }))
+        .send()
+        .await
+        .expect("setup request");
+    assert_eq!(resp.status(), 201, "setup: {}", resp.text().await.unwrap_or_default());
+    let cookie = resp.headers()["set-cookie"].to_str().expect("cookie").split(';').next().expect("pair").to_owned();
+    let me: serde_json::Value = http
+        .get(daemon.at("/api/v1/auth/me"))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .expect("me")
+        .json()
+        .await
+        .expect("me json");
+    let csrf = me["auth"]["csrf_token"].as_str().expect("csrf token").to_owned();
+    let key: serde_json::Value = http
+        .post(daemon.at("/api/v1/api-keys"))
+        .header("cookie", &cookie)
+        .header("x-csrf-token", csrf)
+        .json(&serde_json::json!({ "name": "tests", "scope": "admin" }))
+        .send()
+        .await
+        .expect("create key")
+        .json()
+        .await
+        .expect("key json");
+    key["key"].as_str().expect("key").to_owned()
+}

@@ -1,0 +1,296 @@
+//! Repository functions for invitations and their target servers.
+
+use super::time;
+use rusqlite::{Connection, OptionalExtension, params, types::Value};
+
+/// An invitation row with its targets.
+#[derive(Debug, Clone)]
+pub struct Invitation {
+    /// Row id.
+    pub id: i64,
+    /// The code (unique, case-insensitive).
+    pub code: String,
+    /// Enabled.
+    pub enabled: bool,
+    /// Expiry.
+    pub expires_at: Option<String>,
+    /// Maximum uses.
+    pub max_uses: Option<i64>,
+    /// Uses so far (including reserved ones of redemptions in progress).
+    pub use_count: i64,
+    /// Access duration of the accounts it creates, days.
+    pub access_duration_days: Option<i64>,
+    /// Admin note.
+    pub note: Option<String>,
+    /// Creator (audit actor form).
+    pub created_by: String,
+    /// Creation time.
+    pub created_at: String,
+    /// Last change.
+    pub updated_at: String,
+    /// Target servers.
+    pub targets: Vec<Target>,
+}
+
+/// A target server of an invitation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Target {
+    /// Server.
+    pub server_id: i64,
+    /// Allowed library row ids; `None` means all.
+    pub libraries: Option<Vec<i64>>,
+    /// Permission values (JSON object).
+    pub permissions: serde_json::Map<String, serde_json::Value>,
+}
+
+/// The state an invitation is in, in the order the checks apply.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// Switched off by the admin.
+    Disabled,
+    /// Past its expiry.
+    Expired,
+    /// No uses left.
+    UsedUp,
+    /// Can be redeemed.
+    Active,
+}
+
+impl Status {
+    /// Parse a filter value.
+    pub fn parse(s: &str) -> Option<Status> {
+        match s {
+            "disabled" => Some(Status::Disabled),
+            "expired" => Some(Status::Expired),
+            "used_up" => Some(Status::UsedUp),
+            "active" => Some(Status::Active),
+            _ => None,
+        }
+    }
+}
+
+impl Invitation {
+    /// The current status at `now` (stored format).
+    pub fn status(&self, now: &str) -> Status {
+        if !self.enabled {
+            Status::Disabled
+        } else if self.expires_at.as_deref().is_some_and(|e| e <= now) {
+            Status::Expired
+        } else if self.max_uses.is_some_and(|m| self.use_count >= m) {
+            Status::UsedUp
+        } else {
+            Status::Active
+        }
+    }
+}
+
+const COLS: &str = "id, code, enabled, expires_at, max_uses, use_count, access_duration_days, note, created_by, created_at, updated_at";
+
+fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Invitation> {
+    Ok(Invitation {
+        id: r.get(0)?,
+        code: r.get(1)?,
+        enabled: r.get(2)?,
+        expires_at: r.get(3)?,
+        max_uses: r.get(4)?,
+        use_count: r.get(5)?,
+        access_duration_days: r.get(6)?,
+        note: r.get(7)?,
+        created_by: r.get(8)?,
+        created_at: r.get(9)?,
+        updated_at: r.get(10)?,
+        targets: Vec::new(),
+    })
+}
+
+fn load_targets(c: &Connection, inv: &mut Invitation) -> rusqlite::Result<()> {
+    let mut stmt = c.prepare(
+        "SELECT server_id, libraries, permissions FROM invitation_servers WHERE invitation_id = ?1 ORDER BY server_id",
+    )?;
+    inv.targets = stmt
+        .query_map([inv.id], |r| {
+            let libs: Option<String> = r.get(1)?;
+            let perms: String = r.get(2)?;
+            Ok(Target {
+                server_id: r.get(0)?,
+                libraries: libs.and_then(|l| serde_json::from_str(&l).ok()),
+                permissions: serde_json::from_str(&perms).unwrap_or_default(),
+            })
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    Ok(())
+}
+
+/// One invitation by id.
+pub fn get(c: &Connection, id: i64) -> rusqlite::Result<Option<Invitation>> {
+    let Some(mut inv) = c.query_row(&format!("SELECT {COLS} FROM invitations WHERE id = ?1"), [id], row).optional()? else {
+        return Ok(None);
+    };
+    load_targets(c, &mut inv)?;
+    Ok(Some(inv))
+}
+
+/// One invitation by code (case-insensitive).
+pub fn by_code(c: &Connection, code: &str) -> rusqlite::Result<Option<Invitation>> {
+    let Some(mut inv) = c.query_row(&format!("SELECT {COLS} FROM invitations WHERE code = ?1"), [code], row).optional()? else {
+        return Ok(None);
+    };
+    load_targets(c, &mut inv)?;
+    Ok(Some(inv))
+}
+
+/// Whether a code is taken (case-insensitive).
+pub fn code_taken(c: &Connection, code: &str) -> rusqlite::Result<bool> {
+    c.query_row("SELECT EXISTS (SELECT 1 FROM invitations WHERE code = ?1)", [code], |r| r.get(0))
+}
+
+fn write_targets(c: &Connection, id: i64, targets: &[Target]) -> rusqlite::Result<()> {
+    c.execute("DELETE FROM invitation_servers WHERE invitation_id = ?1", [id])?;
+    let mut stmt = c.prepare("INSERT INTO invitation_servers (invitation_id, server_id, libraries, permissions) VALUES (?1, ?2, ?3, ?4)")?;
+    for t in targets {
+        let libs = t.libraries.as_ref().map(|l| serde_json::to_string(l).unwrap_or_else(|_| "[]".into()));
+        let perms = serde_json::Value::Object(t.permissions.clone()).to_string();
+        stmt.execute(params![id, t.server_id, libs, perms])?;
+    }
+    Ok(())
+}
+
+/// Insert an invitation with its targets; returns the id.
+pub fn insert(c: &Connection, inv: &Invitation) -> rusqlite::Result<i64> {
+    let now = time::now();
+    c.execute(
+        "INSERT INTO invitations (code, enabled, expires_at, max_uses, access_duration_days, note, created_by, created_at, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8)",
+        params![inv.code, inv.enabled, inv.expires_at, inv.max_uses, inv.access_duration_days, inv.note, inv.created_by, now],
+    )?;
+    let id = c.last_insert_rowid();
+    write_targets(c, id, &inv.targets)?;
+    Ok(id)
+}
+
+/// Update every editable field (never the code or the use count) and the targets.
+pub fn update(c: &Connection, inv: &Invitation) -> rusqlite::Result<usize> {
+    let n = c.execute(
+        "UPDATE invitations SET enabled = ?2, expires_at = ?3, max_uses = ?4, access_duration_days = ?5, note = ?6, updated_at = ?7
+         WHERE id = ?1",
+        params![inv.id, inv.enabled, inv.expires_at, inv.max_uses, inv.access_duration_days, inv.note, time::now()],
+    )?;
+    write_targets(c, inv.id, &inv.targets)?;
+    Ok(n)
+}
+
+/// Delete an invitation (accounts it created keep existing; their link is cleared by the FK).
+pub fn delete(c: &Connection, id: i64) -> rusqlite::Result<bool> {
+    Ok(c.execute("DELETE FROM invitations WHERE id = ?1", [id])? == 1)
+}
+
+/// Take one use if the invitation is redeemable right now. Atomic: the condition and the
+/// increment are one statement, so concurrent redemptions never exceed `max_uses`.
+pub fn reserve_use(c: &Connection, id: i64) -> rusqlite::Result<bool> {
+    let n = c.execute(
+        "UPDATE invitations SET use_count = use_count + 1, updated_at = ?2
+         WHERE id = ?1 AND enabled = 1 AND (expires_at IS NULL OR expires_at > ?2)
+           AND (max_uses IS NULL OR use_count < max_uses)",
+        params![id, time::now()],
+    )?;
+    Ok(n == 1)
+}
+
+/// Give back a use taken by a redemption that failed.
+pub fn release_use(c: &Connection, id: i64) -> rusqlite::Result<()> {
+    c.execute(
+        "UPDATE invitations SET use_count = max(use_count - 1, 0), updated_at = ?2 WHERE id = ?1",
+        params![id, time::now()],
+    )?;
+    Ok(())
+}
+
+/// List filters.
+#[derive(Debug, Clone, Default)]
+pub struct Filter {
+    /// Only this status.
+    pub status: Option<Status>,
+    /// Only invitations targeting this server.
+    pub server_id: Option<i64>,
+    /// Code contains (case-insensitive).
+    pub search: Option<String>,
+}
+
+/// Sort keys.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sort {
+    /// Newest first by default.
+    CreatedAt,
+    /// Soonest expiry.
+    ExpiresAt,
+    /// Alphabetical.
+    Code,
+    /// Most used.
+    UseCount,
+}
+
+impl Sort {
+    /// Parse a sort key.
+    pub fn parse(s: &str) -> Option<Sort> {
+        match s {
+            "created_at" => Some(Sort::CreatedAt),
+            "expires_at" => Some(Sort::ExpiresAt),
+            "code" => Some(Sort::Code),
+            "use_count" => Some(Sort::UseCount),
+            _ => None,
+        }
+    }
+
+    fn column(self) -> &'static str {
+        match self {
+            Sort::CreatedAt => "created_at",
+            Sort::ExpiresAt => "coalesce(expires_at, '9999')",
+            Sort::Code => "code COLLATE NOCASE",
+            Sort::UseCount => "use_count",
+        }
+    }
+}
+
+/// A page of invitations with the total count.
+pub fn list(c: &Connection, f: &Filter, sort: Sort, descending: bool, limit: i64, offset: i64) -> rusqlite::Result<(Vec<Invitation>, i64)> {
+    let now = time::now();
+    let mut clauses: Vec<String> = Vec::new();
+    let mut args: Vec<Value> = Vec::new();
+    match f.status {
+        Some(Status::Disabled) => clauses.push("enabled = 0".into()),
+        Some(Status::Expired) => {
+            clauses.push("enabled = 1 AND expires_at IS NOT NULL AND expires_at <= ?".into());
+            args.push(Value::Text(now.clone()));
+        }
+        Some(Status::UsedUp) => {
+            clauses.push("enabled = 1 AND (expires_at IS NULL OR expires_at > ?) AND max_uses IS NOT NULL AND use_count >= max_uses".into());
+            args.push(Value::Text(now.clone()));
+        }
+        Some(Status::Active) => {
+            clauses.push("enabled = 1 AND (expires_at IS NULL OR expires_at > ?) AND (max_uses IS NULL OR use_count < max_uses)".into());
+            args.push(Value::Text(now.clone()));
+        }
+        None => {}
+    }
+    if let Some(server) = f.server_id {
+        clauses.push("id IN (SELECT invitation_id FROM invitation_servers WHERE server_id = ?)".into());
+        args.push(Value::Integer(server));
+    }
+    if let Some(search) = &f.search {
+        clauses.push("instr(lower(code), lower(?)) > 0".into());
+        args.push(Value::Text(search.clone()));
+    }
+    let filter = if clauses.is_empty() { String::new() } else { format!("WHERE {}", clauses.join(" AND ")) };
+    let total: i64 = c.query_row(&format!("SELECT count(*) FROM invitations {filter}"), rusqlite::params_from_iter(args.iter()), |r| r.get(0))?;
+    let order = if descending { "DESC" } else { "ASC" };
+    args.push(Value::Integer(limit));
+    args.push(Value::Integer(offset));
+    let sql = format!("SELECT {COLS} FROM invitations {filter} ORDER BY {} {order}, id {order} LIMIT ? OFFSET ?", sort.column());
+    let mut stmt = c.prepare(&sql)?;
+    let mut items = stmt.query_map(rusqlite::params_from_iter(args.iter()), row)?.collect::<rusqlite::Result<Vec<_>>>()?;
+    for inv in &mut items {
+        load_targets(c, inv)?;
+    }
+    Ok((items, total))
+}

@@ -1,0 +1,209 @@
+//! Repository functions for users (accounts on servers) and identities (people).
+
+use super::time;
+use rusqlite::{Connection, OptionalExtension, params, types::Value};
+use serde::Serialize;
+
+/// A user row joined with its server's name and kind.
+#[derive(Debug, Clone, Serialize)]
+pub struct User {
+    /// Row id.
+    pub id: i64,
+    /// Identity, if linked.
+    pub identity_id: Option<i64>,
+    /// Server.
+    pub server_id: i64,
+    /// Server display name.
+    pub server_name: String,
+    /// Connector id of the server.
+    pub server_kind: String,
+    /// The server's id for the account.
+    pub external_id: String,
+    /// Username.
+    pub username: String,
+    /// E-mail.
+    pub email: Option<String>,
+    /// Kind of account (e.g. friend, home, local).
+    pub kind: Option<String>,
+    /// Enabled.
+    pub enabled: bool,
+    /// When access ends.
+    pub expires_at: Option<String>,
+    /// Invitation that created it.
+    pub invitation_id: Option<i64>,
+    /// `invitation`, `sync` or `manual`.
+    pub source: String,
+    /// Creation time.
+    pub created_at: String,
+    /// Last change.
+    pub updated_at: String,
+}
+
+const COLS: &str = "u.id, u.identity_id, u.server_id, s.name, s.kind, u.external_id, u.username, u.email, u.kind, u.enabled, \
+                    u.expires_at, u.invitation_id, u.source, u.created_at, u.updated_at";
+
+fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<User> {
+    Ok(User {
+        id: r.get(0)?,
+        identity_id: r.get(1)?,
+        server_id: r.get(2)?,
+        server_name: r.get(3)?,
+        server_kind: r.get(4)?,
+        external_id: r.get(5)?,
+        username: r.get(6)?,
+        email: r.get(7)?,
+        kind: r.get(8)?,
+        enabled: r.get(9)?,
+        expires_at: r.get(10)?,
+        invitation_id: r.get(11)?,
+        source: r.get(12)?,
+        created_at: r.get(13)?,
+        updated_at: r.get(14)?,
+    })
+}
+
+/// One user.
+pub fn get(c: &Connection, id: i64) -> rusqlite::Result<Option<User>> {
+    c.query_row(&format!("SELECT {COLS} FROM users u JOIN servers s ON s.id = u.server_id WHERE u.id = ?1"), [id], row).optional()
+}
+
+/// Users of an identity.
+pub fn of_identity(c: &Connection, identity: i64) -> rusqlite::Result<Vec<User>> {
+    let mut stmt = c.prepare(&format!("SELECT {COLS} FROM users u JOIN servers s ON s.id = u.server_id WHERE u.identity_id = ?1 ORDER BY u.id"))?;
+    stmt.query_map([identity], row)?.collect()
+}
+
+/// List filters.
+#[derive(Debug, Clone, Default)]
+pub struct Filter {
+    /// Only on this server.
+    pub server_id: Option<i64>,
+    /// Only created by this invitation.
+    pub invitation_id: Option<i64>,
+    /// Only enabled or disabled.
+    pub enabled: Option<bool>,
+    /// `expired`, `expiring` (within 7 days) or `never`.
+    pub expiry: Option<String>,
+    /// Username or e-mail contains (case-insensitive).
+    pub search: Option<String>,
+}
+
+/// A page of users with the total count. `sort` is a whitelisted column.
+pub fn list(c: &Connection, f: &Filter, sort: &str, descending: bool, limit: i64, offset: i64) -> rusqlite::Result<(Vec<User>, i64)> {
+    let mut clauses: Vec<&str> = Vec::new();
+    let mut args: Vec<Value> = Vec::new();
+    if let Some(s) = f.server_id {
+        clauses.push("u.server_id = ?");
+        args.push(Value::Integer(s));
+    }
+    if let Some(i) = f.invitation_id {
+        clauses.push("u.invitation_id = ?");
+        args.push(Value::Integer(i));
+    }
+    if let Some(e) = f.enabled {
+        clauses.push("u.enabled = ?");
+        args.push(Value::Integer(i64::from(e)));
+    }
+    let now = time::now();
+    match f.expiry.as_deref() {
+        Some("expired") => {
+            clauses.push("u.expires_at IS NOT NULL AND u.expires_at <= ?");
+            args.push(Value::Text(now));
+        }
+        Some("expiring") => {
+            clauses.push("u.expires_at IS NOT NULL AND u.expires_at > ? AND u.expires_at <= ?");
+            args.push(Value::Text(now));
+            args.push(Value::Text(time::fmt(chrono::Utc::now() + chrono::Duration::days(7))));
+        }
+        Some("never") => clauses.push("u.expires_at IS NULL"),
+        _ => {}
+    }
+    if let Some(q) = &f.search {
+        clauses.push("(instr(lower(u.username), lower(?)) > 0 OR instr(lower(coalesce(u.email, '')), lower(?)) > 0)");
+        args.push(Value::Text(q.clone()));
+        args.push(Value::Text(q.clone()));
+    }
+    let filter = if clauses.is_empty() { String::new() } else { format!("WHERE {}", clauses.join(" AND ")) };
+    let total: i64 = c.query_row(
+        &format!("SELECT count(*) FROM users u JOIN servers s ON s.id = u.server_id {filter}"),
+        rusqlite::params_from_iter(args.iter()),
+        |r| r.get(0),
+    )?;
+    let order = if descending { "DESC" } else { "ASC" };
+    args.push(Value::Integer(limit));
+    args.push(Value::Integer(offset));
+    let sql = format!("SELECT {COLS} FROM users u JOIN servers s ON s.id = u.server_id {filter} ORDER BY {sort} {order}, u.id {order} LIMIT ? OFFSET ?");
+    let mut stmt = c.prepare(&sql)?;
+    let items = stmt.query_map(rusqlite::params_from_iter(args.iter()), row)?.collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok((items, total))
+}
+
+/// Set enabled.
+pub fn set_enabled(c: &Connection, id: i64, enabled: bool) -> rusqlite::Result<()> {
+    c.execute("UPDATE users SET enabled = ?2, updated_at = ?3 WHERE id = ?1", params![id, enabled, time::now()])?;
+    Ok(())
+}
+
+/// Set or clear the expiry.
+pub fn set_expiry(c: &Connection, id: i64, expires_at: Option<&str>) -> rusqlite::Result<()> {
+    c.execute("UPDATE users SET expires_at = ?2, updated_at = ?3 WHERE id = ?1", params![id, expires_at, time::now()])?;
+    Ok(())
+}
+
+/// Delete a user and, when it was the last account of its identity, the identity.
+pub fn delete(c: &Connection, id: i64) -> rusqlite::Result<bool> {
+    let identity: Option<i64> = c.query_row("SELECT identity_id FROM users WHERE id = ?1", [id], |r| r.get(0)).optional()?.flatten();
+    let deleted = c.execute("DELETE FROM users WHERE id = ?1", [id])? == 1;
+    if let Some(identity) = identity {
+        delete_identity_if_empty(c, identity)?;
+    }
+    Ok(deleted)
+}
+
+/// Remove an identity that has no accounts left.
+pub fn delete_identity_if_empty(c: &Connection, identity: i64) -> rusqlite::Result<()> {
+    c.execute("DELETE FROM identities WHERE id = ?1 AND NOT EXISTS (SELECT 1 FROM users WHERE identity_id = ?1)", [identity])?;
+    Ok(())
+}
+
+/// An identity.
+#[derive(Debug, Clone, Serialize)]
+pub struct Identity {
+    /// Row id.
+    pub id: i64,
+    /// Display name.
+    pub display_name: String,
+    /// E-mail.
+    pub email: Option<String>,
+    /// Creation time.
+    pub created_at: String,
+    /// Last change.
+    pub updated_at: String,
+}
+
+/// One identity.
+pub fn identity(c: &Connection, id: i64) -> rusqlite::Result<Option<Identity>> {
+    c.query_row("SELECT id, display_name, email, created_at, updated_at FROM identities WHERE id = ?1", [id], |r| {
+        Ok(Identity { id: r.get(0)?, display_name: r.get(1)?, email: r.get(2)?, created_at: r.get(3)?, updated_at: r.get(4)? })
+    })
+    .optional()
+}
+
+/// Rename / change the e-mail of an identity.
+pub fn update_identity(c: &Connection, id: i64, display_name: &str, email: Option<&str>) -> rusqlite::Result<()> {
+    c.execute(
+        "UPDATE identities SET display_name = ?2, email = ?3, updated_at = ?4 WHERE id = ?1",
+        params![id, display_name, email, time::now()],
+    )?;
+    Ok(())
+}
+
+/// Move a user to an identity (`None`: unlink), removing its old identity when it empties.
+pub fn set_identity(c: &Connection, user: i64, identity: Option<i64>) -> rusqlite::Result<()> {
+    let old: Option<i64> = c.query_row("SELECT identity_id FROM users WHERE id = ?1", [user], |r| r.get(0)).optional()?.flatten();
+    c.execute("UPDATE users SET identity_id = ?2, updated_at = ?3 WHERE id = ?1", params![user, identity, time::now()])?;
+    if let Some(old) = old.filter(|o| Some(*o) != identity) {
+        delete_identity_if_empty(c, old)?;
+    }
+    Ok(())
+}

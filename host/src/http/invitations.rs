@@ -1,0 +1,444 @@
+//! Invitations: create (generated or custom code), list with filters/sort/pagination, get, edit
+//! and clear any field except the code and the use count, delete.
+
+use crate::auth::Admin;
+use crate::db::{self, audit::Outcome, invitations::{Filter, Invitation, Sort, Status, Target}};
+use crate::error::{Error, ErrorCode, FieldError, Result};
+use crate::http::extract::{Json, Path, Query};
+use crate::http::pagination::{PageQuery, Paginated};
+use crate::plugins::{PluginHost, ValueKind};
+use crate::state::AppState;
+use axum::Router;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::get;
+use rand::Rng;
+use serde::{Deserialize, Deserializer, Serialize};
+use serde_json::{Map, Value as JsonValue, json};
+
+/// Invitation routes.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/invitations", get(list).post(create))
+        .route("/invitations/{id}", get(show).patch(update).delete(remove))
+}
+
+/// Alphabet of generated codes: upper-case letters and digits without the look-alikes 0 O 1 I L.
+pub const CODE_ALPHABET: &[u8] = b"ABCDEFGHJKMNPQRSTUVWXYZ23456789";
+
+/// A generated 12-character code.
+pub fn generate_code() -> String {
+    let mut rng = rand::rng();
+    (0..12).map(|_| CODE_ALPHABET[rng.random_range(0..CODE_ALPHABET.len())] as char).collect()
+}
+
+/// Custom codes: 1–32 of `[A-Za-z0-9_-]`.
+pub fn check_custom_code(code: &str) -> std::result::Result<(), &'static str> {
+    if code.is_empty() || code.len() > 32 {
+        return Err("must be 1 to 32 characters");
+    }
+    if !code.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-') {
+        return Err("may contain only letters, digits, '_' and '-'");
+    }
+    Ok(())
+}
+
+/// `Some(None)` when the field is present and `null`, `None` when absent (PATCH semantics).
+fn double<'de, T: Deserialize<'de>, D: Deserializer<'de>>(d: D) -> std::result::Result<Option<Option<T>>, D::Error> {
+    Ok(Some(Option::deserialize(d)?))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TargetInput {
+    server_id: i64,
+    /// Library ids (`GET /servers/{id}/libraries`); absent or null: all libraries.
+    #[serde(default)]
+    libraries: Option<Vec<i64>>,
+    #[serde(default)]
+    permissions: Map<String, JsonValue>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct InvitationInput {
+    code: Option<String>,
+    servers: Option<Vec<TargetInput>>,
+    #[serde(default, deserialize_with = "double")]
+    expires_at: Option<Option<String>>,
+    #[serde(default, deserialize_with = "double")]
+    max_uses: Option<Option<i64>>,
+    #[serde(default, deserialize_with = "double")]
+    access_duration_days: Option<Option<i64>>,
+    #[serde(default, deserialize_with = "double")]
+    note: Option<Option<String>>,
+    enabled: Option<bool>,
+}
+
+#[derive(Serialize)]
+struct LibraryRef {
+    id: i64,
+    name: String,
+}
+
+#[derive(Serialize)]
+struct TargetView {
+    server_id: i64,
+    server_name: String,
+    kind: String,
+    /// `null`: every library.
+    libraries: Option<Vec<LibraryRef>>,
+    permissions: Map<String, JsonValue>,
+}
+
+#[derive(Serialize)]
+struct InvitationView {
+    id: i64,
+    code: String,
+    url: String,
+    status: Status,
+    enabled: bool,
+    expires_at: Option<String>,
+    max_uses: Option<i64>,
+    use_count: i64,
+    remaining_uses: Option<i64>,
+    access_duration_days: Option<i64>,
+    note: Option<String>,
+    servers: Vec<TargetView>,
+    created_by: String,
+    created_at: String,
+    updated_at: String,
+}
+
+fn view(state: &AppState, c: &rusqlite::Connection, inv: Invitation) -> Result<InvitationView> {
+    let now = db::time::now();
+    let mut servers = Vec::new();
+    for t in &inv.targets {
+        let Some(server) = db::servers::get(c, t.server_id)? else { continue };
+        let libs = db::servers::libraries(c, t.server_id)?;
+        servers.push(TargetView {
+            server_id: t.server_id,
+            server_name: server.name,
+            kind: server.kind,
+            libraries: t.libraries.as_ref().map(|ids| {
+                libs.iter().filter(|l| ids.contains(&l.id)).map(|l| LibraryRef { id: l.id, name: l.name.clone() }).collect()
+            }),
+            permissions: t.permissions.clone(),
+        });
+    }
+    Ok(InvitationView {
+        status: inv.status(&now),
+        url: format!("{}/join/{}", state.security().public_url(), inv.code),
+        remaining_uses: inv.max_uses.map(|m| (m - inv.use_count).max(0)),
+        id: inv.id,
+        code: inv.code,
+        enabled: inv.enabled,
+        expires_at: inv.expires_at,
+        max_uses: inv.max_uses,
+        use_count: inv.use_count,
+        access_duration_days: inv.access_duration_days,
+        note: inv.note,
+        servers,
+        created_by: inv.created_by,
+        created_at: inv.created_at,
+        updated_at: inv.updated_at,
+    })
+}
+
+/// Check the targets: servers exist, libraries belong to them, permission keys are declared by
+/// the server's connector with values of the declared kind.
+fn check_targets(plugins: &PluginHost, c: &rusqlite::Connection, targets: &[TargetInput], fields: &mut Vec<FieldError>) -> Result<Vec<Target>> {
+    if targets.is_empty() {
+        fields.push(FieldError::new("servers", "choose at least one server"));
+    }
+    let mut out = Vec::new();
+    for (i, t) in targets.iter().enumerate() {
+        let at = |f: &str| format!("servers[{i}].{f}");
+        if targets.iter().filter(|o| o.server_id == t.server_id).count() > 1 {
+            fields.push(FieldError::new(at("server_id"), "is listed twice"));
+            continue;
+        }
+        let Some(server) = db::servers::get(c, t.server_id)? else {
+            fields.push(FieldError::new(at("server_id"), "no such server"));
+            continue;
+        };
+        if let Some(ids) = &t.libraries {
+            let libs = db::servers::libraries(c, t.server_id)?;
+            if ids.is_empty() {
+                fields.push(FieldError::new(at("libraries"), "give at least one library, or null for all"));
+            }
+            for id in ids {
+                if !libs.iter().any(|l| l.id == *id) {
+                    fields.push(FieldError::new(at("libraries"), format!("library {id} does not belong to server {}", server.name)));
+                }
+            }
+        }
+        match plugins.manifest(&server.kind) {
+            Some(manifest) => {
+                for (key, value) in &t.permissions {
+                    let Some(def) = manifest.permissions.iter().find(|p| &p.key == key) else {
+                        fields.push(FieldError::new(at(&format!("permissions.{key}")), format!("is not a permission of {} servers", manifest.name)));
+                        continue;
+                    };
+                    let fits = match def.kind {
+                        ValueKind::Flag => value.is_boolean(),
+                        ValueKind::Number => value.is_i64(),
+                        _ => value.is_string(),
+                    };
+                    if !fits {
+                        fields.push(FieldError::new(at(&format!("permissions.{key}")), "has the wrong type"));
+                    }
+                }
+            }
+            None if !t.permissions.is_empty() => {
+                fields.push(FieldError::new(at("permissions"), "the server's connector is not loaded, so permissions cannot be checked"));
+            }
+            None => {}
+        }
+        out.push(Target { server_id: t.server_id, libraries: t.libraries.clone(), permissions: t.permissions.clone() });
+    }
+    Ok(out)
+}
+
+fn check_scalars(inv: &mut Invitation, input: &InvitationInput, creating: bool, fields: &mut Vec<FieldError>) {
+    if let Some(expires) = &input.expires_at {
+        inv.expires_at = match expires.as_deref().map(db::time::parse) {
+            None => None,
+            Some(Some(t)) => {
+                if creating && t <= chrono::Utc::now() {
+                    fields.push(FieldError::new("expires_at", "must be in the future"));
+                }
+                Some(db::time::fmt(t))
+            }
+            Some(None) => {
+                fields.push(FieldError::new("expires_at", "must be an RFC 3339 time, e.g. 2027-01-31T00:00:00Z"));
+                None
+            }
+        };
+    }
+    if let Some(max) = input.max_uses {
+        if max.is_some_and(|m| !(1..=1_000_000).contains(&m)) {
+            fields.push(FieldError::new("max_uses", "must be from 1 to 1000000, or null for unlimited"));
+        }
+        inv.max_uses = max;
+    }
+    if let Some(days) = input.access_duration_days {
+        if days.is_some_and(|d| !(1..=36_500).contains(&d)) {
+            fields.push(FieldError::new("access_duration_days", "must be from 1 to 36500, or null for no limit"));
+        }
+        inv.access_duration_days = days;
+    }
+    if let Some(note) = &input.note {
+        let note = note.as_deref().map(str::trim).filter(|n| !n.is_empty()).map(str::to_owned);
+        if note.as_ref().is_some_and(|n| n.chars().count() > 500) {
+            fields.push(FieldError::new("note", "must be at most 500 characters"));
+        }
+        inv.note = note;
+    }
+    if let Some(enabled) = input.enabled {
+        inv.enabled = enabled;
+    }
+}
+
+async fn create(State(state): State<AppState>, admin: Admin, Json(input): Json<InvitationInput>) -> Result<(StatusCode, Json<InvitationView>)> {
+    let mut fields = Vec::new();
+    let custom = input.code.clone();
+    if let Some(code) = &custom
+        && let Err(rule) = check_custom_code(code)
+    {
+        fields.push(FieldError::new("code", rule));
+    }
+    let mut inv = Invitation {
+        id: 0,
+        code: String::new(),
+        enabled: true,
+        expires_at: None,
+        max_uses: None,
+        use_count: 0,
+        access_duration_days: None,
+        note: None,
+        created_by: admin.actor(),
+        created_at: String::new(),
+        updated_at: String::new(),
+        targets: Vec::new(),
+    };
+    check_scalars(&mut inv, &input, true, &mut fields);
+    let plugins = state.plugins().clone();
+    let targets_input = input.servers.unwrap_or_default();
+    let (actor, ip) = (admin.actor(), admin.ip.clone());
+    let id = state
+        .db()
+        .write(move |tx| {
+            inv.targets = check_targets(&plugins, tx, &targets_input, &mut fields)?;
+            if !fields.is_empty() {
+                return Err(Error::invalid(fields));
+            }
+            inv.code = match custom {
+                Some(code) if db::invitations::code_taken(tx, &code)? => {
+                    return Err(Error::Client {
+                        code: ErrorCode::Conflict,
+                        message: format!("the code {code} is already used by another invitation"),
+                        fields: vec![FieldError::new("code", "is already taken (codes are case-insensitive)")],
+                        retry_after: None,
+                    });
+                }
+                Some(code) => code,
+                None => {
+                    let mut code = generate_code();
+                    while db::invitations::code_taken(tx, &code)? {
+                        code = generate_code();
+                    }
+                    code
+                }
+            };
+            let id = db::invitations::insert(tx, &inv)?;
+            db::audit::append(tx, &db::audit::NewEvent {
+                actor: &actor,
+                ip: ip.as_deref(),
+                action: "invitation.create",
+                target: Some(&format!("invitation:{id}")),
+                outcome: Outcome::Success,
+                detail: Some(json!({ "code": inv.code, "servers": inv.targets.iter().map(|t| t.server_id).collect::<Vec<_>>() })),
+            })?;
+            Ok(id)
+        })
+        .await?;
+    Ok((StatusCode::CREATED, show(State(state), admin, Path(id)).await?))
+}
+
+async fn show(State(state): State<AppState>, _admin: Admin, Path(id): Path<i64>) -> Result<Json<InvitationView>> {
+    let st = state.clone();
+    state
+        .db()
+        .run(move |c| {
+            let inv = db::invitations::get(c, id)?.ok_or_else(|| Error::not_found("invitation"))?;
+            view(&st, c, inv)
+        })
+        .await
+        .map(Json)
+}
+
+#[derive(Deserialize)]
+struct ListQuery {
+    page: Option<u32>,
+    per_page: Option<u32>,
+    status: Option<String>,
+    server_id: Option<i64>,
+    search: Option<String>,
+    sort: Option<String>,
+    order: Option<String>,
+}
+
+async fn list(State(state): State<AppState>, _admin: Admin, Query(q): Query<ListQuery>) -> Result<Json<Paginated<InvitationView>>> {
+    let page = PageQuery { page: q.page, per_page: q.per_page }.validate()?;
+    let mut fields = Vec::new();
+    let status = q.status.as_deref().map(|s| {
+        Status::parse(s).ok_or_else(|| fields.push(FieldError::new("status", "must be active, expired, used_up or disabled")))
+    });
+    let sort = Sort::parse(q.sort.as_deref().unwrap_or("created_at"));
+    if sort.is_none() {
+        fields.push(FieldError::new("sort", "must be created_at, expires_at, code or use_count"));
+    }
+    let descending = match q.order.as_deref() {
+        None => sort == Some(Sort::CreatedAt) || sort == Some(Sort::UseCount),
+        Some("desc") => true,
+        Some("asc") => false,
+        Some(_) => {
+            fields.push(FieldError::new("order", "must be asc or desc"));
+            false
+        }
+    };
+    if !fields.is_empty() {
+        return Err(Error::invalid(fields));
+    }
+    let filter = Filter { status: status.and_then(|s| s.ok()), server_id: q.server_id, search: q.search };
+    let sort = sort.unwrap_or(Sort::CreatedAt);
+    let st = state.clone();
+    state
+        .db()
+        .run(move |c| {
+            let (items, total) = db::invitations::list(c, &filter, sort, descending, page.limit(), page.offset())?;
+            let views = items.into_iter().map(|inv| view(&st, c, inv)).collect::<Result<Vec<_>>>()?;
+            Ok(Paginated::new(views, total, page))
+        })
+        .await
+        .map(Json)
+}
+
+async fn update(State(state): State<AppState>, admin: Admin, Path(id): Path<i64>, Json(input): Json<InvitationInput>) -> Result<Json<InvitationView>> {
+    let plugins = state.plugins().clone();
+    let (actor, ip) = (admin.actor(), admin.ip.clone());
+    state
+        .db()
+        .write(move |tx| {
+            let mut inv = db::invitations::get(tx, id)?.ok_or_else(|| Error::not_found("invitation"))?;
+            let mut fields = Vec::new();
+            if input.code.as_ref().is_some_and(|c| !c.eq_ignore_ascii_case(&inv.code)) {
+                fields.push(FieldError::new("code", "cannot be changed; create a new invitation instead"));
+            }
+            check_scalars(&mut inv, &input, false, &mut fields);
+            if let Some(targets) = &input.servers {
+                inv.targets = check_targets(&plugins, tx, targets, &mut fields)?;
+            }
+            if !fields.is_empty() {
+                return Err(Error::invalid(fields));
+            }
+            db::invitations::update(tx, &inv)?;
+            db::audit::append(tx, &db::audit::NewEvent {
+                actor: &actor,
+                ip: ip.as_deref(),
+                action: "invitation.update",
+                target: Some(&format!("invitation:{id}")),
+                outcome: Outcome::Success,
+                detail: None,
+            })?;
+            Ok(())
+        })
+        .await?;
+    show(State(state), admin, Path(id)).await
+}
+
+async fn remove(State(state): State<AppState>, admin: Admin, Path(id): Path<i64>) -> Result<StatusCode> {
+    let (actor, ip) = (admin.actor(), admin.ip.clone());
+    state
+        .db()
+        .write(move |tx| {
+            let inv = db::invitations::get(tx, id)?.ok_or_else(|| Error::not_found("invitation"))?;
+            db::invitations::delete(tx, id)?;
+            db::audit::append(tx, &db::audit::NewEvent {
+                actor: &actor,
+                ip: ip.as_deref(),
+                action: "invitation.delete",
+                target: Some(&format!("invitation:{id}")),
+                outcome: Outcome::Success,
+                detail: Some(json!({ "code": inv.code })),
+            })?;
+            Ok(())
+        })
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generated_codes_avoid_look_alikes() {
+        for _ in 0..200 {
+            let code = generate_code();
+            assert_eq!(code.len(), 12);
+            assert!(!code.contains(['0', 'O', '1', 'I', 'L']), "{code}");
+            assert!(check_custom_code(&code).is_ok());
+        }
+    }
+
+    #[test]
+    fn custom_codes() {
+        assert!(check_custom_code("family-2027_x").is_ok());
+        assert!(check_custom_code("").is_err());
+        assert!(check_custom_code(&"a".repeat(33)).is_err());
+        assert!(check_custom_code("no spaces").is_err());
+        assert!(check_custom_code("ünïcode").is_err());
+    }
+}
