@@ -61,6 +61,28 @@ pub enum Command {
     /// Manage the secret key.
     #[command(subcommand)]
     Secrets(SecretsCommand),
+    /// Work with connector plugins.
+    #[command(subcommand)]
+    Plugin(PluginCommand),
+}
+
+/// `zondarr plugin ...`
+#[derive(Debug, Subcommand)]
+pub enum PluginCommand {
+    /// Run the load pipeline on a `.wasm` file and print its manifest, imports and contract
+    /// version, or the exact reason it would be refused (exit status 1).
+    Check {
+        /// The component to check.
+        file: PathBuf,
+    },
+    /// Write a ready-to-build connector crate from the template.
+    New {
+        /// Connector id and crate name, e.g. `emby`.
+        name: String,
+        /// Parent folder; the crate goes into `<dir>/<name>` [default: .].
+        #[arg(long)]
+        dir: Option<PathBuf>,
+    },
 }
 
 /// `zondarr admin ...`. Passwords are read from standard input (one line), so they never appear
@@ -126,6 +148,15 @@ pub async fn run_command(command: &Command, config: &Config) -> anyhow::Result<S
         )),
         Command::Config(ConfigCommand::Reference) => Ok(crate::config::reference_markdown()),
         Command::Admin(cmd) => admin_command(cmd, config).await,
+        Command::Plugin(PluginCommand::Check { file }) => crate::plugins::cli::check(file, config).await,
+        Command::Plugin(PluginCommand::New { name, dir }) => {
+            let parent = dir.clone().unwrap_or_else(|| PathBuf::from("."));
+            let path = crate::plugins::cli::new_plugin(name, &parent)?;
+            Ok(format!(
+                "created {0}\nbuild it with: cd {0} && cargo build --release --target wasm32-wasip2",
+                path.display()
+            ))
+        }
         Command::Secrets(SecretsCommand::Rotate { new_key_file }) => {
             let new_key = match new_key_file {
                 Some(path) => Some(

@@ -209,7 +209,7 @@ pub static SETTINGS: &[Setting] = &[
         "Wall-clock limit of one plugin call, in seconds."),
     setting!("plugins.max_http_requests", Kind::Number { min: 1, max: 10_000 }, Some("50"), None,
         "HTTP requests one plugin call may make."),
-    setting!("plugins.max_response_bytes", Kind::Number { min: 1024, max: 1024 * 1024 * 1024 }, Some("16777216"), None,
+    setting!("plugins.max_response_bytes", Kind::Number { min: 1024, max: 1024 * 1024 * 1024 }, Some("67108864"), None,
         "Largest HTTP response body a plugin may receive, in bytes."),
     setting!("plugins.http_timeout_secs", Kind::Number { min: 1, max: 600 }, Some("30"), None,
         "Timeout of one outbound HTTP request made for a plugin."),

@@ -142,3 +142,30 @@ fn database_from_a_newer_release_is_refused() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("newer release"), "{stderr}");
 }
+
+#[test]
+fn plugin_check_and_plugin_new_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let fixture = env!("ZONDARR_FIXTURE_WASM");
+    let out = command(dir.path()).args(["plugin", "check", fixture]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("the daemon would load this plugin"), "{stdout}");
+    assert!(stdout.contains("contract:     zondarr:connector@0.1.0"), "{stdout}");
+    assert!(stdout.contains("id:           fixture"), "{stdout}");
+
+    let junk = dir.path().join("junk.wasm");
+    std::fs::write(&junk, b"definitely not wasm").unwrap();
+    let out = command(dir.path()).args(["plugin", "check"]).arg(&junk).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not a WebAssembly file"));
+
+    let out = command(dir.path()).args(["plugin", "new", "my-server", "--dir"]).arg(dir.path()).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let krate = dir.path().join("my-server");
+    let manifest = std::fs::read_to_string(krate.join("Cargo.toml")).unwrap();
+    assert!(manifest.contains("name = \"my-server\"") && manifest.contains("cdylib"), "{manifest}");
+    assert!(krate.join("src/lib.rs").is_file());
+    let out = command(dir.path()).args(["plugin", "new", "Bad Name"]).output().unwrap();
+    assert!(!out.status.success());
+}

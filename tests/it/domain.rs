@@ -406,3 +406,82 @@ async fn users_can_be_disabled_restricted_and_deleted() {
     let (_, audit) = api.get("/audit?action=user.").await;
     assert!(audit["total"].as_i64().unwrap() >= 6, "{audit}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_plex_invitee_links_their_account_and_gets_exactly_the_offered_libraries() {
+    use zondarr_fakes::plex::PlexFake;
+    let dir = tempfile::tempdir().unwrap();
+    let daemon = Daemon::start(dir.path());
+    let api = Api::new(&daemon).await;
+    let plex = PlexFake::start().await;
+    let (status, body) = api
+        .post(
+            "/servers",
+            json!({
+                "name": "Plex",
+                "kind": "plex",
+                "url": plex.pms_url(),
+                "config": { "token": plex.owner_token() },
+                "extra_hosts": { "plex-tv": plex.plex_tv_url(), "clients-plex-tv": plex.plex_tv_url() }
+            }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let server = body["id"].as_i64().unwrap();
+    assert!(!body.to_string().contains(&plex.owner_token()));
+    let libs = api.library_ids(server).await;
+    assert!(libs.len() >= 5, "{libs:?}");
+    let offered: Vec<i64> = vec![libs[1].0, libs[3].0];
+    let (status, body) = api
+        .post("/invitations", json!({ "code": "plexfam", "servers": [{ "server_id": server, "libraries": offered, "permissions": { "allow_sync": true } }] }))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+
+    let (_, offer) = (StatusCode::OK, client().get(daemon.at("/api/v1/join/plexfam")).send().await.unwrap().json::<Value>().await.unwrap());
+    assert_eq!(offer["oauth"], json!(["plex"]));
+    assert_eq!(offer["needs_credentials"], false);
+
+    // Redeeming without a link is refused.
+    let (status, body) = public_post(&daemon, "/api/v1/join/plexfam", json!({})).await;
+    assert_eq!((status, code(&body)), (StatusCode::UNPROCESSABLE_ENTITY, "LINK_REQUIRED"));
+
+    // Start the PIN flow; the invitee approves it at plex.tv.
+    let (status, started) = public_post(&daemon, "/api/v1/join/plexfam/oauth/plex", json!({})).await;
+    assert_eq!(status, StatusCode::CREATED, "{started}");
+    assert!(started["auth_url"].as_str().unwrap().starts_with("https://app.plex.tv/auth#"));
+    let link = started["link"].as_i64().unwrap();
+    let poll = || async { client().get(daemon.at(&format!("/api/v1/join/plexfam/oauth/plex/{link}"))).send().await.unwrap().json::<Value>().await.unwrap() };
+    assert_eq!(poll().await["status"], "pending");
+    let pin_id: String = rusqlite::Connection::open(dir.path().join("zondarr.db"))
+        .unwrap()
+        .query_row("SELECT pin_id FROM join_links WHERE id = ?1", [link], |r| r.get(0))
+        .unwrap();
+    let invitee = plex.add_account("robin", "robin@example.org");
+    assert!(plex.approve_pin(&pin_id, invitee.id));
+    let linked = poll().await;
+    assert_eq!((linked["status"].as_str(), linked["username"].as_str()), (Some("linked"), Some("robin")));
+    assert!(!linked.to_string().to_lowercase().contains("token"), "the token never leaves the daemon: {linked}");
+
+    let (status, body) = public_post(&daemon, "/api/v1/join/plexfam", json!({ "links": { "plex": link } })).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let shares = plex.shares_of(invitee.id);
+    assert_eq!(shares.len(), 1);
+    let mut keys = shares[0].section_keys.clone();
+    keys.sort();
+    let mut want = vec![libs[1].1.clone(), libs[3].1.clone()];
+    want.sort();
+    assert_eq!(keys, want, "exactly the two offered libraries");
+    assert!(!shares[0].all_libraries && shares[0].accepted);
+    assert!(plex.pending_invites().is_empty(), "accepted on the invitee's behalf");
+    assert!(plex.settings_of(invitee.id).allow_sync);
+
+    // The link is single-use.
+    let (status, body) = public_post(&daemon, "/api/v1/join/plexfam", json!({ "links": { "plex": link } })).await;
+    assert_eq!((status, code(&body)), (StatusCode::UNPROCESSABLE_ENTITY, "LINK_REQUIRED"));
+
+    // Deleting the user removes the share.
+    let (_, users) = api.get(&format!("/users?server_id={server}")).await;
+    let user = users["items"].as_array().unwrap().iter().find(|u| u["username"] == "robin").unwrap()["id"].as_i64().unwrap();
+    assert_eq!(api.delete(&format!("/users/{user}")).await.0, StatusCode::NO_CONTENT);
+    assert!(plex.shares_of(invitee.id).is_empty());
+}
