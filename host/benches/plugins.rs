@@ -325,6 +325,44 @@ async fn main() {
     );
     host.shutdown().await;
 
+    // --- Jellyfin list_users, 10,000 users ---------------------------------------------------
+    let jellyfin = zondarr::plugins::bundled()
+        .into_iter()
+        .find(|b| b.name == "jellyfin")
+        .expect("bundled jellyfin");
+    let dir = tmp.path().join("jellyfin");
+    let mut cfg = config(&dir, false);
+    // GET /Users has no paging: about 21 MB of JSON for 10,000 users.
+    cfg.max_response_bytes = 64 * 1024 * 1024;
+    let host =
+        PluginHost::start_with_bundled(&cfg, dir.join("cache"), "bench".into(), vec![jellyfin])
+            .await
+            .expect("start");
+    let fake = zondarr_fakes::jellyfin::JellyfinFake::start().await;
+    fake.seed_users(10_000);
+    let ctx = ServerContext::new(fake.base_url()).with_secret("api_key", fake.api_key());
+    assert_eq!(
+        host.list_users("jellyfin", &ctx)
+            .await
+            .expect("warm-up")
+            .len(),
+        10_001
+    );
+    let mut samples = Vec::with_capacity(rounds);
+    for _ in 0..rounds {
+        fake.clear_requests();
+        let started = Instant::now();
+        let users = host.list_users("jellyfin", &ctx).await.expect("list_users");
+        samples.push(started.elapsed());
+        assert_eq!(users.len(), 10_001);
+    }
+    table.add(
+        "jellyfin list_users, 10,000 users (fake, ~21 MB JSON)",
+        rounds,
+        &Stats::new(samples),
+    );
+    host.shutdown().await;
+
     println!("\npooling allocator: {pooling}");
     table.print();
 }

@@ -148,7 +148,9 @@ pub async fn run_command(command: &Command, config: &Config) -> anyhow::Result<S
         )),
         Command::Config(ConfigCommand::Reference) => Ok(crate::config::reference_markdown()),
         Command::Admin(cmd) => admin_command(cmd, config).await,
-        Command::Plugin(PluginCommand::Check { file }) => crate::plugins::cli::check(file, config).await,
+        Command::Plugin(PluginCommand::Check { file }) => {
+            crate::plugins::cli::check(file, config).await
+        }
         Command::Plugin(PluginCommand::New { name, dir }) => {
             let parent = dir.clone().unwrap_or_else(|| PathBuf::from("."));
             let path = crate::plugins::cli::new_plugin(name, &parent)?;
@@ -159,10 +161,9 @@ pub async fn run_command(command: &Command, config: &Config) -> anyhow::Result<S
         }
         Command::Secrets(SecretsCommand::Rotate { new_key_file }) => {
             let new_key = match new_key_file {
-                Some(path) => Some(
-                    std::fs::read_to_string(path)
-                        .map_err(|e| anyhow::anyhow!("cannot read {}: {}", path.display(), e.kind()))?,
-                ),
+                Some(path) => Some(std::fs::read_to_string(path).map_err(|e| {
+                    anyhow::anyhow!("cannot read {}: {}", path.display(), e.kind())
+                })?),
                 None => None,
             };
             let config = config.clone();
@@ -186,32 +187,43 @@ async fn admin_command(cmd: &AdminCommand, config: &Config) -> anyhow::Result<St
     let err = |e: crate::error::Error| anyhow::anyhow!("{e}");
     match cmd {
         AdminCommand::Create { username } => {
-            password::check_username(username).map_err(|rule| anyhow::anyhow!("username {rule}"))?;
+            password::check_username(username)
+                .map_err(|rule| anyhow::anyhow!("username {rule}"))?;
             let pw = read_password_from_stdin()?;
-            password::check_password(&pw, username).map_err(|rule| anyhow::anyhow!("password {rule}"))?;
+            password::check_password(&pw, username)
+                .map_err(|rule| anyhow::anyhow!("password {rule}"))?;
             let hash = tokio::task::spawn_blocking(move || password::hash(&pw)).await??;
             let name = username.clone();
             db.write(move |tx| {
                 if db::auth::admin_by_username(tx, &name)?.is_some() {
-                    return Err(crate::error::Error::new(crate::error::ErrorCode::Conflict, format!("an admin named {name} already exists")));
+                    return Err(crate::error::Error::new(
+                        crate::error::ErrorCode::Conflict,
+                        format!("an admin named {name} already exists"),
+                    ));
                 }
                 let id = db::auth::insert_admin(tx, &name, &hash)?;
                 db::meta::get_or_insert(tx, "setup_completed_at", db::time::now)?;
-                audit::append(tx, &audit::NewEvent {
-                    actor: "cli",
-                    ip: None,
-                    action: "admin.create",
-                    target: Some(&format!("admin:{id}")),
-                    outcome: audit::Outcome::Success,
-                    detail: Some(serde_json::json!({ "username": name })),
-                })?;
+                audit::append(
+                    tx,
+                    &audit::NewEvent {
+                        actor: "cli",
+                        ip: None,
+                        action: "admin.create",
+                        target: Some(&format!("admin:{id}")),
+                        outcome: audit::Outcome::Success,
+                        detail: Some(serde_json::json!({ "username": name })),
+                    },
+                )?;
                 Ok(())
             })
             .await
             .map_err(err)?;
             Ok(format!("admin {username} created"))
         }
-        AdminCommand::ResetPassword { username, disable_totp } => {
+        AdminCommand::ResetPassword {
+            username,
+            disable_totp,
+        } => {
             let name = username.clone();
             let admin = db
                 .run(move |c| Ok(db::auth::admin_by_username(c, &name)?))
@@ -219,7 +231,8 @@ async fn admin_command(cmd: &AdminCommand, config: &Config) -> anyhow::Result<St
                 .map_err(err)?
                 .ok_or_else(|| anyhow::anyhow!("no admin named {username}"))?;
             let pw = read_password_from_stdin()?;
-            password::check_password(&pw, &admin.username).map_err(|rule| anyhow::anyhow!("password {rule}"))?;
+            password::check_password(&pw, &admin.username)
+                .map_err(|rule| anyhow::anyhow!("password {rule}"))?;
             let hash = tokio::task::spawn_blocking(move || password::hash(&pw)).await??;
             let disable = *disable_totp;
             let revoked = db
@@ -242,7 +255,9 @@ async fn admin_command(cmd: &AdminCommand, config: &Config) -> anyhow::Result<St
                 })
                 .await
                 .map_err(err)?;
-            Ok(format!("password of {username} reset; {revoked} session(s) signed out"))
+            Ok(format!(
+                "password of {username} reset; {revoked} session(s) signed out"
+            ))
         }
     }
 }

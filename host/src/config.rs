@@ -76,7 +76,9 @@ impl Kind {
                 }
             }
             Kind::SocketAddr => {
-                value.parse::<SocketAddr>().map_err(|_| "is not a valid address".to_string())?;
+                value
+                    .parse::<SocketAddr>()
+                    .map_err(|_| "is not a valid address".to_string())?;
             }
             Kind::Url => {
                 let rest = value
@@ -90,7 +92,9 @@ impl Kind {
                 return Ok(value.trim_end_matches('/').to_owned());
             }
             Kind::Number { min, max } => {
-                let n: u64 = value.parse().map_err(|_| "is not a whole number".to_string())?;
+                let n: u64 = value
+                    .parse()
+                    .map_err(|_| "is not a whole number".to_string())?;
                 if n < *min || n > *max {
                     return Err(format!("is out of range ({n})"));
                 }
@@ -137,7 +141,10 @@ pub struct Setting {
 impl Setting {
     /// The environment variable: `ZONDARR_` + the key upper-cased, dots as `_`.
     pub fn env_var(&self) -> String {
-        format!("ZONDARR_{}", self.key.replace('.', "_").to_ascii_uppercase())
+        format!(
+            "ZONDARR_{}",
+            self.key.replace('.', "_").to_ascii_uppercase()
+        )
     }
 
     /// Whether the value is masked and may come from a file.
@@ -148,75 +155,269 @@ impl Setting {
 
 macro_rules! setting {
     ($key:literal, $kind:expr, $default:expr, $flag:expr, $doc:literal) => {
-        Setting { key: $key, kind: $kind, default: $default, flag: $flag, doc: $doc }
+        Setting {
+            key: $key,
+            kind: $kind,
+            default: $default,
+            flag: $flag,
+            doc: $doc,
+        }
     };
 }
 
 /// Every setting the daemon reads. Keep in sync with [`Config::from_values`]; a test checks
 /// that every key is consumed.
 pub static SETTINGS: &[Setting] = &[
-    setting!("listen", Kind::SocketAddr, Some("127.0.0.1:8000"), Some("--listen"),
-        "Address and port the HTTP server binds."),
-    setting!("data_dir", Kind::Path, Some("./data"), Some("--data-dir"),
-        "Folder for the database, secret key, plugins and caches. Environment or flag only."),
-    setting!("public_url", Kind::Url, None, None,
-        "URL people use to reach Zondarr (invite links, trusted origin). Default: http://<listen>."),
-    setting!("secret_key", Kind::Secret { min_len: 32 }, None, None,
-        "Key that encrypts secrets at rest. Default: generated on first start into <data_dir>/secret.key (mode 0600)."),
-    setting!("log.level", Kind::LogFilter, Some("info"), None,
-        "Log filter; also ZONDARR_LOG. Examples: info, debug, zondarr=debug,info."),
-    setting!("log.format", Kind::Choice(&["text", "json"]), Some("text"), Some("--log-format"),
-        "Log output: human-readable text or one JSON object per line."),
-    setting!("http.max_body_bytes", Kind::Number { min: 1024, max: 64 * 1024 * 1024 }, Some("1048576"), None,
-        "Largest accepted request body, in bytes."),
-    setting!("http.request_timeout_secs", Kind::Number { min: 1, max: 3600 }, Some("60"), None,
-        "Longest a request may take before it is answered with REQUEST_TIMEOUT."),
-    setting!("http.shutdown_grace_secs", Kind::Number { min: 0, max: 3600 }, Some("30"), None,
-        "On SIGTERM or Ctrl-C, how long in-flight requests may still run."),
-    setting!("http.trust_forwarded_for", Kind::Bool, Some("false"), None,
-        "Take the client address from X-Forwarded-For (only behind a reverse proxy you control)."),
-    setting!("database.pool_size", Kind::Number { min: 1, max: 64 }, Some("8"), None,
-        "SQLite connections in the pool."),
-    setting!("database.busy_timeout_ms", Kind::Number { min: 0, max: 600_000 }, Some("5000"), None,
-        "How long a connection waits for a lock before failing."),
-    setting!("security.session_idle_minutes", Kind::Number { min: 1, max: 525_600 }, Some("720"), None,
-        "An admin session ends after this many minutes without a request."),
-    setting!("security.session_absolute_hours", Kind::Number { min: 1, max: 8760 }, Some("168"), None,
-        "An admin session ends this many hours after login, however active."),
-    setting!("security.secure_cookies", Kind::Choice(&["auto", "always", "never"]), Some("auto"), None,
-        "Mark cookies Secure: auto = when public_url is https."),
-    setting!("security.login_per_ip_per_minute", Kind::Number { min: 1, max: 10_000 }, Some("10"), None,
-        "Login and second-factor attempts allowed per client address per minute."),
-    setting!("security.login_per_account_per_minute", Kind::Number { min: 1, max: 10_000 }, Some("5"), None,
-        "Login attempts allowed per username per minute."),
-    setting!("security.join_per_ip_per_minute", Kind::Number { min: 1, max: 10_000 }, Some("30"), None,
-        "Invitation validations and redemptions allowed per client address per minute."),
-    setting!("security.lockout_after", Kind::Number { min: 1, max: 1000 }, Some("5"), None,
-        "Consecutive failed logins after which the account is locked."),
-    setting!("security.lockout_base_secs", Kind::Number { min: 1, max: 86_400 }, Some("60"), None,
-        "First lockout length; each further lockout doubles it."),
-    setting!("security.lockout_max_secs", Kind::Number { min: 1, max: 604_800 }, Some("3600"), None,
-        "Longest lockout."),
-    setting!("plugins.dir", Kind::Path, None, None,
-        "Folder watched for connector plugins (*.wasm). Default: <data_dir>/plugins."),
-    setting!("plugins.watch", Kind::Bool, Some("true"), None,
-        "Reload plugins automatically when files in the folder change."),
-    setting!("plugins.memory_mib", Kind::Number { min: 1, max: 4096 }, Some("64"), None,
-        "Memory limit of one plugin call, in MiB."),
-    setting!("plugins.cpu_ms", Kind::Number { min: 10, max: 600_000 }, Some("2000"), None,
-        "CPU time budget of one plugin call, in milliseconds."),
-    setting!("plugins.call_timeout_secs", Kind::Number { min: 1, max: 600 }, Some("30"), None,
-        "Wall-clock limit of one plugin call, in seconds."),
-    setting!("plugins.max_http_requests", Kind::Number { min: 1, max: 10_000 }, Some("50"), None,
-        "HTTP requests one plugin call may make."),
-    setting!("plugins.max_response_bytes", Kind::Number { min: 1024, max: 1024 * 1024 * 1024 }, Some("67108864"), None,
-        "Largest HTTP response body a plugin may receive, in bytes."),
-    setting!("plugins.http_timeout_secs", Kind::Number { min: 1, max: 600 }, Some("30"), None,
-        "Timeout of one outbound HTTP request made for a plugin."),
-    setting!("plugins.concurrency", Kind::Number { min: 1, max: 1024 }, Some("8"), None,
-        "Calls one plugin may run at the same time."),
-    setting!("plugins.unhealthy_after", Kind::Number { min: 1, max: 1000 }, Some("5"), None,
-        "Consecutive crashes after which a plugin is marked unhealthy until reloaded."),
+    setting!(
+        "listen",
+        Kind::SocketAddr,
+        Some("127.0.0.1:8000"),
+        Some("--listen"),
+        "Address and port the HTTP server binds."
+    ),
+    setting!(
+        "data_dir",
+        Kind::Path,
+        Some("./data"),
+        Some("--data-dir"),
+        "Folder for the database, secret key, plugins and caches. Environment or flag only."
+    ),
+    setting!(
+        "public_url",
+        Kind::Url,
+        None,
+        None,
+        "URL people use to reach Zondarr (invite links, trusted origin). Default: http://<listen>."
+    ),
+    setting!(
+        "secret_key",
+        Kind::Secret { min_len: 32 },
+        None,
+        None,
+        "Key that encrypts secrets at rest. Default: generated on first start into <data_dir>/secret.key (mode 0600)."
+    ),
+    setting!(
+        "log.level",
+        Kind::LogFilter,
+        Some("info"),
+        None,
+        "Log filter; also ZONDARR_LOG. Examples: info, debug, zondarr=debug,info."
+    ),
+    setting!(
+        "log.format",
+        Kind::Choice(&["text", "json"]),
+        Some("text"),
+        Some("--log-format"),
+        "Log output: human-readable text or one JSON object per line."
+    ),
+    setting!(
+        "http.max_body_bytes",
+        Kind::Number {
+            min: 1024,
+            max: 64 * 1024 * 1024
+        },
+        Some("1048576"),
+        None,
+        "Largest accepted request body, in bytes."
+    ),
+    setting!(
+        "http.request_timeout_secs",
+        Kind::Number { min: 1, max: 3600 },
+        Some("60"),
+        None,
+        "Longest a request may take before it is answered with REQUEST_TIMEOUT."
+    ),
+    setting!(
+        "http.shutdown_grace_secs",
+        Kind::Number { min: 0, max: 3600 },
+        Some("30"),
+        None,
+        "On SIGTERM or Ctrl-C, how long in-flight requests may still run."
+    ),
+    setting!(
+        "http.trust_forwarded_for",
+        Kind::Bool,
+        Some("false"),
+        None,
+        "Take the client address from X-Forwarded-For (only behind a reverse proxy you control)."
+    ),
+    setting!(
+        "database.pool_size",
+        Kind::Number { min: 1, max: 64 },
+        Some("8"),
+        None,
+        "SQLite connections in the pool."
+    ),
+    setting!(
+        "database.busy_timeout_ms",
+        Kind::Number {
+            min: 0,
+            max: 600_000
+        },
+        Some("5000"),
+        None,
+        "How long a connection waits for a lock before failing."
+    ),
+    setting!(
+        "security.session_idle_minutes",
+        Kind::Number {
+            min: 1,
+            max: 525_600
+        },
+        Some("720"),
+        None,
+        "An admin session ends after this many minutes without a request."
+    ),
+    setting!(
+        "security.session_absolute_hours",
+        Kind::Number { min: 1, max: 8760 },
+        Some("168"),
+        None,
+        "An admin session ends this many hours after login, however active."
+    ),
+    setting!(
+        "security.secure_cookies",
+        Kind::Choice(&["auto", "always", "never"]),
+        Some("auto"),
+        None,
+        "Mark cookies Secure: auto = when public_url is https."
+    ),
+    setting!(
+        "security.login_per_ip_per_minute",
+        Kind::Number {
+            min: 1,
+            max: 10_000
+        },
+        Some("10"),
+        None,
+        "Login and second-factor attempts allowed per client address per minute."
+    ),
+    setting!(
+        "security.login_per_account_per_minute",
+        Kind::Number {
+            min: 1,
+            max: 10_000
+        },
+        Some("5"),
+        None,
+        "Login attempts allowed per username per minute."
+    ),
+    setting!(
+        "security.join_per_ip_per_minute",
+        Kind::Number {
+            min: 1,
+            max: 10_000
+        },
+        Some("30"),
+        None,
+        "Invitation validations and redemptions allowed per client address per minute."
+    ),
+    setting!(
+        "security.lockout_after",
+        Kind::Number { min: 1, max: 1000 },
+        Some("5"),
+        None,
+        "Consecutive failed logins after which the account is locked."
+    ),
+    setting!(
+        "security.lockout_base_secs",
+        Kind::Number {
+            min: 1,
+            max: 86_400
+        },
+        Some("60"),
+        None,
+        "First lockout length; each further lockout doubles it."
+    ),
+    setting!(
+        "security.lockout_max_secs",
+        Kind::Number {
+            min: 1,
+            max: 604_800
+        },
+        Some("3600"),
+        None,
+        "Longest lockout."
+    ),
+    setting!(
+        "plugins.dir",
+        Kind::Path,
+        None,
+        None,
+        "Folder watched for connector plugins (*.wasm). Default: <data_dir>/plugins."
+    ),
+    setting!(
+        "plugins.watch",
+        Kind::Bool,
+        Some("true"),
+        None,
+        "Reload plugins automatically when files in the folder change."
+    ),
+    setting!(
+        "plugins.memory_mib",
+        Kind::Number { min: 1, max: 4096 },
+        Some("64"),
+        None,
+        "Memory limit of one plugin call, in MiB."
+    ),
+    setting!(
+        "plugins.cpu_ms",
+        Kind::Number {
+            min: 10,
+            max: 600_000
+        },
+        Some("2000"),
+        None,
+        "CPU time budget of one plugin call, in milliseconds."
+    ),
+    setting!(
+        "plugins.call_timeout_secs",
+        Kind::Number { min: 1, max: 600 },
+        Some("30"),
+        None,
+        "Wall-clock limit of one plugin call, in seconds."
+    ),
+    setting!(
+        "plugins.max_http_requests",
+        Kind::Number {
+            min: 1,
+            max: 10_000
+        },
+        Some("50"),
+        None,
+        "HTTP requests one plugin call may make."
+    ),
+    setting!(
+        "plugins.max_response_bytes",
+        Kind::Number {
+            min: 1024,
+            max: 1024 * 1024 * 1024
+        },
+        Some("67108864"),
+        None,
+        "Largest HTTP response body a plugin may receive, in bytes."
+    ),
+    setting!(
+        "plugins.http_timeout_secs",
+        Kind::Number { min: 1, max: 600 },
+        Some("30"),
+        None,
+        "Timeout of one outbound HTTP request made for a plugin."
+    ),
+    setting!(
+        "plugins.concurrency",
+        Kind::Number { min: 1, max: 1024 },
+        Some("8"),
+        None,
+        "Calls one plugin may run at the same time."
+    ),
+    setting!(
+        "plugins.unhealthy_after",
+        Kind::Number { min: 1, max: 1000 },
+        Some("5"),
+        None,
+        "Consecutive crashes after which a plugin is marked unhealthy until reloaded."
+    ),
 ];
 
 /// Where a value came from, for `config check`.
@@ -305,7 +506,11 @@ impl fmt::Debug for Values {
         // Never print a secret, even in a debug dump.
         f.write_str("Values { ")?;
         for (key, (value, source)) in &self.map {
-            let shown = if lookup(key).is_some_and(Setting::is_secret) { "***" } else { value };
+            let shown = if lookup(key).is_some_and(Setting::is_secret) {
+                "***"
+            } else {
+                value
+            };
             write!(f, "{key}: {shown:?} ({source}), ")?;
         }
         f.write_str("}")
@@ -466,7 +671,10 @@ impl Config {
     }
 
     /// Load with an explicit environment (tests).
-    pub fn load_from(overrides: &Overrides, env: &[(String, String)]) -> Result<Config, ConfigError> {
+    pub fn load_from(
+        overrides: &Overrides,
+        env: &[(String, String)],
+    ) -> Result<Config, ConfigError> {
         let mut values = Values::default();
         for s in SETTINGS {
             if let Some(d) = s.default {
@@ -482,17 +690,20 @@ impl Config {
             .clone()
             .or_else(|| env_map.get("data_dir").map(|(v, _)| PathBuf::from(v)))
             .unwrap_or_else(|| PathBuf::from("./data"));
-        let config_file = overrides
-            .config_file
-            .clone()
-            .or_else(|| env.iter().find(|(k, _)| k == "ZONDARR_CONFIG").map(|(_, v)| PathBuf::from(v)));
+        let config_file = overrides.config_file.clone().or_else(|| {
+            env.iter()
+                .find(|(k, _)| k == "ZONDARR_CONFIG")
+                .map(|(_, v)| PathBuf::from(v))
+        });
         let (file_path, required) = match config_file {
             Some(p) => (p, true),
             None => (data_dir.join("zondarr.toml"), false),
         };
         if required || file_path.exists() {
             for (key, value) in parse_file(&file_path)? {
-                values.map.insert(key, (value, Source::File(file_path.clone())));
+                values
+                    .map
+                    .insert(key, (value, Source::File(file_path.clone())));
             }
         }
         for (key, (value, var)) in env_map {
@@ -500,7 +711,11 @@ impl Config {
         }
         let flags: [(&'static str, Option<String>, &'static str); 3] = [
             ("listen", overrides.listen.clone(), "--listen"),
-            ("data_dir", overrides.data_dir.as_ref().map(|p| p.display().to_string()), "--data-dir"),
+            (
+                "data_dir",
+                overrides.data_dir.as_ref().map(|p| p.display().to_string()),
+                "--data-dir",
+            ),
             ("log.format", overrides.log_format.clone(), "--log-format"),
         ];
         for (key, value, flag) in flags {
@@ -512,12 +727,15 @@ impl Config {
         // Validate every value against its kind, naming its origin on failure.
         for s in SETTINGS {
             if let Some((raw, source)) = values.map.get(s.key).cloned() {
-                let clean = s.kind.validate(&raw).map_err(|problem| ConfigError::BadValue {
-                    key: s.key.to_owned(),
-                    origin: source.to_string(),
-                    problem,
-                    allowed: s.kind.allowed(),
-                })?;
+                let clean = s
+                    .kind
+                    .validate(&raw)
+                    .map_err(|problem| ConfigError::BadValue {
+                        key: s.key.to_owned(),
+                        origin: source.to_string(),
+                        problem,
+                        allowed: s.kind.allowed(),
+                    })?;
                 values.map.insert(s.key, (clean, source));
             }
         }
@@ -526,24 +744,36 @@ impl Config {
 
     fn from_values(mut values: Values) -> Result<Config, ConfigError> {
         let text = |v: &Values, k: &str| v.get(k).unwrap_or_default().to_owned();
-        let num = |v: &Values, k: &str| -> u64 { v.get(k).and_then(|s| s.parse().ok()).unwrap_or_default() };
-        let listen: SocketAddr = text(&values, "listen").parse().map_err(|_| ConfigError::BadValue {
-            key: "listen".into(),
-            origin: "default".into(),
-            problem: "not an address".into(),
-            allowed: Kind::SocketAddr.allowed(),
-        })?;
+        let num = |v: &Values, k: &str| -> u64 {
+            v.get(k).and_then(|s| s.parse().ok()).unwrap_or_default()
+        };
+        let listen: SocketAddr =
+            text(&values, "listen")
+                .parse()
+                .map_err(|_| ConfigError::BadValue {
+                    key: "listen".into(),
+                    origin: "default".into(),
+                    problem: "not an address".into(),
+                    allowed: Kind::SocketAddr.allowed(),
+                })?;
         let data_dir = PathBuf::from(text(&values, "data_dir"));
         if values.get("public_url").is_none() {
-            values.map.insert("public_url", (format!("http://{listen}"), Source::Derived));
+            values
+                .map
+                .insert("public_url", (format!("http://{listen}"), Source::Derived));
         }
         if values.get("plugins.dir").is_none() {
             values.map.insert(
                 "plugins.dir",
-                (data_dir.join("plugins").display().to_string(), Source::Derived),
+                (
+                    data_dir.join("plugins").display().to_string(),
+                    Source::Derived,
+                ),
             );
         }
-        let secret_key = values.get("secret_key").map(|s| SecretKey::new(s.to_owned()));
+        let secret_key = values
+            .get("secret_key")
+            .map(|s| SecretKey::new(s.to_owned()));
         Ok(Config {
             listen,
             public_url: text(&values, "public_url"),
@@ -561,7 +791,8 @@ impl Config {
                 session_absolute_hours: num(&values, "security.session_absolute_hours"),
                 secure_cookies: text(&values, "security.secure_cookies"),
                 login_per_ip_per_minute: num(&values, "security.login_per_ip_per_minute") as u32,
-                login_per_account_per_minute: num(&values, "security.login_per_account_per_minute") as u32,
+                login_per_account_per_minute: num(&values, "security.login_per_account_per_minute")
+                    as u32,
                 join_per_ip_per_minute: num(&values, "security.join_per_ip_per_minute") as u32,
                 lockout_after: num(&values, "security.lockout_after") as u32,
                 lockout_base_secs: num(&values, "security.lockout_base_secs"),
@@ -591,7 +822,10 @@ impl Config {
     /// Whether `public_url` was set in the configuration (which then locks it against changes
     /// made in the app).
     pub fn public_url_is_explicit(&self) -> bool {
-        self.values.map.get("public_url").is_some_and(|(_, src)| *src != Source::Derived)
+        self.values
+            .map
+            .get("public_url")
+            .is_some_and(|(_, src)| *src != Source::Derived)
     }
 
     /// Path of the SQLite database.
@@ -618,7 +852,11 @@ fn suggest(key: &str) -> String {
     match close.as_slice() {
         [] => format!(
             "; known keys: {}",
-            SETTINGS.iter().map(|s| s.key).collect::<Vec<_>>().join(", ")
+            SETTINGS
+                .iter()
+                .map(|s| s.key)
+                .collect::<Vec<_>>()
+                .join(", ")
         ),
         some => format!("; did you mean `{}`?", some.join("` or `")),
     }
@@ -650,10 +888,14 @@ fn read_secret_file(key: &str, path: &Path, origin: &str) -> Result<String, Conf
 }
 
 /// Environment variables: every `ZONDARR_*` must be a known setting (typos are errors).
-fn parse_env(env: &[(String, String)]) -> Result<BTreeMap<&'static str, (String, String)>, ConfigError> {
+fn parse_env(
+    env: &[(String, String)],
+) -> Result<BTreeMap<&'static str, (String, String)>, ConfigError> {
     let mut out = BTreeMap::new();
     for (var, value) in env {
-        let Some(rest) = var.strip_prefix("ZONDARR_") else { continue };
+        let Some(rest) = var.strip_prefix("ZONDARR_") else {
+            continue;
+        };
         // Variables that are not settings but are read by the CLI itself.
         if rest == "CONFIG" {
             continue;
@@ -667,7 +909,9 @@ fn parse_env(env: &[(String, String)]) -> Result<BTreeMap<&'static str, (String,
             continue;
         }
         if let Some(base) = var.strip_suffix("_FILE")
-            && let Some(setting) = SETTINGS.iter().find(|s| s.is_secret() && s.env_var() == base)
+            && let Some(setting) = SETTINGS
+                .iter()
+                .find(|s| s.is_secret() && s.env_var() == base)
         {
             let secret = read_secret_file(setting.key, Path::new(value), var)?;
             out.insert(setting.key, (secret, var.clone()));
@@ -688,10 +932,12 @@ fn parse_file(path: &Path) -> Result<Vec<(&'static str, String)>, ConfigError> {
         path: path.to_owned(),
         problem: e.kind().to_string(),
     })?;
-    let table: toml::Table = text.parse().map_err(|e: toml::de::Error| ConfigError::File {
-        path: path.to_owned(),
-        problem: e.message().to_owned(),
-    })?;
+    let table: toml::Table = text
+        .parse()
+        .map_err(|e: toml::de::Error| ConfigError::File {
+            path: path.to_owned(),
+            problem: e.message().to_owned(),
+        })?;
     let origin = format!("file {}", path.display());
     let mut out = Vec::new();
     flatten(&table, "", &origin, &mut out)?;
@@ -705,7 +951,11 @@ fn flatten(
     out: &mut Vec<(&'static str, String)>,
 ) -> Result<(), ConfigError> {
     for (k, v) in table {
-        let key = if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };
+        let key = if prefix.is_empty() {
+            k.clone()
+        } else {
+            format!("{prefix}.{k}")
+        };
         if let toml::Value::Table(inner) = v {
             flatten(inner, &key, origin, out)?;
             continue;
@@ -719,7 +969,9 @@ fn flatten(
                     key,
                     origin: origin.to_owned(),
                     problem: format!("a {} is not accepted here", other.type_str()),
-                    allowed: lookup(k).map(|s| s.kind.allowed()).unwrap_or_else(|| "a string, number or boolean".into()),
+                    allowed: lookup(k)
+                        .map(|s| s.kind.allowed())
+                        .unwrap_or_else(|| "a string, number or boolean".into()),
                 });
             }
         };
@@ -738,17 +990,26 @@ fn flatten(
         if let Some(base) = key.strip_suffix("_file")
             && let Some(setting) = lookup(base).filter(|s| s.is_secret())
         {
-            out.push((setting.key, read_secret_file(setting.key, Path::new(&scalar), origin)?));
+            out.push((
+                setting.key,
+                read_secret_file(setting.key, Path::new(&scalar), origin)?,
+            ));
             continue;
         }
-        return Err(ConfigError::UnknownKey { key: key.clone(), origin: origin.to_owned(), hint: suggest(&key) });
+        return Err(ConfigError::UnknownKey {
+            key: key.clone(),
+            origin: origin.to_owned(),
+            hint: suggest(&key),
+        });
     }
     Ok(())
 }
 
 /// The configuration reference as a Markdown table (used by the README; a test keeps it current).
 pub fn reference_markdown() -> String {
-    let mut out = String::from("| Key (`zondarr.toml`) | Environment | Flag | Default | Allowed | Meaning |\n|---|---|---|---|---|---|\n");
+    let mut out = String::from(
+        "| Key (`zondarr.toml`) | Environment | Flag | Default | Allowed | Meaning |\n|---|---|---|---|---|---|\n",
+    );
     for s in SETTINGS {
         let env = if s.is_secret() {
             format!("`{0}`, `{0}_FILE`", s.env_var())
@@ -762,7 +1023,9 @@ pub fn reference_markdown() -> String {
             s.key,
             env,
             s.flag.map(|f| format!("`{f}`")).unwrap_or_default(),
-            s.default.map(|d| format!("`{d}`")).unwrap_or_else(|| "see meaning".into()),
+            s.default
+                .map(|d| format!("`{d}`"))
+                .unwrap_or_else(|| "see meaning".into()),
             s.kind.allowed(),
             s.doc
         ));
@@ -775,7 +1038,10 @@ mod tests {
     use super::*;
 
     fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     fn dir_with_file(content: &str) -> tempfile::TempDir {
@@ -785,7 +1051,10 @@ mod tests {
     }
 
     fn overrides(dir: &Path) -> Overrides {
-        Overrides { data_dir: Some(dir.to_owned()), ..Overrides::default() }
+        Overrides {
+            data_dir: Some(dir.to_owned()),
+            ..Overrides::default()
+        }
     }
 
     #[test]
@@ -802,11 +1071,20 @@ mod tests {
 
     #[test]
     fn layers_override_in_order() {
-        let dir = dir_with_file("listen = \"127.0.0.1:9000\"\n[plugins]\ncpu_ms = 500\nmemory_mib = 32\n");
-        let e = env(&[("ZONDARR_PLUGINS_CPU_MS", "700"), ("ZONDARR_LISTEN", "127.0.0.1:9100")]);
+        let dir = dir_with_file(
+            "listen = \"127.0.0.1:9000\"\n[plugins]\ncpu_ms = 500\nmemory_mib = 32\n",
+        );
+        let e = env(&[
+            ("ZONDARR_PLUGINS_CPU_MS", "700"),
+            ("ZONDARR_LISTEN", "127.0.0.1:9100"),
+        ]);
         let mut o = overrides(dir.path());
         let c = Config::load_from(&o, &e).unwrap();
-        assert_eq!(c.plugins.memory_bytes, 32 * 1024 * 1024, "file beats default");
+        assert_eq!(
+            c.plugins.memory_bytes,
+            32 * 1024 * 1024,
+            "file beats default"
+        );
         assert_eq!(c.plugins.cpu_ms, 700, "env beats file");
         assert_eq!(c.listen.to_string(), "127.0.0.1:9100");
         o.listen = Some("127.0.0.1:9200".into());
@@ -817,7 +1095,9 @@ mod tests {
     #[test]
     fn unknown_file_key_is_named_with_a_suggestion() {
         let dir = dir_with_file("[plugins]\nmemroy_mib = 3\n");
-        let err = Config::load_from(&overrides(dir.path()), &[]).unwrap_err().to_string();
+        let err = Config::load_from(&overrides(dir.path()), &[])
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("`plugins.memroy_mib`"), "{err}");
         assert!(err.contains("plugins.memory_mib"), "{err}");
     }
@@ -835,33 +1115,55 @@ mod tests {
     #[test]
     fn bad_values_name_key_and_allowed_range() {
         let dir = dir_with_file("[plugins]\ncpu_ms = 1\n");
-        let err = Config::load_from(&overrides(dir.path()), &[]).unwrap_err().to_string();
-        assert!(err.contains("`plugins.cpu_ms`") && err.contains("from 10 to 600000"), "{err}");
+        let err = Config::load_from(&overrides(dir.path()), &[])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("`plugins.cpu_ms`") && err.contains("from 10 to 600000"),
+            "{err}"
+        );
 
         let dir = dir_with_file("[log]\nformat = \"xml\"\n");
-        let err = Config::load_from(&overrides(dir.path()), &[]).unwrap_err().to_string();
-        assert!(err.contains("`log.format`") && err.contains("text, json"), "{err}");
+        let err = Config::load_from(&overrides(dir.path()), &[])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("`log.format`") && err.contains("text, json"),
+            "{err}"
+        );
 
         let dir = dir_with_file("public_url = \"ftp://x\"\n");
-        let err = Config::load_from(&overrides(dir.path()), &[]).unwrap_err().to_string();
-        assert!(err.contains("`public_url`") && err.contains("http://"), "{err}");
+        let err = Config::load_from(&overrides(dir.path()), &[])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("`public_url`") && err.contains("http://"),
+            "{err}"
+        );
 
         let dir = dir_with_file("listen = [1, 2]\n");
-        let err = Config::load_from(&overrides(dir.path()), &[]).unwrap_err().to_string();
+        let err = Config::load_from(&overrides(dir.path()), &[])
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("`listen`") && err.contains("array"), "{err}");
     }
 
     #[test]
     fn malformed_file_is_reported_with_its_path() {
         let dir = dir_with_file("listen = \n");
-        let err = Config::load_from(&overrides(dir.path()), &[]).unwrap_err().to_string();
+        let err = Config::load_from(&overrides(dir.path()), &[])
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("zondarr.toml"), "{err}");
     }
 
     #[test]
     fn explicit_config_file_must_exist() {
         let dir = tempfile::tempdir().unwrap();
-        let o = Overrides { config_file: Some(dir.path().join("missing.toml")), ..overrides(dir.path()) };
+        let o = Overrides {
+            config_file: Some(dir.path().join("missing.toml")),
+            ..overrides(dir.path())
+        };
         assert!(Config::load_from(&o, &[]).is_err());
     }
 
@@ -878,7 +1180,11 @@ mod tests {
         assert!(printed.contains("secret_key = \"********\""), "{printed}");
         assert!(!format!("{c:?}").contains("kkkk"));
 
-        std::fs::write(dir.path().join("zondarr.toml"), format!("secret_key_file = {:?}\n", secret_path)).unwrap();
+        std::fs::write(
+            dir.path().join("zondarr.toml"),
+            format!("secret_key_file = {:?}\n", secret_path),
+        )
+        .unwrap();
         let c = Config::load_from(&overrides(dir.path()), &[]).unwrap();
         assert_eq!(c.secret_key.unwrap().expose(), "k".repeat(40));
     }
@@ -886,17 +1192,27 @@ mod tests {
     #[test]
     fn short_secret_is_refused() {
         let dir = tempfile::tempdir().unwrap();
-        let err = Config::load_from(&overrides(dir.path()), &env(&[("ZONDARR_SECRET_KEY", "hunter2-xyz")]))
-            .unwrap_err()
-            .to_string();
-        assert!(err.contains("`secret_key`") && err.contains("at least 32"), "{err}");
-        assert!(!err.contains("hunter2"), "the secret itself must not be echoed: {err}");
+        let err = Config::load_from(
+            &overrides(dir.path()),
+            &env(&[("ZONDARR_SECRET_KEY", "hunter2-xyz")]),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("`secret_key`") && err.contains("at least 32"),
+            "{err}"
+        );
+        assert!(
+            !err.contains("hunter2"),
+            "the secret itself must not be echoed: {err}"
+        );
     }
 
     #[test]
     fn zondarr_log_sets_the_level() {
         let dir = tempfile::tempdir().unwrap();
-        let c = Config::load_from(&overrides(dir.path()), &env(&[("ZONDARR_LOG", "debug")])).unwrap();
+        let c =
+            Config::load_from(&overrides(dir.path()), &env(&[("ZONDARR_LOG", "debug")])).unwrap();
         assert_eq!(c.log_level, "debug");
         let err = Config::load_from(&overrides(dir.path()), &env(&[("ZONDARR_LOG", "loud=[")]));
         assert!(err.is_err());
@@ -907,14 +1223,18 @@ mod tests {
         for s in SETTINGS {
             assert!(!s.doc.is_empty(), "{}", s.key);
             if let Some(d) = s.default {
-                s.kind.validate(d).unwrap_or_else(|e| panic!("{}: {e}", s.key));
+                s.kind
+                    .validate(d)
+                    .unwrap_or_else(|e| panic!("{}: {e}", s.key));
             }
         }
     }
 
     #[test]
     fn readme_reference_is_current() {
-        let readme = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../README.md")).unwrap_or_default();
+        let readme =
+            std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../README.md"))
+                .unwrap_or_default();
         assert!(
             readme.contains(&reference_markdown()),
             "README.md's configuration table is stale; paste the output of `zondarr config reference`"

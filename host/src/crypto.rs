@@ -30,7 +30,11 @@ pub enum Purpose {
 
 impl Purpose {
     /// Every purpose (used by key rotation).
-    pub const ALL: &'static [Purpose] = &[Purpose::TotpSecret, Purpose::ServerCredential, Purpose::LinkedAccount];
+    pub const ALL: &'static [Purpose] = &[
+        Purpose::TotpSecret,
+        Purpose::ServerCredential,
+        Purpose::LinkedAccount,
+    ];
 
     fn label(self) -> &'static str {
         match self {
@@ -76,7 +80,10 @@ impl Crypto {
         let hk = Hkdf::<Sha256>::new(Some(b"zondarr"), &master);
         // 4 bytes is far below the HKDF output limit, so expand cannot fail.
         let _ = hk.expand(b"zondarr/v1/fingerprint", &mut fingerprint);
-        Crypto { master, fingerprint }
+        Crypto {
+            master,
+            fingerprint,
+        }
     }
 
     /// Short public identifier of the key (not secret).
@@ -105,7 +112,13 @@ impl Crypto {
         let aad = Self::aad(purpose, binding);
         let sealed = self
             .cipher(purpose)
-            .encrypt(XNonce::from_slice(&nonce), Payload { msg: plaintext, aad: &aad })
+            .encrypt(
+                XNonce::from_slice(&nonce),
+                Payload {
+                    msg: plaintext,
+                    aad: &aad,
+                },
+            )
             // Encryption only fails for inputs beyond the AEAD's size limit (~256 GiB).
             .unwrap_or_default();
         let mut out = Vec::with_capacity(HEADER + sealed.len());
@@ -117,7 +130,12 @@ impl Crypto {
     }
 
     /// Decrypt a value sealed by [`Crypto::seal`] with the same purpose and binding.
-    pub fn open(&self, purpose: Purpose, binding: &str, sealed: &[u8]) -> Result<Vec<u8>, CryptoError> {
+    pub fn open(
+        &self,
+        purpose: Purpose,
+        binding: &str,
+        sealed: &[u8],
+    ) -> Result<Vec<u8>, CryptoError> {
         if sealed.len() < HEADER + 16 || sealed[0] != VERSION {
             return Err(CryptoError::Malformed);
         }
@@ -126,7 +144,13 @@ impl Crypto {
         }
         let aad = Self::aad(purpose, binding);
         self.cipher(purpose)
-            .decrypt(XNonce::from_slice(&sealed[5..HEADER]), Payload { msg: &sealed[HEADER..], aad: &aad })
+            .decrypt(
+                XNonce::from_slice(&sealed[5..HEADER]),
+                Payload {
+                    msg: &sealed[HEADER..],
+                    aad: &aad,
+                },
+            )
             .map_err(|_| CryptoError::Tampered)
     }
 
@@ -166,10 +190,22 @@ mod tests {
     fn round_trip_and_bindings() {
         let c = Crypto::new(KEY);
         let sealed = c.seal(Purpose::TotpSecret, "admin:1", b"JBSWY3DPEHPK3PXP");
-        assert!(!sealed.windows(8).any(|w| w == b"JBSWY3DP"), "plaintext must not appear");
-        assert_eq!(c.open(Purpose::TotpSecret, "admin:1", &sealed).unwrap(), b"JBSWY3DPEHPK3PXP");
-        assert_eq!(c.open(Purpose::TotpSecret, "admin:2", &sealed), Err(CryptoError::Tampered));
-        assert_eq!(c.open(Purpose::ServerCredential, "admin:1", &sealed), Err(CryptoError::Tampered));
+        assert!(
+            !sealed.windows(8).any(|w| w == b"JBSWY3DP"),
+            "plaintext must not appear"
+        );
+        assert_eq!(
+            c.open(Purpose::TotpSecret, "admin:1", &sealed).unwrap(),
+            b"JBSWY3DPEHPK3PXP"
+        );
+        assert_eq!(
+            c.open(Purpose::TotpSecret, "admin:2", &sealed),
+            Err(CryptoError::Tampered)
+        );
+        assert_eq!(
+            c.open(Purpose::ServerCredential, "admin:1", &sealed),
+            Err(CryptoError::Tampered)
+        );
     }
 
     #[test]
@@ -177,17 +213,32 @@ mod tests {
         let c = Crypto::new(KEY);
         let other = Crypto::new("another-secret-key-of-sufficient-length");
         let mut sealed = c.seal(Purpose::ServerCredential, "", b"token");
-        assert_eq!(other.open(Purpose::ServerCredential, "", &sealed), Err(CryptoError::WrongKey));
+        assert_eq!(
+            other.open(Purpose::ServerCredential, "", &sealed),
+            Err(CryptoError::WrongKey)
+        );
         let last = sealed.len() - 1;
         sealed[last] ^= 1;
-        assert_eq!(c.open(Purpose::ServerCredential, "", &sealed), Err(CryptoError::Tampered));
-        assert_eq!(c.open(Purpose::ServerCredential, "", b"short"), Err(CryptoError::Malformed));
+        assert_eq!(
+            c.open(Purpose::ServerCredential, "", &sealed),
+            Err(CryptoError::Tampered)
+        );
+        assert_eq!(
+            c.open(Purpose::ServerCredential, "", b"short"),
+            Err(CryptoError::Malformed)
+        );
     }
 
     #[test]
     fn nonces_differ() {
         let c = Crypto::new(KEY);
-        assert_ne!(c.seal(Purpose::TotpSecret, "", b"x"), c.seal(Purpose::TotpSecret, "", b"x"));
-        assert_eq!(Crypto::fingerprint_of(&c.seal(Purpose::TotpSecret, "", b"x")), Some(c.fingerprint()));
+        assert_ne!(
+            c.seal(Purpose::TotpSecret, "", b"x"),
+            c.seal(Purpose::TotpSecret, "", b"x")
+        );
+        assert_eq!(
+            Crypto::fingerprint_of(&c.seal(Purpose::TotpSecret, "", b"x")),
+            Some(c.fingerprint())
+        );
     }
 }

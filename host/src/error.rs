@@ -39,8 +39,55 @@ macro_rules! error_codes {
                 match self { $(ErrorCode::$variant => concat!($($doc),+).trim_ascii(),)+ }
             }
         }
+
+        /// One marker type per [`ErrorCode`], named like the variant, so an endpoint's OpenAPI
+        /// annotation can list the codes it answers with and the compiler checks them:
+        /// `responses(..., Errors<(code::NotFound, code::Conflict)>)` (see `http::openapi`).
+        pub mod code {
+            $(
+                $(#[doc = $doc])+
+                #[derive(Debug)]
+                pub struct $variant;
+
+                impl super::Codes for $variant {
+                    fn collect(out: &mut Vec<super::ErrorCode>) {
+                        out.push(super::ErrorCode::$variant);
+                    }
+                }
+            )+
+        }
     };
 }
+
+/// A list of error codes as a type: one [`code`] marker, or a tuple of lists (nested tuples are
+/// fine, so common groups can be named with a type alias).
+pub trait Codes {
+    /// Append the codes, in order.
+    fn collect(out: &mut Vec<ErrorCode>);
+}
+
+macro_rules! tuple_codes {
+    ($($t:ident),+) => {
+        impl<$($t: Codes),+> Codes for ($($t,)+) {
+            fn collect(out: &mut Vec<ErrorCode>) {
+                $($t::collect(out);)+
+            }
+        }
+    };
+}
+
+tuple_codes!(A);
+tuple_codes!(A, B);
+tuple_codes!(A, B, C);
+tuple_codes!(A, B, C, D);
+tuple_codes!(A, B, C, D, E);
+tuple_codes!(A, B, C, D, E, F);
+tuple_codes!(A, B, C, D, E, F, G);
+tuple_codes!(A, B, C, D, E, F, G, H);
+tuple_codes!(A, B, C, D, E, F, G, H, I);
+tuple_codes!(A, B, C, D, E, F, G, H, I, J);
+tuple_codes!(A, B, C, D, E, F, G, H, I, J, K);
+tuple_codes!(A, B, C, D, E, F, G, H, I, J, K, L);
 
 error_codes! {
     /// The request body is not valid JSON, or does not have the expected shape.
@@ -129,7 +176,7 @@ error_codes! {
 }
 
 /// A field-level validation failure.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct FieldError {
     /// The field, as named in the request (dotted for nested fields).
     pub field: String,
@@ -140,7 +187,10 @@ pub struct FieldError {
 impl FieldError {
     /// A failure of `field`.
     pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
-        Self { field: field.into(), message: message.into() }
+        Self {
+            field: field.into(),
+            message: message.into(),
+        }
     }
 }
 
@@ -167,7 +217,12 @@ pub enum Error {
 impl Error {
     /// A client error with `code` and `message`.
     pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
-        Error::Client { code, message: message.into(), fields: Vec::new(), retry_after: None }
+        Error::Client {
+            code,
+            message: message.into(),
+            fields: Vec::new(),
+            retry_after: None,
+        }
     }
 
     /// `VALIDATION_FAILED` with field details.
@@ -176,7 +231,12 @@ impl Error {
             [one] => format!("{}: {}", one.field, one.message),
             _ => format!("{} fields are invalid", fields.len()),
         };
-        Error::Client { code: ErrorCode::ValidationFailed, message, fields, retry_after: None }
+        Error::Client {
+            code: ErrorCode::ValidationFailed,
+            message,
+            fields,
+            retry_after: None,
+        }
     }
 
     /// `NOT_FOUND` for a thing described by `what` (e.g. "plugin").
@@ -218,8 +278,7 @@ impl From<rusqlite::Error> for Error {
 impl From<r2d2::Error> for Error {
     fn from(e: r2d2::Error) -> Self {
         tracing::warn!(error = %e, "database pool exhausted or unavailable");
-        Error::new(ErrorCode::Unavailable, "the database is busy; try again")
-            .with_retry_after(1)
+        Error::new(ErrorCode::Unavailable, "the database is busy; try again").with_retry_after(1)
     }
 }
 
@@ -237,33 +296,75 @@ pub struct ErrorPayload {
     pub internal: Option<Arc<str>>,
 }
 
-/// The JSON error envelope of SPEC.md §4.
-#[derive(Debug, Serialize)]
+/// The JSON error envelope of SPEC.md §4: every error response has this shape.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = ErrorEnvelope)]
 pub struct Envelope<'a> {
     /// The error.
     pub error: EnvelopeBody<'a>,
 }
 
 /// Body of the JSON error envelope.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = ErrorBody)]
 pub struct EnvelopeBody<'a> {
-    /// Stable code.
+    /// Stable code (see the `ErrorCode` schema); clients match on it, not on the message.
+    #[schema(value_type = ErrorCode)]
     pub code: &'a str,
-    /// Message.
+    /// Human-readable message, safe to show; it never contains internal details.
     pub message: &'a str,
     /// The request id, also in the `x-request-id` header.
     pub request_id: &'a str,
-    /// Field details, omitted when empty.
+    /// Field details (for `VALIDATION_FAILED`), omitted when empty.
     #[serde(skip_serializing_if = "<[FieldError]>::is_empty")]
+    #[schema(value_type = Vec<FieldError>)]
     pub fields: &'a [FieldError],
 }
+
+/// The OpenAPI schema of the codes: a string enum of [`ErrorCode::ALL`] whose description is the
+/// catalogue (code, HTTP status, meaning).
+impl utoipa::PartialSchema for ErrorCode {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{ObjectBuilder, Type};
+        let mut description = String::from(
+            "A stable error code. Codes are never renamed; clients may match on them.\n\n\
+             | Code | HTTP status | Meaning |\n|---|---|---|\n",
+        );
+        for code in ErrorCode::ALL {
+            description.push_str(&format!(
+                "| `{}` | {} | {} |\n",
+                code.as_str(),
+                code.status().as_u16(),
+                code.description()
+            ));
+        }
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .enum_values(Some(ErrorCode::ALL.iter().map(|c| c.as_str())))
+            .description(Some(description))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for ErrorCode {}
 
 impl IntoResponse for Error {
     fn into_response(self) -> Response {
         let (payload, retry_after) = match self {
-            Error::Client { code, message, fields, retry_after } => {
-                (ErrorPayload { code, message, fields, internal: None }, retry_after)
-            }
+            Error::Client {
+                code,
+                message,
+                fields,
+                retry_after,
+            } => (
+                ErrorPayload {
+                    code,
+                    message,
+                    fields,
+                    internal: None,
+                },
+                retry_after,
+            ),
             Error::Internal(err) => (
                 ErrorPayload {
                     code: ErrorCode::Internal,
@@ -277,7 +378,9 @@ impl IntoResponse for Error {
         };
         let mut response = payload.code.status().into_response();
         if let Some(secs) = retry_after {
-            response.headers_mut().insert(axum::http::header::RETRY_AFTER, secs.into());
+            response
+                .headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, secs.into());
         }
         response.extensions_mut().insert(payload);
         response
@@ -336,7 +439,10 @@ mod tests {
             std::fs::write(&path, &want).unwrap();
         }
         let have = std::fs::read_to_string(&path).unwrap_or_default();
-        assert_eq!(have, want, "docs/errors.md is stale: run UPDATE_DOCS=1 cargo test -p zondarr");
+        assert_eq!(
+            have, want,
+            "docs/errors.md is stale: run UPDATE_DOCS=1 cargo test -p zondarr"
+        );
     }
 
     #[test]

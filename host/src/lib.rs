@@ -31,7 +31,12 @@ pub fn open_storage(config: &Config) -> anyhow::Result<(Db, config::SecretKey)> 
         config.database.pool_size,
         Duration::from_millis(config.database.busy_timeout_ms),
     )
-    .with_context(|| format!("cannot open the database {}", config.database_path().display()))?;
+    .with_context(|| {
+        format!(
+            "cannot open the database {}",
+            config.database_path().display()
+        )
+    })?;
     let conn = rusqlite::Connection::open(config.database_path())?;
     secret::recover_interrupted_rotation(config, &conn)?;
     let key = secret::load_or_create(config)?;
@@ -42,17 +47,27 @@ pub fn open_storage(config: &Config) -> anyhow::Result<(Db, config::SecretKey)> 
 /// Run the daemon until SIGTERM or Ctrl-C; in-flight requests finish before it returns.
 pub async fn run(config: Config) -> anyhow::Result<()> {
     let (db, secret_key) = open_storage(&config)?;
-    let security = std::sync::Arc::new(auth::Security::new(&config, secret_key.expose(), &db).await?);
+    let security =
+        std::sync::Arc::new(auth::Security::new(&config, secret_key.expose(), &db).await?);
     if !security.setup_done() {
         tracing::warn!(
             "no admin account yet: finish setup with POST /api/v1/setup (or `zondarr admin create`)"
         );
     }
     let install_id = db
-        .write(|tx| Ok(db::meta::get_or_insert(tx, "install_id", || uuid::Uuid::new_v4().simple().to_string())?))
+        .write(|tx| {
+            Ok(db::meta::get_or_insert(tx, "install_id", || {
+                uuid::Uuid::new_v4().simple().to_string()
+            })?)
+        })
         .await
         .map_err(|e| anyhow::anyhow!("cannot read the install id: {e}"))?;
-    let plugins = plugins::PluginHost::start(&config.plugins, config.data_dir.join("plugin-cache"), install_id).await?;
+    let plugins = plugins::PluginHost::start(
+        &config.plugins,
+        config.data_dir.join("plugin-cache"),
+        install_id,
+    )
+    .await?;
 
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
@@ -62,8 +77,13 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let state = AppState::new(config, db, plugins.clone(), security);
     match redemption::recover(&state).await {
         Ok(0) => {}
-        Ok(n) => tracing::warn!(redemptions = n, "rolled back redemptions interrupted by the last shutdown"),
-        Err(e) => tracing::error!(error = %e, "redemption recovery failed; it runs again at the next start"),
+        Ok(n) => tracing::warn!(
+            redemptions = n,
+            "rolled back redemptions interrupted by the last shutdown"
+        ),
+        Err(e) => {
+            tracing::error!(error = %e, "redemption recovery failed; it runs again at the next start")
+        }
     }
     let housekeeping = tokio::spawn(housekeeping(state.clone()));
     let app = http::app(state);
@@ -75,11 +95,14 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let mut server = tokio::spawn(async move {
         let mut stop_rx = stop_rx;
-        axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>())
-            .with_graceful_shutdown(async move {
-                let _ = stop_rx.wait_for(|stop| *stop).await;
-            })
-            .await
+        axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+        )
+        .with_graceful_shutdown(async move {
+            let _ = stop_rx.wait_for(|stop| *stop).await;
+        })
+        .await
     });
     tokio::select! {
         res = &mut server => { res??; }
@@ -106,7 +129,11 @@ async fn housekeeping(state: AppState) {
         state.security().prune_limiters();
         let idle = chrono::Duration::minutes(state.security().config.session_idle_minutes as i64);
         let cutoff = chrono::Utc::now() - idle;
-        if let Err(e) = state.db().write(move |tx| Ok(db::auth::delete_expired(tx, cutoff)?)).await {
+        if let Err(e) = state
+            .db()
+            .write(move |tx| Ok(db::auth::delete_expired(tx, cutoff)?))
+            .await
+        {
             tracing::warn!(error = %e, "session clean-up failed");
         }
     }

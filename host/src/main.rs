@@ -16,7 +16,10 @@ fn main() -> ExitCode {
     };
     zondarr::logging::init(&config.log_level, config.log_json);
 
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("zondarr: cannot start the async runtime: {e}");

@@ -14,8 +14,8 @@ use crate::crypto::Purpose;
 use crate::db::{self, audit::Outcome, invitations::Invitation, servers::ServerRow};
 use crate::error::{Error, ErrorCode, FieldError, Result};
 use crate::plugins::{
-    CallError, DeleteOptions, JoinFlow, LibraryAccess, LinkedAccount, Manifest, NewUser, PermissionValue, SecretString,
-    ServerContext, Value, ValueKind,
+    CallError, DeleteOptions, JoinFlow, LibraryAccess, LinkedAccount, Manifest, NewUser,
+    PermissionValue, SecretString, ServerContext, Value, ValueKind,
 };
 use crate::servers;
 use crate::state::AppState;
@@ -26,7 +26,10 @@ use std::collections::BTreeMap;
 
 /// The one answer for a code that cannot be redeemed, whatever the reason.
 pub fn invite_invalid() -> Error {
-    Error::new(ErrorCode::InviteInvalid, "this invitation link is not valid: it may have expired or been used up")
+    Error::new(
+        ErrorCode::InviteInvalid,
+        "this invitation link is not valid: it may have expired or been used up",
+    )
 }
 
 /// A target server ready to be called.
@@ -67,18 +70,31 @@ pub async fn prepare(state: &AppState, inv: &Invitation) -> Result<Vec<Prepared>
                 .collect::<Result<Vec<_>>>()
         })
         .await?;
-    let unavailable = || Error::new(ErrorCode::ServerUnavailable, "a server of this invitation is not available right now; try again later");
+    let unavailable = || {
+        Error::new(
+            ErrorCode::ServerUnavailable,
+            "a server of this invitation is not available right now; try again later",
+        )
+    };
     let mut out = Vec::new();
     for (target, server, libs) in rows {
         let server = server.ok_or_else(invite_invalid)?;
         if !server.enabled {
             return Err(unavailable());
         }
-        let manifest = state.plugins().manifest(&server.kind).ok_or_else(unavailable)?;
+        let manifest = state
+            .plugins()
+            .manifest(&server.kind)
+            .ok_or_else(unavailable)?;
         let ctx = servers::context_of(&state.security().crypto, &manifest, &server)?;
         let libraries = match &target.libraries {
             None => LibraryAccess::All,
-            Some(ids) => LibraryAccess::Only(libs.iter().filter(|l| ids.contains(&l.id)).map(|l| l.external_id.clone()).collect()),
+            Some(ids) => LibraryAccess::Only(
+                libs.iter()
+                    .filter(|l| ids.contains(&l.id))
+                    .map(|l| l.external_id.clone())
+                    .collect(),
+            ),
         };
         let permissions = manifest
             .permissions
@@ -92,13 +108,19 @@ pub async fn prepare(state: &AppState, inv: &Invitation) -> Result<Vec<Prepared>
                     .unwrap_or_else(|| def.default_value.clone()),
             })
             .collect();
-        out.push(Prepared { server, manifest, ctx, libraries, permissions });
+        out.push(Prepared {
+            server,
+            manifest,
+            ctx,
+            libraries,
+            permissions,
+        });
     }
     Ok(out)
 }
 
 /// What the invitee sends.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RedeemRequest {
     /// Username for servers where the invitee creates credentials.
@@ -127,7 +149,12 @@ pub struct StoredAccount {
 
 impl From<&LinkedAccount> for StoredAccount {
     fn from(a: &LinkedAccount) -> Self {
-        StoredAccount { id: a.id.clone(), username: a.username.clone(), email: a.email.clone(), token: a.token.expose().to_owned() }
+        StoredAccount {
+            id: a.id.clone(),
+            username: a.username.clone(),
+            email: a.email.clone(),
+            token: a.token.expose().to_owned(),
+        }
     }
 }
 
@@ -138,14 +165,18 @@ pub fn check_username(name: &str) -> std::result::Result<(), &'static str> {
     if !(1..=64).contains(&len) {
         return Err("must be 1 to 64 characters");
     }
-    if name.trim() != name || name.chars().any(|c| c.is_control() || "<>\"/\\".contains(c)) {
+    if name.trim() != name
+        || name
+            .chars()
+            .any(|c| c.is_control() || "<>\"/\\".contains(c))
+    {
         return Err("contains characters that are not allowed");
     }
     Ok(())
 }
 
 /// The result of a successful redemption.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Redeemed {
     /// The new identity.
     pub identity_id: i64,
@@ -156,7 +187,7 @@ pub struct Redeemed {
 }
 
 /// One created account.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct RedeemedAccount {
     /// Server display name.
     pub server: String,
@@ -176,19 +207,38 @@ struct Step {
 }
 
 /// Redeem `code`. `links` are resolved against the invitation's `join_links`.
-pub async fn redeem(state: &AppState, code: &str, req: RedeemRequest, ip: Option<String>) -> Result<Redeemed> {
+pub async fn redeem(
+    state: &AppState,
+    code: &str,
+    req: RedeemRequest,
+    ip: Option<String>,
+) -> Result<Redeemed> {
     let code_owned = code.to_owned();
-    let inv = state.db().run(move |c| Ok(db::invitations::by_code(c, &code_owned)?)).await?.ok_or_else(invite_invalid)?;
+    let inv = state
+        .db()
+        .run(move |c| Ok(db::invitations::by_code(c, &code_owned)?))
+        .await?
+        .ok_or_else(invite_invalid)?;
     if inv.status(&db::time::now()) != db::invitations::Status::Active {
         return Err(invite_invalid());
     }
     let prepared = prepare(state, &inv).await?;
 
     // Build the account to create on each server, checking the invitee's input first.
-    let needs_credentials = prepared.iter().any(|p| p.manifest.join_flow == JoinFlow::Credentials);
+    let needs_credentials = prepared
+        .iter()
+        .any(|p| p.manifest.join_flow == JoinFlow::Credentials);
     let mut fields = Vec::new();
-    let email = req.email.as_deref().map(str::trim).filter(|e| !e.is_empty()).map(str::to_owned);
-    if email.as_ref().is_some_and(|e| e.len() > 254 || !e.contains('@') || e.contains(char::is_whitespace)) {
+    let email = req
+        .email
+        .as_deref()
+        .map(str::trim)
+        .filter(|e| !e.is_empty())
+        .map(str::to_owned);
+    if email
+        .as_ref()
+        .is_some_and(|e| e.len() > 254 || !e.contains('@') || e.contains(char::is_whitespace))
+    {
         fields.push(FieldError::new("email", "is not a valid e-mail address"));
     }
     if needs_credentials {
@@ -223,7 +273,10 @@ pub async fn redeem(state: &AppState, code: &str, req: RedeemRequest, ip: Option
             },
             JoinFlow::OauthLink => {
                 let link_id = *req.links.get(&p.manifest.id).ok_or_else(|| {
-                    Error::new(ErrorCode::LinkRequired, format!("sign in with {} first", p.manifest.name))
+                    Error::new(
+                        ErrorCode::LinkRequired,
+                        format!("sign in with {} first", p.manifest.name),
+                    )
                 })?;
                 let account = linked_account(state, inv.id, link_id).await?;
                 link_ids.push(link_id);
@@ -242,17 +295,33 @@ pub async fn redeem(state: &AppState, code: &str, req: RedeemRequest, ip: Option
                 }
             }
         };
-        steps.push(Step { prepared: p, user, created: None });
+        steps.push(Step {
+            prepared: p,
+            user,
+            created: None,
+        });
     }
     let display_name = req
         .username
         .clone()
-        .or_else(|| steps.iter().find_map(|s| s.user.linked_account.as_ref().map(|a| a.username.clone())))
+        .or_else(|| {
+            steps
+                .iter()
+                .find_map(|s| s.user.linked_account.as_ref().map(|a| a.username.clone()))
+        })
         .unwrap_or_else(|| "invitee".into());
 
     // Reserve a use and journal the redemption before any remote call.
-    let journal: Vec<(i64, String, String)> =
-        steps.iter().map(|s| (s.prepared.server.id, s.prepared.server.kind.clone(), s.user.username.clone())).collect();
+    let journal: Vec<(i64, String, String)> = steps
+        .iter()
+        .map(|s| {
+            (
+                s.prepared.server.id,
+                s.prepared.server.kind.clone(),
+                s.user.username.clone(),
+            )
+        })
+        .collect();
     let (inv_id, name, mail) = (inv.id, display_name.clone(), email.clone());
     let redemption_id = state
         .db()
@@ -289,7 +358,10 @@ pub async fn redeem(state: &AppState, code: &str, req: RedeemRequest, ip: Option
                 set_step(state, redemption_id, server_id, "failed", None).await?;
                 let server_name = step.prepared.server.name.clone();
                 tracing::warn!(redemption = redemption_id, server = %server_name, error = %e, "account creation failed; rolling back");
-                failure = Some((public_error(e, &server_name), format!("{server_name}: creation failed")));
+                failure = Some((
+                    public_error(e, &server_name),
+                    format!("{server_name}: creation failed"),
+                ));
                 break;
             }
         }
@@ -298,20 +370,43 @@ pub async fn redeem(state: &AppState, code: &str, req: RedeemRequest, ip: Option
     if let Some((error, reason)) = failure {
         compensate(state, redemption_id, inv.id, &steps).await;
         let target = Some(format!("invitation:{}", inv.id));
-        crate::auth::audit_anonymous(state.db(), format!("invitee:{display_name}"), ip, "invitation.redeem", target, Outcome::Failure, Some(json!({ "reason": reason })))
-            .await?;
+        crate::auth::audit_anonymous(
+            state.db(),
+            format!("invitee:{display_name}"),
+            ip,
+            "invitation.redeem",
+            target,
+            Outcome::Failure,
+            Some(json!({ "reason": reason })),
+        )
+        .await?;
         return Err(error);
     }
 
     // All accounts exist: write the identity and the users.
-    let expires_at = inv.access_duration_days.map(|d| db::time::fmt(chrono::Utc::now() + chrono::Duration::days(d)));
+    let expires_at = inv
+        .access_duration_days
+        .map(|d| db::time::fmt(chrono::Utc::now() + chrono::Duration::days(d)));
     let created: Vec<CreatedRow> = steps
         .iter()
         .filter_map(|s| {
-            s.created.as_ref().map(|r| (s.prepared.server.id, r.id.clone(), r.username.clone(), r.email.clone().or_else(|| email.clone()), r.kind.clone()))
+            s.created.as_ref().map(|r| {
+                (
+                    s.prepared.server.id,
+                    r.id.clone(),
+                    r.username.clone(),
+                    r.email.clone().or_else(|| email.clone()),
+                    r.kind.clone(),
+                )
+            })
         })
         .collect();
-    let (exp, name, mail, actor_ip) = (expires_at.clone(), display_name.clone(), email.clone(), ip.clone());
+    let (exp, name, mail, actor_ip) = (
+        expires_at.clone(),
+        display_name.clone(),
+        email.clone(),
+        ip.clone(),
+    );
     let identity_id = state
         .db()
         .write(move |tx| {
@@ -369,17 +464,31 @@ pub async fn redeem(state: &AppState, code: &str, req: RedeemRequest, ip: Option
 fn public_error(e: CallError, server_name: &str) -> Error {
     let internal: Error = e.into();
     match internal.code() {
-        ErrorCode::UsernameTaken => Error::invalid(vec![FieldError::new("username", format!("is already taken on {server_name}; choose another"))])
-            .retagged(ErrorCode::UsernameTaken),
+        ErrorCode::UsernameTaken => Error::invalid(vec![FieldError::new(
+            "username",
+            format!("is already taken on {server_name}; choose another"),
+        )])
+        .retagged(ErrorCode::UsernameTaken),
         ErrorCode::RemoteInvalidInput => Error::new(
             ErrorCode::RemoteInvalidInput,
             format!("{server_name} refused this username or password; try another"),
         ),
-        _ => Error::new(ErrorCode::ServerUnavailable, format!("{server_name} could not create the account right now; nothing was created, try again later")),
+        _ => Error::new(
+            ErrorCode::ServerUnavailable,
+            format!(
+                "{server_name} could not create the account right now; nothing was created, try again later"
+            ),
+        ),
     }
 }
 
-async fn set_step(state: &AppState, redemption: i64, server: i64, step_state: &'static str, external_id: Option<&str>) -> Result<()> {
+async fn set_step(
+    state: &AppState,
+    redemption: i64,
+    server: i64,
+    step_state: &'static str,
+    external_id: Option<&str>,
+) -> Result<()> {
     let external_id = external_id.map(str::to_owned);
     state
         .db()
@@ -401,11 +510,19 @@ async fn compensate(state: &AppState, redemption: i64, invitation: i64, steps: &
         let Some(remote) = &s.created else { continue };
         let result = state
             .plugins()
-            .delete_user(&s.prepared.server.kind, &s.prepared.ctx, &remote.id, DeleteOptions { remove_account: false })
+            .delete_user(
+                &s.prepared.server.kind,
+                &s.prepared.ctx,
+                &remote.id,
+                DeleteOptions {
+                    remove_account: false,
+                },
+            )
             .await;
         match result {
             Ok(()) => {
-                let _ = set_step(state, redemption, s.prepared.server.id, "compensated", None).await;
+                let _ =
+                    set_step(state, redemption, s.prepared.server.id, "compensated", None).await;
             }
             Err(e) => {
                 complete = false;
@@ -418,7 +535,10 @@ async fn compensate(state: &AppState, redemption: i64, invitation: i64, steps: &
             .db()
             .write(move |tx| {
                 db::invitations::release_use(tx, invitation)?;
-                tx.execute("UPDATE redemptions SET state = 'failed', finished_at = ?2 WHERE id = ?1", params![redemption, db::time::now()])?;
+                tx.execute(
+                    "UPDATE redemptions SET state = 'failed', finished_at = ?2 WHERE id = ?1",
+                    params![redemption, db::time::now()],
+                )?;
                 Ok(())
             })
             .await;
@@ -455,9 +575,16 @@ pub async fn recover(state: &AppState) -> Result<usize> {
             if step_state != "calling" && step_state != "created" {
                 continue;
             }
-            let server = state.db().run(move |c| Ok(db::servers::get(c, server_id)?)).await?;
+            let server = state
+                .db()
+                .run(move |c| Ok(db::servers::get(c, server_id)?))
+                .await?;
             let (Some(server), Some(manifest)) = (server, state.plugins().manifest(&kind)) else {
-                tracing::warn!(redemption = id, server_id, "cannot compensate: the server or its connector is gone; marking the step as abandoned");
+                tracing::warn!(
+                    redemption = id,
+                    server_id,
+                    "cannot compensate: the server or its connector is gone; marking the step as abandoned"
+                );
                 continue;
             };
             let ctx = servers::context_of(&state.security().crypto, &manifest, &server)?;
@@ -465,7 +592,10 @@ pub async fn recover(state: &AppState) -> Result<usize> {
                 Some(x) => Some(x),
                 // The crash came between the remote call and recording its result.
                 None => match state.plugins().list_users(&kind, &ctx).await {
-                    Ok(users) => users.into_iter().find(|u| u.username.eq_ignore_ascii_case(&username)).map(|u| u.id),
+                    Ok(users) => users
+                        .into_iter()
+                        .find(|u| u.username.eq_ignore_ascii_case(&username))
+                        .map(|u| u.id),
                     Err(e) => {
                         tracing::warn!(redemption = id, error = %e, "cannot look up the account to compensate; will retry at next start");
                         complete = false;
@@ -474,8 +604,23 @@ pub async fn recover(state: &AppState) -> Result<usize> {
                 },
             };
             if let Some(remote_id) = remote_id {
-                match state.plugins().delete_user(&kind, &ctx, &remote_id, DeleteOptions { remove_account: false }).await {
-                    Ok(()) | Err(CallError::Connector { error: crate::plugins::ConnectorError::NotFound(_), .. }) => {
+                match state
+                    .plugins()
+                    .delete_user(
+                        &kind,
+                        &ctx,
+                        &remote_id,
+                        DeleteOptions {
+                            remove_account: false,
+                        },
+                    )
+                    .await
+                {
+                    Ok(())
+                    | Err(CallError::Connector {
+                        error: crate::plugins::ConnectorError::NotFound(_),
+                        ..
+                    }) => {
                         set_step(state, id, server_id, "compensated", None).await?;
                     }
                     Err(e) => {
@@ -507,7 +652,10 @@ pub async fn recover(state: &AppState) -> Result<usize> {
                 })
                 .await?;
             repaired += 1;
-            tracing::warn!(redemption = id, "rolled back a redemption interrupted by a crash");
+            tracing::warn!(
+                redemption = id,
+                "rolled back a redemption interrupted by a crash"
+            );
         }
     }
     Ok(repaired)
@@ -526,13 +674,22 @@ async fn linked_account(state: &AppState, invitation: i64, link: i64) -> Result<
             .optional()?)
         })
         .await?;
-    let not_linked = || Error::new(ErrorCode::LinkRequired, "the account link is missing, expired or not approved yet; sign in again");
+    let not_linked = || {
+        Error::new(
+            ErrorCode::LinkRequired,
+            "the account link is missing, expired or not approved yet; sign in again",
+        )
+    };
     match row {
         Some((s, Some(sealed))) if s == "linked" => {
             let plain = state
                 .security()
                 .crypto
-                .open(Purpose::LinkedAccount, &format!("join-link:{link}"), &sealed)
+                .open(
+                    Purpose::LinkedAccount,
+                    &format!("join-link:{link}"),
+                    &sealed,
+                )
                 .map_err(|_| not_linked())?;
             serde_json::from_slice(&plain).map_err(|_| not_linked())
         }

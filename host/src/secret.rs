@@ -40,7 +40,9 @@ pub fn load_or_create(config: &Config) -> anyhow::Result<SecretKey> {
             Ok(SecretKey::new(key))
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => create(&path),
-        Err(e) => Err(e).with_context(|| format!("cannot read the secret key file {}", path.display())),
+        Err(e) => {
+            Err(e).with_context(|| format!("cannot read the secret key file {}", path.display()))
+        }
     }
 }
 
@@ -65,7 +67,9 @@ fn create(path: &Path) -> anyhow::Result<SecretKey> {
             let text = std::fs::read_to_string(path)?;
             Ok(SecretKey::new(text.trim().to_owned()))
         }
-        Err(e) => Err(e).with_context(|| format!("cannot create the secret key file {}", path.display())),
+        Err(e) => {
+            Err(e).with_context(|| format!("cannot create the secret key file {}", path.display()))
+        }
     }
 }
 
@@ -89,10 +93,30 @@ fn warn_if_readable_by_others(path: &Path) {
 /// is appended). Every feature that stores a sealed value adds its column here so that key
 /// rotation re-encrypts it.
 pub const SEALED_COLUMNS: &[(&str, &str, crate::crypto::Purpose, &str)] = &[
-    ("admins", "totp_secret", crate::crypto::Purpose::TotpSecret, "admin:"),
-    ("admins", "totp_pending", crate::crypto::Purpose::TotpSecret, "admin:"),
-    ("servers", "credentials", crate::crypto::Purpose::ServerCredential, "server:"),
-    ("join_links", "account", crate::crypto::Purpose::LinkedAccount, "join-link:"),
+    (
+        "admins",
+        "totp_secret",
+        crate::crypto::Purpose::TotpSecret,
+        "admin:",
+    ),
+    (
+        "admins",
+        "totp_pending",
+        crate::crypto::Purpose::TotpSecret,
+        "admin:",
+    ),
+    (
+        "servers",
+        "credentials",
+        crate::crypto::Purpose::ServerCredential,
+        "server:",
+    ),
+    (
+        "join_links",
+        "account",
+        crate::crypto::Purpose::LinkedAccount,
+        "join-link:",
+    ),
 ];
 
 const FINGERPRINT_KEY: &str = "secret_key_fingerprint";
@@ -100,7 +124,11 @@ const FINGERPRINT_KEY: &str = "secret_key_fingerprint";
 fn count_sealed(conn: &rusqlite::Connection) -> rusqlite::Result<i64> {
     let mut total = 0;
     for (table, column, _, _) in SEALED_COLUMNS {
-        let n: i64 = conn.query_row(&format!("SELECT count(*) FROM {table} WHERE {column} IS NOT NULL"), [], |r| r.get(0))?;
+        let n: i64 = conn.query_row(
+            &format!("SELECT count(*) FROM {table} WHERE {column} IS NOT NULL"),
+            [],
+            |r| r.get(0),
+        )?;
         total += n;
     }
     Ok(total)
@@ -130,7 +158,10 @@ pub fn check_key_matches(conn: &rusqlite::Connection, key: &SecretKey) -> anyhow
 
 /// Finish or undo a rotation that was interrupted: `secret.key.new` exists only between writing
 /// the new key and renaming it into place. Whichever key the database says it is sealed with wins.
-pub fn recover_interrupted_rotation(config: &Config, conn: &rusqlite::Connection) -> anyhow::Result<()> {
+pub fn recover_interrupted_rotation(
+    config: &Config,
+    conn: &rusqlite::Connection,
+) -> anyhow::Result<()> {
     let new_path = config.secret_key_path().with_extension("key.new");
     if config.secret_key.is_some() || !new_path.exists() {
         return Ok(());
@@ -140,13 +171,21 @@ pub fn recover_interrupted_rotation(config: &Config, conn: &rusqlite::Connection
     if stored.as_deref() == Some(crate::crypto::Crypto::new(&new_key).fingerprint().as_str()) {
         let old = config.secret_key_path();
         if old.exists() {
-            std::fs::rename(&old, old.with_extension(format!("key.old-{}", chrono::Utc::now().format("%Y%m%dT%H%M%SZ"))))?;
+            std::fs::rename(
+                &old,
+                old.with_extension(format!(
+                    "key.old-{}",
+                    chrono::Utc::now().format("%Y%m%dT%H%M%SZ")
+                )),
+            )?;
         }
         std::fs::rename(&new_path, &old)?;
         tracing::warn!("finished an interrupted secret key rotation");
     } else {
         std::fs::remove_file(&new_path)?;
-        tracing::warn!("discarded an interrupted secret key rotation that never reached the database");
+        tracing::warn!(
+            "discarded an interrupted secret key rotation that never reached the database"
+        );
     }
     Ok(())
 }
@@ -159,7 +198,10 @@ pub fn rotate(config: &Config, new_key: Option<String>) -> anyhow::Result<String
     let old_key = load_or_create(config)?;
     let new_key = match new_key {
         Some(k) => {
-            anyhow::ensure!(k.trim().len() >= 32, "the new key must be at least 32 characters");
+            anyhow::ensure!(
+                k.trim().len() >= 32,
+                "the new key must be at least 32 characters"
+            );
             k.trim().to_owned()
         }
         None if config.secret_key.is_some() => anyhow::bail!(
@@ -171,7 +213,10 @@ pub fn rotate(config: &Config, new_key: Option<String>) -> anyhow::Result<String
             hex::encode(bytes)
         }
     };
-    anyhow::ensure!(new_key != old_key.expose(), "the new key is the same as the current one");
+    anyhow::ensure!(
+        new_key != old_key.expose(),
+        "the new key is the same as the current one"
+    );
     let (old, new) = (Crypto::new(old_key.expose()), Crypto::new(&new_key));
 
     let file_based = config.secret_key.is_none();
@@ -195,8 +240,11 @@ pub fn rotate(config: &Config, new_key: Option<String>) -> anyhow::Result<String
     let mut count = 0usize;
     for (table, column, purpose, prefix) in SEALED_COLUMNS {
         let rows: Vec<(i64, Vec<u8>)> = {
-            let mut stmt = tx.prepare(&format!("SELECT id, {column} FROM {table} WHERE {column} IS NOT NULL"))?;
-            stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<rusqlite::Result<_>>()?
+            let mut stmt = tx.prepare(&format!(
+                "SELECT id, {column} FROM {table} WHERE {column} IS NOT NULL"
+            ))?;
+            stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+                .collect::<rusqlite::Result<_>>()?
         };
         for (id, sealed) in rows {
             let binding = format!("{prefix}{id}");
@@ -204,7 +252,10 @@ pub fn rotate(config: &Config, new_key: Option<String>) -> anyhow::Result<String
                 .open(*purpose, &binding, &sealed)
                 .map_err(|e| anyhow::anyhow!("cannot open {table}.{column} of row {id}: {e}"))?;
             let resealed = new.seal(*purpose, &binding, &plain);
-            tx.execute(&format!("UPDATE {table} SET {column} = ?1 WHERE id = ?2"), rusqlite::params![resealed, id])?;
+            tx.execute(
+                &format!("UPDATE {table} SET {column} = ?1 WHERE id = ?2"),
+                rusqlite::params![resealed, id],
+            )?;
             count += 1;
         }
     }
@@ -212,19 +263,25 @@ pub fn rotate(config: &Config, new_key: Option<String>) -> anyhow::Result<String
         "INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = ?2",
         rusqlite::params![FINGERPRINT_KEY, new.fingerprint()],
     )?;
-    crate::db::audit::append(&tx, &crate::db::audit::NewEvent {
-        actor: "cli",
-        ip: None,
-        action: "secrets.rotate",
-        target: None,
-        outcome: crate::db::audit::Outcome::Success,
-        detail: Some(serde_json::json!({ "values": count, "fingerprint": new.fingerprint() })),
-    })?;
+    crate::db::audit::append(
+        &tx,
+        &crate::db::audit::NewEvent {
+            actor: "cli",
+            ip: None,
+            action: "secrets.rotate",
+            target: None,
+            outcome: crate::db::audit::Outcome::Success,
+            detail: Some(serde_json::json!({ "values": count, "fingerprint": new.fingerprint() })),
+        },
+    )?;
     tx.commit()?;
 
     if file_based {
         let path = config.secret_key_path();
-        let kept = path.with_extension(format!("key.old-{}", chrono::Utc::now().format("%Y%m%dT%H%M%SZ")));
+        let kept = path.with_extension(format!(
+            "key.old-{}",
+            chrono::Utc::now().format("%Y%m%dT%H%M%SZ")
+        ));
         std::fs::rename(&path, &kept)?;
         std::fs::rename(&new_path, &path)?;
         Ok(format!(
@@ -257,8 +314,16 @@ mod tests {
         crate::db::migrate(&mut conn).unwrap();
         check_key_matches(&conn, &old_key).unwrap();
         let id = crate::db::auth::insert_admin(&conn, "alice", "x").unwrap();
-        let sealed = Crypto::new(old_key.expose()).seal(Purpose::TotpSecret, &format!("admin:{id}"), b"totp-secret");
-        conn.execute("UPDATE admins SET totp_secret = ?1 WHERE id = ?2", rusqlite::params![sealed, id]).unwrap();
+        let sealed = Crypto::new(old_key.expose()).seal(
+            Purpose::TotpSecret,
+            &format!("admin:{id}"),
+            b"totp-secret",
+        );
+        conn.execute(
+            "UPDATE admins SET totp_secret = ?1 WHERE id = ?2",
+            rusqlite::params![sealed, id],
+        )
+        .unwrap();
         drop(conn);
 
         let summary = rotate(&c, None).unwrap();
@@ -266,8 +331,14 @@ mod tests {
         let new_key = load_or_create(&c).unwrap();
         assert_ne!(new_key, old_key);
         let conn = rusqlite::Connection::open(c.database_path()).unwrap();
-        let stored: Vec<u8> = conn.query_row("SELECT totp_secret FROM admins WHERE id = ?1", [id], |r| r.get(0)).unwrap();
-        let opened = Crypto::new(new_key.expose()).open(Purpose::TotpSecret, &format!("admin:{id}"), &stored).unwrap();
+        let stored: Vec<u8> = conn
+            .query_row("SELECT totp_secret FROM admins WHERE id = ?1", [id], |r| {
+                r.get(0)
+            })
+            .unwrap();
+        let opened = Crypto::new(new_key.expose())
+            .open(Purpose::TotpSecret, &format!("admin:{id}"), &stored)
+            .unwrap();
         assert_eq!(opened, b"totp-secret");
         check_key_matches(&conn, &new_key).unwrap();
         let err = check_key_matches(&conn, &old_key).unwrap_err().to_string();
@@ -275,7 +346,14 @@ mod tests {
     }
 
     fn config(dir: &Path) -> Config {
-        Config::load_from(&Overrides { data_dir: Some(dir.to_owned()), ..Default::default() }, &[]).unwrap()
+        Config::load_from(
+            &Overrides {
+                data_dir: Some(dir.to_owned()),
+                ..Default::default()
+            },
+            &[],
+        )
+        .unwrap()
     }
 
     #[test]
@@ -289,7 +367,10 @@ mod tests {
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            let mode = std::fs::metadata(c.secret_key_path()).unwrap().permissions().mode();
+            let mode = std::fs::metadata(c.secret_key_path())
+                .unwrap()
+                .permissions()
+                .mode();
             assert_eq!(mode & 0o777, 0o600);
         }
     }

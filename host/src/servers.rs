@@ -30,14 +30,21 @@ pub fn check_url(url: &str) -> std::result::Result<String, &'static str> {
         .or_else(|| url.strip_prefix("https://"))
         .ok_or("must start with http:// or https://")?;
     let authority = rest.split('/').next().unwrap_or_default();
-    if authority.is_empty() || authority.contains('@') || url.contains(['?', '#', ' ']) || url.len() > 2048 {
+    if authority.is_empty()
+        || authority.contains('@')
+        || url.contains(['?', '#', ' '])
+        || url.len() > 2048
+    {
         return Err("must be an absolute URL with a host and no credentials, query or fragment");
     }
     Ok(url.to_owned())
 }
 
 fn check_origin(origin: &str) -> bool {
-    check_url(origin).is_ok_and(|u| u.split_once("://").is_some_and(|(_, rest)| !rest.contains('/')))
+    check_url(origin).is_ok_and(|u| {
+        u.split_once("://")
+            .is_some_and(|(_, rest)| !rest.contains('/'))
+    })
 }
 
 /// Turn a JSON value from a request into the text form stored for a field of `kind`.
@@ -49,7 +56,9 @@ fn field_text(kind: ValueKind, value: &Json) -> std::result::Result<String, &'st
         (ValueKind::Number, Json::Number(n)) if n.is_i64() => Ok(n.to_string()),
         (ValueKind::Number, Json::String(s)) if s.parse::<i64>().is_ok() => Ok(s.clone()),
         (ValueKind::Number, _) => Err("must be a whole number"),
-        (ValueKind::Url, Json::String(s)) => check_url(s).map_err(|_| "must be an absolute http:// or https:// URL"),
+        (ValueKind::Url, Json::String(s)) => {
+            check_url(s).map_err(|_| "must be an absolute http:// or https:// URL")
+        }
         (_, Json::String(s)) if s.len() > 4096 => Err("is too long"),
         (_, Json::String(s)) => Ok(s.clone()),
         _ => Err("must be a string"),
@@ -69,7 +78,10 @@ pub fn merge_config(
     if let Some(given) = given {
         for (key, value) in given {
             let Some(field) = manifest.config_field(key) else {
-                fields.push(FieldError::new(format!("config.{key}"), format!("is not a setting of {} servers", manifest.name)));
+                fields.push(FieldError::new(
+                    format!("config.{key}"),
+                    format!("is not a setting of {} servers", manifest.name),
+                ));
                 continue;
             };
             if value.is_null() {
@@ -92,7 +104,10 @@ pub fn merge_config(
             if let Some(default) = &field.default_value {
                 out.insert(field.key.clone(), default.to_config_text());
             } else if field.required {
-                fields.push(FieldError::new(format!("config.{}", field.key), format!("{} is required", field.label)));
+                fields.push(FieldError::new(
+                    format!("config.{}", field.key),
+                    format!("{} is required", field.label),
+                ));
             }
         }
     }
@@ -100,12 +115,22 @@ pub fn merge_config(
 }
 
 /// Validate extra-host overrides against the manifest.
-pub fn check_extra_hosts(manifest: &Manifest, given: &BTreeMap<String, String>, fields: &mut Vec<FieldError>) {
+pub fn check_extra_hosts(
+    manifest: &Manifest,
+    given: &BTreeMap<String, String>,
+    fields: &mut Vec<FieldError>,
+) {
     for (id, origin) in given {
         if manifest.extra_host(id).is_none() {
-            fields.push(FieldError::new(format!("extra_hosts.{id}"), "is not a host this connector declares"));
+            fields.push(FieldError::new(
+                format!("extra_hosts.{id}"),
+                "is not a host this connector declares",
+            ));
         } else if !check_origin(origin) {
-            fields.push(FieldError::new(format!("extra_hosts.{id}"), "must be an origin like https://host[:port]"));
+            fields.push(FieldError::new(
+                format!("extra_hosts.{id}"),
+                "must be an origin like https://host[:port]",
+            ));
         }
     }
 }
@@ -114,8 +139,14 @@ pub fn check_extra_hosts(manifest: &Manifest, given: &BTreeMap<String, String>, 
 pub fn context(manifest: &Manifest, settings: &Settings) -> ServerContext {
     let mut ctx = ServerContext::new(settings.url.clone());
     for (key, value) in &settings.config {
-        let secret = manifest.config_field(key).is_some_and(|f| f.kind == ValueKind::Secret);
-        ctx = if secret { ctx.with_secret(key.clone(), value.clone()) } else { ctx.with_config(key.clone(), value.clone()) };
+        let secret = manifest
+            .config_field(key)
+            .is_some_and(|f| f.kind == ValueKind::Secret);
+        ctx = if secret {
+            ctx.with_secret(key.clone(), value.clone())
+        } else {
+            ctx.with_config(key.clone(), value.clone())
+        };
     }
     for (id, origin) in &settings.extra_hosts {
         ctx = ctx.with_extra_host(id.clone(), origin.clone());
@@ -126,7 +157,12 @@ pub fn context(manifest: &Manifest, settings: &Settings) -> ServerContext {
 
 /// The keys of secret fields in `manifest`.
 pub fn secret_keys(manifest: &Manifest) -> Vec<String> {
-    manifest.config.iter().filter(|f| f.kind == ValueKind::Secret).map(|f| f.key.clone()).collect()
+    manifest
+        .config
+        .iter()
+        .filter(|f| f.kind == ValueKind::Secret)
+        .map(|f| f.key.clone())
+        .collect()
 }
 
 fn binding(id: i64) -> String {
@@ -134,7 +170,11 @@ fn binding(id: i64) -> String {
 }
 
 /// Seal the secret values of `config` for server `id`; `None` when there are none.
-pub fn seal_credentials(crypto: &Crypto, id: i64, secrets: &BTreeMap<String, String>) -> Option<Vec<u8>> {
+pub fn seal_credentials(
+    crypto: &Crypto,
+    id: i64,
+    secrets: &BTreeMap<String, String>,
+) -> Option<Vec<u8>> {
     if secrets.is_empty() {
         return None;
     }
@@ -144,16 +184,25 @@ pub fn seal_credentials(crypto: &Crypto, id: i64, secrets: &BTreeMap<String, Str
 
 /// Open the sealed credentials of a server row.
 pub fn open_credentials(crypto: &Crypto, row: &ServerRow) -> Result<BTreeMap<String, String>> {
-    let Some(sealed) = &row.credentials else { return Ok(BTreeMap::new()) };
+    let Some(sealed) = &row.credentials else {
+        return Ok(BTreeMap::new());
+    };
     let plain = crypto
         .open(Purpose::ServerCredential, &binding(row.id), sealed)
-        .map_err(|e| Error::Internal(anyhow::anyhow!("cannot open the credentials of server {}: {e}", row.id)))?;
-    serde_json::from_slice(&plain).map_err(|e| Error::Internal(anyhow::anyhow!("credentials of server {}: {e}", row.id)))
+        .map_err(|e| {
+            Error::Internal(anyhow::anyhow!(
+                "cannot open the credentials of server {}: {e}",
+                row.id
+            ))
+        })?;
+    serde_json::from_slice(&plain)
+        .map_err(|e| Error::Internal(anyhow::anyhow!("credentials of server {}: {e}", row.id)))
 }
 
 /// The full settings of a stored server (credentials opened).
 pub fn settings_of(crypto: &Crypto, row: &ServerRow) -> Result<Settings> {
-    let mut config: BTreeMap<String, String> = serde_json::from_str(&row.config).unwrap_or_default();
+    let mut config: BTreeMap<String, String> =
+        serde_json::from_str(&row.config).unwrap_or_default();
     config.extend(open_credentials(crypto, row)?);
     Ok(Settings {
         url: row.base_url.clone(),
@@ -169,10 +218,19 @@ pub fn context_of(crypto: &Crypto, manifest: &Manifest, row: &ServerRow) -> Resu
 }
 
 /// The JSON stored in `servers.config`: the non-secret values only.
-pub fn public_config(manifest: &Manifest, config: &BTreeMap<String, String>) -> (String, BTreeMap<String, String>) {
+pub fn public_config(
+    manifest: &Manifest,
+    config: &BTreeMap<String, String>,
+) -> (String, BTreeMap<String, String>) {
     let secrets = secret_keys(manifest);
-    let (secret, public): (BTreeMap<_, _>, BTreeMap<_, _>) = config.clone().into_iter().partition(|(k, _)| secrets.contains(k));
-    (serde_json::to_string(&public).unwrap_or_else(|_| "{}".into()), secret)
+    let (secret, public): (BTreeMap<_, _>, BTreeMap<_, _>) = config
+        .clone()
+        .into_iter()
+        .partition(|(k, _)| secrets.contains(k));
+    (
+        serde_json::to_string(&public).unwrap_or_else(|_| "{}".into()),
+        secret,
+    )
 }
 
 /// The connector's manifest for `kind`, or a field error naming what is loaded.
@@ -185,7 +243,10 @@ pub fn manifest_for(plugins: &crate::plugins::PluginHost, kind: &str) -> Result<
             if ids.is_empty() {
                 "no connector plugin is loaded".to_owned()
             } else {
-                format!("no connector `{kind}` is loaded (loaded: {})", ids.join(", "))
+                format!(
+                    "no connector `{kind}` is loaded (loaded: {})",
+                    ids.join(", ")
+                )
             },
         )])
     })
@@ -193,14 +254,20 @@ pub fn manifest_for(plugins: &crate::plugins::PluginHost, kind: &str) -> Result<
 
 /// The error for a server whose connector plugin is not loaded.
 pub fn connector_missing(kind: &str) -> Error {
-    Error::new(ErrorCode::PluginNotFound, format!("the connector plugin `{kind}` of this server is not loaded"))
+    Error::new(
+        ErrorCode::PluginNotFound,
+        format!("the connector plugin `{kind}` of this server is not loaded"),
+    )
 }
 
 /// A value for display in the API: flags and numbers as JSON types.
 pub fn display_value(kind: ValueKind, text: &str) -> Json {
     match kind {
         ValueKind::Flag => Json::Bool(text == "true"),
-        ValueKind::Number => text.parse::<i64>().map(Json::from).unwrap_or_else(|_| Json::String(text.to_owned())),
+        ValueKind::Number => text
+            .parse::<i64>()
+            .map(Json::from)
+            .unwrap_or_else(|_| Json::String(text.to_owned())),
         _ => Json::String(text.to_owned()),
     }
 }
@@ -211,8 +278,14 @@ mod tests {
 
     #[test]
     fn urls() {
-        assert_eq!(check_url("http://192.168.1.10:8096/").unwrap(), "http://192.168.1.10:8096");
-        assert_eq!(check_url("https://media.example.org/jellyfin").unwrap(), "https://media.example.org/jellyfin");
+        assert_eq!(
+            check_url("http://192.168.1.10:8096/").unwrap(),
+            "http://192.168.1.10:8096"
+        );
+        assert_eq!(
+            check_url("https://media.example.org/jellyfin").unwrap(),
+            "https://media.example.org/jellyfin"
+        );
         assert!(check_url("ftp://x").is_err());
         assert!(check_url("http://user:pw@host").is_err());
         assert!(check_url("http://host/?a=b").is_err());
@@ -222,12 +295,18 @@ mod tests {
 
     #[test]
     fn field_values() {
-        assert_eq!(field_text(ValueKind::Flag, &Json::Bool(true)).unwrap(), "true");
+        assert_eq!(
+            field_text(ValueKind::Flag, &Json::Bool(true)).unwrap(),
+            "true"
+        );
         assert!(field_text(ValueKind::Flag, &Json::from(1)).is_err());
         assert_eq!(field_text(ValueKind::Number, &Json::from(5)).unwrap(), "5");
         assert!(field_text(ValueKind::Number, &Json::from(1.5)).is_err());
         assert!(field_text(ValueKind::Url, &Json::from("nope")).is_err());
-        assert_eq!(field_text(ValueKind::Secret, &Json::from("k")).unwrap(), "k");
+        assert_eq!(
+            field_text(ValueKind::Secret, &Json::from("k")).unwrap(),
+            "k"
+        );
     }
 
     #[test]
@@ -253,6 +332,9 @@ mod tests {
         };
         assert_eq!(open_credentials(&crypto, &row).unwrap(), secrets);
         row.id = 8;
-        assert!(open_credentials(&crypto, &row).is_err(), "moved to another row");
+        assert!(
+            open_credentials(&crypto, &row).is_err(),
+            "moved to another row"
+        );
     }
 }

@@ -24,7 +24,14 @@ struct Inner {
 impl AppState {
     /// Bundle the parts.
     pub fn new(config: Config, db: Db, plugins: PluginHost, security: Arc<Security>) -> Self {
-        Self { inner: Arc::new(Inner { config, db, plugins, security }) }
+        Self {
+            inner: Arc::new(Inner {
+                config,
+                db,
+                plugins,
+                security,
+            }),
+        }
     }
 
     /// The effective configuration.

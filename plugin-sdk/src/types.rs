@@ -145,6 +145,17 @@ impl PermissionDef {
         }
     }
 
+    /// A free-text permission (e.g. a content filter), empty by default.
+    pub fn text(key: impl Into<String>, label: impl Into<String>) -> Self {
+        Self {
+            key: key.into(),
+            label: label.into(),
+            description: None,
+            kind: ValueKind::Text,
+            default_value: Value::Text(String::new()),
+        }
+    }
+
     /// Adds the longer explanation shown to the admin.
     pub fn with_description(mut self, description: impl Into<String>) -> Self {
         self.description = Some(description.into());

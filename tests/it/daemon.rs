@@ -17,24 +17,34 @@ async fn serve_creates_database_and_key_and_answers_health() {
     }
 
     let log = daemon.log_lines().join("\n");
-    assert!(log.contains("generated a new secret key"), "first start says so: {log}");
+    assert!(
+        log.contains("generated a new secret key"),
+        "first start says so: {log}"
+    );
 
     let db_path = data.join("zondarr.db");
     assert!(db_path.is_file(), "database file created");
     let conn = rusqlite::Connection::open(&db_path).unwrap();
-    let mode: String = conn.query_row("PRAGMA journal_mode", [], |r| r.get(0)).unwrap();
+    let mode: String = conn
+        .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+        .unwrap();
     assert_eq!(mode, "wal");
     let key_path = data.join("secret.key");
     let key = std::fs::read_to_string(&key_path).unwrap();
     assert_eq!(key.trim().len(), 64);
     {
         use std::os::unix::fs::PermissionsExt;
-        assert_eq!(std::fs::metadata(&key_path).unwrap().permissions().mode() & 0o777, 0o600);
+        assert_eq!(
+            std::fs::metadata(&key_path).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
     }
 
     // Restart: same database (the install id survives) and same key.
     let install_id: String = conn
-        .query_row("SELECT value FROM meta WHERE key = 'install_id'", [], |r| r.get(0))
+        .query_row("SELECT value FROM meta WHERE key = 'install_id'", [], |r| {
+            r.get(0)
+        })
         .unwrap();
     drop(conn);
     let status = daemon.terminate();
@@ -43,10 +53,16 @@ async fn serve_creates_database_and_key_and_answers_health() {
     let daemon = Daemon::start(&data);
     let resp = http.get(daemon.at("/health/ready")).send().await.unwrap();
     assert_eq!(resp.status(), 200);
-    assert_eq!(std::fs::read_to_string(&key_path).unwrap(), key, "key reused");
+    assert_eq!(
+        std::fs::read_to_string(&key_path).unwrap(),
+        key,
+        "key reused"
+    );
     let conn = rusqlite::Connection::open(&db_path).unwrap();
     let again: String = conn
-        .query_row("SELECT value FROM meta WHERE key = 'install_id'", [], |r| r.get(0))
+        .query_row("SELECT value FROM meta WHERE key = 'install_id'", [], |r| {
+            r.get(0)
+        })
         .unwrap();
     assert_eq!(again, install_id, "database reused");
 }
@@ -55,10 +71,19 @@ async fn serve_creates_database_and_key_and_answers_health() {
 async fn unknown_api_path_is_a_json_404_with_request_id() {
     let dir = tempfile::tempdir().unwrap();
     let daemon = Daemon::start(dir.path());
-    let resp = client().get(daemon.at("/api/v1/nope")).send().await.unwrap();
+    let resp = client()
+        .get(daemon.at("/api/v1/nope"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), 404);
     let header_id = resp.headers()["x-request-id"].to_str().unwrap().to_owned();
-    assert!(resp.headers()["content-type"].to_str().unwrap().starts_with("application/json"));
+    assert!(
+        resp.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("application/json")
+    );
     let body: serde_json::Value = resp.json().await.unwrap();
     assert_eq!(body["error"]["code"], "NOT_FOUND");
     assert_eq!(body["error"]["request_id"], header_id.as_str());
@@ -75,7 +100,11 @@ async fn bad_requests_never_get_a_500() {
     let body: serde_json::Value = resp.json().await.unwrap();
     assert_eq!(body["error"]["code"], "METHOD_NOT_ALLOWED");
 
-    let resp = http.get(daemon.at("/%ff%fe/../../etc/passwd")).send().await.unwrap();
+    let resp = http
+        .get(daemon.at("/%ff%fe/../../etc/passwd"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), 404);
     let body: serde_json::Value = resp.json().await.unwrap();
     assert_eq!(body["error"]["code"], "NOT_FOUND");
@@ -84,13 +113,24 @@ async fn bad_requests_never_get_a_500() {
 #[test]
 fn unknown_config_key_exits_non_zero_naming_the_key() {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("zondarr.toml"), "listen = \"127.0.0.1:0\"\nlistne = 1\n").unwrap();
-    let out = command(dir.path()).arg("serve").stdin(Stdio::null()).output().unwrap();
+    std::fs::write(
+        dir.path().join("zondarr.toml"),
+        "listen = \"127.0.0.1:0\"\nlistne = 1\n",
+    )
+    .unwrap();
+    let out = command(dir.path())
+        .arg("serve")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("`listne`"), "{stderr}");
     assert!(stderr.contains("did you mean `listen`"), "{stderr}");
-    assert!(!dir.path().join("zondarr.db").exists(), "nothing created on a bad config");
+    assert!(
+        !dir.path().join("zondarr.db").exists(),
+        "nothing created on a bad config"
+    );
 }
 
 #[test]
@@ -103,19 +143,36 @@ fn bad_config_value_exits_non_zero_with_the_allowed_values() {
         .unwrap();
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("`plugins.memory_mib`") && stderr.contains("from 1 to 4096"), "{stderr}");
+    assert!(
+        stderr.contains("`plugins.memory_mib`") && stderr.contains("from 1 to 4096"),
+        "{stderr}"
+    );
 }
 
 #[test]
 fn config_check_masks_secrets() {
     let dir = tempfile::tempdir().unwrap();
     let secret = "s3cr3t-value-that-is-long-enough-123456";
-    let out = command(dir.path()).env("ZONDARR_SECRET_KEY", secret).args(["config", "check"]).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = command(dir.path())
+        .env("ZONDARR_SECRET_KEY", secret)
+        .args(["config", "check"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(stdout.contains("secret_key = \"********\"  # env ZONDARR_SECRET_KEY"), "{stdout}");
+    assert!(
+        stdout.contains("secret_key = \"********\"  # env ZONDARR_SECRET_KEY"),
+        "{stdout}"
+    );
     assert!(!stdout.contains(secret));
-    assert!(stdout.contains("listen = \"127.0.0.1:8000\"  # default"), "{stdout}");
+    assert!(
+        stdout.contains("listen = \"127.0.0.1:8000\"  # default"),
+        "{stdout}"
+    );
 }
 
 #[test]
@@ -123,10 +180,17 @@ fn version_and_migrate_commands() {
     let dir = tempfile::tempdir().unwrap();
     let out = command(dir.path()).arg("--version").output().unwrap();
     assert!(out.status.success());
-    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), format!("zondarr {}", env!("CARGO_PKG_VERSION")));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        format!("zondarr {}", env!("CARGO_PKG_VERSION"))
+    );
 
     let out = command(dir.path()).arg("migrate").output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(String::from_utf8_lossy(&out.stdout).contains("schema version"));
     assert!(dir.path().join("zondarr.db").is_file());
 }
@@ -147,25 +211,109 @@ fn database_from_a_newer_release_is_refused() {
 fn plugin_check_and_plugin_new_from_the_command_line() {
     let dir = tempfile::tempdir().unwrap();
     let fixture = env!("ZONDARR_FIXTURE_WASM");
-    let out = command(dir.path()).args(["plugin", "check", fixture]).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = command(dir.path())
+        .args(["plugin", "check", fixture])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(stdout.contains("the daemon would load this plugin"), "{stdout}");
-    assert!(stdout.contains("contract:     zondarr:connector@0.1.0"), "{stdout}");
+    assert!(
+        stdout.contains("the daemon would load this plugin"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("contract:     zondarr:connector@0.1.0"),
+        "{stdout}"
+    );
     assert!(stdout.contains("id:           fixture"), "{stdout}");
 
     let junk = dir.path().join("junk.wasm");
     std::fs::write(&junk, b"definitely not wasm").unwrap();
-    let out = command(dir.path()).args(["plugin", "check"]).arg(&junk).output().unwrap();
+    let out = command(dir.path())
+        .args(["plugin", "check"])
+        .arg(&junk)
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("not a WebAssembly file"));
 
-    let out = command(dir.path()).args(["plugin", "new", "my-server", "--dir"]).arg(dir.path()).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = command(dir.path())
+        .args(["plugin", "new", "my-server", "--dir"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let krate = dir.path().join("my-server");
     let manifest = std::fs::read_to_string(krate.join("Cargo.toml")).unwrap();
-    assert!(manifest.contains("name = \"my-server\"") && manifest.contains("cdylib"), "{manifest}");
+    assert!(
+        manifest.contains("name = \"my-server\"") && manifest.contains("cdylib"),
+        "{manifest}"
+    );
     assert!(krate.join("src/lib.rs").is_file());
-    let out = command(dir.path()).args(["plugin", "new", "Bad Name"]).output().unwrap();
+    let out = command(dir.path())
+        .args(["plugin", "new", "Bad Name"])
+        .output()
+        .unwrap();
     assert!(!out.status.success());
+}
+
+/// The "new plugin author" path: `zondarr plugin new`, build with the command the SDK README
+/// gives (offline: the dependencies are already in the local cargo cache), then `plugin check`.
+#[test]
+fn a_connector_from_the_template_builds_and_loads() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = command(dir.path())
+        .args(["plugin", "new", "acme-media", "--dir"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let krate = dir.path().join("acme-media");
+    // A target dir under this workspace's target/ keeps the build cached between runs.
+    let target = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/template-check");
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let build = std::process::Command::new(cargo)
+        .current_dir(&krate)
+        .args([
+            "build",
+            "--release",
+            "--target",
+            "wasm32-wasip2",
+            "--offline",
+        ])
+        .env("CARGO_TARGET_DIR", &target)
+        .env_remove("RUSTFLAGS")
+        .env_remove("CARGO_ENCODED_RUSTFLAGS")
+        .output()
+        .unwrap();
+    assert!(
+        build.status.success(),
+        "the template does not build:\n{}",
+        String::from_utf8_lossy(&build.stderr)
+    );
+    let wasm = target.join("wasm32-wasip2/release/acme_media.wasm");
+    let out = command(dir.path())
+        .args(["plugin", "check"])
+        .arg(&wasm)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("id:           acme-media"), "{stdout}");
 }

@@ -14,11 +14,23 @@ struct Api {
 
 impl Api {
     async fn new(daemon: &Daemon) -> Api {
-        Api { http: client(), base: daemon.url.clone(), key: admin_key(daemon).await }
+        Api {
+            http: client(),
+            base: daemon.url.clone(),
+            key: admin_key(daemon).await,
+        }
     }
 
-    async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> (StatusCode, Value) {
-        let mut req = self.http.request(method, format!("{}/api/v1{}", self.base, path)).bearer_auth(&self.key);
+    async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let mut req = self
+            .http
+            .request(method, format!("{}/api/v1{}", self.base, path))
+            .bearer_auth(&self.key);
         if let Some(b) = body {
             req = req.json(&b);
         }
@@ -54,12 +66,27 @@ impl Api {
 
     async fn library_ids(&self, server: i64) -> Vec<(i64, String)> {
         let (_, libs) = self.get(&format!("/servers/{server}/libraries")).await;
-        libs["items"].as_array().unwrap().iter().map(|l| (l["id"].as_i64().unwrap(), l["external_id"].as_str().unwrap().to_owned())).collect()
+        libs["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|l| {
+                (
+                    l["id"].as_i64().unwrap(),
+                    l["external_id"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect()
     }
 }
 
 async fn public_post(daemon: &Daemon, path: &str, body: Value) -> (StatusCode, Value) {
-    let resp = client().post(daemon.at(path)).json(&body).send().await.unwrap();
+    let resp = client()
+        .post(daemon.at(path))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
     let status = resp.status();
     (status, resp.json().await.unwrap_or(Value::Null))
 }
@@ -85,17 +112,36 @@ async fn servers_are_tested_before_saving_and_keep_credentials_secret() {
     assert_eq!(body["libraries"].as_array().unwrap().len(), 4);
 
     // Bad input: unknown connector, missing key, wrong key, unknown setting.
-    let (status, body) = api.post("/servers", json!({ "name": "x", "kind": "nope", "url": fake.base_url() })).await;
-    assert_eq!((status, code(&body)), (StatusCode::UNPROCESSABLE_ENTITY, "VALIDATION_FAILED"));
-    let (_, body) = api.post("/servers", json!({ "name": "x", "kind": "jellyfin", "url": fake.base_url() })).await;
+    let (status, body) = api
+        .post(
+            "/servers",
+            json!({ "name": "x", "kind": "nope", "url": fake.base_url() }),
+        )
+        .await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::UNPROCESSABLE_ENTITY, "VALIDATION_FAILED")
+    );
+    let (_, body) = api
+        .post(
+            "/servers",
+            json!({ "name": "x", "kind": "jellyfin", "url": fake.base_url() }),
+        )
+        .await;
     assert_eq!(body["error"]["fields"][0]["field"], "config.api_key");
     let (status, body) = api
         .post("/servers", json!({ "name": "x", "kind": "jellyfin", "url": fake.base_url(), "config": { "api_key": "wrong", "colour": "red" } }))
         .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
     let (status, body) = api.post("/servers", json!({ "name": "x", "kind": "jellyfin", "url": fake.base_url(), "config": { "api_key": "wrong" } })).await;
-    assert_eq!((status, code(&body)), (StatusCode::BAD_GATEWAY, "REMOTE_UNAUTHORIZED"));
-    assert!(!body.to_string().contains(fake.base_url()), "no remote URL in errors: {body}");
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::BAD_GATEWAY, "REMOTE_UNAUTHORIZED")
+    );
+    assert!(
+        !body.to_string().contains(fake.base_url()),
+        "no remote URL in errors: {body}"
+    );
     let (_, list) = api.get("/servers").await;
     assert_eq!(list["total"], 0, "nothing saved after a failed test");
 
@@ -105,7 +151,10 @@ async fn servers_are_tested_before_saving_and_keep_credentials_secret() {
     assert_eq!(server["credentials"]["api_key"], true);
     assert_eq!(server["connector_state"], "loaded");
     assert_eq!(server["libraries"], 4);
-    assert!(!server.to_string().contains(fake.api_key()), "the key is never returned");
+    assert!(
+        !server.to_string().contains(fake.api_key()),
+        "the key is never returned"
+    );
     let (status, body) = api.post("/servers", json!({ "name": "LIVING ROOM", "kind": "jellyfin", "url": fake.base_url(), "config": { "api_key": fake.api_key() } })).await;
     assert_eq!((status, code(&body)), (StatusCode::CONFLICT, "CONFLICT"));
 
@@ -113,26 +162,47 @@ async fn servers_are_tested_before_saving_and_keep_credentials_secret() {
     let db = std::fs::read(dir.path().join("zondarr.db")).unwrap();
     let wal = std::fs::read(dir.path().join("zondarr.db-wal")).unwrap_or_default();
     for bytes in [&db, &wal] {
-        assert!(!bytes.windows(fake.api_key().len()).any(|w| w == fake.api_key().as_bytes()));
+        assert!(
+            !bytes
+                .windows(fake.api_key().len())
+                .any(|w| w == fake.api_key().as_bytes())
+        );
     }
 
     // Edit: a wrong key is refused after a test and changes nothing; a rename works.
-    let (status, _) = api.patch(&format!("/servers/{id}"), json!({ "config": { "api_key": "wrong" } })).await;
+    let (status, _) = api
+        .patch(
+            &format!("/servers/{id}"),
+            json!({ "config": { "api_key": "wrong" } }),
+        )
+        .await;
     assert_eq!(status, StatusCode::BAD_GATEWAY);
-    let (status, body) = api.patch(&format!("/servers/{id}"), json!({ "name": "Den" })).await;
+    let (status, body) = api
+        .patch(&format!("/servers/{id}"), json!({ "name": "Den" }))
+        .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["name"], "Den");
     // Library sync on edit picks up a new library.
     fake.add_library("Audiobooks", Some("books"));
-    let (_, body) = api.patch(&format!("/servers/{id}"), json!({ "enabled": true })).await;
+    let (_, body) = api
+        .patch(&format!("/servers/{id}"), json!({ "enabled": true }))
+        .await;
     assert_eq!(body["libraries"], 5);
     // A disabled server can be saved even while unreachable (it is not contacted).
-    let (status, body) = api.patch(&format!("/servers/{id}"), json!({ "enabled": false, "url": "http://127.0.0.1:9" })).await;
+    let (status, body) = api
+        .patch(
+            &format!("/servers/{id}"),
+            json!({ "enabled": false, "url": "http://127.0.0.1:9" }),
+        )
+        .await;
     assert_eq!(status, StatusCode::OK, "{body}");
 
     let (status, _) = api.delete(&format!("/servers/{id}")).await;
     assert_eq!(status, StatusCode::NO_CONTENT);
-    assert_eq!(api.get(&format!("/servers/{id}")).await.0, StatusCode::NOT_FOUND);
+    assert_eq!(
+        api.get(&format!("/servers/{id}")).await.0,
+        StatusCode::NOT_FOUND
+    );
 }
 
 #[tokio::test]
@@ -146,10 +216,28 @@ async fn invitation_redeemed_with_libraries_and_permissions_applied() {
     let chosen = vec![libs[0].0, libs[2].0];
 
     // Validation of the invitation itself.
-    let (status, body) = api.post("/invitations", json!({ "servers": [{ "server_id": server, "libraries": [999] }] })).await;
-    assert_eq!((status, code(&body)), (StatusCode::UNPROCESSABLE_ENTITY, "VALIDATION_FAILED"));
-    let (_, body) = api.post("/invitations", json!({ "servers": [{ "server_id": server, "permissions": { "teleport": true } }] })).await;
-    assert!(body["error"]["fields"][0]["field"].as_str().unwrap().contains("permissions.teleport"));
+    let (status, body) = api
+        .post(
+            "/invitations",
+            json!({ "servers": [{ "server_id": server, "libraries": [999] }] }),
+        )
+        .await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::UNPROCESSABLE_ENTITY, "VALIDATION_FAILED")
+    );
+    let (_, body) = api
+        .post(
+            "/invitations",
+            json!({ "servers": [{ "server_id": server, "permissions": { "teleport": true } }] }),
+        )
+        .await;
+    assert!(
+        body["error"]["fields"][0]["field"]
+            .as_str()
+            .unwrap()
+            .contains("permissions.teleport")
+    );
     let (_, body) = api.post("/invitations", json!({ "servers": [] })).await;
     assert_eq!(code(&body), "VALIDATION_FAILED");
 
@@ -169,37 +257,76 @@ async fn invitation_redeemed_with_libraries_and_permissions_applied() {
     assert_eq!(inv["status"], "active");
     assert!(inv["url"].as_str().unwrap().ends_with("/join/Family-2027"));
     let inv_id = inv["id"].as_i64().unwrap();
-    let (status, body) = api.post("/invitations", json!({ "code": "family-2027", "servers": [{ "server_id": server }] })).await;
+    let (status, body) = api
+        .post(
+            "/invitations",
+            json!({ "code": "family-2027", "servers": [{ "server_id": server }] }),
+        )
+        .await;
     assert_eq!((status, code(&body)), (StatusCode::CONFLICT, "CONFLICT"));
-    let (status, generated) = api.post("/invitations", json!({ "servers": [{ "server_id": server }] })).await;
+    let (status, generated) = api
+        .post(
+            "/invitations",
+            json!({ "servers": [{ "server_id": server }] }),
+        )
+        .await;
     assert_eq!(status, StatusCode::CREATED);
     assert_eq!(generated["code"].as_str().unwrap().len(), 12);
 
     // Public validation shows what the invitee needs, nothing internal.
-    let resp = client().get(daemon.at("/api/v1/join/family-2027")).send().await.unwrap();
+    let resp = client()
+        .get(daemon.at("/api/v1/join/family-2027"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), StatusCode::OK);
     let offer: Value = resp.json().await.unwrap();
     assert_eq!(offer["servers"][0]["name"], "Home");
-    assert_eq!(offer["servers"][0]["libraries"].as_array().unwrap().len(), 2);
+    assert_eq!(
+        offer["servers"][0]["libraries"].as_array().unwrap().len(),
+        2
+    );
     assert_eq!(offer["needs_credentials"], true);
     assert!(!offer.to_string().contains(fake.base_url()));
     for bad in ["nope-nope", "%20", &"x".repeat(40)] {
-        let resp = client().get(daemon.at(&format!("/api/v1/join/{bad}"))).send().await.unwrap();
+        let resp = client()
+            .get(daemon.at(&format!("/api/v1/join/{bad}")))
+            .send()
+            .await
+            .unwrap();
         assert_eq!(resp.status(), StatusCode::NOT_FOUND);
         let body: Value = resp.json().await.unwrap();
         assert_eq!(code(&body), "INVITE_INVALID");
     }
 
     // Redeem.
-    let (status, body) = public_post(&daemon, "/api/v1/join/Family-2027", json!({ "username": "cousin", "password": "short" })).await;
-    assert_eq!((status, code(&body)), (StatusCode::UNPROCESSABLE_ENTITY, "VALIDATION_FAILED"));
-    let (status, body) = public_post(&daemon, "/api/v1/join/Family-2027", json!({ "username": "cousin", "password": "a fine password", "email": "c@example.org" })).await;
+    let (status, body) = public_post(
+        &daemon,
+        "/api/v1/join/Family-2027",
+        json!({ "username": "cousin", "password": "short" }),
+    )
+    .await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::UNPROCESSABLE_ENTITY, "VALIDATION_FAILED")
+    );
+    let (status, body) = public_post(
+        &daemon,
+        "/api/v1/join/Family-2027",
+        json!({ "username": "cousin", "password": "a fine password", "email": "c@example.org" }),
+    )
+    .await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
     assert!(body["expires_at"].is_string());
     let remote = fake.user("cousin").expect("account created on the server");
     assert!(fake.check_password(&remote.id, "a fine password"));
     assert_eq!(remote.policy["EnableAllFolders"], false);
-    let mut enabled: Vec<String> = remote.policy["EnabledFolders"].as_array().unwrap().iter().map(|v| normalize(v.as_str().unwrap())).collect();
+    let mut enabled: Vec<String> = remote.policy["EnabledFolders"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| normalize(v.as_str().unwrap()))
+        .collect();
     enabled.sort();
     let mut want: Vec<String> = vec![normalize(&libs[0].1), normalize(&libs[2].1)];
     want.sort();
@@ -208,8 +335,17 @@ async fn invitation_redeemed_with_libraries_and_permissions_applied() {
     assert_eq!(remote.policy["MaxActiveSessions"], 2);
 
     // Name taken: clear error, no use consumed.
-    let (status, body) = public_post(&daemon, "/api/v1/join/Family-2027", json!({ "username": "Cousin", "password": "a fine password" })).await;
-    assert_eq!((status, code(&body)), (StatusCode::CONFLICT, "USERNAME_TAKEN"), "{body}");
+    let (status, body) = public_post(
+        &daemon,
+        "/api/v1/join/Family-2027",
+        json!({ "username": "Cousin", "password": "a fine password" }),
+    )
+    .await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::CONFLICT, "USERNAME_TAKEN"),
+        "{body}"
+    );
     let (_, inv) = api.get(&format!("/invitations/{inv_id}")).await;
     assert_eq!(inv["use_count"], 1);
 
@@ -220,26 +356,61 @@ async fn invitation_redeemed_with_libraries_and_permissions_applied() {
     let (_, detail) = api.get(&format!("/users/{user_id}")).await;
     assert_eq!(detail["invitation"]["code"], "Family-2027");
     assert_eq!(detail["identity"]["users"].as_array().unwrap().len(), 1);
-    assert!(detail["actions"].as_array().unwrap().iter().any(|a| a == "enable_disable"));
+    assert!(
+        detail["actions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a == "enable_disable")
+    );
 
     // Edit and clear invitation fields; the code cannot change.
-    let (status, body) = api.patch(&format!("/invitations/{inv_id}"), json!({ "max_uses": null, "note": null, "expires_at": "2099-01-01T00:00:00Z" })).await;
+    let (status, body) = api
+        .patch(
+            &format!("/invitations/{inv_id}"),
+            json!({ "max_uses": null, "note": null, "expires_at": "2099-01-01T00:00:00Z" }),
+        )
+        .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert!(body["max_uses"].is_null() && body["note"].is_null());
     assert_eq!(body["expires_at"], "2099-01-01T00:00:00.000Z");
-    let (status, _) = api.patch(&format!("/invitations/{inv_id}"), json!({ "code": "other" })).await;
+    let (status, _) = api
+        .patch(
+            &format!("/invitations/{inv_id}"),
+            json!({ "code": "other" }),
+        )
+        .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
-    let (status, _) = api.patch(&format!("/invitations/{inv_id}"), json!({ "enabled": false })).await;
+    let (status, _) = api
+        .patch(
+            &format!("/invitations/{inv_id}"),
+            json!({ "enabled": false }),
+        )
+        .await;
     assert_eq!(status, StatusCode::OK);
-    let (status, body) = public_post(&daemon, "/api/v1/join/Family-2027", json!({ "username": "another", "password": "a fine password" })).await;
-    assert_eq!((status, code(&body)), (StatusCode::NOT_FOUND, "INVITE_INVALID"), "disabled answers like unknown");
+    let (status, body) = public_post(
+        &daemon,
+        "/api/v1/join/Family-2027",
+        json!({ "username": "another", "password": "a fine password" }),
+    )
+    .await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::NOT_FOUND, "INVITE_INVALID"),
+        "disabled answers like unknown"
+    );
     let (_, list) = api.get("/invitations?status=disabled").await;
     assert_eq!(list["total"], 1);
-    let (_, list) = api.get(&format!("/invitations?status=active&server_id={server}")).await;
+    let (_, list) = api
+        .get(&format!("/invitations?status=active&server_id={server}"))
+        .await;
     assert_eq!(list["total"], 1);
 
     // Deleting the invitation keeps the account and clears its link.
-    assert_eq!(api.delete(&format!("/invitations/{inv_id}")).await.0, StatusCode::NO_CONTENT);
+    assert_eq!(
+        api.delete(&format!("/invitations/{inv_id}")).await.0,
+        StatusCode::NO_CONTENT
+    );
     let (_, detail) = api.get(&format!("/users/{user_id}")).await;
     assert!(detail["invitation_id"].is_null());
 }
@@ -247,11 +418,20 @@ async fn invitation_redeemed_with_libraries_and_permissions_applied() {
 #[tokio::test]
 async fn fifty_concurrent_redemptions_of_five_uses_create_exactly_five_accounts() {
     let dir = tempfile::tempdir().unwrap();
-    let daemon = Daemon::start_with(dir.path(), &[], &[("ZONDARR_SECURITY_JOIN_PER_IP_PER_MINUTE", "1000")]);
+    let daemon = Daemon::start_with(
+        dir.path(),
+        &[],
+        &[("ZONDARR_SECURITY_JOIN_PER_IP_PER_MINUTE", "1000")],
+    );
     let api = Api::new(&daemon).await;
     let fake = JellyfinFake::start().await;
     let server = api.add_jellyfin("Home", &fake).await;
-    let (_, inv) = api.post("/invitations", json!({ "code": "rush", "servers": [{ "server_id": server }], "max_uses": 5 })).await;
+    let (_, inv) = api
+        .post(
+            "/invitations",
+            json!({ "code": "rush", "servers": [{ "server_id": server }], "max_uses": 5 }),
+        )
+        .await;
     let inv_id = inv["id"].as_i64().unwrap();
     let before = fake.users().len();
 
@@ -259,7 +439,12 @@ async fn fifty_concurrent_redemptions_of_five_uses_create_exactly_five_accounts(
     for i in 0..50 {
         let url = daemon.at("/api/v1/join/rush");
         tasks.push(tokio::spawn(async move {
-            let resp = client().post(url).json(&json!({ "username": format!("guest{i}"), "password": "a fine password" })).send().await.unwrap();
+            let resp = client()
+                .post(url)
+                .json(&json!({ "username": format!("guest{i}"), "password": "a fine password" }))
+                .send()
+                .await
+                .unwrap();
             let status = resp.status();
             let body: Value = resp.json().await.unwrap_or(Value::Null);
             (status, body)
@@ -275,11 +460,18 @@ async fn fifty_concurrent_redemptions_of_five_uses_create_exactly_five_accounts(
         }
     }
     assert_eq!(created, 5);
-    assert_eq!(fake.users().len() - before, 5, "exactly five accounts on the server");
+    assert_eq!(
+        fake.users().len() - before,
+        5,
+        "exactly five accounts on the server"
+    );
     let (_, users) = api.get(&format!("/users?invitation_id={inv_id}")).await;
     assert_eq!(users["total"], 5);
     let (_, inv) = api.get(&format!("/invitations/{inv_id}")).await;
-    assert_eq!((inv["use_count"].as_i64(), inv["status"].as_str()), (Some(5), Some("used_up")));
+    assert_eq!(
+        (inv["use_count"].as_i64(), inv["status"].as_str()),
+        (Some(5), Some("used_up"))
+    );
 }
 
 #[tokio::test]
@@ -290,14 +482,31 @@ async fn a_failure_on_the_second_server_removes_the_first_account() {
     let (first, second) = (JellyfinFake::start().await, JellyfinFake::start().await);
     let s1 = api.add_jellyfin("One", &first).await;
     let s2 = api.add_jellyfin("Two", &second).await;
-    let (_, inv) = api.post("/invitations", json!({ "code": "pair", "servers": [{ "server_id": s1 }, { "server_id": s2 }] })).await;
+    let (_, inv) = api
+        .post(
+            "/invitations",
+            json!({ "code": "pair", "servers": [{ "server_id": s1 }, { "server_id": s2 }] }),
+        )
+        .await;
     let inv_id = inv["id"].as_i64().unwrap();
 
     second.fail_next_on("POST", "/Users/New", Failure::Status(500));
-    let (status, body) = public_post(&daemon, "/api/v1/join/pair", json!({ "username": "dana", "password": "a fine password" })).await;
-    assert_eq!((status, code(&body)), (StatusCode::SERVICE_UNAVAILABLE, "SERVER_UNAVAILABLE"), "{body}");
+    let (status, body) = public_post(
+        &daemon,
+        "/api/v1/join/pair",
+        json!({ "username": "dana", "password": "a fine password" }),
+    )
+    .await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::SERVICE_UNAVAILABLE, "SERVER_UNAVAILABLE"),
+        "{body}"
+    );
     assert!(!body.to_string().contains("127.0.0.1"), "{body}");
-    assert!(first.user("dana").is_none(), "the first account was removed again");
+    assert!(
+        first.user("dana").is_none(),
+        "the first account was removed again"
+    );
     assert!(second.user("dana").is_none());
     let (_, users) = api.get("/users").await;
     assert_eq!(users["total"], 0, "no local rows");
@@ -305,13 +514,22 @@ async fn a_failure_on_the_second_server_removes_the_first_account() {
     assert_eq!(inv["use_count"], 0, "the use was released");
 
     // The same invitation works once the server is healthy again.
-    let (status, body) = public_post(&daemon, "/api/v1/join/pair", json!({ "username": "dana", "password": "a fine password" })).await;
+    let (status, body) = public_post(
+        &daemon,
+        "/api/v1/join/pair",
+        json!({ "username": "dana", "password": "a fine password" }),
+    )
+    .await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
     assert!(first.user("dana").is_some() && second.user("dana").is_some());
     let (_, users) = api.get("/users?search=DAN").await;
     assert_eq!(users["total"], 2);
     let identity = users["items"][0]["identity_id"].as_i64().unwrap();
-    assert_eq!(users["items"][1]["identity_id"].as_i64().unwrap(), identity, "one identity groups both accounts");
+    assert_eq!(
+        users["items"][1]["identity_id"].as_i64().unwrap(),
+        identity,
+        "one identity groups both accounts"
+    );
 }
 
 // Multi-threaded: the restarted daemon calls the fakes (served by this runtime) while
@@ -325,16 +543,28 @@ async fn a_redemption_interrupted_by_a_crash_is_rolled_back_at_start() {
         let api = Api::new(&daemon).await;
         let s1 = api.add_jellyfin("One", &first).await;
         let s2 = api.add_jellyfin("Two", &second).await;
-        let (_, inv) = api.post("/invitations", json!({ "code": "crash", "servers": [{ "server_id": s1 }, { "server_id": s2 }] })).await;
+        let (_, inv) = api
+            .post(
+                "/invitations",
+                json!({ "code": "crash", "servers": [{ "server_id": s1 }, { "server_id": s2 }] }),
+            )
+            .await;
         // The second server hangs: the redemption is stuck after the first account exists.
         second.fail_next_on("GET", "/Users", Failure::Hang);
         let url = daemon.at("/api/v1/join/crash");
         let pending = tokio::spawn(async move {
-            let _ = client().post(url).json(&json!({ "username": "erin", "password": "a fine password" })).send().await;
+            let _ = client()
+                .post(url)
+                .json(&json!({ "username": "erin", "password": "a fine password" }))
+                .send()
+                .await;
         });
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
         while first.user("erin").is_none() {
-            assert!(std::time::Instant::now() < deadline, "the first account was never created");
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the first account was never created"
+            );
             tokio::time::sleep(std::time::Duration::from_millis(20)).await;
         }
         tokio::time::sleep(std::time::Duration::from_millis(200)).await;
@@ -342,11 +572,21 @@ async fn a_redemption_interrupted_by_a_crash_is_rolled_back_at_start() {
         pending.abort();
         (s1, inv["id"].as_i64().unwrap(), api.key.clone())
     };
-    assert!(first.user("erin").is_some(), "the crash left the account behind");
+    assert!(
+        first.user("erin").is_some(),
+        "the crash left the account behind"
+    );
 
     let daemon = Daemon::start(dir.path());
-    let api = Api { http: client(), base: daemon.url.clone(), key };
-    assert!(first.user("erin").is_none(), "recovery removed the account at start");
+    let api = Api {
+        http: client(),
+        base: daemon.url.clone(),
+        key,
+    };
+    assert!(
+        first.user("erin").is_none(),
+        "recovery removed the account at start"
+    );
     let (_, inv) = api.get(&format!("/invitations/{inv_id}")).await;
     assert_eq!(inv["use_count"], 0, "the use was released");
     let (_, users) = api.get(&format!("/users?server_id={s1}")).await;
@@ -362,14 +602,26 @@ async fn users_can_be_disabled_restricted_and_deleted() {
     let api = Api::new(&daemon).await;
     let fake = JellyfinFake::start().await;
     let server = api.add_jellyfin("Home", &fake).await;
-    api.post("/invitations", json!({ "code": "u", "servers": [{ "server_id": server }] })).await;
-    public_post(&daemon, "/api/v1/join/u", json!({ "username": "finn", "password": "a fine password" })).await;
+    api.post(
+        "/invitations",
+        json!({ "code": "u", "servers": [{ "server_id": server }] }),
+    )
+    .await;
+    public_post(
+        &daemon,
+        "/api/v1/join/u",
+        json!({ "username": "finn", "password": "a fine password" }),
+    )
+    .await;
     let (_, users) = api.get("/users").await;
     let id = users["items"][0]["id"].as_i64().unwrap();
     let remote = fake.user("finn").unwrap().id;
 
     let (status, body) = api.post(&format!("/users/{id}/disable"), json!({})).await;
-    assert_eq!((status, body["enabled"].as_bool()), (StatusCode::OK, Some(false)));
+    assert_eq!(
+        (status, body["enabled"].as_bool()),
+        (StatusCode::OK, Some(false))
+    );
     assert!(fake.user(&remote).unwrap().flag("IsDisabled"));
     let (_, body) = api.get("/users?enabled=false").await;
     assert_eq!(body["total"], 1);
@@ -377,32 +629,79 @@ async fn users_can_be_disabled_restricted_and_deleted() {
     assert!(!fake.user(&remote).unwrap().flag("IsDisabled"));
 
     let libs = api.library_ids(server).await;
-    let (status, body) = api.call(reqwest::Method::PUT, &format!("/users/{id}/libraries"), Some(json!({ "libraries": [libs[1].0] }))).await;
+    let (status, body) = api
+        .call(
+            reqwest::Method::PUT,
+            &format!("/users/{id}/libraries"),
+            Some(json!({ "libraries": [libs[1].0] })),
+        )
+        .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let policy = fake.policy(&remote).unwrap();
     assert_eq!(policy["EnableAllFolders"], false);
-    assert_eq!(normalize(policy["EnabledFolders"][0].as_str().unwrap()), normalize(&libs[1].1));
-    let (status, _) = api.call(reqwest::Method::PUT, &format!("/users/{id}/permissions"), Some(json!({ "permissions": { "allow_live_tv": true } }))).await;
+    assert_eq!(
+        normalize(policy["EnabledFolders"][0].as_str().unwrap()),
+        normalize(&libs[1].1)
+    );
+    let (status, _) = api
+        .call(
+            reqwest::Method::PUT,
+            &format!("/users/{id}/permissions"),
+            Some(json!({ "permissions": { "allow_live_tv": true } })),
+        )
+        .await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(fake.policy(&remote).unwrap()["EnableLiveTvAccess"], true);
-    let (status, _) = api.post(&format!("/users/{id}/password"), json!({ "password": "another fine one" })).await;
+    let (status, _) = api
+        .post(
+            &format!("/users/{id}/password"),
+            json!({ "password": "another fine one" }),
+        )
+        .await;
     assert_eq!(status, StatusCode::NO_CONTENT);
     assert!(fake.check_password(&remote, "another fine one"));
-    let (status, body) = api.patch(&format!("/users/{id}"), json!({ "expires_at": "2030-01-01T00:00:00Z" })).await;
-    assert_eq!((status, body["expires_at"].as_str()), (StatusCode::OK, Some("2030-01-01T00:00:00.000Z")));
-    let (_, body) = api.patch(&format!("/users/{id}"), json!({ "expires_at": null })).await;
+    let (status, body) = api
+        .patch(
+            &format!("/users/{id}"),
+            json!({ "expires_at": "2030-01-01T00:00:00Z" }),
+        )
+        .await;
+    assert_eq!(
+        (status, body["expires_at"].as_str()),
+        (StatusCode::OK, Some("2030-01-01T00:00:00.000Z"))
+    );
+    let (_, body) = api
+        .patch(&format!("/users/{id}"), json!({ "expires_at": null }))
+        .await;
     assert!(body["expires_at"].is_null());
 
     // Identity: rename, unlink, link.
     let identity = body["identity_id"].as_i64().unwrap();
-    let (status, body) = api.patch(&format!("/identities/{identity}"), json!({ "display_name": "Finn F." })).await;
-    assert_eq!((status, body["display_name"].as_str()), (StatusCode::OK, Some("Finn F.")));
+    let (status, body) = api
+        .patch(
+            &format!("/identities/{identity}"),
+            json!({ "display_name": "Finn F." }),
+        )
+        .await;
+    assert_eq!(
+        (status, body["display_name"].as_str()),
+        (StatusCode::OK, Some("Finn F."))
+    );
 
     // Delete: remote first, then local; the identity goes with its last account.
-    assert_eq!(api.delete(&format!("/users/{id}")).await.0, StatusCode::NO_CONTENT);
+    assert_eq!(
+        api.delete(&format!("/users/{id}")).await.0,
+        StatusCode::NO_CONTENT
+    );
     assert!(fake.user(&remote).is_none());
-    assert_eq!(api.get(&format!("/users/{id}")).await.0, StatusCode::NOT_FOUND);
-    assert_eq!(api.get(&format!("/identities/{identity}")).await.0, StatusCode::NOT_FOUND);
+    assert_eq!(
+        api.get(&format!("/users/{id}")).await.0,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        api.get(&format!("/identities/{identity}")).await.0,
+        StatusCode::NOT_FOUND
+    );
     let (_, audit) = api.get("/audit?action=user.").await;
     assert!(audit["total"].as_i64().unwrap() >= 6, "{audit}");
 }
@@ -437,32 +736,73 @@ async fn a_plex_invitee_links_their_account_and_gets_exactly_the_offered_librari
         .await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
 
-    let (_, offer) = (StatusCode::OK, client().get(daemon.at("/api/v1/join/plexfam")).send().await.unwrap().json::<Value>().await.unwrap());
+    let (_, offer) = (
+        StatusCode::OK,
+        client()
+            .get(daemon.at("/api/v1/join/plexfam"))
+            .send()
+            .await
+            .unwrap()
+            .json::<Value>()
+            .await
+            .unwrap(),
+    );
     assert_eq!(offer["oauth"], json!(["plex"]));
     assert_eq!(offer["needs_credentials"], false);
 
     // Redeeming without a link is refused.
     let (status, body) = public_post(&daemon, "/api/v1/join/plexfam", json!({})).await;
-    assert_eq!((status, code(&body)), (StatusCode::UNPROCESSABLE_ENTITY, "LINK_REQUIRED"));
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::UNPROCESSABLE_ENTITY, "LINK_REQUIRED")
+    );
 
     // Start the PIN flow; the invitee approves it at plex.tv.
-    let (status, started) = public_post(&daemon, "/api/v1/join/plexfam/oauth/plex", json!({})).await;
+    let (status, started) =
+        public_post(&daemon, "/api/v1/join/plexfam/oauth/plex", json!({})).await;
     assert_eq!(status, StatusCode::CREATED, "{started}");
-    assert!(started["auth_url"].as_str().unwrap().starts_with("https://app.plex.tv/auth#"));
+    assert!(
+        started["auth_url"]
+            .as_str()
+            .unwrap()
+            .starts_with("https://app.plex.tv/auth#")
+    );
     let link = started["link"].as_i64().unwrap();
-    let poll = || async { client().get(daemon.at(&format!("/api/v1/join/plexfam/oauth/plex/{link}"))).send().await.unwrap().json::<Value>().await.unwrap() };
+    let poll = || async {
+        client()
+            .get(daemon.at(&format!("/api/v1/join/plexfam/oauth/plex/{link}")))
+            .send()
+            .await
+            .unwrap()
+            .json::<Value>()
+            .await
+            .unwrap()
+    };
     assert_eq!(poll().await["status"], "pending");
     let pin_id: String = rusqlite::Connection::open(dir.path().join("zondarr.db"))
         .unwrap()
-        .query_row("SELECT pin_id FROM join_links WHERE id = ?1", [link], |r| r.get(0))
+        .query_row("SELECT pin_id FROM join_links WHERE id = ?1", [link], |r| {
+            r.get(0)
+        })
         .unwrap();
     let invitee = plex.add_account("robin", "robin@example.org");
     assert!(plex.approve_pin(&pin_id, invitee.id));
     let linked = poll().await;
-    assert_eq!((linked["status"].as_str(), linked["username"].as_str()), (Some("linked"), Some("robin")));
-    assert!(!linked.to_string().to_lowercase().contains("token"), "the token never leaves the daemon: {linked}");
+    assert_eq!(
+        (linked["status"].as_str(), linked["username"].as_str()),
+        (Some("linked"), Some("robin"))
+    );
+    assert!(
+        !linked.to_string().to_lowercase().contains("token"),
+        "the token never leaves the daemon: {linked}"
+    );
 
-    let (status, body) = public_post(&daemon, "/api/v1/join/plexfam", json!({ "links": { "plex": link } })).await;
+    let (status, body) = public_post(
+        &daemon,
+        "/api/v1/join/plexfam",
+        json!({ "links": { "plex": link } }),
+    )
+    .await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
     let shares = plex.shares_of(invitee.id);
     assert_eq!(shares.len(), 1);
@@ -472,16 +812,37 @@ async fn a_plex_invitee_links_their_account_and_gets_exactly_the_offered_librari
     want.sort();
     assert_eq!(keys, want, "exactly the two offered libraries");
     assert!(!shares[0].all_libraries && shares[0].accepted);
-    assert!(plex.pending_invites().is_empty(), "accepted on the invitee's behalf");
+    assert!(
+        plex.pending_invites().is_empty(),
+        "accepted on the invitee's behalf"
+    );
     assert!(plex.settings_of(invitee.id).allow_sync);
 
     // The link is single-use.
-    let (status, body) = public_post(&daemon, "/api/v1/join/plexfam", json!({ "links": { "plex": link } })).await;
-    assert_eq!((status, code(&body)), (StatusCode::UNPROCESSABLE_ENTITY, "LINK_REQUIRED"));
+    let (status, body) = public_post(
+        &daemon,
+        "/api/v1/join/plexfam",
+        json!({ "links": { "plex": link } }),
+    )
+    .await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::UNPROCESSABLE_ENTITY, "LINK_REQUIRED")
+    );
 
     // Deleting the user removes the share.
     let (_, users) = api.get(&format!("/users?server_id={server}")).await;
-    let user = users["items"].as_array().unwrap().iter().find(|u| u["username"] == "robin").unwrap()["id"].as_i64().unwrap();
-    assert_eq!(api.delete(&format!("/users/{user}")).await.0, StatusCode::NO_CONTENT);
+    let user = users["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["username"] == "robin")
+        .unwrap()["id"]
+        .as_i64()
+        .unwrap();
+    assert_eq!(
+        api.delete(&format!("/users/{user}")).await.0,
+        StatusCode::NO_CONTENT
+    );
     assert!(plex.shares_of(invitee.id).is_empty());
 }

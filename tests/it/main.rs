@@ -7,7 +7,8 @@
 mod daemon;
 mod domain;
 mod jellyfin;
-mod security;
+mod openapi;
 mod plex;
 mod plugins;
+mod security;
 mod support;

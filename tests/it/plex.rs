@@ -257,6 +257,9 @@ async fn manifest_declares_an_oauth_link_sharing_connector() {
             ("allow_sync", &Value::Flag(false)),
             ("allow_camera_upload", &Value::Flag(false)),
             ("allow_channels", &Value::Flag(false)),
+            ("filter_movies", &Value::Text(String::new())),
+            ("filter_television", &Value::Text(String::new())),
+            ("filter_music", &Value::Text(String::new())),
         ]
     );
     assert!(

@@ -304,6 +304,24 @@ pub(super) fn broken_files() -> Vec<(&'static str, Vec<u8>, &'static str)> {
         ),
         ("empty", Vec::new(), "empty"),
         (
+            "describe loops",
+            patch(
+                &good,
+                b"ZONDARR-FIXTURE-DESCRIBE=normal;",
+                b"ZONDARR-FIXTURE-DESCRIBE=loop__;",
+            ),
+            "describe()",
+        ),
+        (
+            "describe panics",
+            patch(
+                &good,
+                b"ZONDARR-FIXTURE-DESCRIBE=normal;",
+                b"ZONDARR-FIXTURE-DESCRIBE=panic_;",
+            ),
+            "describe()",
+        ),
+        (
             "core module",
             b"\0asm\x01\0\0\0".to_vec(),
             "core WebAssembly module, not a component",

@@ -18,10 +18,20 @@ struct Browser {
 
 impl Browser {
     fn new(daemon: &Daemon) -> Browser {
-        Browser { http: client(), base: daemon.url.clone(), cookie: None, origin: Some(daemon.url.clone()) }
+        Browser {
+            http: client(),
+            base: daemon.url.clone(),
+            cookie: None,
+            origin: Some(daemon.url.clone()),
+        }
     }
 
-    async fn send(&mut self, method: reqwest::Method, path: &str, body: Option<Value>) -> (StatusCode, Value) {
+    async fn send(
+        &mut self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
         let mut req = self.http.request(method, format!("{}{}", self.base, path));
         if let Some(c) = &self.cookie {
             req = req.header("cookie", c);
@@ -37,7 +47,11 @@ impl Browser {
         for v in resp.headers().get_all("set-cookie") {
             let v = v.to_str().unwrap();
             let pair = v.split(';').next().unwrap().to_owned();
-            if pair.ends_with('=') { self.cookie = None } else { self.cookie = Some(pair) }
+            if pair.ends_with('=') {
+                self.cookie = None
+            } else {
+                self.cookie = Some(pair)
+            }
         }
         let text = resp.text().await.unwrap();
         (status, serde_json::from_str(&text).unwrap_or(Value::Null))
@@ -59,7 +73,10 @@ impl Browser {
 async fn setup(daemon: &Daemon) -> Browser {
     let mut b = Browser::new(daemon);
     let (status, body) = b
-        .post("/api/v1/setup", json!({ "username": "alice", "password": PASSWORD, "public_url": daemon.url }))
+        .post(
+            "/api/v1/setup",
+            json!({ "username": "alice", "password": PASSWORD, "public_url": daemon.url }),
+        )
         .await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
     assert!(b.cookie.is_some(), "setup signs the admin in");
@@ -71,13 +88,19 @@ fn code(body: &Value) -> &str {
 }
 
 fn totp_code(secret_b32: &str, unix: u64) -> String {
-    let bytes = totp_rs::Secret::Encoded(secret_b32.to_owned()).to_bytes().unwrap();
-    let totp = totp_rs::TOTP::new(totp_rs::Algorithm::SHA1, 6, 1, 30, bytes, None, "t".into()).unwrap();
+    let bytes = totp_rs::Secret::Encoded(secret_b32.to_owned())
+        .to_bytes()
+        .unwrap();
+    let totp =
+        totp_rs::TOTP::new(totp_rs::Algorithm::SHA1, 6, 1, 30, bytes, None, "t".into()).unwrap();
     totp.generate(unix)
 }
 
 fn now() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs()
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
 }
 
 async fn audit_actions(b: &mut Browser) -> Vec<(String, String)> {
@@ -87,7 +110,12 @@ async fn audit_actions(b: &mut Browser) -> Vec<(String, String)> {
         .as_array()
         .unwrap()
         .iter()
-        .map(|e| (e["action"].as_str().unwrap().to_owned(), e["outcome"].as_str().unwrap().to_owned()))
+        .map(|e| {
+            (
+                e["action"].as_str().unwrap().to_owned(),
+                e["outcome"].as_str().unwrap().to_owned(),
+            )
+        })
         .collect()
 }
 
@@ -98,22 +126,54 @@ async fn setup_runs_once_even_under_concurrency() {
     let http = client();
 
     let (status, body) = Browser::new(&daemon).get("/api/v1/plugins").await;
-    assert_eq!((status, code(&body)), (StatusCode::FORBIDDEN, "SETUP_REQUIRED"));
-    let status: Value = http.get(daemon.at("/api/v1/setup")).send().await.unwrap().json().await.unwrap();
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::FORBIDDEN, "SETUP_REQUIRED")
+    );
+    let status: Value = http
+        .get(daemon.at("/api/v1/setup"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(status["setup_required"], true);
 
-    let (status, body) = Browser::new(&daemon).post("/api/v1/setup", json!({ "username": "alice", "password": "short" })).await;
-    assert_eq!((status, code(&body)), (StatusCode::UNPROCESSABLE_ENTITY, "VALIDATION_FAILED"));
+    let (status, body) = Browser::new(&daemon)
+        .post(
+            "/api/v1/setup",
+            json!({ "username": "alice", "password": "short" }),
+        )
+        .await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::UNPROCESSABLE_ENTITY, "VALIDATION_FAILED")
+    );
     assert_eq!(body["error"]["fields"][0]["field"], "password");
-    let (_, body) = Browser::new(&daemon).post("/api/v1/setup", json!({ "username": "alice", "password": "Password1234" })).await;
-    assert_eq!(code(&body), "VALIDATION_FAILED", "common passwords are refused");
+    let (_, body) = Browser::new(&daemon)
+        .post(
+            "/api/v1/setup",
+            json!({ "username": "alice", "password": "Password1234" }),
+        )
+        .await;
+    assert_eq!(
+        code(&body),
+        "VALIDATION_FAILED",
+        "common passwords are refused"
+    );
 
     let mut tasks = Vec::new();
     for i in 0..8 {
         let url = daemon.at("/api/v1/setup");
         let http = http.clone();
         tasks.push(tokio::spawn(async move {
-            http.post(url).json(&json!({ "username": format!("admin{i}"), "password": PASSWORD })).send().await.unwrap().status()
+            http.post(url)
+                .json(&json!({ "username": format!("admin{i}"), "password": PASSWORD }))
+                .send()
+                .await
+                .unwrap()
+                .status()
         }));
     }
     let mut created = 0;
@@ -125,11 +185,23 @@ async fn setup_runs_once_even_under_concurrency() {
         }
     }
     assert_eq!(created, 1, "exactly one concurrent setup wins");
-    let resp = http.post(daemon.at("/api/v1/setup")).json(&json!({ "username": "late", "password": PASSWORD })).send().await.unwrap();
+    let resp = http
+        .post(daemon.at("/api/v1/setup"))
+        .json(&json!({ "username": "late", "password": PASSWORD }))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), StatusCode::CONFLICT);
     let body: Value = resp.json().await.unwrap();
     assert_eq!(code(&body), "SETUP_ALREADY_DONE");
-    let status: Value = http.get(daemon.at("/api/v1/setup")).send().await.unwrap().json().await.unwrap();
+    let status: Value = http
+        .get(daemon.at("/api/v1/setup"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(status["setup_required"], false);
 }
 
@@ -146,21 +218,52 @@ async fn login_logout_sessions_and_password_change() {
 
     // Wrong password and unknown user answer the same.
     let mut anon = Browser::new(&daemon);
-    let (s1, b1) = anon.post("/api/v1/auth/login", json!({ "username": "alice", "password": "wrong-password-123" })).await;
-    let (s2, b2) = anon.post("/api/v1/auth/login", json!({ "username": "mallory", "password": "wrong-password-123" })).await;
-    assert_eq!((s1, code(&b1)), (StatusCode::UNAUTHORIZED, "INVALID_CREDENTIALS"));
-    assert_eq!((s2, code(&b2), b2["error"]["message"].clone()), (s1, code(&b1), b1["error"]["message"].clone()));
+    let (s1, b1) = anon
+        .post(
+            "/api/v1/auth/login",
+            json!({ "username": "alice", "password": "wrong-password-123" }),
+        )
+        .await;
+    let (s2, b2) = anon
+        .post(
+            "/api/v1/auth/login",
+            json!({ "username": "mallory", "password": "wrong-password-123" }),
+        )
+        .await;
+    assert_eq!(
+        (s1, code(&b1)),
+        (StatusCode::UNAUTHORIZED, "INVALID_CREDENTIALS")
+    );
+    assert_eq!(
+        (s2, code(&b2), b2["error"]["message"].clone()),
+        (s1, code(&b1), b1["error"]["message"].clone())
+    );
 
     let mut second = Browser::new(&daemon);
-    let (status, body) = second.post("/api/v1/auth/login", json!({ "username": "ALICE", "password": PASSWORD })).await;
+    let (status, body) = second
+        .post(
+            "/api/v1/auth/login",
+            json!({ "username": "ALICE", "password": PASSWORD }),
+        )
+        .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["admin"]["username"], "alice");
     let mut third = Browser::new(&daemon);
-    third.post("/api/v1/auth/login", json!({ "username": "alice", "password": PASSWORD })).await;
+    third
+        .post(
+            "/api/v1/auth/login",
+            json!({ "username": "alice", "password": PASSWORD }),
+        )
+        .await;
 
     let (_, list) = first.get("/api/v1/sessions").await;
     assert_eq!(list["total"], 3);
-    let current: Vec<&Value> = list["items"].as_array().unwrap().iter().filter(|s| s["current"] == true).collect();
+    let current: Vec<&Value> = list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["current"] == true)
+        .collect();
     assert_eq!(current.len(), 1);
 
     // Revoke the third session from the first.
@@ -169,7 +272,10 @@ async fn login_logout_sessions_and_password_change() {
     let (status, _) = first.delete(&format!("/api/v1/sessions/{third_id}")).await;
     assert_eq!(status, StatusCode::NO_CONTENT);
     let (status, body) = third.get("/api/v1/auth/me").await;
-    assert_eq!((status, code(&body)), (StatusCode::UNAUTHORIZED, "UNAUTHENTICATED"));
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::UNAUTHORIZED, "UNAUTHENTICATED")
+    );
 
     // Logout ends the second session and clears its cookie.
     let cookie = second.cookie.clone();
@@ -178,30 +284,70 @@ async fn login_logout_sessions_and_password_change() {
     assert!(second.cookie.is_none());
     second.cookie = cookie;
     let (status, _) = second.get("/api/v1/auth/me").await;
-    assert_eq!(status, StatusCode::UNAUTHORIZED, "the old cookie no longer works");
+    assert_eq!(
+        status,
+        StatusCode::UNAUTHORIZED,
+        "the old cookie no longer works"
+    );
 
     // Password change keeps this session and revokes the others.
     let mut fourth = Browser::new(&daemon);
-    fourth.post("/api/v1/auth/login", json!({ "username": "alice", "password": PASSWORD })).await;
+    fourth
+        .post(
+            "/api/v1/auth/login",
+            json!({ "username": "alice", "password": PASSWORD }),
+        )
+        .await;
     let (status, body) = first
         .post("/api/v1/auth/password", json!({ "current_password": "nope-nope-nope", "new_password": "another-long-passphrase" }))
         .await;
-    assert_eq!((status, code(&body)), (StatusCode::UNPROCESSABLE_ENTITY, "VALIDATION_FAILED"));
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::UNPROCESSABLE_ENTITY, "VALIDATION_FAILED")
+    );
     let (status, body) = first
-        .post("/api/v1/auth/password", json!({ "current_password": PASSWORD, "new_password": "another-long-passphrase" }))
+        .post(
+            "/api/v1/auth/password",
+            json!({ "current_password": PASSWORD, "new_password": "another-long-passphrase" }),
+        )
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["sessions_revoked"], 1);
-    assert_eq!(fourth.get("/api/v1/auth/me").await.0, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        fourth.get("/api/v1/auth/me").await.0,
+        StatusCode::UNAUTHORIZED
+    );
     assert_eq!(first.get("/api/v1/auth/me").await.0, StatusCode::OK);
-    let (status, _) = Browser::new(&daemon).post("/api/v1/auth/login", json!({ "username": "alice", "password": PASSWORD })).await;
-    assert_eq!(status, StatusCode::UNAUTHORIZED, "old password no longer works");
+    let (status, _) = Browser::new(&daemon)
+        .post(
+            "/api/v1/auth/login",
+            json!({ "username": "alice", "password": PASSWORD }),
+        )
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::UNAUTHORIZED,
+        "old password no longer works"
+    );
 
     let actions = audit_actions(&mut first).await;
-    for expected in ["setup.complete", "auth.login", "auth.logout", "session.revoke", "auth.password_change"] {
-        assert!(actions.iter().any(|(a, o)| a == expected && o == "success"), "missing {expected}: {actions:?}");
+    for expected in [
+        "setup.complete",
+        "auth.login",
+        "auth.logout",
+        "session.revoke",
+        "auth.password_change",
+    ] {
+        assert!(
+            actions.iter().any(|(a, o)| a == expected && o == "success"),
+            "missing {expected}: {actions:?}"
+        );
     }
-    assert!(actions.iter().any(|(a, o)| a == "auth.login" && o == "failure"));
+    assert!(
+        actions
+            .iter()
+            .any(|(a, o)| a == "auth.login" && o == "failure")
+    );
 }
 
 #[tokio::test]
@@ -213,15 +359,32 @@ async fn totp_enrolment_login_replay_and_backup_codes() {
     let (status, enrol) = admin.post("/api/v1/auth/totp/setup", json!({})).await;
     assert_eq!(status, StatusCode::OK, "{enrol}");
     let secret = enrol["secret"].as_str().unwrap().to_owned();
-    assert!(enrol["otpauth_uri"].as_str().unwrap().starts_with("otpauth://totp/"));
+    assert!(
+        enrol["otpauth_uri"]
+            .as_str()
+            .unwrap()
+            .starts_with("otpauth://totp/")
+    );
     assert!(enrol["qr_svg"].as_str().unwrap().contains("<svg"));
 
-    let (status, body) = admin.post("/api/v1/auth/totp/confirm", json!({ "code": "000000" })).await;
+    let (status, body) = admin
+        .post("/api/v1/auth/totp/confirm", json!({ "code": "000000" }))
+        .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
     let t = now();
-    let (status, confirmed) = admin.post("/api/v1/auth/totp/confirm", json!({ "code": totp_code(&secret, t) })).await;
+    let (status, confirmed) = admin
+        .post(
+            "/api/v1/auth/totp/confirm",
+            json!({ "code": totp_code(&secret, t) }),
+        )
+        .await;
     assert_eq!(status, StatusCode::OK, "{confirmed}");
-    let backup: Vec<String> = confirmed["backup_codes"].as_array().unwrap().iter().map(|c| c.as_str().unwrap().to_owned()).collect();
+    let backup: Vec<String> = confirmed["backup_codes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_str().unwrap().to_owned())
+        .collect();
     assert_eq!(backup.len(), 10);
 
     // The TOTP secret is sealed at rest: neither its base32 nor raw bytes are in the file.
@@ -229,58 +392,146 @@ async fn totp_enrolment_login_replay_and_backup_codes() {
     let wal_bytes = std::fs::read(daemon.data_dir.join("zondarr.db-wal")).unwrap_or_default();
     let raw = totp_rs::Secret::Encoded(secret.clone()).to_bytes().unwrap();
     for haystack in [&db_bytes, &wal_bytes] {
-        assert!(!haystack.windows(secret.len()).any(|w| w == secret.as_bytes()), "base32 secret in plain text");
-        assert!(!haystack.windows(raw.len()).any(|w| w == raw.as_slice()), "raw secret in plain text");
-        assert!(!haystack.windows(PASSWORD.len()).any(|w| w == PASSWORD.as_bytes()), "password in plain text");
+        assert!(
+            !haystack
+                .windows(secret.len())
+                .any(|w| w == secret.as_bytes()),
+            "base32 secret in plain text"
+        );
+        assert!(
+            !haystack.windows(raw.len()).any(|w| w == raw.as_slice()),
+            "raw secret in plain text"
+        );
+        assert!(
+            !haystack
+                .windows(PASSWORD.len())
+                .any(|w| w == PASSWORD.as_bytes()),
+            "password in plain text"
+        );
     }
 
     // Login now needs the second factor.
     let mut b = Browser::new(&daemon);
-    let (status, step1) = b.post("/api/v1/auth/login", json!({ "username": "alice", "password": PASSWORD })).await;
+    let (status, step1) = b
+        .post(
+            "/api/v1/auth/login",
+            json!({ "username": "alice", "password": PASSWORD }),
+        )
+        .await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(step1["second_factor_required"], true);
     assert!(b.cookie.is_none(), "no session before the second factor");
     let challenge = step1["challenge"].as_str().unwrap().to_owned();
     // The confirming code's step is used up: replay refused.
-    let (status, body) = b.post("/api/v1/auth/totp", json!({ "challenge": challenge, "code": totp_code(&secret, t) })).await;
-    assert_eq!((status, code(&body)), (StatusCode::UNAUTHORIZED, "INVALID_SECOND_FACTOR"));
+    let (status, body) = b
+        .post(
+            "/api/v1/auth/totp",
+            json!({ "challenge": challenge, "code": totp_code(&secret, t) }),
+        )
+        .await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::UNAUTHORIZED, "INVALID_SECOND_FACTOR")
+    );
     // The next step's code is inside the accepted window.
     let next = totp_code(&secret, t + 30);
-    let (status, body) = b.post("/api/v1/auth/totp", json!({ "challenge": challenge, "code": next })).await;
+    let (status, body) = b
+        .post(
+            "/api/v1/auth/totp",
+            json!({ "challenge": challenge, "code": next }),
+        )
+        .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert!(b.cookie.is_some());
 
     // Replaying that code on a new login is refused.
     let mut c = Browser::new(&daemon);
-    let (_, step1) = c.post("/api/v1/auth/login", json!({ "username": "alice", "password": PASSWORD })).await;
+    let (_, step1) = c
+        .post(
+            "/api/v1/auth/login",
+            json!({ "username": "alice", "password": PASSWORD }),
+        )
+        .await;
     let challenge = step1["challenge"].as_str().unwrap().to_owned();
-    let (status, _) = c.post("/api/v1/auth/totp", json!({ "challenge": challenge, "code": next })).await;
+    let (status, _) = c
+        .post(
+            "/api/v1/auth/totp",
+            json!({ "challenge": challenge, "code": next }),
+        )
+        .await;
     assert_eq!(status, StatusCode::UNAUTHORIZED, "replay refused");
     // A backup code works once.
-    let (status, _) = c.post("/api/v1/auth/totp", json!({ "challenge": challenge, "code": backup[0].to_uppercase() })).await;
+    let (status, _) = c
+        .post(
+            "/api/v1/auth/totp",
+            json!({ "challenge": challenge, "code": backup[0].to_uppercase() }),
+        )
+        .await;
     assert_eq!(status, StatusCode::OK);
     let mut d = Browser::new(&daemon);
-    let (_, step1) = d.post("/api/v1/auth/login", json!({ "username": "alice", "password": PASSWORD })).await;
+    let (_, step1) = d
+        .post(
+            "/api/v1/auth/login",
+            json!({ "username": "alice", "password": PASSWORD }),
+        )
+        .await;
     let challenge = step1["challenge"].as_str().unwrap().to_owned();
-    let (status, _) = d.post("/api/v1/auth/totp", json!({ "challenge": challenge, "code": backup[0] })).await;
-    assert_eq!(status, StatusCode::UNAUTHORIZED, "backup code is single-use");
-    let (status, _) = d.post("/api/v1/auth/totp", json!({ "challenge": "forged", "code": backup[1] })).await;
+    let (status, _) = d
+        .post(
+            "/api/v1/auth/totp",
+            json!({ "challenge": challenge, "code": backup[0] }),
+        )
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::UNAUTHORIZED,
+        "backup code is single-use"
+    );
+    let (status, _) = d
+        .post(
+            "/api/v1/auth/totp",
+            json!({ "challenge": "forged", "code": backup[1] }),
+        )
+        .await;
     assert_eq!(status, StatusCode::UNAUTHORIZED, "unknown challenge");
 
     let (_, me) = admin.get("/api/v1/auth/me").await;
-    assert_eq!((me["totp_enabled"].as_bool(), me["backup_codes_left"].as_i64()), (Some(true), Some(9)));
+    assert_eq!(
+        (
+            me["totp_enabled"].as_bool(),
+            me["backup_codes_left"].as_i64()
+        ),
+        (Some(true), Some(9))
+    );
 
     // Disabling needs password and a code.
-    let (status, _) = admin.post("/api/v1/auth/totp/disable", json!({ "password": PASSWORD, "code": "123456" })).await;
+    let (status, _) = admin
+        .post(
+            "/api/v1/auth/totp/disable",
+            json!({ "password": PASSWORD, "code": "123456" }),
+        )
+        .await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
-    let (status, body) = admin.post("/api/v1/auth/totp/disable", json!({ "password": PASSWORD, "code": backup[1] })).await;
+    let (status, body) = admin
+        .post(
+            "/api/v1/auth/totp/disable",
+            json!({ "password": PASSWORD, "code": backup[1] }),
+        )
+        .await;
     assert_eq!(status, StatusCode::OK, "{body}");
 
     let actions = audit_actions(&mut admin).await;
     for expected in ["auth.totp_setup", "auth.totp_enable", "auth.totp_disable"] {
-        assert!(actions.iter().any(|(a, o)| a == expected && o == "success"), "missing {expected}");
+        assert!(
+            actions.iter().any(|(a, o)| a == expected && o == "success"),
+            "missing {expected}"
+        );
     }
-    assert!(actions.iter().any(|(a, o)| a == "auth.totp" && o == "failure"));
+    assert!(
+        actions
+            .iter()
+            .any(|(a, o)| a == "auth.totp" && o == "failure")
+    );
     // Nothing secret in the audit log.
     let (_, audit) = admin.get("/api/v1/audit?per_page=100").await;
     let text = audit.to_string();
@@ -294,48 +545,99 @@ async fn api_keys_scopes_and_csrf() {
     let mut admin = setup(&daemon).await;
     let http = client();
 
-    let (status, body) = admin.post("/api/v1/api-keys", json!({ "name": "dashboard", "scope": "read" })).await;
+    let (status, body) = admin
+        .post(
+            "/api/v1/api-keys",
+            json!({ "name": "dashboard", "scope": "read" }),
+        )
+        .await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
     let read_key = body["key"].as_str().unwrap().to_owned();
-    let (_, body) = admin.post("/api/v1/api-keys", json!({ "name": "bot", "scope": "admin", "expires_at": "2099-01-01T00:00:00Z" })).await;
+    let (_, body) = admin
+        .post(
+            "/api/v1/api-keys",
+            json!({ "name": "bot", "scope": "admin", "expires_at": "2099-01-01T00:00:00Z" }),
+        )
+        .await;
     let admin_key = body["key"].as_str().unwrap().to_owned();
     let admin_key_id = body["id"].as_i64().unwrap();
-    let (status, body) = admin.post("/api/v1/api-keys", json!({ "name": "", "scope": "root" })).await;
+    let (status, body) = admin
+        .post("/api/v1/api-keys", json!({ "name": "", "scope": "root" }))
+        .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(body["error"]["fields"].as_array().unwrap().len(), 2);
 
     // Read key: reads work, writes are refused with FORBIDDEN_SCOPE.
-    let resp = http.get(daemon.at("/api/v1/auth/me")).bearer_auth(&read_key).send().await.unwrap();
+    let resp = http
+        .get(daemon.at("/api/v1/auth/me"))
+        .bearer_auth(&read_key)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), StatusCode::OK);
-    let resp = http.post(daemon.at("/api/v1/plugins/rescan")).bearer_auth(&read_key).send().await.unwrap();
+    let resp = http
+        .post(daemon.at("/api/v1/plugins/rescan"))
+        .bearer_auth(&read_key)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), StatusCode::FORBIDDEN);
     let body: Value = resp.json().await.unwrap();
     assert_eq!(code(&body), "FORBIDDEN_SCOPE");
     // Admin key: writes work without any CSRF token (bearer requests are exempt).
-    let resp = http.post(daemon.at("/api/v1/plugins/rescan")).bearer_auth(&admin_key).send().await.unwrap();
+    let resp = http
+        .post(daemon.at("/api/v1/plugins/rescan"))
+        .bearer_auth(&admin_key)
+        .send()
+        .await
+        .unwrap();
     assert!(resp.status().is_success(), "{}", resp.status());
 
     // The list shows last use and never the secret.
     let (_, list) = admin.get("/api/v1/api-keys").await;
     assert_eq!(list["total"], 2);
     assert!(!list.to_string().contains(&read_key[12..]));
-    assert!(list["items"].as_array().unwrap().iter().any(|k| k["last_used_at"].is_string()));
+    assert!(
+        list["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|k| k["last_used_at"].is_string())
+    );
 
     // Revoke → the key stops working.
-    let (status, _) = admin.delete(&format!("/api/v1/api-keys/{admin_key_id}")).await;
+    let (status, _) = admin
+        .delete(&format!("/api/v1/api-keys/{admin_key_id}"))
+        .await;
     assert_eq!(status, StatusCode::NO_CONTENT);
-    let resp = http.get(daemon.at("/api/v1/auth/me")).bearer_auth(&admin_key).send().await.unwrap();
+    let resp = http
+        .get(daemon.at("/api/v1/auth/me"))
+        .bearer_auth(&admin_key)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
-    let resp = http.get(daemon.at("/api/v1/auth/me")).bearer_auth("zk_00000000_forged").send().await.unwrap();
+    let resp = http
+        .get(daemon.at("/api/v1/auth/me"))
+        .bearer_auth("zk_00000000_forged")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
 
     // CSRF: a cookie write from a foreign origin is refused; without Origin it needs the token.
     admin.origin = Some("https://evil.example".into());
     let (status, body) = admin.post("/api/v1/plugins/rescan", json!({})).await;
-    assert_eq!((status, code(&body)), (StatusCode::FORBIDDEN, "CSRF_FAILED"));
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::FORBIDDEN, "CSRF_FAILED")
+    );
     admin.origin = None;
     let (status, body) = admin.post("/api/v1/plugins/rescan", json!({})).await;
-    assert_eq!((status, code(&body)), (StatusCode::FORBIDDEN, "CSRF_FAILED"));
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::FORBIDDEN, "CSRF_FAILED")
+    );
     let (_, me) = admin.get("/api/v1/auth/me").await;
     let csrf = me["auth"]["csrf_token"].as_str().unwrap().to_owned();
     let resp = http
@@ -345,11 +647,19 @@ async fn api_keys_scopes_and_csrf() {
         .send()
         .await
         .unwrap();
-    assert!(resp.status().is_success(), "synchronizer token accepted: {}", resp.status());
+    assert!(
+        resp.status().is_success(),
+        "synchronizer token accepted: {}",
+        resp.status()
+    );
     // Reads with a cookie need no token.
     assert_eq!(admin.get("/api/v1/plugins").await.0, StatusCode::OK);
 
-    let actions = audit_actions(&mut Browser { origin: Some(daemon.url.clone()), ..admin }).await;
+    let actions = audit_actions(&mut Browser {
+        origin: Some(daemon.url.clone()),
+        ..admin
+    })
+    .await;
     assert!(actions.iter().any(|(a, _)| a == "api_key.create"));
     assert!(actions.iter().any(|(a, _)| a == "api_key.revoke"));
 }
@@ -369,7 +679,12 @@ async fn failed_logins_are_rate_limited_and_lock_the_account() {
     let mut admin = setup(&daemon).await;
     let mut b = Browser::new(&daemon);
     for _ in 0..3 {
-        let (status, _) = b.post("/api/v1/auth/login", json!({ "username": "alice", "password": "not-the-password" })).await;
+        let (status, _) = b
+            .post(
+                "/api/v1/auth/login",
+                json!({ "username": "alice", "password": "not-the-password" }),
+            )
+            .await;
         assert_eq!(status, StatusCode::UNAUTHORIZED);
     }
     // Locked: even the right password is refused, with Retry-After.
@@ -380,19 +695,39 @@ async fn failed_logins_are_rate_limited_and_lock_the_account() {
         .await
         .unwrap();
     assert_eq!(resp.status(), StatusCode::TOO_MANY_REQUESTS);
-    let retry: u64 = resp.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+    let retry: u64 = resp.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
     assert!((1..=60).contains(&retry), "{retry}");
     let body: Value = resp.json().await.unwrap();
     assert_eq!(code(&body), "ACCOUNT_LOCKED");
 
     // Per-IP limit (5 a minute): the sixth attempt in the minute from this address is a 429 RATE_LIMITED.
-    let (status, body) = b.post("/api/v1/auth/login", json!({ "username": "bob", "password": "whatever-123456" })).await;
+    let (status, body) = b
+        .post(
+            "/api/v1/auth/login",
+            json!({ "username": "bob", "password": "whatever-123456" }),
+        )
+        .await;
     assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
-    let (status, body) = b.post("/api/v1/auth/login", json!({ "username": "bob", "password": "whatever-123456" })).await;
-    assert_eq!((status, code(&body)), (StatusCode::TOO_MANY_REQUESTS, "RATE_LIMITED"));
+    let (status, body) = b
+        .post(
+            "/api/v1/auth/login",
+            json!({ "username": "bob", "password": "whatever-123456" }),
+        )
+        .await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::TOO_MANY_REQUESTS, "RATE_LIMITED")
+    );
 
     let actions = audit_actions(&mut admin).await;
-    assert!(actions.iter().any(|(a, _)| a == "auth.lockout"), "{actions:?}");
+    assert!(
+        actions.iter().any(|(a, _)| a == "auth.lockout"),
+        "{actions:?}"
+    );
 }
 
 #[tokio::test]
@@ -408,26 +743,65 @@ async fn cli_creates_admins_and_resets_passwords() {
             .stderr(Stdio::piped())
             .spawn()
             .unwrap();
-        child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(stdin.as_bytes())
+            .unwrap();
         child.wait_with_output().unwrap()
     };
     let out = run(&["admin", "create", "--username", "root"], "short\n");
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("at least 12"));
-    let out = run(&["admin", "create", "--username", "root"], &format!("{PASSWORD}\n"));
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = run(
+        &["admin", "create", "--username", "root"],
+        &format!("{PASSWORD}\n"),
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 
     let daemon = Daemon::start(dir.path());
     // No public URL was set (no setup call): a client that sends no Origin, like curl.
-    let mut b = Browser { origin: None, ..Browser::new(&daemon) };
-    let (status, body) = b.post("/api/v1/auth/login", json!({ "username": "root", "password": PASSWORD })).await;
+    let mut b = Browser {
+        origin: None,
+        ..Browser::new(&daemon)
+    };
+    let (status, body) = b
+        .post(
+            "/api/v1/auth/login",
+            json!({ "username": "root", "password": PASSWORD }),
+        )
+        .await;
     assert_eq!(status, StatusCode::OK, "CLI admin completes setup: {body}");
 
-    let out = run(&["admin", "reset-password", "--username", "root"], "a-brand-new-passphrase\n");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = run(
+        &["admin", "reset-password", "--username", "root"],
+        "a-brand-new-passphrase\n",
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(String::from_utf8_lossy(&out.stdout).contains("1 session(s) signed out"));
-    assert_eq!(b.get("/api/v1/auth/me").await.0, StatusCode::UNAUTHORIZED, "sessions revoked");
-    let mut fresh = Browser { origin: None, ..Browser::new(&daemon) };
-    let (status, _) = fresh.post("/api/v1/auth/login", json!({ "username": "root", "password": "a-brand-new-passphrase" })).await;
+    assert_eq!(
+        b.get("/api/v1/auth/me").await.0,
+        StatusCode::UNAUTHORIZED,
+        "sessions revoked"
+    );
+    let mut fresh = Browser {
+        origin: None,
+        ..Browser::new(&daemon)
+    };
+    let (status, _) = fresh
+        .post(
+            "/api/v1/auth/login",
+            json!({ "username": "root", "password": "a-brand-new-passphrase" }),
+        )
+        .await;
     assert_eq!(status, StatusCode::OK);
 }

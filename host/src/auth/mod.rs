@@ -46,7 +46,10 @@ pub struct Limiter {
 impl Limiter {
     fn per_minute(n: u32) -> Limiter {
         let n = NonZeroU32::new(n).unwrap_or(NonZeroU32::MIN);
-        Limiter { inner: DefaultKeyedRateLimiter::keyed(Quota::per_minute(n)), clock: DefaultClock::default() }
+        Limiter {
+            inner: DefaultKeyedRateLimiter::keyed(Quota::per_minute(n)),
+            clock: DefaultClock::default(),
+        }
     }
 
     /// Take one unit for `key`; `Err(seconds)` when over the limit.
@@ -87,12 +90,22 @@ impl Security {
     /// Build from the configuration and the database (public URL set at setup, setup state).
     pub async fn new(config: &Config, secret_key: &str, db: &Db) -> anyhow::Result<Security> {
         let (stored_url, admins) = db
-            .run(|c| Ok((db::settings::get(c, "public_url")?, db::auth::count_admins(c)?)))
+            .run(|c| {
+                Ok((
+                    db::settings::get(c, "public_url")?,
+                    db::auth::count_admins(c)?,
+                ))
+            })
             .await
             .map_err(|e| anyhow::anyhow!("{e}"))?;
         let locked = config.public_url_is_explicit();
-        let url = if locked { config.public_url.clone() } else { stored_url.unwrap_or_else(|| config.public_url.clone()) };
-        let dummy_hash = tokio::task::spawn_blocking(|| password::hash("zondarr timing equaliser")).await??;
+        let url = if locked {
+            config.public_url.clone()
+        } else {
+            stored_url.unwrap_or_else(|| config.public_url.clone())
+        };
+        let dummy_hash =
+            tokio::task::spawn_blocking(|| password::hash("zondarr timing equaliser")).await??;
         let s = &config.security;
         Ok(Security {
             crypto: Crypto::new(secret_key),
@@ -118,7 +131,8 @@ impl Security {
         if self.public_url_locked {
             return false;
         }
-        self.public_url.store(Arc::new(url.trim_end_matches('/').to_owned()));
+        self.public_url
+            .store(Arc::new(url.trim_end_matches('/').to_owned()));
         true
     }
 
@@ -171,20 +185,38 @@ impl Security {
 
     /// The cookie name in use.
     pub fn cookie_name(&self) -> &'static str {
-        if self.secure_cookies() { SECURE_COOKIE_NAME } else { COOKIE_NAME }
+        if self.secure_cookies() {
+            SECURE_COOKIE_NAME
+        } else {
+            COOKIE_NAME
+        }
     }
 
     /// `Set-Cookie` value for a new session token.
     pub fn session_cookie(&self, token: &str) -> String {
         let max_age = self.config.session_absolute_hours * 3600;
-        let secure = if self.secure_cookies() { "; Secure" } else { "" };
-        format!("{}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}", self.cookie_name())
+        let secure = if self.secure_cookies() {
+            "; Secure"
+        } else {
+            ""
+        };
+        format!(
+            "{}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}",
+            self.cookie_name()
+        )
     }
 
     /// `Set-Cookie` value that deletes the session cookie.
     pub fn clear_cookie(&self) -> String {
-        let secure = if self.secure_cookies() { "; Secure" } else { "" };
-        format!("{}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0{secure}", self.cookie_name())
+        let secure = if self.secure_cookies() {
+            "; Secure"
+        } else {
+            ""
+        };
+        format!(
+            "{}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0{secure}",
+            self.cookie_name()
+        )
     }
 
     /// Drop idle rate-limiter state.
@@ -199,7 +231,11 @@ impl Security {
 pub fn origin_of(url: &str) -> String {
     let (scheme, rest) = url.split_once("://").unwrap_or(("http", url));
     let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
-    format!("{}://{}", scheme.to_ascii_lowercase(), authority.to_ascii_lowercase())
+    format!(
+        "{}://{}",
+        scheme.to_ascii_lowercase(),
+        authority.to_ascii_lowercase()
+    )
 }
 
 /// The client's address: the peer address, or the first `X-Forwarded-For` entry when the
@@ -222,7 +258,12 @@ impl FromRequestParts<AppState> for ClientIp {
         {
             return Ok(ClientIp(Some(first.to_owned())));
         }
-        Ok(ClientIp(parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|ci| ci.0.ip().to_string())))
+        Ok(ClientIp(
+            parts
+                .extensions
+                .get::<ConnectInfo<SocketAddr>>()
+                .map(|ci| ci.0.ip().to_string()),
+        ))
     }
 }
 
@@ -318,14 +359,17 @@ impl Admin {
         let actor = self.actor();
         let ip = self.ip.clone();
         db.write(move |tx| {
-            audit::append(tx, &audit::NewEvent {
-                actor: &actor,
-                ip: ip.as_deref(),
-                action,
-                target: target.as_deref(),
-                outcome,
-                detail,
-            })?;
+            audit::append(
+                tx,
+                &audit::NewEvent {
+                    actor: &actor,
+                    ip: ip.as_deref(),
+                    action,
+                    target: target.as_deref(),
+                    outcome,
+                    detail,
+                },
+            )?;
             Ok(())
         })
         .await
@@ -338,10 +382,17 @@ fn is_write(method: &Method) -> bool {
 
 /// The session token from the `Cookie` header, under either cookie name.
 pub fn session_token(headers: &HeaderMap) -> Option<String> {
-    headers.get_all(COOKIE).iter().filter_map(|v| v.to_str().ok()).flat_map(|v| v.split(';')).find_map(|pair| {
-        let (name, value) = pair.trim().split_once('=')?;
-        (name == COOKIE_NAME || name == SECURE_COOKIE_NAME).then(|| value.trim().to_owned()).filter(|v| !v.is_empty())
-    })
+    headers
+        .get_all(COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .find_map(|pair| {
+            let (name, value) = pair.trim().split_once('=')?;
+            (name == COOKIE_NAME || name == SECURE_COOKIE_NAME)
+                .then(|| value.trim().to_owned())
+                .filter(|v| !v.is_empty())
+        })
 }
 
 impl FromRequestParts<AppState> for Admin {
@@ -353,7 +404,10 @@ impl FromRequestParts<AppState> for Admin {
         }
         let security = state.security();
         if !security.refresh_setup(state.db()).await? {
-            return Err(Error::new(ErrorCode::SetupRequired, "first-run setup is required: POST /api/v1/setup"));
+            return Err(Error::new(
+                ErrorCode::SetupRequired,
+                "first-run setup is required: POST /api/v1/setup",
+            ));
         }
         let ClientIp(ip) = ClientIp::from_request_parts(parts, state).await?;
         let write = is_write(&parts.method);
@@ -362,12 +416,26 @@ impl FromRequestParts<AppState> for Admin {
             .headers
             .get(AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+            .and_then(|v| {
+                v.strip_prefix("Bearer ")
+                    .or_else(|| v.strip_prefix("bearer "))
+            })
             .map(|v| v.trim().to_owned());
         let admin = if let Some(key) = bearer {
             let admin = authenticate_api_key(state.db(), key, ip).await?;
-            if write && matches!(admin.via, Via::ApiKey { scope: Scope::Read, .. }) {
-                return Err(Error::new(ErrorCode::ForbiddenScope, "this API key is read-only"));
+            if write
+                && matches!(
+                    admin.via,
+                    Via::ApiKey {
+                        scope: Scope::Read,
+                        ..
+                    }
+                )
+            {
+                return Err(Error::new(
+                    ErrorCode::ForbiddenScope,
+                    "this API key is read-only",
+                ));
             }
             admin
         } else if let Some(token) = session_token(&parts.headers) {
@@ -385,7 +453,10 @@ impl FromRequestParts<AppState> for Admin {
 }
 
 fn unauthenticated() -> Error {
-    Error::new(ErrorCode::Unauthenticated, "sign in, or send an API key as `Authorization: Bearer <key>`")
+    Error::new(
+        ErrorCode::Unauthenticated,
+        "sign in, or send an API key as `Authorization: Bearer <key>`",
+    )
 }
 
 /// Cookie-authenticated writes need an `Origin` equal to the public URL's origin, or (for HTML
@@ -399,7 +470,11 @@ pub fn check_csrf(headers: &HeaderMap, public_origin: &str, csrf_token: &str) ->
     };
     if let Some(origin) = headers.get("origin") {
         let origin = origin.to_str().map_err(|_| refused())?;
-        return if origin.eq_ignore_ascii_case(public_origin) { Ok(()) } else { Err(refused()) };
+        return if origin.eq_ignore_ascii_case(public_origin) {
+            Ok(())
+        } else {
+            Err(refused())
+        };
     }
     match headers.get(CSRF_HEADER).and_then(|v| v.to_str().ok()) {
         Some(t) if constant_time_eq(t.as_bytes(), csrf_token.as_bytes()) => Ok(()),
@@ -407,27 +482,52 @@ pub fn check_csrf(headers: &HeaderMap, public_origin: &str, csrf_token: &str) ->
     }
 }
 
-async fn authenticate_session(state: &AppState, token: String, ip: Option<String>) -> Result<(Admin, String)> {
+async fn authenticate_session(
+    state: &AppState,
+    token: String,
+    ip: Option<String>,
+) -> Result<(Admin, String)> {
     let cfg = state.security().config.clone();
     state
         .db()
         .write(move |tx| {
             let hash = token_hash(&token);
-            let Some(session) = db::auth::session_by_hash(tx, &hash)? else { return Err(unauthenticated()) };
+            let Some(session) = db::auth::session_by_hash(tx, &hash)? else {
+                return Err(unauthenticated());
+            };
             let now = Utc::now();
-            let idle_ok = time::parse(&session.last_seen_at)
-                .is_some_and(|seen| now - seen < ChronoDuration::minutes(cfg.session_idle_minutes as i64));
+            let idle_ok = time::parse(&session.last_seen_at).is_some_and(|seen| {
+                now - seen < ChronoDuration::minutes(cfg.session_idle_minutes as i64)
+            });
             let absolute_ok = time::parse(&session.expires_at).is_some_and(|exp| now < exp);
             if !idle_ok || !absolute_ok {
                 db::auth::delete_session(tx, session.admin_id, session.id)?;
-                return Err(Error::new(ErrorCode::Unauthenticated, "the session expired; sign in again"));
+                return Err(Error::new(
+                    ErrorCode::Unauthenticated,
+                    "the session expired; sign in again",
+                ));
             }
-            let Some(admin) = db::auth::admin_by_id(tx, session.admin_id)? else { return Err(unauthenticated()) };
+            let Some(admin) = db::auth::admin_by_id(tx, session.admin_id)? else {
+                return Err(unauthenticated());
+            };
             // Avoid a write on every request: the idle clock has minute resolution anyway.
-            if time::parse(&session.last_seen_at).is_none_or(|seen| now - seen > ChronoDuration::seconds(30)) {
+            if time::parse(&session.last_seen_at)
+                .is_none_or(|seen| now - seen > ChronoDuration::seconds(30))
+            {
                 db::auth::touch_session(tx, session.id)?;
             }
-            Ok((Admin { id: admin.id, username: admin.username, via: Via::Session { id: session.id, csrf_token: session.csrf_token.clone() }, ip }, session.csrf_token))
+            Ok((
+                Admin {
+                    id: admin.id,
+                    username: admin.username,
+                    via: Via::Session {
+                        id: session.id,
+                        csrf_token: session.csrf_token.clone(),
+                    },
+                    ip,
+                },
+                session.csrf_token,
+            ))
         })
         .await
 }
@@ -442,28 +542,55 @@ fn parse_api_key(key: &str) -> Option<(String, &str)> {
 
 async fn authenticate_api_key(db: &Db, key: String, ip: Option<String>) -> Result<Admin> {
     db.write(move |tx| {
-        let invalid = || Error::new(ErrorCode::Unauthenticated, "the API key is invalid, revoked or expired");
+        let invalid = || {
+            Error::new(
+                ErrorCode::Unauthenticated,
+                "the API key is invalid, revoked or expired",
+            )
+        };
         let (prefix, secret) = parse_api_key(&key).ok_or_else(invalid)?;
         let row = db::auth::api_key_by_prefix(tx, &prefix)?.ok_or_else(invalid)?;
         if !constant_time_eq(&token_hash(secret), &row.secret_hash) || row.revoked_at.is_some() {
             return Err(invalid());
         }
-        if row.expires_at.as_deref().and_then(time::parse).is_some_and(|exp| exp <= Utc::now()) {
+        if row
+            .expires_at
+            .as_deref()
+            .and_then(time::parse)
+            .is_some_and(|exp| exp <= Utc::now())
+        {
             return Err(invalid());
         }
         let scope = Scope::parse(&row.scope).ok_or_else(invalid)?;
         let admin = db::auth::admin_by_id(tx, row.admin_id)?.ok_or_else(invalid)?;
-        if row.last_used_at.as_deref().and_then(time::parse).is_none_or(|t| Utc::now() - t > ChronoDuration::seconds(30)) {
+        if row
+            .last_used_at
+            .as_deref()
+            .and_then(time::parse)
+            .is_none_or(|t| Utc::now() - t > ChronoDuration::seconds(30))
+        {
             db::auth::touch_api_key(tx, row.id)?;
         }
-        Ok(Admin { id: admin.id, username: admin.username, via: Via::ApiKey { id: row.id, prefix, scope }, ip })
+        Ok(Admin {
+            id: admin.id,
+            username: admin.username,
+            via: Via::ApiKey {
+                id: row.id,
+                prefix,
+                scope,
+            },
+            ip,
+        })
     })
     .await
 }
 
 /// Create an API key; returns the row id and the full key (shown once).
 pub fn new_api_key() -> (String, String, Vec<u8>) {
-    let prefix = format!("{API_KEY_PREFIX}{}", &hex::encode(token_hash(&random_token(16)))[..8]);
+    let prefix = format!(
+        "{API_KEY_PREFIX}{}",
+        &hex::encode(token_hash(&random_token(16)))[..8]
+    );
     let secret = random_token(32);
     let full = format!("{prefix}_{secret}");
     let hash = token_hash(&secret);
@@ -491,15 +618,28 @@ pub async fn issue_session(
     let token = random_token(32);
     let hash = token_hash(&token);
     let csrf_token = random_token(24);
-    let expires = Utc::now() + ChronoDuration::hours(state.security().config.session_absolute_hours as i64);
+    let expires =
+        Utc::now() + ChronoDuration::hours(state.security().config.session_absolute_hours as i64);
     let csrf = csrf_token.clone();
     let id = state
         .db()
         .write(move |tx| {
-            Ok(db::auth::insert_session(tx, &hash, admin_id, &csrf, expires, ip.as_deref(), user_agent.as_deref())?)
+            Ok(db::auth::insert_session(
+                tx,
+                &hash,
+                admin_id,
+                &csrf,
+                expires,
+                ip.as_deref(),
+                user_agent.as_deref(),
+            )?)
         })
         .await?;
-    Ok(IssuedSession { id, token, csrf_token })
+    Ok(IssuedSession {
+        id,
+        token,
+        csrf_token,
+    })
 }
 
 /// Lockout check before a login attempt: `ACCOUNT_LOCKED` with `Retry-After` while locked.
@@ -507,8 +647,11 @@ pub fn check_locked(f: &db::auth::Failures) -> Result<()> {
     if let Some(until) = f.locked_until.as_deref().and_then(time::parse) {
         let left = (until - Utc::now()).num_seconds();
         if left > 0 {
-            return Err(Error::new(ErrorCode::AccountLocked, "too many failed sign-ins; try again later")
-                .with_retry_after(left as u64));
+            return Err(Error::new(
+                ErrorCode::AccountLocked,
+                "too many failed sign-ins; try again later",
+            )
+            .with_retry_after(left as u64));
         }
     }
     Ok(())
@@ -522,8 +665,13 @@ pub fn record_failure(cfg: &SecurityConfig, f: &mut db::auth::Failures) -> bool 
     }
     f.failures = 0;
     f.lockouts += 1;
-    let factor = 1u64.checked_shl((f.lockouts - 1).clamp(0, 30) as u32).unwrap_or(u64::MAX);
-    let secs = cfg.lockout_base_secs.saturating_mul(factor).min(cfg.lockout_max_secs);
+    let factor = 1u64
+        .checked_shl((f.lockouts - 1).clamp(0, 30) as u32)
+        .unwrap_or(u64::MAX);
+    let secs = cfg
+        .lockout_base_secs
+        .saturating_mul(factor)
+        .min(cfg.lockout_max_secs);
     f.locked_until = Some(time::fmt(Utc::now() + ChronoDuration::seconds(secs as i64)));
     true
 }
@@ -539,7 +687,17 @@ pub async fn audit_anonymous(
     detail: Option<serde_json::Value>,
 ) -> Result<()> {
     db.write(move |tx| {
-        audit::append(tx, &audit::NewEvent { actor: &actor, ip: ip.as_deref(), action, target: target.as_deref(), outcome, detail })?;
+        audit::append(
+            tx,
+            &audit::NewEvent {
+                actor: &actor,
+                ip: ip.as_deref(),
+                action,
+                target: target.as_deref(),
+                outcome,
+                detail,
+            },
+        )?;
         Ok(())
     })
     .await
@@ -560,9 +718,23 @@ mod tests {
     #[test]
     fn csrf_rules() {
         let origin = "https://media.example.org";
-        assert!(check_csrf(&headers(&[("origin", "https://media.example.org")]), origin, "t").is_ok());
+        assert!(
+            check_csrf(
+                &headers(&[("origin", "https://media.example.org")]),
+                origin,
+                "t"
+            )
+            .is_ok()
+        );
         assert!(check_csrf(&headers(&[("origin", "https://evil.example")]), origin, "t").is_err());
-        assert!(check_csrf(&headers(&[("origin", "https://evil.example"), (CSRF_HEADER, "t")]), origin, "t").is_err());
+        assert!(
+            check_csrf(
+                &headers(&[("origin", "https://evil.example"), (CSRF_HEADER, "t")]),
+                origin,
+                "t"
+            )
+            .is_err()
+        );
         assert!(check_csrf(&headers(&[(CSRF_HEADER, "t")]), origin, "t").is_ok());
         assert!(check_csrf(&headers(&[(CSRF_HEADER, "x")]), origin, "t").is_err());
         assert!(check_csrf(&headers(&[]), origin, "t").is_err());
@@ -570,7 +742,10 @@ mod tests {
 
     #[test]
     fn origins() {
-        assert_eq!(origin_of("https://Media.Example.org/invite/"), "https://media.example.org");
+        assert_eq!(
+            origin_of("https://Media.Example.org/invite/"),
+            "https://media.example.org"
+        );
         assert_eq!(origin_of("http://127.0.0.1:8000"), "http://127.0.0.1:8000");
     }
 
@@ -578,7 +753,10 @@ mod tests {
     fn cookie_parsing() {
         let h = headers(&[("cookie", "a=b; zondarr_session=tok123; c=d")]);
         assert_eq!(session_token(&h).as_deref(), Some("tok123"));
-        assert_eq!(session_token(&headers(&[("cookie", "zondarr_session=")])), None);
+        assert_eq!(
+            session_token(&headers(&[("cookie", "zondarr_session=")])),
+            None
+        );
     }
 
     #[test]

@@ -13,16 +13,57 @@ pub const MAX_PASSWORD_CHARS: usize = 256;
 /// Frequently used passwords of at least 12 characters, refused whatever their length. Checked
 /// case-insensitively.
 const COMMON: &[&str] = &[
-    "123456789012", "1234567890123", "12345678910", "123456123456", "111111111111", "000000000000",
-    "qwertyuiop12", "qwertyuiop123", "qwertyuiopasdfghjkl", "1q2w3e4r5t6y", "1qaz2wsx3edc",
-    "q1w2e3r4t5y6", "zaq12wsxcde3", "password1234", "password12345", "password123456",
-    "passw0rd1234", "p@ssw0rd1234", "p@ssword1234", "password!234", "passwordpassword",
-    "iloveyou1234", "letmein12345", "welcome12345", "welcome123456", "administrator",
-    "administrator1", "admin1234567", "adminadmin12", "changeme1234", "changeme12345",
-    "trustno1trustno1", "sunshine1234", "football1234", "baseball1234", "princess1234",
-    "superman1234", "starwars1234", "dragon123456", "monkey123456", "master123456",
-    "abcdefghijkl", "abcdef123456", "abc123abc123", "asdfghjkl123", "zxcvbnm12345",
-    "aaaaaaaaaaaa", "mediaserver1", "jellyfin1234", "plexplexplex", "zondarr12345",
+    "123456789012",
+    "1234567890123",
+    "12345678910",
+    "123456123456",
+    "111111111111",
+    "000000000000",
+    "qwertyuiop12",
+    "qwertyuiop123",
+    "qwertyuiopasdfghjkl",
+    "1q2w3e4r5t6y",
+    "1qaz2wsx3edc",
+    "q1w2e3r4t5y6",
+    "zaq12wsxcde3",
+    "password1234",
+    "password12345",
+    "password123456",
+    "passw0rd1234",
+    "p@ssw0rd1234",
+    "p@ssword1234",
+    "password!234",
+    "passwordpassword",
+    "iloveyou1234",
+    "letmein12345",
+    "welcome12345",
+    "welcome123456",
+    "administrator",
+    "administrator1",
+    "admin1234567",
+    "adminadmin12",
+    "changeme1234",
+    "changeme12345",
+    "trustno1trustno1",
+    "sunshine1234",
+    "football1234",
+    "baseball1234",
+    "princess1234",
+    "superman1234",
+    "starwars1234",
+    "dragon123456",
+    "monkey123456",
+    "master123456",
+    "abcdefghijkl",
+    "abcdef123456",
+    "abc123abc123",
+    "asdfghjkl123",
+    "zxcvbnm12345",
+    "aaaaaaaaaaaa",
+    "mediaserver1",
+    "jellyfin1234",
+    "plexplexplex",
+    "zondarr12345",
     "correcthorsebatterystaple",
 ];
 
@@ -35,10 +76,17 @@ pub fn check_username(name: &str) -> Result<(), Rule> {
     if !(3..=32).contains(&len) {
         return Err("must be 3 to 32 characters long");
     }
-    if !name.chars().next().is_some_and(|c| c.is_ascii_alphanumeric()) {
+    if !name
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphanumeric())
+    {
         return Err("must start with a letter or digit");
     }
-    if !name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-')) {
+    if !name
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
+    {
         return Err("may contain only letters, digits, '_', '.' and '-'");
     }
     Ok(())
@@ -57,7 +105,13 @@ pub fn check_password(password: &str, username: &str) -> Result<(), Rule> {
     if COMMON.contains(&lower.as_str()) {
         return Err("is too common; choose another");
     }
-    if lower == username.to_lowercase() || lower.chars().collect::<std::collections::HashSet<_>>().len() < 4 {
+    if lower == username.to_lowercase()
+        || lower
+            .chars()
+            .collect::<std::collections::HashSet<_>>()
+            .len()
+            < 4
+    {
         return Err("is too easy to guess; choose another");
     }
     Ok(())
@@ -82,7 +136,11 @@ pub fn hash(password: &str) -> anyhow::Result<String> {
 
 /// Check a password against a PHC string; a malformed hash never matches.
 pub fn verify(password: &str, phc: &str) -> bool {
-    PasswordHash::new(phc).is_ok_and(|parsed| argon2().verify_password(password.as_bytes(), &parsed).is_ok())
+    PasswordHash::new(phc).is_ok_and(|parsed| {
+        argon2()
+            .verify_password(password.as_bytes(), &parsed)
+            .is_ok()
+    })
 }
 
 #[cfg(test)]
@@ -101,7 +159,10 @@ mod tests {
     #[test]
     fn password_rules() {
         assert!(check_password("short", "alice").is_err());
-        assert!(check_password("Password1234", "alice").is_err(), "common, case-insensitive");
+        assert!(
+            check_password("Password1234", "alice").is_err(),
+            "common, case-insensitive"
+        );
         assert!(check_password("aaaaaaaaaaaaaaaa", "alice").is_err());
         assert!(check_password("alicealice12", "alicealice12").is_err());
         assert!(check_password(&"x".repeat(300), "alice").is_err());

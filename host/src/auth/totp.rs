@@ -20,8 +20,16 @@ pub fn new_secret() -> Vec<u8> {
 }
 
 fn totp(secret: &[u8], account: &str) -> anyhow::Result<TOTP> {
-    TOTP::new(Algorithm::SHA1, 6, 1, STEP, secret.to_vec(), Some("Zondarr".into()), account.to_owned())
-        .map_err(|e| anyhow::anyhow!("TOTP setup failed: {e}"))
+    TOTP::new(
+        Algorithm::SHA1,
+        6,
+        1,
+        STEP,
+        secret.to_vec(),
+        Some("Zondarr".into()),
+        account.to_owned(),
+    )
+    .map_err(|e| anyhow::anyhow!("TOTP setup failed: {e}"))
 }
 
 /// The base32 form of a secret, for manual entry.
@@ -37,7 +45,10 @@ pub fn otpauth_uri(secret: &[u8], account: &str) -> anyhow::Result<String> {
 /// The URI as a QR code in SVG.
 pub fn qr_svg(uri: &str) -> anyhow::Result<String> {
     let code = qrcode::QrCode::new(uri.as_bytes()).map_err(|e| anyhow::anyhow!("QR: {e}"))?;
-    Ok(code.render::<qrcode::render::svg::Color<'_>>().min_dimensions(200, 200).build())
+    Ok(code
+        .render::<qrcode::render::svg::Color<'_>>()
+        .min_dimensions(200, 200)
+        .build())
 }
 
 /// The code for a given Unix time (tests and the verifier).
@@ -88,7 +99,10 @@ pub fn new_backup_codes() -> Vec<(String, Vec<u8>)> {
 
 /// Backup codes are compared without dashes, spaces or case.
 pub fn normalize_backup_code(code: &str) -> String {
-    code.chars().filter(|c| c.is_ascii_alphanumeric()).map(|c| c.to_ascii_lowercase()).collect()
+    code.chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .map(|c| c.to_ascii_lowercase())
+        .collect()
 }
 
 #[cfg(test)]
@@ -111,9 +125,16 @@ mod tests {
         let code = code_at(&secret, now).unwrap();
         let step = verify(&secret, &code, now, None).unwrap();
         assert_eq!(step, (now / STEP) as i64);
-        assert_eq!(verify(&secret, &code, now, Some(step)), None, "replay refused");
+        assert_eq!(
+            verify(&secret, &code, now, Some(step)),
+            None,
+            "replay refused"
+        );
         let prev = code_at(&secret, now - STEP).unwrap();
-        assert!(verify(&secret, &prev, now, None).is_some(), "one step of skew accepted");
+        assert!(
+            verify(&secret, &prev, now, None).is_some(),
+            "one step of skew accepted"
+        );
         let old = code_at(&secret, now - 3 * STEP).unwrap();
         assert_eq!(verify(&secret, &old, now, None), None);
         assert_eq!(verify(&secret, "12345", now, None), None);
@@ -135,6 +156,11 @@ mod tests {
         let set: std::collections::HashSet<_> = codes.iter().map(|c| c.0.clone()).collect();
         assert_eq!(set.len(), 10);
         let (code, hash) = &codes[0];
-        assert_eq!(token_hash(&normalize_backup_code(&code.to_uppercase().replace('-', " "))), *hash);
+        assert_eq!(
+            token_hash(&normalize_backup_code(
+                &code.to_uppercase().replace('-', " ")
+            )),
+            *hash
+        );
     }
 }

@@ -58,7 +58,8 @@ pub fn append(c: &Connection, e: &NewEvent<'_>) -> rusqlite::Result<()> {
 }
 
 /// A stored event.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[schema(as = AuditEvent)]
 pub struct Event {
     /// Row id.
     pub id: i64,
@@ -94,7 +95,12 @@ pub struct Filter {
 }
 
 /// Events matching `filter`, newest first, with the total count.
-pub fn list(c: &Connection, filter: &Filter, limit: i64, offset: i64) -> rusqlite::Result<(Vec<Event>, i64)> {
+pub fn list(
+    c: &Connection,
+    filter: &Filter,
+    limit: i64,
+    offset: i64,
+) -> rusqlite::Result<(Vec<Event>, i64)> {
     let mut clauses = Vec::new();
     let mut args: Vec<Value> = Vec::new();
     if let Some(a) = &filter.action {
@@ -107,14 +113,27 @@ pub fn list(c: &Connection, filter: &Filter, limit: i64, offset: i64) -> rusqlit
             args.push(Value::Text(a.clone()));
         }
     }
-    for (col, v) in [("actor = ?", &filter.actor), ("outcome = ?", &filter.outcome), ("at >= ?", &filter.since), ("at < ?", &filter.until)] {
+    for (col, v) in [
+        ("actor = ?", &filter.actor),
+        ("outcome = ?", &filter.outcome),
+        ("at >= ?", &filter.since),
+        ("at < ?", &filter.until),
+    ] {
         if let Some(v) = v {
             clauses.push(col);
             args.push(Value::Text(v.clone()));
         }
     }
-    let filter_sql = if clauses.is_empty() { String::new() } else { format!("WHERE {}", clauses.join(" AND ")) };
-    let total: i64 = c.query_row(&format!("SELECT count(*) FROM audit_log {filter_sql}"), params_from_iter(args.iter()), |r| r.get(0))?;
+    let filter_sql = if clauses.is_empty() {
+        String::new()
+    } else {
+        format!("WHERE {}", clauses.join(" AND "))
+    };
+    let total: i64 = c.query_row(
+        &format!("SELECT count(*) FROM audit_log {filter_sql}"),
+        params_from_iter(args.iter()),
+        |r| r.get(0),
+    )?;
     args.push(Value::Integer(limit));
     args.push(Value::Integer(offset));
     let mut stmt = c.prepare(&format!(
@@ -146,23 +165,39 @@ mod tests {
     fn append_filter_and_paginate() {
         let mut c = Connection::open_in_memory().unwrap();
         crate::db::migrate(&mut c).unwrap();
-        for (i, action) in ["auth.login", "auth.logout", "api_key.create"].iter().enumerate() {
-            append(&c, &NewEvent {
-                actor: "admin:alice",
-                ip: Some("127.0.0.1"),
-                action,
-                target: None,
-                outcome: if i == 0 { Outcome::Failure } else { Outcome::Success },
-                detail: Some(serde_json::json!({"n": i})),
-            })
+        for (i, action) in ["auth.login", "auth.logout", "api_key.create"]
+            .iter()
+            .enumerate()
+        {
+            append(
+                &c,
+                &NewEvent {
+                    actor: "admin:alice",
+                    ip: Some("127.0.0.1"),
+                    action,
+                    target: None,
+                    outcome: if i == 0 {
+                        Outcome::Failure
+                    } else {
+                        Outcome::Success
+                    },
+                    detail: Some(serde_json::json!({"n": i})),
+                },
+            )
             .unwrap();
         }
         let (all, total) = list(&c, &Filter::default(), 2, 0).unwrap();
         assert_eq!((all.len(), total), (2, 3));
         assert_eq!(all[0].action, "api_key.create");
-        let auth = Filter { action: Some("auth.".into()), ..Filter::default() };
+        let auth = Filter {
+            action: Some("auth.".into()),
+            ..Filter::default()
+        };
         assert_eq!(list(&c, &auth, 10, 0).unwrap().1, 2);
-        let failed = Filter { outcome: Some("failure".into()), ..Filter::default() };
+        let failed = Filter {
+            outcome: Some("failure".into()),
+            ..Filter::default()
+        };
         let (rows, _) = list(&c, &failed, 10, 0).unwrap();
         assert_eq!(rows[0].detail, Some(serde_json::json!({"n": 0})));
     }

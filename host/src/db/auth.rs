@@ -24,7 +24,8 @@ pub struct Admin {
     pub created_at: String,
 }
 
-const ADMIN_COLS: &str = "id, username, password_hash, totp_secret, totp_pending, totp_last_step, created_at";
+const ADMIN_COLS: &str =
+    "id, username, password_hash, totp_secret, totp_pending, totp_last_step, created_at";
 
 fn admin_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Admin> {
     Ok(Admin {
@@ -55,13 +56,22 @@ pub fn insert_admin(c: &Connection, username: &str, password_hash: &str) -> rusq
 
 /// Find by username (case-insensitive).
 pub fn admin_by_username(c: &Connection, username: &str) -> rusqlite::Result<Option<Admin>> {
-    c.query_row(&format!("SELECT {ADMIN_COLS} FROM admins WHERE username = ?1"), [username], admin_row)
-        .optional()
+    c.query_row(
+        &format!("SELECT {ADMIN_COLS} FROM admins WHERE username = ?1"),
+        [username],
+        admin_row,
+    )
+    .optional()
 }
 
 /// Find by id.
 pub fn admin_by_id(c: &Connection, id: i64) -> rusqlite::Result<Option<Admin>> {
-    c.query_row(&format!("SELECT {ADMIN_COLS} FROM admins WHERE id = ?1"), [id], admin_row).optional()
+    c.query_row(
+        &format!("SELECT {ADMIN_COLS} FROM admins WHERE id = ?1"),
+        [id],
+        admin_row,
+    )
+    .optional()
 }
 
 /// Replace the password hash.
@@ -74,7 +84,10 @@ pub fn set_password(c: &Connection, id: i64, password_hash: &str) -> rusqlite::R
 
 /// Store (or clear) the sealed secret awaiting confirmation.
 pub fn set_totp_pending(c: &Connection, id: i64, sealed: Option<&[u8]>) -> rusqlite::Result<usize> {
-    c.execute("UPDATE admins SET totp_pending = ?2, updated_at = ?3 WHERE id = ?1", params![id, sealed, time::now()])
+    c.execute(
+        "UPDATE admins SET totp_pending = ?2, updated_at = ?3 WHERE id = ?1",
+        params![id, sealed, time::now()],
+    )
 }
 
 /// Enable TOTP with a confirmed secret; `step` is the step of the confirming code.
@@ -106,9 +119,17 @@ pub fn advance_totp_step(c: &Connection, id: i64, step: i64) -> rusqlite::Result
 }
 
 /// Replace the backup codes.
-pub fn replace_backup_codes(c: &Connection, admin_id: i64, hashes: &[Vec<u8>]) -> rusqlite::Result<()> {
-    c.execute("DELETE FROM totp_backup_codes WHERE admin_id = ?1", [admin_id])?;
-    let mut stmt = c.prepare("INSERT INTO totp_backup_codes (admin_id, code_hash) VALUES (?1, ?2)")?;
+pub fn replace_backup_codes(
+    c: &Connection,
+    admin_id: i64,
+    hashes: &[Vec<u8>],
+) -> rusqlite::Result<()> {
+    c.execute(
+        "DELETE FROM totp_backup_codes WHERE admin_id = ?1",
+        [admin_id],
+    )?;
+    let mut stmt =
+        c.prepare("INSERT INTO totp_backup_codes (admin_id, code_hash) VALUES (?1, ?2)")?;
     for h in hashes {
         stmt.execute(params![admin_id, h])?;
     }
@@ -155,7 +176,8 @@ pub struct Session {
     pub user_agent: Option<String>,
 }
 
-const SESSION_COLS: &str = "id, admin_id, csrf_token, created_at, last_seen_at, expires_at, ip, user_agent";
+const SESSION_COLS: &str =
+    "id, admin_id, csrf_token, created_at, last_seen_at, expires_at, ip, user_agent";
 
 fn session_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Session> {
     Ok(Session {
@@ -191,13 +213,20 @@ pub fn insert_session(
 
 /// Find a session by token hash.
 pub fn session_by_hash(c: &Connection, token_hash: &[u8]) -> rusqlite::Result<Option<Session>> {
-    c.query_row(&format!("SELECT {SESSION_COLS} FROM admin_sessions WHERE token_hash = ?1"), [token_hash], session_row)
-        .optional()
+    c.query_row(
+        &format!("SELECT {SESSION_COLS} FROM admin_sessions WHERE token_hash = ?1"),
+        [token_hash],
+        session_row,
+    )
+    .optional()
 }
 
 /// Record activity.
 pub fn touch_session(c: &Connection, id: i64) -> rusqlite::Result<usize> {
-    c.execute("UPDATE admin_sessions SET last_seen_at = ?2 WHERE id = ?1", params![id, time::now()])
+    c.execute(
+        "UPDATE admin_sessions SET last_seen_at = ?2 WHERE id = ?1",
+        params![id, time::now()],
+    )
 }
 
 /// Sessions of an admin, newest first.
@@ -211,11 +240,18 @@ pub fn sessions_of(c: &Connection, admin_id: i64) -> rusqlite::Result<Vec<Sessio
 
 /// Delete one session of an admin; returns whether it existed.
 pub fn delete_session(c: &Connection, admin_id: i64, id: i64) -> rusqlite::Result<bool> {
-    Ok(c.execute("DELETE FROM admin_sessions WHERE id = ?1 AND admin_id = ?2", params![id, admin_id])? == 1)
+    Ok(c.execute(
+        "DELETE FROM admin_sessions WHERE id = ?1 AND admin_id = ?2",
+        params![id, admin_id],
+    )? == 1)
 }
 
 /// Delete every session of an admin except `keep`; returns how many.
-pub fn delete_other_sessions(c: &Connection, admin_id: i64, keep: Option<i64>) -> rusqlite::Result<usize> {
+pub fn delete_other_sessions(
+    c: &Connection,
+    admin_id: i64,
+    keep: Option<i64>,
+) -> rusqlite::Result<usize> {
     c.execute(
         "DELETE FROM admin_sessions WHERE admin_id = ?1 AND id IS NOT ?2",
         params![admin_id, keep],
@@ -229,12 +265,20 @@ pub fn delete_expired(c: &Connection, idle_cutoff: DateTime<Utc>) -> rusqlite::R
         "DELETE FROM admin_sessions WHERE expires_at <= ?1 OR last_seen_at <= ?2",
         params![now, time::fmt(idle_cutoff)],
     )?;
-    n += c.execute("DELETE FROM login_challenges WHERE expires_at <= ?1", [&now])?;
+    n += c.execute(
+        "DELETE FROM login_challenges WHERE expires_at <= ?1",
+        [&now],
+    )?;
     Ok(n)
 }
 
 /// Store a second-factor challenge.
-pub fn insert_challenge(c: &Connection, token_hash: &[u8], admin_id: i64, expires_at: DateTime<Utc>) -> rusqlite::Result<()> {
+pub fn insert_challenge(
+    c: &Connection,
+    token_hash: &[u8],
+    admin_id: i64,
+    expires_at: DateTime<Utc>,
+) -> rusqlite::Result<()> {
     c.execute(
         "INSERT INTO login_challenges (token_hash, admin_id, expires_at) VALUES (?1, ?2, ?3)",
         params![token_hash, admin_id, time::fmt(expires_at)],
@@ -252,23 +296,34 @@ pub fn challenge_attempt(c: &Connection, token_hash: &[u8]) -> rusqlite::Result<
             |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
         )
         .optional()?;
-    let Some((admin_id, expires_at, attempts)) = row else { return Ok(None) };
+    let Some((admin_id, expires_at, attempts)) = row else {
+        return Ok(None);
+    };
     if expires_at <= time::now() || attempts >= 5 {
-        c.execute("DELETE FROM login_challenges WHERE token_hash = ?1", [token_hash])?;
+        c.execute(
+            "DELETE FROM login_challenges WHERE token_hash = ?1",
+            [token_hash],
+        )?;
         return Ok(None);
     }
-    c.execute("UPDATE login_challenges SET attempts = attempts + 1 WHERE token_hash = ?1", [token_hash])?;
+    c.execute(
+        "UPDATE login_challenges SET attempts = attempts + 1 WHERE token_hash = ?1",
+        [token_hash],
+    )?;
     Ok(Some(admin_id))
 }
 
 /// Consume a challenge after success.
 pub fn delete_challenge(c: &Connection, token_hash: &[u8]) -> rusqlite::Result<()> {
-    c.execute("DELETE FROM login_challenges WHERE token_hash = ?1", [token_hash])?;
+    c.execute(
+        "DELETE FROM login_challenges WHERE token_hash = ?1",
+        [token_hash],
+    )?;
     Ok(())
 }
 
 /// An API key row (never the secret).
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 pub struct ApiKey {
     /// Row id.
     pub id: i64,
@@ -324,37 +379,69 @@ pub fn insert_api_key(
     c.execute(
         "INSERT INTO api_keys (prefix, secret_hash, name, scope, admin_id, created_at, expires_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-        params![prefix, secret_hash, name, scope, admin_id, time::now(), expires_at],
+        params![
+            prefix,
+            secret_hash,
+            name,
+            scope,
+            admin_id,
+            time::now(),
+            expires_at
+        ],
     )?;
     Ok(c.last_insert_rowid())
 }
 
 /// Find a key by its public prefix.
 pub fn api_key_by_prefix(c: &Connection, prefix: &str) -> rusqlite::Result<Option<ApiKey>> {
-    c.query_row(&format!("SELECT {KEY_COLS} FROM api_keys WHERE prefix = ?1"), [prefix], key_row).optional()
+    c.query_row(
+        &format!("SELECT {KEY_COLS} FROM api_keys WHERE prefix = ?1"),
+        [prefix],
+        key_row,
+    )
+    .optional()
 }
 
 /// Find a key by id.
 pub fn api_key_by_id(c: &Connection, id: i64) -> rusqlite::Result<Option<ApiKey>> {
-    c.query_row(&format!("SELECT {KEY_COLS} FROM api_keys WHERE id = ?1"), [id], key_row).optional()
+    c.query_row(
+        &format!("SELECT {KEY_COLS} FROM api_keys WHERE id = ?1"),
+        [id],
+        key_row,
+    )
+    .optional()
 }
 
 /// Keys, newest first, paginated; with the total.
-pub fn list_api_keys(c: &Connection, limit: i64, offset: i64) -> rusqlite::Result<(Vec<ApiKey>, i64)> {
+pub fn list_api_keys(
+    c: &Connection,
+    limit: i64,
+    offset: i64,
+) -> rusqlite::Result<(Vec<ApiKey>, i64)> {
     let total = c.query_row("SELECT count(*) FROM api_keys", [], |r| r.get(0))?;
-    let mut stmt = c.prepare(&format!("SELECT {KEY_COLS} FROM api_keys ORDER BY id DESC LIMIT ?1 OFFSET ?2"))?;
-    let rows = stmt.query_map([limit, offset], key_row)?.collect::<rusqlite::Result<Vec<_>>>()?;
+    let mut stmt = c.prepare(&format!(
+        "SELECT {KEY_COLS} FROM api_keys ORDER BY id DESC LIMIT ?1 OFFSET ?2"
+    ))?;
+    let rows = stmt
+        .query_map([limit, offset], key_row)?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
     Ok((rows, total))
 }
 
 /// Revoke a key; false if unknown or already revoked.
 pub fn revoke_api_key(c: &Connection, id: i64) -> rusqlite::Result<bool> {
-    Ok(c.execute("UPDATE api_keys SET revoked_at = ?2 WHERE id = ?1 AND revoked_at IS NULL", params![id, time::now()])? == 1)
+    Ok(c.execute(
+        "UPDATE api_keys SET revoked_at = ?2 WHERE id = ?1 AND revoked_at IS NULL",
+        params![id, time::now()],
+    )? == 1)
 }
 
 /// Record use.
 pub fn touch_api_key(c: &Connection, id: i64) -> rusqlite::Result<usize> {
-    c.execute("UPDATE api_keys SET last_used_at = ?2 WHERE id = ?1", params![id, time::now()])
+    c.execute(
+        "UPDATE api_keys SET last_used_at = ?2 WHERE id = ?1",
+        params![id, time::now()],
+    )
 }
 
 /// Lock state of a username.
@@ -373,7 +460,13 @@ pub fn failures(c: &Connection, username: &str) -> rusqlite::Result<Failures> {
     Ok(c.query_row(
         "SELECT failures, lockouts, locked_until FROM login_failures WHERE username = ?1",
         [username],
-        |r| Ok(Failures { failures: r.get(0)?, lockouts: r.get(1)?, locked_until: r.get(2)? }),
+        |r| {
+            Ok(Failures {
+                failures: r.get(0)?,
+                lockouts: r.get(1)?,
+                locked_until: r.get(2)?,
+            })
+        },
     )
     .optional()?
     .unwrap_or_default())

@@ -44,8 +44,9 @@ pub struct Target {
 }
 
 /// The state an invitation is in, in the order the checks apply.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
+#[schema(as = InvitationStatus)]
 pub enum Status {
     /// Switched off by the admin.
     Disabled,
@@ -124,7 +125,14 @@ fn load_targets(c: &Connection, inv: &mut Invitation) -> rusqlite::Result<()> {
 
 /// One invitation by id.
 pub fn get(c: &Connection, id: i64) -> rusqlite::Result<Option<Invitation>> {
-    let Some(mut inv) = c.query_row(&format!("SELECT {COLS} FROM invitations WHERE id = ?1"), [id], row).optional()? else {
+    let Some(mut inv) = c
+        .query_row(
+            &format!("SELECT {COLS} FROM invitations WHERE id = ?1"),
+            [id],
+            row,
+        )
+        .optional()?
+    else {
         return Ok(None);
     };
     load_targets(c, &mut inv)?;
@@ -133,7 +141,14 @@ pub fn get(c: &Connection, id: i64) -> rusqlite::Result<Option<Invitation>> {
 
 /// One invitation by code (case-insensitive).
 pub fn by_code(c: &Connection, code: &str) -> rusqlite::Result<Option<Invitation>> {
-    let Some(mut inv) = c.query_row(&format!("SELECT {COLS} FROM invitations WHERE code = ?1"), [code], row).optional()? else {
+    let Some(mut inv) = c
+        .query_row(
+            &format!("SELECT {COLS} FROM invitations WHERE code = ?1"),
+            [code],
+            row,
+        )
+        .optional()?
+    else {
         return Ok(None);
     };
     load_targets(c, &mut inv)?;
@@ -142,14 +157,24 @@ pub fn by_code(c: &Connection, code: &str) -> rusqlite::Result<Option<Invitation
 
 /// Whether a code is taken (case-insensitive).
 pub fn code_taken(c: &Connection, code: &str) -> rusqlite::Result<bool> {
-    c.query_row("SELECT EXISTS (SELECT 1 FROM invitations WHERE code = ?1)", [code], |r| r.get(0))
+    c.query_row(
+        "SELECT EXISTS (SELECT 1 FROM invitations WHERE code = ?1)",
+        [code],
+        |r| r.get(0),
+    )
 }
 
 fn write_targets(c: &Connection, id: i64, targets: &[Target]) -> rusqlite::Result<()> {
-    c.execute("DELETE FROM invitation_servers WHERE invitation_id = ?1", [id])?;
+    c.execute(
+        "DELETE FROM invitation_servers WHERE invitation_id = ?1",
+        [id],
+    )?;
     let mut stmt = c.prepare("INSERT INTO invitation_servers (invitation_id, server_id, libraries, permissions) VALUES (?1, ?2, ?3, ?4)")?;
     for t in targets {
-        let libs = t.libraries.as_ref().map(|l| serde_json::to_string(l).unwrap_or_else(|_| "[]".into()));
+        let libs = t
+            .libraries
+            .as_ref()
+            .map(|l| serde_json::to_string(l).unwrap_or_else(|_| "[]".into()));
         let perms = serde_json::Value::Object(t.permissions.clone()).to_string();
         stmt.execute(params![id, t.server_id, libs, perms])?;
     }
@@ -253,7 +278,14 @@ impl Sort {
 }
 
 /// A page of invitations with the total count.
-pub fn list(c: &Connection, f: &Filter, sort: Sort, descending: bool, limit: i64, offset: i64) -> rusqlite::Result<(Vec<Invitation>, i64)> {
+pub fn list(
+    c: &Connection,
+    f: &Filter,
+    sort: Sort,
+    descending: bool,
+    limit: i64,
+    offset: i64,
+) -> rusqlite::Result<(Vec<Invitation>, i64)> {
     let now = time::now();
     let mut clauses: Vec<String> = Vec::new();
     let mut args: Vec<Value> = Vec::new();
@@ -274,21 +306,36 @@ pub fn list(c: &Connection, f: &Filter, sort: Sort, descending: bool, limit: i64
         None => {}
     }
     if let Some(server) = f.server_id {
-        clauses.push("id IN (SELECT invitation_id FROM invitation_servers WHERE server_id = ?)".into());
+        clauses.push(
+            "id IN (SELECT invitation_id FROM invitation_servers WHERE server_id = ?)".into(),
+        );
         args.push(Value::Integer(server));
     }
     if let Some(search) = &f.search {
         clauses.push("instr(lower(code), lower(?)) > 0".into());
         args.push(Value::Text(search.clone()));
     }
-    let filter = if clauses.is_empty() { String::new() } else { format!("WHERE {}", clauses.join(" AND ")) };
-    let total: i64 = c.query_row(&format!("SELECT count(*) FROM invitations {filter}"), rusqlite::params_from_iter(args.iter()), |r| r.get(0))?;
+    let filter = if clauses.is_empty() {
+        String::new()
+    } else {
+        format!("WHERE {}", clauses.join(" AND "))
+    };
+    let total: i64 = c.query_row(
+        &format!("SELECT count(*) FROM invitations {filter}"),
+        rusqlite::params_from_iter(args.iter()),
+        |r| r.get(0),
+    )?;
     let order = if descending { "DESC" } else { "ASC" };
     args.push(Value::Integer(limit));
     args.push(Value::Integer(offset));
-    let sql = format!("SELECT {COLS} FROM invitations {filter} ORDER BY {} {order}, id {order} LIMIT ? OFFSET ?", sort.column());
+    let sql = format!(
+        "SELECT {COLS} FROM invitations {filter} ORDER BY {} {order}, id {order} LIMIT ? OFFSET ?",
+        sort.column()
+    );
     let mut stmt = c.prepare(&sql)?;
-    let mut items = stmt.query_map(rusqlite::params_from_iter(args.iter()), row)?.collect::<rusqlite::Result<Vec<_>>>()?;
+    let mut items = stmt
+        .query_map(rusqlite::params_from_iter(args.iter()), row)?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
     for inv in &mut items {
         load_targets(c, inv)?;
     }

@@ -4,7 +4,8 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 /// Read a value.
 pub fn get(conn: &Connection, key: &str) -> rusqlite::Result<Option<String>> {
-    conn.query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0)).optional()
+    conn.query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
+        .optional()
 }
 
 /// Read a value, or store `make()` if there is none; returns the stored value. Race-safe: the

@@ -9,11 +9,11 @@ pub mod audit;
 pub mod auth;
 pub mod invitations;
 pub mod meta;
+mod migrations;
 pub mod servers;
 pub mod settings;
 pub mod time;
 pub mod users;
-mod migrations;
 
 pub use migrations::{MIGRATIONS, Migration, migrate, schema_version};
 
@@ -53,24 +53,33 @@ impl Db {
             let mut conn = Connection::open(path)?;
             configure(&mut conn, busy_timeout)?;
             let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
-            anyhow::ensure!(mode.eq_ignore_ascii_case("wal"), "SQLite refused WAL mode ({mode})");
+            anyhow::ensure!(
+                mode.eq_ignore_ascii_case("wal"),
+                "SQLite refused WAL mode ({mode})"
+            );
             migrate(&mut conn)?;
         }
         let make = |size: u32| -> anyhow::Result<Pool<Manager>> {
-            let manager = SqliteConnectionManager::file(path)
-                .with_init(move |c| configure(c, busy_timeout));
+            let manager =
+                SqliteConnectionManager::file(path).with_init(move |c| configure(c, busy_timeout));
             Ok(Pool::builder()
                 .max_size(size)
                 .connection_timeout(Duration::from_secs(10))
                 .build(manager)?)
         };
-        Ok(Db { read: make(pool_size)?, write: make(1)? })
+        Ok(Db {
+            read: make(pool_size)?,
+            write: make(1)?,
+        })
     }
 
     /// An in-memory database with migrations applied (tests). Every pooled connection shares
     /// the same named in-memory database.
     pub fn open_in_memory() -> anyhow::Result<Db> {
-        let name = format!("file:zondarr-{}?mode=memory&cache=shared", uuid::Uuid::new_v4());
+        let name = format!(
+            "file:zondarr-{}?mode=memory&cache=shared",
+            uuid::Uuid::new_v4()
+        );
         let flags = rusqlite::OpenFlags::default() | rusqlite::OpenFlags::SQLITE_OPEN_URI;
         let manager = || {
             SqliteConnectionManager::file(&name)
@@ -119,7 +128,9 @@ impl Db {
 
     /// Whether the database answers (for `/health/ready`).
     pub async fn ping(&self) -> Result<()> {
-        self.run(|c| Ok(c.query_row("SELECT 1", [], |r| r.get::<_, i64>(0))?)).await.map(|_| ())
+        self.run(|c| Ok(c.query_row("SELECT 1", [], |r| r.get::<_, i64>(0))?))
+            .await
+            .map(|_| ())
     }
 }
 
@@ -176,7 +187,10 @@ mod tests {
             let db = db.clone();
             tasks.push(tokio::spawn(async move {
                 db.write(move |tx| {
-                    tx.execute("INSERT INTO meta (key, value) VALUES (?1, 'x')", [format!("k{i}")])?;
+                    tx.execute(
+                        "INSERT INTO meta (key, value) VALUES (?1, 'x')",
+                        [format!("k{i}")],
+                    )?;
                     Ok(())
                 })
                 .await

@@ -57,13 +57,20 @@ fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ServerRow> {
 
 /// All servers, by name.
 pub fn list(c: &Connection) -> rusqlite::Result<Vec<ServerRow>> {
-    let mut stmt = c.prepare(&format!("SELECT {COLS} FROM servers ORDER BY name COLLATE NOCASE, id"))?;
+    let mut stmt = c.prepare(&format!(
+        "SELECT {COLS} FROM servers ORDER BY name COLLATE NOCASE, id"
+    ))?;
     stmt.query_map([], row)?.collect()
 }
 
 /// One server.
 pub fn get(c: &Connection, id: i64) -> rusqlite::Result<Option<ServerRow>> {
-    c.query_row(&format!("SELECT {COLS} FROM servers WHERE id = ?1"), [id], row).optional()
+    c.query_row(
+        &format!("SELECT {COLS} FROM servers WHERE id = ?1"),
+        [id],
+        row,
+    )
+    .optional()
 }
 
 /// Whether another server already has this name.
@@ -93,7 +100,10 @@ pub fn insert(c: &Connection, s: &ServerRow) -> rusqlite::Result<i64> {
 
 /// Store the sealed credentials.
 pub fn set_credentials(c: &Connection, id: i64, sealed: Option<&[u8]>) -> rusqlite::Result<()> {
-    c.execute("UPDATE servers SET credentials = ?2 WHERE id = ?1", params![id, sealed])?;
+    c.execute(
+        "UPDATE servers SET credentials = ?2 WHERE id = ?1",
+        params![id, sealed],
+    )?;
     Ok(())
 }
 
@@ -117,7 +127,8 @@ pub fn delete(c: &Connection, id: i64) -> rusqlite::Result<bool> {
 }
 
 /// A library row.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+#[schema(as = ServerLibrary)]
 pub struct LibraryRow {
     /// Row id.
     pub id: i64,
@@ -157,7 +168,11 @@ pub fn libraries(c: &Connection, server_id: i64) -> rusqlite::Result<Vec<Library
 
 /// Count of libraries per server.
 pub fn library_count(c: &Connection, server_id: i64) -> rusqlite::Result<i64> {
-    c.query_row("SELECT count(*) FROM libraries WHERE server_id = ?1", [server_id], |r| r.get(0))
+    c.query_row(
+        "SELECT count(*) FROM libraries WHERE server_id = ?1",
+        [server_id],
+        |r| r.get(0),
+    )
 }
 
 /// What a library sync changed.
@@ -172,7 +187,11 @@ pub struct LibrarySync {
 }
 
 /// Make the stored libraries match `remote` (external id, name, kind).
-pub fn sync_libraries(c: &Connection, server_id: i64, remote: &[(String, String, String)]) -> rusqlite::Result<LibrarySync> {
+pub fn sync_libraries(
+    c: &Connection,
+    server_id: i64,
+    remote: &[(String, String, String)],
+) -> rusqlite::Result<LibrarySync> {
     let mut out = LibrarySync::default();
     let now = time::now();
     let existing = libraries(c, server_id)?;
@@ -180,7 +199,10 @@ pub fn sync_libraries(c: &Connection, server_id: i64, remote: &[(String, String,
         match existing.iter().find(|l| &l.external_id == ext) {
             Some(l) if &l.name == name && &l.kind == kind => {}
             Some(l) => {
-                c.execute("UPDATE libraries SET name = ?2, kind = ?3, updated_at = ?4 WHERE id = ?1", params![l.id, name, kind, now])?;
+                c.execute(
+                    "UPDATE libraries SET name = ?2, kind = ?3, updated_at = ?4 WHERE id = ?1",
+                    params![l.id, name, kind, now],
+                )?;
                 out.updated += 1;
             }
             None => {
@@ -192,7 +214,10 @@ pub fn sync_libraries(c: &Connection, server_id: i64, remote: &[(String, String,
             }
         }
     }
-    for l in existing.iter().filter(|l| !remote.iter().any(|(ext, _, _)| ext == &l.external_id)) {
+    for l in existing
+        .iter()
+        .filter(|l| !remote.iter().any(|(ext, _, _)| ext == &l.external_id))
+    {
         c.execute("DELETE FROM libraries WHERE id = ?1", [l.id])?;
         out.removed += 1;
     }

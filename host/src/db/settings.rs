@@ -6,7 +6,10 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 /// Read a setting.
 pub fn get(c: &Connection, key: &str) -> rusqlite::Result<Option<String>> {
-    c.query_row("SELECT value FROM settings WHERE key = ?1", [key], |r| r.get(0)).optional()
+    c.query_row("SELECT value FROM settings WHERE key = ?1", [key], |r| {
+        r.get(0)
+    })
+    .optional()
 }
 
 /// Write a setting.

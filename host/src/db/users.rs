@@ -5,7 +5,7 @@ use rusqlite::{Connection, OptionalExtension, params, types::Value};
 use serde::Serialize;
 
 /// A user row joined with its server's name and kind.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct User {
     /// Row id.
     pub id: i64,
@@ -64,7 +64,12 @@ fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<User> {
 
 /// One user.
 pub fn get(c: &Connection, id: i64) -> rusqlite::Result<Option<User>> {
-    c.query_row(&format!("SELECT {COLS} FROM users u JOIN servers s ON s.id = u.server_id WHERE u.id = ?1"), [id], row).optional()
+    c.query_row(
+        &format!("SELECT {COLS} FROM users u JOIN servers s ON s.id = u.server_id WHERE u.id = ?1"),
+        [id],
+        row,
+    )
+    .optional()
 }
 
 /// Users of an identity.
@@ -89,7 +94,14 @@ pub struct Filter {
 }
 
 /// A page of users with the total count. `sort` is a whitelisted column.
-pub fn list(c: &Connection, f: &Filter, sort: &str, descending: bool, limit: i64, offset: i64) -> rusqlite::Result<(Vec<User>, i64)> {
+pub fn list(
+    c: &Connection,
+    f: &Filter,
+    sort: &str,
+    descending: bool,
+    limit: i64,
+    offset: i64,
+) -> rusqlite::Result<(Vec<User>, i64)> {
     let mut clauses: Vec<&str> = Vec::new();
     let mut args: Vec<Value> = Vec::new();
     if let Some(s) = f.server_id {
@@ -113,7 +125,9 @@ pub fn list(c: &Connection, f: &Filter, sort: &str, descending: bool, limit: i64
         Some("expiring") => {
             clauses.push("u.expires_at IS NOT NULL AND u.expires_at > ? AND u.expires_at <= ?");
             args.push(Value::Text(now));
-            args.push(Value::Text(time::fmt(chrono::Utc::now() + chrono::Duration::days(7))));
+            args.push(Value::Text(time::fmt(
+                chrono::Utc::now() + chrono::Duration::days(7),
+            )));
         }
         Some("never") => clauses.push("u.expires_at IS NULL"),
         _ => {}
@@ -123,7 +137,11 @@ pub fn list(c: &Connection, f: &Filter, sort: &str, descending: bool, limit: i64
         args.push(Value::Text(q.clone()));
         args.push(Value::Text(q.clone()));
     }
-    let filter = if clauses.is_empty() { String::new() } else { format!("WHERE {}", clauses.join(" AND ")) };
+    let filter = if clauses.is_empty() {
+        String::new()
+    } else {
+        format!("WHERE {}", clauses.join(" AND "))
+    };
     let total: i64 = c.query_row(
         &format!("SELECT count(*) FROM users u JOIN servers s ON s.id = u.server_id {filter}"),
         rusqlite::params_from_iter(args.iter()),
@@ -132,27 +150,42 @@ pub fn list(c: &Connection, f: &Filter, sort: &str, descending: bool, limit: i64
     let order = if descending { "DESC" } else { "ASC" };
     args.push(Value::Integer(limit));
     args.push(Value::Integer(offset));
-    let sql = format!("SELECT {COLS} FROM users u JOIN servers s ON s.id = u.server_id {filter} ORDER BY {sort} {order}, u.id {order} LIMIT ? OFFSET ?");
+    let sql = format!(
+        "SELECT {COLS} FROM users u JOIN servers s ON s.id = u.server_id {filter} ORDER BY {sort} {order}, u.id {order} LIMIT ? OFFSET ?"
+    );
     let mut stmt = c.prepare(&sql)?;
-    let items = stmt.query_map(rusqlite::params_from_iter(args.iter()), row)?.collect::<rusqlite::Result<Vec<_>>>()?;
+    let items = stmt
+        .query_map(rusqlite::params_from_iter(args.iter()), row)?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
     Ok((items, total))
 }
 
 /// Set enabled.
 pub fn set_enabled(c: &Connection, id: i64, enabled: bool) -> rusqlite::Result<()> {
-    c.execute("UPDATE users SET enabled = ?2, updated_at = ?3 WHERE id = ?1", params![id, enabled, time::now()])?;
+    c.execute(
+        "UPDATE users SET enabled = ?2, updated_at = ?3 WHERE id = ?1",
+        params![id, enabled, time::now()],
+    )?;
     Ok(())
 }
 
 /// Set or clear the expiry.
 pub fn set_expiry(c: &Connection, id: i64, expires_at: Option<&str>) -> rusqlite::Result<()> {
-    c.execute("UPDATE users SET expires_at = ?2, updated_at = ?3 WHERE id = ?1", params![id, expires_at, time::now()])?;
+    c.execute(
+        "UPDATE users SET expires_at = ?2, updated_at = ?3 WHERE id = ?1",
+        params![id, expires_at, time::now()],
+    )?;
     Ok(())
 }
 
 /// Delete a user and, when it was the last account of its identity, the identity.
 pub fn delete(c: &Connection, id: i64) -> rusqlite::Result<bool> {
-    let identity: Option<i64> = c.query_row("SELECT identity_id FROM users WHERE id = ?1", [id], |r| r.get(0)).optional()?.flatten();
+    let identity: Option<i64> = c
+        .query_row("SELECT identity_id FROM users WHERE id = ?1", [id], |r| {
+            r.get(0)
+        })
+        .optional()?
+        .flatten();
     let deleted = c.execute("DELETE FROM users WHERE id = ?1", [id])? == 1;
     if let Some(identity) = identity {
         delete_identity_if_empty(c, identity)?;
@@ -167,7 +200,7 @@ pub fn delete_identity_if_empty(c: &Connection, identity: i64) -> rusqlite::Resu
 }
 
 /// An identity.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Identity {
     /// Row id.
     pub id: i64,
@@ -183,14 +216,29 @@ pub struct Identity {
 
 /// One identity.
 pub fn identity(c: &Connection, id: i64) -> rusqlite::Result<Option<Identity>> {
-    c.query_row("SELECT id, display_name, email, created_at, updated_at FROM identities WHERE id = ?1", [id], |r| {
-        Ok(Identity { id: r.get(0)?, display_name: r.get(1)?, email: r.get(2)?, created_at: r.get(3)?, updated_at: r.get(4)? })
-    })
+    c.query_row(
+        "SELECT id, display_name, email, created_at, updated_at FROM identities WHERE id = ?1",
+        [id],
+        |r| {
+            Ok(Identity {
+                id: r.get(0)?,
+                display_name: r.get(1)?,
+                email: r.get(2)?,
+                created_at: r.get(3)?,
+                updated_at: r.get(4)?,
+            })
+        },
+    )
     .optional()
 }
 
 /// Rename / change the e-mail of an identity.
-pub fn update_identity(c: &Connection, id: i64, display_name: &str, email: Option<&str>) -> rusqlite::Result<()> {
+pub fn update_identity(
+    c: &Connection,
+    id: i64,
+    display_name: &str,
+    email: Option<&str>,
+) -> rusqlite::Result<()> {
     c.execute(
         "UPDATE identities SET display_name = ?2, email = ?3, updated_at = ?4 WHERE id = ?1",
         params![id, display_name, email, time::now()],
@@ -200,8 +248,16 @@ pub fn update_identity(c: &Connection, id: i64, display_name: &str, email: Optio
 
 /// Move a user to an identity (`None`: unlink), removing its old identity when it empties.
 pub fn set_identity(c: &Connection, user: i64, identity: Option<i64>) -> rusqlite::Result<()> {
-    let old: Option<i64> = c.query_row("SELECT identity_id FROM users WHERE id = ?1", [user], |r| r.get(0)).optional()?.flatten();
-    c.execute("UPDATE users SET identity_id = ?2, updated_at = ?3 WHERE id = ?1", params![user, identity, time::now()])?;
+    let old: Option<i64> = c
+        .query_row("SELECT identity_id FROM users WHERE id = ?1", [user], |r| {
+            r.get(0)
+        })
+        .optional()?
+        .flatten();
+    c.execute(
+        "UPDATE users SET identity_id = ?2, updated_at = ?3 WHERE id = ?1",
+        params![user, identity, time::now()],
+    )?;
     if let Some(old) = old.filter(|o| Some(*o) != identity) {
         delete_identity_if_empty(c, old)?;
     }

@@ -3,32 +3,70 @@
 
 use crate::auth::{Admin, Scope, new_api_key};
 use crate::db::{self, audit::Outcome, time};
-use crate::error::{Error, FieldError, Result};
+use crate::error::{Error, FieldError, Result, code};
+use crate::http::Routes;
 use crate::http::extract::{Json, Path, Query};
+use crate::http::openapi::Errors;
 use crate::http::pagination::{PageQuery, Paginated};
 use crate::state::AppState;
-use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::get;
 use chrono::Utc;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
+use utoipa::ToSchema;
+use utoipa_axum::routes;
 
 /// API key routes.
-pub fn router() -> Router<AppState> {
-    Router::new().route("/api-keys", get(list).post(create)).route("/api-keys/{id}", get(show).delete(revoke))
+pub fn routes() -> Routes {
+    vec![routes!(list, create), routes!(show, revoke)]
 }
 
-#[derive(Deserialize)]
+/// A new API key.
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct CreateKey {
+    /// 1 to 64 characters.
     name: String,
+    /// `read` (no changes) or `admin`.
     scope: String,
+    /// Expiry (RFC 3339, in the future); absent or `null` for none.
     expires_at: Option<String>,
 }
 
-async fn create(State(state): State<AppState>, admin: Admin, Json(req): Json<CreateKey>) -> Result<(StatusCode, Json<serde_json::Value>)> {
+/// The created key, with its secret (shown this once).
+#[derive(Serialize, ToSchema)]
+struct CreatedKey {
+    /// Key id.
+    id: i64,
+    /// Public prefix, e.g. `zk_ab12cd34`.
+    prefix: String,
+    /// Name.
+    name: String,
+    /// `read` or `admin`.
+    scope: &'static str,
+    /// Expiry.
+    expires_at: Option<String>,
+    /// The full key for `Authorization: Bearer <key>`; it cannot be shown again.
+    key: String,
+    /// A reminder that the key is shown once.
+    note: &'static str,
+}
+
+/// Create an API key
+#[utoipa::path(
+    post,
+    path = "/api-keys",
+    tag = "api-keys",
+    operation_id = "create_api_key",
+    request_body = CreateKey,
+    responses((status = CREATED, body = CreatedKey), Errors<code::ValidationFailed>)
+)]
+async fn create(
+    State(state): State<AppState>,
+    admin: Admin,
+    Json(req): Json<CreateKey>,
+) -> Result<(StatusCode, Json<CreatedKey>)> {
     let mut fields = Vec::new();
     let name = req.name.trim().to_owned();
     if name.is_empty() || name.chars().count() > 64 {
@@ -46,51 +84,139 @@ async fn create(State(state): State<AppState>, admin: Admin, Json(req): Json<Cre
             None
         }
         Some(None) => {
-            fields.push(FieldError::new("expires_at", "must be an RFC 3339 time, e.g. 2027-01-31T00:00:00Z"));
+            fields.push(FieldError::new(
+                "expires_at",
+                "must be an RFC 3339 time, e.g. 2027-01-31T00:00:00Z",
+            ));
             None
         }
     };
-    let Some(scope) = scope.filter(|_| fields.is_empty()) else { return Err(Error::invalid(fields)) };
+    let Some(scope) = scope.filter(|_| fields.is_empty()) else {
+        return Err(Error::invalid(fields));
+    };
     let (prefix, full, hash) = new_api_key();
     let admin_id = admin.id;
     let (p, n, e) = (prefix.clone(), name.clone(), expires_at.clone());
     let id = state
         .db()
-        .write(move |tx| Ok(db::auth::insert_api_key(tx, &p, &hash, &n, scope.as_str(), admin_id, e.as_deref())?))
+        .write(move |tx| {
+            Ok(db::auth::insert_api_key(
+                tx,
+                &p,
+                &hash,
+                &n,
+                scope.as_str(),
+                admin_id,
+                e.as_deref(),
+            )?)
+        })
         .await?;
     admin
-        .audit(state.db(), "api_key.create", Some(format!("api-key:{prefix}")), Outcome::Success, Some(json!({ "name": name, "scope": scope.as_str() })))
+        .audit(
+            state.db(),
+            "api_key.create",
+            Some(format!("api-key:{prefix}")),
+            Outcome::Success,
+            Some(json!({ "name": name, "scope": scope.as_str() })),
+        )
         .await?;
     Ok((
         StatusCode::CREATED,
-        Json(json!({
-            "id": id,
-            "prefix": prefix,
-            "name": name,
-            "scope": scope.as_str(),
-            "expires_at": expires_at,
-            "key": full,
-            "note": "this is the only time the key is shown; store it now",
-        })),
+        Json(CreatedKey {
+            id,
+            prefix,
+            name,
+            scope: scope.as_str(),
+            expires_at,
+            key: full,
+            note: "this is the only time the key is shown; store it now",
+        }),
     ))
 }
 
-async fn list(State(state): State<AppState>, _admin: Admin, Query(q): Query<PageQuery>) -> Result<Json<Paginated<db::auth::ApiKey>>> {
+/// List API keys
+///
+/// Every key, revoked ones included; never the secrets.
+#[utoipa::path(
+    get,
+    path = "/api-keys",
+    tag = "api-keys",
+    operation_id = "list_api_keys",
+    params(PageQuery),
+    responses((status = OK, body = Paginated<db::auth::ApiKey>), Errors<code::ValidationFailed>)
+)]
+async fn list(
+    State(state): State<AppState>,
+    _admin: Admin,
+    Query(q): Query<PageQuery>,
+) -> Result<Json<Paginated<db::auth::ApiKey>>> {
     let page = q.validate()?;
-    let (items, total) = state.db().run(move |c| Ok(db::auth::list_api_keys(c, page.limit(), page.offset())?)).await?;
+    let (items, total) = state
+        .db()
+        .run(move |c| Ok(db::auth::list_api_keys(c, page.limit(), page.offset())?))
+        .await?;
     Ok(Json(Paginated::new(items, total, page)))
 }
 
-async fn show(State(state): State<AppState>, _admin: Admin, Path(id): Path<i64>) -> Result<Json<db::auth::ApiKey>> {
-    state.db().run(move |c| Ok(db::auth::api_key_by_id(c, id)?)).await?.map(Json).ok_or_else(|| Error::not_found("API key"))
+/// Get an API key
+#[utoipa::path(
+    get,
+    path = "/api-keys/{id}",
+    tag = "api-keys",
+    operation_id = "get_api_key",
+    params(("id" = i64, Path, description = "API key id")),
+    responses((status = OK, body = db::auth::ApiKey), Errors<code::NotFound>)
+)]
+async fn show(
+    State(state): State<AppState>,
+    _admin: Admin,
+    Path(id): Path<i64>,
+) -> Result<Json<db::auth::ApiKey>> {
+    state
+        .db()
+        .run(move |c| Ok(db::auth::api_key_by_id(c, id)?))
+        .await?
+        .map(Json)
+        .ok_or_else(|| Error::not_found("API key"))
 }
 
-async fn revoke(State(state): State<AppState>, admin: Admin, Path(id): Path<i64>) -> Result<StatusCode> {
-    let key = state.db().run(move |c| Ok(db::auth::api_key_by_id(c, id)?)).await?.ok_or_else(|| Error::not_found("API key"))?;
-    let revoked = state.db().write(move |tx| Ok(db::auth::revoke_api_key(tx, id)?)).await?;
+/// Revoke an API key
+#[utoipa::path(
+    delete,
+    path = "/api-keys/{id}",
+    tag = "api-keys",
+    operation_id = "revoke_api_key",
+    params(("id" = i64, Path, description = "API key id")),
+    responses((status = NO_CONTENT, description = "Revoked"), Errors<(code::NotFound, code::Conflict)>)
+)]
+async fn revoke(
+    State(state): State<AppState>,
+    admin: Admin,
+    Path(id): Path<i64>,
+) -> Result<StatusCode> {
+    let key = state
+        .db()
+        .run(move |c| Ok(db::auth::api_key_by_id(c, id)?))
+        .await?
+        .ok_or_else(|| Error::not_found("API key"))?;
+    let revoked = state
+        .db()
+        .write(move |tx| Ok(db::auth::revoke_api_key(tx, id)?))
+        .await?;
     if !revoked {
-        return Err(Error::new(crate::error::ErrorCode::Conflict, "the API key is already revoked"));
+        return Err(Error::new(
+            crate::error::ErrorCode::Conflict,
+            "the API key is already revoked",
+        ));
     }
-    admin.audit(state.db(), "api_key.revoke", Some(format!("api-key:{}", key.prefix)), Outcome::Success, None).await?;
+    admin
+        .audit(
+            state.db(),
+            "api_key.revoke",
+            Some(format!("api-key:{}", key.prefix)),
+            Outcome::Success,
+            None,
+        )
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }

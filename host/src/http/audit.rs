@@ -3,35 +3,69 @@
 
 use crate::auth::Admin;
 use crate::db::{self, audit::Filter, time};
-use crate::error::{Error, FieldError, Result};
+use crate::error::{Error, FieldError, Result, code};
+use crate::http::Routes;
 use crate::http::extract::{Json, Query};
+use crate::http::openapi::Errors;
 use crate::http::pagination::{PageQuery, Paginated};
 use crate::state::AppState;
-use axum::Router;
 use axum::extract::State;
-use axum::routing::get;
 use serde::Deserialize;
+use utoipa_axum::routes;
 
 /// Audit routes.
-pub fn router() -> Router<AppState> {
-    Router::new().route("/audit", get(list))
+pub fn routes() -> Routes {
+    vec![routes!(list)]
 }
 
-#[derive(Deserialize)]
+/// Filters of the audit log.
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 struct AuditQuery {
+    /// 1-based page number (default 1).
+    #[param(minimum = 1)]
     page: Option<u32>,
+    /// Items per page (default 50, at most 100).
+    #[param(minimum = 1, maximum = 100)]
     per_page: Option<u32>,
+    /// Exact action (`auth.login`), or a prefix ending in `.` (`auth.`).
     action: Option<String>,
+    /// Exact actor, e.g. `admin:alice`.
     actor: Option<String>,
+    /// `success` or `failure`.
     outcome: Option<String>,
+    /// Events at or after this time (RFC 3339).
     since: Option<String>,
+    /// Events before this time (RFC 3339).
     until: Option<String>,
 }
 
-async fn list(State(state): State<AppState>, _admin: Admin, Query(q): Query<AuditQuery>) -> Result<Json<Paginated<db::audit::Event>>> {
-    let page = PageQuery { page: q.page, per_page: q.per_page }.validate()?;
+/// Read the audit log
+///
+/// Newest first.
+#[utoipa::path(
+    get,
+    path = "/audit",
+    tag = "audit",
+    operation_id = "list_audit_events",
+    params(AuditQuery),
+    responses((status = OK, body = Paginated<db::audit::Event>), Errors<code::ValidationFailed>)
+)]
+async fn list(
+    State(state): State<AppState>,
+    _admin: Admin,
+    Query(q): Query<AuditQuery>,
+) -> Result<Json<Paginated<db::audit::Event>>> {
+    let page = PageQuery {
+        page: q.page,
+        per_page: q.per_page,
+    }
+    .validate()?;
     let mut fields = Vec::new();
-    if q.outcome.as_deref().is_some_and(|o| o != "success" && o != "failure") {
+    if q.outcome
+        .as_deref()
+        .is_some_and(|o| o != "success" && o != "failure")
+    {
         fields.push(FieldError::new("outcome", "must be `success` or `failure`"));
     }
     let mut time_field = |name: &str, v: &Option<String>| -> Option<String> {
@@ -49,7 +83,16 @@ async fn list(State(state): State<AppState>, _admin: Admin, Query(q): Query<Audi
     if !fields.is_empty() {
         return Err(Error::invalid(fields));
     }
-    let filter = Filter { action: q.action, actor: q.actor, outcome: q.outcome, since, until };
-    let (items, total) = state.db().run(move |c| Ok(db::audit::list(c, &filter, page.limit(), page.offset())?)).await?;
+    let filter = Filter {
+        action: q.action,
+        actor: q.actor,
+        outcome: q.outcome,
+        since,
+        until,
+    };
+    let (items, total) = state
+        .db()
+        .run(move |c| Ok(db::audit::list(c, &filter, page.limit(), page.offset())?))
+        .await?;
     Ok(Json(Paginated::new(items, total, page)))
 }

@@ -10,61 +10,86 @@ use crate::auth::{
 };
 use crate::crypto::{Purpose, random_token, token_hash};
 use crate::db::{self, audit::Outcome};
-use crate::error::{Error, ErrorCode, FieldError, Result};
+use crate::error::{Error, ErrorCode, FieldError, Result, code};
+use crate::http::Routes;
 use crate::http::extract::Json;
+use crate::http::openapi::Errors;
 use crate::state::AppState;
-use axum::Router;
 use axum::extract::State;
 use axum::http::header::{SET_COOKIE, USER_AGENT};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
 use chrono::Utc;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
+use utoipa::ToSchema;
+use utoipa_axum::routes;
 
 /// Routes that work without a session (setup, sign-in).
-pub fn public_router() -> Router<AppState> {
-    Router::new()
-        .route("/setup", get(setup_status).post(setup))
-        .route("/auth/login", post(login))
-        .route("/auth/totp", post(login_totp))
+pub fn public_routes() -> Routes {
+    vec![
+        routes!(setup_status, setup),
+        routes!(login),
+        routes!(login_totp),
+    ]
 }
 
 /// Routes for a signed-in admin.
-pub fn admin_router() -> Router<AppState> {
-    Router::new()
-        .route("/auth/logout", post(logout))
-        .route("/auth/me", get(me))
-        .route("/auth/password", post(change_password))
-        .route("/auth/totp/setup", post(totp_setup))
-        .route("/auth/totp/confirm", post(totp_confirm))
-        .route("/auth/totp/disable", post(totp_disable))
-        .route("/auth/totp/backup-codes", post(totp_backup_codes))
+pub fn admin_routes() -> Routes {
+    vec![
+        routes!(logout),
+        routes!(me),
+        routes!(change_password),
+        routes!(totp_setup),
+        routes!(totp_confirm),
+        routes!(totp_disable),
+        routes!(totp_backup_codes),
+    ]
 }
 
-#[derive(Serialize)]
+/// Whether first-run setup is still to be done.
+#[derive(Serialize, ToSchema)]
 struct SetupStatus {
+    /// `true` until `POST /api/v1/setup` succeeded.
     setup_required: bool,
 }
 
+/// Whether setup is required
+///
+/// A fresh daemon has no admin; until `POST /api/v1/setup` every admin endpoint answers
+/// `SETUP_REQUIRED`.
+#[utoipa::path(get, path = "/setup", tag = "setup", operation_id = "get_setup_status", responses((status = OK, body = SetupStatus)))]
 async fn setup_status(State(state): State<AppState>) -> Result<Json<SetupStatus>> {
     let done = state.security().refresh_setup(state.db()).await?;
-    Ok(Json(SetupStatus { setup_required: !done }))
+    Ok(Json(SetupStatus {
+        setup_required: !done,
+    }))
 }
 
-#[derive(Deserialize)]
+/// The first admin account.
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct SetupRequest {
+    /// 3 to 32 characters: letters, digits, `_`, `.` and `-`, starting with a letter or digit.
     username: String,
+    /// 12 to 256 characters, not the username, not a common password.
     password: String,
+    /// Where users reach Zondarr, e.g. `https://media.example.org` (used in invitation links and
+    /// the CSRF origin check); ignored when the configuration fixes it.
     public_url: Option<String>,
 }
 
 fn validate_public_url(url: &str) -> std::result::Result<String, &'static str> {
     let url = url.trim().trim_end_matches('/');
-    let rest = url.strip_prefix("https://").or_else(|| url.strip_prefix("http://")).ok_or("must start with http:// or https://")?;
-    if rest.is_empty() || rest.starts_with('/') || url.contains(['?', '#', ' ', '@']) || url.len() > 512 {
+    let rest = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"))
+        .ok_or("must start with http:// or https://")?;
+    if rest.is_empty()
+        || rest.starts_with('/')
+        || url.contains(['?', '#', ' ', '@'])
+        || url.len() > 512
+    {
         return Err("must be an absolute URL with a host, without query, fragment or credentials");
     }
     Ok(url.to_owned())
@@ -94,10 +119,14 @@ async fn verify_blocking(password_value: String, hash: String) -> Result<bool> {
         .map_err(|e| Error::Internal(e.into()))
 }
 
-#[derive(Serialize)]
+/// The signed-in admin, as answered by setup and sign-in.
+#[derive(Serialize, ToSchema)]
 struct AdminView {
+    /// Admin id.
     id: i64,
+    /// Username.
     username: String,
+    /// Whether sign-in asks for a second factor.
     totp_enabled: bool,
     /// Send back as `x-csrf-token` on cookie-authenticated changes when no `Origin` is sent.
     csrf_token: String,
@@ -111,9 +140,27 @@ fn with_cookie(mut response: Response, cookie: &str) -> Response {
 }
 
 fn user_agent(headers: &HeaderMap) -> Option<String> {
-    headers.get(USER_AGENT).and_then(|v| v.to_str().ok()).map(|s| s.chars().take(200).collect())
+    headers
+        .get(USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .map(|s| s.chars().take(200).collect())
 }
 
+/// Complete first-run setup
+///
+/// Creates the admin account and signs it in (sets the session cookie). Works once.
+#[utoipa::path(
+    post,
+    path = "/setup",
+    tag = "setup",
+    operation_id = "complete_setup",
+    request_body = SetupRequest,
+    responses(
+        (status = CREATED, description = "The admin, signed in", body = AdminView,
+            headers(("set-cookie" = String, description = "The session cookie"))),
+        Errors<(code::SetupAlreadyDone, code::ValidationFailed)>,
+    )
+)]
 async fn setup(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
@@ -122,7 +169,10 @@ async fn setup(
 ) -> Result<Response> {
     let security = state.security();
     if security.setup_done() {
-        return Err(Error::new(ErrorCode::SetupAlreadyDone, "setup was already done"));
+        return Err(Error::new(
+            ErrorCode::SetupAlreadyDone,
+            "setup was already done",
+        ));
     }
     let mut fields = credential_fields(&req.username, &req.password);
     let public_url = match req.public_url.as_deref().map(validate_public_url) {
@@ -146,21 +196,27 @@ async fn setup(
         .db()
         .write(move |tx| {
             if db::auth::count_admins(tx)? > 0 {
-                return Err(Error::new(ErrorCode::SetupAlreadyDone, "setup was already done"));
+                return Err(Error::new(
+                    ErrorCode::SetupAlreadyDone,
+                    "setup was already done",
+                ));
             }
             let id = db::auth::insert_admin(tx, &username, &hash)?;
             if let Some(url) = &url_to_store {
                 db::settings::set(tx, "public_url", url)?;
             }
             db::meta::get_or_insert(tx, "setup_completed_at", db::time::now)?;
-            db::audit::append(tx, &db::audit::NewEvent {
-                actor: &format!("admin:{username}"),
-                ip: audit_ip.as_deref(),
-                action: "setup.complete",
-                target: Some(&format!("admin:{id}")),
-                outcome: Outcome::Success,
-                detail: url_to_store.as_ref().map(|u| json!({ "public_url": u })),
-            })?;
+            db::audit::append(
+                tx,
+                &db::audit::NewEvent {
+                    actor: &format!("admin:{username}"),
+                    ip: audit_ip.as_deref(),
+                    action: "setup.complete",
+                    target: Some(&format!("admin:{id}")),
+                    outcome: Outcome::Success,
+                    detail: url_to_store.as_ref().map(|u| json!({ "public_url": u })),
+                },
+            )?;
             Ok(id)
         })
         .await?;
@@ -170,21 +226,53 @@ async fn setup(
     }
     tracing::info!(admin = %req.username, "first-run setup completed");
     let session = issue_session(&state, admin_id, ip, user_agent(&headers)).await?;
-    let body = Json(AdminView { id: admin_id, username: req.username, totp_enabled: false, csrf_token: session.csrf_token });
-    Ok(with_cookie((StatusCode::CREATED, body).into_response(), &security.session_cookie(&session.token)))
+    let body = Json(AdminView {
+        id: admin_id,
+        username: req.username,
+        totp_enabled: false,
+        csrf_token: session.csrf_token,
+    });
+    Ok(with_cookie(
+        (StatusCode::CREATED, body).into_response(),
+        &security.session_cookie(&session.token),
+    ))
 }
 
-#[derive(Deserialize)]
+/// Credentials for the first sign-in step.
+#[derive(Deserialize, ToSchema)]
 struct LoginRequest {
+    /// Username.
     username: String,
+    /// Password.
     password: String,
 }
 
-#[derive(Serialize)]
+/// Either signed in, or a second factor is needed.
+#[derive(Serialize, ToSchema)]
 #[serde(untagged)]
 enum LoginResponse {
-    Done { admin: AdminView },
-    SecondFactor { second_factor_required: bool, challenge: String, expires_in: u64 },
+    /// Signed in (the session cookie is set).
+    Done(SignedIn),
+    /// TOTP is enabled: send the challenge with a code to `POST /api/v1/auth/totp`.
+    SecondFactor(SecondFactorRequired),
+}
+
+/// Signed in; the session cookie is set.
+#[derive(Serialize, ToSchema)]
+struct SignedIn {
+    /// The admin.
+    admin: AdminView,
+}
+
+/// The password was right; a second factor is required.
+#[derive(Serialize, ToSchema)]
+struct SecondFactorRequired {
+    /// Always `true`.
+    second_factor_required: bool,
+    /// Send back to `POST /api/v1/auth/totp`.
+    challenge: String,
+    /// Seconds the challenge stays valid.
+    expires_in: u64,
 }
 
 fn rate_limited(secs: u64) -> Error {
@@ -198,13 +286,30 @@ fn invalid_credentials() -> Error {
 /// Refuse a sign-in posted from another site (login CSRF), when the browser says where from.
 fn check_login_origin(state: &AppState, headers: &HeaderMap) -> Result<()> {
     match headers.get("origin").and_then(|v| v.to_str().ok()) {
-        Some(origin) if !origin.eq_ignore_ascii_case(&state.security().public_origin()) => {
-            Err(Error::new(ErrorCode::CsrfFailed, "sign-in from another site refused"))
-        }
+        Some(origin) if !origin.eq_ignore_ascii_case(&state.security().public_origin()) => Err(
+            Error::new(ErrorCode::CsrfFailed, "sign-in from another site refused"),
+        ),
         _ => Ok(()),
     }
 }
 
+/// Sign in with username and password
+///
+/// Without TOTP this signs in and sets the session cookie; with TOTP it answers a challenge for
+/// `POST /api/v1/auth/totp`. Unknown users and wrong passwords get the same answer. Rate limited
+/// per client address and username, with a growing lockout after repeated failures.
+#[utoipa::path(
+    post,
+    path = "/auth/login",
+    tag = "auth",
+    operation_id = "login",
+    request_body = LoginRequest,
+    responses(
+        (status = OK, description = "Signed in, or a second factor is required", body = LoginResponse,
+            headers(("set-cookie" = String, description = "The session cookie, when signed in"))),
+        Errors<(code::SetupRequired, code::CsrfFailed, code::InvalidCredentials, code::AccountLocked, code::RateLimited)>,
+    )
+)]
 async fn login(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
@@ -213,7 +318,10 @@ async fn login(
 ) -> Result<Response> {
     let security = state.security();
     if !security.refresh_setup(state.db()).await? {
-        return Err(Error::new(ErrorCode::SetupRequired, "first-run setup is required"));
+        return Err(Error::new(
+            ErrorCode::SetupRequired,
+            "first-run setup is required",
+        ));
     }
     check_login_origin(&state, &headers)?;
     let ip_key = ip.clone().unwrap_or_else(|| "unknown".into());
@@ -222,19 +330,39 @@ async fn login(
     if username.is_empty() || username.len() > 64 || req.password.len() > 1024 {
         return Err(invalid_credentials());
     }
-    security.login_account.check(&username.to_lowercase()).map_err(rate_limited)?;
+    security
+        .login_account
+        .check(&username.to_lowercase())
+        .map_err(rate_limited)?;
 
     let lookup_name = username.clone();
     let (admin, failures) = state
         .db()
-        .run(move |c| Ok((db::auth::admin_by_username(c, &lookup_name)?, db::auth::failures(c, &lookup_name)?)))
+        .run(move |c| {
+            Ok((
+                db::auth::admin_by_username(c, &lookup_name)?,
+                db::auth::failures(c, &lookup_name)?,
+            ))
+        })
         .await?;
     if let Err(locked) = check_locked(&failures) {
-        audit_anonymous(state.db(), format!("anonymous:{username}"), ip, "auth.login", None, Outcome::Failure, Some(json!({"reason": "locked"}))).await?;
+        audit_anonymous(
+            state.db(),
+            format!("anonymous:{username}"),
+            ip,
+            "auth.login",
+            None,
+            Outcome::Failure,
+            Some(json!({"reason": "locked"})),
+        )
+        .await?;
         return Err(locked);
     }
     // Unknown users cost the same Argon2 work as known ones.
-    let hash = admin.as_ref().map_or_else(|| security.dummy_hash().to_owned(), |a| a.password_hash.clone());
+    let hash = admin.as_ref().map_or_else(
+        || security.dummy_hash().to_owned(),
+        |a| a.password_hash.clone(),
+    );
     let ok = verify_blocking(req.password, hash).await? && admin.is_some();
     let Some(admin) = admin.filter(|_| ok) else {
         let cfg = security.config.clone();
@@ -249,23 +377,61 @@ async fn login(
             })
             .await?;
         let detail = json!({ "reason": "invalid_credentials", "locked": locked });
-        audit_anonymous(state.db(), format!("anonymous:{username}"), ip.clone(), "auth.login", None, Outcome::Failure, Some(detail)).await?;
+        audit_anonymous(
+            state.db(),
+            format!("anonymous:{username}"),
+            ip.clone(),
+            "auth.login",
+            None,
+            Outcome::Failure,
+            Some(detail),
+        )
+        .await?;
         if locked {
-            audit_anonymous(state.db(), "system".into(), ip, "auth.lockout", Some(format!("username:{username}")), Outcome::Success, None).await?;
+            audit_anonymous(
+                state.db(),
+                "system".into(),
+                ip,
+                "auth.lockout",
+                Some(format!("username:{username}")),
+                Outcome::Success,
+                None,
+            )
+            .await?;
         }
         return Err(invalid_credentials());
     };
 
     let name = admin.username.clone();
-    state.db().write(move |tx| Ok(db::auth::clear_failures(tx, &name)?)).await?;
+    state
+        .db()
+        .write(move |tx| Ok(db::auth::clear_failures(tx, &name)?))
+        .await?;
     if admin.totp_secret.is_some() {
         let challenge = random_token(32);
         let hash = token_hash(&challenge);
         let admin_id = admin.id;
         let expires = Utc::now() + chrono::Duration::minutes(5);
-        state.db().write(move |tx| Ok(db::auth::insert_challenge(tx, &hash, admin_id, expires)?)).await?;
-        audit_anonymous(state.db(), format!("admin:{}", admin.username), ip, "auth.login.password", None, Outcome::Success, Some(json!({"second_factor": "required"}))).await?;
-        return Ok(Json(LoginResponse::SecondFactor { second_factor_required: true, challenge, expires_in: 300 }).into_response());
+        state
+            .db()
+            .write(move |tx| Ok(db::auth::insert_challenge(tx, &hash, admin_id, expires)?))
+            .await?;
+        audit_anonymous(
+            state.db(),
+            format!("admin:{}", admin.username),
+            ip,
+            "auth.login.password",
+            None,
+            Outcome::Success,
+            Some(json!({"second_factor": "required"})),
+        )
+        .await?;
+        return Ok(Json(LoginResponse::SecondFactor(SecondFactorRequired {
+            second_factor_required: true,
+            challenge,
+            expires_in: 300,
+        }))
+        .into_response());
     }
     finish_login(&state, admin, ip, &headers, "password").await
 }
@@ -289,51 +455,95 @@ async fn finish_login(
         Some(json!({ "method": method })),
     )
     .await?;
-    let body = LoginResponse::Done {
+    let body = LoginResponse::Done(SignedIn {
         admin: AdminView {
             id: admin.id,
             username: admin.username,
             totp_enabled: admin.totp_secret.is_some(),
             csrf_token: session.csrf_token,
         },
-    };
-    Ok(with_cookie(Json(body).into_response(), &state.security().session_cookie(&session.token)))
+    });
+    Ok(with_cookie(
+        Json(body).into_response(),
+        &state.security().session_cookie(&session.token),
+    ))
 }
 
-#[derive(Deserialize)]
+/// The second sign-in step.
+#[derive(Deserialize, ToSchema)]
 struct TotpLoginRequest {
+    /// The challenge from `POST /api/v1/auth/login`.
     challenge: String,
+    /// A 6-digit TOTP code or an unused backup code.
     code: String,
 }
 
 fn invalid_second_factor() -> Error {
-    Error::new(ErrorCode::InvalidSecondFactor, "the code is wrong or was already used, or the sign-in expired")
+    Error::new(
+        ErrorCode::InvalidSecondFactor,
+        "the code is wrong or was already used, or the sign-in expired",
+    )
 }
 
 /// Check a TOTP code (or, when it looks like one, a backup code) for `admin`, consuming it.
-async fn consume_second_factor(state: &AppState, admin: &db::auth::Admin, code: &str) -> Result<&'static str> {
+async fn consume_second_factor(
+    state: &AppState,
+    admin: &db::auth::Admin,
+    code: &str,
+) -> Result<&'static str> {
     let code = code.trim().to_owned();
     if code.len() > 64 {
         return Err(invalid_second_factor());
     }
     let admin_id = admin.id;
     if code.len() == 6 && code.bytes().all(|b| b.is_ascii_digit()) {
-        let sealed = admin.totp_secret.clone().ok_or_else(invalid_second_factor)?;
+        let sealed = admin
+            .totp_secret
+            .clone()
+            .ok_or_else(invalid_second_factor)?;
         let secret = state
             .security()
             .crypto
             .open(Purpose::TotpSecret, &format!("admin:{admin_id}"), &sealed)
             .map_err(|e| Error::Internal(anyhow::anyhow!("cannot open the TOTP secret: {e}")))?;
         let now = Utc::now().timestamp().max(0) as u64;
-        let step = totp::verify(&secret, &code, now, admin.totp_last_step).ok_or_else(invalid_second_factor)?;
-        let fresh = state.db().write(move |tx| Ok(db::auth::advance_totp_step(tx, admin_id, step)?)).await?;
-        return if fresh { Ok("totp") } else { Err(invalid_second_factor()) };
+        let step = totp::verify(&secret, &code, now, admin.totp_last_step)
+            .ok_or_else(invalid_second_factor)?;
+        let fresh = state
+            .db()
+            .write(move |tx| Ok(db::auth::advance_totp_step(tx, admin_id, step)?))
+            .await?;
+        return if fresh {
+            Ok("totp")
+        } else {
+            Err(invalid_second_factor())
+        };
     }
     let hash = token_hash(&totp::normalize_backup_code(&code));
-    let used = state.db().write(move |tx| Ok(db::auth::use_backup_code(tx, admin_id, &hash)?)).await?;
-    if used { Ok("backup_code") } else { Err(invalid_second_factor()) }
+    let used = state
+        .db()
+        .write(move |tx| Ok(db::auth::use_backup_code(tx, admin_id, &hash)?))
+        .await?;
+    if used {
+        Ok("backup_code")
+    } else {
+        Err(invalid_second_factor())
+    }
 }
 
+/// Finish sign-in with a TOTP or backup code
+#[utoipa::path(
+    post,
+    path = "/auth/totp",
+    tag = "auth",
+    operation_id = "login_second_factor",
+    request_body = TotpLoginRequest,
+    responses(
+        (status = OK, description = "Signed in", body = SignedIn,
+            headers(("set-cookie" = String, description = "The session cookie"))),
+        Errors<(code::CsrfFailed, code::InvalidSecondFactor, code::RateLimited)>,
+    )
+)]
 async fn login_totp(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
@@ -342,12 +552,18 @@ async fn login_totp(
 ) -> Result<Response> {
     check_login_origin(&state, &headers)?;
     let ip_key = ip.clone().unwrap_or_else(|| "unknown".into());
-    state.security().login_ip.check(&ip_key).map_err(rate_limited)?;
+    state
+        .security()
+        .login_ip
+        .check(&ip_key)
+        .map_err(rate_limited)?;
     let hash = token_hash(&req.challenge);
     let admin = state
         .db()
         .write(move |tx| {
-            let Some(admin_id) = db::auth::challenge_attempt(tx, &hash)? else { return Ok(None) };
+            let Some(admin_id) = db::auth::challenge_attempt(tx, &hash)? else {
+                return Ok(None);
+            };
             Ok(db::auth::admin_by_id(tx, admin_id)?)
         })
         .await?
@@ -355,23 +571,59 @@ async fn login_totp(
     match consume_second_factor(&state, &admin, &req.code).await {
         Ok(method) => {
             let hash = token_hash(&req.challenge);
-            state.db().write(move |tx| Ok(db::auth::delete_challenge(tx, &hash)?)).await?;
+            state
+                .db()
+                .write(move |tx| Ok(db::auth::delete_challenge(tx, &hash)?))
+                .await?;
             finish_login(&state, admin, ip, &headers, method).await
         }
         Err(e) => {
-            audit_anonymous(state.db(), format!("admin:{}", admin.username), ip, "auth.totp", None, Outcome::Failure, None).await?;
+            audit_anonymous(
+                state.db(),
+                format!("admin:{}", admin.username),
+                ip,
+                "auth.totp",
+                None,
+                Outcome::Failure,
+                None,
+            )
+            .await?;
             Err(e)
         }
     }
 }
 
+/// Sign out
+///
+/// Ends the current session and clears the cookie (with an API key there is nothing to end).
+#[utoipa::path(
+    post,
+    path = "/auth/logout",
+    tag = "auth",
+    operation_id = "logout",
+    responses((status = NO_CONTENT, description = "Signed out", headers(("set-cookie" = String, description = "Clears the session cookie"))))
+)]
 async fn logout(State(state): State<AppState>, admin: Admin) -> Result<Response> {
     if let Some(id) = admin.session_id() {
         let admin_id = admin.id;
-        state.db().write(move |tx| Ok(db::auth::delete_session(tx, admin_id, id)?)).await?;
+        state
+            .db()
+            .write(move |tx| Ok(db::auth::delete_session(tx, admin_id, id)?))
+            .await?;
     }
-    admin.audit(state.db(), "auth.logout", admin.session_id().map(|id| format!("session:{id}")), Outcome::Success, None).await?;
-    Ok(with_cookie(StatusCode::NO_CONTENT.into_response(), &state.security().clear_cookie()))
+    admin
+        .audit(
+            state.db(),
+            "auth.logout",
+            admin.session_id().map(|id| format!("session:{id}")),
+            Outcome::Success,
+            None,
+        )
+        .await?;
+    Ok(with_cookie(
+        StatusCode::NO_CONTENT.into_response(),
+        &state.security().clear_cookie(),
+    ))
 }
 
 async fn load_admin(state: &AppState, id: i64) -> Result<db::auth::Admin> {
@@ -382,43 +634,122 @@ async fn load_admin(state: &AppState, id: i64) -> Result<db::auth::Admin> {
         .ok_or_else(|| Error::new(ErrorCode::Unauthenticated, "the admin no longer exists"))
 }
 
+/// The signed-in admin and how this request authenticated.
+#[derive(Serialize, ToSchema)]
+struct Me {
+    /// Admin id.
+    id: i64,
+    /// Username.
+    username: String,
+    /// When the account was created.
+    created_at: String,
+    /// Whether sign-in asks for a second factor.
+    totp_enabled: bool,
+    /// Unused backup codes.
+    backup_codes_left: i64,
+    /// How this request authenticated.
+    auth: AuthVia,
+}
+
+/// A session cookie or an API key.
+#[derive(Serialize, ToSchema)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+enum AuthVia {
+    /// The session cookie.
+    Session {
+        /// Session id.
+        session_id: i64,
+        /// Send as `x-csrf-token` on changes when no `Origin` header is sent.
+        csrf_token: String,
+    },
+    /// An API key.
+    ApiKey {
+        /// API key id.
+        api_key_id: i64,
+        /// The key's public prefix.
+        prefix: String,
+        /// `read` or `admin`.
+        scope: &'static str,
+    },
+}
+
+/// The current admin
+#[utoipa::path(get, path = "/auth/me", tag = "auth", operation_id = "get_current_admin", responses((status = OK, body = Me)))]
 async fn me(State(state): State<AppState>, admin: Admin) -> Result<impl IntoResponse> {
     let row = load_admin(&state, admin.id).await?;
     let id = admin.id;
-    let backup_codes_left = state.db().run(move |c| Ok(db::auth::backup_codes_left(c, id)?)).await?;
+    let backup_codes_left = state
+        .db()
+        .run(move |c| Ok(db::auth::backup_codes_left(c, id)?))
+        .await?;
     let auth = match &admin.via {
-        crate::auth::Via::Session { id, csrf_token } => {
-            json!({ "kind": "session", "session_id": id, "csrf_token": csrf_token })
-        }
-        crate::auth::Via::ApiKey { id, prefix, scope } => {
-            json!({ "kind": "api_key", "api_key_id": id, "prefix": prefix, "scope": scope.as_str() })
-        }
+        crate::auth::Via::Session { id, csrf_token } => AuthVia::Session {
+            session_id: *id,
+            csrf_token: csrf_token.clone(),
+        },
+        crate::auth::Via::ApiKey { id, prefix, scope } => AuthVia::ApiKey {
+            api_key_id: *id,
+            prefix: prefix.clone(),
+            scope: scope.as_str(),
+        },
     };
-    Ok(Json(json!({
-        "id": row.id,
-        "username": row.username,
-        "created_at": row.created_at,
-        "totp_enabled": row.totp_secret.is_some(),
-        "backup_codes_left": backup_codes_left,
-        "auth": auth,
-    })))
+    Ok(Json(Me {
+        id: row.id,
+        username: row.username,
+        created_at: row.created_at,
+        totp_enabled: row.totp_secret.is_some(),
+        backup_codes_left,
+        auth,
+    }))
 }
 
-#[derive(Deserialize)]
+/// A password change.
+#[derive(Deserialize, ToSchema)]
 struct PasswordChange {
+    /// The current password.
     current_password: String,
+    /// The new password (12 to 256 characters, not the username, not a common password).
     new_password: String,
 }
 
-async fn check_current_password(state: &AppState, row: &db::auth::Admin, given: String) -> Result<()> {
+/// The password was changed.
+#[derive(Serialize, ToSchema)]
+struct PasswordChanged {
+    /// Other sessions of the admin that were signed out.
+    sessions_revoked: usize,
+}
+
+async fn check_current_password(
+    state: &AppState,
+    row: &db::auth::Admin,
+    given: String,
+) -> Result<()> {
     if given.len() > 1024 || !verify_blocking(given, row.password_hash.clone()).await? {
-        return Err(Error::invalid(vec![FieldError::new("current_password", "is wrong")]));
+        return Err(Error::invalid(vec![FieldError::new(
+            "current_password",
+            "is wrong",
+        )]));
     }
     let _ = state;
     Ok(())
 }
 
-async fn change_password(State(state): State<AppState>, admin: Admin, Json(req): Json<PasswordChange>) -> Result<impl IntoResponse> {
+/// Change the password
+///
+/// Signs out every other session of the admin.
+#[utoipa::path(
+    post,
+    path = "/auth/password",
+    tag = "auth",
+    operation_id = "change_password",
+    request_body = PasswordChange,
+    responses((status = OK, body = PasswordChanged), Errors<code::ValidationFailed>)
+)]
+async fn change_password(
+    State(state): State<AppState>,
+    admin: Admin,
+    Json(req): Json<PasswordChange>,
+) -> Result<impl IntoResponse> {
     let row = load_admin(&state, admin.id).await?;
     check_current_password(&state, &row, req.current_password).await?;
     if let Err(rule) = password::check_password(&req.new_password, &row.username) {
@@ -433,45 +764,140 @@ async fn change_password(State(state): State<AppState>, admin: Admin, Json(req):
             Ok(db::auth::delete_other_sessions(tx, admin_id, keep)?)
         })
         .await?;
-    admin.audit(state.db(), "auth.password_change", Some(format!("admin:{admin_id}")), Outcome::Success, Some(json!({ "sessions_revoked": revoked }))).await?;
-    Ok(Json(json!({ "sessions_revoked": revoked })))
+    admin
+        .audit(
+            state.db(),
+            "auth.password_change",
+            Some(format!("admin:{admin_id}")),
+            Outcome::Success,
+            Some(json!({ "sessions_revoked": revoked })),
+        )
+        .await?;
+    Ok(Json(PasswordChanged {
+        sessions_revoked: revoked,
+    }))
 }
 
+/// A new TOTP secret to enrol in an authenticator app.
+#[derive(Serialize, ToSchema)]
+struct TotpSecret {
+    /// The secret, base32.
+    secret: String,
+    /// The `otpauth://` URI (what the QR code encodes).
+    otpauth_uri: String,
+    /// The QR code as an SVG document.
+    qr_svg: String,
+}
+
+/// Start enabling TOTP
+///
+/// Creates a pending secret; it takes effect with `POST /api/v1/auth/totp/confirm`.
+#[utoipa::path(
+    post,
+    path = "/auth/totp/setup",
+    tag = "auth",
+    operation_id = "start_totp_setup",
+    responses((status = OK, body = TotpSecret), Errors<code::Conflict>)
+)]
 async fn totp_setup(State(state): State<AppState>, admin: Admin) -> Result<impl IntoResponse> {
     let row = load_admin(&state, admin.id).await?;
     if row.totp_secret.is_some() {
-        return Err(Error::new(ErrorCode::Conflict, "TOTP is already enabled; disable it first"));
+        return Err(Error::new(
+            ErrorCode::Conflict,
+            "TOTP is already enabled; disable it first",
+        ));
     }
     let secret = totp::new_secret();
-    let sealed = state.security().crypto.seal(Purpose::TotpSecret, &format!("admin:{}", admin.id), &secret);
+    let sealed =
+        state
+            .security()
+            .crypto
+            .seal(Purpose::TotpSecret, &format!("admin:{}", admin.id), &secret);
     let id = admin.id;
-    state.db().write(move |tx| Ok(db::auth::set_totp_pending(tx, id, Some(&sealed))?)).await?;
+    state
+        .db()
+        .write(move |tx| Ok(db::auth::set_totp_pending(tx, id, Some(&sealed))?))
+        .await?;
     let uri = totp::otpauth_uri(&secret, &row.username).map_err(Error::Internal)?;
     let svg = totp::qr_svg(&uri).map_err(Error::Internal)?;
-    admin.audit(state.db(), "auth.totp_setup", Some(format!("admin:{id}")), Outcome::Success, None).await?;
-    Ok(Json(json!({ "secret": totp::base32(&secret), "otpauth_uri": uri, "qr_svg": svg })))
+    admin
+        .audit(
+            state.db(),
+            "auth.totp_setup",
+            Some(format!("admin:{id}")),
+            Outcome::Success,
+            None,
+        )
+        .await?;
+    Ok(Json(TotpSecret {
+        secret: totp::base32(&secret),
+        otpauth_uri: uri,
+        qr_svg: svg,
+    }))
 }
 
-#[derive(Deserialize)]
+/// A TOTP code.
+#[derive(Deserialize, ToSchema)]
 struct CodeRequest {
+    /// The current 6-digit code.
     code: String,
 }
 
-async fn totp_confirm(State(state): State<AppState>, admin: Admin, Json(req): Json<CodeRequest>) -> Result<impl IntoResponse> {
+/// TOTP is enabled.
+#[derive(Serialize, ToSchema)]
+struct TotpEnabled {
+    /// Always `true`.
+    totp_enabled: bool,
+    /// Single-use backup codes, shown this once.
+    backup_codes: Vec<String>,
+}
+
+/// Confirm TOTP with a first code
+///
+/// Enables TOTP and answers the backup codes (shown once).
+#[utoipa::path(
+    post,
+    path = "/auth/totp/confirm",
+    tag = "auth",
+    operation_id = "confirm_totp",
+    request_body = CodeRequest,
+    responses((status = OK, body = TotpEnabled), Errors<(code::Conflict, code::ValidationFailed)>)
+)]
+async fn totp_confirm(
+    State(state): State<AppState>,
+    admin: Admin,
+    Json(req): Json<CodeRequest>,
+) -> Result<impl IntoResponse> {
     let row = load_admin(&state, admin.id).await?;
     let binding = format!("admin:{}", admin.id);
-    let sealed = row
-        .totp_pending
-        .ok_or_else(|| Error::new(ErrorCode::Conflict, "start with POST /api/v1/auth/totp/setup"))?;
+    let sealed = row.totp_pending.ok_or_else(|| {
+        Error::new(
+            ErrorCode::Conflict,
+            "start with POST /api/v1/auth/totp/setup",
+        )
+    })?;
     let secret = state
         .security()
         .crypto
         .open(Purpose::TotpSecret, &binding, &sealed)
-        .map_err(|e| Error::Internal(anyhow::anyhow!("cannot open the pending TOTP secret: {e}")))?;
+        .map_err(|e| {
+            Error::Internal(anyhow::anyhow!("cannot open the pending TOTP secret: {e}"))
+        })?;
     let now = Utc::now().timestamp().max(0) as u64;
     let Some(step) = totp::verify(&secret, &req.code, now, None) else {
-        admin.audit(state.db(), "auth.totp_enable", Some(binding), Outcome::Failure, None).await?;
-        return Err(Error::invalid(vec![FieldError::new("code", "does not match; check the device clock and try the next code")]));
+        admin
+            .audit(
+                state.db(),
+                "auth.totp_enable",
+                Some(binding),
+                Outcome::Failure,
+                None,
+            )
+            .await?;
+        return Err(Error::invalid(vec![FieldError::new(
+            "code",
+            "does not match; check the device clock and try the next code",
+        )]));
     };
     let codes = totp::new_backup_codes();
     let hashes: Vec<Vec<u8>> = codes.iter().map(|(_, h)| h.clone()).collect();
@@ -484,17 +910,51 @@ async fn totp_confirm(State(state): State<AppState>, admin: Admin, Json(req): Js
             Ok(())
         })
         .await?;
-    admin.audit(state.db(), "auth.totp_enable", Some(binding), Outcome::Success, None).await?;
-    Ok(Json(json!({ "totp_enabled": true, "backup_codes": codes.into_iter().map(|(c, _)| c).collect::<Vec<_>>() })))
+    admin
+        .audit(
+            state.db(),
+            "auth.totp_enable",
+            Some(binding),
+            Outcome::Success,
+            None,
+        )
+        .await?;
+    Ok(Json(TotpEnabled {
+        totp_enabled: true,
+        backup_codes: codes.into_iter().map(|(c, _)| c).collect(),
+    }))
 }
 
-#[derive(Deserialize)]
+/// Proof to turn TOTP off.
+#[derive(Deserialize, ToSchema)]
 struct DisableRequest {
+    /// The admin's password.
     password: String,
+    /// A current TOTP code or an unused backup code.
     code: String,
 }
 
-async fn totp_disable(State(state): State<AppState>, admin: Admin, Json(req): Json<DisableRequest>) -> Result<impl IntoResponse> {
+/// TOTP is disabled.
+#[derive(Serialize, ToSchema)]
+struct TotpDisabled {
+    /// Always `false`.
+    totp_enabled: bool,
+}
+
+/// Disable TOTP
+#[utoipa::path(
+    post,
+    path = "/auth/totp/disable",
+    tag = "auth",
+    operation_id = "disable_totp",
+    request_body = DisableRequest,
+    responses((status = OK, body = TotpDisabled), Errors<(code::Conflict, code::ValidationFailed, code::InvalidSecondFactor)>)
+)]
+async fn totp_disable(
+    State(state): State<AppState>,
+    admin: Admin,
+    Json(req): Json<DisableRequest>,
+) -> Result<impl IntoResponse> {
     let row = load_admin(&state, admin.id).await?;
     if row.totp_secret.is_none() {
         return Err(Error::new(ErrorCode::Conflict, "TOTP is not enabled"));
@@ -502,21 +962,64 @@ async fn totp_disable(State(state): State<AppState>, admin: Admin, Json(req): Js
     check_current_password(&state, &row, req.password).await?;
     let target = Some(format!("admin:{}", admin.id));
     if let Err(e) = consume_second_factor(&state, &row, &req.code).await {
-        admin.audit(state.db(), "auth.totp_disable", target, Outcome::Failure, None).await?;
+        admin
+            .audit(
+                state.db(),
+                "auth.totp_disable",
+                target,
+                Outcome::Failure,
+                None,
+            )
+            .await?;
         return Err(e);
     }
     let id = admin.id;
-    state.db().write(move |tx| Ok(db::auth::disable_totp(tx, id)?)).await?;
-    admin.audit(state.db(), "auth.totp_disable", target, Outcome::Success, None).await?;
-    Ok(Json(json!({ "totp_enabled": false })))
+    state
+        .db()
+        .write(move |tx| Ok(db::auth::disable_totp(tx, id)?))
+        .await?;
+    admin
+        .audit(
+            state.db(),
+            "auth.totp_disable",
+            target,
+            Outcome::Success,
+            None,
+        )
+        .await?;
+    Ok(Json(TotpDisabled {
+        totp_enabled: false,
+    }))
 }
 
-#[derive(Deserialize)]
+/// Proof to replace the backup codes.
+#[derive(Deserialize, ToSchema)]
 struct RegenerateRequest {
+    /// The admin's password.
     password: String,
 }
 
-async fn totp_backup_codes(State(state): State<AppState>, admin: Admin, Json(req): Json<RegenerateRequest>) -> Result<impl IntoResponse> {
+/// New backup codes.
+#[derive(Serialize, ToSchema)]
+struct BackupCodes {
+    /// Single-use backup codes, shown this once; the old ones no longer work.
+    backup_codes: Vec<String>,
+}
+
+/// Replace the backup codes
+#[utoipa::path(
+    post,
+    path = "/auth/totp/backup-codes",
+    tag = "auth",
+    operation_id = "regenerate_backup_codes",
+    request_body = RegenerateRequest,
+    responses((status = OK, body = BackupCodes), Errors<(code::Conflict, code::ValidationFailed)>)
+)]
+async fn totp_backup_codes(
+    State(state): State<AppState>,
+    admin: Admin,
+    Json(req): Json<RegenerateRequest>,
+) -> Result<impl IntoResponse> {
     let row = load_admin(&state, admin.id).await?;
     if row.totp_secret.is_none() {
         return Err(Error::new(ErrorCode::Conflict, "TOTP is not enabled"));
@@ -525,9 +1028,22 @@ async fn totp_backup_codes(State(state): State<AppState>, admin: Admin, Json(req
     let codes = totp::new_backup_codes();
     let hashes: Vec<Vec<u8>> = codes.iter().map(|(_, h)| h.clone()).collect();
     let id = admin.id;
-    state.db().write(move |tx| Ok(db::auth::replace_backup_codes(tx, id, &hashes)?)).await?;
-    admin.audit(state.db(), "auth.backup_codes_regenerate", Some(format!("admin:{id}")), Outcome::Success, None).await?;
-    Ok(Json(json!({ "backup_codes": codes.into_iter().map(|(c, _)| c).collect::<Vec<_>>() })))
+    state
+        .db()
+        .write(move |tx| Ok(db::auth::replace_backup_codes(tx, id, &hashes)?))
+        .await?;
+    admin
+        .audit(
+            state.db(),
+            "auth.backup_codes_regenerate",
+            Some(format!("admin:{id}")),
+            Outcome::Success,
+            None,
+        )
+        .await?;
+    Ok(Json(BackupCodes {
+        backup_codes: codes.into_iter().map(|(c, _)| c).collect(),
+    }))
 }
 
 #[cfg(test)]
@@ -536,7 +1052,10 @@ mod tests {
 
     #[test]
     fn public_url_validation() {
-        assert_eq!(validate_public_url("https://media.example.org/invite/").unwrap(), "https://media.example.org/invite");
+        assert_eq!(
+            validate_public_url("https://media.example.org/invite/").unwrap(),
+            "https://media.example.org/invite"
+        );
         assert!(validate_public_url("ftp://x").is_err());
         assert!(validate_public_url("https://").is_err());
         assert!(validate_public_url("https://a?b").is_err());

@@ -2,8 +2,8 @@
 //! axum's plain-text bodies.
 
 use crate::error::{Error, ErrorCode};
-use axum::extract::{FromRequest, FromRequestParts};
 use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
+use axum::extract::{FromRequest, FromRequestParts};
 use axum::http::StatusCode;
 
 /// `axum::Json` with errors as `MALFORMED_JSON`, `UNSUPPORTED_MEDIA_TYPE` or `PAYLOAD_TOO_LARGE`.
@@ -34,12 +34,19 @@ impl From<JsonRejection> for Error {
                 ErrorCode::UnsupportedMediaType,
                 "the request body must be JSON with `Content-Type: application/json`",
             ),
-            JsonRejection::JsonSyntaxError(e) => {
-                Error::new(ErrorCode::MalformedJson, format!("the body is not valid JSON: {}", serde_cause(&e.body_text())))
-            }
+            JsonRejection::JsonSyntaxError(e) => Error::new(
+                ErrorCode::MalformedJson,
+                format!(
+                    "the body is not valid JSON: {}",
+                    serde_cause(&e.body_text())
+                ),
+            ),
             JsonRejection::JsonDataError(e) => Error::new(
                 ErrorCode::MalformedJson,
-                format!("the JSON does not have the expected shape: {}", serde_cause(&e.body_text())),
+                format!(
+                    "the JSON does not have the expected shape: {}",
+                    serde_cause(&e.body_text())
+                ),
             ),
             other if other.status() == StatusCode::PAYLOAD_TOO_LARGE => {
                 Error::new(ErrorCode::PayloadTooLarge, "the request body is too large")
@@ -51,13 +58,25 @@ impl From<JsonRejection> for Error {
 
 impl From<QueryRejection> for Error {
     fn from(rejection: QueryRejection) -> Self {
-        Error::new(ErrorCode::BadRequest, format!("invalid query string: {}", serde_cause(&rejection.body_text())))
+        Error::new(
+            ErrorCode::BadRequest,
+            format!(
+                "invalid query string: {}",
+                serde_cause(&rejection.body_text())
+            ),
+        )
     }
 }
 
 impl From<PathRejection> for Error {
     fn from(rejection: PathRejection) -> Self {
-        Error::new(ErrorCode::BadRequest, format!("invalid path parameter: {}", serde_cause(&rejection.body_text())))
+        Error::new(
+            ErrorCode::BadRequest,
+            format!(
+                "invalid path parameter: {}",
+                serde_cause(&rejection.body_text())
+            ),
+        )
     }
 }
 

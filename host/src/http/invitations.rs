@@ -2,25 +2,29 @@
 //! and clear any field except the code and the use count, delete.
 
 use crate::auth::Admin;
-use crate::db::{self, audit::Outcome, invitations::{Filter, Invitation, Sort, Status, Target}};
-use crate::error::{Error, ErrorCode, FieldError, Result};
+use crate::db::{
+    self,
+    audit::Outcome,
+    invitations::{Filter, Invitation, Sort, Status, Target},
+};
+use crate::error::{Error, ErrorCode, FieldError, Result, code};
+use crate::http::Routes;
 use crate::http::extract::{Json, Path, Query};
+use crate::http::openapi::Errors;
 use crate::http::pagination::{PageQuery, Paginated};
 use crate::plugins::{PluginHost, ValueKind};
 use crate::state::AppState;
-use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::get;
 use rand::Rng;
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{Map, Value as JsonValue, json};
+use utoipa::ToSchema;
+use utoipa_axum::routes;
 
 /// Invitation routes.
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/invitations", get(list).post(create))
-        .route("/invitations/{id}", get(show).patch(update).delete(remove))
+pub fn routes() -> Routes {
+    vec![routes!(list, create), routes!(show, update, remove)]
 }
 
 /// Alphabet of generated codes: upper-case letters and digits without the look-alikes 0 O 1 I L.
@@ -29,7 +33,9 @@ pub const CODE_ALPHABET: &[u8] = b"ABCDEFGHJKMNPQRSTUVWXYZ23456789";
 /// A generated 12-character code.
 pub fn generate_code() -> String {
     let mut rng = rand::rng();
-    (0..12).map(|_| CODE_ALPHABET[rng.random_range(0..CODE_ALPHABET.len())] as char).collect()
+    (0..12)
+        .map(|_| CODE_ALPHABET[rng.random_range(0..CODE_ALPHABET.len())] as char)
+        .collect()
 }
 
 /// Custom codes: 1–32 of `[A-Za-z0-9_-]`.
@@ -37,76 +43,122 @@ pub fn check_custom_code(code: &str) -> std::result::Result<(), &'static str> {
     if code.is_empty() || code.len() > 32 {
         return Err("must be 1 to 32 characters");
     }
-    if !code.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-') {
+    if !code
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+    {
         return Err("may contain only letters, digits, '_' and '-'");
     }
     Ok(())
 }
 
 /// `Some(None)` when the field is present and `null`, `None` when absent (PATCH semantics).
-fn double<'de, T: Deserialize<'de>, D: Deserializer<'de>>(d: D) -> std::result::Result<Option<Option<T>>, D::Error> {
+fn double<'de, T: Deserialize<'de>, D: Deserializer<'de>>(
+    d: D,
+) -> std::result::Result<Option<Option<T>>, D::Error> {
     Ok(Some(Option::deserialize(d)?))
 }
 
-#[derive(Debug, Deserialize)]
+/// A target server of an invitation and what it grants there.
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct TargetInput {
+    /// Server id.
     server_id: i64,
     /// Library ids (`GET /servers/{id}/libraries`); absent or null: all libraries.
     #[serde(default)]
     libraries: Option<Vec<i64>>,
+    /// Permission values by key, as the server's connector declares them (`permissions` of the
+    /// plugin); absent keys get the connector's default.
     #[serde(default)]
+    #[schema(value_type = BTreeMap<String, Value>)]
     permissions: Map<String, JsonValue>,
 }
 
-#[derive(Debug, Deserialize)]
+/// An invitation's settings. On create every field is optional except `servers`; on update
+/// absent fields keep their value and `null` clears `expires_at`, `max_uses`,
+/// `access_duration_days` and `note`. The code and the use count cannot be changed.
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct InvitationInput {
+    /// Custom code, 1 to 32 of `[A-Za-z0-9_-]`, unique case-insensitively; absent: a generated
+    /// 12-character code.
     code: Option<String>,
+    /// Target servers (at least one).
     servers: Option<Vec<TargetInput>>,
+    /// Expiry (RFC 3339, in the future when creating).
     #[serde(default, deserialize_with = "double")]
     expires_at: Option<Option<String>>,
+    /// Maximum uses, 1 to 1000000; `null`: unlimited.
     #[serde(default, deserialize_with = "double")]
     max_uses: Option<Option<i64>>,
+    /// Days the created accounts last, 1 to 36500; `null`: no limit.
     #[serde(default, deserialize_with = "double")]
     access_duration_days: Option<Option<i64>>,
+    /// Admin note, at most 500 characters.
     #[serde(default, deserialize_with = "double")]
     note: Option<Option<String>>,
+    /// Whether the code can be redeemed (default `true`).
     enabled: Option<bool>,
 }
 
-#[derive(Serialize)]
+/// A library by id and name.
+#[derive(Serialize, ToSchema)]
 struct LibraryRef {
+    /// Library id.
     id: i64,
+    /// Name.
     name: String,
 }
 
-#[derive(Serialize)]
+/// A target server of an invitation.
+#[derive(Serialize, ToSchema)]
 struct TargetView {
+    /// Server id.
     server_id: i64,
+    /// Server name.
     server_name: String,
+    /// Connector id.
     kind: String,
     /// `null`: every library.
     libraries: Option<Vec<LibraryRef>>,
+    /// Permission values by key.
+    #[schema(value_type = BTreeMap<String, Value>)]
     permissions: Map<String, JsonValue>,
 }
 
-#[derive(Serialize)]
+/// An invitation.
+#[derive(Serialize, ToSchema)]
 struct InvitationView {
+    /// Invitation id.
     id: i64,
+    /// The code.
     code: String,
+    /// The join link to send.
     url: String,
+    /// Whether it can be redeemed now, and if not why.
     status: Status,
+    /// Whether it is enabled.
     enabled: bool,
+    /// Expiry.
     expires_at: Option<String>,
+    /// Maximum uses; `null`: unlimited.
     max_uses: Option<i64>,
+    /// Uses so far (including redemptions in progress).
     use_count: i64,
+    /// Uses left; `null`: unlimited.
     remaining_uses: Option<i64>,
+    /// Days the created accounts last; `null`: no limit.
     access_duration_days: Option<i64>,
+    /// Admin note.
     note: Option<String>,
+    /// Target servers.
     servers: Vec<TargetView>,
+    /// Who created it (`admin:<name>` or `api-key:<prefix>`).
     created_by: String,
+    /// Creation time.
     created_at: String,
+    /// Last change.
     updated_at: String,
 }
 
@@ -114,14 +166,22 @@ fn view(state: &AppState, c: &rusqlite::Connection, inv: Invitation) -> Result<I
     let now = db::time::now();
     let mut servers = Vec::new();
     for t in &inv.targets {
-        let Some(server) = db::servers::get(c, t.server_id)? else { continue };
+        let Some(server) = db::servers::get(c, t.server_id)? else {
+            continue;
+        };
         let libs = db::servers::libraries(c, t.server_id)?;
         servers.push(TargetView {
             server_id: t.server_id,
             server_name: server.name,
             kind: server.kind,
             libraries: t.libraries.as_ref().map(|ids| {
-                libs.iter().filter(|l| ids.contains(&l.id)).map(|l| LibraryRef { id: l.id, name: l.name.clone() }).collect()
+                libs.iter()
+                    .filter(|l| ids.contains(&l.id))
+                    .map(|l| LibraryRef {
+                        id: l.id,
+                        name: l.name.clone(),
+                    })
+                    .collect()
             }),
             permissions: t.permissions.clone(),
         });
@@ -147,14 +207,24 @@ fn view(state: &AppState, c: &rusqlite::Connection, inv: Invitation) -> Result<I
 
 /// Check the targets: servers exist, libraries belong to them, permission keys are declared by
 /// the server's connector with values of the declared kind.
-fn check_targets(plugins: &PluginHost, c: &rusqlite::Connection, targets: &[TargetInput], fields: &mut Vec<FieldError>) -> Result<Vec<Target>> {
+fn check_targets(
+    plugins: &PluginHost,
+    c: &rusqlite::Connection,
+    targets: &[TargetInput],
+    fields: &mut Vec<FieldError>,
+) -> Result<Vec<Target>> {
     if targets.is_empty() {
         fields.push(FieldError::new("servers", "choose at least one server"));
     }
     let mut out = Vec::new();
     for (i, t) in targets.iter().enumerate() {
         let at = |f: &str| format!("servers[{i}].{f}");
-        if targets.iter().filter(|o| o.server_id == t.server_id).count() > 1 {
+        if targets
+            .iter()
+            .filter(|o| o.server_id == t.server_id)
+            .count()
+            > 1
+        {
             fields.push(FieldError::new(at("server_id"), "is listed twice"));
             continue;
         }
@@ -165,11 +235,17 @@ fn check_targets(plugins: &PluginHost, c: &rusqlite::Connection, targets: &[Targ
         if let Some(ids) = &t.libraries {
             let libs = db::servers::libraries(c, t.server_id)?;
             if ids.is_empty() {
-                fields.push(FieldError::new(at("libraries"), "give at least one library, or null for all"));
+                fields.push(FieldError::new(
+                    at("libraries"),
+                    "give at least one library, or null for all",
+                ));
             }
             for id in ids {
                 if !libs.iter().any(|l| l.id == *id) {
-                    fields.push(FieldError::new(at("libraries"), format!("library {id} does not belong to server {}", server.name)));
+                    fields.push(FieldError::new(
+                        at("libraries"),
+                        format!("library {id} does not belong to server {}", server.name),
+                    ));
                 }
             }
         }
@@ -177,7 +253,10 @@ fn check_targets(plugins: &PluginHost, c: &rusqlite::Connection, targets: &[Targ
             Some(manifest) => {
                 for (key, value) in &t.permissions {
                     let Some(def) = manifest.permissions.iter().find(|p| &p.key == key) else {
-                        fields.push(FieldError::new(at(&format!("permissions.{key}")), format!("is not a permission of {} servers", manifest.name)));
+                        fields.push(FieldError::new(
+                            at(&format!("permissions.{key}")),
+                            format!("is not a permission of {} servers", manifest.name),
+                        ));
                         continue;
                     };
                     let fits = match def.kind {
@@ -186,21 +265,36 @@ fn check_targets(plugins: &PluginHost, c: &rusqlite::Connection, targets: &[Targ
                         _ => value.is_string(),
                     };
                     if !fits {
-                        fields.push(FieldError::new(at(&format!("permissions.{key}")), "has the wrong type"));
+                        fields.push(FieldError::new(
+                            at(&format!("permissions.{key}")),
+                            "has the wrong type",
+                        ));
                     }
                 }
             }
             None if !t.permissions.is_empty() => {
-                fields.push(FieldError::new(at("permissions"), "the server's connector is not loaded, so permissions cannot be checked"));
+                fields.push(FieldError::new(
+                    at("permissions"),
+                    "the server's connector is not loaded, so permissions cannot be checked",
+                ));
             }
             None => {}
         }
-        out.push(Target { server_id: t.server_id, libraries: t.libraries.clone(), permissions: t.permissions.clone() });
+        out.push(Target {
+            server_id: t.server_id,
+            libraries: t.libraries.clone(),
+            permissions: t.permissions.clone(),
+        });
     }
     Ok(out)
 }
 
-fn check_scalars(inv: &mut Invitation, input: &InvitationInput, creating: bool, fields: &mut Vec<FieldError>) {
+fn check_scalars(
+    inv: &mut Invitation,
+    input: &InvitationInput,
+    creating: bool,
+    fields: &mut Vec<FieldError>,
+) {
     if let Some(expires) = &input.expires_at {
         inv.expires_at = match expires.as_deref().map(db::time::parse) {
             None => None,
@@ -211,25 +305,38 @@ fn check_scalars(inv: &mut Invitation, input: &InvitationInput, creating: bool, 
                 Some(db::time::fmt(t))
             }
             Some(None) => {
-                fields.push(FieldError::new("expires_at", "must be an RFC 3339 time, e.g. 2027-01-31T00:00:00Z"));
+                fields.push(FieldError::new(
+                    "expires_at",
+                    "must be an RFC 3339 time, e.g. 2027-01-31T00:00:00Z",
+                ));
                 None
             }
         };
     }
     if let Some(max) = input.max_uses {
         if max.is_some_and(|m| !(1..=1_000_000).contains(&m)) {
-            fields.push(FieldError::new("max_uses", "must be from 1 to 1000000, or null for unlimited"));
+            fields.push(FieldError::new(
+                "max_uses",
+                "must be from 1 to 1000000, or null for unlimited",
+            ));
         }
         inv.max_uses = max;
     }
     if let Some(days) = input.access_duration_days {
         if days.is_some_and(|d| !(1..=36_500).contains(&d)) {
-            fields.push(FieldError::new("access_duration_days", "must be from 1 to 36500, or null for no limit"));
+            fields.push(FieldError::new(
+                "access_duration_days",
+                "must be from 1 to 36500, or null for no limit",
+            ));
         }
         inv.access_duration_days = days;
     }
     if let Some(note) = &input.note {
-        let note = note.as_deref().map(str::trim).filter(|n| !n.is_empty()).map(str::to_owned);
+        let note = note
+            .as_deref()
+            .map(str::trim)
+            .filter(|n| !n.is_empty())
+            .map(str::to_owned);
         if note.as_ref().is_some_and(|n| n.chars().count() > 500) {
             fields.push(FieldError::new("note", "must be at most 500 characters"));
         }
@@ -240,7 +347,20 @@ fn check_scalars(inv: &mut Invitation, input: &InvitationInput, creating: bool, 
     }
 }
 
-async fn create(State(state): State<AppState>, admin: Admin, Json(input): Json<InvitationInput>) -> Result<(StatusCode, Json<InvitationView>)> {
+/// Create an invitation
+#[utoipa::path(
+    post,
+    path = "/invitations",
+    tag = "invitations",
+    operation_id = "create_invitation",
+    request_body = InvitationInput,
+    responses((status = CREATED, body = InvitationView), Errors<(code::ValidationFailed, code::Conflict)>)
+)]
+async fn create(
+    State(state): State<AppState>,
+    admin: Admin,
+    Json(input): Json<InvitationInput>,
+) -> Result<(StatusCode, Json<InvitationView>)> {
     let mut fields = Vec::new();
     let custom = input.code.clone();
     if let Some(code) = &custom
@@ -303,10 +423,26 @@ async fn create(State(state): State<AppState>, admin: Admin, Json(input): Json<I
             Ok(id)
         })
         .await?;
-    Ok((StatusCode::CREATED, show(State(state), admin, Path(id)).await?))
+    Ok((
+        StatusCode::CREATED,
+        show(State(state), admin, Path(id)).await?,
+    ))
 }
 
-async fn show(State(state): State<AppState>, _admin: Admin, Path(id): Path<i64>) -> Result<Json<InvitationView>> {
+/// Get an invitation
+#[utoipa::path(
+    get,
+    path = "/invitations/{id}",
+    tag = "invitations",
+    operation_id = "get_invitation",
+    params(("id" = i64, Path, description = "Invitation id")),
+    responses((status = OK, body = InvitationView), Errors<code::NotFound>)
+)]
+async fn show(
+    State(state): State<AppState>,
+    _admin: Admin,
+    Path(id): Path<i64>,
+) -> Result<Json<InvitationView>> {
     let st = state.clone();
     state
         .db()
@@ -318,26 +454,62 @@ async fn show(State(state): State<AppState>, _admin: Admin, Path(id): Path<i64>)
         .map(Json)
 }
 
-#[derive(Deserialize)]
+/// Filters, sort and page of the invitation list.
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 struct ListQuery {
+    /// 1-based page number (default 1).
+    #[param(minimum = 1)]
     page: Option<u32>,
+    /// Items per page (default 50, at most 100).
+    #[param(minimum = 1, maximum = 100)]
     per_page: Option<u32>,
+    /// `active`, `expired`, `used_up` or `disabled`.
     status: Option<String>,
+    /// Only invitations targeting this server.
     server_id: Option<i64>,
+    /// Part of the code (case-insensitive).
     search: Option<String>,
+    /// `created_at` (default), `expires_at`, `code` or `use_count`.
     sort: Option<String>,
+    /// `asc` or `desc` (default: `desc` for `created_at` and `use_count`, else `asc`).
     order: Option<String>,
 }
 
-async fn list(State(state): State<AppState>, _admin: Admin, Query(q): Query<ListQuery>) -> Result<Json<Paginated<InvitationView>>> {
-    let page = PageQuery { page: q.page, per_page: q.per_page }.validate()?;
+/// List invitations
+#[utoipa::path(
+    get,
+    path = "/invitations",
+    tag = "invitations",
+    operation_id = "list_invitations",
+    params(ListQuery),
+    responses((status = OK, body = Paginated<InvitationView>), Errors<code::ValidationFailed>)
+)]
+async fn list(
+    State(state): State<AppState>,
+    _admin: Admin,
+    Query(q): Query<ListQuery>,
+) -> Result<Json<Paginated<InvitationView>>> {
+    let page = PageQuery {
+        page: q.page,
+        per_page: q.per_page,
+    }
+    .validate()?;
     let mut fields = Vec::new();
     let status = q.status.as_deref().map(|s| {
-        Status::parse(s).ok_or_else(|| fields.push(FieldError::new("status", "must be active, expired, used_up or disabled")))
+        Status::parse(s).ok_or_else(|| {
+            fields.push(FieldError::new(
+                "status",
+                "must be active, expired, used_up or disabled",
+            ))
+        })
     });
     let sort = Sort::parse(q.sort.as_deref().unwrap_or("created_at"));
     if sort.is_none() {
-        fields.push(FieldError::new("sort", "must be created_at, expires_at, code or use_count"));
+        fields.push(FieldError::new(
+            "sort",
+            "must be created_at, expires_at, code or use_count",
+        ));
     }
     let descending = match q.order.as_deref() {
         None => sort == Some(Sort::CreatedAt) || sort == Some(Sort::UseCount),
@@ -351,30 +523,64 @@ async fn list(State(state): State<AppState>, _admin: Admin, Query(q): Query<List
     if !fields.is_empty() {
         return Err(Error::invalid(fields));
     }
-    let filter = Filter { status: status.and_then(|s| s.ok()), server_id: q.server_id, search: q.search };
+    let filter = Filter {
+        status: status.and_then(|s| s.ok()),
+        server_id: q.server_id,
+        search: q.search,
+    };
     let sort = sort.unwrap_or(Sort::CreatedAt);
     let st = state.clone();
     state
         .db()
         .run(move |c| {
-            let (items, total) = db::invitations::list(c, &filter, sort, descending, page.limit(), page.offset())?;
-            let views = items.into_iter().map(|inv| view(&st, c, inv)).collect::<Result<Vec<_>>>()?;
+            let (items, total) =
+                db::invitations::list(c, &filter, sort, descending, page.limit(), page.offset())?;
+            let views = items
+                .into_iter()
+                .map(|inv| view(&st, c, inv))
+                .collect::<Result<Vec<_>>>()?;
             Ok(Paginated::new(views, total, page))
         })
         .await
         .map(Json)
 }
 
-async fn update(State(state): State<AppState>, admin: Admin, Path(id): Path<i64>, Json(input): Json<InvitationInput>) -> Result<Json<InvitationView>> {
+/// Edit an invitation
+///
+/// Absent fields keep their value; `null` clears a clearable field. The code and the use count
+/// cannot be changed.
+#[utoipa::path(
+    patch,
+    path = "/invitations/{id}",
+    tag = "invitations",
+    operation_id = "update_invitation",
+    params(("id" = i64, Path, description = "Invitation id")),
+    request_body = InvitationInput,
+    responses((status = OK, body = InvitationView), Errors<(code::NotFound, code::ValidationFailed)>)
+)]
+async fn update(
+    State(state): State<AppState>,
+    admin: Admin,
+    Path(id): Path<i64>,
+    Json(input): Json<InvitationInput>,
+) -> Result<Json<InvitationView>> {
     let plugins = state.plugins().clone();
     let (actor, ip) = (admin.actor(), admin.ip.clone());
     state
         .db()
         .write(move |tx| {
-            let mut inv = db::invitations::get(tx, id)?.ok_or_else(|| Error::not_found("invitation"))?;
+            let mut inv =
+                db::invitations::get(tx, id)?.ok_or_else(|| Error::not_found("invitation"))?;
             let mut fields = Vec::new();
-            if input.code.as_ref().is_some_and(|c| !c.eq_ignore_ascii_case(&inv.code)) {
-                fields.push(FieldError::new("code", "cannot be changed; create a new invitation instead"));
+            if input
+                .code
+                .as_ref()
+                .is_some_and(|c| !c.eq_ignore_ascii_case(&inv.code))
+            {
+                fields.push(FieldError::new(
+                    "code",
+                    "cannot be changed; create a new invitation instead",
+                ));
             }
             check_scalars(&mut inv, &input, false, &mut fields);
             if let Some(targets) = &input.servers {
@@ -384,35 +590,57 @@ async fn update(State(state): State<AppState>, admin: Admin, Path(id): Path<i64>
                 return Err(Error::invalid(fields));
             }
             db::invitations::update(tx, &inv)?;
-            db::audit::append(tx, &db::audit::NewEvent {
-                actor: &actor,
-                ip: ip.as_deref(),
-                action: "invitation.update",
-                target: Some(&format!("invitation:{id}")),
-                outcome: Outcome::Success,
-                detail: None,
-            })?;
+            db::audit::append(
+                tx,
+                &db::audit::NewEvent {
+                    actor: &actor,
+                    ip: ip.as_deref(),
+                    action: "invitation.update",
+                    target: Some(&format!("invitation:{id}")),
+                    outcome: Outcome::Success,
+                    detail: None,
+                },
+            )?;
             Ok(())
         })
         .await?;
     show(State(state), admin, Path(id)).await
 }
 
-async fn remove(State(state): State<AppState>, admin: Admin, Path(id): Path<i64>) -> Result<StatusCode> {
+/// Delete an invitation
+///
+/// Accounts created with it keep existing; their link to it is cleared.
+#[utoipa::path(
+    delete,
+    path = "/invitations/{id}",
+    tag = "invitations",
+    operation_id = "delete_invitation",
+    params(("id" = i64, Path, description = "Invitation id")),
+    responses((status = NO_CONTENT, description = "Deleted"), Errors<code::NotFound>)
+)]
+async fn remove(
+    State(state): State<AppState>,
+    admin: Admin,
+    Path(id): Path<i64>,
+) -> Result<StatusCode> {
     let (actor, ip) = (admin.actor(), admin.ip.clone());
     state
         .db()
         .write(move |tx| {
-            let inv = db::invitations::get(tx, id)?.ok_or_else(|| Error::not_found("invitation"))?;
+            let inv =
+                db::invitations::get(tx, id)?.ok_or_else(|| Error::not_found("invitation"))?;
             db::invitations::delete(tx, id)?;
-            db::audit::append(tx, &db::audit::NewEvent {
-                actor: &actor,
-                ip: ip.as_deref(),
-                action: "invitation.delete",
-                target: Some(&format!("invitation:{id}")),
-                outcome: Outcome::Success,
-                detail: Some(json!({ "code": inv.code })),
-            })?;
+            db::audit::append(
+                tx,
+                &db::audit::NewEvent {
+                    actor: &actor,
+                    ip: ip.as_deref(),
+                    action: "invitation.delete",
+                    target: Some(&format!("invitation:{id}")),
+                    outcome: Outcome::Success,
+                    detail: Some(json!({ "code": inv.code })),
+                },
+            )?;
             Ok(())
         })
         .await?;

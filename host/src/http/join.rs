@@ -7,41 +7,46 @@
 use crate::auth::ClientIp;
 use crate::crypto::Purpose;
 use crate::db::{self, invitations::Status};
-use crate::error::{Error, ErrorCode, Result};
+use crate::error::{Error, ErrorCode, Result, code};
+use crate::http::Routes;
 use crate::http::extract::{Json, Path};
+use crate::http::openapi::Errors;
 use crate::plugins::{JoinFlow, LinkStatus};
 use crate::redemption::{self, RedeemRequest, Redeemed, StoredAccount, invite_invalid};
 use crate::servers;
 use crate::state::AppState;
-use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::{get, post};
 use rusqlite::{OptionalExtension, params};
 use serde::Serialize;
+use utoipa::ToSchema;
+use utoipa_axum::routes;
 
 /// Public join routes.
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/join/{code}", get(validate).post(redeem))
-        .route("/join/{code}/oauth/{connector}", post(start_link))
-        .route("/join/{code}/oauth/{connector}/{link}", get(poll_link))
+pub fn routes() -> Routes {
+    vec![
+        routes!(validate, redeem),
+        routes!(start_link),
+        routes!(poll_link),
+    ]
 }
 
 fn limit(state: &AppState, ip: &Option<String>) -> Result<()> {
     let key = ip.clone().unwrap_or_else(|| "unknown".into());
-    state
-        .security()
-        .join_ip
-        .check(&key)
-        .map_err(|secs| Error::new(ErrorCode::RateLimited, "too many requests; slow down").with_retry_after(secs))
+    state.security().join_ip.check(&key).map_err(|secs| {
+        Error::new(ErrorCode::RateLimited, "too many requests; slow down").with_retry_after(secs)
+    })
 }
 
 async fn active_invitation(state: &AppState, code: String) -> Result<db::invitations::Invitation> {
     if redemption_code_is_malformed(&code) {
         return Err(invite_invalid());
     }
-    let inv = state.db().run(move |c| Ok(db::invitations::by_code(c, &code)?)).await?.ok_or_else(invite_invalid)?;
+    let inv = state
+        .db()
+        .run(move |c| Ok(db::invitations::by_code(c, &code)?))
+        .await?
+        .ok_or_else(invite_invalid)?;
     if inv.status(&db::time::now()) != Status::Active {
         return Err(invite_invalid());
     }
@@ -52,8 +57,10 @@ fn redemption_code_is_malformed(code: &str) -> bool {
     crate::http::invitations::check_custom_code(code).is_err()
 }
 
-#[derive(Serialize)]
+/// A server the invitation gives access to.
+#[derive(Serialize, ToSchema)]
 struct ServerOffer {
+    /// Server name.
     name: String,
     /// Connector id, e.g. `jellyfin`.
     kind: String,
@@ -65,10 +72,15 @@ struct ServerOffer {
     libraries: Option<Vec<String>>,
 }
 
-#[derive(Serialize)]
+/// What the invitee needs to know about a valid code.
+#[derive(Serialize, ToSchema)]
+#[schema(as = JoinValidation)]
 struct Validation {
+    /// The code, as stored.
     code: String,
+    /// The servers it gives access to.
     servers: Vec<ServerOffer>,
+    /// Days the accounts last; `null`: no limit.
     access_duration_days: Option<i64>,
     /// Whether the invitee must choose a username and password.
     needs_credentials: bool,
@@ -76,7 +88,23 @@ struct Validation {
     oauth: Vec<String>,
 }
 
-async fn validate(State(state): State<AppState>, ClientIp(ip): ClientIp, Path(code): Path<String>) -> Result<Json<Validation>> {
+/// Check an invitation code
+///
+/// Answers only what the invitee needs. Any code that cannot be used (unknown, expired,
+/// disabled, used up) gets the same `INVITE_INVALID`. Rate limited per client address.
+#[utoipa::path(
+    get,
+    path = "/join/{code}",
+    tag = "join",
+    operation_id = "validate_invitation",
+    params(("code" = String, Path, description = "The invitation code")),
+    responses((status = OK, body = Validation), Errors<(code::InviteInvalid, code::RateLimited)>)
+)]
+async fn validate(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    Path(code): Path<String>,
+) -> Result<Json<Validation>> {
     limit(&state, &ip)?;
     let inv = active_invitation(&state, code).await?;
     let targets = inv.targets.clone();
@@ -85,25 +113,42 @@ async fn validate(State(state): State<AppState>, ClientIp(ip): ClientIp, Path(co
         .run(move |c| {
             targets
                 .iter()
-                .map(|t| Ok((t.clone(), db::servers::get(c, t.server_id)?, db::servers::libraries(c, t.server_id)?)))
+                .map(|t| {
+                    Ok((
+                        t.clone(),
+                        db::servers::get(c, t.server_id)?,
+                        db::servers::libraries(c, t.server_id)?,
+                    ))
+                })
                 .collect::<Result<Vec<_>>>()
         })
         .await?;
     let mut servers = Vec::new();
     let mut oauth = Vec::new();
     for (target, server, libs) in rows {
-        let Some(server) = server else { return Err(invite_invalid()) };
+        let Some(server) = server else {
+            return Err(invite_invalid());
+        };
         let manifest = state.plugins().manifest(&server.kind);
-        let join_flow = manifest.as_ref().map_or(JoinFlow::Credentials, |m| m.join_flow);
+        let join_flow = manifest
+            .as_ref()
+            .map_or(JoinFlow::Credentials, |m| m.join_flow);
         if join_flow == JoinFlow::OauthLink && !oauth.contains(&server.kind) {
             oauth.push(server.kind.clone());
         }
         servers.push(ServerOffer {
             name: server.name,
-            kind_name: manifest.as_ref().map_or_else(|| server.kind.clone(), |m| m.name.clone()),
+            kind_name: manifest
+                .as_ref()
+                .map_or_else(|| server.kind.clone(), |m| m.name.clone()),
             kind: server.kind,
             join_flow,
-            libraries: target.libraries.map(|ids| libs.iter().filter(|l| ids.contains(&l.id)).map(|l| l.name.clone()).collect()),
+            libraries: target.libraries.map(|ids| {
+                libs.iter()
+                    .filter(|l| ids.contains(&l.id))
+                    .map(|l| l.name.clone())
+                    .collect()
+            }),
         });
     }
     Ok(Json(Validation {
@@ -115,6 +160,31 @@ async fn validate(State(state): State<AppState>, ClientIp(ip): ClientIp, Path(co
     }))
 }
 
+/// Redeem an invitation
+///
+/// Creates an account on every target server of the invitation, or none: on any failure the
+/// accounts already created are removed again and the use is released. Servers with the
+/// `oauth_link` join flow need a linked account first (`links`).
+#[utoipa::path(
+    post,
+    path = "/join/{code}",
+    tag = "join",
+    operation_id = "redeem_invitation",
+    params(("code" = String, Path, description = "The invitation code")),
+    request_body = RedeemRequest,
+    responses(
+        (status = CREATED, body = Redeemed),
+        Errors<(
+            code::InviteInvalid,
+            code::RateLimited,
+            code::ValidationFailed,
+            code::UsernameTaken,
+            code::LinkRequired,
+            code::ServerUnavailable,
+            code::RemoteInvalidInput,
+        )>,
+    )
+)]
 async fn redeem(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
@@ -130,7 +200,11 @@ async fn redeem(
 }
 
 /// The first target server of the invitation run by `connector`, with its context.
-async fn link_server(state: &AppState, inv: &db::invitations::Invitation, connector: &str) -> Result<(i64, crate::plugins::ServerContext)> {
+async fn link_server(
+    state: &AppState,
+    inv: &db::invitations::Invitation,
+    connector: &str,
+) -> Result<(i64, crate::plugins::ServerContext)> {
     let ids: Vec<i64> = inv.targets.iter().map(|t| t.server_id).collect();
     let kind = connector.to_owned();
     let server = state
@@ -151,11 +225,20 @@ async fn link_server(state: &AppState, inv: &db::invitations::Invitation, connec
         .plugins()
         .manifest(&server.kind)
         .filter(|m| m.join_flow == JoinFlow::OauthLink)
-        .ok_or_else(|| Error::new(ErrorCode::ServerUnavailable, "account linking is not available right now"))?;
-    Ok((server.id, servers::context_of(&state.security().crypto, &manifest, &server)?))
+        .ok_or_else(|| {
+            Error::new(
+                ErrorCode::ServerUnavailable,
+                "account linking is not available right now",
+            )
+        })?;
+    Ok((
+        server.id,
+        servers::context_of(&state.security().crypto, &manifest, &server)?,
+    ))
 }
 
-#[derive(Serialize)]
+/// A started account link (PIN flow).
+#[derive(Serialize, ToSchema)]
 struct LinkStarted {
     /// Poll `GET .../oauth/{connector}/{link}` with this id.
     link: i64,
@@ -163,9 +246,28 @@ struct LinkStarted {
     code: String,
     /// Where to send the invitee to approve.
     auth_url: String,
+    /// Seconds until the PIN expires.
     expires_in: u32,
 }
 
+/// Start linking an account
+///
+/// For servers with the `oauth_link` join flow (e.g. "Sign in with Plex"): starts a PIN; show
+/// the code, send the invitee to `auth_url`, then poll. The invitee's token stays in the daemon.
+#[utoipa::path(
+    post,
+    path = "/join/{code}/oauth/{connector}",
+    tag = "join",
+    operation_id = "start_account_link",
+    params(
+        ("code" = String, Path, description = "The invitation code"),
+        ("connector" = String, Path, description = "Connector id, from `oauth` of the validation"),
+    ),
+    responses(
+        (status = CREATED, body = LinkStarted),
+        Errors<(code::InviteInvalid, code::RateLimited, code::NotFound, code::ServerUnavailable)>,
+    )
+)]
 async fn start_link(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
@@ -174,11 +276,21 @@ async fn start_link(
     limit(&state, &ip)?;
     let inv = active_invitation(&state, code).await?;
     let (server_id, ctx) = link_server(&state, &inv, &connector).await?;
-    let started = state.plugins().start_link(&connector, &ctx).await.map_err(|e| {
-        tracing::warn!(error = %e, "could not start an account link");
-        Error::new(ErrorCode::ServerUnavailable, "account linking is not available right now; try again later")
-    })?;
-    let expires = db::time::fmt(chrono::Utc::now() + chrono::Duration::seconds(i64::from(started.expires_in.clamp(60, 3600))));
+    let started = state
+        .plugins()
+        .start_link(&connector, &ctx)
+        .await
+        .map_err(|e| {
+            tracing::warn!(error = %e, "could not start an account link");
+            Error::new(
+                ErrorCode::ServerUnavailable,
+                "account linking is not available right now; try again later",
+            )
+        })?;
+    let expires = db::time::fmt(
+        chrono::Utc::now()
+            + chrono::Duration::seconds(i64::from(started.expires_in.clamp(60, 3600))),
+    );
     let (inv_id, pin) = (inv.id, started.pin_id.clone());
     let link = state
         .db()
@@ -191,21 +303,49 @@ async fn start_link(
             Ok(tx.query_row("SELECT id FROM join_links WHERE server_id = ?1 AND pin_id = ?2", params![server_id, pin], |r| r.get(0))?)
         })
         .await?;
-    Ok((StatusCode::CREATED, Json(LinkStarted { link, code: started.code, auth_url: started.auth_url, expires_in: started.expires_in })))
+    Ok((
+        StatusCode::CREATED,
+        Json(LinkStarted {
+            link,
+            code: started.code,
+            auth_url: started.auth_url,
+            expires_in: started.expires_in,
+        }),
+    ))
 }
 
 /// server id, pin id, state, sealed account, expiry.
 type LinkRow = (i64, String, String, Option<Vec<u8>>, String);
 
-#[derive(Serialize)]
+/// The state of an account link.
+#[derive(Serialize, ToSchema)]
 struct LinkPoll {
     /// `pending`, `linked` or `expired`.
     status: &'static str,
     /// The linked account's name (never its token).
     username: Option<String>,
+    /// The linked account's e-mail, if it has one.
     email: Option<String>,
 }
 
+/// Poll an account link
+///
+/// `linked` once the invitee approved; then redeem with the link id in `links`.
+#[utoipa::path(
+    get,
+    path = "/join/{code}/oauth/{connector}/{link}",
+    tag = "join",
+    operation_id = "poll_account_link",
+    params(
+        ("code" = String, Path, description = "The invitation code"),
+        ("connector" = String, Path, description = "Connector id"),
+        ("link" = i64, Path, description = "The link id from the start"),
+    ),
+    responses(
+        (status = OK, body = LinkPoll),
+        Errors<(code::InviteInvalid, code::RateLimited, code::NotFound, code::ServerUnavailable)>,
+    )
+)]
 async fn poll_link(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
@@ -225,7 +365,9 @@ async fn poll_link(
             .optional()?)
         })
         .await?;
-    let Some((server_id, pin, link_state, sealed, expires_at)) = row else { return Err(Error::not_found("account link")) };
+    let Some((server_id, pin, link_state, sealed, expires_at)) = row else {
+        return Err(Error::not_found("account link"));
+    };
     let crypto = &state.security().crypto;
     let binding = format!("join-link:{link}");
     match link_state.as_str() {
@@ -233,24 +375,59 @@ async fn poll_link(
             let account: Option<StoredAccount> = sealed
                 .and_then(|s| crypto.open(Purpose::LinkedAccount, &binding, &s).ok())
                 .and_then(|p| serde_json::from_slice(&p).ok());
-            return Ok(Json(LinkPoll { status: "linked", username: account.as_ref().map(|a| a.username.clone()), email: account.and_then(|a| a.email) }));
+            return Ok(Json(LinkPoll {
+                status: "linked",
+                username: account.as_ref().map(|a| a.username.clone()),
+                email: account.and_then(|a| a.email),
+            }));
         }
         "pending" if expires_at > db::time::now() => {}
-        _ => return Ok(Json(LinkPoll { status: "expired", username: None, email: None })),
+        _ => {
+            return Ok(Json(LinkPoll {
+                status: "expired",
+                username: None,
+                email: None,
+            }));
+        }
     }
     let (link_server_id, ctx) = link_server(&state, &inv, &connector).await?;
     if link_server_id != server_id {
         return Err(Error::not_found("account link"));
     }
-    let status = state.plugins().poll_link(&connector, &ctx, &pin).await.map_err(|e| {
-        tracing::warn!(error = %e, "could not poll an account link");
-        Error::new(ErrorCode::ServerUnavailable, "account linking is not available right now; try again later")
-    })?;
+    let status = state
+        .plugins()
+        .poll_link(&connector, &ctx, &pin)
+        .await
+        .map_err(|e| {
+            tracing::warn!(error = %e, "could not poll an account link");
+            Error::new(
+                ErrorCode::ServerUnavailable,
+                "account linking is not available right now; try again later",
+            )
+        })?;
     match status {
-        LinkStatus::Pending => Ok(Json(LinkPoll { status: "pending", username: None, email: None })),
+        LinkStatus::Pending => Ok(Json(LinkPoll {
+            status: "pending",
+            username: None,
+            email: None,
+        })),
         LinkStatus::Expired => {
-            state.db().write(move |tx| Ok(tx.execute("UPDATE join_links SET state = 'expired' WHERE id = ?1", [link]).map(|_| ())?)).await?;
-            Ok(Json(LinkPoll { status: "expired", username: None, email: None }))
+            state
+                .db()
+                .write(move |tx| {
+                    Ok(tx
+                        .execute(
+                            "UPDATE join_links SET state = 'expired' WHERE id = ?1",
+                            [link],
+                        )
+                        .map(|_| ())?)
+                })
+                .await?;
+            Ok(Json(LinkPoll {
+                status: "expired",
+                username: None,
+                email: None,
+            }))
         }
         LinkStatus::Linked(account) => {
             let stored = StoredAccount::from(&account);
@@ -258,9 +435,20 @@ async fn poll_link(
             let sealed = crypto.seal(Purpose::LinkedAccount, &binding, &plain);
             state
                 .db()
-                .write(move |tx| Ok(tx.execute("UPDATE join_links SET state = 'linked', account = ?2 WHERE id = ?1", params![link, sealed]).map(|_| ())?))
+                .write(move |tx| {
+                    Ok(tx
+                        .execute(
+                            "UPDATE join_links SET state = 'linked', account = ?2 WHERE id = ?1",
+                            params![link, sealed],
+                        )
+                        .map(|_| ())?)
+                })
                 .await?;
-            Ok(Json(LinkPoll { status: "linked", username: Some(account.username), email: account.email }))
+            Ok(Json(LinkPoll {
+                status: "linked",
+                username: Some(account.username),
+                email: account.email,
+            }))
         }
     }
 }

@@ -12,6 +12,7 @@ pub mod auth;
 pub mod extract;
 pub mod invitations;
 pub mod join;
+pub mod openapi;
 pub mod pagination;
 pub mod plugins;
 pub mod servers;
@@ -27,14 +28,15 @@ use axum::http::header::{self, HeaderName, HeaderValue};
 use axum::http::{Method, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use serde_json::json;
+use serde::Serialize;
 use std::time::Duration;
 use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
+use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouter};
+use utoipa_axum::routes;
 
 /// The request id header, echoed on every response.
 pub static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -48,22 +50,54 @@ pub struct RequestId(pub String);
 const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
                    object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
+/// Routes of one area, each made by `utoipa_axum::routes!` from handlers annotated with
+/// `#[utoipa::path]`: the annotation gives the method and path, so what is routed is what is
+/// documented (see [`openapi`]).
+pub type Routes = Vec<UtoipaMethodRouter<AppState>>;
+
+fn group(areas: impl IntoIterator<Item = Routes>) -> OpenApiRouter<AppState> {
+    areas
+        .into_iter()
+        .flatten()
+        .fold(OpenApiRouter::default(), OpenApiRouter::routes)
+}
+
+/// Every route of the daemon with its OpenAPI description: the one source of both the router
+/// ([`app`]) and the document ([`openapi::document`]). `admin_guard` wraps the admin group (the
+/// router passes the authentication layer; the document passes it through unchanged); that same
+/// group is marked as requiring a session or an API key in the document.
+pub fn routes(
+    admin_guard: impl FnOnce(OpenApiRouter<AppState>) -> OpenApiRouter<AppState>,
+) -> OpenApiRouter<AppState> {
+    let admin = group([
+        auth::admin_routes(),
+        sessions::routes(),
+        api_keys::routes(),
+        audit::routes(),
+        plugins::routes(),
+        servers::routes(),
+        invitations::routes(),
+        users::routes(),
+    ]);
+    let admin = openapi::require_admin(admin_guard(admin));
+    let api = group([auth::public_routes(), join::routes(), openapi::routes()]).merge(admin);
+    group([vec![routes!(live), routes!(ready)]]).nest("/api/v1", api)
+}
+
 /// Build the application router.
 pub fn app(state: AppState) -> Router {
     let http = &state.config().http;
-    // Everything under the admin router requires an authenticated admin; the extractor runs as
-    // a route layer so a new admin route cannot forget it. Public routes are listed separately.
-    let admin = Router::new()
-        .merge(auth::admin_router())
-        .merge(sessions::router())
-        .merge(api_keys::router())
-        .merge(audit::router())
-        .merge(plugins::router())
-        .merge(servers::router())
-        .merge(invitations::router())
-        .merge(users::router())
-        .route_layer(middleware::from_extractor_with_state::<crate::auth::Admin, AppState>(state.clone()));
-    let api = Router::new().merge(auth::public_router()).merge(join::router()).merge(admin);
+    // Everything in the admin group of `routes` requires an authenticated admin; the extractor
+    // runs as a route layer so a new admin route cannot forget it. Public routes are listed
+    // separately there.
+    let guard = state.clone();
+    let (routes, _) = routes(move |admin| {
+        admin.route_layer(middleware::from_extractor_with_state::<
+            crate::auth::Admin,
+            AppState,
+        >(guard))
+    })
+    .split_for_parts();
 
     let security_headers = ServiceBuilder::new()
         .layer(SetResponseHeaderLayer::if_not_present(
@@ -88,13 +122,12 @@ pub fn app(state: AppState) -> Router {
         ))
         .layer(SetResponseHeaderLayer::overriding(
             HeaderName::from_static("permissions-policy"),
-            HeaderValue::from_static("camera=(), microphone=(), geolocation=(), interest-cohort=()"),
+            HeaderValue::from_static(
+                "camera=(), microphone=(), geolocation=(), interest-cohort=()",
+            ),
         ));
 
-    Router::new()
-        .route("/health/live", get(live))
-        .route("/health/ready", get(ready))
-        .nest("/api/v1", api)
+    routes
         .fallback(not_found)
         .layer(
             ServiceBuilder::new()
@@ -112,7 +145,11 @@ pub fn app(state: AppState) -> Router {
 }
 
 fn make_span(req: &Request) -> tracing::Span {
-    let id = req.extensions().get::<RequestId>().map(|r| r.0.as_str()).unwrap_or("-");
+    let id = req
+        .extensions()
+        .get::<RequestId>()
+        .map(|r| r.0.as_str())
+        .unwrap_or("-");
     tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id)
 }
 
@@ -166,7 +203,9 @@ async fn request_context(mut req: Request, next: Next) -> Response {
 }
 
 fn is_valid_request_id(v: &str) -> bool {
-    (1..=64).contains(&v.len()) && v.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
+    (1..=64).contains(&v.len())
+        && v.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
 }
 
 fn render_envelope(original: Response, payload: &ErrorPayload, request_id: &str) -> Response {
@@ -182,8 +221,13 @@ fn render_envelope(original: Response, payload: &ErrorPayload, request_id: &str)
     let bytes = serde_json::to_vec(&body).unwrap_or_default();
     parts.status = payload.code.status();
     parts.headers.remove(header::CONTENT_LENGTH);
-    parts.headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
-    parts.headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    parts.headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    parts
+        .headers
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     Response::from_parts(parts, Body::from(bytes))
 }
 
@@ -216,7 +260,10 @@ fn default_message(code: ErrorCode) -> &'static str {
 
 async fn not_found(method: Method, uri: axum::http::Uri) -> Error {
     let _ = method;
-    Error::new(ErrorCode::NotFound, format!("no route for {}", truncate(uri.path(), 200)))
+    Error::new(
+        ErrorCode::NotFound,
+        format!("no route for {}", truncate(uri.path(), 200)),
+    )
 }
 
 fn truncate(s: &str, max: usize) -> &str {
@@ -226,16 +273,55 @@ fn truncate(s: &str, max: usize) -> &str {
     }
 }
 
-async fn live() -> impl IntoResponse {
-    axum::Json(json!({ "status": "ok", "version": env!("CARGO_PKG_VERSION") }))
+/// Answer of the liveness probe.
+#[derive(Serialize, utoipa::ToSchema)]
+struct Live {
+    /// Always `ok`.
+    status: &'static str,
+    /// The daemon's version.
+    version: &'static str,
 }
 
+/// Liveness probe
+///
+/// Answers as long as the process serves HTTP.
+#[utoipa::path(get, path = "/health/live", tag = "health", operation_id = "health_live", responses((status = OK, body = Live)))]
+async fn live() -> impl IntoResponse {
+    axum::Json(Live {
+        status: "ok",
+        version: env!("CARGO_PKG_VERSION"),
+    })
+}
+
+/// Answer of the readiness probe.
+#[derive(Serialize, utoipa::ToSchema)]
+struct Ready {
+    /// Always `ready`.
+    status: &'static str,
+    /// Each dependency and its state.
+    checks: ReadyChecks,
+}
+
+/// Dependencies checked by the readiness probe.
+#[derive(Serialize, utoipa::ToSchema)]
+struct ReadyChecks {
+    /// `ok`.
+    database: &'static str,
+}
+
+/// Readiness probe
+///
+/// Ready when the database answers; otherwise `UNAVAILABLE`.
+#[utoipa::path(get, path = "/health/ready", tag = "health", operation_id = "health_ready", responses((status = OK, body = Ready)))]
 async fn ready(State(state): State<AppState>) -> Result<impl IntoResponse, Error> {
     state.db().ping().await.map_err(|e| {
         tracing::warn!(error = %e, "readiness check: database unavailable");
         Error::new(ErrorCode::Unavailable, "the database is not available")
     })?;
-    Ok(axum::Json(json!({ "status": "ready", "checks": { "database": "ok" } })))
+    Ok(axum::Json(Ready {
+        status: "ready",
+        checks: ReadyChecks { database: "ok" },
+    }))
 }
 
 /// Resolve when SIGTERM or Ctrl-C arrives.
@@ -267,21 +353,36 @@ pub async fn shutdown_signal() {
 mod tests {
     use super::*;
     use axum::body::to_bytes;
+    use axum::routing::get;
     use tower::ServiceExt;
 
     async fn test_app() -> Router {
         let dir = tempfile::tempdir().unwrap().keep();
         let config = crate::config::Config::load_from(
-            &crate::config::Overrides { data_dir: Some(dir), ..Default::default() },
+            &crate::config::Overrides {
+                data_dir: Some(dir),
+                ..Default::default()
+            },
             &[("ZONDARR_HTTP_MAX_BODY_BYTES".into(), "2048".into())],
         )
         .unwrap();
         let db = crate::db::Db::open_in_memory().unwrap();
-        let security = crate::auth::Security::new(&config, "test-secret-key-test-secret-key-0", &db).await.unwrap();
-        app(AppState::new(config, db, crate::plugins::PluginHost::default(), std::sync::Arc::new(security)))
+        let security =
+            crate::auth::Security::new(&config, "test-secret-key-test-secret-key-0", &db)
+                .await
+                .unwrap();
+        app(AppState::new(
+            config,
+            db,
+            crate::plugins::PluginHost::default(),
+            std::sync::Arc::new(security),
+        ))
     }
 
-    async fn call(app: Router, req: Request) -> (StatusCode, axum::http::HeaderMap, serde_json::Value) {
+    async fn call(
+        app: Router,
+        req: Request,
+    ) -> (StatusCode, axum::http::HeaderMap, serde_json::Value) {
         let resp = app.oneshot(req).await.unwrap();
         let status = resp.status();
         let headers = resp.headers().clone();
@@ -302,7 +403,14 @@ mod tests {
         let id = headers.get("x-request-id").unwrap().to_str().unwrap();
         assert_eq!(body["error"]["request_id"], id);
         assert_eq!(headers.get("x-content-type-options").unwrap(), "nosniff");
-        assert!(headers.get("content-security-policy").unwrap().to_str().unwrap().contains("frame-ancestors 'none'"));
+        assert!(
+            headers
+                .get("content-security-policy")
+                .unwrap()
+                .to_str()
+                .unwrap()
+                .contains("frame-ancestors 'none'")
+        );
     }
 
     #[tokio::test]
@@ -315,10 +423,16 @@ mod tests {
 
     #[tokio::test]
     async fn client_request_id_is_echoed_only_when_well_formed() {
-        let req = Request::get("/health/live").header("x-request-id", "abc-123").body(Body::empty()).unwrap();
+        let req = Request::get("/health/live")
+            .header("x-request-id", "abc-123")
+            .body(Body::empty())
+            .unwrap();
         let (_, headers, _) = call(test_app().await, req).await;
         assert_eq!(headers.get("x-request-id").unwrap(), "abc-123");
-        let req = Request::get("/health/live").header("x-request-id", "<script>").body(Body::empty()).unwrap();
+        let req = Request::get("/health/live")
+            .header("x-request-id", "<script>")
+            .body(Body::empty())
+            .unwrap();
         let (_, headers, _) = call(test_app().await, req).await;
         assert_ne!(headers.get("x-request-id").unwrap(), "<script>");
     }
@@ -326,9 +440,15 @@ mod tests {
     #[tokio::test]
     async fn health_endpoints_answer() {
         let (status, _, body) = call(test_app().await, get_req("/health/live")).await;
-        assert_eq!((status, body["status"].as_str()), (StatusCode::OK, Some("ok")));
+        assert_eq!(
+            (status, body["status"].as_str()),
+            (StatusCode::OK, Some("ok"))
+        );
         let (status, _, body) = call(test_app().await, get_req("/health/ready")).await;
-        assert_eq!((status, body["checks"]["database"].as_str()), (StatusCode::OK, Some("ok")));
+        assert_eq!(
+            (status, body["checks"]["database"].as_str()),
+            (StatusCode::OK, Some("ok"))
+        );
     }
 
     #[derive(serde::Deserialize)]
@@ -359,31 +479,68 @@ mod tests {
     #[tokio::test]
     async fn json_rejections_have_stable_codes() {
         let cases = [
-            (post("{not json", Some("application/json")), StatusCode::BAD_REQUEST, "MALFORMED_JSON"),
-            (post("{\"nam\": 1}", Some("application/json")), StatusCode::BAD_REQUEST, "MALFORMED_JSON"),
-            (post("{\"name\": \"x\"}", Some("text/plain")), StatusCode::UNSUPPORTED_MEDIA_TYPE, "UNSUPPORTED_MEDIA_TYPE"),
-            (post("{\"name\": \"x\"}", None), StatusCode::UNSUPPORTED_MEDIA_TYPE, "UNSUPPORTED_MEDIA_TYPE"),
             (
-                post(&format!("{{\"name\": \"{}\"}}", "x".repeat(5000)), Some("application/json")),
+                post("{not json", Some("application/json")),
+                StatusCode::BAD_REQUEST,
+                "MALFORMED_JSON",
+            ),
+            (
+                post("{\"nam\": 1}", Some("application/json")),
+                StatusCode::BAD_REQUEST,
+                "MALFORMED_JSON",
+            ),
+            (
+                post("{\"name\": \"x\"}", Some("text/plain")),
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "UNSUPPORTED_MEDIA_TYPE",
+            ),
+            (
+                post("{\"name\": \"x\"}", None),
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "UNSUPPORTED_MEDIA_TYPE",
+            ),
+            (
+                post(
+                    &format!("{{\"name\": \"{}\"}}", "x".repeat(5000)),
+                    Some("application/json"),
+                ),
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "PAYLOAD_TOO_LARGE",
             ),
         ];
         for (req, status, code) in cases {
             let (s, _, body) = call(json_app(1024), req).await;
-            assert_eq!((s, body["error"]["code"].as_str()), (status, Some(code)), "{body}");
+            assert_eq!(
+                (s, body["error"]["code"].as_str()),
+                (status, Some(code)),
+                "{body}"
+            );
         }
-        let (s, _, body) = call(json_app(1024), post("{\"nam\": 1}", Some("application/json"))).await;
+        let (s, _, body) = call(
+            json_app(1024),
+            post("{\"nam\": 1}", Some("application/json")),
+        )
+        .await;
         assert_eq!(s, StatusCode::BAD_REQUEST);
-        assert!(body["error"]["message"].as_str().unwrap().contains("missing field `name`"), "{body}");
+        assert!(
+            body["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("missing field `name`"),
+            "{body}"
+        );
     }
 
     #[tokio::test]
     async fn internal_errors_hide_their_cause() {
         async fn boom() -> Result<(), Error> {
-            Err(Error::Internal(anyhow::anyhow!("SELECT secret FROM /var/lib/x")))
+            Err(Error::Internal(anyhow::anyhow!(
+                "SELECT secret FROM /var/lib/x"
+            )))
         }
-        let app = Router::new().route("/boom", get(boom)).layer(middleware::from_fn(request_context));
+        let app = Router::new()
+            .route("/boom", get(boom))
+            .layer(middleware::from_fn(request_context));
         let (status, _, body) = call(app, get_req("/boom")).await;
         assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
         assert_eq!(body["error"]["code"], "INTERNAL");
@@ -395,9 +552,11 @@ mod tests {
         async fn panics() -> &'static str {
             panic!("handler bug")
         }
-        let app = Router::new()
-            .route("/p", get(panics))
-            .layer(ServiceBuilder::new().layer(middleware::from_fn(request_context)).layer(CatchPanicLayer::new()));
+        let app = Router::new().route("/p", get(panics)).layer(
+            ServiceBuilder::new()
+                .layer(middleware::from_fn(request_context))
+                .layer(CatchPanicLayer::new()),
+        );
         let (status, _, body) = call(app, get_req("/p")).await;
         assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
         assert_eq!(body["error"]["code"], "INTERNAL");
@@ -413,9 +572,15 @@ mod tests {
         let app = Router::new().route("/slow", get(slow)).layer(
             ServiceBuilder::new()
                 .layer(middleware::from_fn(request_context))
-                .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, Duration::from_millis(50))),
+                .layer(TimeoutLayer::with_status_code(
+                    StatusCode::REQUEST_TIMEOUT,
+                    Duration::from_millis(50),
+                )),
         );
         let (status, _, body) = call(app, get_req("/slow")).await;
-        assert_eq!((status, body["error"]["code"].as_str()), (StatusCode::REQUEST_TIMEOUT, Some("REQUEST_TIMEOUT")));
+        assert_eq!(
+            (status, body["error"]["code"].as_str()),
+            (StatusCode::REQUEST_TIMEOUT, Some("REQUEST_TIMEOUT"))
+        );
     }
 }

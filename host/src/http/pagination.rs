@@ -8,11 +8,14 @@ use serde::{Deserialize, Serialize};
 pub const MAX_PER_PAGE: u32 = 100;
 
 /// Query parameters.
-#[derive(Debug, Clone, Copy, Deserialize)]
+#[derive(Debug, Clone, Copy, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct PageQuery {
-    /// 1-based page number.
+    /// 1-based page number (default 1).
+    #[param(minimum = 1)]
     pub page: Option<u32>,
-    /// Items per page.
+    /// Items per page (default 50, at most 100).
+    #[param(minimum = 1, maximum = 100)]
     pub per_page: Option<u32>,
 }
 
@@ -37,7 +40,11 @@ impl PageQuery {
         if per_page == 0 || per_page > MAX_PER_PAGE {
             fields.push(FieldError::new("per_page", "must be from 1 to 100"));
         }
-        if fields.is_empty() { Ok(Page { page, per_page }) } else { Err(Error::invalid(fields)) }
+        if fields.is_empty() {
+            Ok(Page { page, per_page })
+        } else {
+            Err(Error::invalid(fields))
+        }
     }
 }
 
@@ -54,7 +61,7 @@ impl Page {
 }
 
 /// A page of results.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Paginated<T> {
     /// The items of this page.
     pub items: Vec<T>,
@@ -70,12 +77,26 @@ impl<T> Paginated<T> {
     /// Cut one page out of a complete, already sorted list (for small collections).
     pub fn from_vec(all: Vec<T>, page: Page) -> Self {
         let total = all.len() as i64;
-        let items = all.into_iter().skip(page.offset() as usize).take(page.per_page as usize).collect();
-        Paginated { items, total, page: page.page, per_page: page.per_page }
+        let items = all
+            .into_iter()
+            .skip(page.offset() as usize)
+            .take(page.per_page as usize)
+            .collect();
+        Paginated {
+            items,
+            total,
+            page: page.page,
+            per_page: page.per_page,
+        }
     }
 
     /// Wrap one page.
     pub fn new(items: Vec<T>, total: i64, page: Page) -> Self {
-        Paginated { items, total, page: page.page, per_page: page.per_page }
+        Paginated {
+            items,
+            total,
+            page: page.page,
+            per_page: page.per_page,
+        }
     }
 }

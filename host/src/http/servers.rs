@@ -5,67 +5,97 @@
 
 use crate::auth::Admin;
 use crate::db::{self, audit::Outcome, servers::ServerRow};
-use crate::error::{Error, ErrorCode, FieldError, Result};
+use crate::error::{Error, ErrorCode, FieldError, Result, code};
+use crate::http::Routes;
 use crate::http::extract::{Json, Path, Query};
+use crate::http::openapi::{ConnectorCall, Errors};
 use crate::http::pagination::{PageQuery, Paginated};
 use crate::plugins::{Library, Manifest, PluginState, ServerInfo, ValueKind};
 use crate::servers::{self, Settings};
 use crate::state::AppState;
-use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::{get, post};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value as JsonValue, json};
 use std::collections::BTreeMap;
+use utoipa::ToSchema;
+use utoipa_axum::routes;
 
 /// Server routes.
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/servers", get(list).post(create))
-        .route("/servers/test", post(test))
-        .route("/servers/{id}", get(show).patch(update).delete(remove))
-        .route("/servers/{id}/libraries", get(libraries))
+pub fn routes() -> Routes {
+    vec![
+        routes!(list, create),
+        routes!(test),
+        routes!(show, update, remove),
+        routes!(libraries),
+    ]
 }
 
-#[derive(Deserialize)]
+/// A media server's settings. On create, `name`, `kind` and `url` are required; on update every
+/// field is optional and absent fields keep their value.
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct ServerInput {
+    /// Display name, 1 to 64 characters, unique.
     name: Option<String>,
+    /// Connector id (`GET /api/v1/plugins`), e.g. `jellyfin`; cannot change after creation.
     kind: Option<String>,
+    /// The server's base URL (http or https).
     url: Option<String>,
+    /// Values of the connector's configuration fields (`config_fields` of the plugin), by key;
+    /// secret fields are stored encrypted and never returned.
+    #[schema(value_type = Option<BTreeMap<String, Value>>)]
     config: Option<Map<String, JsonValue>>,
+    /// Origins overriding the defaults of the connector's extra hosts, by extra-host id.
     extra_hosts: Option<BTreeMap<String, String>>,
+    /// Accept a TLS certificate that does not verify (self-signed).
     accept_invalid_certs: Option<bool>,
+    /// Whether the server is used (default `true`). A disabled server is not contacted.
     enabled: Option<bool>,
 }
 
 /// What the connection test learned, as shown to the admin.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct TestResult {
+    /// What the server says about itself.
     server: ServerInfo,
+    /// Its libraries.
     libraries: Vec<Library>,
 }
 
-#[derive(Serialize)]
+/// A media server.
+#[derive(Serialize, ToSchema)]
 struct ServerView {
+    /// Server id.
     id: i64,
+    /// Display name.
     name: String,
+    /// Connector id.
     kind: String,
+    /// Base URL.
     url: String,
+    /// Whether it is used.
     enabled: bool,
+    /// Whether a TLS certificate that does not verify is accepted.
     accept_invalid_certs: bool,
     /// Non-secret configuration values.
+    #[schema(value_type = BTreeMap<String, Value>)]
     config: BTreeMap<String, JsonValue>,
     /// Secret fields and whether each is set (values are never returned).
     credentials: BTreeMap<String, bool>,
+    /// Extra-host origins set for this server, by extra-host id.
     extra_hosts: BTreeMap<String, String>,
     /// `loaded`, `unhealthy`, `failed` or `missing`.
     connector_state: &'static str,
+    /// What the server said about itself at the last check.
     remote: Option<ServerInfo>,
+    /// When the connection was last checked.
     last_checked_at: Option<String>,
+    /// Number of libraries.
     libraries: i64,
+    /// Creation time.
     created_at: String,
+    /// Last change.
     updated_at: String,
 }
 
@@ -81,18 +111,32 @@ fn connector_state(state: &AppState, kind: &str) -> &'static str {
 fn view(state: &AppState, row: ServerRow, library_count: i64) -> ServerView {
     let manifest = state.plugins().manifest(&row.kind);
     let public: BTreeMap<String, String> = serde_json::from_str(&row.config).unwrap_or_default();
-    let kind_of = |key: &str| manifest.as_ref().and_then(|m| m.config_field(key)).map_or(ValueKind::Text, |f| f.kind);
+    let kind_of = |key: &str| {
+        manifest
+            .as_ref()
+            .and_then(|m| m.config_field(key))
+            .map_or(ValueKind::Text, |f| f.kind)
+    };
     let secret_set: Vec<String> = state
         .security()
         .crypto
-        .open(crate::crypto::Purpose::ServerCredential, &format!("server:{}", row.id), row.credentials.as_deref().unwrap_or_default())
+        .open(
+            crate::crypto::Purpose::ServerCredential,
+            &format!("server:{}", row.id),
+            row.credentials.as_deref().unwrap_or_default(),
+        )
         .ok()
         .and_then(|plain| serde_json::from_slice::<BTreeMap<String, String>>(&plain).ok())
         .map(|m| m.into_keys().collect())
         .unwrap_or_default();
     let mut credentials: BTreeMap<String, bool> = manifest
         .as_ref()
-        .map(|m| servers::secret_keys(m).into_iter().map(|k| (k, false)).collect())
+        .map(|m| {
+            servers::secret_keys(m)
+                .into_iter()
+                .map(|k| (k, false))
+                .collect()
+        })
         .unwrap_or_default();
     for key in secret_set {
         credentials.insert(key, true);
@@ -100,10 +144,18 @@ fn view(state: &AppState, row: ServerRow, library_count: i64) -> ServerView {
     let [name, product, version, remote_id] = row.remote.clone();
     ServerView {
         connector_state: connector_state(state, &row.kind),
-        config: public.iter().map(|(k, v)| (k.clone(), servers::display_value(kind_of(k), v))).collect(),
+        config: public
+            .iter()
+            .map(|(k, v)| (k.clone(), servers::display_value(kind_of(k), v)))
+            .collect(),
         credentials,
         extra_hosts: serde_json::from_str(&row.extra_hosts).unwrap_or_default(),
-        remote: name.map(|name| ServerInfo { name, product: product.unwrap_or_default(), version, server_id: remote_id }),
+        remote: name.map(|name| ServerInfo {
+            name,
+            product: product.unwrap_or_default(),
+            version,
+            server_id: remote_id,
+        }),
         id: row.id,
         name: row.name,
         kind: row.kind,
@@ -126,7 +178,12 @@ fn check_name(name: &str, fields: &mut Vec<FieldError>) -> String {
 }
 
 /// Validate the settings part of an input against the manifest, over `current` settings.
-fn settings_from(manifest: &Manifest, input: &ServerInput, current: Option<&Settings>, fields: &mut Vec<FieldError>) -> Settings {
+fn settings_from(
+    manifest: &Manifest,
+    input: &ServerInput,
+    current: Option<&Settings>,
+    fields: &mut Vec<FieldError>,
+) -> Settings {
     let url = match input.url.as_deref().or(current.map(|c| c.url.as_str())) {
         Some(u) => servers::check_url(u).unwrap_or_else(|rule| {
             fields.push(FieldError::new("url", rule));
@@ -138,14 +195,26 @@ fn settings_from(manifest: &Manifest, input: &ServerInput, current: Option<&Sett
         }
     };
     let empty = BTreeMap::new();
-    let config = servers::merge_config(manifest, current.map_or(&empty, |c| &c.config), input.config.as_ref(), fields);
-    let extra_hosts = input.extra_hosts.clone().or_else(|| current.map(|c| c.extra_hosts.clone())).unwrap_or_default();
+    let config = servers::merge_config(
+        manifest,
+        current.map_or(&empty, |c| &c.config),
+        input.config.as_ref(),
+        fields,
+    );
+    let extra_hosts = input
+        .extra_hosts
+        .clone()
+        .or_else(|| current.map(|c| c.extra_hosts.clone()))
+        .unwrap_or_default();
     servers::check_extra_hosts(manifest, &extra_hosts, fields);
     Settings {
         url,
         config,
         extra_hosts,
-        accept_invalid_certs: input.accept_invalid_certs.or(current.map(|c| c.accept_invalid_certs)).unwrap_or(false),
+        accept_invalid_certs: input
+            .accept_invalid_certs
+            .or(current.map(|c| c.accept_invalid_certs))
+            .unwrap_or(false),
     }
 }
 
@@ -157,8 +226,27 @@ async fn probe(state: &AppState, manifest: &Manifest, settings: &Settings) -> Re
     Ok(TestResult { server, libraries })
 }
 
-async fn test(State(state): State<AppState>, _admin: Admin, Json(input): Json<ServerInput>) -> Result<Json<TestResult>> {
-    let kind = input.kind.clone().ok_or_else(|| Error::invalid(vec![FieldError::new("kind", "is required")]))?;
+/// Test a connection without saving
+///
+/// Checks the settings against the connector, connects and reads the libraries. Nothing is
+/// stored.
+#[utoipa::path(
+    post,
+    path = "/servers/test",
+    tag = "servers",
+    operation_id = "test_server_connection",
+    request_body = ServerInput,
+    responses((status = OK, body = TestResult), Errors<(code::ValidationFailed, ConnectorCall)>)
+)]
+async fn test(
+    State(state): State<AppState>,
+    _admin: Admin,
+    Json(input): Json<ServerInput>,
+) -> Result<Json<TestResult>> {
+    let kind = input
+        .kind
+        .clone()
+        .ok_or_else(|| Error::invalid(vec![FieldError::new("kind", "is required")]))?;
     let manifest = servers::manifest_for(state.plugins(), &kind)?;
     let mut fields = Vec::new();
     let settings = settings_from(&manifest, &input, None, &mut fields);
@@ -169,10 +257,28 @@ async fn test(State(state): State<AppState>, _admin: Admin, Json(input): Json<Se
 }
 
 fn library_triples(libraries: &[Library]) -> Vec<(String, String, String)> {
-    libraries.iter().map(|l| (l.id.clone(), l.name.clone(), l.kind.clone())).collect()
+    libraries
+        .iter()
+        .map(|l| (l.id.clone(), l.name.clone(), l.kind.clone()))
+        .collect()
 }
 
-async fn create(State(state): State<AppState>, admin: Admin, Json(input): Json<ServerInput>) -> Result<(StatusCode, Json<ServerView>)> {
+/// Add a media server
+///
+/// Tests the connection first; the libraries are imported right away.
+#[utoipa::path(
+    post,
+    path = "/servers",
+    tag = "servers",
+    operation_id = "create_server",
+    request_body = ServerInput,
+    responses((status = CREATED, body = ServerView), Errors<(code::ValidationFailed, code::Conflict, ConnectorCall)>)
+)]
+async fn create(
+    State(state): State<AppState>,
+    admin: Admin,
+    Json(input): Json<ServerInput>,
+) -> Result<(StatusCode, Json<ServerView>)> {
     let mut fields = Vec::new();
     let name = check_name(input.name.as_deref().unwrap_or_default(), &mut fields);
     let kind = input.kind.clone().unwrap_or_default();
@@ -183,8 +289,15 @@ async fn create(State(state): State<AppState>, admin: Admin, Json(input): Json<S
     let manifest = servers::manifest_for(state.plugins(), &kind)?;
     let settings = settings_from(&manifest, &input, None, &mut fields);
     let check = name.clone();
-    if state.db().run(move |c| Ok(db::servers::name_taken(c, &check, None)?)).await? {
-        return Err(Error::new(ErrorCode::Conflict, format!("a server named {name} already exists")));
+    if state
+        .db()
+        .run(move |c| Ok(db::servers::name_taken(c, &check, None)?))
+        .await?
+    {
+        return Err(Error::new(
+            ErrorCode::Conflict,
+            format!("a server named {name} already exists"),
+        ));
     }
     if !fields.is_empty() {
         return Err(Error::invalid(fields));
@@ -220,20 +333,28 @@ async fn create(State(state): State<AppState>, admin: Admin, Json(input): Json<S
         .db()
         .write(move |tx| {
             if db::servers::name_taken(tx, &row.name, None)? {
-                return Err(Error::new(ErrorCode::Conflict, format!("a server named {} already exists", row.name)));
+                return Err(Error::new(
+                    ErrorCode::Conflict,
+                    format!("a server named {} already exists", row.name),
+                ));
             }
             let id = db::servers::insert(tx, &row)?;
             let sealed = servers::seal_credentials(&crypto, id, &secrets);
             db::servers::set_credentials(tx, id, sealed.as_deref())?;
             let sync = db::servers::sync_libraries(tx, id, &libs)?;
-            db::audit::append(tx, &db::audit::NewEvent {
-                actor: &actor,
-                ip: ip.as_deref(),
-                action: "server.create",
-                target: Some(&format!("server:{id}")),
-                outcome: Outcome::Success,
-                detail: Some(json!({ "name": row.name, "kind": row.kind, "libraries": sync.added })),
-            })?;
+            db::audit::append(
+                tx,
+                &db::audit::NewEvent {
+                    actor: &actor,
+                    ip: ip.as_deref(),
+                    action: "server.create",
+                    target: Some(&format!("server:{id}")),
+                    outcome: Outcome::Success,
+                    detail: Some(
+                        json!({ "name": row.name, "kind": row.kind, "libraries": sync.added }),
+                    ),
+                },
+            )?;
             Ok((id, sync.added as i64))
         })
         .await?;
@@ -242,42 +363,111 @@ async fn create(State(state): State<AppState>, admin: Admin, Json(input): Json<S
 }
 
 async fn load(state: &AppState, id: i64) -> Result<ServerRow> {
-    state.db().run(move |c| Ok(db::servers::get(c, id)?)).await?.ok_or_else(|| Error::not_found("server"))
+    state
+        .db()
+        .run(move |c| Ok(db::servers::get(c, id)?))
+        .await?
+        .ok_or_else(|| Error::not_found("server"))
 }
 
-async fn list(State(state): State<AppState>, _admin: Admin, Query(q): Query<PageQuery>) -> Result<Json<Paginated<ServerView>>> {
+/// List media servers
+///
+/// By name.
+#[utoipa::path(
+    get,
+    path = "/servers",
+    tag = "servers",
+    operation_id = "list_servers",
+    params(PageQuery),
+    responses((status = OK, body = Paginated<ServerView>), Errors<code::ValidationFailed>)
+)]
+async fn list(
+    State(state): State<AppState>,
+    _admin: Admin,
+    Query(q): Query<PageQuery>,
+) -> Result<Json<Paginated<ServerView>>> {
     let page = q.validate()?;
     let rows = state
         .db()
         .run(|c| {
             let rows = db::servers::list(c)?;
-            rows.into_iter().map(|r| Ok((db::servers::library_count(c, r.id)?, r))).collect::<Result<Vec<_>>>()
+            rows.into_iter()
+                .map(|r| Ok((db::servers::library_count(c, r.id)?, r)))
+                .collect::<Result<Vec<_>>>()
         })
         .await?;
     let items: Vec<ServerView> = rows.into_iter().map(|(n, r)| view(&state, r, n)).collect();
     Ok(Json(Paginated::from_vec(items, page)))
 }
 
-async fn show(State(state): State<AppState>, _admin: Admin, Path(id): Path<i64>) -> Result<Json<ServerView>> {
+/// Get a media server
+#[utoipa::path(
+    get,
+    path = "/servers/{id}",
+    tag = "servers",
+    operation_id = "get_server",
+    params(("id" = i64, Path, description = "Server id")),
+    responses((status = OK, body = ServerView), Errors<code::NotFound>)
+)]
+async fn show(
+    State(state): State<AppState>,
+    _admin: Admin,
+    Path(id): Path<i64>,
+) -> Result<Json<ServerView>> {
     let row = load(&state, id).await?;
-    let count = state.db().run(move |c| Ok(db::servers::library_count(c, id)?)).await?;
+    let count = state
+        .db()
+        .run(move |c| Ok(db::servers::library_count(c, id)?))
+        .await?;
     Ok(Json(view(&state, row, count)))
 }
 
-async fn update(State(state): State<AppState>, admin: Admin, Path(id): Path<i64>, Json(input): Json<ServerInput>) -> Result<Json<ServerView>> {
+/// Edit a media server
+///
+/// Absent fields keep their value. An enabled server is tested again before the change is
+/// saved, and its libraries are re-imported.
+#[utoipa::path(
+    patch,
+    path = "/servers/{id}",
+    tag = "servers",
+    operation_id = "update_server",
+    params(("id" = i64, Path, description = "Server id")),
+    request_body = ServerInput,
+    responses((status = OK, body = ServerView), Errors<(code::NotFound, code::ValidationFailed, code::Conflict, ConnectorCall)>)
+)]
+async fn update(
+    State(state): State<AppState>,
+    admin: Admin,
+    Path(id): Path<i64>,
+    Json(input): Json<ServerInput>,
+) -> Result<Json<ServerView>> {
     let mut row = load(&state, id).await?;
     let mut fields = Vec::new();
     if input.kind.as_deref().is_some_and(|k| k != row.kind) {
-        fields.push(FieldError::new("kind", "cannot be changed; add a new server instead"));
+        fields.push(FieldError::new(
+            "kind",
+            "cannot be changed; add a new server instead",
+        ));
     }
-    let manifest = state.plugins().manifest(&row.kind).ok_or_else(|| servers::connector_missing(&row.kind))?;
+    let manifest = state
+        .plugins()
+        .manifest(&row.kind)
+        .ok_or_else(|| servers::connector_missing(&row.kind))?;
     let current = servers::settings_of(&state.security().crypto, &row)?;
     let settings = settings_from(&manifest, &input, Some(&current), &mut fields);
     if let Some(name) = &input.name {
         row.name = check_name(name, &mut fields);
         let (check, except) = (row.name.clone(), row.id);
-        if fields.is_empty() && state.db().run(move |c| Ok(db::servers::name_taken(c, &check, Some(except))?)).await? {
-            return Err(Error::new(ErrorCode::Conflict, format!("a server named {} already exists", row.name)));
+        if fields.is_empty()
+            && state
+                .db()
+                .run(move |c| Ok(db::servers::name_taken(c, &check, Some(except))?))
+                .await?
+        {
+            return Err(Error::new(
+                ErrorCode::Conflict,
+                format!("a server named {} already exists", row.name),
+            ));
         }
     }
     if !fields.is_empty() {
@@ -287,7 +477,12 @@ async fn update(State(state): State<AppState>, admin: Admin, Path(id): Path<i64>
     // A disabled server is not contacted, so it can be switched off even while unreachable.
     let libs = if row.enabled {
         let probed = probe(&state, &manifest, &settings).await?;
-        row.remote = [Some(probed.server.name), Some(probed.server.product), probed.server.version, probed.server.server_id];
+        row.remote = [
+            Some(probed.server.name),
+            Some(probed.server.product),
+            probed.server.version,
+            probed.server.server_id,
+        ];
         row.last_checked_at = Some(db::time::now());
         Some(library_triples(&probed.libraries))
     } else {
@@ -320,32 +515,71 @@ async fn update(State(state): State<AppState>, admin: Admin, Path(id): Path<i64>
             if let Some(libs) = &libs {
                 db::servers::sync_libraries(tx, stored.id, libs)?;
             }
-            db::audit::append(tx, &db::audit::NewEvent {
-                actor: &actor,
-                ip: ip.as_deref(),
-                action: "server.update",
-                target: Some(&format!("server:{}", stored.id)),
-                outcome: Outcome::Success,
-                detail: Some(detail),
-            })?;
+            db::audit::append(
+                tx,
+                &db::audit::NewEvent {
+                    actor: &actor,
+                    ip: ip.as_deref(),
+                    action: "server.update",
+                    target: Some(&format!("server:{}", stored.id)),
+                    outcome: Outcome::Success,
+                    detail: Some(detail),
+                },
+            )?;
             Ok(())
         })
         .await?;
     show(State(state), admin, Path(id)).await
 }
 
-async fn remove(State(state): State<AppState>, admin: Admin, Path(id): Path<i64>) -> Result<StatusCode> {
+/// Delete a media server
+///
+/// Its users and libraries are removed from Zondarr (not from the server); invitations lose it
+/// as a target.
+#[utoipa::path(
+    delete,
+    path = "/servers/{id}",
+    tag = "servers",
+    operation_id = "delete_server",
+    params(("id" = i64, Path, description = "Server id")),
+    responses((status = NO_CONTENT, description = "Deleted"), Errors<code::NotFound>)
+)]
+async fn remove(
+    State(state): State<AppState>,
+    admin: Admin,
+    Path(id): Path<i64>,
+) -> Result<StatusCode> {
     let row = load(&state, id).await?;
-    let deleted = state.db().write(move |tx| Ok(db::servers::delete(tx, id)?)).await?;
+    let deleted = state
+        .db()
+        .write(move |tx| Ok(db::servers::delete(tx, id)?))
+        .await?;
     if !deleted {
         return Err(Error::not_found("server"));
     }
     admin
-        .audit(state.db(), "server.delete", Some(format!("server:{id}")), Outcome::Success, Some(json!({ "name": row.name })))
+        .audit(
+            state.db(),
+            "server.delete",
+            Some(format!("server:{id}")),
+            Outcome::Success,
+            Some(json!({ "name": row.name })),
+        )
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// List a server's libraries
+///
+/// By name, as imported at the last successful check.
+#[utoipa::path(
+    get,
+    path = "/servers/{id}/libraries",
+    tag = "servers",
+    operation_id = "list_server_libraries",
+    params(("id" = i64, Path, description = "Server id"), PageQuery),
+    responses((status = OK, body = Paginated<db::servers::LibraryRow>), Errors<(code::NotFound, code::ValidationFailed)>)
+)]
 async fn libraries(
     State(state): State<AppState>,
     _admin: Admin,
@@ -354,6 +588,9 @@ async fn libraries(
 ) -> Result<Json<Paginated<db::servers::LibraryRow>>> {
     let page = q.validate()?;
     load(&state, id).await?;
-    let items = state.db().run(move |c| Ok(db::servers::libraries(c, id)?)).await?;
+    let items = state
+        .db()
+        .run(move |c| Ok(db::servers::libraries(c, id)?))
+        .await?;
     Ok(Json(Paginated::from_vec(items, page)))
 }

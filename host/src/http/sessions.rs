@@ -2,39 +2,62 @@
 
 use crate::auth::Admin;
 use crate::db::{self, audit::Outcome};
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, code};
+use crate::http::Routes;
 use crate::http::extract::{Json, Path, Query};
+use crate::http::openapi::Errors;
 use crate::http::pagination::{PageQuery, Paginated};
 use crate::state::AppState;
-use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::{delete, get};
 use serde::Serialize;
 use serde_json::json;
+use utoipa_axum::routes;
 
 /// Session routes.
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/sessions", get(list).delete(revoke_others))
-        .route("/sessions/{id}", delete(revoke))
+pub fn routes() -> Routes {
+    vec![routes!(list, revoke_others), routes!(revoke)]
 }
 
-#[derive(Serialize)]
+/// A session of the signed-in admin.
+#[derive(Serialize, utoipa::ToSchema)]
 struct SessionView {
+    /// Session id.
     id: i64,
+    /// Sign-in time.
     created_at: String,
+    /// Last request (minute resolution).
     last_seen_at: String,
+    /// When it ends at the latest.
     expires_at: String,
+    /// Client address at sign-in.
     ip: Option<String>,
+    /// Browser at sign-in.
     user_agent: Option<String>,
+    /// Whether this request came with it.
     current: bool,
 }
 
-async fn list(State(state): State<AppState>, admin: Admin, Query(q): Query<PageQuery>) -> Result<Json<Paginated<SessionView>>> {
+/// List the admin's sessions
+#[utoipa::path(
+    get,
+    path = "/sessions",
+    tag = "sessions",
+    operation_id = "list_sessions",
+    params(PageQuery),
+    responses((status = OK, body = Paginated<SessionView>), Errors<code::ValidationFailed>)
+)]
+async fn list(
+    State(state): State<AppState>,
+    admin: Admin,
+    Query(q): Query<PageQuery>,
+) -> Result<Json<Paginated<SessionView>>> {
     let page = q.validate()?;
     let id = admin.id;
-    let rows = state.db().run(move |c| Ok(db::auth::sessions_of(c, id)?)).await?;
+    let rows = state
+        .db()
+        .run(move |c| Ok(db::auth::sessions_of(c, id)?))
+        .await?;
     let current = admin.session_id();
     let items: Vec<SessionView> = rows
         .into_iter()
@@ -51,19 +74,71 @@ async fn list(State(state): State<AppState>, admin: Admin, Query(q): Query<PageQ
     Ok(Json(Paginated::from_vec(items, page)))
 }
 
-async fn revoke(State(state): State<AppState>, admin: Admin, Path(id): Path<i64>) -> Result<StatusCode> {
+/// Sign out one session
+#[utoipa::path(
+    delete,
+    path = "/sessions/{id}",
+    tag = "sessions",
+    operation_id = "revoke_session",
+    params(("id" = i64, Path, description = "Session id")),
+    responses((status = NO_CONTENT, description = "Signed out"), Errors<code::NotFound>)
+)]
+async fn revoke(
+    State(state): State<AppState>,
+    admin: Admin,
+    Path(id): Path<i64>,
+) -> Result<StatusCode> {
     let admin_id = admin.id;
-    let found = state.db().write(move |tx| Ok(db::auth::delete_session(tx, admin_id, id)?)).await?;
+    let found = state
+        .db()
+        .write(move |tx| Ok(db::auth::delete_session(tx, admin_id, id)?))
+        .await?;
     if !found {
         return Err(Error::not_found("session"));
     }
-    admin.audit(state.db(), "session.revoke", Some(format!("session:{id}")), Outcome::Success, None).await?;
+    admin
+        .audit(
+            state.db(),
+            "session.revoke",
+            Some(format!("session:{id}")),
+            Outcome::Success,
+            None,
+        )
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
-async fn revoke_others(State(state): State<AppState>, admin: Admin) -> Result<Json<serde_json::Value>> {
+/// Sessions signed out at once.
+#[derive(Serialize, utoipa::ToSchema)]
+struct Revoked {
+    /// How many sessions were signed out.
+    revoked: usize,
+}
+
+/// Sign out everywhere else
+///
+/// Ends every session of the admin except the current one (all of them with an API key).
+#[utoipa::path(
+    delete,
+    path = "/sessions",
+    tag = "sessions",
+    operation_id = "revoke_other_sessions",
+    responses((status = OK, body = Revoked))
+)]
+async fn revoke_others(State(state): State<AppState>, admin: Admin) -> Result<Json<Revoked>> {
     let (admin_id, keep) = (admin.id, admin.session_id());
-    let n = state.db().write(move |tx| Ok(db::auth::delete_other_sessions(tx, admin_id, keep)?)).await?;
-    admin.audit(state.db(), "session.revoke_all", None, Outcome::Success, Some(json!({ "revoked": n }))).await?;
-    Ok(Json(json!({ "revoked": n })))
+    let n = state
+        .db()
+        .write(move |tx| Ok(db::auth::delete_other_sessions(tx, admin_id, keep)?))
+        .await?;
+    admin
+        .audit(
+            state.db(),
+            "session.revoke_all",
+            None,
+            Outcome::Success,
+            Some(json!({ "revoked": n })),
+        )
+        .await?;
+    Ok(Json(Revoked { revoked: n }))
 }

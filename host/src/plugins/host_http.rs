@@ -205,6 +205,20 @@ pub(crate) fn plan(
     } else {
         Credential::None
     };
+    // A plugin that sets the credential header itself (e.g. Jellyfin's sign-in with a user's
+    // password, or a logout with that session's token) sends its own value for this one request
+    // and the server's secret is simply not attached. The plugin never sees the secret either way.
+    let credential = match credential {
+        Credential::Header(cred, _)
+            if req
+                .headers
+                .iter()
+                .any(|(n, _)| n.eq_ignore_ascii_case(cred.as_str())) =>
+        {
+            Credential::None
+        }
+        other => other,
+    };
 
     if req.headers.len() > MAX_HEADERS {
         return Err(format!("at most {MAX_HEADERS} headers may be set"));
@@ -215,13 +229,6 @@ pub(crate) fn plan(
             .map_err(|_| format!("`{}` is not a valid header name", name.escape_debug()))?;
         if FORBIDDEN_HEADERS.contains(&name.as_str()) {
             return Err(format!("the header `{name}` is set by the daemon"));
-        }
-        if let Credential::Header(cred, _) = &credential
-            && *cred == name
-        {
-            return Err(format!(
-                "the header `{name}` carries the server's credentials and is set by the daemon"
-            ));
         }
         let value = HeaderValue::from_str(&value)
             .map_err(|_| format!("the value of header `{name}` is not valid"))?;
@@ -609,18 +616,27 @@ mod tests {
     }
 
     #[test]
-    fn refuses_forbidden_and_credential_headers() {
-        for h in [
-            "Host",
-            "content-length",
-            "Transfer-Encoding",
-            "x-emby-token",
-        ] {
+    fn refuses_forbidden_headers() {
+        for h in ["Host", "content-length", "Transfer-Encoding"] {
             let mut req = get("/");
             req.headers.push((h.into(), "v".into()));
             let err = plan(&ctx(), &manifest(header_auth()), Dest::Server, req).unwrap_err();
             assert!(err.contains("set by the daemon"), "{h}: {err}");
         }
+    }
+
+    #[test]
+    fn a_plugin_set_credential_header_replaces_the_injected_one() {
+        let mut req = get("/Users/AuthenticateByName");
+        req.headers
+            .push(("x-emby-token".into(), "the user's own".into()));
+        let p = plan(&ctx(), &manifest(header_auth()), Dest::Server, req).unwrap();
+        let values: Vec<_> = p.headers.get_all("x-emby-token").iter().collect();
+        assert_eq!(
+            values,
+            ["the user's own"],
+            "exactly one header, the plugin's, never the secret"
+        );
     }
 
     #[test]

@@ -125,9 +125,12 @@ pub(crate) fn validate(m: &Manifest, interfaces: Interfaces) -> Result<(), Strin
         if !perms.insert(p.key.as_str()) {
             return Err(format!("permission `{}` is declared twice", p.key));
         }
-        if !matches!(p.kind, ValueKind::Flag | ValueKind::Number) {
+        if !matches!(
+            p.kind,
+            ValueKind::Flag | ValueKind::Number | ValueKind::Text
+        ) {
             return Err(format!(
-                "permission `{}` must be of kind flag or number",
+                "permission `{}` must be of kind flag, number or text",
                 p.key
             ));
         }

@@ -57,7 +57,7 @@ struct BundledRecord {
 }
 
 /// Outcome of a rescan.
-#[derive(Debug, Default, Clone, serde::Serialize)]
+#[derive(Debug, Default, Clone, serde::Serialize, utoipa::ToSchema)]
 pub struct RescanReport {
     /// Files (re)loaded.
     pub loaded: Vec<String>,
@@ -70,7 +70,7 @@ pub struct RescanReport {
 }
 
 /// A refused file in a [`RescanReport`].
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 pub struct RescanFailure {
     /// File name.
     pub file: String,

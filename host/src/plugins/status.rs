@@ -53,7 +53,7 @@ impl Inspection {
 }
 
 /// Where a plugin version came from, as shown by the API.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum SourceView {
     /// Embedded in the daemon.
@@ -70,7 +70,7 @@ pub enum SourceView {
 }
 
 /// State of a plugin in the API.
-#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum PluginState {
     /// Serving calls.
@@ -82,7 +82,7 @@ pub enum PluginState {
 }
 
 /// A load error as shown by the API.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct LoadErrorView {
     /// The refused file (`None` for a bundled plugin).
     pub file: Option<String>,
@@ -93,7 +93,7 @@ pub struct LoadErrorView {
 }
 
 /// One plugin (or refused file) in `GET /api/v1/plugins`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct PluginStatus {
     /// Plugin id; `None` for a refused file that did not get far enough to tell.
     pub id: Option<String>,

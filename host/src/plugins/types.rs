@@ -90,7 +90,7 @@ impl ServerContext {
 }
 
 /// What a connector can do.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Capability {
     /// `list_users`.
@@ -131,7 +131,7 @@ impl Capability {
 }
 
 /// How an invitee gets an account.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum JoinFlow {
     /// The invitee chooses a username and password.
@@ -141,7 +141,7 @@ pub enum JoinFlow {
 }
 
 /// The kind of a configuration field or permission value.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ValueKind {
     /// Free text.
@@ -157,8 +157,9 @@ pub enum ValueKind {
 }
 
 /// A configuration or permission value.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(untagged)]
+#[schema(as = PluginValue)]
 pub enum Value {
     /// Text, URL or secret.
     Text(String),
@@ -192,7 +193,7 @@ impl Value {
 }
 
 /// A configuration field of a server of this kind.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct ConfigField {
     /// Stable key, `[a-z0-9_]`.
     pub key: String,
@@ -205,11 +206,12 @@ pub struct ConfigField {
     /// Whether it must be filled in.
     pub required: bool,
     /// Default when left empty (never for secrets).
+    #[schema(value_type = Option<crate::http::openapi::PluginValue>)]
     pub default_value: Option<Value>,
 }
 
 /// A permission an invitation can grant.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct PermissionDef {
     /// Stable key, `[a-z0-9_]`.
     pub key: String,
@@ -220,6 +222,7 @@ pub struct PermissionDef {
     /// `flag` or `number`.
     pub kind: ValueKind,
     /// Value applied when an invitation does not set it.
+    #[schema(value_type = crate::http::openapi::PluginValue)]
     pub default_value: Value,
 }
 
@@ -233,7 +236,7 @@ pub struct PermissionValue {
 }
 
 /// How the host attaches the server's credentials.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum AuthScheme {
     /// Nothing is attached.
@@ -255,7 +258,7 @@ pub enum AuthScheme {
 }
 
 /// A host other than the configured server that the plugin may reach.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct ExtraHost {
     /// Id the plugin passes to `server.fetch`.
     pub id: String,
@@ -268,7 +271,7 @@ pub struct ExtraHost {
 }
 
 /// Colours and icon.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Default, utoipa::ToSchema)]
 pub struct Brand {
     /// `#rrggbb`.
     pub color: Option<String>,
@@ -321,7 +324,7 @@ impl Manifest {
 }
 
 /// What `test_connection` learns about the server.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct ServerInfo {
     /// The server's own name.
     pub name: String,
@@ -334,7 +337,7 @@ pub struct ServerInfo {
 }
 
 /// A content library.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Library {
     /// Id used for access control.
     pub id: String,

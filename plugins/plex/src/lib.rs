@@ -85,6 +85,18 @@ impl Connector for Plex {
             PermissionDef::flag(ALLOW_CHANNELS, "Live TV and channels", false)
                 .with_description("Watch live TV (DVR tuners) and channels of this server."),
         )
+        .with_permission(
+            PermissionDef::text(FILTER_MOVIES, "Movie filter")
+                .with_description("Limit the movies this account sees (empty: the server's default filter). See the filter help of the server settings."),
+        )
+        .with_permission(
+            PermissionDef::text(FILTER_TELEVISION, "TV filter")
+                .with_description("Limit the TV shows this account sees (empty: the server's default filter)."),
+        )
+        .with_permission(
+            PermissionDef::text(FILTER_MUSIC, "Music filter")
+                .with_description("Limit the music this account hears (empty: the server's default filter)."),
+        )
         .with_color("#e5a00d")
     }
 

@@ -59,7 +59,10 @@ impl Patch {
                 let text = value.value.as_text().ok_or_else(|| {
                     Error::InvalidInput(format!("permission `{}` must be text", value.key))
                 })?;
-                patch.set(plex, filter(key, text)?);
+                // Empty means "no per-account filter": the server's default filter applies.
+                if !text.trim().is_empty() {
+                    patch.set(plex, filter(key, text)?);
+                }
             } else {
                 return Err(Error::InvalidInput(format!(
                     "unknown permission `{}` for Plex",

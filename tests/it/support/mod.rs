@@ -43,11 +43,15 @@ impl Daemon {
     /// Start with extra arguments and environment variables.
     pub fn start_with(data_dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Daemon {
         let mut cmd = command(data_dir);
-        cmd.args(["--listen", "127.0.0.1:0"]).args(args).arg("serve");
+        cmd.args(["--listen", "127.0.0.1:0"])
+            .args(args)
+            .arg("serve");
         for (k, v) in env {
             cmd.env(k, v);
         }
-        cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).stdin(Stdio::null());
+        cmd.stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .stdin(Stdio::null());
         let mut child = cmd.spawn().expect("start zondarr");
         let stdout = child.stdout.take().expect("stdout");
         let stderr = child.stderr.take().expect("stderr");
@@ -70,10 +74,18 @@ impl Daemon {
             Err(_) => {
                 let _ = child.kill();
                 let log: Vec<String> = err_rx.try_iter().collect();
-                panic!("zondarr did not start listening within 60 s; stderr:\n{}", log.join("\n"));
+                panic!(
+                    "zondarr did not start listening within 60 s; stderr:\n{}",
+                    log.join("\n")
+                );
             }
         };
-        Daemon { child, url, data_dir: data_dir.to_owned(), stderr: err_rx }
+        Daemon {
+            child,
+            url,
+            data_dir: data_dir.to_owned(),
+            stderr: err_rx,
+        }
     }
 
     /// `url` + `path`.
@@ -89,7 +101,11 @@ impl Daemon {
     /// Send SIGTERM and wait for the exit status (bounded).
     pub fn terminate(mut self) -> std::process::ExitStatus {
         let pid = self.child.id().to_string();
-        let ok = Command::new("kill").args(["-TERM", &pid]).status().expect("kill").success();
+        let ok = Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .expect("kill")
+            .success();
         assert!(ok, "kill -TERM failed");
         for _ in 0..300 {
             if let Some(status) = self.child.try_wait().expect("wait") {
@@ -110,7 +126,10 @@ impl Drop for Daemon {
 
 /// A blocking-free HTTP client for tests.
 pub fn client() -> reqwest::Client {
-    reqwest::Client::builder().timeout(Duration::from_secs(30)).build().expect("client")
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .build()
+        .expect("client")
 }
 
 /// Password of the admin created by [`admin_key`].
@@ -126,8 +145,19 @@ pub async fn admin_key(daemon: &Daemon) -> String {
         .send()
         .await
         .expect("setup request");
-    assert_eq!(resp.status(), 201, "setup: {}", resp.text().await.unwrap_or_default());
-    let cookie = resp.headers()["set-cookie"].to_str().expect("cookie").split(';').next().expect("pair").to_owned();
+    assert_eq!(
+        resp.status(),
+        201,
+        "setup: {}",
+        resp.text().await.unwrap_or_default()
+    );
+    let cookie = resp.headers()["set-cookie"]
+        .to_str()
+        .expect("cookie")
+        .split(';')
+        .next()
+        .expect("pair")
+        .to_owned();
     let me: serde_json::Value = http
         .get(daemon.at("/api/v1/auth/me"))
         .header("cookie", &cookie)
@@ -137,7 +167,10 @@ pub async fn admin_key(daemon: &Daemon) -> String {
         .json()
         .await
         .expect("me json");
-    let csrf = me["auth"]["csrf_token"].as_str().expect("csrf token").to_owned();
+    let csrf = me["auth"]["csrf_token"]
+        .as_str()
+        .expect("csrf token")
+        .to_owned();
     let key: serde_json::Value = http
         .post(daemon.at("/api/v1/api-keys"))
         .header("cookie", &cookie)

@@ -1,0 +1,261 @@
+//! Core-domain benchmark (`cargo bench -p zondarr --bench domain`): prints a table.
+//!
+//! The daemon's real router, database (a SQLite file), plugin host and bundled Jellyfin
+//! connector, served on a loopback port, against the stateful fake Jellyfin:
+//! - redemption latency (p50/p99 over `BENCH_REDEMPTIONS`, default 200, sequential);
+//! - validation endpoint throughput (`GET /api/v1/join/{code}`, 8 concurrent clients);
+//! - user list with 10,000 users (first page, a search, a late page).
+
+// A benchmark is a test tool: a failed setup step should stop it loudly.
+#![allow(clippy::expect_used, clippy::unwrap_used)]
+
+use serde_json::{Value, json};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use zondarr::config::{Config, Overrides};
+use zondarr::db::Db;
+use zondarr::state::AppState;
+use zondarr_fakes::jellyfin::JellyfinFake;
+
+fn env_num(key: &str, default: usize) -> usize {
+    std::env::var(key)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+fn pct(sorted: &[Duration], p: f64) -> Duration {
+    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.2} ms", d.as_secs_f64() * 1000.0)
+}
+
+struct Daemon {
+    url: String,
+    key: String,
+    http: reqwest::Client,
+}
+
+impl Daemon {
+    async fn start(dir: &std::path::Path) -> Daemon {
+        let env = [
+            (
+                "ZONDARR_SECURITY_JOIN_PER_IP_PER_MINUTE".to_owned(),
+                "10000".to_owned(),
+            ),
+            ("ZONDARR_LOG".to_owned(), "warn".to_owned()),
+        ];
+        let config = Config::load_from(
+            &Overrides {
+                data_dir: Some(dir.to_owned()),
+                listen: Some("127.0.0.1:0".into()),
+                ..Default::default()
+            },
+            &env,
+        )
+        .unwrap();
+        let (db, key) = zondarr::open_storage(&config).unwrap();
+        let security = Arc::new(
+            zondarr::auth::Security::new(&config, key.expose(), &db)
+                .await
+                .unwrap(),
+        );
+        let plugins = zondarr::plugins::PluginHost::start(
+            &config.plugins,
+            dir.join("plugin-cache"),
+            "bench".into(),
+        )
+        .await
+        .unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let app = zondarr::http::app(AppState::new(config, db, plugins, security));
+        tokio::spawn(async move {
+            axum::serve(
+                listener,
+                app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+            )
+            .await
+            .unwrap();
+        });
+        let http = reqwest::Client::new();
+        let resp = http
+            .post(format!("{url}/api/v1/setup"))
+            .json(&json!({ "username": "admin", "password": "bench-password-long-enough" }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 201);
+        let cookie = resp.headers()["set-cookie"]
+            .to_str()
+            .unwrap()
+            .split(';')
+            .next()
+            .unwrap()
+            .to_owned();
+        let me: Value = http
+            .get(format!("{url}/api/v1/auth/me"))
+            .header("cookie", &cookie)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let key: Value = http
+            .post(format!("{url}/api/v1/api-keys"))
+            .header("cookie", &cookie)
+            .header("x-csrf-token", me["auth"]["csrf_token"].as_str().unwrap())
+            .json(&json!({ "name": "bench", "scope": "admin" }))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        Daemon {
+            url,
+            key: key["key"].as_str().unwrap().to_owned(),
+            http,
+        }
+    }
+
+    async fn post(&self, path: &str, body: Value) -> Value {
+        let resp = self
+            .http
+            .post(format!("{}/api/v1{path}", self.url))
+            .bearer_auth(&self.key)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert!(resp.status().is_success(), "{path}: {}", resp.status());
+        resp.json().await.unwrap()
+    }
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() {
+    let tmp = tempfile::tempdir().unwrap();
+    let daemon = Daemon::start(tmp.path()).await;
+    let fake = JellyfinFake::start().await;
+    let server = daemon.post("/servers", json!({ "name": "Bench", "kind": "jellyfin", "url": fake.base_url(), "config": { "api_key": fake.api_key() } })).await;
+    let server_id = server["id"].as_i64().unwrap();
+    daemon.post("/invitations", json!({ "code": "bench", "servers": [{ "server_id": server_id, "permissions": { "allow_downloads": false } }] })).await;
+    let mut rows: Vec<(String, String, String)> = Vec::new();
+
+    // Redemption latency.
+    let n = env_num("BENCH_REDEMPTIONS", 200);
+    let mut samples = Vec::with_capacity(n);
+    for i in 0..n {
+        let started = Instant::now();
+        let resp = daemon
+            .http
+            .post(format!("{}/api/v1/join/bench", daemon.url))
+            .json(&json!({ "username": format!("bench{i}"), "password": "bench password" }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            resp.status(),
+            201,
+            "{}",
+            resp.text().await.unwrap_or_default()
+        );
+        samples.push(started.elapsed());
+    }
+    samples.sort();
+    rows.push((
+        format!("redemption, 1 Jellyfin server ({n} sequential)"),
+        format!("p50 {}", ms(pct(&samples, 0.5))),
+        format!("p99 {}", ms(pct(&samples, 0.99))),
+    ));
+
+    // Validation throughput.
+    let total = env_num("BENCH_VALIDATIONS", 4000);
+    let clients = 8;
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..clients {
+        let (http, url) = (
+            daemon.http.clone(),
+            format!("{}/api/v1/join/bench", daemon.url),
+        );
+        tasks.push(tokio::spawn(async move {
+            for _ in 0..total / clients {
+                let resp = http.get(&url).send().await.unwrap();
+                assert_eq!(resp.status(), 200);
+                resp.bytes().await.unwrap();
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let elapsed = started.elapsed();
+    rows.push((
+        format!("validation GET /join/{{code}} ({total} requests, {clients} clients)"),
+        format!("{:.0} req/s", total as f64 / elapsed.as_secs_f64()),
+        format!("mean {}", ms(elapsed * clients as u32 / total as u32)),
+    ));
+
+    // User list with 10,000 users (inserted directly: the list is what is measured).
+    let db = Db::open(&tmp.path().join("zondarr.db"), 2, Duration::from_secs(5)).unwrap();
+    db.write(move |tx| {
+        let now = zondarr::db::time::now();
+        let mut stmt = tx.prepare(
+            "INSERT INTO users (server_id, external_id, username, email, enabled, source, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, 1, 'sync', ?5, ?5)",
+        )?;
+        for i in 0..10_000 {
+            stmt.execute(rusqlite::params![server_id, format!("ext{i}"), format!("member{i:05}"), format!("m{i}@example.org"), now])?;
+        }
+        Ok(())
+    })
+    .await
+    .unwrap();
+    for (label, query) in [
+        (
+            "user list, 10,000 users, first page of 100",
+            "/users?per_page=100",
+        ),
+        (
+            "user list, 10,000 users, search",
+            "/users?search=member0999&per_page=100",
+        ),
+        (
+            "user list, 10,000 users, page 80 sorted by creation",
+            "/users?per_page=100&page=80&sort=created_at",
+        ),
+    ] {
+        let mut samples = Vec::new();
+        for _ in 0..50 {
+            let started = Instant::now();
+            let resp = daemon
+                .http
+                .get(format!("{}/api/v1{query}", daemon.url))
+                .bearer_auth(&daemon.key)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(resp.status(), 200);
+            let body: Value = resp.json().await.unwrap();
+            assert!(body["total"].as_i64().unwrap() >= 1);
+            samples.push(started.elapsed());
+        }
+        samples.sort();
+        rows.push((
+            label.to_owned(),
+            format!("p50 {}", ms(pct(&samples, 0.5))),
+            format!("p99 {}", ms(pct(&samples, 0.99))),
+        ));
+    }
+
+    let w = rows.iter().map(|r| r.0.len()).max().unwrap_or(10);
+    println!("\n{:w$}  {:>16}  {:>16}", "measurement", "", "");
+    println!("{}", "-".repeat(w + 36));
+    for (a, b, c) in rows {
+        println!("{a:w$}  {b:>16}  {c:>16}");
+    }
+}
