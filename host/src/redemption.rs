@@ -219,7 +219,7 @@ pub async fn redeem(
         .run(move |c| Ok(db::invitations::by_code(c, &code_owned)?))
         .await?
         .ok_or_else(invite_invalid)?;
-    if inv.status(&db::time::now()) != db::invitations::Status::Active {
+    if inv.status(&db::time::now()) != db::invitations::Status::Active || inv.targets.is_empty() {
         return Err(invite_invalid());
     }
     let prepared = prepare(state, &inv).await?;

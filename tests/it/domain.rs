@@ -846,3 +846,60 @@ async fn a_plex_invitee_links_their_account_and_gets_exactly_the_offered_librari
     );
     assert!(plex.shares_of(invitee.id).is_empty());
 }
+
+/// Any connector dropped into the plugins folder works end to end: the test-only fixture
+/// connector, loaded from `<data-dir>/plugins`, against its small fake server.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_connector_from_the_plugins_folder_serves_invitations_end_to_end() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("plugins")).unwrap();
+    std::fs::write(
+        dir.path().join("plugins/fixture.wasm"),
+        crate::plugins::fixture(),
+    )
+    .unwrap();
+    let daemon = Daemon::start(dir.path());
+    let api = Api::new(&daemon).await;
+    let fake = crate::plugins::fake_server().await;
+    let (status, body) = api
+        .post("/servers", json!({ "name": "Fixture", "kind": "fixture", "url": fake.url, "config": { "api_key": crate::plugins::TOKEN } }))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let server = body["id"].as_i64().unwrap();
+    assert_eq!(body["remote"]["name"], "Fake");
+    let (status, body) = api
+        .post("/invitations", json!({ "code": "fx", "servers": [{ "server_id": server, "permissions": { "allow_downloads": true, "max_sessions": 3 } }] }))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let (status, body) = public_post(
+        &daemon,
+        "/api/v1/join/fx",
+        json!({ "username": "gus", "password": "a fine password" }),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let (status, body) = public_post(
+        &daemon,
+        "/api/v1/join/fx",
+        json!({ "username": "taken", "password": "a fine password" }),
+    )
+    .await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::CONFLICT, "USERNAME_TAKEN")
+    );
+
+    // Deleting the server leaves the invitation with nothing to give: it stops working.
+    assert_eq!(
+        api.delete(&format!("/servers/{server}")).await.0,
+        StatusCode::NO_CONTENT
+    );
+    let resp = client()
+        .get(daemon.at("/api/v1/join/fx"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::NOT_FOUND);
+    let (_, users) = api.get("/users").await;
+    assert_eq!(users["total"], 0, "the server's users went with it");
+}

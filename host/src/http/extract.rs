@@ -86,3 +86,13 @@ fn serde_cause(text: &str) -> String {
     let cause = text.split_once(": ").map_or(text, |(_, rest)| rest);
     cause.chars().take(300).collect()
 }
+
+/// For PATCH bodies: `Some(None)` when the field is present and `null` (clear it), `None` when
+/// it is absent (keep it). Use with `#[serde(default, deserialize_with = "...::double")]`.
+pub fn double<'de, T, D>(d: D) -> std::result::Result<Option<Option<T>>, D::Error>
+where
+    T: serde::Deserialize<'de>,
+    D: serde::Deserializer<'de>,
+{
+    Ok(Some(serde::Deserialize::deserialize(d)?))
+}

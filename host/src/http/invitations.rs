@@ -17,7 +17,7 @@ use crate::state::AppState;
 use axum::extract::State;
 use axum::http::StatusCode;
 use rand::Rng;
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value as JsonValue, json};
 use utoipa::ToSchema;
 use utoipa_axum::routes;
@@ -52,13 +52,6 @@ pub fn check_custom_code(code: &str) -> std::result::Result<(), &'static str> {
     Ok(())
 }
 
-/// `Some(None)` when the field is present and `null`, `None` when absent (PATCH semantics).
-fn double<'de, T: Deserialize<'de>, D: Deserializer<'de>>(
-    d: D,
-) -> std::result::Result<Option<Option<T>>, D::Error> {
-    Ok(Some(Option::deserialize(d)?))
-}
-
 /// A target server of an invitation and what it grants there.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -87,16 +80,16 @@ struct InvitationInput {
     /// Target servers (at least one).
     servers: Option<Vec<TargetInput>>,
     /// Expiry (RFC 3339, in the future when creating).
-    #[serde(default, deserialize_with = "double")]
+    #[serde(default, deserialize_with = "crate::http::extract::double")]
     expires_at: Option<Option<String>>,
     /// Maximum uses, 1 to 1000000; `null`: unlimited.
-    #[serde(default, deserialize_with = "double")]
+    #[serde(default, deserialize_with = "crate::http::extract::double")]
     max_uses: Option<Option<i64>>,
     /// Days the created accounts last, 1 to 36500; `null`: no limit.
-    #[serde(default, deserialize_with = "double")]
+    #[serde(default, deserialize_with = "crate::http::extract::double")]
     access_duration_days: Option<Option<i64>>,
     /// Admin note, at most 500 characters.
-    #[serde(default, deserialize_with = "double")]
+    #[serde(default, deserialize_with = "crate::http::extract::double")]
     note: Option<Option<String>>,
     /// Whether the code can be redeemed (default `true`).
     enabled: Option<bool>,

@@ -47,7 +47,8 @@ async fn active_invitation(state: &AppState, code: String) -> Result<db::invitat
         .run(move |c| Ok(db::invitations::by_code(c, &code)?))
         .await?
         .ok_or_else(invite_invalid)?;
-    if inv.status(&db::time::now()) != Status::Active {
+    // An invitation whose every target server was deleted has nothing left to give.
+    if inv.status(&db::time::now()) != Status::Active || inv.targets.is_empty() {
         return Err(invite_invalid());
     }
     Ok(inv)

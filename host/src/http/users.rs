@@ -24,7 +24,7 @@ use crate::servers;
 use crate::state::AppState;
 use axum::extract::State;
 use axum::http::StatusCode;
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value as JsonValue, json};
 use utoipa::ToSchema;
 use utoipa_axum::routes;
@@ -614,18 +614,12 @@ async fn set_password(
     Ok(StatusCode::NO_CONTENT)
 }
 
-fn double<'de, T: Deserialize<'de>, D: Deserializer<'de>>(
-    d: D,
-) -> std::result::Result<Option<Option<T>>, D::Error> {
-    Ok(Some(Option::deserialize(d)?))
-}
-
 /// Changes to a user.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct UserPatch {
     /// New expiry; `null` clears it.
-    #[serde(default, deserialize_with = "double")]
+    #[serde(default, deserialize_with = "crate::http::extract::double")]
     expires_at: Option<Option<String>>,
 }
 
@@ -711,7 +705,7 @@ struct IdentityPatch {
     /// 1 to 100 characters.
     display_name: Option<String>,
     /// E-mail address; `null` clears it.
-    #[serde(default, deserialize_with = "double")]
+    #[serde(default, deserialize_with = "crate::http::extract::double")]
     email: Option<Option<String>>,
 }
 
