@@ -925,6 +925,11 @@ async fn list_users_lists_only_the_users_of_this_server() {
             "shared".to_owned(),
         ),
         (home.id.to_string(), "hank".to_owned(), "home".to_owned()),
+        (
+            env.fake.owner().id.to_string(),
+            env.fake.owner().username,
+            "owner".to_owned(),
+        ),
     ];
     want.sort();
     assert_eq!(got, want);

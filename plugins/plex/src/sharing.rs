@@ -22,6 +22,8 @@ pub const KIND_HOME: &str = "home";
 pub const KIND_FRIEND: &str = "friend";
 /// Kind of a user the server is shared with whose acceptance is still pending.
 pub const KIND_SHARED: &str = "shared";
+/// Kind of the plex.tv account that owns the server (listed as its administrator).
+pub const KIND_OWNER: &str = "owner";
 
 /// The users this server is shared with: plex.tv's friends and home users filtered on this
 /// server's machine identifier.
@@ -56,7 +58,24 @@ pub fn list_users(server: &Server<'_>) -> Result<Vec<RemoteUser>> {
                 None => remote,
             })
         })
-        .collect();
+        .collect::<Vec<_>>();
+    // The owner administers the server: listed like Jellyfin lists its administrators, which is
+    // also how the daemon recognises the owner for "sign in with Plex" admin access.
+    let request = Request::get("/api/v2/user").header("Accept", "application/json");
+    let owner: crate::model::Account =
+        json(server, Dest::Owner, request, "the owner's plex.tv account")?;
+    let name = non_empty(owner.username.as_deref())
+        .or_else(|| non_empty(owner.title.as_deref()))
+        .unwrap_or("owner")
+        .to_owned();
+    let mut listed = listed;
+    listed.insert(
+        0,
+        RemoteUser::new(owner.id, name)
+            .with_email(owner.email.filter(|e| !e.trim().is_empty()))
+            .with_kind(KIND_OWNER)
+            .with_admin(true),
+    );
     Ok(listed)
 }
 
