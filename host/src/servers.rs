@@ -329,6 +329,7 @@ mod tests {
             last_checked_at: None,
             created_at: String::new(),
             updated_at: String::new(),
+            admin_login: false,
         };
         assert_eq!(open_credentials(&crypto, &row).unwrap(), secrets);
         row.id = 8;

@@ -533,6 +533,33 @@ async fn every_operation_answers_as_the_served_document_says() {
         "INVALID_CREDENTIALS",
     )
     .await;
+    // Sign-in through a media server: none is enabled yet.
+    w.ok(Anonymous, M::GET, "/api/v1/auth/servers", None, 200)
+        .await;
+    w.fails(
+        Anonymous,
+        M::POST,
+        "/api/v1/auth/login/server/999",
+        Some(json!({ "username": "admin", "password": "whatever-password" })),
+        "NOT_FOUND",
+    )
+    .await;
+    w.fails(
+        Anonymous,
+        M::POST,
+        "/api/v1/auth/login/server/999/oauth",
+        None,
+        "NOT_FOUND",
+    )
+    .await;
+    w.fails(
+        Anonymous,
+        M::POST,
+        "/api/v1/auth/login/server/999/oauth/poll",
+        Some(json!({ "challenge": "unknown" })),
+        "INVALID_CREDENTIALS",
+    )
+    .await;
     w.fails(
         Anonymous,
         M::GET,

@@ -65,6 +65,10 @@ impl Browser {
         self.send(reqwest::Method::POST, path, Some(body)).await
     }
 
+    async fn patch_json(&mut self, path: &str, body: Value) -> (StatusCode, Value) {
+        self.send(reqwest::Method::PATCH, path, Some(body)).await
+    }
+
     async fn delete(&mut self, path: &str) -> (StatusCode, Value) {
         self.send(reqwest::Method::DELETE, path, None).await
     }
@@ -804,4 +808,142 @@ async fn cli_creates_admins_and_resets_passwords() {
         )
         .await;
     assert_eq!(status, StatusCode::OK);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admins_can_sign_in_through_a_media_server_when_enabled() {
+    use zondarr_fakes::jellyfin::{ADMIN_NAME, ADMIN_PASSWORD, JellyfinFake};
+    use zondarr_fakes::plex::PlexFake;
+    let dir = tempfile::tempdir().unwrap();
+    let daemon = Daemon::start(dir.path());
+    let mut admin = setup(&daemon).await;
+    let jellyfin = JellyfinFake::start().await;
+    jellyfin.add_user("joe", "joe-password");
+    let plex = PlexFake::start().await;
+
+    let (status, body) = admin
+        .post("/api/v1/servers", json!({ "name": "JF", "kind": "jellyfin", "url": jellyfin.base_url(), "config": { "api_key": jellyfin.api_key() } }))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let jf = body["id"].as_i64().unwrap();
+    assert_eq!(body["admin_login"], false, "off by default");
+    let (status, body) = admin
+        .post(
+            "/api/v1/servers",
+            json!({ "name": "PX", "kind": "plex", "url": plex.pms_url(), "config": { "token": plex.owner_token() },
+                    "extra_hosts": { "plex-tv": plex.plex_tv_url(), "clients-plex-tv": plex.plex_tv_url() }, "admin_login": true }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let px = body["id"].as_i64().unwrap();
+
+    // Not enabled for Jellyfin yet: not offered, and the endpoint answers as for an unknown server.
+    let mut anon = Browser::new(&daemon);
+    let (_, offered) = anon.get("/api/v1/auth/servers").await;
+    assert_eq!(offered.as_array().unwrap().len(), 1);
+    assert_eq!(
+        (offered[0]["id"].as_i64(), offered[0]["method"].as_str()),
+        (Some(px), Some("oauth"))
+    );
+    let (status, _) = anon
+        .post(
+            &format!("/api/v1/auth/login/server/{jf}"),
+            json!({ "username": ADMIN_NAME, "password": ADMIN_PASSWORD }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, body) = admin
+        .patch_json(
+            &format!("/api/v1/servers/{jf}"),
+            json!({ "admin_login": true }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+
+    // A Jellyfin administrator signs in; a plain user and a wrong password get the same answer.
+    let (s1, b1) = anon
+        .post(
+            &format!("/api/v1/auth/login/server/{jf}"),
+            json!({ "username": "joe", "password": "joe-password" }),
+        )
+        .await;
+    let (s2, b2) = anon
+        .post(
+            &format!("/api/v1/auth/login/server/{jf}"),
+            json!({ "username": ADMIN_NAME, "password": "wrong" }),
+        )
+        .await;
+    assert_eq!(
+        (s1, code(&b1)),
+        (StatusCode::UNAUTHORIZED, "INVALID_CREDENTIALS")
+    );
+    assert_eq!((s2, code(&b2)), (s1, code(&b1)));
+    let mut jf_admin = Browser::new(&daemon);
+    let (status, body) = jf_admin
+        .post(
+            &format!("/api/v1/auth/login/server/{jf}"),
+            json!({ "username": ADMIN_NAME, "password": ADMIN_PASSWORD }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (_, me) = jf_admin.get("/api/v1/auth/me").await;
+    assert_eq!(me["username"], format!("{ADMIN_NAME}@server{jf}"));
+    // Its local record has no password that could be guessed.
+    let (status, _) = Browser::new(&daemon)
+        .post(
+            "/api/v1/auth/login",
+            json!({ "username": format!("{ADMIN_NAME}@server{jf}"), "password": "!" }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+
+    // Plex: only the server owner's account may sign in through the PIN flow.
+    let stranger = plex.add_account("mallory", "m@example.org");
+    for (account, want) in [
+        (stranger.id, StatusCode::UNAUTHORIZED),
+        (plex.owner().id, StatusCode::OK),
+    ] {
+        let mut b = Browser::new(&daemon);
+        let (status, started) = b
+            .post(&format!("/api/v1/auth/login/server/{px}/oauth"), json!({}))
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{started}");
+        let challenge = started["challenge"].as_str().unwrap().to_owned();
+        let (status, _) = b
+            .post(
+                &format!("/api/v1/auth/login/server/{px}/oauth/poll"),
+                json!({ "challenge": challenge }),
+            )
+            .await;
+        assert_eq!(status, StatusCode::ACCEPTED, "pending until approved");
+        let pin = plex
+            .pin_id_by_code(started["code"].as_str().unwrap())
+            .unwrap();
+        assert!(plex.approve_pin(&pin, account));
+        let (status, body) = b
+            .post(
+                &format!("/api/v1/auth/login/server/{px}/oauth/poll"),
+                json!({ "challenge": challenge }),
+            )
+            .await;
+        assert_eq!(status, want, "{body}");
+        if want == StatusCode::OK {
+            assert!(b.cookie.is_some());
+            let (_, me) = b.get("/api/v1/auth/me").await;
+            assert!(
+                me["username"]
+                    .as_str()
+                    .unwrap()
+                    .ends_with(&format!("@server{px}"))
+            );
+        }
+    }
+    let actions = audit_actions(&mut admin).await;
+    assert!(
+        actions
+            .iter()
+            .filter(|(a, o)| a == "auth.login" && o == "failure")
+            .count()
+            >= 3
+    );
 }

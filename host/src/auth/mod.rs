@@ -84,6 +84,9 @@ pub struct Security {
     /// A real Argon2id hash verified for unknown usernames so their timing matches known ones.
     dummy_hash: String,
     trust_forwarded_for: bool,
+    /// Admin sign-in links in progress: challenge → (server id, the connector's PIN id, expiry).
+    /// In memory on purpose: a restart simply asks the admin to start again.
+    links: std::sync::Mutex<std::collections::HashMap<String, (i64, String, std::time::Instant)>>,
 }
 
 impl Security {
@@ -118,6 +121,7 @@ impl Security {
             join_ip: Limiter::per_minute(s.join_per_ip_per_minute),
             dummy_hash,
             trust_forwarded_for: config.http.trust_forwarded_for,
+            links: std::sync::Mutex::new(std::collections::HashMap::new()),
         })
     }
 
@@ -217,6 +221,46 @@ impl Security {
             "{}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0{secure}",
             self.cookie_name()
         )
+    }
+
+    /// Remember an admin sign-in link (bounded: expired ones are dropped, at most 1,000 kept).
+    pub fn remember_link(
+        &self,
+        challenge: &str,
+        server_id: i64,
+        pin_id: String,
+        expires: std::time::Instant,
+    ) {
+        let mut links = self
+            .links
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let now = std::time::Instant::now();
+        links.retain(|_, (_, _, exp)| *exp > now);
+        if links.len() >= 1000 {
+            return;
+        }
+        links.insert(challenge.to_owned(), (server_id, pin_id, expires));
+    }
+
+    /// The PIN id of a live sign-in link for `server_id`.
+    pub fn link(&self, challenge: &str, server_id: i64) -> Option<String> {
+        let links = self
+            .links
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        links
+            .get(challenge)
+            .filter(|(server, _, exp)| *server == server_id && *exp > std::time::Instant::now())
+            .map(|(_, pin, _)| pin.clone())
+    }
+
+    /// Forget a sign-in link (used or expired).
+    pub fn forget_link(&self, challenge: &str) {
+        self.links
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .remove(challenge);
     }
 
     /// Drop idle rate-limiter state.

@@ -54,6 +54,41 @@ pub fn insert_admin(c: &Connection, username: &str, password_hash: &str) -> rusq
     Ok(c.last_insert_rowid())
 }
 
+/// The local admin record of an account on a media server (admin sign-in through that server),
+/// created on first use. It has no usable password: only the server can vouch for it.
+pub fn external_admin(
+    c: &Connection,
+    server_id: i64,
+    external_user_id: &str,
+    remote_username: &str,
+) -> rusqlite::Result<Admin> {
+    let found: Option<i64> = c
+        .query_row(
+            "SELECT id FROM admins WHERE external_server_id = ?1 AND external_user_id = ?2",
+            params![server_id, external_user_id],
+            |r| r.get(0),
+        )
+        .optional()?;
+    let id = match found {
+        Some(id) => id,
+        None => {
+            let mut name = format!("{remote_username}@server{server_id}");
+            if admin_by_username(c, &name)?.is_some() {
+                name = format!("{remote_username}@server{server_id}#{external_user_id}");
+            }
+            let now = time::now();
+            // "!" is not a PHC string, so no password ever verifies against it.
+            c.execute(
+                "INSERT INTO admins (username, password_hash, external_server_id, external_user_id, created_at, updated_at)
+                 VALUES (?1, '!', ?2, ?3, ?4, ?4)",
+                params![name, server_id, external_user_id, now],
+            )?;
+            c.last_insert_rowid()
+        }
+    };
+    admin_by_id(c, id)?.ok_or(rusqlite::Error::QueryReturnedNoRows)
+}
+
 /// Find by username (case-insensitive).
 pub fn admin_by_username(c: &Connection, username: &str) -> rusqlite::Result<Option<Admin>> {
     c.query_row(

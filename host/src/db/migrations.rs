@@ -31,6 +31,7 @@ migrations! {
     2 => "0002_security",
     3 => "0003_servers",
     4 => "0004_invitations_users",
+    5 => "0005_external_admin_login",
 }
 
 /// The schema version recorded in the database.

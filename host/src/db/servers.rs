@@ -32,10 +32,12 @@ pub struct ServerRow {
     pub created_at: String,
     /// Last change.
     pub updated_at: String,
+    /// Admins may sign in through this server (set with [`set_admin_login`]).
+    pub admin_login: bool,
 }
 
 const COLS: &str = "id, name, kind, base_url, config, credentials, extra_hosts, accept_invalid_certs, enabled, \
-                    remote_name, remote_product, remote_version, remote_id, last_checked_at, created_at, updated_at";
+                    remote_name, remote_product, remote_version, remote_id, last_checked_at, created_at, updated_at, admin_login";
 
 fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ServerRow> {
     Ok(ServerRow {
@@ -52,6 +54,7 @@ fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ServerRow> {
         last_checked_at: r.get(13)?,
         created_at: r.get(14)?,
         updated_at: r.get(15)?,
+        admin_login: r.get(16)?,
     })
 }
 
@@ -119,6 +122,15 @@ pub fn update(c: &Connection, s: &ServerRow) -> rusqlite::Result<usize> {
             s.remote[0], s.remote[1], s.remote[2], s.remote[3], s.last_checked_at, time::now()
         ],
     )
+}
+
+/// Allow or refuse admin sign-in through a server.
+pub fn set_admin_login(c: &Connection, id: i64, enabled: bool) -> rusqlite::Result<()> {
+    c.execute(
+        "UPDATE servers SET admin_login = ?2 WHERE id = ?1",
+        params![id, enabled],
+    )?;
+    Ok(())
 }
 
 /// Delete a server (its libraries go with it).

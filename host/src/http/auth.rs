@@ -121,7 +121,7 @@ async fn verify_blocking(password_value: String, hash: String) -> Result<bool> {
 
 /// The signed-in admin, as answered by setup and sign-in.
 #[derive(Serialize, ToSchema)]
-struct AdminView {
+pub(crate) struct AdminView {
     /// Admin id.
     id: i64,
     /// Username.
@@ -250,7 +250,7 @@ struct LoginRequest {
 /// Either signed in, or a second factor is needed.
 #[derive(Serialize, ToSchema)]
 #[serde(untagged)]
-enum LoginResponse {
+pub(crate) enum LoginResponse {
     /// Signed in (the session cookie is set).
     Done(SignedIn),
     /// TOTP is enabled: send the challenge with a code to `POST /api/v1/auth/totp`.
@@ -259,14 +259,14 @@ enum LoginResponse {
 
 /// Signed in; the session cookie is set.
 #[derive(Serialize, ToSchema)]
-struct SignedIn {
+pub(crate) struct SignedIn {
     /// The admin.
     admin: AdminView,
 }
 
 /// The password was right; a second factor is required.
 #[derive(Serialize, ToSchema)]
-struct SecondFactorRequired {
+pub(crate) struct SecondFactorRequired {
     /// Always `true`.
     second_factor_required: bool,
     /// Send back to `POST /api/v1/auth/totp`.
@@ -275,16 +275,16 @@ struct SecondFactorRequired {
     expires_in: u64,
 }
 
-fn rate_limited(secs: u64) -> Error {
+pub(crate) fn rate_limited(secs: u64) -> Error {
     Error::new(ErrorCode::RateLimited, "too many attempts; slow down").with_retry_after(secs)
 }
 
-fn invalid_credentials() -> Error {
+pub(crate) fn invalid_credentials() -> Error {
     Error::new(ErrorCode::InvalidCredentials, "wrong username or password")
 }
 
 /// Refuse a sign-in posted from another site (login CSRF), when the browser says where from.
-fn check_login_origin(state: &AppState, headers: &HeaderMap) -> Result<()> {
+pub(crate) fn check_login_origin(state: &AppState, headers: &HeaderMap) -> Result<()> {
     match headers.get("origin").and_then(|v| v.to_str().ok()) {
         Some(origin) if !origin.eq_ignore_ascii_case(&state.security().public_origin()) => Err(
             Error::new(ErrorCode::CsrfFailed, "sign-in from another site refused"),
@@ -407,6 +407,17 @@ async fn login(
         .db()
         .write(move |tx| Ok(db::auth::clear_failures(tx, &name)?))
         .await?;
+    complete_sign_in(&state, admin, ip, &headers, "password").await
+}
+
+/// The credentials were right: ask for the second factor when TOTP is on, else open the session.
+pub(crate) async fn complete_sign_in(
+    state: &AppState,
+    admin: db::auth::Admin,
+    ip: Option<String>,
+    headers: &HeaderMap,
+    method: &'static str,
+) -> Result<Response> {
     if admin.totp_secret.is_some() {
         let challenge = random_token(32);
         let hash = token_hash(&challenge);
@@ -420,7 +431,7 @@ async fn login(
             state.db(),
             format!("admin:{}", admin.username),
             ip,
-            "auth.login.password",
+            "auth.login.first_factor",
             None,
             Outcome::Success,
             Some(json!({"second_factor": "required"})),
@@ -433,7 +444,7 @@ async fn login(
         }))
         .into_response());
     }
-    finish_login(&state, admin, ip, &headers, "password").await
+    finish_login(state, admin, ip, headers, method).await
 }
 
 async fn finish_login(

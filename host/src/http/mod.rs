@@ -9,6 +9,7 @@
 pub mod api_keys;
 pub mod audit;
 pub mod auth;
+pub mod external_login;
 pub mod extract;
 pub mod invitations;
 pub mod join;
@@ -80,7 +81,13 @@ pub fn routes(
         users::routes(),
     ]);
     let admin = openapi::require_admin(admin_guard(admin));
-    let api = group([auth::public_routes(), join::routes(), openapi::routes()]).merge(admin);
+    let api = group([
+        auth::public_routes(),
+        external_login::public_routes(),
+        join::routes(),
+        openapi::routes(),
+    ])
+    .merge(admin);
     group([vec![routes!(live), routes!(ready)]]).nest("/api/v1", api)
 }
 

@@ -52,6 +52,9 @@ struct ServerInput {
     accept_invalid_certs: Option<bool>,
     /// Whether the server is used (default `true`). A disabled server is not contacted.
     enabled: Option<bool>,
+    /// Let this server's administrators (Jellyfin) or owner (Plex) sign in to Zondarr as admins
+    /// (default `false`). Needs a connector with the `authenticate` or `oauth_link` capability.
+    admin_login: Option<bool>,
 }
 
 /// What the connection test learned, as shown to the admin.
@@ -97,6 +100,29 @@ struct ServerView {
     created_at: String,
     /// Last change.
     updated_at: String,
+    /// Admins may sign in through this server.
+    admin_login: bool,
+}
+
+/// How admins sign in through a server of this kind, if they can: `password` (the connector's
+/// `authenticate`) or `oauth` (its account link, e.g. "Sign in with Plex").
+pub fn admin_login_method(manifest: &Manifest) -> Option<&'static str> {
+    if manifest.supports(crate::plugins::Capability::Authenticate) {
+        Some("password")
+    } else if manifest.supports(crate::plugins::Capability::OauthLink) {
+        Some("oauth")
+    } else {
+        None
+    }
+}
+
+fn check_admin_login(manifest: &Manifest, wanted: Option<bool>, fields: &mut Vec<FieldError>) {
+    if wanted == Some(true) && admin_login_method(manifest).is_none() {
+        fields.push(FieldError::new(
+            "admin_login",
+            format!("{} servers cannot check admin sign-ins", manifest.name),
+        ));
+    }
 }
 
 fn connector_state(state: &AppState, kind: &str) -> &'static str {
@@ -166,6 +192,7 @@ fn view(state: &AppState, row: ServerRow, library_count: i64) -> ServerView {
         libraries: library_count,
         created_at: row.created_at,
         updated_at: row.updated_at,
+        admin_login: row.admin_login,
     }
 }
 
@@ -288,6 +315,8 @@ async fn create(
     }
     let manifest = servers::manifest_for(state.plugins(), &kind)?;
     let settings = settings_from(&manifest, &input, None, &mut fields);
+    check_admin_login(&manifest, input.admin_login, &mut fields);
+    let admin_login = input.admin_login.unwrap_or(false);
     let check = name.clone();
     if state
         .db()
@@ -324,6 +353,7 @@ async fn create(
         last_checked_at: Some(db::time::now()),
         created_at: String::new(),
         updated_at: String::new(),
+        admin_login: false,
     };
     let security = state.security();
     let crypto = security.crypto.clone();
@@ -342,6 +372,7 @@ async fn create(
             let sealed = servers::seal_credentials(&crypto, id, &secrets);
             db::servers::set_credentials(tx, id, sealed.as_deref())?;
             let sync = db::servers::sync_libraries(tx, id, &libs)?;
+            db::servers::set_admin_login(tx, id, admin_login)?;
             db::audit::append(
                 tx,
                 &db::audit::NewEvent {
@@ -474,6 +505,12 @@ async fn update(
         return Err(Error::invalid(fields));
     }
     row.enabled = input.enabled.unwrap_or(row.enabled);
+    let mut admin_fields = Vec::new();
+    check_admin_login(&manifest, input.admin_login, &mut admin_fields);
+    if !admin_fields.is_empty() {
+        return Err(Error::invalid(admin_fields));
+    }
+    let admin_login = input.admin_login;
     // A disabled server is not contacted, so it can be switched off even while unreachable.
     let libs = if row.enabled {
         let probed = probe(&state, &manifest, &settings).await?;
@@ -501,6 +538,7 @@ async fn update(
         ("extra_hosts", input.extra_hosts.is_some()),
         ("accept_invalid_certs", input.accept_invalid_certs.is_some()),
         ("enabled", input.enabled.is_some()),
+        ("admin_login", input.admin_login.is_some()),
     ]
     .into_iter()
     .filter_map(|(k, c)| c.then_some(k))
@@ -512,6 +550,9 @@ async fn update(
         .db()
         .write(move |tx| {
             db::servers::update(tx, &stored)?;
+            if let Some(enabled) = admin_login {
+                db::servers::set_admin_login(tx, stored.id, enabled)?;
+            }
             if let Some(libs) = &libs {
                 db::servers::sync_libraries(tx, stored.id, libs)?;
             }

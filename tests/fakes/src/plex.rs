@@ -360,6 +360,15 @@ impl PlexFake {
         })
     }
 
+    /// The id of the PIN with this code (what the person approving it sees), if any.
+    pub fn pin_id_by_code(&self, code: &str) -> Option<String> {
+        self.state()
+            .pins
+            .values()
+            .find(|p| p.code == code)
+            .map(|p| p.id.to_string())
+    }
+
     /// The invitee signs in on app.plex.tv and approves the PIN: polling it now yields the
     /// account's token. `false` when there is no such live PIN or account.
     pub fn approve_pin(&self, pin_id: &str, user_id: u64) -> bool {
