@@ -889,6 +889,34 @@ async fn a_connector_from_the_plugins_folder_serves_invitations_end_to_end() {
         (StatusCode::CONFLICT, "USERNAME_TAKEN")
     );
 
+    // The connector disappears: the server shows it and keeps its data.
+    std::fs::remove_file(dir.path().join("plugins/fixture.wasm")).unwrap();
+    let (status, _) = api.post("/plugins/rescan", json!({})).await;
+    assert!(status.is_success());
+    let (_, shown) = api.get(&format!("/servers/{server}")).await;
+    assert_eq!(shown["connector_state"], "missing");
+    assert_eq!(shown["name"], "Fixture");
+    let (_, users) = api.get(&format!("/users?server_id={server}")).await;
+    assert_eq!(users["total"], 1, "its users are kept");
+    let (status, body) = public_post(
+        &daemon,
+        "/api/v1/join/fx",
+        json!({ "username": "hal", "password": "a fine password" }),
+    )
+    .await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::SERVICE_UNAVAILABLE, "SERVER_UNAVAILABLE")
+    );
+    std::fs::write(
+        dir.path().join("plugins/fixture.wasm"),
+        crate::plugins::fixture(),
+    )
+    .unwrap();
+    api.post("/plugins/rescan", json!({})).await;
+    let (_, shown) = api.get(&format!("/servers/{server}")).await;
+    assert_eq!(shown["connector_state"], "loaded");
+
     // Deleting the server leaves the invitation with nothing to give: it stops working.
     assert_eq!(
         api.delete(&format!("/servers/{server}")).await.0,
