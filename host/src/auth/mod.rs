@@ -532,48 +532,60 @@ async fn authenticate_session(
     ip: Option<String>,
 ) -> Result<(Admin, String)> {
     let cfg = state.security().config.clone();
-    state
+    let now = Utc::now();
+    // Read on the pool; the single writer is used only when something changes (an expired
+    // session to delete, or a last-seen time more than 30 s old), so authenticated requests do
+    // not queue behind each other.
+    let found = state
         .db()
-        .write(move |tx| {
-            let hash = token_hash(&token);
-            let Some(session) = db::auth::session_by_hash(tx, &hash)? else {
-                return Err(unauthenticated());
+        .run(move |c| {
+            let Some(session) = db::auth::session_by_hash(c, &token_hash(&token))? else {
+                return Ok(None);
             };
-            let now = Utc::now();
-            let idle_ok = time::parse(&session.last_seen_at).is_some_and(|seen| {
-                now - seen < ChronoDuration::minutes(cfg.session_idle_minutes as i64)
-            });
-            let absolute_ok = time::parse(&session.expires_at).is_some_and(|exp| now < exp);
-            if !idle_ok || !absolute_ok {
-                db::auth::delete_session(tx, session.admin_id, session.id)?;
-                return Err(Error::new(
-                    ErrorCode::Unauthenticated,
-                    "the session expired; sign in again",
-                ));
-            }
-            let Some(admin) = db::auth::admin_by_id(tx, session.admin_id)? else {
-                return Err(unauthenticated());
-            };
-            // Avoid a write on every request: the idle clock has minute resolution anyway.
-            if time::parse(&session.last_seen_at)
-                .is_none_or(|seen| now - seen > ChronoDuration::seconds(30))
-            {
-                db::auth::touch_session(tx, session.id)?;
-            }
-            Ok((
-                Admin {
-                    id: admin.id,
-                    username: admin.username,
-                    via: Via::Session {
-                        id: session.id,
-                        csrf_token: session.csrf_token.clone(),
-                    },
-                    ip,
-                },
-                session.csrf_token,
-            ))
+            let admin = db::auth::admin_by_id(c, session.admin_id)?;
+            Ok(Some((session, admin)))
         })
-        .await
+        .await?;
+    let Some((session, admin)) = found else {
+        return Err(unauthenticated());
+    };
+    let seen = time::parse(&session.last_seen_at);
+    let idle_ok = seen
+        .is_some_and(|seen| now - seen < ChronoDuration::minutes(cfg.session_idle_minutes as i64));
+    let absolute_ok = time::parse(&session.expires_at).is_some_and(|exp| now < exp);
+    if !idle_ok || !absolute_ok {
+        let (admin_id, id) = (session.admin_id, session.id);
+        state
+            .db()
+            .write(move |tx| Ok(db::auth::delete_session(tx, admin_id, id)?))
+            .await?;
+        return Err(Error::new(
+            ErrorCode::Unauthenticated,
+            "the session expired; sign in again",
+        ));
+    }
+    let Some(admin) = admin else {
+        return Err(unauthenticated());
+    };
+    if seen.is_none_or(|seen| now - seen > ChronoDuration::seconds(30)) {
+        let id = session.id;
+        state
+            .db()
+            .write(move |tx| Ok(db::auth::touch_session(tx, id)?))
+            .await?;
+    }
+    Ok((
+        Admin {
+            id: admin.id,
+            username: admin.username,
+            via: Via::Session {
+                id: session.id,
+                csrf_token: session.csrf_token.clone(),
+            },
+            ip,
+        },
+        session.csrf_token,
+    ))
 }
 
 /// Split `zk_<prefix>_<secret>`.
@@ -585,48 +597,54 @@ fn parse_api_key(key: &str) -> Option<(String, &str)> {
 }
 
 async fn authenticate_api_key(db: &Db, key: String, ip: Option<String>) -> Result<Admin> {
-    db.write(move |tx| {
-        let invalid = || {
-            Error::new(
-                ErrorCode::Unauthenticated,
-                "the API key is invalid, revoked or expired",
-            )
-        };
-        let (prefix, secret) = parse_api_key(&key).ok_or_else(invalid)?;
-        let row = db::auth::api_key_by_prefix(tx, &prefix)?.ok_or_else(invalid)?;
-        if !constant_time_eq(&token_hash(secret), &row.secret_hash) || row.revoked_at.is_some() {
-            return Err(invalid());
-        }
-        if row
-            .expires_at
-            .as_deref()
-            .and_then(time::parse)
-            .is_some_and(|exp| exp <= Utc::now())
-        {
-            return Err(invalid());
-        }
-        let scope = Scope::parse(&row.scope).ok_or_else(invalid)?;
-        let admin = db::auth::admin_by_id(tx, row.admin_id)?.ok_or_else(invalid)?;
-        if row
-            .last_used_at
-            .as_deref()
-            .and_then(time::parse)
-            .is_none_or(|t| Utc::now() - t > ChronoDuration::seconds(30))
-        {
-            db::auth::touch_api_key(tx, row.id)?;
-        }
-        Ok(Admin {
-            id: admin.id,
-            username: admin.username,
-            via: Via::ApiKey {
-                id: row.id,
-                prefix,
-                scope,
-            },
-            ip,
+    let invalid = || {
+        Error::new(
+            ErrorCode::Unauthenticated,
+            "the API key is invalid, revoked or expired",
+        )
+    };
+    // Read on the pool; write only to record use (at most every 30 s per key).
+    let (admin, touch) = db
+        .run(move |c| {
+            let (prefix, secret) = parse_api_key(&key).ok_or_else(invalid)?;
+            let row = db::auth::api_key_by_prefix(c, &prefix)?.ok_or_else(invalid)?;
+            if !constant_time_eq(&token_hash(secret), &row.secret_hash) || row.revoked_at.is_some()
+            {
+                return Err(invalid());
+            }
+            if row
+                .expires_at
+                .as_deref()
+                .and_then(time::parse)
+                .is_some_and(|exp| exp <= Utc::now())
+            {
+                return Err(invalid());
+            }
+            let scope = Scope::parse(&row.scope).ok_or_else(invalid)?;
+            let admin = db::auth::admin_by_id(c, row.admin_id)?.ok_or_else(invalid)?;
+            let touch = row
+                .last_used_at
+                .as_deref()
+                .and_then(time::parse)
+                .is_none_or(|t| Utc::now() - t > ChronoDuration::seconds(30));
+            let admin = Admin {
+                id: admin.id,
+                username: admin.username,
+                via: Via::ApiKey {
+                    id: row.id,
+                    prefix,
+                    scope,
+                },
+                ip,
+            };
+            Ok((admin, touch.then_some(row.id)))
         })
-    })
-    .await
+        .await?;
+    if let Some(id) = touch {
+        db.write(move |tx| Ok(db::auth::touch_api_key(tx, id)?))
+            .await?;
+    }
+    Ok(admin)
 }
 
 /// Create an API key; returns the row id and the full key (shown once).
