@@ -6,9 +6,12 @@ use tracing_subscriber::EnvFilter;
 /// Install the global subscriber. Logs go to stderr; stdout is kept for command output.
 pub fn init(filter: &str, json: bool) {
     let filter = EnvFilter::builder().parse_lossy(filter);
+    // Colours only on a terminal: log files and journald get plain text.
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+        .with_writer(std::io::stderr)
+        .with_ansi(ansi);
     // A second init (tests) is harmless: the first subscriber stays.
     let _ = if json {
         builder
