@@ -86,7 +86,7 @@ impl Kind {
                     .or_else(|| value.strip_prefix("https://"))
                     .ok_or_else(|| "must start with http:// or https://".to_string())?;
                 let host = rest.split('/').next().unwrap_or_default();
-                if host.is_empty() || value.contains(['?', '#', ' ']) {
+                if host.is_empty() || value.contains(['?', '#', ' ', '@']) {
                     return Err("must be a URL with a host and no query or fragment".into());
                 }
                 return Ok(value.trim_end_matches('/').to_owned());
@@ -418,6 +418,61 @@ pub static SETTINGS: &[Setting] = &[
         None,
         "Consecutive crashes after which a plugin is marked unhealthy until reloaded."
     ),
+    setting!(
+        "jobs.sync_interval_secs",
+        Kind::Number {
+            min: 0,
+            max: 2_592_000
+        },
+        Some("21600"),
+        None,
+        "Seconds between automatic library and user syncs of every enabled server; 0 turns them off."
+    ),
+    setting!(
+        "jobs.expiry_interval_secs",
+        Kind::Number {
+            min: 0,
+            max: 86_400
+        },
+        Some("300"),
+        None,
+        "Seconds between runs of invitation expiry and user-expiry enforcement; 0 turns them off."
+    ),
+    setting!(
+        "jobs.keep_days",
+        Kind::Number { min: 1, max: 3650 },
+        Some("30"),
+        None,
+        "Job-run records older than this many days are pruned."
+    ),
+    setting!(
+        "sync.max_vanished_percent",
+        Kind::Number { min: 0, max: 100 },
+        Some("50"),
+        None,
+        "User sync refuses to mark more than this share of a server's known accounts as vanished (100 = never refuse)."
+    ),
+    setting!(
+        "expiry.action",
+        Kind::Choice(&["disable", "delete"]),
+        Some("disable"),
+        None,
+        "What happens to an account whose access has ended: disable it, or delete it on the server and in Zondarr."
+    ),
+    setting!(
+        "expiry.grace_hours",
+        Kind::Number { min: 0, max: 8760 },
+        Some("0"),
+        None,
+        "Hours after an account's access ends before the expiry action is taken."
+    ),
+    setting!(
+        "expiry.fallback",
+        Kind::Choice(&["remove_libraries", "delete", "none"]),
+        Some("remove_libraries"),
+        None,
+        "When the server cannot disable accounts (Plex): remove its library access, delete it, or do nothing but report it."
+    ),
 ];
 
 /// Where a value came from, for `config check`.
@@ -433,6 +488,16 @@ pub enum Source {
     Env(String),
     /// A command-line flag.
     Flag(&'static str),
+    /// Changed at run time in the app (settings API), stored in the database.
+    App,
+}
+
+impl Source {
+    /// Whether a value from here locks the setting against changes in the app: values given
+    /// in the environment, on the command line or in the configuration file win.
+    pub fn locks(&self) -> bool {
+        matches!(self, Source::Env(_) | Source::Flag(_) | Source::File(_))
+    }
 }
 
 impl fmt::Display for Source {
@@ -443,6 +508,7 @@ impl fmt::Display for Source {
             Source::File(p) => write!(f, "file {}", p.display()),
             Source::Env(v) => write!(f, "env {v}"),
             Source::Flag(flag) => write!(f, "flag {flag}"),
+            Source::App => f.write_str("app"),
         }
     }
 }
@@ -605,6 +671,30 @@ pub struct SecurityConfig {
     pub lockout_max_secs: u64,
 }
 
+/// Background jobs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JobsConfig {
+    /// Seconds between automatic syncs; 0 = off.
+    pub sync_interval_secs: u64,
+    /// Seconds between expiry runs; 0 = off.
+    pub expiry_interval_secs: u64,
+    /// Days job runs are kept.
+    pub keep_days: u64,
+    /// Largest share (percent) of known accounts a user sync may mark vanished.
+    pub max_vanished_percent: u64,
+}
+
+/// What expiry enforcement does.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExpiryConfig {
+    /// `disable` or `delete`.
+    pub action: String,
+    /// Hours after the end of access before acting.
+    pub grace_hours: u64,
+    /// `remove_libraries`, `delete` or `none`, where the connector cannot disable.
+    pub fallback: String,
+}
+
 /// Database settings.
 #[derive(Debug, Clone)]
 pub struct DatabaseConfig {
@@ -659,6 +749,10 @@ pub struct Config {
     pub plugins: PluginsConfig,
     /// Admin access.
     pub security: SecurityConfig,
+    /// Background jobs.
+    pub jobs: JobsConfig,
+    /// Expiry enforcement.
+    pub expiry: ExpiryConfig,
     /// The layered values, for `config check`.
     pub values: Values,
 }
@@ -798,6 +892,17 @@ impl Config {
                 lockout_base_secs: num(&values, "security.lockout_base_secs"),
                 lockout_max_secs: num(&values, "security.lockout_max_secs"),
             },
+            jobs: JobsConfig {
+                sync_interval_secs: num(&values, "jobs.sync_interval_secs"),
+                expiry_interval_secs: num(&values, "jobs.expiry_interval_secs"),
+                keep_days: num(&values, "jobs.keep_days"),
+                max_vanished_percent: num(&values, "sync.max_vanished_percent"),
+            },
+            expiry: ExpiryConfig {
+                action: text(&values, "expiry.action"),
+                grace_hours: num(&values, "expiry.grace_hours"),
+                fallback: text(&values, "expiry.fallback"),
+            },
             database: DatabaseConfig {
                 pool_size: num(&values, "database.pool_size") as u32,
                 busy_timeout_ms: num(&values, "database.busy_timeout_ms"),
@@ -825,7 +930,69 @@ impl Config {
         self.values
             .map
             .get("public_url")
-            .is_some_and(|(_, src)| *src != Source::Derived)
+            .is_some_and(|(_, src)| src.locks())
+    }
+
+    /// The current value of a setting and where it came from.
+    pub fn value(&self, key: &str) -> Option<(&str, &Source)> {
+        self.values.map.get(key).map(|(v, s)| (v.as_str(), s))
+    }
+
+    /// Validate `raw` for the setting `key`: the cleaned value, or what is wrong and allowed.
+    pub fn check_value(key: &str, raw: &str) -> Result<String, String> {
+        let setting = lookup(key).ok_or_else(|| format!("unknown setting{}", suggest(key)))?;
+        setting
+            .kind
+            .validate(raw)
+            .map_err(|problem| format!("{problem}; allowed: {}", setting.kind.allowed()))
+    }
+
+    /// This configuration with values changed in the app laid over it: each `(key, value)`
+    /// replaces the value unless the key is locked (set in the environment, a flag or the
+    /// file); `None` drops an app value back to the default. Values are validated.
+    pub fn with_app_values<'a>(
+        &self,
+        changes: impl IntoIterator<Item = (&'a str, Option<&'a str>)>,
+    ) -> Result<Config, ConfigError> {
+        let mut values = self.values.clone();
+        for (key, value) in changes {
+            let Some(setting) = lookup(key) else {
+                return Err(ConfigError::UnknownKey {
+                    key: key.to_owned(),
+                    origin: "the app".into(),
+                    hint: suggest(key),
+                });
+            };
+            if values.map.get(key).is_some_and(|(_, src)| src.locks()) {
+                continue;
+            }
+            match value {
+                Some(raw) => {
+                    let clean =
+                        setting
+                            .kind
+                            .validate(raw)
+                            .map_err(|problem| ConfigError::BadValue {
+                                key: key.to_owned(),
+                                origin: "the app".into(),
+                                problem,
+                                allowed: setting.kind.allowed(),
+                            })?;
+                    values.map.insert(setting.key, (clean, Source::App));
+                }
+                None => match setting.default {
+                    Some(d) => {
+                        values
+                            .map
+                            .insert(setting.key, (d.to_owned(), Source::Default));
+                    }
+                    None => {
+                        values.map.remove(setting.key);
+                    }
+                },
+            }
+        }
+        Config::from_values(values)
     }
 
     /// Path of the SQLite database.

@@ -108,6 +108,12 @@ error_codes! {
     RequestTimeout = ("REQUEST_TIMEOUT", StatusCode::REQUEST_TIMEOUT),
     /// The change conflicts with the current state (e.g. a duplicate).
     Conflict = ("CONFLICT", StatusCode::CONFLICT),
+    /// The same background job is already running for this target; try again when it ends.
+    JobRunning = ("JOB_RUNNING", StatusCode::CONFLICT),
+    /// The user sync would mark more accounts as vanished than `sync.max_vanished_percent`
+    /// allows (a misconfigured server answering an empty list looks like this); nothing was
+    /// changed. Check the server, or repeat with `force`.
+    SyncRefused = ("SYNC_REFUSED", StatusCode::CONFLICT),
     /// First-run setup has not been done yet; `POST /api/v1/setup` first.
     SetupRequired = ("SETUP_REQUIRED", StatusCode::FORBIDDEN),
     /// Setup was already done; it runs only once.
@@ -258,6 +264,15 @@ impl Error {
             *retry_after = Some(seconds);
         }
         self
+    }
+
+    /// The message a client may see: the client message, or a generic line for internal
+    /// failures (whose cause is only logged).
+    pub fn public_message(&self) -> String {
+        match self {
+            Error::Client { message, .. } => message.clone(),
+            Error::Internal(_) => "an internal error occurred; the daemon log has details".into(),
+        }
     }
 
     /// The stable code.

@@ -9,13 +9,17 @@ pub mod config;
 pub mod crypto;
 pub mod db;
 pub mod error;
+pub mod expiry;
 pub mod http;
+pub mod jobs;
 pub mod logging;
 pub mod plugins;
 pub mod redemption;
 pub mod secret;
 pub mod servers;
+pub mod settings;
 pub mod state;
+pub mod sync;
 
 use crate::config::Config;
 use crate::db::Db;
@@ -47,6 +51,7 @@ pub fn open_storage(config: &Config) -> anyhow::Result<(Db, config::SecretKey)> 
 /// Run the daemon until SIGTERM or Ctrl-C; in-flight requests finish before it returns.
 pub async fn run(config: Config) -> anyhow::Result<()> {
     let (db, secret_key) = open_storage(&config)?;
+    let config = settings::effective(&config, &db).await?;
     let security =
         std::sync::Arc::new(auth::Security::new(&config, secret_key.expose(), &db).await?);
     if !security.setup_done() {
@@ -75,7 +80,8 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let addr = listener.local_addr()?;
     let grace = Duration::from_secs(config.http.shutdown_grace_secs);
     let state = AppState::new(config, db, plugins.clone(), security);
-    match redemption::recover(&state).await {
+    let everything = db::time::fmt(chrono::Utc::now() + chrono::Duration::seconds(1));
+    match redemption::recover(&state, everything).await {
         Ok(0) => {}
         Ok(n) => tracing::warn!(
             redemptions = n,
@@ -85,7 +91,16 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
             tracing::error!(error = %e, "redemption recovery failed; it runs again at the next start")
         }
     }
-    let housekeeping = tokio::spawn(housekeeping(state.clone()));
+    match state
+        .db()
+        .write(|tx| Ok(db::jobs::mark_interrupted(tx)?))
+        .await
+    {
+        Ok(0) => {}
+        Ok(n) => tracing::warn!(runs = n, "job runs were interrupted by the last shutdown"),
+        Err(e) => tracing::warn!(error = %e, "cannot mark interrupted job runs"),
+    }
+    let schedule = jobs::spawn(&state);
     let app = http::app(state);
 
     // A fixed line on stdout that scripts and tests can wait for (logs go to stderr).
@@ -114,27 +129,10 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
             }
         }
     }
-    housekeeping.abort();
+    for task in schedule {
+        task.abort();
+    }
     plugins.shutdown().await;
     tracing::info!("zondarr stopped");
     Ok(())
-}
-
-/// Periodic clean-up until the scheduler owns it: expired sessions and challenges, idle
-/// rate-limiter state.
-async fn housekeeping(state: AppState) {
-    let mut tick = tokio::time::interval(Duration::from_secs(60));
-    loop {
-        tick.tick().await;
-        state.security().prune_limiters();
-        let idle = chrono::Duration::minutes(state.security().config.session_idle_minutes as i64);
-        let cutoff = chrono::Utc::now() - idle;
-        if let Err(e) = state
-            .db()
-            .write(move |tx| Ok(db::auth::delete_expired(tx, cutoff)?))
-            .await
-        {
-            tracing::warn!(error = %e, "session clean-up failed");
-        }
-    }
 }

@@ -550,13 +550,14 @@ async fn compensate(state: &AppState, redemption: i64, invitation: i64, steps: &
 
 /// Compensate every redemption a crash left `pending`: remove the remote accounts it created
 /// (finding by username those whose creation was not recorded), release the use, record it.
-/// Returns how many were repaired.
-pub async fn recover(state: &AppState) -> Result<usize> {
+/// Only journals started before `started_before` are touched, so the periodic job leaves
+/// redemptions in progress alone. Returns how many were repaired.
+pub async fn recover(state: &AppState, started_before: String) -> Result<usize> {
     let pending = state
         .db()
-        .run(|c| {
-            let mut stmt = c.prepare("SELECT id, invitation_id FROM redemptions WHERE state = 'pending' ORDER BY id")?;
-            let rows = stmt.query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, Option<i64>>(1)?)))?.collect::<rusqlite::Result<Vec<_>>>()?;
+        .run(move |c| {
+            let mut stmt = c.prepare("SELECT id, invitation_id FROM redemptions WHERE state = 'pending' AND started_at < ?1 ORDER BY id")?;
+            let rows = stmt.query_map([&started_before], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, Option<i64>>(1)?)))?.collect::<rusqlite::Result<Vec<_>>>()?;
             let mut out = Vec::new();
             for (id, inv) in rows {
                 let mut stmt = c.prepare("SELECT server_id, kind, state, external_id, username FROM redemption_steps WHERE redemption_id = ?1")?;

@@ -330,6 +330,9 @@ mod tests {
             created_at: String::new(),
             updated_at: String::new(),
             admin_login: false,
+            last_sync_at: None,
+            last_error: None,
+            last_error_at: None,
         };
         assert_eq!(open_credentials(&crypto, &row).unwrap(), secrets);
         row.id = 8;

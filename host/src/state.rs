@@ -5,7 +5,9 @@
 use crate::auth::Security;
 use crate::config::Config;
 use crate::db::Db;
+use crate::jobs::Scheduler;
 use crate::plugins::PluginHost;
+use crate::settings::Live;
 use std::sync::Arc;
 
 /// Shared state of the daemon.
@@ -19,13 +21,18 @@ struct Inner {
     db: Db,
     plugins: PluginHost,
     security: Arc<Security>,
+    live: Live,
+    scheduler: Scheduler,
 }
 
 impl AppState {
-    /// Bundle the parts.
+    /// Bundle the parts. `config` is the effective configuration (stored live settings laid
+    /// over it, see [`crate::settings::effective`]).
     pub fn new(config: Config, db: Db, plugins: PluginHost, security: Arc<Security>) -> Self {
         Self {
             inner: Arc::new(Inner {
+                live: Live::new(config.clone()),
+                scheduler: Scheduler::default(),
                 config,
                 db,
                 plugins,
@@ -34,7 +41,8 @@ impl AppState {
         }
     }
 
-    /// The effective configuration.
+    /// The configuration the daemon started with. Settings that can change at run time are
+    /// read from [`AppState::live`].
     pub fn config(&self) -> &Config {
         &self.inner.config
     }
@@ -52,5 +60,15 @@ impl AppState {
     /// The connector plugin host.
     pub fn plugins(&self) -> &PluginHost {
         &self.inner.plugins
+    }
+
+    /// The live settings.
+    pub fn live(&self) -> &Live {
+        &self.inner.live
+    }
+
+    /// Background jobs in progress (so none overlaps itself).
+    pub fn scheduler(&self) -> &Scheduler {
+        &self.inner.scheduler
     }
 }

@@ -37,32 +37,47 @@ pub const CSRF_HEADER: &str = "x-csrf-token";
 /// Prefix of every API key.
 pub const API_KEY_PREFIX: &str = "zk_";
 
-/// A keyed limiter with "retry after" in whole seconds.
+/// A keyed limiter with "retry after" in whole seconds. Its rate can be changed at run time
+/// (live settings): the state starts afresh at the new rate.
 pub struct Limiter {
-    inner: DefaultKeyedRateLimiter<String>,
+    inner: ArcSwap<(u32, DefaultKeyedRateLimiter<String>)>,
     clock: DefaultClock,
+}
+
+fn keyed_per_minute(n: u32) -> (u32, DefaultKeyedRateLimiter<String>) {
+    let rate = NonZeroU32::new(n).unwrap_or(NonZeroU32::MIN);
+    (n, DefaultKeyedRateLimiter::keyed(Quota::per_minute(rate)))
 }
 
 impl Limiter {
     fn per_minute(n: u32) -> Limiter {
-        let n = NonZeroU32::new(n).unwrap_or(NonZeroU32::MIN);
         Limiter {
-            inner: DefaultKeyedRateLimiter::keyed(Quota::per_minute(n)),
+            inner: ArcSwap::from_pointee(keyed_per_minute(n)),
             clock: DefaultClock::default(),
+        }
+    }
+
+    /// Change the rate (no-op when unchanged).
+    pub fn set_per_minute(&self, n: u32) {
+        if self.inner.load().0 != n {
+            self.inner.store(Arc::new(keyed_per_minute(n)));
         }
     }
 
     /// Take one unit for `key`; `Err(seconds)` when over the limit.
     pub fn check(&self, key: &str) -> std::result::Result<(), u64> {
         self.inner
+            .load()
+            .1
             .check_key(&key.to_owned())
             .map_err(|not_until| not_until.wait_time_from(self.clock.now()).as_secs().max(1))
     }
 
     /// Drop state of keys that are back to full capacity (bounded memory).
     pub fn prune(&self) {
-        self.inner.retain_recent();
-        self.inner.shrink_to_fit();
+        let inner = self.inner.load();
+        inner.1.retain_recent();
+        inner.1.shrink_to_fit();
     }
 }
 
@@ -70,8 +85,7 @@ impl Limiter {
 pub struct Security {
     /// Sealing of secrets at rest.
     pub crypto: Crypto,
-    /// The settings.
-    pub config: SecurityConfig,
+    config: ArcSwap<SecurityConfig>,
     public_url: ArcSwap<String>,
     public_url_locked: bool,
     setup_done: AtomicBool,
@@ -112,7 +126,7 @@ impl Security {
         let s = &config.security;
         Ok(Security {
             crypto: Crypto::new(secret_key),
-            config: s.clone(),
+            config: ArcSwap::from_pointee(s.clone()),
             public_url: ArcSwap::from_pointee(url),
             public_url_locked: locked,
             setup_done: AtomicBool::new(admins > 0),
@@ -123,6 +137,22 @@ impl Security {
             trust_forwarded_for: config.http.trust_forwarded_for,
             links: std::sync::Mutex::new(std::collections::HashMap::new()),
         })
+    }
+
+    /// The current settings (they can change at run time).
+    pub fn config(&self) -> Arc<SecurityConfig> {
+        self.config.load_full()
+    }
+
+    /// Apply changed settings: lifetimes, cookie mode, lockout and rate limits, public URL.
+    pub fn apply(&self, config: &Config) {
+        let s = &config.security;
+        self.login_ip.set_per_minute(s.login_per_ip_per_minute);
+        self.login_account
+            .set_per_minute(s.login_per_account_per_minute);
+        self.join_ip.set_per_minute(s.join_per_ip_per_minute);
+        self.config.store(Arc::new(s.clone()));
+        self.set_public_url(&config.public_url);
     }
 
     /// The public URL (no trailing slash).
@@ -152,7 +182,7 @@ impl Security {
 
     /// Whether cookies get `Secure` (and the `__Host-` name).
     pub fn secure_cookies(&self) -> bool {
-        match self.config.secure_cookies.as_str() {
+        match self.config().secure_cookies.as_str() {
             "always" => true,
             "never" => false,
             _ => self.public_url().starts_with("https://"),
@@ -198,7 +228,7 @@ impl Security {
 
     /// `Set-Cookie` value for a new session token.
     pub fn session_cookie(&self, token: &str) -> String {
-        let max_age = self.config.session_absolute_hours * 3600;
+        let max_age = self.config().session_absolute_hours * 3600;
         let secure = if self.secure_cookies() {
             "; Secure"
         } else {
@@ -531,7 +561,7 @@ async fn authenticate_session(
     token: String,
     ip: Option<String>,
 ) -> Result<(Admin, String)> {
-    let cfg = state.security().config.clone();
+    let cfg = state.security().config();
     let now = Utc::now();
     // Read on the pool; the single writer is used only when something changes (an expired
     // session to delete, or a last-seen time more than 30 s old), so authenticated requests do
@@ -681,7 +711,7 @@ pub async fn issue_session(
     let hash = token_hash(&token);
     let csrf_token = random_token(24);
     let expires =
-        Utc::now() + ChronoDuration::hours(state.security().config.session_absolute_hours as i64);
+        Utc::now() + ChronoDuration::hours(state.security().config().session_absolute_hours as i64);
     let csrf = csrf_token.clone();
     let id = state
         .db()

@@ -28,6 +28,10 @@ pub struct Invitation {
     pub created_at: String,
     /// Last change.
     pub updated_at: String,
+    /// When the invitation-expiry job found it expired or used up.
+    pub closed_at: Option<String>,
+    /// `expired` or `used_up`.
+    pub closed_reason: Option<String>,
     /// Target servers.
     pub targets: Vec<Target>,
 }
@@ -86,7 +90,7 @@ impl Invitation {
     }
 }
 
-const COLS: &str = "id, code, enabled, expires_at, max_uses, use_count, access_duration_days, note, created_by, created_at, updated_at";
+const COLS: &str = "id, code, enabled, expires_at, max_uses, use_count, access_duration_days, note, created_by, created_at, updated_at, closed_at, closed_reason";
 
 fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Invitation> {
     Ok(Invitation {
@@ -101,6 +105,8 @@ fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Invitation> {
         created_by: r.get(8)?,
         created_at: r.get(9)?,
         updated_at: r.get(10)?,
+        closed_at: r.get(11)?,
+        closed_reason: r.get(12)?,
         targets: Vec::new(),
     })
 }
@@ -220,6 +226,28 @@ pub fn reserve_use(c: &Connection, id: i64) -> rusqlite::Result<bool> {
         params![id, time::now()],
     )?;
     Ok(n == 1)
+}
+
+/// The invitation-expiry job's marks at `now`: close invitations that expired or are used up,
+/// reopen closed ones an admin has since extended. Returns (expired, used up, reopened).
+pub fn mark_closed(c: &Connection, now: &str) -> rusqlite::Result<(usize, usize, usize)> {
+    let reopened = c.execute(
+        "UPDATE invitations SET closed_at = NULL, closed_reason = NULL
+         WHERE closed_at IS NOT NULL AND (expires_at IS NULL OR expires_at > ?1)
+           AND (max_uses IS NULL OR use_count < max_uses)",
+        [now],
+    )?;
+    let expired = c.execute(
+        "UPDATE invitations SET closed_at = ?1, closed_reason = 'expired'
+         WHERE closed_at IS NULL AND expires_at IS NOT NULL AND expires_at <= ?1",
+        [now],
+    )?;
+    let used_up = c.execute(
+        "UPDATE invitations SET closed_at = ?1, closed_reason = 'used_up'
+         WHERE closed_at IS NULL AND max_uses IS NOT NULL AND use_count >= max_uses",
+        [now],
+    )?;
+    Ok((expired, used_up, reopened))
 }
 
 /// Give back a use taken by a redemption that failed.

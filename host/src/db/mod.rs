@@ -8,6 +8,7 @@
 pub mod audit;
 pub mod auth;
 pub mod invitations;
+pub mod jobs;
 pub mod meta;
 mod migrations;
 pub mod servers;

@@ -34,10 +34,17 @@ pub struct ServerRow {
     pub updated_at: String,
     /// Admins may sign in through this server (set with [`set_admin_login`]).
     pub admin_login: bool,
+    /// Last successful sync.
+    pub last_sync_at: Option<String>,
+    /// Client-safe message of the last failed background call; `None` when the last one worked.
+    pub last_error: Option<String>,
+    /// When that failure happened.
+    pub last_error_at: Option<String>,
 }
 
 const COLS: &str = "id, name, kind, base_url, config, credentials, extra_hosts, accept_invalid_certs, enabled, \
-                    remote_name, remote_product, remote_version, remote_id, last_checked_at, created_at, updated_at, admin_login";
+                    remote_name, remote_product, remote_version, remote_id, last_checked_at, created_at, updated_at, admin_login, \
+                    last_sync_at, last_error, last_error_at";
 
 fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ServerRow> {
     Ok(ServerRow {
@@ -55,6 +62,9 @@ fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ServerRow> {
         created_at: r.get(14)?,
         updated_at: r.get(15)?,
         admin_login: r.get(16)?,
+        last_sync_at: r.get(17)?,
+        last_error: r.get(18)?,
+        last_error_at: r.get(19)?,
     })
 }
 
@@ -136,6 +146,30 @@ pub fn set_admin_login(c: &Connection, id: i64, enabled: bool) -> rusqlite::Resu
 /// Delete a server (its libraries go with it).
 pub fn delete(c: &Connection, id: i64) -> rusqlite::Result<bool> {
     Ok(c.execute("DELETE FROM servers WHERE id = ?1", [id])? == 1)
+}
+
+/// Record the outcome of a background call to a server: `None` = it worked (and, with
+/// `synced`, a sync completed), `Some(message)` = it failed.
+pub fn set_health(
+    c: &Connection,
+    id: i64,
+    error: Option<&str>,
+    synced: bool,
+) -> rusqlite::Result<()> {
+    let now = time::now();
+    match error {
+        None => c.execute(
+            "UPDATE servers SET last_error = NULL, last_error_at = NULL,
+                    last_sync_at = CASE WHEN ?3 THEN ?2 ELSE last_sync_at END
+             WHERE id = ?1",
+            params![id, now, synced],
+        )?,
+        Some(message) => c.execute(
+            "UPDATE servers SET last_error = ?2, last_error_at = ?3 WHERE id = ?1",
+            params![id, message, now],
+        )?,
+    };
+    Ok(())
 }
 
 /// A library row.

@@ -37,10 +37,17 @@ pub struct User {
     pub created_at: String,
     /// Last change.
     pub updated_at: String,
+    /// When user sync stopped seeing the account on the server (`null`: it is there).
+    pub vanished_at: Option<String>,
+    /// What expiry enforcement did to it: `disabled`, `deleted`, `libraries_removed` or `none`
+    /// (nothing could be done; reported).
+    pub expiry_action: Option<String>,
+    /// When.
+    pub expiry_action_at: Option<String>,
 }
 
 const COLS: &str = "u.id, u.identity_id, u.server_id, s.name, s.kind, u.external_id, u.username, u.email, u.kind, u.enabled, \
-                    u.expires_at, u.invitation_id, u.source, u.created_at, u.updated_at";
+                    u.expires_at, u.invitation_id, u.source, u.created_at, u.updated_at, u.vanished_at, u.expiry_action, u.expiry_action_at";
 
 fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<User> {
     Ok(User {
@@ -59,6 +66,9 @@ fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<User> {
         source: r.get(12)?,
         created_at: r.get(13)?,
         updated_at: r.get(14)?,
+        vanished_at: r.get(15)?,
+        expiry_action: r.get(16)?,
+        expiry_action_at: r.get(17)?,
     })
 }
 
@@ -172,8 +182,91 @@ pub fn set_enabled(c: &Connection, id: i64, enabled: bool) -> rusqlite::Result<(
 /// Set or clear the expiry.
 pub fn set_expiry(c: &Connection, id: i64, expires_at: Option<&str>) -> rusqlite::Result<()> {
     c.execute(
-        "UPDATE users SET expires_at = ?2, updated_at = ?3 WHERE id = ?1",
+        "UPDATE users SET expires_at = ?2, expiry_action = NULL, expiry_action_at = NULL, updated_at = ?3
+         WHERE id = ?1",
         params![id, expires_at, time::now()],
+    )?;
+    Ok(())
+}
+
+/// Every account of a server.
+pub fn of_server(c: &Connection, server_id: i64) -> rusqlite::Result<Vec<User>> {
+    let mut stmt = c.prepare(&format!(
+        "SELECT {COLS} FROM users u JOIN servers s ON s.id = u.server_id WHERE u.server_id = ?1 ORDER BY u.id"
+    ))?;
+    stmt.query_map([server_id], row)?.collect()
+}
+
+/// An account found on the server by user sync.
+#[derive(Debug, Clone)]
+pub struct Seen<'a> {
+    /// The server's id.
+    pub external_id: &'a str,
+    /// Username.
+    pub username: &'a str,
+    /// E-mail.
+    pub email: Option<&'a str>,
+    /// Kind.
+    pub kind: Option<&'a str>,
+    /// Enabled on the server.
+    pub enabled: bool,
+}
+
+/// Import an account created outside Zondarr.
+pub fn import(c: &Connection, server_id: i64, u: &Seen<'_>) -> rusqlite::Result<i64> {
+    let now = time::now();
+    c.execute(
+        "INSERT INTO users (server_id, external_id, username, email, kind, enabled, source, created_at, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'sync', ?7, ?7)",
+        params![server_id, u.external_id, u.username, u.email, u.kind, u.enabled, now],
+    )?;
+    Ok(c.last_insert_rowid())
+}
+
+/// Take what the server says about an account (and clear a vanished mark).
+pub fn refresh(c: &Connection, id: i64, u: &Seen<'_>) -> rusqlite::Result<()> {
+    c.execute(
+        "UPDATE users SET username = ?2, email = coalesce(?3, email), kind = ?4, enabled = ?5,
+                vanished_at = NULL, updated_at = ?6
+         WHERE id = ?1",
+        params![id, u.username, u.email, u.kind, u.enabled, time::now()],
+    )?;
+    Ok(())
+}
+
+/// Mark an account as gone from its server.
+pub fn mark_vanished(c: &Connection, id: i64, at: &str) -> rusqlite::Result<()> {
+    c.execute(
+        "UPDATE users SET vanished_at = ?2, updated_at = ?2 WHERE id = ?1 AND vanished_at IS NULL",
+        params![id, at],
+    )?;
+    Ok(())
+}
+
+/// Accounts whose access ended before `cutoff` (expiry plus grace) and that expiry
+/// enforcement has not handled yet; vanished accounts are left alone.
+pub fn expired_unhandled(c: &Connection, cutoff: &str) -> rusqlite::Result<Vec<User>> {
+    let mut stmt = c.prepare(&format!(
+        "SELECT {COLS} FROM users u JOIN servers s ON s.id = u.server_id
+         WHERE u.expires_at IS NOT NULL AND u.expires_at <= ?1 AND u.expiry_action IS NULL
+           AND u.vanished_at IS NULL
+         ORDER BY u.expires_at, u.id"
+    ))?;
+    stmt.query_map([cutoff], row)?.collect()
+}
+
+/// Record what expiry enforcement did (and the account's new enabled state, if it changed).
+pub fn set_expiry_action(
+    c: &Connection,
+    id: i64,
+    action: &str,
+    enabled: Option<bool>,
+) -> rusqlite::Result<()> {
+    let now = time::now();
+    c.execute(
+        "UPDATE users SET expiry_action = ?2, expiry_action_at = ?3, enabled = coalesce(?4, enabled), updated_at = ?3
+         WHERE id = ?1",
+        params![id, action, now, enabled],
     )?;
     Ok(())
 }

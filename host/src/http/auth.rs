@@ -365,7 +365,7 @@ async fn login(
     );
     let ok = verify_blocking(req.password, hash).await? && admin.is_some();
     let Some(admin) = admin.filter(|_| ok) else {
-        let cfg = security.config.clone();
+        let cfg = security.config();
         let name = username.clone();
         let locked = state
             .db()

@@ -199,7 +199,7 @@ async fn sign_in_with_password(
         Err(other) => return Err(other.into()),
     };
     let Some(account) = account else {
-        let cfg = security.config.clone();
+        let cfg = security.config();
         let name = key.clone();
         let locked = state
             .db()

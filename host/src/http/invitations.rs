@@ -153,6 +153,10 @@ struct InvitationView {
     created_at: String,
     /// Last change.
     updated_at: String,
+    /// When the invitation-expiry job found it expired or used up (`null` while open).
+    closed_at: Option<String>,
+    /// `expired` or `used_up`, with `closed_at`.
+    closed_reason: Option<String>,
 }
 
 fn view(state: &AppState, c: &rusqlite::Connection, inv: Invitation) -> Result<InvitationView> {
@@ -195,6 +199,8 @@ fn view(state: &AppState, c: &rusqlite::Connection, inv: Invitation) -> Result<I
         created_by: inv.created_by,
         created_at: inv.created_at,
         updated_at: inv.updated_at,
+        closed_at: inv.closed_at,
+        closed_reason: inv.closed_reason,
     })
 }
 
@@ -373,6 +379,8 @@ async fn create(
         created_by: admin.actor(),
         created_at: String::new(),
         updated_at: String::new(),
+        closed_at: None,
+        closed_reason: None,
         targets: Vec::new(),
     };
     check_scalars(&mut inv, &input, true, &mut fields);

@@ -102,6 +102,12 @@ struct ServerView {
     updated_at: String,
     /// Admins may sign in through this server.
     admin_login: bool,
+    /// When a sync last completed.
+    last_sync_at: Option<String>,
+    /// Why the last background call to the server failed; `null` when it worked.
+    last_error: Option<String>,
+    /// When it failed.
+    last_error_at: Option<String>,
 }
 
 /// How admins sign in through a server of this kind, if they can: `password` (the connector's
@@ -125,7 +131,7 @@ fn check_admin_login(manifest: &Manifest, wanted: Option<bool>, fields: &mut Vec
     }
 }
 
-fn connector_state(state: &AppState, kind: &str) -> &'static str {
+pub fn connector_state(state: &AppState, kind: &str) -> &'static str {
     match state.plugins().status(kind).map(|s| s.state) {
         Some(PluginState::Loaded) if state.plugins().manifest(kind).is_some() => "loaded",
         Some(PluginState::Unhealthy) => "unhealthy",
@@ -193,6 +199,9 @@ fn view(state: &AppState, row: ServerRow, library_count: i64) -> ServerView {
         created_at: row.created_at,
         updated_at: row.updated_at,
         admin_login: row.admin_login,
+        last_sync_at: row.last_sync_at,
+        last_error: row.last_error,
+        last_error_at: row.last_error_at,
     }
 }
 
@@ -354,6 +363,9 @@ async fn create(
         created_at: String::new(),
         updated_at: String::new(),
         admin_login: false,
+        last_sync_at: None,
+        last_error: None,
+        last_error_at: None,
     };
     let security = state.security();
     let crypto = security.crypto.clone();

@@ -1,0 +1,174 @@
+//! Live settings: the part of the configuration an admin can change at run time
+//! (`GET|PATCH /api/v1/settings`), stored in the `settings` table and applied without a restart.
+//!
+//! The effective configuration is the startup [`Config`] with the stored values laid over it
+//! ([`Config::with_app_values`]); a value given in the environment, on the command line or in
+//! the configuration file locks its setting (it wins and the app cannot change it). Whoever
+//! depends on a live value reads [`Live::get`] each time, or waits on [`Live::subscribe`] (the
+//! scheduler does, so a new interval takes effect at once).
+
+use crate::config::{Config, SETTINGS, Setting};
+use crate::db::{self, Db};
+use arc_swap::ArcSwap;
+use std::sync::Arc;
+use tokio::sync::watch;
+
+/// Keys an admin may change at run time, in the order the settings page shows them.
+pub const LIVE: &[&str] = &[
+    "public_url",
+    "jobs.sync_interval_secs",
+    "jobs.expiry_interval_secs",
+    "jobs.keep_days",
+    "sync.max_vanished_percent",
+    "expiry.action",
+    "expiry.grace_hours",
+    "expiry.fallback",
+    "security.session_idle_minutes",
+    "security.session_absolute_hours",
+    "security.secure_cookies",
+    "security.login_per_ip_per_minute",
+    "security.login_per_account_per_minute",
+    "security.join_per_ip_per_minute",
+    "security.lockout_after",
+    "security.lockout_base_secs",
+    "security.lockout_max_secs",
+    "log.level",
+];
+
+/// The catalogue entry of a live key.
+pub fn setting(key: &str) -> Option<&'static Setting> {
+    LIVE.contains(&key)
+        .then(|| SETTINGS.iter().find(|s| s.key == key))
+        .flatten()
+}
+
+/// The effective configuration at start-up: `config` with the values stored in the database
+/// laid over it. A stored value that no longer validates (an older release allowed it) is
+/// skipped with a warning rather than stopping the daemon.
+pub async fn effective(config: &Config, db: &Db) -> anyhow::Result<Config> {
+    let stored = db
+        .run(|c| {
+            let mut out = Vec::new();
+            for key in LIVE {
+                if let Some(v) = db::settings::get(c, key)? {
+                    out.push((*key, v));
+                }
+            }
+            Ok(out)
+        })
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot read the stored settings: {e}"))?;
+    let mut current = config.clone();
+    for (key, value) in stored {
+        match current.with_app_values([(key, Some(value.as_str()))]) {
+            Ok(next) => current = next,
+            Err(e) => tracing::warn!(key, error = %e, "ignoring a stored setting"),
+        }
+    }
+    Ok(current)
+}
+
+/// The effective configuration, swapped atomically when settings change.
+pub struct Live {
+    current: ArcSwap<Config>,
+    changed: watch::Sender<u64>,
+}
+
+impl Live {
+    /// Start from the effective configuration.
+    pub fn new(config: Config) -> Live {
+        Live {
+            current: ArcSwap::from_pointee(config),
+            changed: watch::Sender::new(0),
+        }
+    }
+
+    /// The configuration now.
+    pub fn get(&self) -> Arc<Config> {
+        self.current.load_full()
+    }
+
+    /// Replace the configuration and wake every subscriber.
+    pub fn store(&self, config: Config) {
+        self.current.store(Arc::new(config));
+        self.changed.send_modify(|v| *v += 1);
+    }
+
+    /// A receiver that sees every change.
+    pub fn subscribe(&self) -> watch::Receiver<u64> {
+        self.changed.subscribe()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Overrides;
+
+    fn config(env: &[(&str, &str)]) -> Config {
+        let dir = tempfile::tempdir().unwrap();
+        let env: Vec<(String, String)> = env
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        Config::load_from(
+            &Overrides {
+                data_dir: Some(dir.path().to_owned()),
+                ..Overrides::default()
+            },
+            &env,
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn every_live_key_is_a_setting() {
+        for key in LIVE {
+            assert!(setting(key).is_some(), "{key} is not in SETTINGS");
+        }
+        assert!(setting("listen").is_none());
+    }
+
+    #[test]
+    fn app_values_apply_unless_the_environment_locks_them() {
+        let c = config(&[("ZONDARR_EXPIRY_ACTION", "delete")]);
+        let next = c
+            .with_app_values([
+                ("expiry.action", Some("disable")),
+                ("jobs.sync_interval_secs", Some("60")),
+            ])
+            .unwrap();
+        assert_eq!(next.expiry.action, "delete", "locked by the environment");
+        assert_eq!(next.jobs.sync_interval_secs, 60);
+        let back = next
+            .with_app_values([("jobs.sync_interval_secs", None)])
+            .unwrap();
+        assert_eq!(back.jobs.sync_interval_secs, 21_600);
+        assert!(c.with_app_values([("jobs.keep_days", Some("0"))]).is_err());
+    }
+
+    #[tokio::test]
+    async fn stored_values_build_the_effective_config() {
+        let db = Db::open_in_memory().unwrap();
+        db.write(|tx| {
+            db::settings::set(tx, "jobs.expiry_interval_secs", "7")?;
+            db::settings::set(tx, "expiry.grace_hours", "not a number")?;
+            Ok(())
+        })
+        .await
+        .unwrap();
+        let c = effective(&config(&[]), &db).await.unwrap();
+        assert_eq!(c.jobs.expiry_interval_secs, 7);
+        assert_eq!(
+            c.expiry.grace_hours, 0,
+            "an invalid stored value is skipped"
+        );
+        let live = Live::new(c);
+        let mut rx = live.subscribe();
+        let mut next = (*live.get()).clone();
+        next.jobs.expiry_interval_secs = 9;
+        live.store(next);
+        assert!(rx.has_changed().unwrap());
+        assert_eq!(live.get().jobs.expiry_interval_secs, 9);
+    }
+}
