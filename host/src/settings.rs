@@ -164,7 +164,7 @@ mod tests {
             "an invalid stored value is skipped"
         );
         let live = Live::new(c);
-        let mut rx = live.subscribe();
+        let rx = live.subscribe();
         let mut next = (*live.get()).clone();
         next.jobs.expiry_interval_secs = 9;
         live.store(next);

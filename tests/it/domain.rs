@@ -6,14 +6,14 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 use zondarr_fakes::jellyfin::{Failure, JellyfinFake};
 
-struct Api {
+pub(crate) struct Api {
     http: reqwest::Client,
     base: String,
     key: String,
 }
 
 impl Api {
-    async fn new(daemon: &Daemon) -> Api {
+    pub(crate) async fn new(daemon: &Daemon) -> Api {
         Api {
             http: client(),
             base: daemon.url.clone(),
@@ -21,7 +21,7 @@ impl Api {
         }
     }
 
-    async fn call(
+    pub(crate) async fn call(
         &self,
         method: reqwest::Method,
         path: &str,
@@ -40,23 +40,23 @@ impl Api {
         (status, serde_json::from_str(&text).unwrap_or(Value::Null))
     }
 
-    async fn get(&self, path: &str) -> (StatusCode, Value) {
+    pub(crate) async fn get(&self, path: &str) -> (StatusCode, Value) {
         self.call(reqwest::Method::GET, path, None).await
     }
 
-    async fn post(&self, path: &str, body: Value) -> (StatusCode, Value) {
+    pub(crate) async fn post(&self, path: &str, body: Value) -> (StatusCode, Value) {
         self.call(reqwest::Method::POST, path, Some(body)).await
     }
 
-    async fn patch(&self, path: &str, body: Value) -> (StatusCode, Value) {
+    pub(crate) async fn patch(&self, path: &str, body: Value) -> (StatusCode, Value) {
         self.call(reqwest::Method::PATCH, path, Some(body)).await
     }
 
-    async fn delete(&self, path: &str) -> (StatusCode, Value) {
+    pub(crate) async fn delete(&self, path: &str) -> (StatusCode, Value) {
         self.call(reqwest::Method::DELETE, path, None).await
     }
 
-    async fn add_jellyfin(&self, name: &str, fake: &JellyfinFake) -> i64 {
+    pub(crate) async fn add_jellyfin(&self, name: &str, fake: &JellyfinFake) -> i64 {
         let (status, body) = self
             .post("/servers", json!({ "name": name, "kind": "jellyfin", "url": fake.base_url(), "config": { "api_key": fake.api_key() } }))
             .await;
@@ -64,7 +64,7 @@ impl Api {
         body["id"].as_i64().unwrap()
     }
 
-    async fn library_ids(&self, server: i64) -> Vec<(i64, String)> {
+    pub(crate) async fn library_ids(&self, server: i64) -> Vec<(i64, String)> {
         let (_, libs) = self.get(&format!("/servers/{server}/libraries")).await;
         libs["items"]
             .as_array()
@@ -80,7 +80,7 @@ impl Api {
     }
 }
 
-async fn public_post(daemon: &Daemon, path: &str, body: Value) -> (StatusCode, Value) {
+pub(crate) async fn public_post(daemon: &Daemon, path: &str, body: Value) -> (StatusCode, Value) {
     let resp = client()
         .post(daemon.at(path))
         .json(&body)
@@ -91,7 +91,7 @@ async fn public_post(daemon: &Daemon, path: &str, body: Value) -> (StatusCode, V
     (status, resp.json().await.unwrap_or(Value::Null))
 }
 
-fn code(body: &Value) -> &str {
+pub(crate) fn code(body: &Value) -> &str {
     body["error"]["code"].as_str().unwrap_or("<none>")
 }
 

@@ -1128,6 +1128,105 @@ async fn every_operation_answers_as_the_served_document_says() {
     )
     .await;
 
+    // Operations: live settings, sync, exclusions, jobs, expiry preview, dashboard.
+    w.ok(Key, M::GET, "/api/v1/settings", None, 200).await;
+    w.ok(
+        Key,
+        M::PATCH,
+        "/api/v1/settings",
+        Some(json!({ "jobs.keep_days": 60, "expiry.action": "disable" })),
+        200,
+    )
+    .await;
+    w.fails(
+        Key,
+        M::PATCH,
+        "/api/v1/settings",
+        Some(json!({ "listen": "0.0.0.0:1" })),
+        "VALIDATION_FAILED",
+    )
+    .await;
+    let report = w
+        .ok(
+            Key,
+            M::POST,
+            &format!("/api/v1/servers/{server_id}/sync"),
+            Some(json!({ "what": "all", "dry_run": true })),
+            200,
+        )
+        .await;
+    assert_eq!(report["users"]["outcome"], "succeeded", "{report}");
+    w.fails(
+        Key,
+        M::POST,
+        "/api/v1/servers/999999/sync",
+        Some(json!({})),
+        "NOT_FOUND",
+    )
+    .await;
+    w.ok(
+        Key,
+        M::GET,
+        &format!("/api/v1/servers/{server_id}/exclusions"),
+        None,
+        200,
+    )
+    .await;
+    w.ok(
+        Key,
+        M::POST,
+        &format!("/api/v1/servers/{server_id}/exclusions"),
+        Some(json!({ "external_id": "abc", "username": "ghost" })),
+        201,
+    )
+    .await;
+    w.ok(
+        Key,
+        M::DELETE,
+        &format!("/api/v1/servers/{server_id}/exclusions/abc"),
+        None,
+        204,
+    )
+    .await;
+    w.fails(
+        Key,
+        M::DELETE,
+        &format!("/api/v1/servers/{server_id}/exclusions/abc"),
+        None,
+        "NOT_FOUND",
+    )
+    .await;
+    w.ok(Key, M::POST, "/api/v1/jobs/cleanup/run", None, 200)
+        .await;
+    w.fails(
+        Key,
+        M::POST,
+        "/api/v1/jobs/user_sync/run",
+        None,
+        "VALIDATION_FAILED",
+    )
+    .await;
+    w.fails(Key, M::POST, "/api/v1/jobs/nope/run", None, "NOT_FOUND")
+        .await;
+    let runs = w
+        .ok(Key, M::GET, "/api/v1/jobs?per_page=5", None, 200)
+        .await;
+    assert!(runs["total"].as_i64().unwrap() >= 3, "{runs}");
+    w.fails(
+        Key,
+        M::GET,
+        "/api/v1/jobs?job=nope",
+        None,
+        "VALIDATION_FAILED",
+    )
+    .await;
+    w.ok(Key, M::GET, "/api/v1/expiry/preview", None, 200).await;
+    let dashboard = w.ok(Key, M::GET, "/api/v1/dashboard", None, 200).await;
+    assert!(
+        dashboard["plugins"]["loaded"].as_i64().unwrap() >= 2,
+        "{dashboard}"
+    );
+
     // Clean-up endpoints, the password change and sign-out.
     w.ok(
         Key,

@@ -21,3 +21,9 @@ pub fn set(c: &Connection, key: &str, value: &str) -> rusqlite::Result<()> {
     )?;
     Ok(())
 }
+
+/// Remove a setting (back to the configured default).
+pub fn delete(c: &Connection, key: &str) -> rusqlite::Result<()> {
+    c.execute("DELETE FROM settings WHERE key = ?1", [key])?;
+    Ok(())
+}

@@ -14,10 +14,12 @@ pub mod extract;
 pub mod invitations;
 pub mod join;
 pub mod openapi;
+pub mod operations;
 pub mod pagination;
 pub mod plugins;
 pub mod servers;
 pub mod sessions;
+pub mod sync;
 pub mod users;
 
 use crate::error::{Envelope, EnvelopeBody, Error, ErrorCode, ErrorPayload};
@@ -79,6 +81,8 @@ pub fn routes(
         servers::routes(),
         invitations::routes(),
         users::routes(),
+        sync::routes(),
+        operations::routes(),
     ]);
     let admin = openapi::require_admin(admin_guard(admin));
     let api = group([

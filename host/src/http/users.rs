@@ -368,12 +368,16 @@ async fn disable(
 struct DeleteQuery {
     /// For sharing servers: also remove the friend / home user (default `false`).
     remove_account: Option<bool>,
+    /// Remove the account from Zondarr only, leaving it on the server, and exclude it from
+    /// user sync so it is not imported again (default `false`).
+    keep_remote: Option<bool>,
 }
 
 /// Delete a user
 ///
 /// On the server first (an account already gone there is fine), then in Zondarr; an identity
-/// left without accounts is removed.
+/// left without accounts is removed. With `keep_remote=true` only the Zondarr record goes and
+/// the account is excluded from user sync.
 #[utoipa::path(
     delete,
     path = "/users/{id}",
@@ -389,6 +393,32 @@ async fn remove(
     Query(q): Query<DeleteQuery>,
 ) -> Result<StatusCode> {
     let user = load(&state, id).await?;
+    if q.keep_remote == Some(true) {
+        let (server_id, external_id, username, actor) = (
+            user.server_id,
+            user.external_id.clone(),
+            user.username.clone(),
+            admin.actor(),
+        );
+        state
+            .db()
+            .write(move |tx| {
+                db::jobs::exclude(tx, server_id, &external_id, &username, &actor)?;
+                Ok(db::users::delete(tx, id)?)
+            })
+            .await?;
+        audit(
+            &state,
+            &admin,
+            "user.forget",
+            &user,
+            Some(
+                json!({ "username": user.username, "server": user.server_name, "excluded": true }),
+            ),
+        )
+        .await?;
+        return Ok(StatusCode::NO_CONTENT);
+    }
     let (_, ctx) = remote(&state, &user, Capability::DeleteUser).await?;
     let options = DeleteOptions {
         remove_account: q.remove_account.unwrap_or(false),

@@ -398,6 +398,16 @@ impl JellyfinFake {
         self.shared.lock().insert_account(name, password)
     }
 
+    /// Removes an account as an administrator would in Jellyfin's dashboard (sessions go with
+    /// it); returns whether it existed.
+    pub fn remove_user(&self, id: &str) -> bool {
+        let mut state = self.shared.lock();
+        let before = state.accounts.len();
+        state.accounts.retain(|a| a.user.id != id);
+        state.sessions.retain(|s| s.user_id != id);
+        before != state.accounts.len()
+    }
+
     /// Adds an administrator; returns its 32-hex id.
     pub fn add_admin(&self, name: &str, password: &str) -> String {
         let mut state = self.shared.lock();

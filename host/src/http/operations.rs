@@ -1,0 +1,629 @@
+//! Operations: live settings (`GET|PATCH /api/v1/settings`), job runs (`GET /api/v1/jobs`,
+//! `POST /api/v1/jobs/{job}/run`), the expiry preview (`GET /api/v1/expiry/preview`) and the
+//! dashboard (`GET /api/v1/dashboard`).
+
+use crate::auth::Admin;
+use crate::config::{Config, Kind, Source};
+use crate::db::{self, audit, jobs::JobRun, time};
+use crate::error::{Error, ErrorCode, FieldError, Result, code};
+use crate::expiry::Planned;
+use crate::http::Routes;
+use crate::http::extract::{Json, Path, Query};
+use crate::http::openapi::Errors;
+use crate::http::pagination::{PageQuery, Paginated};
+use crate::jobs::{Job, RunError};
+use crate::plugins::PluginState;
+use crate::settings;
+use crate::state::AppState;
+use axum::extract::State;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value, json};
+use utoipa::ToSchema;
+use utoipa_axum::routes;
+
+/// Operations routes.
+pub fn routes() -> Routes {
+    vec![
+        routes!(get_settings, patch_settings),
+        routes!(list_jobs),
+        routes!(run_job),
+        routes!(expiry_preview),
+        routes!(dashboard),
+    ]
+}
+
+// ---------------------------------------------------------------------------------------------
+// Settings
+
+/// One setting that can be changed at run time.
+#[derive(Serialize, ToSchema)]
+struct SettingView {
+    /// Dotted key, e.g. `jobs.sync_interval_secs`.
+    key: &'static str,
+    /// Current value (number, boolean or text); `null` when unset.
+    #[schema(value_type = Object)]
+    value: Value,
+    /// Built-in default; `null` when computed (see `description`).
+    #[schema(value_type = Object)]
+    default: Value,
+    /// Where the value comes from: `default`, `derived`, `file`, `env`, `flag` or `app`.
+    source: &'static str,
+    /// Whether the configuration (environment, flag or file) fixes it; locked settings cannot
+    /// be changed here.
+    locked: bool,
+    /// What locks it, e.g. the environment variable.
+    locked_by: Option<String>,
+    /// The environment variable that would set (and lock) it.
+    env_var: String,
+    /// What values are allowed.
+    allowed: String,
+    /// What it does.
+    description: &'static str,
+}
+
+/// The live settings.
+#[derive(Serialize, ToSchema)]
+struct SettingsView {
+    /// In display order.
+    settings: Vec<SettingView>,
+}
+
+fn typed(kind: &Kind, raw: Option<&str>) -> Value {
+    match raw {
+        None => Value::Null,
+        Some(v) => match kind {
+            Kind::Number { .. } => v
+                .parse::<u64>()
+                .map_or_else(|_| Value::from(v), Value::from),
+            Kind::Bool => Value::Bool(v == "true"),
+            _ => Value::from(v),
+        },
+    }
+}
+
+fn source_name(source: &Source) -> &'static str {
+    match source {
+        Source::Default => "default",
+        Source::Derived => "derived",
+        Source::File(_) => "file",
+        Source::Env(_) => "env",
+        Source::Flag(_) => "flag",
+        Source::App => "app",
+    }
+}
+
+fn settings_view(config: &Config) -> SettingsView {
+    let settings = settings::LIVE
+        .iter()
+        .filter_map(|key| settings::setting(key))
+        .map(|s| {
+            let (value, source) = match config.value(s.key) {
+                Some((v, src)) => (Some(v), src.clone()),
+                None => (None, Source::Default),
+            };
+            let locked_by = match &source {
+                Source::Env(var) => Some(format!("environment variable {var}")),
+                Source::Flag(flag) => Some(format!("command-line flag {flag}")),
+                // The file's path is an internal detail: name the file only.
+                Source::File(_) => Some("the configuration file".to_owned()),
+                _ => None,
+            };
+            SettingView {
+                key: s.key,
+                value: typed(&s.kind, value),
+                default: typed(&s.kind, s.default),
+                source: source_name(&source),
+                locked: source.locks(),
+                locked_by,
+                env_var: s.env_var(),
+                allowed: s.kind.allowed(),
+                description: s.doc,
+            }
+        })
+        .collect();
+    SettingsView { settings }
+}
+
+/// Read the live settings
+///
+/// Every setting that can be changed at run time, with its value, default, where the value
+/// comes from and whether the configuration locks it.
+#[utoipa::path(
+    get,
+    path = "/settings",
+    tag = "operations",
+    operation_id = "get_settings",
+    responses((status = OK, body = SettingsView))
+)]
+async fn get_settings(State(state): State<AppState>, _admin: Admin) -> Json<SettingsView> {
+    Json(settings_view(&state.live().get()))
+}
+
+/// Change settings
+///
+/// A JSON object of key → new value (number, boolean or text); `null` returns a setting to its
+/// default. All changes are validated first and applied together, at once, without a restart.
+/// A setting fixed by the environment, a flag or the configuration file cannot be changed.
+#[utoipa::path(
+    patch,
+    path = "/settings",
+    tag = "operations",
+    operation_id = "update_settings",
+    request_body(content = Object, description = "Key → value; `null` resets to the default"),
+    responses((status = OK, body = SettingsView), Errors<code::ValidationFailed>)
+)]
+async fn patch_settings(
+    State(state): State<AppState>,
+    admin: Admin,
+    Json(input): Json<Map<String, Value>>,
+) -> Result<Json<SettingsView>> {
+    let current = state.live().get();
+    let mut fields = Vec::new();
+    let mut changes: Vec<(&'static str, Option<String>)> = Vec::new();
+    if input.is_empty() {
+        fields.push(FieldError::new(
+            "settings",
+            "give at least one setting to change",
+        ));
+    }
+    for (key, value) in &input {
+        let Some(setting) = settings::setting(key) else {
+            let message = if crate::config::SETTINGS.iter().any(|s| s.key == key) {
+                "cannot be changed at run time; set it in zondarr.toml or the environment and restart"
+            } else {
+                "is not a setting"
+            };
+            fields.push(FieldError::new(key.as_str(), message));
+            continue;
+        };
+        if let Some((_, src)) = current.value(setting.key)
+            && src.locks()
+        {
+            fields.push(FieldError::new(
+                key.as_str(),
+                format!(
+                    "is locked: {} sets it; change it there",
+                    match src {
+                        Source::Env(var) => format!("the environment variable {var}"),
+                        Source::Flag(flag) => format!("the command-line flag {flag}"),
+                        _ => "the configuration file".to_owned(),
+                    }
+                ),
+            ));
+            continue;
+        }
+        let raw = match value {
+            Value::Null => {
+                changes.push((setting.key, None));
+                continue;
+            }
+            Value::String(s) => s.clone(),
+            Value::Number(n) => n.to_string(),
+            Value::Bool(b) => b.to_string(),
+            _ => {
+                fields.push(FieldError::new(
+                    key.as_str(),
+                    "must be a number, a boolean, text or null",
+                ));
+                continue;
+            }
+        };
+        match Config::check_value(setting.key, &raw) {
+            Ok(clean) => changes.push((setting.key, Some(clean))),
+            Err(problem) => fields.push(FieldError::new(key.as_str(), problem)),
+        }
+    }
+    if !fields.is_empty() {
+        return Err(Error::invalid(fields));
+    }
+    let next = current
+        .with_app_values(changes.iter().map(|(k, v)| (*k, v.as_deref())))
+        .map_err(|e| Error::invalid(vec![FieldError::new("settings", e.to_string())]))?;
+    let (actor, ip) = (admin.actor(), admin.ip.clone());
+    let detail: Map<String, Value> = changes
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), v.clone().map_or(Value::Null, Value::from)))
+        .collect();
+    state
+        .db()
+        .write(move |tx| {
+            for (key, value) in &changes {
+                match value {
+                    Some(v) => db::settings::set(tx, key, v)?,
+                    None => db::settings::delete(tx, key)?,
+                }
+            }
+            audit::append(
+                tx,
+                &audit::NewEvent {
+                    actor: &actor,
+                    ip: ip.as_deref(),
+                    action: "settings.update",
+                    target: None,
+                    outcome: audit::Outcome::Success,
+                    detail: Some(Value::Object(detail)),
+                },
+            )?;
+            Ok(())
+        })
+        .await?;
+    apply(&state, &current, next);
+    Ok(Json(settings_view(&state.live().get())))
+}
+
+// MERGE: replaced by the log handle's `set_filter` once the log stream lands.
+fn set_log_level(_state: &AppState, level: &str) {
+    tracing::info!(level, "log level changed");
+}
+
+/// Make a new effective configuration current everywhere.
+fn apply(state: &AppState, before: &Config, next: Config) {
+    state.security().apply(&next);
+    if next.log_level != before.log_level {
+        set_log_level(state, &next.log_level);
+    }
+    let changed: Vec<&str> = settings::LIVE
+        .iter()
+        .copied()
+        .filter(|k| before.value(k).map(|v| v.0) != next.value(k).map(|v| v.0))
+        .collect();
+    state.live().store(next);
+    tracing::info!(changed = ?changed, "settings changed");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Jobs
+
+/// Filters of the job-run list.
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+struct JobsQuery {
+    /// 1-based page number (default 1).
+    #[param(minimum = 1)]
+    page: Option<u32>,
+    /// Items per page (default 50, at most 100).
+    #[param(minimum = 1, maximum = 100)]
+    per_page: Option<u32>,
+    /// Job name: `invitation_expiry`, `user_expiry`, `library_sync`, `user_sync`,
+    /// `redemption_recovery`, `cleanup` or `prune_job_runs`.
+    job: Option<String>,
+    /// Only runs for this server.
+    server_id: Option<i64>,
+    /// `running`, `succeeded`, `failed`, `refused` or `interrupted`.
+    outcome: Option<String>,
+    /// `automatic` or `manual`.
+    trigger: Option<String>,
+}
+
+const OUTCOMES: [&str; 5] = ["running", "succeeded", "failed", "refused", "interrupted"];
+
+/// List job runs
+///
+/// Newest first.
+#[utoipa::path(
+    get,
+    path = "/jobs",
+    tag = "operations",
+    operation_id = "list_job_runs",
+    params(JobsQuery),
+    responses((status = OK, body = Paginated<JobRun>), Errors<code::ValidationFailed>)
+)]
+async fn list_jobs(
+    State(state): State<AppState>,
+    _admin: Admin,
+    Query(q): Query<JobsQuery>,
+) -> Result<Json<Paginated<JobRun>>> {
+    let page = PageQuery {
+        page: q.page,
+        per_page: q.per_page,
+    }
+    .validate()?;
+    let mut fields = Vec::new();
+    if q.job.as_deref().is_some_and(|j| Job::parse(j).is_none()) {
+        fields.push(FieldError::new("job", job_names()));
+    }
+    if q.outcome.as_deref().is_some_and(|o| !OUTCOMES.contains(&o)) {
+        fields.push(FieldError::new(
+            "outcome",
+            format!("must be one of {}", OUTCOMES.join(", ")),
+        ));
+    }
+    if q.trigger
+        .as_deref()
+        .is_some_and(|t| t != "automatic" && t != "manual")
+    {
+        fields.push(FieldError::new("trigger", "must be automatic or manual"));
+    }
+    if !fields.is_empty() {
+        return Err(Error::invalid(fields));
+    }
+    let filter = db::jobs::Filter {
+        job: q.job,
+        server_id: q.server_id,
+        outcome: q.outcome,
+        trigger: q.trigger,
+    };
+    let (items, total) = state
+        .db()
+        .run(move |c| Ok(db::jobs::list(c, &filter, page.limit(), page.offset())?))
+        .await?;
+    Ok(Json(Paginated::new(items, total, page)))
+}
+
+fn job_names() -> String {
+    format!("must be one of {}", Job::ALL.map(Job::name).join(", "))
+}
+
+/// Run a job now
+///
+/// Runs one of the daemon-wide jobs (`invitation_expiry`, `user_expiry`,
+/// `redemption_recovery`, `cleanup`, `prune_job_runs`) at once and answers with its record.
+/// Syncs run per server: `POST /servers/{id}/sync`.
+#[utoipa::path(
+    post,
+    path = "/jobs/{job}/run",
+    tag = "operations",
+    operation_id = "run_job",
+    params(("job" = String, Path, description = "Job name")),
+    responses((status = OK, body = JobRun), Errors<(code::NotFound, code::ValidationFailed, code::JobRunning)>)
+)]
+async fn run_job(
+    State(state): State<AppState>,
+    admin: Admin,
+    Path(name): Path<String>,
+) -> Result<Json<JobRun>> {
+    let job = Job::parse(&name).ok_or_else(|| Error::not_found("job"))?;
+    let Some(result) = crate::jobs::run_now(&state, job).await else {
+        return Err(Error::invalid(vec![FieldError::new(
+            "job",
+            "syncs run per server: use POST /api/v1/servers/{id}/sync",
+        )]));
+    };
+    let record = result.map_err(|e| match e {
+        RunError::AlreadyRunning => Error::new(
+            ErrorCode::JobRunning,
+            format!("{name} is already running; try again when it ends"),
+        ),
+        RunError::Db(e) => e,
+    })?;
+    admin
+        .audit(
+            state.db(),
+            "job.run",
+            Some(format!("job_run:{}", record.id)),
+            audit::Outcome::Success,
+            Some(json!({ "job": name })),
+        )
+        .await?;
+    Ok(Json(record))
+}
+
+/// Preview expiry enforcement
+///
+/// What the next `user_expiry` run would do with the current settings: each account whose
+/// access has ended (past the grace period) and the action it gets. Nothing is changed.
+#[utoipa::path(
+    get,
+    path = "/expiry/preview",
+    tag = "operations",
+    operation_id = "preview_expiry",
+    params(PageQuery),
+    responses((status = OK, body = Paginated<Planned>), Errors<code::ValidationFailed>)
+)]
+async fn expiry_preview(
+    State(state): State<AppState>,
+    _admin: Admin,
+    Query(page): Query<PageQuery>,
+) -> Result<Json<Paginated<Planned>>> {
+    let page = page.validate()?;
+    let planned = crate::expiry::plan(&state).await?;
+    Ok(Json(Paginated::from_vec(planned, page)))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Dashboard
+
+/// Invitations by state.
+#[derive(Serialize, ToSchema, Default)]
+struct InvitationCounts {
+    /// Can be redeemed.
+    active: i64,
+    /// Active and not used yet.
+    pending: i64,
+    /// No uses left.
+    used_up: i64,
+    /// Past their expiry.
+    expired: i64,
+    /// Switched off.
+    disabled: i64,
+}
+
+/// Accounts by state.
+#[derive(Serialize, ToSchema, Default)]
+struct UserCounts {
+    /// All accounts.
+    total: i64,
+    /// Enabled, access not ended, still on the server.
+    active: i64,
+    /// Disabled.
+    disabled: i64,
+    /// Access ends within 7 days.
+    expiring_7d: i64,
+    /// Access has ended.
+    expired: i64,
+    /// No longer on their server (user sync).
+    vanished: i64,
+}
+
+/// A server's health.
+#[derive(Serialize, ToSchema)]
+struct ServerHealth {
+    /// Server id.
+    id: i64,
+    /// Name.
+    name: String,
+    /// Connector id.
+    kind: String,
+    /// `healthy`, `failing` (the last background call failed), `connector_missing` or
+    /// `disabled`.
+    health: &'static str,
+    /// Why the last background call failed.
+    last_error: Option<String>,
+    /// When a sync last completed.
+    last_sync_at: Option<String>,
+}
+
+/// Servers by health.
+#[derive(Serialize, ToSchema, Default)]
+struct ServerCounts {
+    /// Working.
+    healthy: i64,
+    /// Last background call failed.
+    failing: i64,
+    /// Connector plugin not loaded.
+    connector_missing: i64,
+    /// Switched off.
+    disabled: i64,
+}
+
+/// Connector plugins by state.
+#[derive(Serialize, ToSchema, Default)]
+struct PluginCounts {
+    /// Loaded and callable.
+    loaded: i64,
+    /// Failed to load.
+    failed: i64,
+    /// Crashed too often; waiting for a reload.
+    unhealthy: i64,
+}
+
+/// The admin's overview.
+#[derive(Serialize, ToSchema)]
+struct Dashboard {
+    /// Invitations.
+    invitations: InvitationCounts,
+    /// Accounts.
+    users: UserCounts,
+    /// Servers by health.
+    server_counts: ServerCounts,
+    /// Each server's health.
+    servers: Vec<ServerHealth>,
+    /// Plugins.
+    plugins: PluginCounts,
+    /// The latest audit events (10).
+    recent_activity: Vec<audit::Event>,
+    /// The latest job runs (10).
+    recent_jobs: Vec<JobRun>,
+}
+
+/// The dashboard
+///
+/// Counts of invitations, users, servers and plugins by state, each server's health, recent
+/// activity and the latest job runs.
+#[utoipa::path(
+    get,
+    path = "/dashboard",
+    tag = "operations",
+    operation_id = "get_dashboard",
+    responses((status = OK, body = Dashboard))
+)]
+async fn dashboard(State(state): State<AppState>, _admin: Admin) -> Result<Json<Dashboard>> {
+    let now = time::now();
+    let soon = time::fmt(chrono::Utc::now() + chrono::Duration::days(7));
+    let (invitations, users, rows, recent_activity, recent_jobs) = state
+        .db()
+        .run(move |c| {
+            let invitations = c.query_row(
+                "SELECT
+                   coalesce(sum(enabled = 0), 0),
+                   coalesce(sum(enabled = 1 AND expires_at IS NOT NULL AND expires_at <= ?1), 0),
+                   coalesce(sum(enabled = 1 AND (expires_at IS NULL OR expires_at > ?1)
+                                AND max_uses IS NOT NULL AND use_count >= max_uses), 0),
+                   coalesce(sum(enabled = 1 AND (expires_at IS NULL OR expires_at > ?1)
+                                AND (max_uses IS NULL OR use_count < max_uses)), 0),
+                   coalesce(sum(enabled = 1 AND (expires_at IS NULL OR expires_at > ?1)
+                                AND (max_uses IS NULL OR use_count < max_uses) AND use_count = 0), 0)
+                 FROM invitations",
+                [&now],
+                |r| {
+                    Ok(InvitationCounts {
+                        disabled: r.get(0)?,
+                        expired: r.get(1)?,
+                        used_up: r.get(2)?,
+                        active: r.get(3)?,
+                        pending: r.get(4)?,
+                    })
+                },
+            )?;
+            let users = c.query_row(
+                "SELECT count(*),
+                   coalesce(sum(enabled = 1 AND (expires_at IS NULL OR expires_at > ?1) AND vanished_at IS NULL), 0),
+                   coalesce(sum(enabled = 0), 0),
+                   coalesce(sum(expires_at > ?1 AND expires_at <= ?2), 0),
+                   coalesce(sum(expires_at <= ?1), 0),
+                   coalesce(sum(vanished_at IS NOT NULL), 0)
+                 FROM users",
+                [&now, &soon],
+                |r| {
+                    Ok(UserCounts {
+                        total: r.get(0)?,
+                        active: r.get(1)?,
+                        disabled: r.get(2)?,
+                        expiring_7d: r.get(3)?,
+                        expired: r.get(4)?,
+                        vanished: r.get(5)?,
+                    })
+                },
+            )?;
+            let rows = db::servers::list(c)?;
+            let (recent_activity, _) = db::audit::list(c, &db::audit::Filter::default(), 10, 0)?;
+            let (recent_jobs, _) = db::jobs::list(c, &db::jobs::Filter::default(), 10, 0)?;
+            Ok((invitations, users, rows, recent_activity, recent_jobs))
+        })
+        .await?;
+    let mut server_counts = ServerCounts::default();
+    let servers = rows
+        .into_iter()
+        .map(|row| {
+            let connector = crate::http::servers::connector_state(&state, &row.kind);
+            let health = if !row.enabled {
+                server_counts.disabled += 1;
+                "disabled"
+            } else if connector != "loaded" {
+                server_counts.connector_missing += 1;
+                "connector_missing"
+            } else if row.last_error.is_some() {
+                server_counts.failing += 1;
+                "failing"
+            } else {
+                server_counts.healthy += 1;
+                "healthy"
+            };
+            ServerHealth {
+                id: row.id,
+                name: row.name,
+                kind: row.kind,
+                health,
+                last_error: row.last_error,
+                last_sync_at: row.last_sync_at,
+            }
+        })
+        .collect();
+    let mut plugins = PluginCounts::default();
+    for p in state.plugins().list() {
+        match p.state {
+            PluginState::Loaded => plugins.loaded += 1,
+            PluginState::Failed => plugins.failed += 1,
+            PluginState::Unhealthy => plugins.unhealthy += 1,
+        }
+    }
+    Ok(Json(Dashboard {
+        invitations,
+        users,
+        server_counts,
+        servers,
+        plugins,
+        recent_activity,
+        recent_jobs,
+    }))
+}

@@ -1,0 +1,244 @@
+//! `POST /api/v1/servers/{id}/sync` and the user-sync exclusion list of a server
+//! (`GET|POST /api/v1/servers/{id}/exclusions`, `DELETE /api/v1/servers/{id}/exclusions/{external_id}`).
+
+use crate::auth::Admin;
+use crate::db::{self, audit, jobs::Exclusion};
+use crate::error::{Error, FieldError, Result, code};
+use crate::http::Routes;
+use crate::http::extract::{Json, Path, Query};
+use crate::http::openapi::{ConnectorCall, Errors};
+use crate::http::pagination::{PageQuery, Paginated};
+use crate::jobs::Trigger;
+use crate::state::AppState;
+use crate::sync::{Report, What};
+use axum::extract::State;
+use axum::http::StatusCode;
+use serde::Deserialize;
+use serde_json::json;
+use utoipa::ToSchema;
+use utoipa_axum::routes;
+
+/// Sync routes.
+pub fn routes() -> Routes {
+    vec![
+        routes!(sync),
+        routes!(list_exclusions, add_exclusion),
+        routes!(remove_exclusion),
+    ]
+}
+
+/// What to sync.
+#[derive(Deserialize, ToSchema, Default)]
+#[serde(deny_unknown_fields)]
+struct SyncInput {
+    /// `libraries`, `users` or `all` (default).
+    #[serde(default)]
+    what: What,
+    /// Report what would change without changing anything (default `false`).
+    #[serde(default)]
+    dry_run: bool,
+    /// Apply a user sync even when it would mark more accounts as vanished than
+    /// `sync.max_vanished_percent` allows (default `false`).
+    #[serde(default)]
+    force: bool,
+}
+
+/// Sync a server now
+///
+/// Library sync adds, renames and removes libraries; user sync imports accounts created
+/// outside Zondarr (except excluded ones), updates known ones and marks those the server no
+/// longer lists as vanished — it never deletes. Each part is recorded as a job run, returned
+/// here. A user sync that would mark more than `sync.max_vanished_percent` of the known
+/// accounts is refused with `SYNC_REFUSED` and changes nothing (unless `force`).
+#[utoipa::path(
+    post,
+    path = "/servers/{id}/sync",
+    tag = "servers",
+    operation_id = "sync_server",
+    params(("id" = i64, Path, description = "Server id")),
+    request_body = SyncInput,
+    responses((status = OK, body = Report), Errors<(code::NotFound, code::ValidationFailed, code::JobRunning, code::SyncRefused, ConnectorCall)>)
+)]
+async fn sync(
+    State(state): State<AppState>,
+    admin: Admin,
+    Path(id): Path<i64>,
+    Json(input): Json<SyncInput>,
+) -> Result<Json<Report>> {
+    let result = crate::sync::run(
+        &state,
+        id,
+        input.what,
+        input.dry_run,
+        input.force,
+        Trigger::Manual,
+    )
+    .await;
+    if !input.dry_run {
+        let outcome = if result.is_ok() {
+            audit::Outcome::Success
+        } else {
+            audit::Outcome::Failure
+        };
+        admin
+            .audit(
+                state.db(),
+                "server.sync",
+                Some(format!("server:{id}")),
+                outcome,
+                Some(json!({ "force": input.force })),
+            )
+            .await?;
+    }
+    Ok(Json(result?))
+}
+
+async fn server_exists(state: &AppState, id: i64) -> Result<()> {
+    state
+        .db()
+        .run(move |c| Ok(db::servers::get(c, id)?))
+        .await?
+        .map(|_| ())
+        .ok_or_else(|| Error::not_found("server"))
+}
+
+/// List a server's sync exclusions
+///
+/// Accounts user sync does not import again.
+#[utoipa::path(
+    get,
+    path = "/servers/{id}/exclusions",
+    tag = "servers",
+    operation_id = "list_sync_exclusions",
+    params(("id" = i64, Path, description = "Server id"), PageQuery),
+    responses((status = OK, body = Paginated<Exclusion>), Errors<(code::NotFound, code::ValidationFailed)>)
+)]
+async fn list_exclusions(
+    State(state): State<AppState>,
+    _admin: Admin,
+    Path(id): Path<i64>,
+    Query(page): Query<PageQuery>,
+) -> Result<Json<Paginated<Exclusion>>> {
+    let page = page.validate()?;
+    server_exists(&state, id).await?;
+    let all = state
+        .db()
+        .run(move |c| Ok(db::jobs::exclusions(c, id)?))
+        .await?;
+    Ok(Json(Paginated::from_vec(all, page)))
+}
+
+/// An account to exclude from user sync.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct ExclusionInput {
+    /// The server's id for the account.
+    external_id: String,
+    /// A name to recognise it by (default: the external id).
+    username: Option<String>,
+}
+
+/// Exclude an account from user sync
+///
+/// It is not imported again. Excluding an account Zondarr already knows does not remove it;
+/// delete the user with `keep_remote=true` for that (which also excludes it).
+#[utoipa::path(
+    post,
+    path = "/servers/{id}/exclusions",
+    tag = "servers",
+    operation_id = "add_sync_exclusion",
+    params(("id" = i64, Path, description = "Server id")),
+    request_body = ExclusionInput,
+    responses((status = CREATED, body = Exclusion), Errors<(code::NotFound, code::ValidationFailed)>)
+)]
+async fn add_exclusion(
+    State(state): State<AppState>,
+    admin: Admin,
+    Path(id): Path<i64>,
+    Json(input): Json<ExclusionInput>,
+) -> Result<(StatusCode, Json<Exclusion>)> {
+    let external_id = input.external_id.trim().to_owned();
+    let username = input
+        .username
+        .map(|u| u.trim().to_owned())
+        .filter(|u| !u.is_empty())
+        .unwrap_or_else(|| external_id.clone());
+    let mut fields = Vec::new();
+    if external_id.is_empty() || external_id.len() > 200 {
+        fields.push(FieldError::new(
+            "external_id",
+            "must be 1 to 200 characters",
+        ));
+    }
+    if username.chars().count() > 200 {
+        fields.push(FieldError::new(
+            "username",
+            "must be at most 200 characters",
+        ));
+    }
+    if !fields.is_empty() {
+        return Err(Error::invalid(fields));
+    }
+    server_exists(&state, id).await?;
+    let actor = admin.actor();
+    let ext = external_id.clone();
+    let exclusion = state
+        .db()
+        .write(move |tx| {
+            db::jobs::exclude(tx, id, &ext, &username, &actor)?;
+            Ok(db::jobs::exclusions(tx, id)?
+                .into_iter()
+                .find(|e| e.external_id == ext))
+        })
+        .await?
+        .ok_or_else(|| Error::not_found("server"))?;
+    admin
+        .audit(
+            state.db(),
+            "server.exclusion.add",
+            Some(format!("server:{id}")),
+            audit::Outcome::Success,
+            Some(json!({ "external_id": external_id, "username": exclusion.username })),
+        )
+        .await?;
+    Ok((StatusCode::CREATED, Json(exclusion)))
+}
+
+/// Remove a sync exclusion
+///
+/// The next user sync imports the account again if the server still has it.
+#[utoipa::path(
+    delete,
+    path = "/servers/{id}/exclusions/{external_id}",
+    tag = "servers",
+    operation_id = "remove_sync_exclusion",
+    params(
+        ("id" = i64, Path, description = "Server id"),
+        ("external_id" = String, Path, description = "The server's id for the account")
+    ),
+    responses((status = NO_CONTENT, description = "Removed"), Errors<code::NotFound>)
+)]
+async fn remove_exclusion(
+    State(state): State<AppState>,
+    admin: Admin,
+    Path((id, external_id)): Path<(i64, String)>,
+) -> Result<StatusCode> {
+    let ext = external_id.clone();
+    let removed = state
+        .db()
+        .write(move |tx| Ok(db::jobs::include(tx, id, &ext)?))
+        .await?;
+    if !removed {
+        return Err(Error::not_found("exclusion"));
+    }
+    admin
+        .audit(
+            state.db(),
+            "server.exclusion.remove",
+            Some(format!("server:{id}")),
+            audit::Outcome::Success,
+            Some(json!({ "external_id": external_id })),
+        )
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
