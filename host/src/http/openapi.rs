@@ -365,6 +365,10 @@ pub const TAGS: &[(&str, &str)] = &[
         "identities",
         "People: the accounts of one person across servers.",
     ),
+    (
+        "operations",
+        "Live settings, background job runs, the expiry preview and the dashboard.",
+    ),
     ("meta", "This document."),
     (
         "health",
