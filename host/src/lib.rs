@@ -16,6 +16,7 @@ pub mod redemption;
 pub mod secret;
 pub mod servers;
 pub mod state;
+pub mod wizard;
 
 use crate::config::Config;
 use crate::db::Db;

@@ -19,6 +19,7 @@ pub mod plugins;
 pub mod servers;
 pub mod sessions;
 pub mod users;
+pub mod wizards;
 
 use crate::error::{Envelope, EnvelopeBody, Error, ErrorCode, ErrorPayload};
 use crate::state::AppState;
@@ -79,12 +80,14 @@ pub fn routes(
         servers::routes(),
         invitations::routes(),
         users::routes(),
+        wizards::routes(),
     ]);
     let admin = openapi::require_admin(admin_guard(admin));
     let api = group([
         auth::public_routes(),
         external_login::public_routes(),
         join::routes(),
+        wizards::public_routes(),
         openapi::routes(),
     ])
     .merge(admin);
