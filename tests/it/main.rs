@@ -12,3 +12,4 @@ mod plex;
 mod plugins;
 mod security;
 mod support;
+mod wizards;
