@@ -19,6 +19,8 @@ pub mod plugins;
 pub mod servers;
 pub mod sessions;
 pub mod users;
+pub mod wizard_interactions;
+pub mod wizard_join;
 pub mod wizards;
 
 use crate::error::{Envelope, EnvelopeBody, Error, ErrorCode, ErrorPayload};
@@ -87,7 +89,7 @@ pub fn routes(
         auth::public_routes(),
         external_login::public_routes(),
         join::routes(),
-        wizards::public_routes(),
+        wizard_join::routes(),
         openapi::routes(),
     ])
     .merge(admin);

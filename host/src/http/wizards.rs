@@ -1,15 +1,14 @@
-//! Onboarding wizards: the admin builder API (wizards, their ordered steps and the steps'
-//! interactions) and the invitee's public step check under `/join/{code}/wizard/{step}`.
+//! Onboarding wizards: the admin builder API for wizards and their ordered steps (interactions
+//! are in `wizard_interactions`, the invitee's step check in `wizard_join`).
 //!
 //! The rules (interaction settings, rendering, tokens, answers) live in `crate::wizard`; this
 //! module only maps them to HTTP, audits every admin change and never reveals a quiz answer on
 //! the public side.
 
-use crate::auth::{Admin, ClientIp};
+use crate::auth::Admin;
 use crate::db::{
     self,
     audit::Outcome,
-    invitations::Status,
     wizards::{Interaction, Step, Wizard},
 };
 use crate::error::{Error, FieldError, Result, code};
@@ -18,12 +17,11 @@ use crate::http::extract::{Json, Path, Query};
 use crate::http::openapi::Errors;
 use crate::http::pagination::{PageQuery, Paginated};
 use crate::state::AppState;
-use crate::wizard::{self, Claims, InteractionConfig, TokenKind};
+use crate::wizard::{self, InteractionConfig};
 use axum::extract::State;
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value, json};
-use std::collections::BTreeMap;
+use serde_json::{Value, json};
 use utoipa::ToSchema;
 use utoipa_axum::routes;
 
@@ -35,14 +33,10 @@ pub fn routes() -> Routes {
         routes!(list_steps, create_step),
         routes!(show_step, update_step, remove_step),
         routes!(move_step),
-        routes!(list_interactions, create_interaction),
-        routes!(show_interaction, update_interaction, remove_interaction),
     ]
-}
-
-/// Public routes (the invitee's step check).
-pub fn public_routes() -> Routes {
-    vec![routes!(submit_step)]
+    .into_iter()
+    .chain(super::wizard_interactions::routes())
+    .collect()
 }
 
 /// A wizard in the list.
@@ -68,7 +62,7 @@ struct WizardSummary {
 
 /// An interaction of a step, as the admin sees it (with the quiz answer).
 #[derive(Serialize, ToSchema)]
-struct WizardInteractionView {
+pub(super) struct WizardInteractionView {
     /// Interaction id.
     id: i64,
     /// 0-based position within the step.
@@ -121,7 +115,7 @@ struct WizardView {
     updated_at: String,
 }
 
-fn interaction_view(i: Interaction) -> WizardInteractionView {
+pub(super) fn interaction_view(i: Interaction) -> WizardInteractionView {
     WizardInteractionView {
         id: i.id,
         position: i.position,
@@ -168,26 +162,26 @@ fn load_wizard(c: &rusqlite::Connection, id: i64) -> Result<Wizard> {
     db::wizards::get(c, id)?.ok_or_else(|| Error::not_found("wizard"))
 }
 
-fn load_step(c: &rusqlite::Connection, wizard_id: i64, step_id: i64) -> Result<Step> {
+pub(super) fn load_step(c: &rusqlite::Connection, wizard_id: i64, step_id: i64) -> Result<Step> {
     load_wizard(c, wizard_id)?;
     db::wizards::step_of(c, wizard_id, step_id)?.ok_or_else(|| Error::not_found("wizard step"))
 }
 
 /// Who did it, for the audit log.
-struct Actor {
+pub(super) struct Actor {
     actor: String,
     ip: Option<String>,
 }
 
 impl Actor {
-    fn of(admin: &Admin) -> Actor {
+    pub(super) fn of(admin: &Admin) -> Actor {
         Actor {
             actor: admin.actor(),
             ip: admin.ip.clone(),
         }
     }
 
-    fn audit(
+    pub(super) fn audit(
         &self,
         c: &rusqlite::Connection,
         action: &str,
@@ -709,357 +703,4 @@ async fn move_step(
         })
         .await
         .map(Json)
-}
-
-/// List a step's interactions
-#[utoipa::path(
-    get,
-    path = "/wizards/{id}/steps/{step}/interactions",
-    tag = "wizards",
-    operation_id = "list_wizard_interactions",
-    params(
-        ("id" = i64, Path, description = "Wizard id"),
-        ("step" = i64, Path, description = "Step id"),
-        PageQuery,
-    ),
-    responses((status = OK, body = Paginated<WizardInteractionView>), Errors<(code::NotFound, code::ValidationFailed)>)
-)]
-async fn list_interactions(
-    State(state): State<AppState>,
-    Path((id, step)): Path<(i64, i64)>,
-    Query(q): Query<PageQuery>,
-) -> Result<Json<Paginated<WizardInteractionView>>> {
-    let page = q.validate()?;
-    state
-        .db()
-        .run(move |c| {
-            load_step(c, id, step)?;
-            let items = db::wizards::interactions(c, step)?
-                .into_iter()
-                .map(interaction_view)
-                .collect();
-            Ok(Paginated::from_vec(items, page))
-        })
-        .await
-        .map(Json)
-}
-
-/// Add an interaction
-///
-/// Settings by `type`: `click` (`button_text`), `timer` (`duration_seconds`, 1 to 300),
-/// `terms` (`label`), `text_input` (`label`, `placeholder`, `required`, `min_length`,
-/// `max_length`), `quiz` (`question`, 2 to 10 `options`, `correct_index`). Each problem is
-/// reported by field.
-#[utoipa::path(
-    post,
-    path = "/wizards/{id}/steps/{step}/interactions",
-    tag = "wizards",
-    operation_id = "create_wizard_interaction",
-    params(
-        ("id" = i64, Path, description = "Wizard id"),
-        ("step" = i64, Path, description = "Step id"),
-    ),
-    request_body = InteractionConfig,
-    responses((status = CREATED, body = WizardInteractionView), Errors<(code::NotFound, code::ValidationFailed)>)
-)]
-async fn create_interaction(
-    State(state): State<AppState>,
-    admin: Admin,
-    Path((id, step)): Path<(i64, i64)>,
-    Json(input): Json<Map<String, Value>>,
-) -> Result<(StatusCode, Json<WizardInteractionView>)> {
-    let actor = Actor::of(&admin);
-    let view = state
-        .db()
-        .write(move |tx| {
-            load_step(tx, id, step)?;
-            let config = wizard::parse_config(&input).map_err(Error::invalid)?;
-            if db::wizards::interactions(tx, step)?.len() >= wizard::MAX_INTERACTIONS {
-                return Err(Error::invalid(vec![FieldError::new(
-                    "step",
-                    format!(
-                        "has the most interactions allowed ({})",
-                        wizard::MAX_INTERACTIONS
-                    ),
-                )]));
-            }
-            let iid = db::wizards::insert_interaction(tx, id, step, &config)?;
-            actor.audit(
-                tx,
-                "wizard.interaction.create",
-                id,
-                Some(json!({ "step": step, "interaction": iid, "type": config.kind() })),
-            )?;
-            db::wizards::interaction_of(tx, step, iid)?
-                .map(interaction_view)
-                .ok_or_else(|| Error::not_found("interaction"))
-        })
-        .await?;
-    Ok((StatusCode::CREATED, Json(view)))
-}
-
-/// Get an interaction
-#[utoipa::path(
-    get,
-    path = "/wizards/{id}/steps/{step}/interactions/{interaction}",
-    tag = "wizards",
-    operation_id = "get_wizard_interaction",
-    params(
-        ("id" = i64, Path, description = "Wizard id"),
-        ("step" = i64, Path, description = "Step id"),
-        ("interaction" = i64, Path, description = "Interaction id"),
-    ),
-    responses((status = OK, body = WizardInteractionView), Errors<code::NotFound>)
-)]
-async fn show_interaction(
-    State(state): State<AppState>,
-    Path((id, step, interaction)): Path<(i64, i64, i64)>,
-) -> Result<Json<WizardInteractionView>> {
-    state
-        .db()
-        .run(move |c| {
-            load_step(c, id, step)?;
-            db::wizards::interaction_of(c, step, interaction)?
-                .map(interaction_view)
-                .ok_or_else(|| Error::not_found("interaction"))
-        })
-        .await
-        .map(Json)
-}
-
-/// Edit an interaction
-///
-/// The body is merged into the current settings (absent keys keep their value, `null` resets an
-/// optional one) and the result is checked as a whole. Changing `type` starts from empty
-/// settings of the new type.
-#[utoipa::path(
-    patch,
-    path = "/wizards/{id}/steps/{step}/interactions/{interaction}",
-    tag = "wizards",
-    operation_id = "update_wizard_interaction",
-    params(
-        ("id" = i64, Path, description = "Wizard id"),
-        ("step" = i64, Path, description = "Step id"),
-        ("interaction" = i64, Path, description = "Interaction id"),
-    ),
-    request_body = InteractionConfig,
-    responses((status = OK, body = WizardInteractionView), Errors<(code::NotFound, code::ValidationFailed)>)
-)]
-async fn update_interaction(
-    State(state): State<AppState>,
-    admin: Admin,
-    Path((id, step, interaction)): Path<(i64, i64, i64)>,
-    Json(input): Json<Map<String, Value>>,
-) -> Result<Json<WizardInteractionView>> {
-    let actor = Actor::of(&admin);
-    state
-        .db()
-        .write(move |tx| {
-            load_step(tx, id, step)?;
-            let current = db::wizards::interaction_of(tx, step, interaction)?
-                .ok_or_else(|| Error::not_found("interaction"))?;
-            let mut merged = match serde_json::to_value(&current.config) {
-                Ok(Value::Object(m)) => m,
-                _ => Map::new(),
-            };
-            if let Some(kind) = input.get("type")
-                && kind.as_str() != Some(current.config.kind())
-            {
-                merged = Map::new();
-            }
-            for (k, v) in input {
-                if v.is_null() {
-                    merged.remove(&k);
-                } else {
-                    merged.insert(k, v);
-                }
-            }
-            let config = wizard::parse_config(&merged).map_err(Error::invalid)?;
-            db::wizards::update_interaction(tx, id, interaction, &config)?;
-            actor.audit(
-                tx,
-                "wizard.interaction.update",
-                id,
-                Some(json!({ "step": step, "interaction": interaction })),
-            )?;
-            db::wizards::interaction_of(tx, step, interaction)?
-                .map(interaction_view)
-                .ok_or_else(|| Error::not_found("interaction"))
-        })
-        .await
-        .map(Json)
-}
-
-/// Delete an interaction
-#[utoipa::path(
-    delete,
-    path = "/wizards/{id}/steps/{step}/interactions/{interaction}",
-    tag = "wizards",
-    operation_id = "delete_wizard_interaction",
-    params(
-        ("id" = i64, Path, description = "Wizard id"),
-        ("step" = i64, Path, description = "Step id"),
-        ("interaction" = i64, Path, description = "Interaction id"),
-    ),
-    responses((status = NO_CONTENT, description = "Deleted"), Errors<code::NotFound>)
-)]
-async fn remove_interaction(
-    State(state): State<AppState>,
-    admin: Admin,
-    Path((id, step, interaction)): Path<(i64, i64, i64)>,
-) -> Result<StatusCode> {
-    let actor = Actor::of(&admin);
-    state
-        .db()
-        .write(move |tx| {
-            load_step(tx, id, step)?;
-            if !db::wizards::delete_interaction(tx, id, step, interaction)? {
-                return Err(Error::not_found("interaction"));
-            }
-            actor.audit(
-                tx,
-                "wizard.interaction.delete",
-                id,
-                Some(json!({ "step": step, "interaction": interaction })),
-            )?;
-            Ok(())
-        })
-        .await?;
-    Ok(StatusCode::NO_CONTENT)
-}
-
-/// The invitee's answers for one step.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-struct StepSubmission {
-    /// For the first step the wizard's `start_token` from the validation; for every later step
-    /// the `token` the previous step answered.
-    token: String,
-    /// Answers by interaction id: `true` for `click` and `terms`, a string for `text_input`, the
-    /// chosen option's 0-based index for `quiz`; `timer` needs none.
-    #[serde(default)]
-    #[schema(value_type = BTreeMap<String, Value>)]
-    answers: BTreeMap<String, Value>,
-}
-
-/// A passed step.
-#[derive(Debug, Serialize, ToSchema)]
-struct StepPassed {
-    /// Send it with the next step; after the last step it is the completion token (for a
-    /// pre-join wizard: send it as `wizard_token` when redeeming).
-    token: String,
-    /// Whether this was the last step.
-    completed: bool,
-    /// The next step's id; `null` after the last step.
-    next_step: Option<i64>,
-    /// When `token` expires.
-    expires_at: String,
-}
-
-/// Check a wizard step
-///
-/// Checks the invitee's answers for one step of the invitation's pre-join or post-join wizard.
-/// Steps are completed in order, each with the token of the one before; timers count from when
-/// the server made the step available. Nothing is stored. Rate limited per client address.
-#[utoipa::path(
-    post,
-    path = "/join/{code}/wizard/{step}",
-    tag = "join",
-    operation_id = "submit_wizard_step",
-    params(
-        ("code" = String, Path, description = "The invitation code"),
-        ("step" = i64, Path, description = "Step id, from the validation"),
-    ),
-    request_body = StepSubmission,
-    responses(
-        (status = OK, body = StepPassed),
-        Errors<(
-            code::InviteInvalid,
-            code::RateLimited,
-            code::NotFound,
-            code::ValidationFailed,
-            code::WizardTokenInvalid,
-            code::WizardStepOutOfOrder,
-            code::WizardTimerRunning,
-        )>,
-    )
-)]
-async fn submit_step(
-    State(state): State<AppState>,
-    ClientIp(ip): ClientIp,
-    Path((code, step_id)): Path<(String, i64)>,
-    Json(req): Json<StepSubmission>,
-) -> Result<Json<StepPassed>> {
-    crate::http::join::limit(&state, &ip)?;
-    if crate::http::invitations::check_custom_code(&code).is_err() {
-        return Err(crate::redemption::invite_invalid());
-    }
-    let loaded = state
-        .db()
-        .run(move |c| {
-            let Some(inv) = db::invitations::by_code(c, &code)? else {
-                return Ok(None);
-            };
-            let step = db::wizards::step(c, step_id)?;
-            let wizard = match &step {
-                Some(s) => db::wizards::get(c, s.wizard_id)?,
-                None => None,
-            };
-            let rest = match (step, wizard) {
-                (Some(step), Some(wizard)) => {
-                    let steps = db::wizards::steps(c, wizard.id)?;
-                    let interactions = db::wizards::interactions(c, step.id)?;
-                    Some((step, wizard, steps, interactions))
-                }
-                _ => None,
-            };
-            Ok(Some((inv, rest)))
-        })
-        .await?;
-    let Some((inv, rest)) = loaded else {
-        return Err(crate::redemption::invite_invalid());
-    };
-    // The post-join wizard runs after the redemption, which may have used up the invitation; it
-    // stays available then. Anything else needs an invitation that can still be redeemed.
-    let status = inv.status(&db::time::now());
-    if !matches!(status, Status::Active | Status::UsedUp) || inv.targets.is_empty() {
-        return Err(crate::redemption::invite_invalid());
-    }
-    let step_not_found = || Error::not_found("wizard step");
-    let (step, wizard, steps, interactions) = rest.ok_or_else(step_not_found)?;
-    let count = steps.len() as i64;
-    let is_pre = inv.pre_wizard_id == Some(wizard.id) && status == Status::Active;
-    let is_post = inv.post_wizard_id == Some(wizard.id);
-    if !(is_pre || is_post) || !wizard.enabled {
-        return Err(step_not_found());
-    }
-
-    let crypto = &state.security().crypto;
-    let now = wizard::now_ms();
-    let claims = wizard::check_step_token(crypto, &req.token, inv.id, &wizard, step.position, now)?;
-    wizard::check_timers(&interactions, claims.issued_ms, now)?;
-    let problems = wizard::check_answers(&interactions, &req.answers);
-    if !problems.is_empty() {
-        return Err(Error::invalid(problems));
-    }
-
-    let last = step.position + 1 >= count;
-    let next = if last {
-        Claims::new(TokenKind::Complete, inv.id, &wizard, count, now)
-    } else {
-        Claims::new(TokenKind::Progress, inv.id, &wizard, step.position + 1, now)
-    };
-    let next_step = steps
-        .iter()
-        .find(|s| s.position == step.position + 1)
-        .map(|s| s.id);
-    let expires_at = chrono::DateTime::from_timestamp_millis(next.expires_ms)
-        .map(db::time::fmt)
-        .ok_or_else(|| Error::Internal(anyhow::anyhow!("token expiry out of range")))?;
-    Ok(Json(StepPassed {
-        token: wizard::sign(crypto, &next),
-        completed: last,
-        next_step,
-        expires_at,
-    }))
 }
