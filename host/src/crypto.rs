@@ -45,6 +45,22 @@ impl Purpose {
     }
 }
 
+/// What a message authentication code is for; each purpose has its own derived key, distinct
+/// from every sealing key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MacPurpose {
+    /// Signed onboarding-wizard progress and completion tokens.
+    WizardToken,
+}
+
+impl MacPurpose {
+    fn label(self) -> &'static str {
+        match self {
+            MacPurpose::WizardToken => "zondarr/v1/wizard-token",
+        }
+    }
+}
+
 /// Why a value could not be opened.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum CryptoError {
@@ -96,6 +112,30 @@ impl Crypto {
         let mut key = [0u8; 32];
         let _ = hk.expand(purpose.label().as_bytes(), &mut key);
         XChaCha20Poly1305::new(&key.into())
+    }
+
+    fn mac_key(&self, purpose: MacPurpose) -> [u8; 32] {
+        let hk = Hkdf::<Sha256>::new(Some(b"zondarr"), &self.master);
+        let mut key = [0u8; 32];
+        let _ = hk.expand(purpose.label().as_bytes(), &mut key);
+        key
+    }
+
+    /// HMAC-SHA256 of `message` with the key of `purpose`.
+    pub fn mac(&self, purpose: MacPurpose, message: &[u8]) -> [u8; 32] {
+        use hmac::Mac;
+        // HMAC takes keys of any length, so building it cannot fail.
+        let Ok(mut mac) = <hmac::Hmac<Sha256> as Mac>::new_from_slice(&self.mac_key(purpose))
+        else {
+            return [0u8; 32];
+        };
+        mac.update(message);
+        mac.finalize().into_bytes().into()
+    }
+
+    /// Whether `tag` is the MAC of `message` for `purpose` (constant time).
+    pub fn verify_mac(&self, purpose: MacPurpose, message: &[u8], tag: &[u8]) -> bool {
+        constant_time_eq(&self.mac(purpose, message), tag)
     }
 
     fn aad(purpose: Purpose, binding: &str) -> Vec<u8> {
@@ -227,6 +267,25 @@ mod tests {
             c.open(Purpose::ServerCredential, "", b"short"),
             Err(CryptoError::Malformed)
         );
+    }
+
+    #[test]
+    fn macs_depend_on_key_purpose_and_message() {
+        let c = Crypto::new(KEY);
+        let tag = c.mac(MacPurpose::WizardToken, b"message");
+        assert!(c.verify_mac(MacPurpose::WizardToken, b"message", &tag));
+        assert!(!c.verify_mac(MacPurpose::WizardToken, b"messagE", &tag));
+        assert!(!c.verify_mac(MacPurpose::WizardToken, b"message", &tag[..31]));
+        let other = Crypto::new("another-secret-key-of-sufficient-length");
+        assert!(!other.verify_mac(MacPurpose::WizardToken, b"message", &tag));
+        // Not the sealing key of any purpose.
+        assert_ne!(c.mac_key(MacPurpose::WizardToken), {
+            let hk = Hkdf::<Sha256>::new(Some(b"zondarr"), KEY.as_bytes());
+            let mut k = [0u8; 32];
+            hk.expand(Purpose::LinkedAccount.label().as_bytes(), &mut k)
+                .unwrap();
+            k
+        });
     }
 
     #[test]

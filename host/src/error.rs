@@ -143,6 +143,15 @@ error_codes! {
     ServerUnavailable = ("SERVER_UNAVAILABLE", StatusCode::SERVICE_UNAVAILABLE),
     /// The invitation needs a linked account (e.g. "Sign in with Plex") first.
     LinkRequired = ("LINK_REQUIRED", StatusCode::UNPROCESSABLE_ENTITY),
+    /// The invitation has a pre-join wizard: complete it and send its `wizard_token`.
+    WizardRequired = ("WIZARD_REQUIRED", StatusCode::UNPROCESSABLE_ENTITY),
+    /// The wizard token is malformed, forged, expired, for another invitation or wizard, or the
+    /// wizard changed since it was issued; start the wizard again.
+    WizardTokenInvalid = ("WIZARD_TOKEN_INVALID", StatusCode::UNPROCESSABLE_ENTITY),
+    /// Wizard steps are completed in order: the token is not the one for the step before this.
+    WizardStepOutOfOrder = ("WIZARD_STEP_OUT_OF_ORDER", StatusCode::CONFLICT),
+    /// The step's timer has not run out yet; retry after the time in `Retry-After`.
+    WizardTimerRunning = ("WIZARD_TIMER_RUNNING", StatusCode::UNPROCESSABLE_ENTITY),
     /// No connector plugin with this id is loaded.
     PluginNotFound = ("PLUGIN_NOT_FOUND", StatusCode::NOT_FOUND),
     /// The plugin file was refused by the load pipeline; the message says why.

@@ -20,6 +20,7 @@ pub mod servers;
 pub mod settings;
 pub mod state;
 pub mod sync;
+pub mod wizard;
 
 use crate::config::Config;
 use crate::db::Db;

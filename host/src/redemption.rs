@@ -132,6 +132,9 @@ pub struct RedeemRequest {
     /// Linked accounts by connector id: the link id returned by the OAuth start endpoint.
     #[serde(default)]
     pub links: BTreeMap<String, i64>,
+    /// The completion token of the invitation's pre-join wizard, when it has one
+    /// (`POST /join/{code}/wizard/{step}` answers it after the last step).
+    pub wizard_token: Option<String>,
 }
 
 /// A linked account as sealed in `join_links.account`.
@@ -222,6 +225,7 @@ pub async fn redeem(
     if inv.status(&db::time::now()) != db::invitations::Status::Active || inv.targets.is_empty() {
         return Err(invite_invalid());
     }
+    crate::wizard::require_pre_join(state, &inv, req.wizard_token.as_deref()).await?;
     let prepared = prepare(state, &inv).await?;
 
     // Build the account to create on each server, checking the invitee's input first.

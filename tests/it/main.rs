@@ -13,3 +13,4 @@ mod plex;
 mod plugins;
 mod security;
 mod support;
+mod wizards;

@@ -975,6 +975,196 @@ async fn every_operation_answers_as_the_served_document_says() {
     )
     .await;
 
+    // Wizards: the builder, the invitee's step check, and the redemption it gates.
+    let wizard = w
+        .ok(
+            Key,
+            M::POST,
+            "/api/v1/wizards",
+            Some(json!({ "name": "Walk", "description": "For the walk" })),
+            201,
+        )
+        .await;
+    let wid = id(&wizard);
+    let wiz = format!("/api/v1/wizards/{wid}");
+    w.fails(
+        Key,
+        M::POST,
+        "/api/v1/wizards",
+        Some(json!({ "name": "" })),
+        "VALIDATION_FAILED",
+    )
+    .await;
+    w.ok(Key, M::GET, "/api/v1/wizards?per_page=10", None, 200)
+        .await;
+    w.ok(Key, M::GET, &wiz, None, 200).await;
+    w.fails(Key, M::GET, "/api/v1/wizards/999999", None, "NOT_FOUND")
+        .await;
+    w.ok(
+        Key,
+        M::PATCH,
+        &wiz,
+        Some(json!({ "description": null, "enabled": true })),
+        200,
+    )
+    .await;
+    let step = id(&w
+        .ok(
+            Key,
+            M::POST,
+            &format!("{wiz}/steps"),
+            Some(json!({ "title": "Rules", "content": "# Hi" })),
+            201,
+        )
+        .await);
+    let second = id(&w
+        .ok(
+            Key,
+            M::POST,
+            &format!("{wiz}/steps"),
+            Some(json!({ "title": "Two", "content": "x", "position": 0 })),
+            201,
+        )
+        .await);
+    w.ok(Key, M::GET, &format!("{wiz}/steps?per_page=5"), None, 200)
+        .await;
+    w.ok(Key, M::GET, &format!("{wiz}/steps/{step}"), None, 200)
+        .await;
+    w.ok(
+        Key,
+        M::PATCH,
+        &format!("{wiz}/steps/{step}"),
+        Some(json!({ "content": "# Rules\n\nBe kind." })),
+        200,
+    )
+    .await;
+    w.ok(
+        Key,
+        M::POST,
+        &format!("{wiz}/steps/{step}/move"),
+        Some(json!({ "position": 0 })),
+        200,
+    )
+    .await;
+    w.fails(
+        Key,
+        M::POST,
+        &format!("{wiz}/steps/{step}/move"),
+        Some(json!({ "position": 9 })),
+        "VALIDATION_FAILED",
+    )
+    .await;
+    let interactions = format!("{wiz}/steps/{step}/interactions");
+    let quiz = id(&w
+        .ok(
+            Key,
+            M::POST,
+            &interactions,
+            Some(json!({ "type": "quiz", "question": "?", "options": ["a", "b"], "correct_index": 1 })),
+            201,
+        )
+        .await);
+    w.fails(
+        Key,
+        M::POST,
+        &interactions,
+        Some(json!({ "type": "timer", "duration_seconds": 0 })),
+        "VALIDATION_FAILED",
+    )
+    .await;
+    w.ok(
+        Key,
+        M::GET,
+        &format!("{interactions}?per_page=5"),
+        None,
+        200,
+    )
+    .await;
+    w.ok(Key, M::GET, &format!("{interactions}/{quiz}"), None, 200)
+        .await;
+    w.ok(
+        Key,
+        M::PATCH,
+        &format!("{interactions}/{quiz}"),
+        Some(json!({ "type": "quiz", "question": "Which?", "options": ["a", "b"], "correct_index": 0 })),
+        200,
+    )
+    .await;
+    let extra = id(&w
+        .ok(
+            Key,
+            M::POST,
+            &interactions,
+            Some(json!({ "type": "text_input", "label": "Name", "placeholder": null, "required": false, "min_length": 1, "max_length": 20 })),
+            201,
+        )
+        .await);
+    w.ok(
+        Key,
+        M::DELETE,
+        &format!("{interactions}/{extra}"),
+        None,
+        204,
+    )
+    .await;
+    w.fails(
+        Key,
+        M::DELETE,
+        &format!("{interactions}/{extra}"),
+        None,
+        "NOT_FOUND",
+    )
+    .await;
+    w.ok(Key, M::DELETE, &format!("{wiz}/steps/{second}"), None, 204)
+        .await;
+    w.ok(
+        Key,
+        M::POST,
+        "/api/v1/invitations",
+        Some(json!({ "code": "walk-wizard", "servers": [{ "server_id": server_id }], "pre_wizard_id": wid, "post_wizard_id": null })),
+        201,
+    )
+    .await;
+    let validation = w
+        .ok(Anonymous, M::GET, "/api/v1/join/walk-wizard", None, 200)
+        .await;
+    let start = validation["pre_wizard"]["start_token"].clone();
+    w.fails(
+        Anonymous,
+        M::POST,
+        "/api/v1/join/walk-wizard",
+        Some(json!({ "username": "hal", "password": "a fine password" })),
+        "WIZARD_REQUIRED",
+    )
+    .await;
+    let submit = format!("/api/v1/join/walk-wizard/wizard/{step}");
+    w.fails(
+        Anonymous,
+        M::POST,
+        &submit,
+        Some(json!({ "token": start, "answers": { quiz.to_string(): 1 } })),
+        "VALIDATION_FAILED",
+    )
+    .await;
+    let done = w
+        .ok(
+            Anonymous,
+            M::POST,
+            &submit,
+            Some(json!({ "token": start, "answers": { quiz.to_string(): 0 } })),
+            200,
+        )
+        .await;
+    w.ok(
+        Anonymous,
+        M::POST,
+        "/api/v1/join/walk-wizard",
+        Some(json!({ "username": "hal", "password": "a fine password", "wizard_token": done["token"] })),
+        201,
+    )
+    .await;
+    w.ok(Key, M::DELETE, &wiz, None, 204).await;
+
     // Users and identities.
     let users = w
         .ok(

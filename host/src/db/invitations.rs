@@ -34,6 +34,10 @@ pub struct Invitation {
     pub closed_reason: Option<String>,
     /// Target servers.
     pub targets: Vec<Target>,
+    /// Wizard the invitee completes before redeeming.
+    pub pre_wizard_id: Option<i64>,
+    /// Wizard shown after the accounts are created.
+    pub post_wizard_id: Option<i64>,
 }
 
 /// A target server of an invitation.
@@ -90,7 +94,7 @@ impl Invitation {
     }
 }
 
-const COLS: &str = "id, code, enabled, expires_at, max_uses, use_count, access_duration_days, note, created_by, created_at, updated_at, closed_at, closed_reason";
+const COLS: &str = "id, code, enabled, expires_at, max_uses, use_count, access_duration_days, note, created_by, created_at, updated_at, pre_wizard_id, post_wizard_id, closed_at, closed_reason";
 
 fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Invitation> {
     Ok(Invitation {
@@ -105,8 +109,10 @@ fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Invitation> {
         created_by: r.get(8)?,
         created_at: r.get(9)?,
         updated_at: r.get(10)?,
-        closed_at: r.get(11)?,
-        closed_reason: r.get(12)?,
+        pre_wizard_id: r.get(11)?,
+        post_wizard_id: r.get(12)?,
+        closed_at: r.get(13)?,
+        closed_reason: r.get(14)?,
         targets: Vec::new(),
     })
 }
@@ -191,9 +197,9 @@ fn write_targets(c: &Connection, id: i64, targets: &[Target]) -> rusqlite::Resul
 pub fn insert(c: &Connection, inv: &Invitation) -> rusqlite::Result<i64> {
     let now = time::now();
     c.execute(
-        "INSERT INTO invitations (code, enabled, expires_at, max_uses, access_duration_days, note, created_by, created_at, updated_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8)",
-        params![inv.code, inv.enabled, inv.expires_at, inv.max_uses, inv.access_duration_days, inv.note, inv.created_by, now],
+        "INSERT INTO invitations (code, enabled, expires_at, max_uses, access_duration_days, note, created_by, created_at, updated_at, pre_wizard_id, post_wizard_id)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8, ?9, ?10)",
+        params![inv.code, inv.enabled, inv.expires_at, inv.max_uses, inv.access_duration_days, inv.note, inv.created_by, now, inv.pre_wizard_id, inv.post_wizard_id],
     )?;
     let id = c.last_insert_rowid();
     write_targets(c, id, &inv.targets)?;
@@ -203,9 +209,10 @@ pub fn insert(c: &Connection, inv: &Invitation) -> rusqlite::Result<i64> {
 /// Update every editable field (never the code or the use count) and the targets.
 pub fn update(c: &Connection, inv: &Invitation) -> rusqlite::Result<usize> {
     let n = c.execute(
-        "UPDATE invitations SET enabled = ?2, expires_at = ?3, max_uses = ?4, access_duration_days = ?5, note = ?6, updated_at = ?7
+        "UPDATE invitations SET enabled = ?2, expires_at = ?3, max_uses = ?4, access_duration_days = ?5, note = ?6, updated_at = ?7,
+         pre_wizard_id = ?8, post_wizard_id = ?9
          WHERE id = ?1",
-        params![inv.id, inv.enabled, inv.expires_at, inv.max_uses, inv.access_duration_days, inv.note, time::now()],
+        params![inv.id, inv.enabled, inv.expires_at, inv.max_uses, inv.access_duration_days, inv.note, time::now(), inv.pre_wizard_id, inv.post_wizard_id],
     )?;
     write_targets(c, inv.id, &inv.targets)?;
     Ok(n)

@@ -32,6 +32,7 @@ migrations! {
     3 => "0003_servers",
     4 => "0004_invitations_users",
     5 => "0005_external_admin_login",
+    6 => "0006_wizards",
     7 => "0007_operations",
 }
 

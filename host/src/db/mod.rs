@@ -15,6 +15,7 @@ pub mod servers;
 pub mod settings;
 pub mod time;
 pub mod users;
+pub mod wizards;
 
 pub use migrations::{MIGRATIONS, Migration, migrate, schema_version};
 

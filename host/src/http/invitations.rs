@@ -93,6 +93,12 @@ struct InvitationInput {
     note: Option<Option<String>>,
     /// Whether the code can be redeemed (default `true`).
     enabled: Option<bool>,
+    /// Wizard the invitee must complete before redeeming (`GET /wizards`); `null`: none.
+    #[serde(default, deserialize_with = "crate::http::extract::double")]
+    pre_wizard_id: Option<Option<i64>>,
+    /// Wizard shown after the accounts are created; `null`: none.
+    #[serde(default, deserialize_with = "crate::http::extract::double")]
+    post_wizard_id: Option<Option<i64>>,
 }
 
 /// A library by id and name.
@@ -147,6 +153,10 @@ struct InvitationView {
     note: Option<String>,
     /// Target servers.
     servers: Vec<TargetView>,
+    /// Wizard completed before redeeming (cleared when the wizard is deleted).
+    pre_wizard_id: Option<i64>,
+    /// Wizard shown after the accounts are created (cleared when the wizard is deleted).
+    post_wizard_id: Option<i64>,
     /// Who created it (`admin:<name>` or `api-key:<prefix>`).
     created_by: String,
     /// Creation time.
@@ -196,6 +206,8 @@ fn view(state: &AppState, c: &rusqlite::Connection, inv: Invitation) -> Result<I
         access_duration_days: inv.access_duration_days,
         note: inv.note,
         servers,
+        pre_wizard_id: inv.pre_wizard_id,
+        post_wizard_id: inv.post_wizard_id,
         created_by: inv.created_by,
         created_at: inv.created_at,
         updated_at: inv.updated_at,
@@ -288,6 +300,32 @@ fn check_targets(
     Ok(out)
 }
 
+/// Apply the wizard links of `input`; an unknown wizard is a field error.
+fn check_wizards(
+    c: &rusqlite::Connection,
+    inv: &mut Invitation,
+    input: &InvitationInput,
+    fields: &mut Vec<FieldError>,
+) -> Result<()> {
+    for (field, given, slot) in [
+        ("pre_wizard_id", input.pre_wizard_id, &mut inv.pre_wizard_id),
+        (
+            "post_wizard_id",
+            input.post_wizard_id,
+            &mut inv.post_wizard_id,
+        ),
+    ] {
+        let Some(given) = given else { continue };
+        if let Some(id) = given
+            && db::wizards::get(c, id)?.is_none()
+        {
+            fields.push(FieldError::new(field, "no such wizard"));
+        }
+        *slot = given;
+    }
+    Ok(())
+}
+
 fn check_scalars(
     inv: &mut Invitation,
     input: &InvitationInput,
@@ -358,7 +396,7 @@ fn check_scalars(
 async fn create(
     State(state): State<AppState>,
     admin: Admin,
-    Json(input): Json<InvitationInput>,
+    Json(mut input): Json<InvitationInput>,
 ) -> Result<(StatusCode, Json<InvitationView>)> {
     let mut fields = Vec::new();
     let custom = input.code.clone();
@@ -382,15 +420,18 @@ async fn create(
         closed_at: None,
         closed_reason: None,
         targets: Vec::new(),
+        pre_wizard_id: None,
+        post_wizard_id: None,
     };
     check_scalars(&mut inv, &input, true, &mut fields);
     let plugins = state.plugins().clone();
-    let targets_input = input.servers.unwrap_or_default();
+    let targets_input = input.servers.take().unwrap_or_default();
     let (actor, ip) = (admin.actor(), admin.ip.clone());
     let id = state
         .db()
         .write(move |tx| {
             inv.targets = check_targets(&plugins, tx, &targets_input, &mut fields)?;
+            check_wizards(tx, &mut inv, &input, &mut fields)?;
             if !fields.is_empty() {
                 return Err(Error::invalid(fields));
             }
@@ -587,6 +628,7 @@ async fn update(
             if let Some(targets) = &input.servers {
                 inv.targets = check_targets(&plugins, tx, targets, &mut fields)?;
             }
+            check_wizards(tx, &mut inv, &input, &mut fields)?;
             if !fields.is_empty() {
                 return Err(Error::invalid(fields));
             }

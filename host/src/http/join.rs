@@ -31,7 +31,7 @@ pub fn routes() -> Routes {
     ]
 }
 
-fn limit(state: &AppState, ip: &Option<String>) -> Result<()> {
+pub(crate) fn limit(state: &AppState, ip: &Option<String>) -> Result<()> {
     let key = ip.clone().unwrap_or_else(|| "unknown".into());
     state.security().join_ip.check(&key).map_err(|secs| {
         Error::new(ErrorCode::RateLimited, "too many requests; slow down").with_retry_after(secs)
@@ -87,6 +87,11 @@ struct Validation {
     needs_credentials: bool,
     /// Connectors whose account must be linked first (`POST .../oauth/{connector}`).
     oauth: Vec<String>,
+    /// Wizard to complete before redeeming (send its completion token as `wizard_token`);
+    /// `null` when there is none, or it is disabled or empty.
+    pre_wizard: Option<crate::wizard::PublicWizard>,
+    /// Wizard to show after the accounts are created; `null` when there is none.
+    post_wizard: Option<crate::wizard::PublicWizard>,
 }
 
 /// Check an invitation code
@@ -152,7 +157,10 @@ async fn validate(
             }),
         });
     }
+    let (pre_wizard, post_wizard) = crate::wizard::offered(&state, &inv).await?;
     Ok(Json(Validation {
+        pre_wizard,
+        post_wizard,
         needs_credentials: servers.iter().any(|s| s.join_flow == JoinFlow::Credentials),
         code: inv.code,
         servers,
@@ -181,6 +189,8 @@ async fn validate(
             code::ValidationFailed,
             code::UsernameTaken,
             code::LinkRequired,
+            code::WizardRequired,
+            code::WizardTokenInvalid,
             code::ServerUnavailable,
             code::RemoteInvalidInput,
         )>,

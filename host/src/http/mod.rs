@@ -21,6 +21,9 @@ pub mod servers;
 pub mod sessions;
 pub mod sync;
 pub mod users;
+pub mod wizard_interactions;
+pub mod wizard_join;
+pub mod wizards;
 
 use crate::error::{Envelope, EnvelopeBody, Error, ErrorCode, ErrorPayload};
 use crate::state::AppState;
@@ -83,12 +86,14 @@ pub fn routes(
         users::routes(),
         sync::routes(),
         operations::routes(),
+        wizards::routes(),
     ]);
     let admin = openapi::require_admin(admin_guard(admin));
     let api = group([
         auth::public_routes(),
         external_login::public_routes(),
         join::routes(),
+        wizard_join::routes(),
         openapi::routes(),
     ])
     .merge(admin);

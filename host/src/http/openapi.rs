@@ -362,6 +362,10 @@ pub const TAGS: &[(&str, &str)] = &[
     ),
     ("users", "Accounts on the media servers."),
     (
+        "wizards",
+        "Onboarding wizards: ordered steps of Markdown with interactions, shown to invitees before or after joining.",
+    ),
+    (
         "identities",
         "People: the accounts of one person across servers.",
     ),
@@ -741,6 +745,7 @@ mod tests {
             "POST /api/v1/join/{code}",
             "POST /api/v1/join/{code}/oauth/{connector}",
             "GET /api/v1/join/{code}/oauth/{connector}/{link}",
+            "POST /api/v1/join/{code}/wizard/{step}",
         ]
         .into_iter()
         .map(str::to_owned)
