@@ -5,6 +5,8 @@
 use crate::auth::Security;
 use crate::config::Config;
 use crate::db::Db;
+use crate::logging::LogHandle;
+use crate::metrics::Metrics;
 use crate::plugins::PluginHost;
 use std::sync::Arc;
 
@@ -19,17 +21,37 @@ struct Inner {
     db: Db,
     plugins: PluginHost,
     security: Arc<Security>,
+    logs: LogHandle,
+    metrics: Arc<Metrics>,
 }
 
 impl AppState {
-    /// Bundle the parts.
+    /// Bundle the parts, with a detached log handle (tests and benchmarks; see
+    /// [`AppState::with_logs`]).
     pub fn new(config: Config, db: Db, plugins: PluginHost, security: Arc<Security>) -> Self {
+        let logs = LogHandle::detached(config.log_buffer_events);
+        Self::with_logs(config, db, plugins, security, logs)
+    }
+
+    /// Bundle the parts with the log handle of the installed subscriber. Fresh metrics are
+    /// created and the plugin host reports its calls to them.
+    pub fn with_logs(
+        config: Config,
+        db: Db,
+        plugins: PluginHost,
+        security: Arc<Security>,
+        logs: LogHandle,
+    ) -> Self {
+        let metrics = Arc::new(Metrics::new());
+        plugins.set_observer(metrics.clone());
         Self {
             inner: Arc::new(Inner {
                 config,
                 db,
                 plugins,
                 security,
+                logs,
+                metrics,
             }),
         }
     }
@@ -52,5 +74,15 @@ impl AppState {
     /// The connector plugin host.
     pub fn plugins(&self) -> &PluginHost {
         &self.inner.plugins
+    }
+
+    /// The log buffer, live log subscriptions and the run-time log filter.
+    pub fn logs(&self) -> &LogHandle {
+        &self.inner.logs
+    }
+
+    /// The Prometheus metrics.
+    pub fn metrics(&self) -> &Arc<Metrics> {
+        &self.inner.metrics
     }
 }
