@@ -8,6 +8,7 @@ mod daemon;
 mod domain;
 mod jellyfin;
 mod openapi;
+mod ops;
 mod plex;
 mod plugins;
 mod security;
