@@ -2,9 +2,10 @@
 //! socket), the cross-cutting middleware, health endpoints and the serve loop with graceful
 //! shutdown.
 //!
-//! Layer order matters and is, from the outside in: metrics → request id + error envelope (so every
-//! response, even one produced by an inner layer, carries the id and a JSON body) → tracing span
-//! → security headers → panic catcher → timeout → body limit → routes.
+//! Layer order matters and is, from the outside in: metrics (so they count the final status) →
+//! request id + error envelope (so every response, even one produced by an inner layer, carries
+//! the id and a JSON body) → tracing span → security headers → panic catcher → timeout → body
+//! limit → routes.
 
 pub mod api_keys;
 pub mod audit;
