@@ -64,6 +64,15 @@ pub enum Command {
     /// Work with connector plugins.
     #[command(subcommand)]
     Plugin(PluginCommand),
+    /// Write a consistent copy of the database to PATH (safe while the daemon runs). The secret
+    /// key is not included: keep a copy of `<data-dir>/secret.key` separately.
+    Backup {
+        /// The backup file to write (its folder must exist).
+        path: PathBuf,
+        /// Replace PATH if it exists.
+        #[arg(long)]
+        force: bool,
+    },
 }
 
 /// `zondarr plugin ...`
@@ -158,6 +167,16 @@ pub async fn run_command(command: &Command, config: &Config) -> anyhow::Result<S
                 "created {0}\nbuild it with: cd {0} && cargo build --release --target wasm32-wasip2",
                 path.display()
             ))
+        }
+        Command::Backup { path, force } => {
+            let source = config.database_path();
+            let (dest, force) = (path.clone(), *force);
+            let busy = std::time::Duration::from_millis(config.database.busy_timeout_ms);
+            let summary = tokio::task::spawn_blocking(move || {
+                crate::backup::run(&source, &dest, force, busy)
+            })
+            .await??;
+            Ok(summary.to_string())
         }
         Command::Secrets(SecretsCommand::Rotate { new_key_file }) => {
             let new_key = match new_key_file {

@@ -211,6 +211,23 @@ pub static SETTINGS: &[Setting] = &[
         "Log output: human-readable text or one JSON object per line."
     ),
     setting!(
+        "log.buffer_events",
+        Kind::Number {
+            min: 100,
+            max: 100_000
+        },
+        Some("2000"),
+        None,
+        "Recent log events kept in memory for the live log stream (GET /api/v1/logs/stream) to replay."
+    ),
+    setting!(
+        "metrics.token",
+        Kind::Secret { min_len: 16 },
+        None,
+        None,
+        "Bearer token GET /metrics requires. Unset: /metrics is open like /health (bind to loopback or protect it in the proxy)."
+    ),
+    setting!(
         "http.max_body_bytes",
         Kind::Number {
             min: 1024,
@@ -704,7 +721,8 @@ pub struct DatabaseConfig {
     pub busy_timeout_ms: u64,
 }
 
-/// The daemon's secret key. Its `Debug` never shows the value.
+/// A secret from the configuration (the daemon's secret key, the metrics token). Its `Debug`
+/// never shows the value.
 #[derive(Clone, PartialEq, Eq)]
 pub struct SecretKey(String);
 
@@ -741,6 +759,10 @@ pub struct Config {
     pub log_level: String,
     /// `true` for JSON logs.
     pub log_json: bool,
+    /// Log events kept for the live log stream.
+    pub log_buffer_events: usize,
+    /// Bearer token that `/metrics` requires; `None`: open.
+    pub metrics_token: Option<SecretKey>,
     /// HTTP server.
     pub http: HttpConfig,
     /// Database.
@@ -874,6 +896,10 @@ impl Config {
             secret_key,
             log_level: text(&values, "log.level"),
             log_json: values.get("log.format") == Some("json"),
+            log_buffer_events: num(&values, "log.buffer_events") as usize,
+            metrics_token: values
+                .get("metrics.token")
+                .map(|s| SecretKey::new(s.to_owned())),
             http: HttpConfig {
                 max_body_bytes: num(&values, "http.max_body_bytes") as usize,
                 request_timeout_secs: num(&values, "http.request_timeout_secs"),

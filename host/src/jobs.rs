@@ -213,6 +213,7 @@ where
         }
     };
     let elapsed = started.elapsed();
+    state.metrics().job_run(job.name(), outcome, elapsed);
     match outcome {
         "succeeded" => tracing::info!(
             job = job.name(),

@@ -4,6 +4,7 @@
 //! `main.rs` only parses the command line; everything else is here so tests can drive it.
 
 pub mod auth;
+pub mod backup;
 pub mod cli;
 pub mod config;
 pub mod crypto;
@@ -13,6 +14,7 @@ pub mod expiry;
 pub mod http;
 pub mod jobs;
 pub mod logging;
+pub mod metrics;
 pub mod plugins;
 pub mod redemption;
 pub mod secret;
@@ -49,10 +51,14 @@ pub fn open_storage(config: &Config) -> anyhow::Result<(Db, config::SecretKey)> 
     Ok((db, key))
 }
 
-/// Run the daemon until SIGTERM or Ctrl-C; in-flight requests finish before it returns.
-pub async fn run(config: Config) -> anyhow::Result<()> {
+/// Run the daemon until SIGTERM or Ctrl-C; in-flight requests finish before it returns. `logs`
+/// is the handle [`logging::init`] returned.
+pub async fn run(config: Config, logs: logging::LogHandle) -> anyhow::Result<()> {
     let (db, secret_key) = open_storage(&config)?;
     let config = settings::effective(&config, &db).await?;
+    if let Err(e) = logs.set_filter(&config.log_level) {
+        tracing::warn!(error = %e, "cannot apply the stored log level");
+    }
     let security =
         std::sync::Arc::new(auth::Security::new(&config, secret_key.expose(), &db).await?);
     if !security.setup_done() {
@@ -80,7 +86,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         .with_context(|| format!("cannot listen on {}", config.listen))?;
     let addr = listener.local_addr()?;
     let grace = Duration::from_secs(config.http.shutdown_grace_secs);
-    let state = AppState::new(config, db, plugins.clone(), security);
+    let state = AppState::with_logs(config, db, plugins.clone(), security, logs.clone());
     let everything = db::time::fmt(chrono::Utc::now() + chrono::Duration::seconds(1));
     match redemption::recover(&state, everything).await {
         Ok(0) => {}
@@ -124,6 +130,9 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         res = &mut server => { res??; }
         () = http::shutdown_signal() => {
             let _ = stop_tx.send(true);
+            // Open log streams never end by themselves; end them so they do not hold up the
+            // graceful shutdown.
+            logs.end_streams();
             match tokio::time::timeout(grace, &mut server).await {
                 Ok(res) => res??,
                 Err(_) => tracing::warn!(grace_secs = grace.as_secs(), "in-flight requests did not finish in time; exiting anyway"),

@@ -14,7 +14,7 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    zondarr::logging::init(&config.log_level, config.log_json);
+    let logs = zondarr::logging::init(&config.log_level, config.log_json, config.log_buffer_events);
 
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -29,7 +29,7 @@ fn main() -> ExitCode {
     let command = cli.command.unwrap_or(Command::Serve);
     let result = runtime.block_on(async {
         match command {
-            Command::Serve => zondarr::run(config).await.map(|()| None),
+            Command::Serve => zondarr::run(config, logs).await.map(|()| None),
             other => zondarr::cli::run_command(&other, &config).await.map(Some),
         }
     });

@@ -209,12 +209,32 @@ struct Step {
     created: Option<crate::plugins::RemoteUser>,
 }
 
-/// Redeem `code`. `links` are resolved against the invitation's `join_links`.
+/// Redeem `code`. `links` are resolved against the invitation's `join_links`. Every attempt is
+/// counted in the `zondarr_redemptions_total` metric by outcome: `completed`; `refused` (checks
+/// failed before a use was reserved: bad code, bad input, server unavailable); `rolled_back`
+/// (an account could not be created and the others were removed again); `failed` (an internal
+/// error after the reservation).
 pub async fn redeem(
     state: &AppState,
     code: &str,
     req: RedeemRequest,
     ip: Option<String>,
+) -> Result<Redeemed> {
+    let mut outcome = "refused";
+    let result = attempt(state, code, req, ip, &mut outcome).await;
+    state
+        .metrics()
+        .redemption(if result.is_ok() { "completed" } else { outcome });
+    result
+}
+
+/// [`redeem`]; `outcome` says how far a failed attempt got.
+async fn attempt(
+    state: &AppState,
+    code: &str,
+    req: RedeemRequest,
+    ip: Option<String>,
+    outcome: &mut &'static str,
 ) -> Result<Redeemed> {
     let code_owned = code.to_owned();
     let inv = state
@@ -347,6 +367,7 @@ pub async fn redeem(
             Ok(id)
         })
         .await?;
+    *outcome = "failed";
 
     let mut failure: Option<(Error, String)> = None;
     for step in steps.iter_mut() {
@@ -372,6 +393,7 @@ pub async fn redeem(
     }
 
     if let Some((error, reason)) = failure {
+        *outcome = "rolled_back";
         compensate(state, redemption_id, inv.id, &steps).await;
         let target = Some(format!("invitation:{}", inv.id));
         crate::auth::audit_anonymous(

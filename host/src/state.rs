@@ -6,6 +6,8 @@ use crate::auth::Security;
 use crate::config::Config;
 use crate::db::Db;
 use crate::jobs::Scheduler;
+use crate::logging::LogHandle;
+use crate::metrics::Metrics;
 use crate::plugins::PluginHost;
 use crate::settings::Live;
 use std::sync::Arc;
@@ -23,12 +25,30 @@ struct Inner {
     security: Arc<Security>,
     live: Live,
     scheduler: Scheduler,
+    logs: LogHandle,
+    metrics: Arc<Metrics>,
 }
 
 impl AppState {
-    /// Bundle the parts. `config` is the effective configuration (stored live settings laid
-    /// over it, see [`crate::settings::effective`]).
+    /// Bundle the parts, with a detached log handle (tests and benchmarks; see
+    /// [`AppState::with_logs`]). `config` is the effective configuration (stored live settings
+    /// laid over it, see [`crate::settings::effective`]).
     pub fn new(config: Config, db: Db, plugins: PluginHost, security: Arc<Security>) -> Self {
+        let logs = LogHandle::detached(config.log_buffer_events);
+        Self::with_logs(config, db, plugins, security, logs)
+    }
+
+    /// Bundle the parts with the log handle of the installed subscriber. Fresh metrics are
+    /// created and the plugin host reports its calls to them.
+    pub fn with_logs(
+        config: Config,
+        db: Db,
+        plugins: PluginHost,
+        security: Arc<Security>,
+        logs: LogHandle,
+    ) -> Self {
+        let metrics = Arc::new(Metrics::new());
+        plugins.set_observer(metrics.clone());
         Self {
             inner: Arc::new(Inner {
                 live: Live::new(config.clone()),
@@ -37,6 +57,8 @@ impl AppState {
                 db,
                 plugins,
                 security,
+                logs,
+                metrics,
             }),
         }
     }
@@ -70,5 +92,15 @@ impl AppState {
     /// Background jobs in progress (so none overlaps itself).
     pub fn scheduler(&self) -> &Scheduler {
         &self.inner.scheduler
+    }
+
+    /// The log buffer, live log subscriptions and the run-time log filter.
+    pub fn logs(&self) -> &LogHandle {
+        &self.inner.logs
+    }
+
+    /// The Prometheus metrics.
+    pub fn metrics(&self) -> &Arc<Metrics> {
+        &self.inner.metrics
     }
 }

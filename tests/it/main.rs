@@ -9,6 +9,7 @@ mod domain;
 mod jellyfin;
 mod openapi;
 mod operations;
+mod ops;
 mod plex;
 mod plugins;
 mod security;

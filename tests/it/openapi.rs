@@ -416,6 +416,51 @@ impl Walk {
         value
     }
 
+    /// A GET whose successful answer is not JSON (`/metrics`, the log stream): the status must
+    /// be documented and the content type one the document lists for it. Returns the first
+    /// chunk of the body (a stream is not read further).
+    async fn non_json(&mut self, who: As, path: &str, expected: u16) -> String {
+        let bare = path.split('?').next().unwrap_or(path);
+        let (template, op) = self
+            .contract
+            .operation("get", bare)
+            .map(|(t, op)| (t, op.clone()))
+            .unwrap_or_else(|| panic!("GET {bare}: no documented operation"));
+        let at = format!("GET {template}");
+        self.covered.insert(at.clone());
+        let mut req = self.http.get(format!("{}{path}", self.base));
+        if let As::Key = who {
+            req = req.bearer_auth(self.key.clone().unwrap());
+        }
+        let mut resp = req.send().await.unwrap();
+        let status = resp.status();
+        assert_eq!(status.as_u16(), expected, "{at}");
+        let content_type = resp
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned();
+        let documented: Vec<String> = op["responses"][status.as_str()]["content"]
+            .as_object()
+            .map(|c| c.keys().cloned().collect())
+            .unwrap_or_default();
+        if !documented
+            .iter()
+            .any(|t| content_type.starts_with(t.as_str()))
+        {
+            self.violations.push(format!(
+                "{at}: {status} answered with content type {content_type:?}, documented {documented:?}"
+            ));
+        }
+        let first = tokio::time::timeout(std::time::Duration::from_secs(10), resp.chunk())
+            .await
+            .unwrap_or_else(|_| panic!("{at}: no body within 10 s"))
+            .unwrap()
+            .unwrap_or_default();
+        String::from_utf8_lossy(&first).into_owned()
+    }
+
     async fn fails(
         &mut self,
         who: As,
@@ -497,6 +542,8 @@ async fn every_operation_answers_as_the_served_document_says() {
     w.ok(Anonymous, M::GET, "/api/v1/openapi.json", None, 200)
         .await;
     w.ok(Anonymous, M::GET, "/api/v1/setup", None, 200).await;
+    let metrics = w.non_json(Anonymous, "/metrics", 200).await;
+    assert!(metrics.starts_with("# HELP "), "{metrics}");
     w.fails(Anonymous, M::GET, "/api/v1/plugins", None, "SETUP_REQUIRED")
         .await;
     w.fails(
@@ -762,6 +809,20 @@ async fn every_operation_answers_as_the_served_document_says() {
     .await;
     w.fails(Key, M::GET, "/api/v1/audit?per_page=x", None, "BAD_REQUEST")
         .await;
+
+    // The log stream (server-sent events; the first chunk is the one backfilled event).
+    let first = w
+        .non_json(Key, "/api/v1/logs/stream?level=info&backfill=1", 200)
+        .await;
+    assert!(first.contains("data: {"), "{first}");
+    w.fails(
+        Key,
+        M::GET,
+        "/api/v1/logs/stream?level=loud",
+        None,
+        "VALIDATION_FAILED",
+    )
+    .await;
 
     // Plugins.
     w.ok(Key, M::GET, "/api/v1/plugins", None, 200).await;

@@ -128,6 +128,21 @@ impl Db {
         .await
     }
 
+    /// Connections of the read pool and of the writer, for metrics.
+    pub fn pool_states(&self) -> Vec<crate::metrics::PoolState> {
+        [("read", &self.read), ("write", &self.write)]
+            .into_iter()
+            .map(|(pool, p)| {
+                let s = p.state();
+                crate::metrics::PoolState {
+                    pool,
+                    idle: s.idle_connections,
+                    in_use: s.connections.saturating_sub(s.idle_connections),
+                }
+            })
+            .collect()
+    }
+
     /// Whether the database answers (for `/health/ready`).
     pub async fn ping(&self) -> Result<()> {
         self.run(|c| Ok(c.query_row("SELECT 1", [], |r| r.get::<_, i64>(0))?))

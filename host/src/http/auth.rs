@@ -376,6 +376,13 @@ async fn login(
                 Ok(locked)
             })
             .await?;
+        // One log line per failure, for the log stream and for tools like fail2ban.
+        tracing::warn!(
+            username = %username,
+            ip = ip.as_deref().unwrap_or("unknown"),
+            locked,
+            "sign-in failed: wrong username or password"
+        );
         let detail = json!({ "reason": "invalid_credentials", "locked": locked });
         audit_anonymous(
             state.db(),

@@ -2,9 +2,10 @@
 //! socket), the cross-cutting middleware, health endpoints and the serve loop with graceful
 //! shutdown.
 //!
-//! Layer order matters and is, from the outside in: request id + error envelope (so every
-//! response, even one produced by an inner layer, carries the id and a JSON body) → tracing span
-//! → security headers → panic catcher → timeout → body limit → routes.
+//! Layer order matters and is, from the outside in: metrics (so they count the final status) →
+//! request id + error envelope (so every response, even one produced by an inner layer, carries
+//! the id and a JSON body) → tracing span → security headers → panic catcher → timeout → body
+//! limit → routes.
 
 pub mod api_keys;
 pub mod audit;
@@ -13,6 +14,8 @@ pub mod external_login;
 pub mod extract;
 pub mod invitations;
 pub mod join;
+pub mod logs;
+pub mod metrics;
 pub mod openapi;
 pub mod operations;
 pub mod pagination;
@@ -80,6 +83,7 @@ pub fn routes(
         sessions::routes(),
         api_keys::routes(),
         audit::routes(),
+        logs::routes(),
         plugins::routes(),
         servers::routes(),
         invitations::routes(),
@@ -97,7 +101,7 @@ pub fn routes(
         openapi::routes(),
     ])
     .merge(admin);
-    group([vec![routes!(live), routes!(ready)]]).nest("/api/v1", api)
+    group([vec![routes!(live), routes!(ready)], metrics::routes()]).nest("/api/v1", api)
 }
 
 /// Build the application router.
@@ -143,10 +147,13 @@ pub fn app(state: AppState) -> Router {
             ),
         ));
 
+    // Metrics count the final status (after the error envelope), so they wrap everything.
+    let metrics = state.metrics().clone();
     routes
         .fallback(not_found)
         .layer(
             ServiceBuilder::new()
+                .layer(middleware::from_fn_with_state(metrics, metrics::track))
                 .layer(middleware::from_fn(request_context))
                 .layer(TraceLayer::new_for_http().make_span_with(make_span))
                 .layer(security_headers)

@@ -251,9 +251,11 @@ async fn patch_settings(
     Ok(Json(settings_view(&state.live().get())))
 }
 
-// MERGE: replaced by the log handle's `set_filter` once the log stream lands.
-fn set_log_level(_state: &AppState, level: &str) {
-    tracing::info!(level, "log level changed");
+fn set_log_level(state: &AppState, level: &str) {
+    // The value was validated as a filter already; a failure here is a bug worth a warning.
+    if let Err(e) = state.logs().set_filter(level) {
+        tracing::warn!(error = %e, "cannot apply the new log level");
+    }
 }
 
 /// Make a new effective configuration current everywhere.

@@ -42,7 +42,7 @@ use registry::{Published, Registry};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, Mutex, OnceLock, RwLock};
 use std::time::Duration;
 
 mod embedded {
@@ -66,6 +66,30 @@ pub fn bundled() -> Vec<Bundled> {
         .collect()
 }
 
+/// Told about every call into a plugin (metrics). `outcome` is `ok` or a fixed word for the
+/// failure (see [`call_outcome`]); `plugin` is `unknown` for an id that is not loaded, so
+/// arbitrary ids never become label values.
+pub trait CallObserver: Send + Sync {
+    /// One call finished.
+    fn plugin_call(&self, plugin: &str, operation: &str, outcome: &str, elapsed: Duration);
+}
+
+/// The outcome word of a call result, for [`CallObserver`].
+pub fn call_outcome<T>(result: &Result<T, CallError>) -> &'static str {
+    match result {
+        Ok(_) => "ok",
+        Err(CallError::NotFound(_)) => "not_found",
+        Err(CallError::Unhealthy(_)) => "unhealthy",
+        Err(CallError::Busy(_)) => "busy",
+        Err(CallError::NotExported { .. }) => "not_exported",
+        Err(CallError::Timeout { .. }) => "timeout",
+        Err(CallError::Crashed { .. }) => "crashed",
+        Err(CallError::Connector { .. }) => "connector_error",
+        Err(CallError::ShuttingDown) => "shutting_down",
+        Err(CallError::Internal(_)) => "internal",
+    }
+}
+
 /// The plugin host. Cheap to clone; all clones share one engine and registry.
 #[derive(Clone)]
 pub struct PluginHost {
@@ -81,6 +105,7 @@ struct Inner {
     registry: tokio::sync::Mutex<Registry>,
     watcher: Mutex<Option<watch::Watcher>>,
     closed: AtomicBool,
+    observer: OnceLock<Arc<dyn CallObserver>>,
     _ticker: Option<engine::Ticker>,
 }
 
@@ -246,6 +271,7 @@ impl PluginHost {
                 registry: tokio::sync::Mutex::new(registry),
                 watcher: Mutex::new(None),
                 closed: AtomicBool::new(false),
+                observer: OnceLock::new(),
                 _ticker: ticker,
             }),
         }
@@ -266,6 +292,11 @@ impl PluginHost {
         if let Some(w) = watcher {
             w.stop().await;
         }
+    }
+
+    /// Report every call from now on to `observer`. Only the first observer set is kept.
+    pub fn set_observer(&self, observer: Arc<dyn CallObserver>) {
+        let _ = self.inner.observer.set(observer);
     }
 
     /// Whether the engine uses the pooling allocator.
@@ -329,8 +360,28 @@ impl PluginHost {
             .find(|s| s.id.as_deref() == Some(id))
     }
 
-    /// Run `op` on plugin `id`.
+    /// Run `op` on plugin `id`, and tell the observer how it went.
     async fn call(
+        &self,
+        id: &str,
+        server: Option<&ServerContext>,
+        op: Op,
+    ) -> Result<Reply, CallError> {
+        let name = op.name();
+        let started = std::time::Instant::now();
+        let result = self.call_unobserved(id, server, op).await;
+        if let Some(observer) = self.inner.observer.get() {
+            let plugin = if matches!(result, Err(CallError::NotFound(_))) {
+                "unknown"
+            } else {
+                id
+            };
+            observer.plugin_call(plugin, name, call_outcome(&result), started.elapsed());
+        }
+        result
+    }
+
+    async fn call_unobserved(
         &self,
         id: &str,
         server: Option<&ServerContext>,

@@ -1,0 +1,208 @@
+//! `GET /api/v1/logs/stream`: a live tail of the daemon's logs as server-sent events, with level
+//! and target filters, a backfill of recent events and `Last-Event-ID` resume.
+//!
+//! Events come from the log buffer ([`crate::logging`]), which has already redacted
+//! secret-looking fields. A subscriber that reads too slowly never holds up logging: it falls
+//! behind, gets a `lagged` event saying how many it missed, and continues.
+
+use crate::auth::Admin;
+use crate::error::{Error, FieldError, Result, code};
+use crate::http::Routes;
+use crate::http::extract::Query;
+use crate::http::openapi::Errors;
+use crate::logging::{LogEvent, LogFilter, LogLevel};
+use crate::state::AppState;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue};
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use std::collections::VecDeque;
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{broadcast, watch};
+use utoipa_axum::routes;
+
+/// Log routes (admin).
+pub fn routes() -> Routes {
+    vec![routes!(stream)]
+}
+
+/// Recent events sent first when the request does not say.
+const DEFAULT_BACKFILL: usize = 100;
+/// Interval of the keep-alive comments.
+const HEARTBEAT: Duration = Duration::from_secs(15);
+
+/// Filters of the log stream.
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+struct StreamQuery {
+    /// Least severe level to include: `error`, `warn`, `info`, `debug` or `trace` (default:
+    /// everything the daemon's log filter lets through).
+    level: Option<String>,
+    /// Only events whose target starts with this, e.g. `zondarr::plugin` or `zondarr::http`.
+    target: Option<String>,
+    /// How many recent matching events to send first (default 100, at most the
+    /// `log.buffer_events` setting). Ignored when resuming with `Last-Event-ID`.
+    #[param(minimum = 0)]
+    backfill: Option<u32>,
+}
+
+/// Stream the daemon's logs
+///
+/// Server-sent events (`text/event-stream`). Each log event is a message with the event's `seq`
+/// as its id and the `LogEvent` JSON as its data. A `lagged` event (`{"missed": n}`) says that
+/// `n` events were skipped because the client read too slowly or resumed after events left the
+/// buffer. A comment is sent every 15 seconds to keep the connection open. On reconnect, send
+/// the last id received in `Last-Event-ID` (browsers do this by themselves) to continue without
+/// gaps; after a restart of the daemon the numbering starts again and the stream starts afresh.
+/// Only what the daemon's log filter (`log.level`) lets through can be streamed.
+#[utoipa::path(
+    get,
+    path = "/logs/stream",
+    tag = "logs",
+    operation_id = "stream_logs",
+    params(
+        StreamQuery,
+        ("Last-Event-ID" = Option<String>, Header, description = "Resume after this event id (the `seq` of the last event received).")
+    ),
+    responses(
+        (status = OK, description = "The event stream; each message's data is a `LogEvent`", body = LogEvent, content_type = "text/event-stream"),
+        Errors<code::ValidationFailed>
+    )
+)]
+async fn stream(
+    State(state): State<AppState>,
+    admin: Admin,
+    headers: HeaderMap,
+    Query(q): Query<StreamQuery>,
+) -> Result<Response> {
+    let logs = state.logs();
+    let mut fields = Vec::new();
+    let level = match q.level.as_deref() {
+        None | Some("") => None,
+        Some(l) => {
+            let parsed = LogLevel::parse(l);
+            if parsed.is_none() {
+                fields.push(FieldError::new(
+                    "level",
+                    "must be one of error, warn, info, debug, trace",
+                ));
+            }
+            parsed
+        }
+    };
+    let backfill = q.backfill.map_or(DEFAULT_BACKFILL, |b| b as usize);
+    if backfill > logs.capacity() {
+        fields.push(FieldError::new(
+            "backfill",
+            format!("must be at most {} (log.buffer_events)", logs.capacity()),
+        ));
+    }
+    let last_id = match headers.get("last-event-id") {
+        None => None,
+        Some(v) => match v.to_str().ok().and_then(|s| s.trim().parse::<u64>().ok()) {
+            Some(id) => Some(id),
+            None => {
+                fields.push(FieldError::new(
+                    "Last-Event-ID",
+                    "must be the id of an event of this stream",
+                ));
+                None
+            }
+        },
+    };
+    if !fields.is_empty() {
+        return Err(Error::invalid(fields));
+    }
+    let filter = LogFilter {
+        level,
+        target: q.target.filter(|t| !t.is_empty()),
+    };
+
+    let sub = logs.subscribe_with_backlog();
+    let mut queue = VecDeque::new();
+    // An id at or above the next sequence number comes from before a restart of the daemon:
+    // start afresh.
+    match last_id.filter(|id| *id < sub.next_seq) {
+        Some(id) => {
+            let oldest = sub.backlog.first().map_or(sub.next_seq, |e| e.seq);
+            if oldest > id + 1 {
+                queue.push_back(lagged(oldest - id - 1));
+            }
+            queue.extend(
+                sub.backlog
+                    .iter()
+                    .filter(|e| e.seq > id && filter.matches(e))
+                    .map(|e| message(e)),
+            );
+        }
+        None => {
+            let matching: Vec<&Arc<LogEvent>> =
+                sub.backlog.iter().filter(|e| filter.matches(e)).collect();
+            let skip = matching.len().saturating_sub(backfill);
+            queue.extend(matching[skip..].iter().map(|e| message(e)));
+        }
+    }
+    tracing::info!(
+        admin = %admin.actor(),
+        level = ?filter.level,
+        target = filter.target.as_deref().unwrap_or(""),
+        "log stream opened"
+    );
+
+    let cursor = Cursor {
+        queue,
+        receiver: sub.receiver,
+        filter,
+        ended: logs.ended(),
+    };
+    let events = futures_util::stream::unfold(cursor, next);
+    let mut response = Sse::new(events)
+        .keep_alive(KeepAlive::new().interval(HEARTBEAT))
+        .into_response();
+    // Reverse proxies (nginx) must pass events on at once instead of buffering them.
+    response
+        .headers_mut()
+        .insert("x-accel-buffering", HeaderValue::from_static("no"));
+    Ok(response)
+}
+
+/// The state of one open stream.
+struct Cursor {
+    queue: VecDeque<Event>,
+    receiver: broadcast::Receiver<Arc<LogEvent>>,
+    filter: LogFilter,
+    ended: watch::Receiver<bool>,
+}
+
+async fn next(mut c: Cursor) -> Option<(Result<Event, Infallible>, Cursor)> {
+    if let Some(event) = c.queue.pop_front() {
+        return Some((Ok(event), c));
+    }
+    let event = loop {
+        tokio::select! {
+            _ = c.ended.wait_for(|ended| *ended) => return None,
+            received = c.receiver.recv() => match received {
+                Ok(event) if c.filter.matches(&event) => break message(&event),
+                Ok(_) => {}
+                Err(broadcast::error::RecvError::Lagged(missed)) => break lagged(missed),
+                Err(broadcast::error::RecvError::Closed) => return None,
+            },
+        }
+    };
+    Some((Ok(event), c))
+}
+
+fn message(event: &LogEvent) -> Event {
+    Event::default()
+        .id(event.seq.to_string())
+        .data(serde_json::to_string(event).unwrap_or_default())
+}
+
+fn lagged(missed: u64) -> Event {
+    Event::default()
+        .event("lagged")
+        .data(serde_json::json!({ "missed": missed }).to_string())
+}
