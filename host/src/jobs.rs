@@ -137,10 +137,16 @@ impl Scheduler {
             .running
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        running.insert((job, server)).then_some(Claim {
-            scheduler: self,
-            key: (job, server),
-        })
+        // No `Claim` may exist on refusal: dropping one would release the running job's claim
+        // (and lock the mutex held here).
+        if running.insert((job, server)) {
+            Some(Claim {
+                scheduler: self,
+                key: (job, server),
+            })
+        } else {
+            None
+        }
     }
 
     /// Whether the job is running for `server` (or globally with `None`).

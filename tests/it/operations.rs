@@ -259,6 +259,10 @@ async fn a_new_sync_interval_takes_effect_without_a_restart() {
     let api = Api::new(&daemon).await;
     let fake = JellyfinFake::start().await;
     let server = api.add_jellyfin("Home", &fake).await;
+    // A second server hangs when asked for its users.
+    let slow_fake = JellyfinFake::start().await;
+    let slow = api.add_jellyfin("Slow", &slow_fake).await;
+    slow_fake.fail_next_on("GET", "/Users", Failure::Hang);
 
     // Default: every 6 hours, so nothing has run.
     tokio::time::sleep(Duration::from_millis(500)).await;
@@ -272,13 +276,24 @@ async fn a_new_sync_interval_takes_effect_without_a_restart() {
         Duration::from_secs(15),
         "an automatic user sync",
         || async {
-            let body = runs(&api, "job=user_sync&trigger=automatic&outcome=succeeded").await;
+            let body = runs(
+                &api,
+                &format!("job=user_sync&trigger=automatic&outcome=succeeded&server_id={server}"),
+            )
+            .await;
             body["items"].as_array().unwrap().first().cloned()
         },
     )
     .await;
-    assert_eq!(run["server_id"], server);
     assert_eq!(run["server_name"], "Home");
+    // The slow server holds up nothing, and its sync never overlaps itself: ticks every
+    // second find it still running and skip it.
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    let home_runs = runs(&api, &format!("job=user_sync&server_id={server}")).await;
+    assert!(home_runs["total"].as_i64().unwrap() >= 2, "{home_runs}");
+    let slow_runs = runs(&api, &format!("job=user_sync&server_id={slow}")).await;
+    assert_eq!(slow_runs["total"], 1, "{slow_runs}");
+    assert_eq!(slow_runs["items"][0]["outcome"], "running");
     assert!(
         runs(&api, "job=library_sync&trigger=automatic").await["total"]
             .as_i64()

@@ -41,10 +41,10 @@ struct SettingView {
     /// Dotted key, e.g. `jobs.sync_interval_secs`.
     key: &'static str,
     /// Current value (number, boolean or text); `null` when unset.
-    #[schema(value_type = Object)]
+    #[schema(value_type = Value)]
     value: Value,
     /// Built-in default; `null` when computed (see `description`).
-    #[schema(value_type = Object)]
+    #[schema(value_type = Value)]
     default: Value,
     /// Where the value comes from: `default`, `derived`, `file`, `env`, `flag` or `app`.
     source: &'static str,
