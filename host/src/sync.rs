@@ -247,7 +247,7 @@ fn plan_users(
                 let same = u.username == r.username
                     && (r.email.is_none() || u.email == r.email)
                     && u.kind.as_deref() == kind.as_deref()
-                    && u.enabled == !r.disabled
+                    && u.enabled != r.disabled
                     && u.vanished_at.is_none();
                 if u.vanished_at.is_some() {
                     plan.returned.push(r.username.clone());
