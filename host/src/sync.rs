@@ -340,42 +340,19 @@ async fn users(
                 return Ok(Err((counts, message)));
             }
             if !dry_run {
-                let seen = |r: &crate::plugins::RemoteUser| {
-                    (
-                        r.id.clone(),
-                        r.username.clone(),
-                        r.email.clone(),
-                        remote_kind(r),
-                        !r.disabled,
-                    )
+                let kinds: Vec<Option<String>> = remote.iter().map(remote_kind).collect();
+                let seen = |i: usize| db::users::Seen {
+                    external_id: &remote[i].id,
+                    username: &remote[i].username,
+                    email: remote[i].email.as_deref(),
+                    kind: kinds[i].as_deref(),
+                    enabled: !remote[i].disabled,
                 };
                 for i in &plan.import {
-                    let (ext, name, email, kind, enabled) = seen(&remote[*i]);
-                    db::users::import(
-                        tx,
-                        server_id,
-                        &db::users::Seen {
-                            external_id: &ext,
-                            username: &name,
-                            email: email.as_deref(),
-                            kind: kind.as_deref(),
-                            enabled,
-                        },
-                    )?;
+                    db::users::import(tx, server_id, &seen(*i))?;
                 }
                 for (id, i) in &plan.refresh {
-                    let (ext, name, email, kind, enabled) = seen(&remote[*i]);
-                    db::users::refresh(
-                        tx,
-                        *id,
-                        &db::users::Seen {
-                            external_id: &ext,
-                            username: &name,
-                            email: email.as_deref(),
-                            kind: kind.as_deref(),
-                            enabled,
-                        },
-                    )?;
+                    db::users::refresh(tx, *id, &seen(*i))?;
                 }
                 let now = time::now();
                 for (id, _) in &plan.vanish {
