@@ -543,6 +543,9 @@ async fn an_empty_remote_user_list_is_refused_by_the_safety_threshold() {
         .unwrap()
         .clone();
     assert!(gone["vanished_at"].is_string());
+    let (_, listed) = api.get("/users?vanished=true").await;
+    assert_eq!(usernames(&listed), vec!["b"]);
+    assert_eq!(api.get("/users?vanished=false").await.1["total"], 2);
     let (_, dash) = api.get("/dashboard").await;
     assert_eq!(dash["users"]["vanished"], 1);
 

@@ -99,6 +99,8 @@ pub struct Filter {
     pub enabled: Option<bool>,
     /// `expired`, `expiring` (within 7 days) or `never`.
     pub expiry: Option<String>,
+    /// Only accounts user sync found gone from their server (`true`) or present (`false`).
+    pub vanished: Option<bool>,
     /// Username or e-mail contains (case-insensitive).
     pub search: Option<String>,
 }
@@ -125,6 +127,11 @@ pub fn list(
     if let Some(e) = f.enabled {
         clauses.push("u.enabled = ?");
         args.push(Value::Integer(i64::from(e)));
+    }
+    match f.vanished {
+        Some(true) => clauses.push("u.vanished_at IS NOT NULL"),
+        Some(false) => clauses.push("u.vanished_at IS NULL"),
+        None => {}
     }
     let now = time::now();
     match f.expiry.as_deref() {

@@ -63,6 +63,8 @@ struct ListQuery {
     enabled: Option<bool>,
     /// `expired`, `expiring` (within 7 days) or `never`.
     expiry: Option<String>,
+    /// Only accounts user sync found gone from their server (`true`), or only present ones.
+    vanished: Option<bool>,
     /// Part of the username or e-mail (case-insensitive).
     search: Option<String>,
     /// `username` (default), `created_at`, `expires_at` or `server`.
@@ -133,6 +135,7 @@ async fn list(
         invitation_id: q.invitation_id,
         enabled: q.enabled,
         expiry: q.expiry,
+        vanished: q.vanished,
         search,
     };
     let (items, total) = state
