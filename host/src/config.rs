@@ -86,8 +86,12 @@ impl Kind {
                     .or_else(|| value.strip_prefix("https://"))
                     .ok_or_else(|| "must start with http:// or https://".to_string())?;
                 let host = rest.split('/').next().unwrap_or_default();
-                if host.is_empty() || value.contains(['?', '#', ' ', '@']) {
-                    return Err("must be a URL with a host and no query or fragment".into());
+                if host.is_empty() || value.contains(['?', '#', ' ', '@']) || value.len() > 512 {
+                    return Err(
+                        "must be a URL with a host, without query, fragment or credentials, \
+                         at most 512 characters"
+                            .into(),
+                    );
                 }
                 return Ok(value.trim_end_matches('/').to_owned());
             }
@@ -1420,6 +1424,17 @@ mod tests {
                     .validate(d)
                     .unwrap_or_else(|e| panic!("{}: {e}", s.key));
             }
+        }
+    }
+
+    #[test]
+    fn public_url_validation() {
+        assert_eq!(
+            Config::check_value("public_url", "https://media.example.org/invite/").unwrap(),
+            "https://media.example.org/invite"
+        );
+        for bad in ["ftp://x", "https://", "https://a?b", "https://user@host"] {
+            assert!(Config::check_value("public_url", bad).is_err(), "{bad}");
         }
     }
 

@@ -9,6 +9,7 @@
 
 use crate::config::{Config, SETTINGS, Setting};
 use crate::db::{self, Db};
+use crate::state::AppState;
 use arc_swap::ArcSwap;
 use std::sync::Arc;
 use tokio::sync::watch;
@@ -98,6 +99,27 @@ impl Live {
     pub fn subscribe(&self) -> watch::Receiver<u64> {
         self.changed.subscribe()
     }
+}
+
+/// Make `next` the effective configuration everywhere: admin security (lifetimes, cookies,
+/// limits, public URL), the log filter, and [`Live`] (which wakes the scheduler). Every run-time
+/// change goes through here: the settings API and first-run setup.
+pub fn apply(state: &AppState, next: Config) {
+    let before = state.live().get();
+    state.security().apply(&next);
+    if next.log_level != before.log_level
+        && let Err(e) = state.logs().set_filter(&next.log_level)
+    {
+        // The value was validated as a filter already; a failure here is a bug worth a warning.
+        tracing::warn!(error = %e, "cannot apply the new log level");
+    }
+    let changed: Vec<&str> = LIVE
+        .iter()
+        .copied()
+        .filter(|k| before.value(k).map(|v| v.0) != next.value(k).map(|v| v.0))
+        .collect();
+    state.live().store(next);
+    tracing::info!(changed = ?changed, "settings changed");
 }
 
 #[cfg(test)]

@@ -560,3 +560,83 @@ async fn an_empty_remote_user_list_is_refused_by_the_safety_threshold() {
     assert_eq!(status, StatusCode::OK, "{report}");
     assert_eq!(report["users"]["counts"]["vanished"], 2);
 }
+
+#[tokio::test]
+async fn the_public_url_chosen_at_setup_is_a_live_setting_that_later_changes_keep() {
+    let dir = tempfile::tempdir().unwrap();
+    let daemon = Daemon::start(dir.path());
+    let http = client();
+    let resp = http
+        .post(daemon.at("/api/v1/setup"))
+        .json(&json!({ "username": "admin", "password": crate::support::ADMIN_PASSWORD, "public_url": "https://media.example.org/" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::CREATED);
+    let cookie = resp.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    let me: Value = http
+        .get(daemon.at("/api/v1/auth/me"))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let csrf = me["auth"]["csrf_token"].as_str().unwrap().to_owned();
+    let public_url = |settings: &Value| {
+        settings["settings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["key"] == "public_url")
+            .map(|s| (s["value"].clone(), s["source"].clone()))
+            .unwrap()
+    };
+    let send = |req: reqwest::RequestBuilder| {
+        req.header("cookie", &cookie)
+            .header("x-csrf-token", &csrf)
+            .send()
+    };
+    let settings: Value = send(http.get(daemon.at("/api/v1/settings")))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        public_url(&settings),
+        (json!("https://media.example.org"), json!("app"))
+    );
+    // Changing another setting keeps it.
+    let resp = send(
+        http.patch(daemon.at("/api/v1/settings"))
+            .json(&json!({ "jobs.keep_days": 10 })),
+    )
+    .await
+    .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    let settings: Value = resp.json().await.unwrap();
+    assert_eq!(
+        public_url(&settings),
+        (json!("https://media.example.org"), json!("app"))
+    );
+    // And it is still the trusted origin for cookie-authenticated changes.
+    for days in [11, 12] {
+        let resp = http
+            .patch(daemon.at("/api/v1/settings"))
+            .header("cookie", &cookie)
+            .header("origin", "https://media.example.org")
+            .json(&json!({ "jobs.keep_days": days }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), StatusCode::OK);
+    }
+}

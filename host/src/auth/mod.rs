@@ -104,23 +104,15 @@ pub struct Security {
 }
 
 impl Security {
-    /// Build from the configuration and the database (public URL set at setup, setup state).
+    /// Build from the effective configuration (its public URL includes one set at setup or in
+    /// the settings, see [`crate::settings::effective`]) and the setup state in the database.
     pub async fn new(config: &Config, secret_key: &str, db: &Db) -> anyhow::Result<Security> {
-        let (stored_url, admins) = db
-            .run(|c| {
-                Ok((
-                    db::settings::get(c, "public_url")?,
-                    db::auth::count_admins(c)?,
-                ))
-            })
+        let admins = db
+            .run(|c| Ok(db::auth::count_admins(c)?))
             .await
             .map_err(|e| anyhow::anyhow!("{e}"))?;
         let locked = config.public_url_is_explicit();
-        let url = if locked {
-            config.public_url.clone()
-        } else {
-            stored_url.unwrap_or_else(|| config.public_url.clone())
-        };
+        let url = config.public_url.clone();
         let dummy_hash =
             tokio::task::spawn_blocking(|| password::hash("zondarr timing equaliser")).await??;
         let s = &config.security;

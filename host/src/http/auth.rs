@@ -79,22 +79,6 @@ struct SetupRequest {
     public_url: Option<String>,
 }
 
-fn validate_public_url(url: &str) -> std::result::Result<String, &'static str> {
-    let url = url.trim().trim_end_matches('/');
-    let rest = url
-        .strip_prefix("https://")
-        .or_else(|| url.strip_prefix("http://"))
-        .ok_or("must start with http:// or https://")?;
-    if rest.is_empty()
-        || rest.starts_with('/')
-        || url.contains(['?', '#', ' ', '@'])
-        || url.len() > 512
-    {
-        return Err("must be an absolute URL with a host, without query, fragment or credentials");
-    }
-    Ok(url.to_owned())
-}
-
 fn credential_fields(username: &str, password_value: &str) -> Vec<FieldError> {
     let mut fields = Vec::new();
     if let Err(rule) = password::check_username(username) {
@@ -175,7 +159,11 @@ async fn setup(
         ));
     }
     let mut fields = credential_fields(&req.username, &req.password);
-    let public_url = match req.public_url.as_deref().map(validate_public_url) {
+    let public_url = match req
+        .public_url
+        .as_deref()
+        .map(|url| crate::config::Config::check_value("public_url", url))
+    {
         Some(Ok(url)) => Some(url),
         Some(Err(rule)) => {
             fields.push(FieldError::new("public_url", rule));
@@ -222,7 +210,13 @@ async fn setup(
         .await?;
     security.mark_setup_done();
     if let Some(url) = &public_url {
-        security.set_public_url(url);
+        // Through the live settings (a locked URL is left as configured), so later setting changes keep this URL.
+        let next = state
+            .live()
+            .get()
+            .with_app_values([("public_url", Some(url.as_str()))])
+            .map_err(|e| Error::Internal(anyhow::anyhow!(e)))?;
+        crate::settings::apply(&state, next);
     }
     tracing::info!(admin = %req.username, "first-run setup completed");
     let session = issue_session(&state, admin_id, ip, user_agent(&headers)).await?;
@@ -1062,21 +1056,4 @@ async fn totp_backup_codes(
     Ok(Json(BackupCodes {
         backup_codes: codes.into_iter().map(|(c, _)| c).collect(),
     }))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn public_url_validation() {
-        assert_eq!(
-            validate_public_url("https://media.example.org/invite/").unwrap(),
-            "https://media.example.org/invite"
-        );
-        assert!(validate_public_url("ftp://x").is_err());
-        assert!(validate_public_url("https://").is_err());
-        assert!(validate_public_url("https://a?b").is_err());
-        assert!(validate_public_url("https://user@host").is_err());
-    }
 }

@@ -247,30 +247,8 @@ async fn patch_settings(
             Ok(())
         })
         .await?;
-    apply(&state, &current, next);
+    settings::apply(&state, next);
     Ok(Json(settings_view(&state.live().get())))
-}
-
-fn set_log_level(state: &AppState, level: &str) {
-    // The value was validated as a filter already; a failure here is a bug worth a warning.
-    if let Err(e) = state.logs().set_filter(level) {
-        tracing::warn!(error = %e, "cannot apply the new log level");
-    }
-}
-
-/// Make a new effective configuration current everywhere.
-fn apply(state: &AppState, before: &Config, next: Config) {
-    state.security().apply(&next);
-    if next.log_level != before.log_level {
-        set_log_level(state, &next.log_level);
-    }
-    let changed: Vec<&str> = settings::LIVE
-        .iter()
-        .copied()
-        .filter(|k| before.value(k).map(|v| v.0) != next.value(k).map(|v| v.0))
-        .collect();
-    state.live().store(next);
-    tracing::info!(changed = ?changed, "settings changed");
 }
 
 // ---------------------------------------------------------------------------------------------
