@@ -116,6 +116,13 @@ async fn an_expired_invitation_is_refused_at_once_and_marked_by_the_job() {
     .await;
     assert_eq!(marked["status"], "expired");
     assert!(marked["closed_at"].is_string());
+    let (_, dash) = api.get("/dashboard").await;
+    assert_eq!(
+        dash["invitations"],
+        json!({ "active": 0, "pending": 0, "used_up": 0, "expired": 1, "disabled": 0 })
+    );
+    let (_, listed) = api.get("/invitations?status=expired").await;
+    assert_eq!(listed["total"], 1);
     let recorded = runs(
         &api,
         "job=invitation_expiry&trigger=automatic&outcome=succeeded",
@@ -143,6 +150,14 @@ async fn an_expired_invitation_is_refused_at_once_and_marked_by_the_job() {
         inv["closed_at"].is_null().then_some(())
     })
     .await;
+    let (_, dash) = api.get("/dashboard").await;
+    assert_eq!(
+        (
+            dash["invitations"]["active"].clone(),
+            dash["invitations"]["pending"].clone()
+        ),
+        (json!(1), json!(1))
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

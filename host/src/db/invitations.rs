@@ -69,14 +69,62 @@ pub enum Status {
 impl Status {
     /// Parse a filter value.
     pub fn parse(s: &str) -> Option<Status> {
-        match s {
-            "disabled" => Some(Status::Disabled),
-            "expired" => Some(Status::Expired),
-            "used_up" => Some(Status::UsedUp),
-            "active" => Some(Status::Active),
-            _ => None,
+        [
+            Status::Disabled,
+            Status::Expired,
+            Status::UsedUp,
+            Status::Active,
+        ]
+        .into_iter()
+        .find(|status| status.as_str() == s)
+    }
+}
+
+/// [`Invitation::status`] in SQL, for filters and counts; its one parameter is `now`.
+const STATUS_SQL: &str = "CASE WHEN enabled = 0 THEN 'disabled' \
+     WHEN expires_at IS NOT NULL AND expires_at <= ? THEN 'expired' \
+     WHEN max_uses IS NOT NULL AND use_count >= max_uses THEN 'used_up' \
+     ELSE 'active' END";
+
+impl Status {
+    /// The name used in the API and in [`STATUS_SQL`].
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Disabled => "disabled",
+            Status::Expired => "expired",
+            Status::UsedUp => "used_up",
+            Status::Active => "active",
         }
     }
+}
+
+/// How many invitations are in each status at `now`, and how many active ones are unused
+/// (`pending`): `(counts by status, pending)`.
+pub fn status_counts(
+    c: &Connection,
+    now: &str,
+) -> rusqlite::Result<(std::collections::HashMap<String, i64>, i64)> {
+    let mut stmt = c.prepare(&format!(
+        "SELECT {STATUS_SQL} AS status, count(*), coalesce(sum(use_count = 0), 0)
+         FROM invitations GROUP BY status"
+    ))?;
+    let mut counts = std::collections::HashMap::new();
+    let mut pending = 0;
+    let rows = stmt.query_map([now], |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, i64>(1)?,
+            r.get::<_, i64>(2)?,
+        ))
+    })?;
+    for row in rows {
+        let (status, n, unused) = row?;
+        if status == Status::Active.as_str() {
+            pending = unused;
+        }
+        counts.insert(status, n);
+    }
+    Ok((counts, pending))
 }
 
 impl Invitation {
@@ -324,21 +372,10 @@ pub fn list(
     let now = time::now();
     let mut clauses: Vec<String> = Vec::new();
     let mut args: Vec<Value> = Vec::new();
-    match f.status {
-        Some(Status::Disabled) => clauses.push("enabled = 0".into()),
-        Some(Status::Expired) => {
-            clauses.push("enabled = 1 AND expires_at IS NOT NULL AND expires_at <= ?".into());
-            args.push(Value::Text(now.clone()));
-        }
-        Some(Status::UsedUp) => {
-            clauses.push("enabled = 1 AND (expires_at IS NULL OR expires_at > ?) AND max_uses IS NOT NULL AND use_count >= max_uses".into());
-            args.push(Value::Text(now.clone()));
-        }
-        Some(Status::Active) => {
-            clauses.push("enabled = 1 AND (expires_at IS NULL OR expires_at > ?) AND (max_uses IS NULL OR use_count < max_uses)".into());
-            args.push(Value::Text(now.clone()));
-        }
-        None => {}
+    if let Some(status) = f.status {
+        clauses.push(format!("({STATUS_SQL}) = ?"));
+        args.push(Value::Text(now.clone()));
+        args.push(Value::Text(status.as_str().to_owned()));
     }
     if let Some(server) = f.server_id {
         clauses.push(

@@ -513,28 +513,15 @@ async fn dashboard(State(state): State<AppState>, _admin: Admin) -> Result<Json<
     let (invitations, users, rows, recent_activity, recent_jobs) = state
         .db()
         .run(move |c| {
-            let invitations = c.query_row(
-                "SELECT
-                   coalesce(sum(enabled = 0), 0),
-                   coalesce(sum(enabled = 1 AND expires_at IS NOT NULL AND expires_at <= ?1), 0),
-                   coalesce(sum(enabled = 1 AND (expires_at IS NULL OR expires_at > ?1)
-                                AND max_uses IS NOT NULL AND use_count >= max_uses), 0),
-                   coalesce(sum(enabled = 1 AND (expires_at IS NULL OR expires_at > ?1)
-                                AND (max_uses IS NULL OR use_count < max_uses)), 0),
-                   coalesce(sum(enabled = 1 AND (expires_at IS NULL OR expires_at > ?1)
-                                AND (max_uses IS NULL OR use_count < max_uses) AND use_count = 0), 0)
-                 FROM invitations",
-                [&now],
-                |r| {
-                    Ok(InvitationCounts {
-                        disabled: r.get(0)?,
-                        expired: r.get(1)?,
-                        used_up: r.get(2)?,
-                        active: r.get(3)?,
-                        pending: r.get(4)?,
-                    })
-                },
-            )?;
+            let (by_status, pending) = db::invitations::status_counts(c, &now)?;
+            let n = |s: &str| by_status.get(s).copied().unwrap_or(0);
+            let invitations = InvitationCounts {
+                active: n("active"),
+                pending,
+                used_up: n("used_up"),
+                expired: n("expired"),
+                disabled: n("disabled"),
+            };
             let users = c.query_row(
                 "SELECT count(*),
                    coalesce(sum(enabled = 1 AND (expires_at IS NULL OR expires_at > ?1) AND vanished_at IS NULL), 0),
