@@ -8,9 +8,11 @@
 //! are handled concurrently, so a slow one does not hold up the others.
 
 use crate::db::{self, audit, jobs::JobRun, time, users::User};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::jobs::{self, Job, RunError, Trigger, count};
-use crate::plugins::{CallError, Capability, ConnectorError, DeleteOptions, LibraryAccess};
+use crate::plugins::{
+    CallError, Capability, ConnectorError, DeleteOptions, LibraryAccess, Manifest, ServerContext,
+};
 use crate::servers;
 use crate::state::AppState;
 use serde::Serialize;
@@ -38,6 +40,10 @@ pub enum Action {
 pub struct Planned {
     /// The account.
     pub user_id: i64,
+    /// The server's id for it (for the action; not shown).
+    #[serde(skip)]
+    #[schema(ignore)]
+    pub external_id: String,
     /// Its username.
     pub username: String,
     /// Its server.
@@ -109,6 +115,7 @@ pub async fn plan(state: &AppState) -> Result<Vec<Planned>> {
             let (action, reason) = choose(state, &u, &live.expiry.action, &live.expiry.fallback);
             Planned {
                 user_id: u.id,
+                external_id: u.external_id,
                 username: u.username,
                 server_id: u.server_id,
                 server_name: u.server_name,
@@ -184,9 +191,18 @@ async fn server_batch(
             return counts;
         }
     };
+    // The connector and the server's (decrypted) context, once for the whole batch.
+    let target = servers::manifest_for(state.plugins(), &server.kind).and_then(|manifest| {
+        let ctx = servers::context_of(&state.security().crypto, &manifest, &server)?;
+        Ok((manifest, ctx))
+    });
     let mut last_error = None;
     for p in list {
-        let key = match act(state, &server, &p).await {
+        let done = match &target {
+            Ok((manifest, ctx)) => act(state, manifest, ctx, &p).await,
+            Err(e) => Err(Error::new(e.code(), e.public_message())),
+        };
+        let key = match done {
             Ok(key) => key,
             Err(e) => {
                 last_error = Some(e.public_message());
@@ -214,27 +230,19 @@ async fn server_batch(
 
 async fn act(
     state: &AppState,
-    server: &db::servers::ServerRow,
+    manifest: &Manifest,
+    ctx: &ServerContext,
     p: &Planned,
 ) -> Result<&'static str> {
     let user_id = p.user_id;
     if p.action == Action::Wait {
         return Ok("waiting");
     }
-    let Some(user) = state
-        .db()
-        .run(move |c| Ok(db::users::get(c, user_id)?))
-        .await?
-    else {
-        return Ok("waiting");
-    };
-    let manifest = servers::manifest_for(state.plugins(), &server.kind)?;
-    let ctx = servers::context_of(&state.security().crypto, &manifest, server)?;
     let plugins = state.plugins();
     let (key, mark, enabled) = match p.action {
         Action::Disable => {
             plugins
-                .set_enabled(&manifest.id, &ctx, &user.external_id, false)
+                .set_enabled(&manifest.id, ctx, &p.external_id, false)
                 .await?;
             ("disabled", "disabled", Some(false))
         }
@@ -242,8 +250,8 @@ async fn act(
             plugins
                 .set_library_access(
                     &manifest.id,
-                    &ctx,
-                    &user.external_id,
+                    ctx,
+                    &p.external_id,
                     &LibraryAccess::Only(Vec::new()),
                 )
                 .await?;
@@ -253,8 +261,8 @@ async fn act(
             match plugins
                 .delete_user(
                     &manifest.id,
-                    &ctx,
-                    &user.external_id,
+                    ctx,
+                    &p.external_id,
                     DeleteOptions {
                         remove_account: false,
                     },

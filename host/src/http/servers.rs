@@ -405,7 +405,8 @@ async fn create(
     Ok((StatusCode::CREATED, Json(view(&state, row, count))))
 }
 
-async fn load(state: &AppState, id: i64) -> Result<ServerRow> {
+/// A server by id, or `NOT_FOUND`.
+pub(crate) async fn load(state: &AppState, id: i64) -> Result<ServerRow> {
     state
         .db()
         .run(move |c| Ok(db::servers::get(c, id)?))

@@ -93,15 +93,6 @@ async fn sync(
     Ok(Json(result?))
 }
 
-async fn server_exists(state: &AppState, id: i64) -> Result<()> {
-    state
-        .db()
-        .run(move |c| Ok(db::servers::get(c, id)?))
-        .await?
-        .map(|_| ())
-        .ok_or_else(|| Error::not_found("server"))
-}
-
 /// List a server's sync exclusions
 ///
 /// Accounts user sync does not import again.
@@ -120,7 +111,7 @@ async fn list_exclusions(
     Query(page): Query<PageQuery>,
 ) -> Result<Json<Paginated<Exclusion>>> {
     let page = page.validate()?;
-    server_exists(&state, id).await?;
+    crate::http::servers::load(&state, id).await?;
     let all = state
         .db()
         .run(move |c| Ok(db::jobs::exclusions(c, id)?))
@@ -179,7 +170,7 @@ async fn add_exclusion(
     if !fields.is_empty() {
         return Err(Error::invalid(fields));
     }
-    server_exists(&state, id).await?;
+    crate::http::servers::load(&state, id).await?;
     let actor = admin.actor();
     let ext = external_id.clone();
     let exclusion = state
