@@ -4,7 +4,8 @@
 //! connector, served on a loopback port, against the stateful fake Jellyfin:
 //! - redemption latency (p50/p99 over `BENCH_REDEMPTIONS`, default 200, sequential);
 //! - validation endpoint throughput (`GET /api/v1/join/{code}`, 8 concurrent clients);
-//! - user list with 10,000 users (first page, a search, a late page).
+//! - user list with 10,000 users (first page, a search, a late page);
+//! - user sync of a server with 10,000 accounts (first import, then a sync with no change).
 
 // A benchmark is a test tool: a failed setup step should stop it loudly.
 #![allow(clippy::expect_used, clippy::unwrap_used)]
@@ -251,6 +252,41 @@ async fn main() {
             format!("p99 {}", ms(pct(&samples, 0.99))),
         ));
     }
+
+    // User sync against a server with 10,000 accounts: the first sync imports them all, a
+    // second finds nothing to change (the plugin's list call is most of it).
+    let big = JellyfinFake::start().await;
+    big.seed_users(10_000);
+    let big_server = daemon.post("/servers", json!({ "name": "Big", "kind": "jellyfin", "url": big.base_url(), "config": { "api_key": big.api_key() } })).await;
+    let big_id = big_server["id"].as_i64().unwrap();
+    let started = Instant::now();
+    let report = daemon
+        .post(
+            &format!("/servers/{big_id}/sync"),
+            json!({ "what": "users" }),
+        )
+        .await;
+    let first = started.elapsed();
+    assert_eq!(report["users"]["counts"]["imported"], 10_001, "{report}");
+    let mut samples = Vec::new();
+    for _ in 0..5 {
+        let started = Instant::now();
+        let report = daemon
+            .post(
+                &format!("/servers/{big_id}/sync"),
+                json!({ "what": "users" }),
+            )
+            .await;
+        assert_eq!(report["users"]["counts"]["unchanged"], 10_001, "{report}");
+        samples.push(started.elapsed());
+    }
+    samples.sort();
+    rows.push((
+        "user sync, 10,000 remote accounts: first (imports all) / again (no change, median of 5)"
+            .to_owned(),
+        ms(first),
+        ms(pct(&samples, 0.5)),
+    ));
 
     let w = rows.iter().map(|r| r.0.len()).max().unwrap_or(10);
     println!("\n{:w$}  {:>16}  {:>16}", "measurement", "", "");
