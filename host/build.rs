@@ -6,7 +6,7 @@
 //!   environment variable for the crate's tests and benchmarks. The fixture is never embedded.
 //! - `PLUGINS_SKIP_BUILD=1` skips the nested build (rust-analyzer, host-only hacking): the embeds
 //!   are empty files, which the daemon refuses at runtime with a clear message.
-//! - The nested build has its own target dir (`target/plugins`) and a scrubbed environment, so it
+//! - The nested build has its own target dir (`plugins/` in the outer target dir) and a scrubbed environment, so it
 //!   neither deadlocks on the outer build's lock nor inherits the host target's flags or clippy.
 
 use std::env;
@@ -93,6 +93,7 @@ fn run() -> Result<(), String> {
         println!("cargo::rerun-if-changed={}", cargo_config.display());
     }
     println!("cargo::rerun-if-env-changed=PLUGINS_SKIP_BUILD");
+    println!("cargo::rerun-if-env-changed=CARGO_TARGET_DIR");
 
     let plugins = discover(&ws.join("plugins"))?;
 
@@ -130,7 +131,16 @@ fn run() -> Result<(), String> {
 
 /// Where the nested build puts the components.
 fn built_dir(ws: &Path) -> PathBuf {
-    ws.join("target/plugins").join(TARGET).join(PROFILE)
+    plugins_target_dir(ws).join(TARGET).join(PROFILE)
+}
+
+/// The nested build's target dir: `plugins/` inside the outer build's target dir, so that a target
+/// dir kept outside the checkout (`CARGO_TARGET_DIR`, as `.ci/run` does) keeps the plugins warm too.
+fn plugins_target_dir(ws: &Path) -> PathBuf {
+    match env::var_os("CARGO_TARGET_DIR").filter(|v| !v.is_empty()) {
+        Some(dir) => ws.join(dir).join("plugins"),
+        None => ws.join("target/plugins"),
+    }
 }
 
 fn env_var(key: &str) -> Result<String, String> {
@@ -224,7 +234,7 @@ fn nested_build(ws: &Path, plugins: &[Plugin]) -> Result<(), String> {
         PROFILE,
         "--target-dir",
     ]);
-    cmd.arg(ws.join("target/plugins"));
+    cmd.arg(plugins_target_dir(ws));
     for p in plugins {
         cmd.args(["-p", &p.package]);
     }

@@ -331,7 +331,44 @@ pub static SETTINGS: &[Setting] = &[
         },
         Some("30"),
         None,
-        "Invitation validations and redemptions allowed per client address per minute."
+        "Invitation checks (opening a join link) allowed per client address per minute."
+    ),
+    setting!(
+        "security.join_poll_per_ip_per_minute",
+        Kind::Number {
+            min: 1,
+            max: 10_000
+        },
+        Some("120"),
+        None,
+        "Join-page polls (an account link or a redemption in progress) allowed per client address per minute; a page polls every 2 s."
+    ),
+    setting!(
+        "security.join_wizard_per_ip_per_minute",
+        Kind::Number {
+            min: 1,
+            max: 10_000
+        },
+        Some("60"),
+        None,
+        "Onboarding-wizard step answers allowed per client address per minute."
+    ),
+    setting!(
+        "security.join_redeem_per_ip_per_minute",
+        Kind::Number {
+            min: 1,
+            max: 10_000
+        },
+        Some("10"),
+        None,
+        "Redemption attempts (account creations) allowed per client address per minute."
+    ),
+    setting!(
+        "security.join_redeem_wait_secs",
+        Kind::Number { min: 1, max: 50 },
+        Some("20"),
+        None,
+        "How long a redemption request waits for the accounts before it answers 202 with a handle to poll; the redemption itself goes on either way."
     ),
     setting!(
         "security.lockout_after",
@@ -682,8 +719,16 @@ pub struct SecurityConfig {
     pub login_per_ip_per_minute: u32,
     /// Login attempts per account per minute.
     pub login_per_account_per_minute: u32,
-    /// Join-page requests per IP per minute.
+    /// Invitation checks per IP per minute.
     pub join_per_ip_per_minute: u32,
+    /// Join-page polls per IP per minute.
+    pub join_poll_per_ip_per_minute: u32,
+    /// Wizard step answers per IP per minute.
+    pub join_wizard_per_ip_per_minute: u32,
+    /// Redemption attempts per IP per minute.
+    pub join_redeem_per_ip_per_minute: u32,
+    /// Seconds a redemption request waits before answering "in progress".
+    pub join_redeem_wait_secs: u64,
     /// Failures before lockout.
     pub lockout_after: u32,
     /// First lockout, seconds.
@@ -918,6 +963,17 @@ impl Config {
                 login_per_account_per_minute: num(&values, "security.login_per_account_per_minute")
                     as u32,
                 join_per_ip_per_minute: num(&values, "security.join_per_ip_per_minute") as u32,
+                join_poll_per_ip_per_minute: num(&values, "security.join_poll_per_ip_per_minute")
+                    as u32,
+                join_wizard_per_ip_per_minute: num(
+                    &values,
+                    "security.join_wizard_per_ip_per_minute",
+                ) as u32,
+                join_redeem_per_ip_per_minute: num(
+                    &values,
+                    "security.join_redeem_per_ip_per_minute",
+                ) as u32,
+                join_redeem_wait_secs: num(&values, "security.join_redeem_wait_secs"),
                 lockout_after: num(&values, "security.lockout_after") as u32,
                 lockout_base_secs: num(&values, "security.lockout_base_secs"),
                 lockout_max_secs: num(&values, "security.lockout_max_secs"),

@@ -176,6 +176,8 @@ error_codes! {
     RemoteNotFound = ("REMOTE_NOT_FOUND", StatusCode::NOT_FOUND),
     /// The username is already taken on the media server.
     UsernameTaken = ("USERNAME_TAKEN", StatusCode::CONFLICT),
+    /// The invitee's linked account already has access to that server through Zondarr.
+    AlreadyMember = ("ALREADY_MEMBER", StatusCode::CONFLICT),
     /// The media server refused the input.
     RemoteInvalidInput = ("REMOTE_INVALID_INPUT", StatusCode::UNPROCESSABLE_ENTITY),
     /// The media server could not be reached.

@@ -283,7 +283,9 @@ const MAINTENANCE_INTERVAL: Duration = Duration::from_secs(15 * 60);
 
 /// A redemption still pending this long after it started is taken as interrupted (a live one
 /// finishes within its plugin-call timeouts).
-const STALE_REDEMPTION: chrono::Duration = chrono::Duration::minutes(15);
+/// Redemptions run as tasks of the daemon and recovery skips those running, so only a short
+/// margin (for the moment between the journal's insert and the task's start) is needed.
+const STALE_REDEMPTION: chrono::Duration = chrono::Duration::minutes(1);
 
 fn secs(n: u64) -> Option<Duration> {
     (n > 0).then(|| Duration::from_secs(n))
@@ -439,9 +441,12 @@ async fn recovery(state: &AppState, trigger: Trigger) -> std::result::Result<Job
         None,
         trigger,
         || async move {
-            let repaired = crate::redemption::recover(&s, before).await?;
+            let recovered = crate::redemption::recover(&s, before).await?;
             let mut counts = Map::new();
-            counts.insert("repaired".into(), count(repaired));
+            counts.insert("repaired".into(), count(recovered.settled()));
+            counts.insert("completed".into(), count(recovered.completed));
+            counts.insert("rolled_back".into(), count(recovered.compensated));
+            counts.insert("waiting".into(), count(recovered.waiting));
             Ok(counts)
         },
     )

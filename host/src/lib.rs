@@ -12,6 +12,7 @@ pub mod db;
 pub mod error;
 pub mod expiry;
 pub mod http;
+pub mod input;
 pub mod jobs;
 pub mod logging;
 pub mod metrics;
@@ -89,10 +90,12 @@ pub async fn run(config: Config, logs: logging::LogHandle) -> anyhow::Result<()>
     let state = AppState::with_logs(config, db, plugins.clone(), security, logs.clone());
     let everything = db::time::fmt(chrono::Utc::now() + chrono::Duration::seconds(1));
     match redemption::recover(&state, everything).await {
-        Ok(0) => {}
-        Ok(n) => tracing::warn!(
-            redemptions = n,
-            "rolled back redemptions interrupted by the last shutdown"
+        Ok(r) if r.settled() == 0 && r.waiting == 0 => {}
+        Ok(r) => tracing::warn!(
+            completed = r.completed,
+            rolled_back = r.compensated,
+            waiting = r.waiting,
+            "settled redemptions interrupted by the last shutdown"
         ),
         Err(e) => {
             tracing::error!(error = %e, "redemption recovery failed; it runs again at the next start")
@@ -108,6 +111,7 @@ pub async fn run(config: Config, logs: logging::LogHandle) -> anyhow::Result<()>
         Err(e) => tracing::warn!(error = %e, "cannot mark interrupted job runs"),
     }
     let schedule = jobs::spawn(&state);
+    let sagas = state.clone();
     let app = http::app(state);
 
     // A fixed line on stdout that scripts and tests can wait for (logs go to stderr).
@@ -141,6 +145,14 @@ pub async fn run(config: Config, logs: logging::LogHandle) -> anyhow::Result<()>
     }
     for task in schedule {
         task.abort();
+    }
+    // Redemptions are tasks of the daemon: let them reach a recorded end before the plugins go.
+    let left = sagas.sagas().shutdown(grace).await;
+    if left > 0 {
+        tracing::warn!(
+            redemptions = left,
+            "redemptions did not finish within the grace period; recovery settles them at the next start"
+        );
     }
     plugins.shutdown().await;
     tracing::info!("zondarr stopped");

@@ -27,6 +27,7 @@ struct Inner {
     scheduler: Scheduler,
     logs: LogHandle,
     metrics: Arc<Metrics>,
+    sagas: crate::redemption::Sagas,
 }
 
 impl AppState {
@@ -59,6 +60,7 @@ impl AppState {
                 security,
                 logs,
                 metrics,
+                sagas: crate::redemption::Sagas::default(),
             }),
         }
     }
@@ -102,5 +104,10 @@ impl AppState {
     /// The Prometheus metrics.
     pub fn metrics(&self) -> &Arc<Metrics> {
         &self.inner.metrics
+    }
+
+    /// The redemptions running in this daemon.
+    pub fn sagas(&self) -> &crate::redemption::Sagas {
+        &self.inner.sagas
     }
 }

@@ -10,8 +10,8 @@ use crate::__private::bindings::zondarr::connector::types::ConnectorError;
 use crate::error::{Error, Result};
 use crate::server::Server;
 use crate::types::{
-    Authenticated, DeleteOptions, Library, LibraryAccess, LinkStart, LinkStatus, Manifest, NewUser,
-    PermissionValue, RemoteUser, ServerInfo,
+    Authenticated, CreatedUser, DeleteOptions, Library, LibraryAccess, LinkStart, LinkStatus,
+    Manifest, NewUser, PermissionValue, RemoteUser, ServerInfo,
 };
 
 /// A media-server connector.
@@ -58,13 +58,32 @@ pub trait Connector {
         Err(Error::unsupported("list-users"))
     }
 
+    /// The account on the server that [`create_user`](Self::create_user) with this input would
+    /// collide with or take over, if any (read-only): the account with the same name, compared as
+    /// the server compares names, or the linked account's existing share. The daemon calls it
+    /// right before `create_user`, and again to settle a `create_user` whose outcome it does not
+    /// know; without it such an account is reported to the admin instead of removed. The
+    /// password is never set here, and a linked account's token may be empty. Capability
+    /// [`FindUser`](crate::Capability::FindUser).
+    ///
+    /// # Errors
+    /// Any [`Error`].
+    fn find_user(server: &Server<'_>, user: &NewUser) -> Result<Option<RemoteUser>> {
+        let _ = (server, user);
+        Err(Error::unsupported("find-user"))
+    }
+
     /// Creates an account (or shares the server with a linked account), with libraries and
-    /// permissions applied. Capability [`CreateUser`](crate::Capability::CreateUser).
+    /// permissions applied, and says whether it was made by this call
+    /// ([`CreatedUser::created`]) or existed before ([`CreatedUser::adopted`]; the daemon never
+    /// deletes those). If it fails half-way it removes what it made before answering an error.
+    /// Capability [`CreateUser`](crate::Capability::CreateUser).
     ///
     /// # Errors
     /// [`Error::UsernameTaken`], [`Error::InvalidInput`] (e.g. a password the server refuses),
-    /// or any other [`Error`].
-    fn create_user(server: &Server<'_>, user: NewUser) -> Result<RemoteUser> {
+    /// or any other [`Error`]. `Timeout`, `Unreachable`, `RemoteStatus`, `InvalidResponse` and
+    /// `Internal` tell the daemon that an account may exist; the others that none was made.
+    fn create_user(server: &Server<'_>, user: NewUser) -> Result<CreatedUser> {
         let _ = (server, user);
         Err(Error::unsupported("create-user"))
     }
@@ -177,10 +196,17 @@ impl<T: Connector> connector::Guest for Adapter<T> {
         wire(T::list_users(&Server::from_host(server)))
     }
 
+    fn find_user(
+        server: &host::Server,
+        user: NewUser,
+    ) -> std::result::Result<Option<RemoteUser>, ConnectorError> {
+        wire(T::find_user(&Server::from_host(server), &user))
+    }
+
     fn create_user(
         server: &host::Server,
         user: NewUser,
-    ) -> std::result::Result<RemoteUser, ConnectorError> {
+    ) -> std::result::Result<CreatedUser, ConnectorError> {
         wire(T::create_user(&Server::from_host(server), user))
     }
 
@@ -289,7 +315,7 @@ impl<T: Connector> auth::Guest for Adapter<T> {
 /// zondarr_plugin_sdk::export!(MyConnector);
 /// ```
 ///
-/// On `wasm32` it emits the component exports (`zondarr:connector/connector@0.1.0` and the
+/// On `wasm32` it emits the component exports (`zondarr:connector/connector@0.2.0` and the
 /// optional `oauth` and `auth` interfaces) and the embedded component type. On any other target it
 /// only checks that the type implements [`Connector`]: the export symbol names cannot be linked
 /// into a native `cdylib`, and this way `cargo build`, `cargo test` and `cargo clippy` work on a
@@ -345,6 +371,7 @@ mod tests {
             permissions: Vec::new(),
         };
         let messages = [
+            unsupported(Minimal::find_user(&server, &user).map(drop)),
             unsupported(Minimal::test_connection(&server).map(drop)),
             unsupported(Minimal::list_libraries(&server).map(drop)),
             unsupported(Minimal::list_users(&server).map(drop)),
@@ -368,7 +395,7 @@ mod tests {
             unsupported(Minimal::poll_link(&server, "p").map(drop)),
             unsupported(Minimal::authenticate(&server, "u", "p").map(drop)),
         ];
-        assert!(messages[4].starts_with("delete-user "));
+        assert!(messages[5].starts_with("delete-user "));
         assert!(
             messages
                 .iter()

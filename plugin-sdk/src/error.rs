@@ -133,7 +133,9 @@ impl From<ConnectorError> for Error {
             ConnectorError::RemoteStatus(status) => Self::RemoteStatus(status),
             ConnectorError::InvalidResponse(message) => Self::InvalidResponse(message),
             ConnectorError::Denied(message) => Self::Denied(message),
-            ConnectorError::Internal(message) => Self::Internal(message),
+            ConnectorError::Internal(message) | ConnectorError::Other(message) => {
+                Self::Internal(message)
+            }
         }
     }
 }

@@ -21,9 +21,10 @@ pub use http::{Method, Request, Response, percent_encode};
 pub use logging::{Level, log};
 pub use server::{Server, install_id};
 pub use types::{
-    AuthScheme, Authenticated, Brand, Capability, ConfigField, DeleteOptions, ExtraHost,
-    HeaderAuth, JoinFlow, Library, LibraryAccess, LinkStart, LinkStatus, LinkedAccount, Manifest,
-    NewUser, PermissionDef, PermissionValue, QueryAuth, RemoteUser, ServerInfo, Value, ValueKind,
+    AccountOrigin, AuthScheme, Authenticated, Brand, Capability, ConfigField, CreatedUser,
+    DeleteOptions, ExtraHost, HeaderAuth, JoinFlow, Library, LibraryAccess, LinkStart, LinkStatus,
+    LinkedAccount, Manifest, NewUser, PermissionDef, PermissionValue, QueryAuth, RemoteUser,
+    ServerInfo, Value, ValueKind,
 };
 
 /// `serde_json`, re-exported so a connector can use `serde_json::json!` without its own
@@ -33,10 +34,10 @@ pub use serde_json;
 /// Everything a connector usually needs: `use zondarr_plugin_sdk::prelude::*;`.
 pub mod prelude {
     pub use crate::{
-        AuthScheme, Authenticated, Capability, ConfigField, Connector, DeleteOptions, Error,
-        ExtraHost, JoinFlow, Library, LibraryAccess, LinkStart, LinkStatus, LinkedAccount,
-        Manifest, Method, NewUser, PermissionDef, PermissionValue, RemoteUser, Request, Response,
-        Result, Server, ServerInfo, Value, ValueKind,
+        AccountOrigin, AuthScheme, Authenticated, Capability, ConfigField, Connector, CreatedUser,
+        DeleteOptions, Error, ExtraHost, JoinFlow, Library, LibraryAccess, LinkStart, LinkStatus,
+        LinkedAccount, Manifest, Method, NewUser, PermissionDef, PermissionValue, RemoteUser,
+        Request, Response, Result, Server, ServerInfo, Value, ValueKind,
     };
 }
 

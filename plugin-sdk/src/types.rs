@@ -9,14 +9,14 @@ use crate::__private::bindings::zondarr::connector::types as wit;
 pub use crate::__private::bindings::exports::zondarr::connector::auth::Authenticated;
 pub use crate::__private::bindings::exports::zondarr::connector::oauth::{LinkStart, LinkStatus};
 pub use wit::{
-    AuthScheme, Brand, Capability, ConfigField, DeleteOptions, ExtraHost, HeaderAuth, JoinFlow,
-    Library, LibraryAccess, LinkedAccount, Manifest, NewUser, PermissionDef, PermissionValue,
-    QueryAuth, RemoteUser, ServerInfo, Value, ValueKind,
+    AccountOrigin, AuthScheme, Brand, Capability, ConfigField, CreatedUser, DeleteOptions,
+    ExtraHost, HeaderAuth, JoinFlow, Library, LibraryAccess, LinkedAccount, Manifest, NewUser,
+    PermissionDef, PermissionValue, QueryAuth, RemoteUser, ServerInfo, Value, ValueKind,
 };
 
 impl Capability {
     /// Every capability, for a connector that implements every operation.
-    pub const ALL: [Capability; 9] = [
+    pub const ALL: [Capability; 10] = [
         Capability::ListUsers,
         Capability::CreateUser,
         Capability::DeleteUser,
@@ -26,7 +26,27 @@ impl Capability {
         Capability::SetPassword,
         Capability::OauthLink,
         Capability::Authenticate,
+        Capability::FindUser,
     ];
+}
+
+impl CreatedUser {
+    /// An account this call made (the daemon may delete it again on rollback).
+    pub fn created(user: RemoteUser) -> Self {
+        Self {
+            user,
+            origin: AccountOrigin::Created,
+        }
+    }
+
+    /// An account that existed before this call, which it only granted access to (the daemon
+    /// never deletes it on rollback).
+    pub fn adopted(user: RemoteUser) -> Self {
+        Self {
+            user,
+            origin: AccountOrigin::Adopted,
+        }
+    }
 }
 
 impl Manifest {
@@ -474,7 +494,7 @@ mod tests {
             )
             .with_color("#000000")
             .with_icon_svg("<svg/>");
-        assert_eq!(manifest.capabilities.len(), 9);
+        assert_eq!(manifest.capabilities.len(), 10);
         assert_eq!(manifest.permissions[0].default_value, Value::Flag(true));
         assert_eq!(manifest.permissions[0].kind, ValueKind::Flag);
         assert_eq!(manifest.permissions[0].description.as_deref(), Some("d"));

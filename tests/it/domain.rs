@@ -9,7 +9,7 @@ use zondarr_fakes::jellyfin::{Failure, JellyfinFake};
 pub(crate) struct Api {
     http: reqwest::Client,
     base: String,
-    key: String,
+    pub(crate) key: String,
 }
 
 impl Api {
@@ -18,6 +18,15 @@ impl Api {
             http: client(),
             base: daemon.url.clone(),
             key: admin_key(daemon).await,
+        }
+    }
+
+    /// For a daemon restarted on the same data folder: the key made before still works.
+    pub(crate) fn with_key(daemon: &Daemon, key: String) -> Api {
+        Api {
+            http: client(),
+            base: daemon.url.clone(),
+            key,
         }
     }
 
@@ -421,7 +430,10 @@ async fn fifty_concurrent_redemptions_of_five_uses_create_exactly_five_accounts(
     let daemon = Daemon::start_with(
         dir.path(),
         &[],
-        &[("ZONDARR_SECURITY_JOIN_PER_IP_PER_MINUTE", "1000")],
+        &[
+            ("ZONDARR_SECURITY_JOIN_PER_IP_PER_MINUTE", "1000"),
+            ("ZONDARR_SECURITY_JOIN_REDEEM_PER_IP_PER_MINUTE", "1000"),
+        ],
     );
     let api = Api::new(&daemon).await;
     let fake = JellyfinFake::start().await;
@@ -767,7 +779,7 @@ async fn a_plex_invitee_links_their_account_and_gets_exactly_the_offered_librari
             .unwrap()
             .starts_with("https://app.plex.tv/auth#")
     );
-    let link = started["link"].as_i64().unwrap();
+    let link = started["link"].as_str().unwrap().to_owned();
     let poll = || async {
         client()
             .get(daemon.at(&format!("/api/v1/join/plexfam/oauth/plex/{link}")))
@@ -781,9 +793,11 @@ async fn a_plex_invitee_links_their_account_and_gets_exactly_the_offered_librari
     assert_eq!(poll().await["status"], "pending");
     let pin_id: String = rusqlite::Connection::open(dir.path().join("zondarr.db"))
         .unwrap()
-        .query_row("SELECT pin_id FROM join_links WHERE id = ?1", [link], |r| {
-            r.get(0)
-        })
+        .query_row(
+            "SELECT pin_id FROM join_links WHERE handle = ?1",
+            [&link],
+            |r| r.get(0),
+        )
         .unwrap();
     let invitee = plex.add_account("robin", "robin@example.org");
     assert!(plex.approve_pin(&pin_id, invitee.id));

@@ -2,8 +2,8 @@
 //! daemon, run by the real plugin host against the stateful fake Jellyfin of `tests/fakes`.
 //!
 //! Contract check: every test ends with [`Harness::finish`], which validates every request the
-//! connector sent against both official OpenAPI documents (read from `../shared/specs/` at test
-//! time, never copied into the repository), checks that no legacy authentication was used, and
+//! connector sent against both official OpenAPI documents (the committed excerpts in
+//! `tests/fakes/specs/`, kept equal to the official documents by a test in `zondarr-fakes`), checks that no legacy authentication was used, and
 //! checks the fake's own successful JSON answers against the same documents, so the fake cannot
 //! drift from the real API. A harness dropped without `finish` fails the test.
 
@@ -21,7 +21,7 @@ use zondarr_fakes::jellyfin::{
     ADMIN_NAME, ADMIN_PASSWORD, DEFAULT_AUTH_PROVIDER, DEFAULT_RESET_PROVIDER, Failure,
     JellyfinFake, RecordedRequest,
 };
-use zondarr_fakes::openapi::OpenApi;
+use zondarr_fakes::openapi::{OpenApi, excerpt};
 
 mod connection;
 mod failures;
@@ -30,22 +30,17 @@ mod users;
 const PLUGIN: &str = "jellyfin";
 const INSTALL_ID: &str = "3f2c9a7d5b1e4c8fa6d0e2b4c6a8f0d1";
 
-/// Both official OpenAPI documents, parsed once per test binary.
+/// Both official OpenAPI documents, as the excerpts the repository keeps of them (exactly the
+/// operations and schemas the connector uses; see `zondarr_fakes::openapi::excerpt`), parsed
+/// once per test binary.
 fn specs() -> &'static [OpenApi] {
     static SPECS: OnceLock<Vec<OpenApi>> = OnceLock::new();
     SPECS.get_or_init(|| {
-        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/specs");
-        [
-            "jellyfin-openapi-10.11.11.json",
-            "jellyfin-openapi-12.0.0.json",
-        ]
-        .iter()
-        .map(|name| {
-            OpenApi::from_file(dir.join(name)).unwrap_or_else(|e| {
-                panic!("the official Jellyfin OpenAPI documents must be in ../shared/specs: {e}")
-            })
-        })
-        .collect()
+        excerpt::EXCERPTS
+            .iter()
+            .filter(|e| e.official.starts_with("jellyfin-"))
+            .map(|e| e.load().expect("the committed Jellyfin excerpts parse"))
+            .collect()
     })
 }
 
@@ -144,7 +139,9 @@ impl Harness {
     }
 
     async fn create(&self, user: &NewUser) -> Result<zondarr::plugins::RemoteUser, CallError> {
-        self.host.create_user(PLUGIN, &self.ctx, user).await
+        let made = self.host.create_user(PLUGIN, &self.ctx, user).await?;
+        assert_eq!(made.origin, zondarr::plugins::AccountOrigin::Created);
+        Ok(made.user)
     }
 
     /// Request lines the connector sent, e.g. `POST /Users/New`.

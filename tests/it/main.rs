@@ -12,6 +12,7 @@ mod operations;
 mod ops;
 mod plex;
 mod plugins;
+mod redemption;
 mod security;
 mod support;
 mod wizards;

@@ -37,6 +37,8 @@ const CHECKED: &[&str] = &[
     "items",
     "minimum",
     "maximum",
+    "minLength",
+    "maxLength",
     "format",
     "propertyNames",
 ];
@@ -161,6 +163,19 @@ impl Contract {
             if !fits {
                 errors.push(format!("{at}: {} is not of type {types:?}", short(value)));
                 return;
+            }
+        }
+        if let Some(text) = value.as_str() {
+            let chars = text.chars().count() as u64;
+            if let Some(min) = schema_map.get("minLength").and_then(Value::as_u64)
+                && chars < min
+            {
+                errors.push(format!("{at}: {} is shorter than {min}", short(value)));
+            }
+            if let Some(max) = schema_map.get("maxLength").and_then(Value::as_u64)
+                && chars > max
+            {
+                errors.push(format!("{at}: {} is longer than {max}", short(value)));
             }
         }
         if let Some(allowed) = schema_map.get("enum").and_then(Value::as_array)
@@ -977,6 +992,25 @@ async fn every_operation_answers_as_the_served_document_says() {
     .await;
     let redeemed = w.ok(Anonymous, M::POST, "/api/v1/join/walk-2027", Some(json!({ "username": "finn", "password": "a fine password", "email": "finn@example.org" })), 201).await;
     let identity = redeemed["identity_id"].as_i64().unwrap();
+    let handle = redeemed["handle"].as_str().unwrap().to_owned();
+    let polled = w
+        .ok(
+            Anonymous,
+            M::GET,
+            &format!("/api/v1/join/walk-2027/redemptions/{handle}"),
+            None,
+            200,
+        )
+        .await;
+    assert_eq!(polled["identity_id"].as_i64(), Some(identity));
+    w.fails(
+        Anonymous,
+        M::GET,
+        "/api/v1/join/walk-2027/redemptions/not-a-handle",
+        None,
+        "INVITE_INVALID",
+    )
+    .await;
     w.fails(
         Anonymous,
         M::POST,
@@ -1016,7 +1050,7 @@ async fn every_operation_answers_as_the_served_document_says() {
             201,
         )
         .await;
-    let link = started["link"].as_i64().unwrap();
+    let link = started["link"].as_str().unwrap().to_owned();
     let polled = w
         .ok(
             Anonymous,
@@ -1030,7 +1064,7 @@ async fn every_operation_answers_as_the_served_document_says() {
     w.fails(
         Anonymous,
         M::GET,
-        &format!("/api/v1/join/walk-plex/oauth/plex/{}", link + 1000),
+        &format!("/api/v1/join/walk-plex/oauth/plex/{link}x"),
         None,
         "NOT_FOUND",
     )

@@ -98,6 +98,7 @@ impl Env {
         self.host
             .create_user("plex", &self.ctx(), user)
             .await
+            .map(|made| made.user)
             .map_err(connector)
     }
 
@@ -232,6 +233,7 @@ async fn manifest_declares_an_oauth_link_sharing_connector() {
             Capability::LibraryAccess,
             Capability::Permissions,
             Capability::OauthLink,
+            Capability::FindUser,
         ])
     );
     let plex_tv = manifest.extra_host("plex-tv").unwrap();

@@ -332,22 +332,22 @@ pub(super) fn broken_files() -> Vec<(&'static str, Vec<u8>, &'static str)> {
             "not a valid WebAssembly component",
         ),
         (
-            "contract 0.2",
+            "contract 0.1",
             patch(
                 &good,
-                b"zondarr:connector/connector@0.1.0",
                 b"zondarr:connector/connector@0.2.0",
+                b"zondarr:connector/connector@0.1.0",
             ),
-            "built for contract zondarr:connector@0.2.0; this daemon supports zondarr:connector@0.1.x",
+            "built for contract zondarr:connector@0.1.0; this daemon supports zondarr:connector@0.2.x",
         ),
         (
             "unknown import",
             patch(
                 &good,
-                b"zondarr:connector/host@0.1.0",
-                b"zondarr:connector/hosx@0.1.0",
+                b"zondarr:connector/host@0.2.0",
+                b"zondarr:connector/hosx@0.2.0",
             ),
-            "zondarr:connector/hosx@0.1.0",
+            "zondarr:connector/hosx@0.2.0",
         ),
     ]
 }

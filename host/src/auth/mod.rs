@@ -93,8 +93,14 @@ pub struct Security {
     pub login_ip: Limiter,
     /// Login attempts per username.
     pub login_account: Limiter,
-    /// Public join requests per client address.
+    /// Invitation checks per client address.
     pub join_ip: Limiter,
+    /// Join-page polls (account links, redemptions in progress) per client address.
+    pub join_poll: Limiter,
+    /// Wizard step answers per client address.
+    pub join_wizard: Limiter,
+    /// Redemption attempts per client address.
+    pub join_redeem: Limiter,
     /// A real Argon2id hash verified for unknown usernames so their timing matches known ones.
     dummy_hash: String,
     trust_forwarded_for: bool,
@@ -125,6 +131,9 @@ impl Security {
             login_ip: Limiter::per_minute(s.login_per_ip_per_minute),
             login_account: Limiter::per_minute(s.login_per_account_per_minute),
             join_ip: Limiter::per_minute(s.join_per_ip_per_minute),
+            join_poll: Limiter::per_minute(s.join_poll_per_ip_per_minute),
+            join_wizard: Limiter::per_minute(s.join_wizard_per_ip_per_minute),
+            join_redeem: Limiter::per_minute(s.join_redeem_per_ip_per_minute),
             dummy_hash,
             trust_forwarded_for: config.http.trust_forwarded_for,
             links: std::sync::Mutex::new(std::collections::HashMap::new()),
@@ -143,6 +152,11 @@ impl Security {
         self.login_account
             .set_per_minute(s.login_per_account_per_minute);
         self.join_ip.set_per_minute(s.join_per_ip_per_minute);
+        self.join_poll.set_per_minute(s.join_poll_per_ip_per_minute);
+        self.join_wizard
+            .set_per_minute(s.join_wizard_per_ip_per_minute);
+        self.join_redeem
+            .set_per_minute(s.join_redeem_per_ip_per_minute);
         self.config.store(Arc::new(s.clone()));
         self.set_public_url(&config.public_url);
     }
@@ -862,6 +876,10 @@ mod tests {
             login_per_ip_per_minute: 1,
             login_per_account_per_minute: 1,
             join_per_ip_per_minute: 1,
+            join_poll_per_ip_per_minute: 1,
+            join_wizard_per_ip_per_minute: 1,
+            join_redeem_per_ip_per_minute: 1,
+            join_redeem_wait_secs: 1,
             lockout_after: 2,
             lockout_base_secs: 60,
             lockout_max_secs: 150,

@@ -34,6 +34,7 @@ migrations! {
     5 => "0005_external_admin_login",
     6 => "0006_wizards",
     7 => "0007_operations",
+    8 => "0008_redemption_safety",
 }
 
 /// The schema version recorded in the database.

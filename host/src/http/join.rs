@@ -1,6 +1,8 @@
 //! The public join API: validate a code, link an account (PIN flow), redeem.
 //!
-//! Everything here is rate limited per client address, answers one generic `INVITE_INVALID` for
+//! Everything here is rate limited per client address (one budget each for checks, polls, wizard
+//! answers and redemptions, so a page that polls cannot use up the budget to redeem), answers one
+//! generic `INVITE_INVALID` for
 //! any code that cannot be used, and never reveals server URLs, plugin details or the invitee's
 //! token (which stays sealed in the daemon until the redemption uses it).
 
@@ -12,11 +14,14 @@ use crate::http::Routes;
 use crate::http::extract::{Json, Path};
 use crate::http::openapi::Errors;
 use crate::plugins::{JoinFlow, LinkStatus};
-use crate::redemption::{self, RedeemRequest, Redeemed, StoredAccount, invite_invalid};
+use crate::redemption::{
+    self, InProgress, Progress, RedeemRequest, Redeemed, StoredAccount, invite_invalid,
+};
 use crate::servers;
 use crate::state::AppState;
 use axum::extract::State;
 use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 use rusqlite::{OptionalExtension, params};
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -26,15 +31,40 @@ use utoipa_axum::routes;
 pub fn routes() -> Routes {
     vec![
         routes!(validate, redeem),
+        routes!(redemption_status),
         routes!(start_link),
         routes!(poll_link),
     ]
 }
 
-pub(crate) fn limit(state: &AppState, ip: &Option<String>) -> Result<()> {
+/// The join-page rate budgets, each per client address and sized for a real invitee.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Budget {
+    /// Opening the link (`security.join_per_ip_per_minute`).
+    Check,
+    /// Polling an account link or a redemption in progress (`security.join_poll_per_ip_per_minute`).
+    Poll,
+    /// Answering a wizard step (`security.join_wizard_per_ip_per_minute`).
+    Wizard,
+    /// Redeeming and starting account links (`security.join_redeem_per_ip_per_minute`).
+    Redeem,
+}
+
+pub(crate) fn limit(state: &AppState, ip: &Option<String>, budget: Budget) -> Result<()> {
     let key = ip.clone().unwrap_or_else(|| "unknown".into());
-    state.security().join_ip.check(&key).map_err(|secs| {
-        Error::new(ErrorCode::RateLimited, "too many requests; slow down").with_retry_after(secs)
+    let security = state.security();
+    let limiter = match budget {
+        Budget::Check => &security.join_ip,
+        Budget::Poll => &security.join_poll,
+        Budget::Wizard => &security.join_wizard,
+        Budget::Redeem => &security.join_redeem,
+    };
+    limiter.check(&key).map_err(|secs| {
+        Error::new(
+            ErrorCode::RateLimited,
+            format!("too many requests; try again in {secs} s"),
+        )
+        .with_retry_after(secs)
     })
 }
 
@@ -111,7 +141,7 @@ async fn validate(
     ClientIp(ip): ClientIp,
     Path(code): Path<String>,
 ) -> Result<Json<Validation>> {
-    limit(&state, &ip)?;
+    limit(&state, &ip, Budget::Check)?;
     let inv = active_invitation(&state, code).await?;
     let targets = inv.targets.clone();
     let rows = state
@@ -182,7 +212,8 @@ async fn validate(
     params(("code" = String, Path, description = "The invitation code")),
     request_body = RedeemRequest,
     responses(
-        (status = CREATED, body = Redeemed),
+        (status = CREATED, description = "Every account exists", body = Redeemed),
+        (status = ACCEPTED, description = "Still running: poll `GET /join/{code}/redemptions/{handle}`", body = InProgress),
         Errors<(
             code::InviteInvalid,
             code::RateLimited,
@@ -193,6 +224,8 @@ async fn validate(
             code::WizardTokenInvalid,
             code::ServerUnavailable,
             code::RemoteInvalidInput,
+            code::AlreadyMember,
+            code::Unavailable,
         )>,
     )
 )]
@@ -201,13 +234,61 @@ async fn redeem(
     ClientIp(ip): ClientIp,
     Path(code): Path<String>,
     Json(req): Json<RedeemRequest>,
-) -> Result<(StatusCode, Json<Redeemed>)> {
-    limit(&state, &ip)?;
+) -> Result<Response> {
+    limit(&state, &ip, Budget::Redeem)?;
     if redemption_code_is_malformed(&code) {
         return Err(invite_invalid());
     }
-    let redeemed = redemption::redeem(&state, &code, req, ip).await?;
-    Ok((StatusCode::CREATED, Json(redeemed)))
+    Ok(progress_response(
+        redemption::redeem(&state, &code, req, ip).await?,
+        StatusCode::CREATED,
+    ))
+}
+
+fn progress_response(progress: Progress, done: StatusCode) -> Response {
+    match progress {
+        Progress::Completed(redeemed) => (done, Json(redeemed)).into_response(),
+        Progress::Running(running) => (StatusCode::ACCEPTED, Json(running)).into_response(),
+    }
+}
+
+/// Poll a redemption
+///
+/// Where a redemption that answered `202` stands: `200` with the accounts once it completed,
+/// `202` while it runs, or the error it ended with (nothing was kept).
+#[utoipa::path(
+    get,
+    path = "/join/{code}/redemptions/{handle}",
+    tag = "join",
+    operation_id = "redemption_status",
+    params(
+        ("code" = String, Path, description = "The invitation code"),
+        ("handle" = String, Path, description = "The handle from the redemption's answer"),
+    ),
+    responses(
+        (status = OK, description = "Every account exists", body = Redeemed),
+        (status = ACCEPTED, description = "Still running", body = InProgress),
+        Errors<(
+            code::InviteInvalid,
+            code::RateLimited,
+            code::ValidationFailed,
+            code::UsernameTaken,
+            code::ServerUnavailable,
+            code::RemoteInvalidInput,
+            code::Internal,
+        )>,
+    )
+)]
+async fn redemption_status(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    Path((code, handle)): Path<(String, String)>,
+) -> Result<Response> {
+    limit(&state, &ip, Budget::Poll)?;
+    Ok(progress_response(
+        redemption::status(&state, &code, &handle).await?,
+        StatusCode::OK,
+    ))
 }
 
 /// The first target server of the invitation run by `connector`, with its context.
@@ -251,8 +332,8 @@ async fn link_server(
 /// A started account link (PIN flow).
 #[derive(Serialize, ToSchema)]
 struct LinkStarted {
-    /// Poll `GET .../oauth/{connector}/{link}` with this id.
-    link: i64,
+    /// Poll `GET .../oauth/{connector}/{link}` with this handle, and redeem with it in `links`.
+    link: String,
     /// Code to show the invitee.
     code: String,
     /// Where to send the invitee to approve.
@@ -284,7 +365,7 @@ async fn start_link(
     ClientIp(ip): ClientIp,
     Path((code, connector)): Path<(String, String)>,
 ) -> Result<(StatusCode, Json<LinkStarted>)> {
-    limit(&state, &ip)?;
+    limit(&state, &ip, Budget::Redeem)?;
     let inv = active_invitation(&state, code).await?;
     let (server_id, ctx) = link_server(&state, &inv, &connector).await?;
     let started = state
@@ -303,15 +384,16 @@ async fn start_link(
             + chrono::Duration::seconds(i64::from(started.expires_in.clamp(60, 3600))),
     );
     let (inv_id, pin) = (inv.id, started.pin_id.clone());
+    let handle = crate::crypto::random_token(18);
     let link = state
         .db()
         .write(move |tx| {
             tx.execute(
-                "INSERT INTO join_links (invitation_id, server_id, pin_id, state, created_at, expires_at) VALUES (?1, ?2, ?3, 'pending', ?4, ?5)
+                "INSERT INTO join_links (handle, invitation_id, server_id, pin_id, state, created_at, expires_at) VALUES (?1, ?2, ?3, ?4, 'pending', ?5, ?6)
                  ON CONFLICT(server_id, pin_id) DO NOTHING",
-                params![inv_id, server_id, pin, db::time::now(), expires],
+                params![handle, inv_id, server_id, pin, db::time::now(), expires],
             )?;
-            Ok(tx.query_row("SELECT id FROM join_links WHERE server_id = ?1 AND pin_id = ?2", params![server_id, pin], |r| r.get(0))?)
+            Ok(tx.query_row("SELECT handle FROM join_links WHERE server_id = ?1 AND pin_id = ?2 AND invitation_id = ?3", params![server_id, pin, inv_id], |r| r.get(0))?)
         })
         .await?;
     Ok((
@@ -325,8 +407,8 @@ async fn start_link(
     ))
 }
 
-/// server id, pin id, state, sealed account, expiry.
-type LinkRow = (i64, String, String, Option<Vec<u8>>, String);
+/// row id, server id, pin id, state, sealed account, expiry.
+type LinkRow = (i64, i64, String, String, Option<Vec<u8>>, String);
 
 /// The state of an account link.
 #[derive(Serialize, ToSchema)]
@@ -341,7 +423,7 @@ struct LinkPoll {
 
 /// Poll an account link
 ///
-/// `linked` once the invitee approved; then redeem with the link id in `links`.
+/// `linked` once the invitee approved; then redeem with the link handle in `links`.
 #[utoipa::path(
     get,
     path = "/join/{code}/oauth/{connector}/{link}",
@@ -350,7 +432,7 @@ struct LinkPoll {
     params(
         ("code" = String, Path, description = "The invitation code"),
         ("connector" = String, Path, description = "Connector id"),
-        ("link" = i64, Path, description = "The link id from the start"),
+        ("link" = String, Path, description = "The link handle from the start"),
     ),
     responses(
         (status = OK, body = LinkPoll),
@@ -360,23 +442,26 @@ struct LinkPoll {
 async fn poll_link(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
-    Path((code, connector, link)): Path<(String, String, i64)>,
+    Path((code, connector, handle)): Path<(String, String, String)>,
 ) -> Result<Json<LinkPoll>> {
-    limit(&state, &ip)?;
+    limit(&state, &ip, Budget::Poll)?;
     let inv = active_invitation(&state, code).await?;
+    if handle.len() > 64 {
+        return Err(Error::not_found("account link"));
+    }
     let inv_id = inv.id;
     let row: Option<LinkRow> = state
         .db()
         .run(move |c| {
             Ok(c.query_row(
-                "SELECT server_id, pin_id, state, account, expires_at FROM join_links WHERE id = ?1 AND invitation_id = ?2",
-                params![link, inv_id],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
+                "SELECT id, server_id, pin_id, state, account, expires_at FROM join_links WHERE handle = ?1 AND invitation_id = ?2",
+                params![handle, inv_id],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?)),
             )
             .optional()?)
         })
         .await?;
-    let Some((server_id, pin, link_state, sealed, expires_at)) = row else {
+    let Some((link, server_id, pin, link_state, sealed, expires_at)) = row else {
         return Err(Error::not_found("account link"));
     };
     let crypto = &state.security().crypto;
@@ -449,7 +534,7 @@ async fn poll_link(
                 .write(move |tx| {
                     Ok(tx
                         .execute(
-                            "UPDATE join_links SET state = 'linked', account = ?2 WHERE id = ?1",
+                            "UPDATE join_links SET state = 'linked', account = ?2 WHERE id = ?1 AND state = 'pending'",
                             params![link, sealed],
                         )
                         .map(|_| ())?)

@@ -753,6 +753,7 @@ mod tests {
             "POST /api/v1/join/{code}/oauth/{connector}",
             "GET /api/v1/join/{code}/oauth/{connector}/{link}",
             "POST /api/v1/join/{code}/wizard/{step}",
+            "GET /api/v1/join/{code}/redemptions/{handle}",
         ]
         .into_iter()
         .map(str::to_owned)

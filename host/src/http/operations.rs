@@ -477,6 +477,16 @@ struct PluginCounts {
     unhealthy: i64,
 }
 
+/// Redemptions that need attention (docs/redemption.md).
+#[derive(Serialize, ToSchema, Default)]
+struct RedemptionCounts {
+    /// Running, or waiting for recovery to settle them (their uses are reserved).
+    pending: i64,
+    /// Undone, but an account whose origin could not be proven was left on a server (audit
+    /// action `redemption.unresolved` names it).
+    unresolved: i64,
+}
+
 /// The admin's overview.
 #[derive(Serialize, ToSchema)]
 struct Dashboard {
@@ -490,6 +500,8 @@ struct Dashboard {
     servers: Vec<ServerHealth>,
     /// Plugins.
     plugins: PluginCounts,
+    /// Redemptions that need attention.
+    redemptions: RedemptionCounts,
     /// The latest audit events (10).
     recent_activity: Vec<audit::Event>,
     /// The latest job runs (10).
@@ -510,7 +522,7 @@ struct Dashboard {
 async fn dashboard(State(state): State<AppState>, _admin: Admin) -> Result<Json<Dashboard>> {
     let now = time::now();
     let soon = time::fmt(chrono::Utc::now() + chrono::Duration::days(7));
-    let (invitations, users, rows, recent_activity, recent_jobs) = state
+    let (invitations, users, redemptions, rows, recent_activity, recent_jobs) = state
         .db()
         .run(move |c| {
             let (by_status, pending) = db::invitations::status_counts(c, &now)?;
@@ -542,10 +554,20 @@ async fn dashboard(State(state): State<AppState>, _admin: Admin) -> Result<Json<
                     })
                 },
             )?;
+            let redemptions = c.query_row(
+                "SELECT coalesce(sum(state = 'pending'), 0), coalesce(sum(state = 'unresolved'), 0) FROM redemptions",
+                [],
+                |r| {
+                    Ok(RedemptionCounts {
+                        pending: r.get(0)?,
+                        unresolved: r.get(1)?,
+                    })
+                },
+            )?;
             let rows = db::servers::list(c)?;
             let (recent_activity, _) = db::audit::list(c, &db::audit::Filter::default(), 10, 0)?;
             let (recent_jobs, _) = db::jobs::list(c, &db::jobs::Filter::default(), 10, 0)?;
-            Ok((invitations, users, rows, recent_activity, recent_jobs))
+            Ok((invitations, users, redemptions, rows, recent_activity, recent_jobs))
         })
         .await?;
     let mut server_counts = ServerCounts::default();
@@ -590,6 +612,7 @@ async fn dashboard(State(state): State<AppState>, _admin: Admin) -> Result<Json<
         server_counts,
         servers,
         plugins,
+        redemptions,
         recent_activity,
         recent_jobs,
     }))

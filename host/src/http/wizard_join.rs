@@ -83,7 +83,7 @@ async fn submit_step(
     Path((code, step_id)): Path<(String, i64)>,
     Json(req): Json<StepSubmission>,
 ) -> Result<Json<StepPassed>> {
-    crate::http::join::limit(&state, &ip)?;
+    crate::http::join::limit(&state, &ip, crate::http::join::Budget::Wizard)?;
     if crate::http::invitations::check_custom_code(&code).is_err() {
         return Err(crate::redemption::invite_invalid());
     }

@@ -1,4 +1,4 @@
-//! The one `bindgen!` site of the host (contract `zondarr:connector@0.1.x`) and the conversions
+//! The one `bindgen!` site of the host (contract `zondarr:connector@0.2.x`) and the conversions
 //! between the generated types and the host-side types in [`super::types`].
 //!
 //! Nothing outside `plugins` sees these types. A future major version of the contract gets a
@@ -21,8 +21,8 @@ pub(crate) use exports::zondarr::connector::{auth, connector, oauth};
 pub(crate) use zondarr::connector::host;
 pub(crate) use zondarr::connector::types as wit;
 
-/// The contract major this module implements: `0.1.x` (for `0.x`, the minor is the major).
-pub(crate) const CONTRACT_MAJOR: (u64, u64) = (0, 1);
+/// The contract major this module implements: `0.2.x` (for `0.x`, the minor is the major).
+pub(crate) const CONTRACT_MAJOR: (u64, u64) = (0, 2);
 /// Export name prefix of the required interface.
 pub(crate) const CONNECTOR_EXPORT: &str = "zondarr:connector/connector@";
 /// Export name prefix of the optional PIN-linking interface.
@@ -30,39 +30,53 @@ pub(crate) const OAUTH_EXPORT: &str = "zondarr:connector/oauth@";
 /// Export name prefix of the optional sign-in interface.
 pub(crate) const AUTH_EXPORT: &str = "zondarr:connector/auth@";
 
-impl From<wit::Capability> for t::Capability {
-    fn from(c: wit::Capability) -> Self {
-        match c {
-            wit::Capability::ListUsers => t::Capability::ListUsers,
-            wit::Capability::CreateUser => t::Capability::CreateUser,
-            wit::Capability::DeleteUser => t::Capability::DeleteUser,
-            wit::Capability::SetEnabled => t::Capability::SetEnabled,
-            wit::Capability::LibraryAccess => t::Capability::LibraryAccess,
-            wit::Capability::Permissions => t::Capability::Permissions,
-            wit::Capability::SetPassword => t::Capability::SetPassword,
-            wit::Capability::OauthLink => t::Capability::OauthLink,
-            wit::Capability::Authenticate => t::Capability::Authenticate,
-        }
-    }
+/// A capability this daemon knows; `None` for an `other(..)` one, which it ignores (a newer
+/// plugin may offer what this daemon cannot use).
+fn capability(c: wit::Capability) -> Option<t::Capability> {
+    Some(match c {
+        wit::Capability::ListUsers => t::Capability::ListUsers,
+        wit::Capability::CreateUser => t::Capability::CreateUser,
+        wit::Capability::DeleteUser => t::Capability::DeleteUser,
+        wit::Capability::SetEnabled => t::Capability::SetEnabled,
+        wit::Capability::LibraryAccess => t::Capability::LibraryAccess,
+        wit::Capability::Permissions => t::Capability::Permissions,
+        wit::Capability::SetPassword => t::Capability::SetPassword,
+        wit::Capability::OauthLink => t::Capability::OauthLink,
+        wit::Capability::Authenticate => t::Capability::Authenticate,
+        wit::Capability::FindUser => t::Capability::FindUser,
+        wit::Capability::Other(_) => return None,
+    })
 }
 
-impl From<wit::JoinFlow> for t::JoinFlow {
-    fn from(j: wit::JoinFlow) -> Self {
+impl TryFrom<wit::JoinFlow> for t::JoinFlow {
+    type Error = String;
+
+    fn try_from(j: wit::JoinFlow) -> Result<Self, String> {
         match j {
-            wit::JoinFlow::Credentials => t::JoinFlow::Credentials,
-            wit::JoinFlow::OauthLink => t::JoinFlow::OauthLink,
+            wit::JoinFlow::Credentials => Ok(t::JoinFlow::Credentials),
+            wit::JoinFlow::OauthLink => Ok(t::JoinFlow::OauthLink),
+            wit::JoinFlow::Other(name) => Err(format!(
+                "the plugin needs the join flow `{}`, which this daemon does not know; a newer Zondarr may support it",
+                name.escape_debug()
+            )),
         }
     }
 }
 
-impl From<wit::ValueKind> for t::ValueKind {
-    fn from(k: wit::ValueKind) -> Self {
+impl TryFrom<wit::ValueKind> for t::ValueKind {
+    type Error = String;
+
+    fn try_from(k: wit::ValueKind) -> Result<Self, String> {
         match k {
-            wit::ValueKind::Text => t::ValueKind::Text,
-            wit::ValueKind::Secret => t::ValueKind::Secret,
-            wit::ValueKind::Url => t::ValueKind::Url,
-            wit::ValueKind::Flag => t::ValueKind::Flag,
-            wit::ValueKind::Number => t::ValueKind::Number,
+            wit::ValueKind::Text => Ok(t::ValueKind::Text),
+            wit::ValueKind::Secret => Ok(t::ValueKind::Secret),
+            wit::ValueKind::Url => Ok(t::ValueKind::Url),
+            wit::ValueKind::Flag => Ok(t::ValueKind::Flag),
+            wit::ValueKind::Number => Ok(t::ValueKind::Number),
+            wit::ValueKind::Other(name) => Err(format!(
+                "the plugin uses the value kind `{}`, which this daemon does not know; a newer Zondarr may support it",
+                name.escape_debug()
+            )),
         }
     }
 }
@@ -87,38 +101,44 @@ impl From<&t::Value> for wit::Value {
     }
 }
 
-impl From<wit::Manifest> for t::Manifest {
-    fn from(m: wit::Manifest) -> Self {
-        t::Manifest {
+impl TryFrom<wit::Manifest> for t::Manifest {
+    type Error = String;
+
+    fn try_from(m: wit::Manifest) -> Result<Self, String> {
+        Ok(t::Manifest {
             id: m.id,
             name: m.name,
             version: m.version,
             description: m.description,
-            capabilities: m.capabilities.into_iter().map(Into::into).collect(),
+            capabilities: m.capabilities.into_iter().filter_map(capability).collect(),
             permissions: m
                 .permissions
                 .into_iter()
-                .map(|p| t::PermissionDef {
-                    key: p.key,
-                    label: p.label,
-                    description: p.description,
-                    kind: p.kind.into(),
-                    default_value: p.default_value.into(),
+                .map(|p| {
+                    Ok(t::PermissionDef {
+                        key: p.key,
+                        label: p.label,
+                        description: p.description,
+                        kind: p.kind.try_into()?,
+                        default_value: p.default_value.into(),
+                    })
                 })
-                .collect(),
-            join_flow: m.join_flow.into(),
+                .collect::<Result<_, String>>()?,
+            join_flow: m.join_flow.try_into()?,
             config: m
                 .config
                 .into_iter()
-                .map(|f| t::ConfigField {
-                    key: f.key,
-                    label: f.label,
-                    help: f.help,
-                    kind: f.kind.into(),
-                    required: f.required,
-                    default_value: f.default_value.map(Into::into),
+                .map(|f| {
+                    Ok(t::ConfigField {
+                        key: f.key,
+                        label: f.label,
+                        help: f.help,
+                        kind: f.kind.try_into()?,
+                        required: f.required,
+                        default_value: f.default_value.map(Into::into),
+                    })
                 })
-                .collect(),
+                .collect::<Result<_, String>>()?,
             auth: match m.auth {
                 wit::AuthScheme::None => t::AuthScheme::None,
                 wit::AuthScheme::Header(h) => t::AuthScheme::Header {
@@ -144,7 +164,7 @@ impl From<wit::Manifest> for t::Manifest {
                 color: m.brand.color,
                 icon_svg: m.brand.icon_svg,
             },
-        }
+        })
     }
 }
 
@@ -163,7 +183,9 @@ impl From<wit::ConnectorError> for ConnectorError {
             wit::ConnectorError::RemoteStatus(s) => ConnectorError::RemoteStatus(s),
             wit::ConnectorError::InvalidResponse(m) => ConnectorError::InvalidResponse(m),
             wit::ConnectorError::Denied(m) => ConnectorError::Denied(m),
-            wit::ConnectorError::Internal(m) => ConnectorError::Internal(m),
+            wit::ConnectorError::Internal(m) | wit::ConnectorError::Other(m) => {
+                ConnectorError::Internal(m)
+            }
         }
     }
 }
@@ -199,6 +221,18 @@ impl From<wit::RemoteUser> for t::RemoteUser {
             disabled: u.disabled,
             admin: u.admin,
             last_activity: u.last_activity,
+        }
+    }
+}
+
+impl From<wit::CreatedUser> for t::CreatedUser {
+    fn from(c: wit::CreatedUser) -> Self {
+        t::CreatedUser {
+            user: c.user.into(),
+            origin: match c.origin {
+                wit::AccountOrigin::Created => t::AccountOrigin::Created,
+                wit::AccountOrigin::Adopted => t::AccountOrigin::Adopted,
+            },
         }
     }
 }

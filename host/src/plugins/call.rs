@@ -135,6 +135,7 @@ pub(crate) enum Op {
     ListLibraries,
     ListUsers,
     CreateUser(wit::NewUser),
+    FindUser(wit::NewUser),
     DeleteUser(String, wit::DeleteOptions),
     SetEnabled(String, bool),
     SetLibraryAccess(String, wit::LibraryAccess),
@@ -154,6 +155,7 @@ impl Op {
             Op::ListLibraries => "list-libraries",
             Op::ListUsers => "list-users",
             Op::CreateUser(_) => "create-user",
+            Op::FindUser(_) => "find-user",
             Op::DeleteUser(..) => "delete-user",
             Op::SetEnabled(..) => "set-enabled",
             Op::SetLibraryAccess(..) => "set-library-access",
@@ -172,7 +174,8 @@ pub(crate) enum Reply {
     ServerInfo(wit::ServerInfo),
     Libraries(Vec<wit::Library>),
     Users(Vec<wit::RemoteUser>),
-    User(wit::RemoteUser),
+    Created(wit::CreatedUser),
+    MaybeUser(Option<wit::RemoteUser>),
     Unit,
     LinkStart(oauth::LinkStart),
     LinkStatus(oauth::LinkStatus),
@@ -365,7 +368,11 @@ async fn invoke(
         Op::CreateUser(user) => c
             .call_create_user(&mut *store, srv()?, &user)
             .await?
-            .map(Reply::User),
+            .map(Reply::Created),
+        Op::FindUser(user) => c
+            .call_find_user(&mut *store, srv()?, &user)
+            .await?
+            .map(Reply::MaybeUser),
         Op::DeleteUser(id, options) => c
             .call_delete_user(&mut *store, srv()?, &id, options)
             .await?

@@ -518,18 +518,35 @@ impl PluginHost {
         }
     }
 
-    /// Create an account with libraries and permissions applied.
+    /// Create an account with libraries and permissions applied; the answer says whether it was
+    /// created or adopted.
     pub async fn create_user(
         &self,
         id: &str,
         server: &ServerContext,
         user: &NewUser,
-    ) -> Result<RemoteUser, CallError> {
+    ) -> Result<CreatedUser, CallError> {
         match self
             .call(id, Some(server), Op::CreateUser(user.into()))
             .await?
         {
-            Reply::User(u) => Ok(u.into()),
+            Reply::Created(c) => Ok(c.into()),
+            _ => Err(unexpected()),
+        }
+    }
+
+    /// The account `create_user` with this input would collide with or adopt, if any.
+    pub async fn find_user(
+        &self,
+        id: &str,
+        server: &ServerContext,
+        user: &NewUser,
+    ) -> Result<Option<RemoteUser>, CallError> {
+        match self
+            .call(id, Some(server), Op::FindUser(user.into()))
+            .await?
+        {
+            Reply::MaybeUser(u) => Ok(u.map(Into::into)),
             _ => Err(unexpected()),
         }
     }

@@ -111,6 +111,8 @@ pub enum Capability {
     OauthLink,
     /// The `auth` interface (`authenticate`).
     Authenticate,
+    /// `find_user`: looks up the account `create_user` would make or adopt.
+    FindUser,
 }
 
 impl Capability {
@@ -126,6 +128,7 @@ impl Capability {
             Capability::SetPassword => "set_password",
             Capability::OauthLink => "oauth_link",
             Capability::Authenticate => "authenticate",
+            Capability::FindUser => "find_user",
         }
     }
 }
@@ -364,6 +367,24 @@ pub struct RemoteUser {
     pub admin: bool,
     /// Last activity, RFC 3339.
     pub last_activity: Option<String>,
+}
+
+/// Whether `create_user` made the account or took over one that existed before.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AccountOrigin {
+    /// Made by this call: may be deleted again on rollback.
+    Created,
+    /// Existed before: never deleted on rollback.
+    Adopted,
+}
+
+/// What `create_user` answered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CreatedUser {
+    /// The account.
+    pub user: RemoteUser,
+    /// Whether it was created or adopted.
+    pub origin: AccountOrigin,
 }
 
 /// Which libraries an account may see.

@@ -410,7 +410,11 @@ pub fn check_answers(
                 Some(Value::String(s)) => {
                     let len = s.trim().chars().count() as u32;
                     let max = max_length.unwrap_or(MAX_TEXT_ANSWER_CHARS);
-                    if s.chars().count() as u32 > MAX_TEXT_ANSWER_CHARS || len > max {
+                    if let Err(rule) =
+                        crate::input::free_text(s, MAX_TEXT_ANSWER_CHARS as usize * 4)
+                    {
+                        Some(rule.to_owned())
+                    } else if s.chars().count() as u32 > MAX_TEXT_ANSWER_CHARS || len > max {
                         Some(format!("must be at most {max} characters"))
                     } else if len == 0 && *required {
                         Some("is required".to_owned())

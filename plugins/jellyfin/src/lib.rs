@@ -49,6 +49,7 @@ impl Connector for Jellyfin {
             Capability::Permissions,
             Capability::SetPassword,
             Capability::Authenticate,
+            Capability::FindUser,
         ])
         .with_config(
             ConfigField::secret("api_key", "API key")
@@ -135,7 +136,11 @@ impl Connector for Jellyfin {
         Ok(users.into_iter().map(remote_user).collect())
     }
 
-    fn create_user(server: &Server<'_>, user: NewUser) -> Result<RemoteUser> {
+    fn find_user(server: &Server<'_>, user: &NewUser) -> Result<Option<RemoteUser>> {
+        Ok(find_by_name(server, &user.username)?.map(remote_user))
+    }
+
+    fn create_user(server: &Server<'_>, user: NewUser) -> Result<CreatedUser> {
         check_username(&user.username)?;
         let password = user
             .password
@@ -146,11 +151,8 @@ impl Connector for Jellyfin {
         let changes =
             Changes::libraries(&user.libraries)?.and(Changes::permissions(&user.permissions)?);
 
-        // Jellyfin answers a duplicate name with a bare "Error processing request." 400, so the
-        // name is checked first, case-insensitively as Jellyfin compares names.
-        if name_taken(server, &user.username)? {
-            return Err(Error::UsernameTaken);
-        }
+        // The daemon looks the name up with `find-user` right before this call, so no list is
+        // fetched here; Jellyfin answers a duplicate with a bare 400, which is told apart below.
         let body = json!({ "Name": user.username, "Password": password });
         let request = Request::post("/Users/New").json(&body)?;
         let label = api::describe(&request);
@@ -174,8 +176,10 @@ impl Connector for Jellyfin {
             Err(err) => Err(err),
         };
         // The account may exist although the answer was lost (a timeout, a cut-off body, a
-        // server error after the insert): it must not stay without its library limits.
-        let created = created.inspect_err(|_| remove_by_name(server, &user.username))?;
+        // server error after the insert). The connector does not guess: the error tells the
+        // daemon that the outcome is unknown, and the daemon finds the account with `find-user`
+        // and removes it by id only if its journal proves that this redemption made it.
+        let created = created?;
         let Some(id) = Guid::parse(&created.id) else {
             remove_by_name(server, &user.username);
             return Err(Error::InvalidResponse(format!(
@@ -203,12 +207,12 @@ impl Connector for Jellyfin {
             }
         };
         let flag = |field: &str| policy.get(field).and_then(|v| v.as_bool()).unwrap_or(false);
-        Ok(
+        Ok(CreatedUser::created(
             RemoteUser::new(id.hex(), created.name.unwrap_or(user.username))
                 .with_kind("local")
                 .with_disabled(flag("IsDisabled"))
                 .with_admin(flag("IsAdministrator")),
-        )
+        ))
     }
 
     fn delete_user(server: &Server<'_>, user_id: &str, _options: DeleteOptions) -> Result<()> {

@@ -49,6 +49,7 @@ impl Connector for Plex {
             Capability::LibraryAccess,
             Capability::Permissions,
             Capability::OauthLink,
+            Capability::FindUser,
         ])
         .with_join_flow(JoinFlow::OauthLink)
         .with_config(
@@ -112,7 +113,11 @@ impl Connector for Plex {
         sharing::list_users(server)
     }
 
-    fn create_user(server: &Server<'_>, user: NewUser) -> Result<RemoteUser> {
+    fn find_user(server: &Server<'_>, user: &NewUser) -> Result<Option<RemoteUser>> {
+        sharing::find_user(server, user)
+    }
+
+    fn create_user(server: &Server<'_>, user: NewUser) -> Result<CreatedUser> {
         sharing::create_user(server, user)
     }
 

@@ -91,7 +91,34 @@ enum Invitee {
 /// chosen libraries and settings, then accepts it with the invitee's token when the account was
 /// linked, so nothing stays pending. Calling it again for the same account converges to the same
 /// state, so a retry after any failure is safe.
-pub fn create_user(server: &Server<'_>, user: NewUser) -> Result<RemoteUser> {
+/// The share of this server that the invitee already has, if any: what `create_user` would adopt.
+pub fn find_user(server: &Server<'_>, user: &NewUser) -> Result<Option<RemoteUser>> {
+    let (invitee, names) = invitee(user)?;
+    let machine_id = machine(server)?.machine_identifier;
+    let name_refs: Vec<&str> = names.iter().map(String::as_str).collect();
+    let Some(share) = find_share(server, &machine_id, &name_refs)? else {
+        return Ok(None);
+    };
+    let id = match (&invitee, share.account_id()) {
+        (Invitee::Id(id), _) => id.to_string(),
+        (Invitee::Name(_), Some(id)) => id.to_owned(),
+        (Invitee::Name(name), None) => name.clone(),
+    };
+    let username = non_empty(share.username.as_deref())
+        .map(str::to_owned)
+        .unwrap_or_else(|| user.username.clone());
+    Ok(Some(
+        RemoteUser::new(id, username)
+            .with_email(share.email.clone())
+            .with_kind(if share.is_accepted() {
+                KIND_FRIEND
+            } else {
+                KIND_SHARED
+            }),
+    ))
+}
+
+pub fn create_user(server: &Server<'_>, user: NewUser) -> Result<CreatedUser> {
     let (invitee, names) = invitee(&user)?;
     let settings = Patch::from_values(&user.permissions)?.complete(server)?;
     let machine_id = machine(server)?.machine_identifier;
@@ -158,9 +185,15 @@ pub fn create_user(server: &Server<'_>, user: NewUser) -> Result<RemoteUser> {
         .and_then(|account| account.email.clone())
         .or_else(|| user.email.clone())
         .or_else(|| share.email.clone());
-    Ok(RemoteUser::new(id, username)
+    let account = RemoteUser::new(id, username)
         .with_email(email)
-        .with_kind(if accepted { KIND_FRIEND } else { KIND_SHARED }))
+        .with_kind(if accepted { KIND_FRIEND } else { KIND_SHARED });
+    // A share that existed before this call is adopted: a rollback must never end it.
+    Ok(if updated {
+        CreatedUser::adopted(account)
+    } else {
+        CreatedUser::created(account)
+    })
 }
 
 fn invitee(user: &NewUser) -> Result<(Invitee, Vec<String>)> {

@@ -12,7 +12,8 @@ fn manifest_is_an_oauth_link_connector_without_enable_or_password() {
     assert_eq!(manifest.join_flow, JoinFlow::OauthLink);
     assert!(!manifest.capabilities.contains(&Capability::SetEnabled));
     assert!(!manifest.capabilities.contains(&Capability::SetPassword));
-    assert_eq!(manifest.capabilities.len(), 6);
+    assert_eq!(manifest.capabilities.len(), 7);
+    assert!(manifest.capabilities.contains(&Capability::FindUser));
     let hosts: Vec<(&str, bool)> = manifest
         .extra_hosts
         .iter()
@@ -106,6 +107,12 @@ mod flows {
         )
         .unwrap();
         assert_eq!(
+            user.origin,
+            AccountOrigin::Adopted,
+            "the share existed before"
+        );
+        let user = user.user;
+        assert_eq!(
             (user.id.as_str(), user.kind.as_deref()),
             ("42", Some("friend"))
         );
@@ -141,7 +148,8 @@ mod flows {
     fn already_sharing_falls_back_to_an_update() {
         let mock = sharing_mock(true);
         let user = Plex::create_user(&mock.server(), linked_user(LibraryAccess::All)).unwrap();
-        assert_eq!(user.id, "42");
+        assert_eq!(user.origin, AccountOrigin::Adopted);
+        assert_eq!(user.user.id, "42");
         let calls = targets(&mock);
         let post = calls
             .iter()

@@ -85,6 +85,14 @@ pub enum Failure {
     Html,
     /// Handle the request normally (state changes happen), then cut the body in half.
     Truncated,
+    /// Wait this many milliseconds, then handle the request normally.
+    Delay(u64),
+    /// Handle the request normally (state changes happen), then never answer (for several
+    /// minutes): the caller cannot know what happened.
+    HandledThenHang,
+    /// Handle the request normally (state changes happen), then answer 200 with a JSON body of
+    /// this many bytes (white space around `null`), enough to exhaust a plugin's memory.
+    HandledThenHuge(usize),
 }
 
 /// What the fake answered.

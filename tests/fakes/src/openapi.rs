@@ -29,6 +29,7 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
+pub mod excerpt;
 mod schema;
 #[cfg(test)]
 mod tests;

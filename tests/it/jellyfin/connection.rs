@@ -33,7 +33,8 @@ async fn the_bundled_plugin_loads_with_its_manifest() {
             "library_access",
             "permissions",
             "set_password",
-            "authenticate"
+            "authenticate",
+            "find_user"
         ]
     );
     let auth = serde_json::to_value(&manifest.auth).expect("auth");

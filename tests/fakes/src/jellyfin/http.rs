@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::body::Bytes;
 use axum::extract::State as AxumState;
@@ -260,7 +261,16 @@ pub(super) async fn handle(
                     <body><form method=\"post\"><input name=\"user\"></form></body></html>\n"
                 .to_vec(),
         },
-        Some(Failure::Truncated) | None => {
+        Some(
+            Failure::Truncated
+            | Failure::Delay(_)
+            | Failure::HandledThenHang
+            | Failure::HandledThenHuge(_),
+        )
+        | None => {
+            if let Some(Failure::Delay(ms)) = failure {
+                tokio::time::sleep(Duration::from_millis(ms)).await;
+            }
             let incoming = Incoming {
                 method: &method,
                 path: &path,
@@ -269,9 +279,26 @@ pub(super) async fn handle(
                 body: &body,
             };
             let mut reply = shared.lock().dispatch(&shared, &incoming);
-            if failure == Some(Failure::Truncated) {
-                let keep = reply.body.len() / 2;
-                reply.body.truncate(keep);
+            match failure {
+                Some(Failure::Truncated) => {
+                    let keep = reply.body.len() / 2;
+                    reply.body.truncate(keep);
+                }
+                Some(Failure::HandledThenHang) => {
+                    tokio::time::sleep(HANG).await;
+                    reply = Reply::empty(503);
+                }
+                Some(Failure::HandledThenHuge(size)) => {
+                    let mut body = vec![b' '; size.max(4)];
+                    let at = body.len() - 4;
+                    body[at..].copy_from_slice(b"null");
+                    reply = Reply {
+                        status: 200,
+                        content_type: Some(JSON),
+                        body,
+                    };
+                }
+                _ => {}
             }
             reply
         }
