@@ -14,13 +14,25 @@ fn rfc3339_in(secs: i64) -> String {
         .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
 
-/// `/Library/VirtualFolders` as Jellyfin would answer it for these (id, name) pairs, in this
-/// order: what the fake answers once, for a server whose libraries changed.
-fn folders(libraries: &[(&str, &str)]) -> String {
+/// `/Library/VirtualFolders` as the fake Jellyfin would answer it for these (id, name) pairs,
+/// in this order (kinds as the fake has them): what it answers once, for a server whose
+/// libraries changed.
+fn folders(fake: &JellyfinFake, libraries: &[(&str, &str)]) -> String {
+    let kinds = fake.libraries();
     Value::Array(
         libraries
             .iter()
-            .map(|(id, name)| json!({ "Name": name, "ItemId": id, "CollectionType": "movies" }))
+            .map(|(id, name)| {
+                let mut folder = json!({ "Name": name, "ItemId": id });
+                if let Some(kind) = kinds
+                    .iter()
+                    .find(|l| l.id == *id)
+                    .and_then(|l| l.collection_type.clone())
+                {
+                    folder["CollectionType"] = json!(kind);
+                }
+                folder
+            })
             .collect(),
     )
     .to_string()
@@ -210,7 +222,7 @@ async fn an_invitation_keeps_its_libraries_through_renames_reorders_and_a_brief_
     // Renamed and listed in reverse order.
     let renamed = format!("{first} (4K)");
     let (first_ext, second_ext) = (ext_of(&first), ext_of(&second));
-    let answer = folders(&[
+    let answer = folders(&fake, &[
         (&second_ext, &second),
         (&others[1].0, &others[1].1),
         (&first_ext, &renamed),
@@ -227,7 +239,7 @@ async fn an_invitation_keeps_its_libraries_through_renames_reorders_and_a_brief_
     assert_eq!(shown["libraries_missing"], false);
 
     // One offered library is briefly absent (one of four: within the threshold), then back.
-    let answer = folders(&[
+    let answer = folders(&fake, &[
         (&first_ext, &renamed),
         (&others[0].0, &others[0].1),
         (&others[1].0, &others[1].1),
@@ -297,7 +309,7 @@ async fn a_removed_library_is_marked_missing_flagged_counted_and_refuses_redempt
     fake.fail_next_on(
         "GET",
         "/Library/VirtualFolders",
-        Failure::Garbage(folders(&listed)),
+        Failure::Garbage(folders(&fake, &listed)),
     );
     let (status, report) = sync_libraries(&api, server).await;
     assert_eq!(status, StatusCode::OK, "{report}");

@@ -246,7 +246,7 @@ pub fn referenced_libraries(
 
 /// What a library sync does, worked out from the stored libraries and the server's answer
 /// (external id, name, kind).
-#[derive(Debug, Default, Clone, PartialEq, Eq)]
+#[derive(Debug, Default, Clone)]
 pub struct LibraryPlan {
     /// Remote entries (index into the answer) that are new.
     pub add: Vec<usize>,
