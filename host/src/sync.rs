@@ -212,7 +212,10 @@ async fn libraries(
             counts.insert("missing".into(), count(plan.mark_missing.len()));
             counts.insert("removed".into(), count(plan.delete.len()));
             counts.insert("gone".into(), count(plan.gone));
-            counts.insert("added_names".into(), names(plan.add.iter().map(name_of).collect()));
+            counts.insert(
+                "added_names".into(),
+                names(plan.add.iter().map(name_of).collect()),
+            );
             counts.insert(
                 "updated_names".into(),
                 names(

@@ -149,7 +149,12 @@ async fn an_empty_library_answer_changes_nothing_and_is_reported() {
     let run = &refused["items"][0];
     assert_eq!(run["counts"]["gone"], 4, "{run}");
     assert_eq!(run["counts"]["remote"], 0, "{run}");
-    assert!(run["error"].as_str().unwrap().contains("max_vanished_percent"));
+    assert!(
+        run["error"]
+            .as_str()
+            .unwrap()
+            .contains("max_vanished_percent")
+    );
 
     // A full sync still syncs the users when its library part is refused, and answers the
     // refusal.
@@ -222,12 +227,15 @@ async fn an_invitation_keeps_its_libraries_through_renames_reorders_and_a_brief_
     // Renamed and listed in reverse order.
     let renamed = format!("{first} (4K)");
     let (first_ext, second_ext) = (ext_of(&first), ext_of(&second));
-    let answer = folders(&fake, &[
-        (&second_ext, &second),
-        (&others[1].0, &others[1].1),
-        (&first_ext, &renamed),
-        (&others[0].0, &others[0].1),
-    ]);
+    let answer = folders(
+        &fake,
+        &[
+            (&second_ext, &second),
+            (&others[1].0, &others[1].1),
+            (&first_ext, &renamed),
+            (&others[0].0, &others[0].1),
+        ],
+    );
     fake.fail_next_on("GET", "/Library/VirtualFolders", Failure::Garbage(answer));
     let (status, report) = sync_libraries(&api, server).await;
     assert_eq!(status, StatusCode::OK, "{report}");
@@ -239,11 +247,14 @@ async fn an_invitation_keeps_its_libraries_through_renames_reorders_and_a_brief_
     assert_eq!(shown["libraries_missing"], false);
 
     // One offered library is briefly absent (one of four: within the threshold), then back.
-    let answer = folders(&fake, &[
-        (&first_ext, &renamed),
-        (&others[0].0, &others[0].1),
-        (&others[1].0, &others[1].1),
-    ]);
+    let answer = folders(
+        &fake,
+        &[
+            (&first_ext, &renamed),
+            (&others[0].0, &others[0].1),
+            (&others[1].0, &others[1].1),
+        ],
+    );
     fake.fail_next_on("GET", "/Library/VirtualFolders", Failure::Garbage(answer));
     let (status, report) = sync_libraries(&api, server).await;
     assert_eq!(status, StatusCode::OK, "{report}");
@@ -314,7 +325,11 @@ async fn a_removed_library_is_marked_missing_flagged_counted_and_refuses_redempt
     let (status, report) = sync_libraries(&api, server).await;
     assert_eq!(status, StatusCode::OK, "{report}");
     let counts = &report["libraries"]["counts"];
-    assert_eq!((counts["missing"].as_i64(), counts["removed"].as_i64()), (Some(1), Some(1)), "{report}");
+    assert_eq!(
+        (counts["missing"].as_i64(), counts["removed"].as_i64()),
+        (Some(1), Some(1)),
+        "{report}"
+    );
     assert_eq!(counts["missing_names"], json!([gone_name]));
     let libs = libraries(&api, server).await;
     assert_eq!(libs.len(), 3, "the unoffered one is deleted: {libs:?}");
@@ -381,7 +396,11 @@ async fn a_removed_library_is_marked_missing_flagged_counted_and_refuses_redempt
     .await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
     let policy = fake.policy(&fake.user("jules").unwrap().id).unwrap();
-    assert_eq!(policy["EnabledFolders"].as_array().unwrap().len(), 2, "{policy}");
+    assert_eq!(
+        policy["EnabledFolders"].as_array().unwrap().len(),
+        2,
+        "{policy}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -437,14 +456,20 @@ async fn an_expired_plex_user_loses_the_share_with_default_settings_audited_once
 
     // Default settings: action disable, which Plex cannot do, fallback remove_libraries.
     let (_, preview) = api.get("/expiry/preview").await;
-    assert_eq!(preview["items"][0]["action"], "remove_libraries", "{preview}");
+    assert_eq!(
+        preview["items"][0]["action"], "remove_libraries",
+        "{preview}"
+    );
 
     let (status, run) = api.post("/jobs/user_expiry/run", json!({})).await;
     assert_eq!(status, StatusCode::OK, "{run}");
     assert_eq!(run["counts"]["access_removed"], 1, "{run}");
     assert_eq!(run["counts"]["failed"], 0, "{run}");
     assert!(plex.shares_of(kim.id).is_empty(), "the share is gone");
-    assert!(plex.is_friend(kim.id), "only this server's share is removed");
+    assert!(
+        plex.is_friend(kim.id),
+        "only this server's share is removed"
+    );
     let (_, shown) = api.get(&format!("/users/{user}")).await;
     assert_eq!(shown["expiry_action"], "access_removed", "{shown}");
 

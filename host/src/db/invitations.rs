@@ -189,9 +189,8 @@ fn load_targets(c: &Connection, inv: &mut Invitation) -> rusqlite::Result<()> {
             })
         })?
         .collect::<rusqlite::Result<Vec<_>>>()?;
-    let mut row_id = c.prepare_cached(
-        "SELECT id FROM libraries WHERE server_id = ?1 AND external_id = ?2",
-    )?;
+    let mut row_id =
+        c.prepare_cached("SELECT id FROM libraries WHERE server_id = ?1 AND external_id = ?2")?;
     for t in &mut targets {
         if let Some(refs) = &t.library_refs {
             let mut ids = Vec::with_capacity(refs.len());

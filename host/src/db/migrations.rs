@@ -115,15 +115,16 @@ mod tests {
             )
             .unwrap()
         };
-        assert_eq!(refs(1, 1).as_deref(), Some(r#"["bbb","aaa"]"#), "order kept");
+        assert_eq!(
+            refs(1, 1).as_deref(),
+            Some(r#"["bbb","aaa"]"#),
+            "order kept"
+        );
         assert_eq!(refs(1, 2), None, "all libraries stays all");
         assert_eq!(refs(2, 2).as_deref(), Some(r#"["3"]"#));
         // Row 12 was deleted by an earlier sync: its reference is kept as a missing placeholder
         // (with the same row id), never dropped.
-        assert_eq!(
-            refs(2, 1).as_deref(),
-            Some(r#"["aaa","zondarr-lost:12"]"#)
-        );
+        assert_eq!(refs(2, 1).as_deref(), Some(r#"["aaa","zondarr-lost:12"]"#));
         let (id, server, missing): (i64, i64, Option<String>) = conn
             .query_row(
                 "SELECT id, server_id, missing_since FROM libraries WHERE external_id = 'zondarr-lost:12'",
