@@ -141,6 +141,9 @@ error_codes! {
     InviteInvalid = ("INVITE_INVALID", StatusCode::NOT_FOUND),
     /// A server of the invitation cannot take new accounts right now; nothing was created.
     ServerUnavailable = ("SERVER_UNAVAILABLE", StatusCode::SERVICE_UNAVAILABLE),
+    /// The invitation offers a library its server no longer lists (library sync marked it
+    /// missing); nothing was created. The admin has to edit the invitation or send a new one.
+    InvitationLibraryMissing = ("INVITATION_LIBRARY_MISSING", StatusCode::CONFLICT),
     /// The invitation needs a linked account (e.g. "Sign in with Plex") first.
     LinkRequired = ("LINK_REQUIRED", StatusCode::UNPROCESSABLE_ENTITY),
     /// The invitation has a pre-join wizard: complete it and send its `wizard_token`.

@@ -6,6 +6,13 @@
 //!
 //! [`plan`] is the dry run (the preview endpoint); [`enforce`] is the `user_expiry` job. Servers
 //! are handled concurrently, so a slow one does not hold up the others.
+//!
+//! `remove_libraries` is never a silent no-op: it asks the connector for an empty library list;
+//! a connector that cannot express "no libraries" (Plex: an empty list means every library
+//! there) answers `invalid-input` or `unsupported`, and the account's access is then ended
+//! instead (`delete-user` without `remove-account`, which on Plex removes this server's share
+//! only; the account stays in Zondarr, marked `access_removed`). When that is not possible
+//! either, the account is marked `failed` and audited once, not on every run.
 
 use crate::db::{self, audit, jobs::JobRun, time, users::User};
 use crate::error::{Error, Result};
@@ -27,7 +34,8 @@ pub enum Action {
     Disable,
     /// Delete it on the server, then in Zondarr.
     Delete,
-    /// Take away all its library access.
+    /// Take away all its library access (or, where the server cannot leave an account with no
+    /// libraries, end its access to the server).
     RemoveLibraries,
     /// Nothing can be done on the server; it is reported (and marked) only.
     None,
@@ -82,6 +90,13 @@ fn choose(state: &AppState, user: &User, configured: &str, fallback: &str) -> (A
         _ => None,
     };
     match fallback_action {
+        Some((cap, Action::RemoveLibraries)) if manifest.supports(cap) => (
+            Action::RemoveLibraries,
+            format!(
+                "{cannot}; expiry.fallback is {fallback} (where the server cannot leave an account \
+                 with no libraries, its access to the server is ended instead)"
+            ),
+        ),
         Some((cap, action)) if manifest.supports(cap) => (
             action,
             format!(
@@ -160,6 +175,7 @@ pub async fn enforce(state: &AppState, trigger: Trigger) -> std::result::Result<
             "disabled",
             "deleted",
             "libraries_removed",
+            "access_removed",
             "reported",
             "waiting",
             "failed",
@@ -206,7 +222,14 @@ async fn server_batch(
             Ok(key) => key,
             Err(e) => {
                 last_error = Some(e.public_message());
-                audit_action(state, &p, audit::Outcome::Failure, Some(e.public_message())).await;
+                audit_action(
+                    state,
+                    &p,
+                    "failed",
+                    audit::Outcome::Failure,
+                    Some(e.public_message()),
+                )
+                .await;
                 "failed"
             }
         };
@@ -246,17 +269,20 @@ async fn act(
                 .await?;
             ("disabled", "disabled", Some(false))
         }
-        Action::RemoveLibraries => {
-            plugins
-                .set_library_access(
-                    &manifest.id,
-                    ctx,
-                    &p.external_id,
-                    &LibraryAccess::Only(Vec::new()),
-                )
-                .await?;
-            ("libraries_removed", "libraries_removed", None)
-        }
+        Action::RemoveLibraries => match remove_libraries(state, manifest, ctx, p).await? {
+            Removed::Libraries => ("libraries_removed", "libraries_removed", None),
+            Removed::Access => ("access_removed", "access_removed", None),
+            Removed::Neither(message) => {
+                // Permanent: marked, so it is reported once and not tried (and audited) again
+                // on every run. Extending the account's expiry clears the mark.
+                state
+                    .db()
+                    .write(move |tx| Ok(db::users::set_expiry_action(tx, user_id, "failed", None)?))
+                    .await?;
+                audit_action(state, p, "failed", audit::Outcome::Failure, Some(message)).await;
+                return Ok("failed");
+            }
+        },
         Action::Delete => {
             match plugins
                 .delete_user(
@@ -291,18 +317,96 @@ async fn act(
             Ok(())
         })
         .await?;
-    audit_action(state, p, audit::Outcome::Success, None).await;
+    audit_action(state, p, mark, audit::Outcome::Success, None).await;
     Ok(key)
+}
+
+/// What the `remove_libraries` fallback managed to do.
+enum Removed {
+    /// The account has no library left.
+    Libraries,
+    /// The server cannot leave an account with no libraries: its access was ended instead.
+    Access,
+    /// Neither is possible on this server; why.
+    Neither(String),
+}
+
+/// The connector's answer "I cannot do that" (as opposed to a failure worth retrying).
+fn cannot(e: &CallError) -> bool {
+    matches!(
+        e,
+        CallError::Connector {
+            error: ConnectorError::InvalidInput(_) | ConnectorError::Unsupported(_),
+            ..
+        }
+    )
+}
+
+/// Take away all of an account's library access: an empty library list, or, where the connector
+/// cannot express it, the end of the account's access to this server.
+async fn remove_libraries(
+    state: &AppState,
+    manifest: &Manifest,
+    ctx: &ServerContext,
+    p: &Planned,
+) -> Result<Removed> {
+    let plugins = state.plugins();
+    let refused = match plugins
+        .set_library_access(
+            &manifest.id,
+            ctx,
+            &p.external_id,
+            &LibraryAccess::Only(Vec::new()),
+        )
+        .await
+    {
+        Ok(()) => return Ok(Removed::Libraries),
+        Err(e) if cannot(&e) => Error::from(e).public_message(),
+        Err(e) => return Err(e.into()),
+    };
+    if !manifest.supports(Capability::DeleteUser) {
+        return Ok(Removed::Neither(format!(
+            "{} servers cannot leave an account with no libraries ({refused}), nor end an \
+             account's access; remove the access by hand",
+            manifest.name
+        )));
+    }
+    match plugins
+        .delete_user(
+            &manifest.id,
+            ctx,
+            &p.external_id,
+            DeleteOptions {
+                remove_account: false,
+            },
+        )
+        .await
+    {
+        Ok(())
+        | Err(CallError::Connector {
+            error: ConnectorError::NotFound(_),
+            ..
+        }) => Ok(Removed::Access),
+        Err(e) if cannot(&e) => Ok(Removed::Neither(format!(
+            "{} servers cannot leave an account with no libraries ({refused}), and ending its \
+             access was refused: {}; remove the access by hand",
+            manifest.name,
+            Error::from(e).public_message()
+        ))),
+        Err(e) => Err(e.into()),
+    }
 }
 
 async fn audit_action(
     state: &AppState,
     p: &Planned,
+    result: &str,
     outcome: audit::Outcome,
     error: Option<String>,
 ) {
     let detail = json!({
         "action": p.action,
+        "result": result,
         "username": p.username,
         "server": p.server_name,
         "expires_at": p.expires_at,

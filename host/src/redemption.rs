@@ -97,14 +97,28 @@ pub async fn prepare(state: &AppState, inv: &Invitation) -> Result<Vec<Prepared>
             .manifest(&server.kind)
             .ok_or_else(unavailable)?;
         let ctx = servers::context_of(&state.security().crypto, &manifest, &server)?;
-        let libraries = match &target.libraries {
+        // Exactly the offered libraries, by the server's ids for them. One the server no longer
+        // lists (or that has no row at all) refuses the redemption before anything is created:
+        // granting fewer (or, with an empty list, none or every) library would not be the offer.
+        let libraries = match &target.library_refs {
             None => LibraryAccess::All,
-            Some(ids) => LibraryAccess::Only(
-                libs.iter()
-                    .filter(|l| ids.contains(&l.id))
-                    .map(|l| l.external_id.clone())
-                    .collect(),
-            ),
+            Some(refs) => {
+                let live = |ext: &String| {
+                    libs.iter()
+                        .any(|l| &l.external_id == ext && !l.is_missing())
+                };
+                if refs.is_empty() || !refs.iter().all(live) {
+                    return Err(Error::new(
+                        ErrorCode::InvitationLibraryMissing,
+                        format!(
+                            "this invitation offers a library that no longer exists on {}; ask \
+                             the person who invited you for a new link",
+                            server.name
+                        ),
+                    ));
+                }
+                LibraryAccess::Only(refs.clone())
+            }
         };
         let permissions = manifest
             .permissions

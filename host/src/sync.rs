@@ -1,12 +1,16 @@
 //! Library and user sync of one server, on demand (`POST /api/v1/servers/{id}/sync`) and on the
 //! schedule. Both are recorded as job runs (`library_sync`, `user_sync`).
 //!
-//! - Library sync adds, renames and removes libraries to match the server.
+//! - Library sync adds and renames libraries to match the server (matched by the server's id for
+//!   them, so renames and re-orders keep every reference). A library the server no longer lists
+//!   is marked missing while an invitation refers to it (never deleted then), and deleted when
+//!   nothing does; one listed again is un-marked. It has the same safety threshold as user sync.
 //! - User sync imports accounts created outside Zondarr (unless excluded), takes over name,
 //!   e-mail, kind and enabled state of known accounts, and marks accounts the server no longer
 //!   lists as vanished (never deleting anything). When it would mark more than
 //!   `sync.max_vanished_percent` of the known accounts, it refuses and changes nothing: a
-//!   misconfigured server answering an empty list must not look like "everyone left".
+//!   misconfigured server answering an empty list must not look like "everyone left". Library
+//!   sync counts the libraries that would be gone against the known ones the same way.
 //!
 //! A dry run reports the same numbers without changing anything.
 
@@ -75,13 +79,18 @@ pub async fn run(
         dry_run,
         ..Report::default()
     };
+    let mut refused = None;
     if matches!(what, What::Libraries | What::All) {
         let (record, result) = recorded(state, Job::LibrarySync, &row, trigger, || {
-            libraries(state, &manifest, &ctx, row.id, dry_run)
+            libraries(state, &manifest, &ctx, row.id, dry_run, force)
         })
         .await?;
         report.libraries = Some(record);
-        part_result(state, &row, result, dry_run).await?;
+        // A refused library sync does not hold up the user sync; its refusal is answered after.
+        match part_result(state, &row, result, dry_run).await {
+            Err(e) if e.code() == ErrorCode::SyncRefused => refused = Some(e),
+            other => other?,
+        }
     }
     if matches!(what, What::Users | What::All) && manifest.supports(Capability::ListUsers) {
         let (record, result) = recorded(state, Job::UserSync, &row, trigger, || {
@@ -91,7 +100,10 @@ pub async fn run(
         report.users = Some(record);
         part_result(state, &row, result, dry_run).await?;
     }
-    Ok(report)
+    match refused {
+        Some(e) => Err(e),
+        None => Ok(report),
+    }
 }
 
 async fn recorded<F, Fut>(
@@ -169,6 +181,7 @@ async fn libraries(
     ctx: &ServerContext,
     server_id: i64,
     dry_run: bool,
+    force: bool,
 ) -> std::result::Result<Map<String, Value>, Failure> {
     let remote: Vec<(String, String, String)> = state
         .plugins()
@@ -178,39 +191,67 @@ async fn libraries(
         .into_iter()
         .map(|l| (l.id, l.name, l.kind))
         .collect();
-    let (added, renamed, removed) = state
+    let max_percent = state.live().get().jobs.max_vanished_percent;
+    let outcome = state
         .db()
         .write(move |tx| {
             let existing = db::servers::libraries(tx, server_id)?;
-            let mut added = Vec::new();
-            let mut renamed = Vec::new();
-            for (ext, name, kind) in &remote {
-                match existing.iter().find(|l| &l.external_id == ext) {
-                    None => added.push(name.clone()),
-                    Some(l) if &l.name != name || &l.kind != kind => renamed.push(name.clone()),
-                    Some(_) => {}
-                }
+            let referenced = db::servers::referenced_libraries(tx, server_id)?;
+            let plan = db::servers::plan_libraries(&existing, &remote, &referenced);
+            let name_of = |i: &usize| remote[*i].1.clone();
+            let mut counts = Map::new();
+            counts.insert("dry_run".into(), Value::Bool(dry_run));
+            counts.insert("remote".into(), count(remote.len()));
+            counts.insert("known".into(), count(plan.known));
+            counts.insert("added".into(), count(plan.add.len()));
+            counts.insert(
+                "updated".into(),
+                count(plan.update.len() + plan.returned.len()),
+            );
+            counts.insert("returned".into(), count(plan.returned.len()));
+            counts.insert("missing".into(), count(plan.mark_missing.len()));
+            counts.insert("removed".into(), count(plan.delete.len()));
+            counts.insert("gone".into(), count(plan.gone));
+            counts.insert(
+                "added_names".into(),
+                names(plan.add.iter().map(name_of).collect()),
+            );
+            counts.insert(
+                "updated_names".into(),
+                names(
+                    plan.update
+                        .iter()
+                        .chain(&plan.returned)
+                        .map(|(_, i)| name_of(i))
+                        .collect(),
+                ),
+            );
+            counts.insert(
+                "missing_names".into(),
+                names(plan.mark_missing.iter().map(|l| l.name.clone()).collect()),
+            );
+            counts.insert(
+                "removed_names".into(),
+                names(plan.delete.iter().map(|l| l.name.clone()).collect()),
+            );
+            if !force && too_many_vanished(plan.gone, plan.known, max_percent) {
+                let message = format!(
+                    "the server lists {} libraries; {} of the {} known ones would be gone, more \
+                     than sync.max_vanished_percent ({max_percent}%) allows; nothing was changed. \
+                     Check the server's address and credentials, or sync again with force",
+                    remote.len(),
+                    plan.gone,
+                    plan.known
+                );
+                return Ok(Err((counts, message)));
             }
-            let removed: Vec<String> = existing
-                .iter()
-                .filter(|l| !remote.iter().any(|(ext, _, _)| ext == &l.external_id))
-                .map(|l| l.name.clone())
-                .collect();
             if !dry_run {
-                db::servers::sync_libraries(tx, server_id, &remote)?;
+                db::servers::apply_library_plan(tx, server_id, &remote, &plan)?;
             }
-            Ok((added, renamed, removed))
+            Ok(Ok(counts))
         })
         .await?;
-    let mut counts = Map::new();
-    counts.insert("dry_run".into(), Value::Bool(dry_run));
-    counts.insert("added".into(), count(added.len()));
-    counts.insert("updated".into(), count(renamed.len()));
-    counts.insert("removed".into(), count(removed.len()));
-    counts.insert("added_names".into(), names(added));
-    counts.insert("updated_names".into(), names(renamed));
-    counts.insert("removed_names".into(), names(removed));
-    Ok(counts)
+    outcome.map_err(|(counts, message)| Failure::Refused { counts, message })
 }
 
 /// What a user sync would do, worked out from the local and remote lists.

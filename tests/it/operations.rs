@@ -119,7 +119,7 @@ async fn an_expired_invitation_is_refused_at_once_and_marked_by_the_job() {
     let (_, dash) = api.get("/dashboard").await;
     assert_eq!(
         dash["invitations"],
-        json!({ "active": 0, "pending": 0, "used_up": 0, "expired": 1, "disabled": 0 })
+        json!({ "active": 0, "pending": 0, "used_up": 0, "expired": 1, "disabled": 0, "library_missing": 0 })
     );
     let (_, listed) = api.get("/invitations?status=expired").await;
     assert_eq!(listed["total"], 1);

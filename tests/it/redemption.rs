@@ -684,3 +684,44 @@ async fn invitee_text_is_normalised_and_budgets_are_separate() {
     .await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
 }
+
+/// SIGTERM while a redemption runs: the daemon lets it finish (within the grace period) before
+/// it exits, so the journal is complete and the account tracked without any recovery.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_lets_a_running_redemption_finish() {
+    let dir = tempfile::tempdir().unwrap();
+    let daemon = start(dir.path(), &[]);
+    let api = Api::new(&daemon).await;
+    let fake = JellyfinFake::start().await;
+    let server = api.add_jellyfin("Home", &fake).await;
+    let inv = invite(&api, "closing", &[server], None).await;
+
+    fake.fail_next_on("POST", "/Users/New", Failure::Delay(1500));
+    // The invitee's request is gone; only the daemon's saga is left running.
+    let _ = client()
+        .post(daemon.at("/api/v1/join/closing"))
+        .timeout(Duration::from_millis(300))
+        .json(&json!({ "username": "jules", "password": "a fine password" }))
+        .send()
+        .await;
+    eventually(10, "the creation request reached the server", || async {
+        fake.requests()
+            .iter()
+            .any(|r| r.method == "POST" && r.path == "/Users/New")
+    })
+    .await;
+    let status = tokio::task::spawn_blocking(move || daemon.terminate())
+        .await
+        .unwrap();
+    assert!(status.success(), "{status:?}");
+    assert!(fake.user("jules").is_some());
+    assert_eq!(
+        journal(dir.path()),
+        vec![("completed".to_owned(), vec!["created".to_owned()])],
+        "finished before the daemon exited"
+    );
+    let daemon = start(dir.path(), &[]);
+    let api = Api::with_key(&daemon, api.key.clone());
+    assert_eq!(use_count(&api, inv).await, 1);
+    assert_eq!(api.get("/users?search=jules").await.1["total"], 1);
+}

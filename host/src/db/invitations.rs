@@ -45,7 +45,11 @@ pub struct Invitation {
 pub struct Target {
     /// Server.
     pub server_id: i64,
-    /// Allowed library row ids; `None` means all.
+    /// The offered libraries by the server's id for them (what is stored, in the admin's
+    /// order); `None` means all. This is what redemption grants.
+    pub library_refs: Option<Vec<String>>,
+    /// The same libraries as row ids (the API's library ids), resolved when loaded; a reference
+    /// without a row is left out here (see [`Target::library_refs`]). Not stored.
     pub libraries: Option<Vec<i64>>,
     /// Permission values (JSON object).
     pub permissions: serde_json::Map<String, serde_json::Value>,
@@ -169,18 +173,53 @@ fn load_targets(c: &Connection, inv: &mut Invitation) -> rusqlite::Result<()> {
     let mut stmt = c.prepare(
         "SELECT server_id, libraries, permissions FROM invitation_servers WHERE invitation_id = ?1 ORDER BY server_id",
     )?;
-    inv.targets = stmt
+    let mut targets = stmt
         .query_map([inv.id], |r| {
             let libs: Option<String> = r.get(1)?;
             let perms: String = r.get(2)?;
             Ok(Target {
                 server_id: r.get(0)?,
-                libraries: libs.and_then(|l| serde_json::from_str(&l).ok()),
+                // A stored list that cannot be read is kept as an unknown reference, so the
+                // invitation shows as offering a missing library instead of "all".
+                library_refs: libs.map(|l| {
+                    serde_json::from_str(&l).unwrap_or_else(|_| vec!["(unreadable)".to_owned()])
+                }),
+                libraries: None,
                 permissions: serde_json::from_str(&perms).unwrap_or_default(),
             })
         })?
-        .collect::<rusqlite::Result<_>>()?;
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    let mut row_id =
+        c.prepare_cached("SELECT id FROM libraries WHERE server_id = ?1 AND external_id = ?2")?;
+    for t in &mut targets {
+        if let Some(refs) = &t.library_refs {
+            let mut ids = Vec::with_capacity(refs.len());
+            for ext in refs {
+                if let Some(id) = row_id
+                    .query_row(params![t.server_id, ext], |r| r.get(0))
+                    .optional()?
+                {
+                    ids.push(id);
+                }
+            }
+            t.libraries = Some(ids);
+        }
+    }
+    inv.targets = targets;
     Ok(())
+}
+
+/// Invitations that offer a library the server no longer lists (marked missing by library
+/// sync, or without a row at all).
+pub fn count_offering_missing_libraries(c: &Connection) -> rusqlite::Result<i64> {
+    c.query_row(
+        "SELECT count(DISTINCT s.invitation_id) FROM invitation_servers s, json_each(s.libraries) j
+         WHERE s.libraries IS NOT NULL AND NOT EXISTS (
+             SELECT 1 FROM libraries l
+             WHERE l.server_id = s.server_id AND l.external_id = j.value AND l.missing_since IS NULL)",
+        [],
+        |r| r.get(0),
+    )
 }
 
 /// One invitation by id.
@@ -232,7 +271,7 @@ fn write_targets(c: &Connection, id: i64, targets: &[Target]) -> rusqlite::Resul
     let mut stmt = c.prepare("INSERT INTO invitation_servers (invitation_id, server_id, libraries, permissions) VALUES (?1, ?2, ?3, ?4)")?;
     for t in targets {
         let libs = t
-            .libraries
+            .library_refs
             .as_ref()
             .map(|l| serde_json::to_string(l).unwrap_or_else(|_| "[]".into()));
         let perms = serde_json::Value::Object(t.permissions.clone()).to_string();

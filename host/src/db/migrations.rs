@@ -35,6 +35,7 @@ migrations! {
     6 => "0006_wizards",
     7 => "0007_operations",
     8 => "0008_redemption_safety",
+    9 => "0009_library_refs",
 }
 
 /// The schema version recorded in the database.
@@ -69,6 +70,77 @@ pub fn migrate(conn: &mut Connection) -> anyhow::Result<u32> {
 mod tests {
     use super::*;
 
+
+    /// Apply the migrations up to and including `version`.
+    fn migrate_to(conn: &mut Connection, version: u32) {
+        for m in MIGRATIONS.iter().filter(|m| m.version <= version) {
+            conn.execute_batch(m.sql).unwrap();
+            conn.execute_batch(&format!("PRAGMA user_version = {}", m.version))
+                .unwrap();
+        }
+    }
+
+    #[test]
+    fn library_references_become_external_ids() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        migrate_to(&mut conn, 7);
+        let now = "2026-01-01T00:00:00.000Z";
+        conn.execute_batch(&format!(
+            "INSERT INTO servers (id, name, kind, base_url, created_at, updated_at) VALUES
+                 (1, 'A', 'jellyfin', 'http://a', '{now}', '{now}'),
+                 (2, 'B', 'plex', 'http://b', '{now}', '{now}');
+             INSERT INTO libraries (id, server_id, external_id, name, kind, created_at, updated_at) VALUES
+                 (10, 1, 'aaa', 'Movies', 'movies', '{now}', '{now}'),
+                 (11, 1, 'bbb', 'Shows', 'tvshows', '{now}', '{now}'),
+                 (20, 2, '3', 'Music', 'artist', '{now}', '{now}');
+             INSERT INTO invitations (id, code, created_by, created_at, updated_at) VALUES
+                 (1, 'one', 'admin:a', '{now}', '{now}'),
+                 (2, 'two', 'admin:a', '{now}', '{now}');
+             INSERT INTO invitation_servers (invitation_id, server_id, libraries) VALUES
+                 (1, 1, '[11,10]'),
+                 (1, 2, NULL),
+                 (2, 1, '[10,12]'),
+                 (2, 2, '[20]');"
+        ))
+        .unwrap();
+        migrate(&mut conn).unwrap();
+        let refs = |inv: i64, server: i64| -> Option<String> {
+            conn.query_row(
+                "SELECT libraries FROM invitation_servers WHERE invitation_id = ?1 AND server_id = ?2",
+                [inv, server],
+                |r| r.get(0),
+            )
+            .unwrap()
+        };
+        assert_eq!(
+            refs(1, 1).as_deref(),
+            Some(r#"["bbb","aaa"]"#),
+            "order kept"
+        );
+        assert_eq!(refs(1, 2), None, "all libraries stays all");
+        assert_eq!(refs(2, 2).as_deref(), Some(r#"["3"]"#));
+        // Row 12 was deleted by an earlier sync: its reference is kept as a missing placeholder
+        // (with the same row id), never dropped.
+        assert_eq!(refs(2, 1).as_deref(), Some(r#"["aaa","zondarr-lost:12"]"#));
+        let (id, server, missing): (i64, i64, Option<String>) = conn
+            .query_row(
+                "SELECT id, server_id, missing_since FROM libraries WHERE external_id = 'zondarr-lost:12'",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .unwrap();
+        assert_eq!((id, server), (12, 1));
+        assert!(missing.is_some());
+        let live: i64 = conn
+            .query_row(
+                "SELECT count(*) FROM libraries WHERE missing_since IS NULL",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(live, 3, "existing libraries are not marked");
+    }
+
     #[test]
     fn all_migrations_apply_to_memory() {
         let mut conn = Connection::open_in_memory().unwrap();
@@ -101,8 +173,10 @@ mod tests {
             files, listed,
             "every migrations/*.sql must be listed in db/migrations.rs"
         );
-        for (i, m) in MIGRATIONS.iter().enumerate() {
-            assert_eq!(m.version as usize, i + 1);
+        let versions: Vec<u32> = MIGRATIONS.iter().map(|m| m.version).collect();
+        let expected: Vec<u32> = (1..=versions.last().copied().unwrap_or(0)).collect();
+        assert_eq!(versions, expected, "versions are contiguous");
+        for m in MIGRATIONS {
             assert!(
                 m.name.starts_with(&format!("{:04}_", m.version)),
                 "{}",

@@ -190,12 +190,22 @@ pub struct LibraryRow {
     pub created_at: String,
     /// Last change.
     pub updated_at: String,
+    /// When library sync found it gone from the server; `null` while the server lists it. A
+    /// missing library is kept while an invitation offers it (and cannot be offered anew).
+    pub missing_since: Option<String>,
 }
 
-/// Libraries of a server, by name.
+impl LibraryRow {
+    /// Whether the server no longer lists it.
+    pub fn is_missing(&self) -> bool {
+        self.missing_since.is_some()
+    }
+}
+
+/// Libraries of a server, by name (missing ones included).
 pub fn libraries(c: &Connection, server_id: i64) -> rusqlite::Result<Vec<LibraryRow>> {
     let mut stmt = c.prepare(
-        "SELECT id, server_id, external_id, name, kind, created_at, updated_at FROM libraries
+        "SELECT id, server_id, external_id, name, kind, created_at, updated_at, missing_since FROM libraries
          WHERE server_id = ?1 ORDER BY name COLLATE NOCASE, id",
     )?;
     stmt.query_map([server_id], |r| {
@@ -207,6 +217,7 @@ pub fn libraries(c: &Connection, server_id: i64) -> rusqlite::Result<Vec<Library
             kind: r.get(4)?,
             created_at: r.get(5)?,
             updated_at: r.get(6)?,
+            missing_since: r.get(7)?,
         })
     })?
     .collect()
@@ -221,51 +232,201 @@ pub fn library_count(c: &Connection, server_id: i64) -> rusqlite::Result<i64> {
     )
 }
 
+/// The external ids of a server's libraries that an invitation refers to.
+pub fn referenced_libraries(
+    c: &Connection,
+    server_id: i64,
+) -> rusqlite::Result<std::collections::HashSet<String>> {
+    let mut stmt = c.prepare(
+        "SELECT DISTINCT j.value FROM invitation_servers s, json_each(s.libraries) j
+         WHERE s.server_id = ?1 AND s.libraries IS NOT NULL AND j.type = 'text'",
+    )?;
+    stmt.query_map([server_id], |r| r.get(0))?.collect()
+}
+
+/// What a library sync does, worked out from the stored libraries and the server's answer
+/// (external id, name, kind).
+#[derive(Debug, Default, Clone)]
+pub struct LibraryPlan {
+    /// Remote entries (index into the answer) that are new.
+    pub add: Vec<usize>,
+    /// Stored rows to rename or re-type (row id, index into the answer).
+    pub update: Vec<(i64, usize)>,
+    /// Stored rows that were missing and are listed again (row id, index into the answer).
+    pub returned: Vec<(i64, usize)>,
+    /// Stored rows the server no longer lists that an invitation refers to: marked missing.
+    pub mark_missing: Vec<LibraryRow>,
+    /// Stored rows the server no longer lists (or that were missing already) that nothing
+    /// refers to: deleted.
+    pub delete: Vec<LibraryRow>,
+    /// Libraries that were listed before and are gone now (`mark_missing` plus the newly gone
+    /// part of `delete`): what the safety threshold counts.
+    pub gone: usize,
+    /// Stored libraries that were not missing: the threshold's base.
+    pub known: usize,
+}
+
+/// Plan a library sync. Renames, re-types and re-orders keep the row (and so every reference);
+/// a library is matched by the server's id for it only.
+pub fn plan_libraries(
+    existing: &[LibraryRow],
+    remote: &[(String, String, String)],
+    referenced: &std::collections::HashSet<String>,
+) -> LibraryPlan {
+    let mut plan = LibraryPlan {
+        known: existing.iter().filter(|l| !l.is_missing()).count(),
+        ..LibraryPlan::default()
+    };
+    let mut seen = std::collections::HashSet::new();
+    for (i, (ext, name, kind)) in remote.iter().enumerate() {
+        if !seen.insert(ext.as_str()) {
+            continue;
+        }
+        match existing.iter().find(|l| &l.external_id == ext) {
+            None => plan.add.push(i),
+            Some(l) if l.is_missing() => plan.returned.push((l.id, i)),
+            Some(l) if &l.name != name || &l.kind != kind => plan.update.push((l.id, i)),
+            Some(_) => {}
+        }
+    }
+    for l in existing {
+        if seen.contains(l.external_id.as_str()) {
+            continue;
+        }
+        if !l.is_missing() {
+            plan.gone += 1;
+        }
+        if referenced.contains(&l.external_id) {
+            if !l.is_missing() {
+                plan.mark_missing.push(l.clone());
+            }
+        } else {
+            plan.delete.push(l.clone());
+        }
+    }
+    plan
+}
+
 /// What a library sync changed.
 #[derive(Debug, Default, Clone, Copy, serde::Serialize, PartialEq, Eq)]
 pub struct LibrarySync {
     /// New libraries.
     pub added: usize,
-    /// Renamed or re-typed.
+    /// Renamed or re-typed, or listed again after being missing.
     pub updated: usize,
-    /// Gone from the server.
+    /// Gone from the server and marked missing (an invitation refers to them).
+    pub missing: usize,
+    /// Gone from the server and deleted (nothing refers to them).
     pub removed: usize,
 }
 
-/// Make the stored libraries match `remote` (external id, name, kind).
+/// Apply a [`LibraryPlan`] made from `remote`.
+pub fn apply_library_plan(
+    c: &Connection,
+    server_id: i64,
+    remote: &[(String, String, String)],
+    plan: &LibraryPlan,
+) -> rusqlite::Result<LibrarySync> {
+    let now = time::now();
+    for i in &plan.add {
+        let (ext, name, kind) = &remote[*i];
+        c.execute(
+            "INSERT INTO libraries (server_id, external_id, name, kind, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
+            params![server_id, ext, name, kind, now],
+        )?;
+    }
+    for (id, i) in plan.update.iter().chain(&plan.returned) {
+        let (_, name, kind) = &remote[*i];
+        c.execute(
+            "UPDATE libraries SET name = ?2, kind = ?3, missing_since = NULL, updated_at = ?4 WHERE id = ?1",
+            params![id, name, kind, now],
+        )?;
+    }
+    for l in &plan.mark_missing {
+        c.execute(
+            "UPDATE libraries SET missing_since = ?2, updated_at = ?2 WHERE id = ?1 AND missing_since IS NULL",
+            params![l.id, now],
+        )?;
+    }
+    for l in &plan.delete {
+        c.execute("DELETE FROM libraries WHERE id = ?1", [l.id])?;
+    }
+    Ok(LibrarySync {
+        added: plan.add.len(),
+        updated: plan.update.len() + plan.returned.len(),
+        missing: plan.mark_missing.len(),
+        removed: plan.delete.len(),
+    })
+}
+
+/// Make the stored libraries match `remote` (external id, name, kind), without a safety
+/// threshold: for the answer a connection test just gave while the admin saves the server. A
+/// library an invitation refers to is marked missing, never deleted.
 pub fn sync_libraries(
     c: &Connection,
     server_id: i64,
     remote: &[(String, String, String)],
 ) -> rusqlite::Result<LibrarySync> {
-    let mut out = LibrarySync::default();
-    let now = time::now();
     let existing = libraries(c, server_id)?;
-    for (ext, name, kind) in remote {
-        match existing.iter().find(|l| &l.external_id == ext) {
-            Some(l) if &l.name == name && &l.kind == kind => {}
-            Some(l) => {
-                c.execute(
-                    "UPDATE libraries SET name = ?2, kind = ?3, updated_at = ?4 WHERE id = ?1",
-                    params![l.id, name, kind, now],
-                )?;
-                out.updated += 1;
-            }
-            None => {
-                c.execute(
-                    "INSERT INTO libraries (server_id, external_id, name, kind, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
-                    params![server_id, ext, name, kind, now],
-                )?;
-                out.added += 1;
-            }
+    let referenced = referenced_libraries(c, server_id)?;
+    let plan = plan_libraries(&existing, remote, &referenced);
+    apply_library_plan(c, server_id, remote, &plan)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashSet;
+
+    fn row(id: i64, ext: &str, name: &str, missing: bool) -> LibraryRow {
+        LibraryRow {
+            id,
+            server_id: 1,
+            external_id: ext.into(),
+            name: name.into(),
+            kind: "movies".into(),
+            created_at: String::new(),
+            updated_at: String::new(),
+            missing_since: missing.then(|| "2026-01-01T00:00:00.000Z".into()),
         }
     }
-    for l in existing
-        .iter()
-        .filter(|l| !remote.iter().any(|(ext, _, _)| ext == &l.external_id))
-    {
-        c.execute("DELETE FROM libraries WHERE id = ?1", [l.id])?;
-        out.removed += 1;
+
+    fn remote(ext: &str, name: &str) -> (String, String, String) {
+        (ext.into(), name.into(), "movies".into())
     }
-    Ok(out)
+
+    #[test]
+    fn plan_keeps_referenced_libraries_and_matches_by_external_id() {
+        let existing = vec![
+            row(1, "a", "Movies", false),
+            row(2, "b", "Shows", false),
+            row(3, "c", "Music", false),
+            row(4, "d", "Old", true),
+            row(5, "e", "Back", true),
+            row(6, "f", "Stale", true),
+        ];
+        let referenced: HashSet<String> = ["b", "d", "e"].map(String::from).into();
+        // Re-ordered, "a" renamed, "b" and "c" gone, "e" back, "g" new, "a" listed twice.
+        let answer = vec![
+            remote("g", "New"),
+            remote("e", "Back"),
+            remote("a", "Films"),
+            remote("a", "Films"),
+        ];
+        let plan = plan_libraries(&existing, &answer, &referenced);
+        assert_eq!(plan.add, vec![0]);
+        assert_eq!(plan.returned, vec![(5, 1)]);
+        assert_eq!(plan.update, vec![(1, 2)]);
+        assert_eq!(
+            plan.mark_missing.iter().map(|l| l.id).collect::<Vec<_>>(),
+            vec![2],
+            "referenced: kept, marked"
+        );
+        assert_eq!(
+            plan.delete.iter().map(|l| l.id).collect::<Vec<_>>(),
+            vec![3, 6],
+            "unreferenced: deleted; d stays missing"
+        );
+        assert_eq!((plan.gone, plan.known), (2, 3));
+    }
 }

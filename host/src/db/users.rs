@@ -39,7 +39,9 @@ pub struct User {
     pub updated_at: String,
     /// When user sync stopped seeing the account on the server (`null`: it is there).
     pub vanished_at: Option<String>,
-    /// What expiry enforcement did to it: `disabled`, `deleted`, `libraries_removed` or `none`
+    /// What expiry enforcement did to it: `disabled`, `deleted`, `libraries_removed`,
+    /// `access_removed` (the server cannot leave it with no libraries, so its access was ended),
+    /// `failed` (neither was possible; reported once) or `none`
     /// (nothing could be done; reported).
     pub expiry_action: Option<String>,
     /// When.

@@ -108,6 +108,9 @@ struct LibraryRef {
     id: i64,
     /// Name.
     name: String,
+    /// The server no longer lists it (library sync marked it missing): the invitation cannot be
+    /// redeemed until it is edited.
+    missing: bool,
 }
 
 /// A target server of an invitation.
@@ -121,6 +124,9 @@ struct TargetView {
     kind: String,
     /// `null`: every library.
     libraries: Option<Vec<LibraryRef>>,
+    /// Some offered library is no longer on the server; redemption is refused with
+    /// `INVITATION_LIBRARY_MISSING` until the invitation is edited.
+    libraries_missing: bool,
     /// Permission values by key.
     #[schema(value_type = BTreeMap<String, Value>)]
     permissions: Map<String, JsonValue>,
@@ -153,6 +159,8 @@ struct InvitationView {
     note: Option<String>,
     /// Target servers.
     servers: Vec<TargetView>,
+    /// A target offers a library that is no longer on its server (see `servers[].libraries_missing`).
+    libraries_missing: bool,
     /// Wizard completed before redeeming (cleared when the wizard is deleted).
     pre_wizard_id: Option<i64>,
     /// Wizard shown after the accounts are created (cleared when the wizard is deleted).
@@ -177,19 +185,29 @@ fn view(state: &AppState, c: &rusqlite::Connection, inv: Invitation) -> Result<I
             continue;
         };
         let libs = db::servers::libraries(c, t.server_id)?;
+        let offered: Option<Vec<LibraryRef>> = t.library_refs.as_ref().map(|refs| {
+            refs.iter()
+                .filter_map(|ext| libs.iter().find(|l| &l.external_id == ext))
+                .map(|l| LibraryRef {
+                    id: l.id,
+                    name: l.name.clone(),
+                    missing: l.is_missing(),
+                })
+                .collect()
+        });
+        // Missing: marked so by library sync, or (a reference without a row) unknown altogether.
+        let libraries_missing = match (&t.library_refs, &offered) {
+            (Some(refs), Some(found)) => {
+                found.len() < refs.len() || found.iter().any(|l| l.missing)
+            }
+            _ => false,
+        };
         servers.push(TargetView {
             server_id: t.server_id,
             server_name: server.name,
             kind: server.kind,
-            libraries: t.libraries.as_ref().map(|ids| {
-                libs.iter()
-                    .filter(|l| ids.contains(&l.id))
-                    .map(|l| LibraryRef {
-                        id: l.id,
-                        name: l.name.clone(),
-                    })
-                    .collect()
-            }),
+            libraries: offered,
+            libraries_missing,
             permissions: t.permissions.clone(),
         });
     }
@@ -205,6 +223,7 @@ fn view(state: &AppState, c: &rusqlite::Connection, inv: Invitation) -> Result<I
         use_count: inv.use_count,
         access_duration_days: inv.access_duration_days,
         note: inv.note,
+        libraries_missing: servers.iter().any(|t| t.libraries_missing),
         servers,
         pre_wizard_id: inv.pre_wizard_id,
         post_wizard_id: inv.post_wizard_id,
@@ -243,6 +262,8 @@ fn check_targets(
             fields.push(FieldError::new(at("server_id"), "no such server"));
             continue;
         };
+        // The API takes library row ids; they are stored as the server's ids for them.
+        let mut library_refs = None;
         if let Some(ids) = &t.libraries {
             let libs = db::servers::libraries(c, t.server_id)?;
             if ids.is_empty() {
@@ -251,14 +272,25 @@ fn check_targets(
                     "give at least one library, or null for all",
                 ));
             }
+            let mut refs: Vec<String> = Vec::with_capacity(ids.len());
             for id in ids {
-                if !libs.iter().any(|l| l.id == *id) {
-                    fields.push(FieldError::new(
+                match libs.iter().find(|l| l.id == *id) {
+                    None => fields.push(FieldError::new(
                         at("libraries"),
                         format!("library {id} does not belong to server {}", server.name),
-                    ));
+                    )),
+                    Some(l) if l.is_missing() => fields.push(FieldError::new(
+                        at("libraries"),
+                        format!(
+                            "library {} ({id}) is no longer on server {}; choose another",
+                            l.name, server.name
+                        ),
+                    )),
+                    Some(l) if refs.contains(&l.external_id) => {}
+                    Some(l) => refs.push(l.external_id.clone()),
                 }
             }
+            library_refs = Some(refs);
         }
         match plugins.manifest(&server.kind) {
             Some(manifest) => {
@@ -293,6 +325,7 @@ fn check_targets(
         }
         out.push(Target {
             server_id: t.server_id,
+            library_refs,
             libraries: t.libraries.clone(),
             permissions: t.permissions.clone(),
         });

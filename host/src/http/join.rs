@@ -225,6 +225,7 @@ async fn validate(
             code::ServerUnavailable,
             code::RemoteInvalidInput,
             code::AlreadyMember,
+            code::InvitationLibraryMissing,
             code::Unavailable,
         )>,
     )

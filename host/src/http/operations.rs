@@ -416,6 +416,9 @@ struct InvitationCounts {
     expired: i64,
     /// Switched off.
     disabled: i64,
+    /// Invitations (in any state) that offer a library its server no longer lists: they cannot
+    /// be redeemed until edited.
+    library_missing: i64,
 }
 
 /// Accounts by state.
@@ -533,6 +536,7 @@ async fn dashboard(State(state): State<AppState>, _admin: Admin) -> Result<Json<
                 used_up: n("used_up"),
                 expired: n("expired"),
                 disabled: n("disabled"),
+                library_missing: db::invitations::count_offering_missing_libraries(c)?,
             };
             let users = c.query_row(
                 "SELECT count(*),

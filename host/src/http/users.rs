@@ -488,9 +488,10 @@ async fn set_libraries(
     let access = match &input.libraries {
         None => LibraryAccess::All,
         Some(ids) => {
+            // A library the server no longer lists (marked missing) cannot be granted either.
             let unknown: Vec<String> = ids
                 .iter()
-                .filter(|i| !libs.iter().any(|l| l.id == **i))
+                .filter(|i| !libs.iter().any(|l| l.id == **i && !l.is_missing()))
                 .map(|i| i.to_string())
                 .collect();
             if !unknown.is_empty() || ids.is_empty() {
