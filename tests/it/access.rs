@@ -7,7 +7,7 @@ use crate::support::Daemon;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use zondarr_fakes::jellyfin::{Failure, JellyfinFake};
-use zondarr_fakes::plex::PlexFake;
+use zondarr_fakes::plex::{Fault, PlexFake, Side};
 
 fn rfc3339_in(secs: i64) -> String {
     (chrono::Utc::now() + chrono::Duration::seconds(secs))
@@ -402,12 +402,9 @@ async fn a_removed_library_is_marked_missing_flagged_counted_and_refuses_redempt
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_expired_plex_user_loses_the_share_with_default_settings_audited_once() {
-    let dir = tempfile::tempdir().unwrap();
-    let daemon = Daemon::start(dir.path());
-    let api = Api::new(&daemon).await;
-    let plex = PlexFake::start().await;
+/// A Plex server with a friend (`kim`) who has an accepted share of two libraries, imported by
+/// user sync, whose access ended an hour ago; returns (server, kim's user id, kim's plex.tv id).
+async fn plex_with_an_expired_friend(api: &Api, plex: &PlexFake) -> (i64, i64, u64) {
     let (status, body) = api
         .post(
             "/servers",
@@ -422,8 +419,6 @@ async fn an_expired_plex_user_loses_the_share_with_default_settings_audited_once
         .await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
     let server = body["id"].as_i64().unwrap();
-
-    // A friend with an accepted share of two libraries, imported by user sync.
     let key = plex.sections()[0].key.clone();
     let key2 = plex.sections()[1].key.clone();
     let kim = plex.add_account("kim", "kim@example.org");
@@ -452,6 +447,16 @@ async fn an_expired_plex_user_loses_the_share_with_default_settings_audited_once
         )
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
+    (server, user, kim.id)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_expired_plex_user_loses_the_share_with_default_settings_audited_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let daemon = Daemon::start(dir.path());
+    let api = Api::new(&daemon).await;
+    let plex = PlexFake::start().await;
+    let (_, user, kim) = plex_with_an_expired_friend(&api, &plex).await;
 
     // Default settings: action disable, which Plex cannot do, fallback remove_libraries.
     let (_, preview) = api.get("/expiry/preview").await;
@@ -464,11 +469,8 @@ async fn an_expired_plex_user_loses_the_share_with_default_settings_audited_once
     assert_eq!(status, StatusCode::OK, "{run}");
     assert_eq!(run["counts"]["access_removed"], 1, "{run}");
     assert_eq!(run["counts"]["failed"], 0, "{run}");
-    assert!(plex.shares_of(kim.id).is_empty(), "the share is gone");
-    assert!(
-        plex.is_friend(kim.id),
-        "only this server's share is removed"
-    );
+    assert!(plex.shares_of(kim).is_empty(), "the share is gone");
+    assert!(plex.is_friend(kim), "only this server's share is removed");
     let (_, shown) = api.get(&format!("/users/{user}")).await;
     assert_eq!(shown["expiry_action"], "access_removed", "{shown}");
 
@@ -484,4 +486,56 @@ async fn an_expired_plex_user_loses_the_share_with_default_settings_audited_once
     assert_eq!(run["counts"]["failed"], 0, "{run}");
     let (_, audit) = api.get("/audit?action=user.expire").await;
     assert_eq!(audit["total"], 1, "{audit}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_expiry_that_cannot_be_enforced_is_reported_once_not_on_every_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let daemon = Daemon::start(dir.path());
+    let api = Api::new(&daemon).await;
+    let plex = PlexFake::start().await;
+    let (_, user, kim) = plex_with_an_expired_friend(&api, &plex).await;
+    // plex.tv refuses to remove the share (400: the connector's invalid-input), every time.
+    let machine = plex.machine_identifier();
+    plex.fail_always(
+        Side::PlexTv,
+        &format!("/api/servers/{machine}/shared_servers/"),
+        Fault::Status(400),
+    );
+
+    let (status, run) = api.post("/jobs/user_expiry/run", json!({})).await;
+    assert_eq!(status, StatusCode::OK, "{run}");
+    assert_eq!(run["counts"]["failed"], 1, "{run}");
+    assert_eq!(run["counts"]["access_removed"], 0, "{run}");
+    assert_eq!(plex.shares_of(kim).len(), 1, "the share is still there");
+    let (_, shown) = api.get(&format!("/users/{user}")).await;
+    assert_eq!(shown["expiry_action"], "failed", "{shown}");
+    let (_, audit) = api.get("/audit?action=user.expire").await;
+    assert_eq!(audit["total"], 1, "{audit}");
+    let event = &audit["items"][0];
+    assert_eq!(event["outcome"], "failure");
+    assert!(
+        event["detail"]["error"]
+            .as_str()
+            .unwrap()
+            .contains("remove the access by hand"),
+        "{event}"
+    );
+
+    // Reported once: later runs neither try again nor audit again.
+    let (_, run) = api.post("/jobs/user_expiry/run", json!({})).await;
+    assert_eq!(run["counts"]["failed"], 0, "{run}");
+    let (_, audit) = api.get("/audit?action=user.expire").await;
+    assert_eq!(audit["total"], 1, "{audit}");
+
+    // Extending the expiry clears the mark; once it ends again and plex.tv works, it is done.
+    plex.clear_faults();
+    api.patch(
+        &format!("/users/{user}"),
+        json!({ "expires_at": rfc3339_in(-60) }),
+    )
+    .await;
+    let (_, run) = api.post("/jobs/user_expiry/run", json!({})).await;
+    assert_eq!(run["counts"]["access_removed"], 1, "{run}");
+    assert!(plex.shares_of(kim).is_empty());
 }

@@ -210,13 +210,19 @@ fn load_targets(c: &Connection, inv: &mut Invitation) -> rusqlite::Result<()> {
 }
 
 /// Invitations that offer a library the server no longer lists (marked missing by library
-/// sync, or without a row at all).
+/// sync, or without a row at all), or an empty or unreadable list.
 pub fn count_offering_missing_libraries(c: &Connection) -> rusqlite::Result<i64> {
     c.query_row(
-        "SELECT count(DISTINCT s.invitation_id) FROM invitation_servers s, json_each(s.libraries) j
-         WHERE s.libraries IS NOT NULL AND NOT EXISTS (
-             SELECT 1 FROM libraries l
-             WHERE l.server_id = s.server_id AND l.external_id = j.value AND l.missing_since IS NULL)",
+        "SELECT count(DISTINCT s.invitation_id) FROM invitation_servers s
+         WHERE s.libraries IS NOT NULL AND CASE
+             WHEN NOT json_valid(s.libraries) THEN 1
+             WHEN json_array_length(s.libraries) = 0 THEN 1
+             ELSE EXISTS (
+                 SELECT 1 FROM json_each(s.libraries) j WHERE NOT EXISTS (
+                     SELECT 1 FROM libraries l
+                     WHERE l.server_id = s.server_id AND l.external_id = j.value
+                       AND l.missing_since IS NULL))
+         END",
         [],
         |r| r.get(0),
     )

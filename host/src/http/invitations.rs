@@ -195,10 +195,12 @@ fn view(state: &AppState, c: &rusqlite::Connection, inv: Invitation) -> Result<I
                 })
                 .collect()
         });
-        // Missing: marked so by library sync, or (a reference without a row) unknown altogether.
+        // Missing: marked so by library sync, or (a reference without a row) unknown altogether;
+        // an empty list (never accepted by the API) offers nothing and counts as missing too, as
+        // in redemption.
         let libraries_missing = match (&t.library_refs, &offered) {
             (Some(refs), Some(found)) => {
-                found.len() < refs.len() || found.iter().any(|l| l.missing)
+                refs.is_empty() || found.len() < refs.len() || found.iter().any(|l| l.missing)
             }
             _ => false,
         };

@@ -500,7 +500,10 @@ async fn set_libraries(
                     if ids.is_empty() {
                         "give at least one library, or null for all".to_owned()
                     } else {
-                        format!("not libraries of this server: {}", unknown.join(", "))
+                        format!(
+                            "not libraries of this server (or no longer on it): {}",
+                            unknown.join(", ")
+                        )
                     },
                 )]));
             }
