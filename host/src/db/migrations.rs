@@ -70,7 +70,6 @@ pub fn migrate(conn: &mut Connection) -> anyhow::Result<u32> {
 mod tests {
     use super::*;
 
-
     /// Apply the migrations up to and including `version`.
     fn migrate_to(conn: &mut Connection, version: u32) {
         for m in MIGRATIONS.iter().filter(|m| m.version <= version) {
