@@ -57,7 +57,7 @@ pub mod __private {
     pub mod bindings {
         wit_bindgen::generate!({
             world: "full-plugin",
-            path: "../wit",
+            path: "wit",
             pub_export_macro: true,
             export_macro_name: "__export_full_plugin",
             default_bindings_module: "zondarr_plugin_sdk::__private::bindings",
