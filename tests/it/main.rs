@@ -12,6 +12,7 @@ mod operations;
 mod ops;
 mod plex;
 mod plugins;
+mod sdk;
 mod security;
 mod support;
 mod wizards;

@@ -63,7 +63,7 @@ fn report(path: &Path, i: &Inspection) -> String {
             caps.join(", ")
         }
     );
-    let _ = writeln!(out, "  join flow:    {:?}", m.join_flow);
+    let _ = writeln!(out, "  join flow:    {}", plain(&m.join_flow));
     let auth = match &m.auth {
         super::AuthScheme::None => "none".to_owned(),
         super::AuthScheme::Header {
@@ -73,20 +73,52 @@ fn report(path: &Path, i: &Inspection) -> String {
         super::AuthScheme::Query { param, field } => format!("query ?{param}={{{field}}}"),
     };
     let _ = writeln!(out, "  auth:         {auth}");
-    let _ = writeln!(out, "  config fields:");
+    let _ = writeln!(
+        out,
+        "  config fields:{}",
+        none_if_empty(m.config.is_empty())
+    );
     for f in &m.config {
         let req = if f.required { ", required" } else { "" };
-        let _ = writeln!(out, "    - {} ({:?}{req}): {}", f.key, f.kind, f.label);
+        let default = f
+            .default_value
+            .as_ref()
+            .map(|v| format!(", default {}", plain(v)))
+            .unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "    - {} ({}{req}{default}): {}",
+            f.key,
+            plain(&f.kind),
+            f.label
+        );
+        if let Some(help) = &f.help {
+            let _ = writeln!(out, "        {help}");
+        }
     }
-    let _ = writeln!(out, "  permissions:");
+    let _ = writeln!(
+        out,
+        "  permissions:{}",
+        none_if_empty(m.permissions.is_empty())
+    );
     for p in &m.permissions {
         let _ = writeln!(
             out,
-            "    - {} ({:?}, default {:?}): {}",
-            p.key, p.kind, p.default_value, p.label
+            "    - {} ({}, default {}): {}",
+            p.key,
+            plain(&p.kind),
+            plain(&p.default_value),
+            p.label
         );
+        if let Some(description) = &p.description {
+            let _ = writeln!(out, "        {description}");
+        }
     }
-    let _ = writeln!(out, "  extra hosts:");
+    let _ = writeln!(
+        out,
+        "  extra hosts:{}",
+        none_if_empty(m.extra_hosts.is_empty())
+    );
     for h in &m.extra_hosts {
         let creds = if h.send_credentials {
             "with credentials"
@@ -111,6 +143,20 @@ fn report(path: &Path, i: &Inspection) -> String {
         i.timings.describe.as_millis()
     );
     out
+}
+
+/// A manifest value as the API shows it (its JSON form, strings unquoted): `credentials`,
+/// `flag`, `true`, `3`, `PG-13`, never a Rust debug form such as `Flag(true)`.
+fn plain<T: serde::Serialize>(value: &T) -> String {
+    match serde_json::to_value(value) {
+        Ok(serde_json::Value::String(text)) => text,
+        Ok(other) => other.to_string(),
+        Err(_) => "?".to_owned(),
+    }
+}
+
+fn none_if_empty(empty: bool) -> &'static str {
+    if empty { " (none)" } else { "" }
 }
 
 /// The connector crate template shipped with the SDK: (path in the new crate, contents).
@@ -138,25 +184,43 @@ pub const VENDORED_SDK: &str = "vendor/zondarr-plugin-sdk";
 pub const SDK_FILES: &[(&str, &str)] = &[
     ("Cargo.toml", include_str!("../../../plugin-sdk/Cargo.toml")),
     ("README.md", include_str!("../../../plugin-sdk/README.md")),
-    ("TUTORIAL.md", include_str!("../../../plugin-sdk/TUTORIAL.md")),
+    (
+        "TUTORIAL.md",
+        include_str!("../../../plugin-sdk/TUTORIAL.md"),
+    ),
     (
         "src/connector.rs",
         include_str!("../../../plugin-sdk/src/connector.rs"),
     ),
-    ("src/error.rs", include_str!("../../../plugin-sdk/src/error.rs")),
-    ("src/http.rs", include_str!("../../../plugin-sdk/src/http.rs")),
+    (
+        "src/error.rs",
+        include_str!("../../../plugin-sdk/src/error.rs"),
+    ),
+    (
+        "src/http.rs",
+        include_str!("../../../plugin-sdk/src/http.rs"),
+    ),
     ("src/lib.rs", include_str!("../../../plugin-sdk/src/lib.rs")),
     (
         "src/logging.rs",
         include_str!("../../../plugin-sdk/src/logging.rs"),
     ),
-    ("src/rest.rs", include_str!("../../../plugin-sdk/src/rest.rs")),
-    ("src/server.rs", include_str!("../../../plugin-sdk/src/server.rs")),
+    (
+        "src/rest.rs",
+        include_str!("../../../plugin-sdk/src/rest.rs"),
+    ),
+    (
+        "src/server.rs",
+        include_str!("../../../plugin-sdk/src/server.rs"),
+    ),
     (
         "src/testing.rs",
         include_str!("../../../plugin-sdk/src/testing.rs"),
     ),
-    ("src/types.rs", include_str!("../../../plugin-sdk/src/types.rs")),
+    (
+        "src/types.rs",
+        include_str!("../../../plugin-sdk/src/types.rs"),
+    ),
     (
         "tutorial/bookshelf.rs",
         include_str!("../../../plugin-sdk/tutorial/bookshelf.rs"),
