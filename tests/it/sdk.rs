@@ -165,3 +165,74 @@ fn a_new_connector_builds_tests_and_loads_without_a_checkout() {
         assert!(report.contains(line), "missing {line:?} in\n{report}");
     }
 }
+
+/// A tiny web server that is not a media server: `html` answers every path with a web page,
+/// otherwise every path is 404 (a URL missing its path prefix looks like this).
+async fn not_a_media_server(html: bool) -> String {
+    use axum::http::{StatusCode, header};
+    use axum::response::IntoResponse;
+    let app = axum::Router::new().fallback(move || async move {
+        if html {
+            (
+                StatusCode::OK,
+                [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+                "<!DOCTYPE html><html><body>Router login</body></html>",
+            )
+                .into_response()
+        } else {
+            (StatusCode::NOT_FOUND, "no such page").into_response()
+        }
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    url
+}
+
+/// The admin gets what to fix, not "could not be understood", and never a 404 that reads as
+/// "no such route" when the address they typed answered 404.
+#[tokio::test]
+async fn a_wrong_server_url_is_explained_to_the_admin() {
+    use crate::domain::{Api, code};
+    let dir = tempfile::tempdir().unwrap();
+    let daemon = crate::support::Daemon::start(dir.path());
+    let api = Api::new(&daemon).await;
+
+    let page = not_a_media_server(true).await;
+    let input =
+        serde_json::json!({ "kind": "jellyfin", "url": page, "config": { "api_key": "k" } });
+    let (status, body) = api.post("/servers/test", input).await;
+    assert_eq!(
+        (status, code(&body)),
+        (reqwest::StatusCode::BAD_GATEWAY, "REMOTE_ERROR"),
+        "{body}"
+    );
+    let message = body["error"]["message"].as_str().unwrap();
+    assert!(message.contains("HTML"), "{message}");
+    assert!(message.contains("server URL"), "{message}");
+    assert!(!message.contains("127.0.0.1"), "{message}");
+
+    let missing = not_a_media_server(false).await;
+    let input =
+        serde_json::json!({ "kind": "jellyfin", "url": missing, "config": { "api_key": "k" } });
+    for path in ["/servers/test", "/servers"] {
+        let mut input = input.clone();
+        input["name"] = "Wrong".into();
+        if path == "/servers/test" {
+            input.as_object_mut().unwrap().remove("name");
+        }
+        let (status, body) = api.post(path, input).await;
+        assert_eq!(
+            (status, code(&body)),
+            (reqwest::StatusCode::BAD_GATEWAY, "SERVER_URL_NOT_FOUND"),
+            "{path}: {body}"
+        );
+        let message = body["error"]["message"].as_str().unwrap();
+        assert!(
+            message.starts_with(
+                "the server URL answered \"not found\": check that it points at a Jellyfin server"
+            ),
+            "{message}"
+        );
+    }
+}
