@@ -85,7 +85,7 @@ fn run() -> Result<(), String> {
 
     // Rerun lines first, so that a failed run still records what to watch. Never the workspace
     // root: that would scan target/ and rerun this script on every build.
-    for rel in ["plugins", "plugin-sdk", "wit", "Cargo.toml", "Cargo.lock"] {
+    for rel in ["plugins", "plugin-sdk", "Cargo.toml", "Cargo.lock"] {
         println!("cargo::rerun-if-changed={}", ws.join(rel).display());
     }
     let cargo_config = ws.join(".cargo/config.toml");

@@ -191,6 +191,9 @@ error_codes! {
     RemoteRateLimited = ("REMOTE_RATE_LIMITED", StatusCode::SERVICE_UNAVAILABLE),
     /// The media server answered with something unexpected.
     RemoteError = ("REMOTE_ERROR", StatusCode::BAD_GATEWAY),
+    /// While the connection was tested, the address answered "not found" (HTTP 404): the URL
+    /// probably does not lead to a server of this kind (check the port and any path prefix).
+    ServerUrlNotFound = ("SERVER_URL_NOT_FOUND", StatusCode::BAD_GATEWAY),
     /// An unexpected failure inside the daemon; the log has details under the request id.
     Internal = ("INTERNAL", StatusCode::INTERNAL_SERVER_ERROR),
 }

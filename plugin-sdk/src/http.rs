@@ -26,6 +26,13 @@ impl Method {
     }
 }
 
+/// The method name as sent on the wire: `GET`, `POST`, …
+impl std::fmt::Display for Method {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// An HTTP request to the configured server ([`crate::Server::request`]) or to a declared extra
 /// host ([`crate::Server::fetch`]).
 ///
@@ -42,7 +49,7 @@ impl Method {
 /// assert_eq!(request.method(), Method::Get);
 /// assert_eq!(request.target(), "/Users?isDisabled=false");
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct Request {
     method: Method,
     target: String,
@@ -160,6 +167,11 @@ impl Request {
             .map_err(Error::from)
     }
 
+    /// `METHOD /path` without the query, for messages (a query may carry a token).
+    pub(crate) fn label(&self) -> String {
+        format!("{} {}", self.method, path_only(&self.target))
+    }
+
     pub(crate) fn into_host(self) -> host::Request {
         host::Request {
             method: self.method,
@@ -168,6 +180,31 @@ impl Request {
             body: self.body,
         }
     }
+}
+
+/// Shows the method as on the wire (`GET`), and the body as text when it is UTF-8, so test
+/// failures read like an HTTP exchange.
+impl std::fmt::Debug for Request {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut out = f.debug_struct("Request");
+        out.field("method", &format_args!("{}", self.method))
+            .field("target", &self.target)
+            .field("headers", &self.headers);
+        match self.body.as_deref().map(std::str::from_utf8) {
+            None => out.field("body", &None::<()>),
+            Some(Ok(text)) => out.field("body", &text),
+            Some(Err(_)) => out.field(
+                "body",
+                &format_args!("{} bytes", self.body.as_ref().map_or(0, Vec::len)),
+            ),
+        };
+        out.finish()
+    }
+}
+
+/// The path of a target, without its query.
+fn path_only(target: &str) -> &str {
+    target.split_once('?').map_or(target, |(path, _)| path)
 }
 
 /// An HTTP response, after the daemon followed same-origin redirects.
@@ -191,6 +228,8 @@ pub struct Response {
     headers: Vec<(String, String)>,
     body: Vec<u8>,
     target: String,
+    /// `METHOD /path` of the request this answers, when known; used in messages.
+    label: String,
 }
 
 impl Response {
@@ -201,6 +240,7 @@ impl Response {
             headers: Vec::new(),
             body: Vec::new(),
             target: String::new(),
+            label: String::new(),
         }
     }
 
@@ -228,10 +268,21 @@ impl Response {
         self
     }
 
-    /// Records which request target this answers; used in [`Error::NotFound`] messages.
-    pub(crate) fn for_target(mut self, target: &str) -> Self {
+    /// Records which request this answers; used in error messages ([`Error::NotFound`] names the
+    /// target, the others `METHOD /path`).
+    pub(crate) fn for_request(mut self, target: &str, label: String) -> Self {
         target.clone_into(&mut self.target);
+        self.label = label;
         self
+    }
+
+    /// `"GET /path"` when the request is known, else `"the request"`.
+    fn what(&self) -> &str {
+        if self.label.is_empty() {
+            "the request"
+        } else {
+            &self.label
+        }
     }
 
     pub(crate) fn from_host(response: host::Response) -> Self {
@@ -240,6 +291,7 @@ impl Response {
             headers: response.headers,
             body: response.body,
             target: String::new(),
+            label: String::new(),
         }
     }
 
@@ -284,9 +336,82 @@ impl Response {
     /// The body decoded from JSON.
     ///
     /// # Errors
-    /// [`Error::InvalidResponse`] when the body is not valid JSON for `T`.
+    /// [`Error::InvalidResponse`] when the body is not valid JSON for `T`. The message tells an
+    /// HTML page (a login page, a reverse proxy's error page: the server URL points at the wrong
+    /// thing) and an empty body apart from JSON of the wrong shape.
     pub fn json<T: DeserializeOwned>(&self) -> Result<T> {
-        Ok(serde_json::from_slice(&self.body)?)
+        serde_json::from_slice(&self.body).map_err(|err| {
+            self.not_understood("JSON")
+                .unwrap_or_else(|| Error::InvalidResponse(format!("bad JSON: {err}")))
+        })
+    }
+
+    /// An explanation for a body that is not the expected format at all: an HTML page or
+    /// nothing. `None` when the body is something else (then the decoder's message is better).
+    fn not_understood(&self, format: &str) -> Option<Error> {
+        let what = self.what();
+        if self.looks_like_html() {
+            return Some(Error::InvalidResponse(format!(
+                "{what} was answered with an HTML page instead of {format}; check that the server \
+                 URL points at the media server itself (with its port and any path prefix), not at \
+                 a web page, a login page or a reverse proxy's error page"
+            )));
+        }
+        if self.body.iter().all(u8::is_ascii_whitespace) {
+            return Some(Error::InvalidResponse(format!(
+                "{what} was answered with an empty body instead of {format}"
+            )));
+        }
+        None
+    }
+
+    /// Whether the body is an HTML page: an HTML content type, or a body starting with a doctype
+    /// or an `<html>`, `<head>` or `<body>` tag.
+    pub fn looks_like_html(&self) -> bool {
+        if self
+            .header("content-type")
+            .is_some_and(|value| value.to_ascii_lowercase().contains("text/html"))
+        {
+            return true;
+        }
+        let start = self
+            .body
+            .iter()
+            .position(|b| !b.is_ascii_whitespace())
+            .map_or(&[][..], |i| &self.body[i..]);
+        let start = start.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(start);
+        let head: Vec<u8> = start.iter().take(16).map(u8::to_ascii_lowercase).collect();
+        [&b"<!doctype html"[..], b"<html", b"<head", b"<body"]
+            .iter()
+            .any(|tag| head.starts_with(tag))
+    }
+
+    /// The server's own explanation in an error answer, made safe to show: a `message`,
+    /// `error`, `detail` or `title` field of a JSON body (or a JSON string), or the plain text;
+    /// one line, control characters removed, at most 200 characters. `None` for an empty body,
+    /// an HTML page or a body that is not UTF-8.
+    pub fn server_message(&self) -> Option<String> {
+        if self.looks_like_html() {
+            return None;
+        }
+        let text = std::str::from_utf8(&self.body).ok()?.trim();
+        let text = match serde_json::from_str::<serde_json::Value>(text) {
+            Ok(serde_json::Value::String(message)) => message,
+            Ok(serde_json::Value::Object(fields)) => {
+                let keys = ["message", "error", "detail", "title", "error_description"];
+                keys.iter()
+                    .find_map(|key| {
+                        fields
+                            .iter()
+                            .find(|(name, _)| name.eq_ignore_ascii_case(key))
+                            .and_then(|(_, value)| value.as_str())
+                    })?
+                    .to_owned()
+            }
+            Ok(_) => return None,
+            Err(_) => text.to_owned(),
+        };
+        clip(&text, 200)
     }
 
     /// The body decoded from XML with `quick-xml`'s serde support: attributes are fields named
@@ -295,6 +420,9 @@ impl Response {
     /// # Errors
     /// [`Error::InvalidResponse`] when the body is not UTF-8 or not valid XML for `T`.
     pub fn xml<T: DeserializeOwned>(&self) -> Result<T> {
+        if let Some(error) = self.not_understood("XML") {
+            return Err(error);
+        }
         Ok(quick_xml::de::from_str(self.text()?)?)
     }
 
@@ -303,6 +431,7 @@ impl Response {
     /// | status | error |
     /// |---|---|
     /// | 401 | [`Error::Unauthorized`] |
+    /// | 400, 422 | [`Error::InvalidInput`] naming the request, with the server's own message ([`Response::server_message`]) when it gave one |
     /// | 403 | [`Error::Forbidden`] |
     /// | 404 | [`Error::NotFound`] with the request target |
     /// | 429 | [`Error::RateLimited`] with `Retry-After` in seconds, when it is a number |
@@ -313,6 +442,14 @@ impl Response {
     pub fn error_for_status(self) -> Result<Self> {
         match self.status {
             _ if self.is_success() => Ok(self),
+            400 | 422 => Err(Error::InvalidInput(match self.server_message() {
+                Some(message) => format!(
+                    "the server refused {} (HTTP {}): {message}",
+                    self.what(),
+                    self.status
+                ),
+                None => format!("the server refused {} (HTTP {})", self.what(), self.status),
+            })),
             401 => Err(Error::Unauthorized),
             403 => Err(Error::Forbidden),
             404 if self.target.is_empty() => Err(Error::NotFound("the server answered 404".into())),
@@ -324,6 +461,26 @@ impl Response {
             status => Err(Error::RemoteStatus(status)),
         }
     }
+}
+
+/// `text` on one line without control characters, cut to `max` characters (with `…`); `None`
+/// when nothing is left.
+pub(crate) fn clip(text: &str, max: usize) -> Option<String> {
+    let words: Vec<&str> = text.split_whitespace().collect();
+    let line: String = words
+        .join(" ")
+        .chars()
+        .filter(|c| !c.is_control())
+        .collect();
+    if line.is_empty() {
+        return None;
+    }
+    if line.chars().count() <= max {
+        return Some(line);
+    }
+    let mut clipped: String = line.chars().take(max).collect();
+    clipped.push('…');
+    Some(clipped)
 }
 
 fn find_header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
@@ -375,7 +532,7 @@ mod tests {
 
     #[test]
     fn not_found_names_the_target() {
-        let response = Response::new(404).for_target("/users/42");
+        let response = Response::new(404).for_request("/users/42", "GET /users/42".into());
         assert_eq!(
             response.error_for_status().unwrap_err(),
             Error::NotFound("/users/42".into())
@@ -505,6 +662,104 @@ mod tests {
         assert_eq!(decoded.unwrap()["Name"], "ann");
         assert_eq!(Request::delete("/x").body_json::<u8>().unwrap(), None);
         assert_eq!(Method::Patch.as_str(), "PATCH");
+    }
+
+    #[test]
+    fn refusals_keep_the_servers_message() {
+        let refused = |status, content_type: &str, body: &str| {
+            Response::new(status)
+                .with_header("content-type", content_type)
+                .with_body(body.to_owned())
+                .for_request("/api/users?token=secret", "POST /api/users".into())
+                .error_for_status()
+                .unwrap_err()
+        };
+        assert_eq!(
+            refused(400, "text/plain", "  Password is\n too short  "),
+            Error::InvalidInput(
+                "the server refused POST /api/users (HTTP 400): Password is too short".into()
+            )
+        );
+        assert_eq!(
+            refused(
+                422,
+                "application/json",
+                r#"{"Message": "Name taken", "code": 7}"#
+            ),
+            Error::InvalidInput("the server refused POST /api/users (HTTP 422): Name taken".into())
+        );
+        assert_eq!(
+            refused(422, "application/json", r#"{"errors": []}"#),
+            Error::InvalidInput("the server refused POST /api/users (HTTP 422)".into())
+        );
+        assert_eq!(
+            refused(400, "text/html", "<p>Bad</p>"),
+            Error::InvalidInput("the server refused POST /api/users (HTTP 400)".into())
+        );
+        let long = refused(400, "text/plain", &"é".repeat(500));
+        let Error::InvalidInput(message) = long else {
+            panic!("{long:?}")
+        };
+        assert!(
+            message.ends_with(&format!("{}…", "é".repeat(200))),
+            "{message}"
+        );
+        assert!(!message.contains("secret"));
+        assert_eq!(
+            Response::new(400).error_for_status().unwrap_err(),
+            Error::InvalidInput("the server refused the request (HTTP 400)".into())
+        );
+    }
+
+    #[test]
+    fn html_instead_of_json_or_xml_is_explained() {
+        let page = Response::new(200)
+            .with_body("\n <!DOCTYPE html><html><body>Sign in</body></html>")
+            .for_request("/Users", "GET /Users".into());
+        let Err(Error::InvalidResponse(message)) = page.json::<Vec<User>>() else {
+            panic!("HTML decoded as JSON")
+        };
+        assert!(
+            message.starts_with("GET /Users was answered with an HTML page instead of JSON;"),
+            "{message}"
+        );
+        assert!(message.contains("server URL"), "{message}");
+        let Err(Error::InvalidResponse(message)) = page.xml::<Container>() else {
+            panic!("HTML decoded as XML")
+        };
+        assert!(message.contains("HTML page instead of XML"), "{message}");
+        let typed = Response::new(200)
+            .with_header("Content-Type", "text/html; charset=utf-8")
+            .with_body("oops");
+        assert!(typed.looks_like_html());
+        assert!(
+            !Response::new(200)
+                .with_body("<MediaContainer/>")
+                .looks_like_html()
+        );
+        let empty = Response::new(200).with_body(" \n").json::<Vec<User>>();
+        assert_eq!(
+            empty,
+            Err(Error::InvalidResponse(
+                "the request was answered with an empty body instead of JSON".into()
+            ))
+        );
+        let shape = Response::new(200).with_body("{}").json::<Vec<User>>();
+        assert!(matches!(shape, Err(Error::InvalidResponse(m)) if m.starts_with("bad JSON")));
+    }
+
+    #[test]
+    fn methods_and_requests_print_like_http() {
+        assert_eq!(Method::Get.to_string(), "GET");
+        assert_eq!(format!("{:>6}", Method::Delete.as_str()), "DELETE");
+        let request = Request::post("/x?y=1").body("hi");
+        assert_eq!(
+            format!("{request:?}"),
+            r#"Request { method: POST, target: "/x?y=1", headers: [], body: "hi" }"#
+        );
+        assert_eq!(request.label(), "POST /x");
+        let binary = format!("{:?}", Request::put("/b").body(vec![0xff, 0xfe]));
+        assert!(binary.contains("body: 2 bytes"), "{binary}");
     }
 
     #[test]

@@ -11,6 +11,7 @@ mod connector;
 mod error;
 mod http;
 mod logging;
+pub mod rest;
 mod server;
 pub mod testing;
 mod types;
@@ -39,6 +40,33 @@ pub mod prelude {
         LinkedAccount, Manifest, Method, NewUser, PermissionDef, PermissionValue, RemoteUser,
         Request, Response, Result, Server, ServerInfo, Value, ValueKind,
     };
+
+    pub use crate::rest::TakenExt as _;
+}
+
+/// The tutorial's connector (`tutorial/bookshelf.rs`): compiled, and its tests run, with the SDK's.
+#[cfg(test)]
+#[path = "../tutorial/bookshelf.rs"]
+mod tutorial_bookshelf;
+
+/// Every Rust excerpt in `TUTORIAL.md` is a verbatim part of the compiled tutorial connector.
+#[cfg(test)]
+mod tutorial_excerpts {
+    #[test]
+    fn every_excerpt_is_part_of_the_compiled_connector() {
+        let tutorial = include_str!("../TUTORIAL.md");
+        let source = include_str!("../tutorial/bookshelf.rs");
+        let mut excerpts = 0;
+        for block in tutorial.split("```rust\n").skip(1) {
+            let code = block.split("```").next().unwrap_or_default();
+            assert!(
+                source.contains(code),
+                "not in tutorial/bookshelf.rs:\n{code}"
+            );
+            excerpts += 1;
+        }
+        assert!(excerpts >= 8, "only {excerpts} excerpts found");
+    }
 }
 
 /// Implementation details used by the [`export!`] macro. Not part of the public API: anything
@@ -58,7 +86,7 @@ pub mod __private {
     pub mod bindings {
         wit_bindgen::generate!({
             world: "full-plugin",
-            path: "../wit",
+            path: "wit",
             pub_export_macro: true,
             export_macro_name: "__export_full_plugin",
             default_bindings_module: "zondarr_plugin_sdk::__private::bindings",

@@ -8,7 +8,7 @@ use serde::de::DeserializeOwned;
 use crate::__private::bindings::zondarr::connector::host;
 use crate::error::{Error, Result};
 use crate::http::{Request, Response};
-use crate::testing::MockServer;
+use crate::testing::MockBackend;
 
 /// Message of [`Error::InvalidResponse`] when the daemon cut off a response body.
 pub(crate) const TOO_LARGE: &str = "the response body exceeded the daemon's size limit";
@@ -31,7 +31,7 @@ pub struct Server<'a> {
 
 enum Backend<'a> {
     Host(&'a host::Server),
-    Mock(&'a MockServer),
+    Mock(&'a dyn MockBackend),
 }
 
 impl<'a> Server<'a> {
@@ -41,7 +41,7 @@ impl<'a> Server<'a> {
         }
     }
 
-    pub(crate) fn from_mock(server: &'a MockServer) -> Self {
+    pub(crate) fn from_mock(server: &'a dyn MockBackend) -> Self {
         Self {
             backend: Backend::Mock(server),
         }
@@ -72,7 +72,7 @@ impl<'a> Server<'a> {
     /// is used up), [`Error::Timeout`], [`Error::Unreachable`], or [`Error::InvalidResponse`] when
     /// the body was larger than the daemon allows.
     pub fn request(&self, request: Request) -> Result<Response> {
-        let target = request.target().to_owned();
+        let (target, label) = (request.target().to_owned(), request.label());
         let response = match self.backend {
             Backend::Host(server) => server
                 .request(&request.into_host())
@@ -80,7 +80,7 @@ impl<'a> Server<'a> {
                 .map_err(Error::from),
             Backend::Mock(mock) => mock.handle(None, request),
         };
-        response.map(|response| response.for_target(&target))
+        response.map(|response| response.for_request(&target, label))
     }
 
     /// Sends a request to an extra host declared in the manifest, by its id; the target is
@@ -90,7 +90,7 @@ impl<'a> Server<'a> {
     /// # Errors
     /// As [`request`](Self::request); an undeclared host id is [`Error::Denied`].
     pub fn fetch(&self, host_id: &str, request: Request) -> Result<Response> {
-        let target = request.target().to_owned();
+        let (target, label) = (request.target().to_owned(), request.label());
         let response = match self.backend {
             Backend::Host(server) => server
                 .fetch(host_id, &request.into_host())
@@ -98,24 +98,56 @@ impl<'a> Server<'a> {
                 .map_err(Error::from),
             Backend::Mock(mock) => mock.handle(Some(host_id), request),
         };
-        response.map(|response| response.for_target(&target))
+        response.map(|response| response.for_request(&target, label))
+    }
+
+    /// Sends a request and checks the status: [`request`](Self::request) followed by
+    /// [`Response::error_for_status`].
+    ///
+    /// # Errors
+    /// Transport errors as in [`request`](Self::request), status errors as in
+    /// [`Response::error_for_status`].
+    pub fn send(&self, request: Request) -> Result<Response> {
+        self.request(request)?.error_for_status()
+    }
+
+    /// Sends a request with `Accept: application/json`, checks the status and decodes the JSON
+    /// answer. The building block of the `*_json` helpers, for requests they do not cover (extra
+    /// headers, a query built with [`Request::query`]).
+    ///
+    /// # Errors
+    /// As [`send`](Self::send), and [`Error::InvalidResponse`] when the body does not decode
+    /// (an HTML page or an empty body is named as such).
+    pub fn send_json<T: DeserializeOwned>(&self, request: Request) -> Result<T> {
+        self.send_accepting_json(request)?.json()
     }
 
     /// `GET path`, status checked; the response is returned for the caller to decode.
     ///
     /// # Errors
-    /// Transport errors as in [`request`](Self::request), status errors as in
-    /// [`Response::error_for_status`].
+    /// As [`send`](Self::send).
     pub fn get(&self, path: &str) -> Result<Response> {
-        self.request(Request::get(path))?.error_for_status()
+        self.send(Request::get(path))
     }
 
     /// `GET path` with `Accept: application/json`, status checked, body decoded.
     ///
     /// # Errors
-    /// As [`get`](Self::get), and [`Error::InvalidResponse`] when the body does not decode.
+    /// As [`send_json`](Self::send_json).
     pub fn get_json<T: DeserializeOwned>(&self, path: &str) -> Result<T> {
-        self.send_json(Request::get(path))?.json()
+        self.send_json(Request::get(path))
+    }
+
+    /// `GET path` for a list that the server answers either bare (`[…]`) or wrapped in an
+    /// object (`{"Items": […], "TotalRecordCount": 3}`); see [`crate::rest::list_from`] for how
+    /// the list is found.
+    ///
+    /// # Errors
+    /// As [`send_json`](Self::send_json), and [`Error::InvalidResponse`] when the answer holds
+    /// no list or an item does not decode.
+    pub fn get_list<T: DeserializeOwned>(&self, path: &str) -> Result<Vec<T>> {
+        let value: serde_json::Value = self.get_json(path)?;
+        crate::rest::list_from(value)
     }
 
     /// `GET path` with `Accept: application/xml`, status checked, body decoded with
@@ -124,65 +156,150 @@ impl<'a> Server<'a> {
     /// # Errors
     /// As [`get`](Self::get), and [`Error::InvalidResponse`] when the body does not decode.
     pub fn get_xml<T: DeserializeOwned>(&self, path: &str) -> Result<T> {
-        self.request(Request::get(path).header("Accept", "application/xml"))?
-            .error_for_status()?
+        self.send(Request::get(path).header("Accept", "application/xml"))?
             .xml()
     }
 
     /// `POST path` with a JSON body, status checked, JSON answer decoded.
     ///
     /// # Errors
-    /// As [`get_json`](Self::get_json).
+    /// As [`send_json`](Self::send_json).
     pub fn post_json<B, T>(&self, path: &str, body: &B) -> Result<T>
     where
         B: Serialize + ?Sized,
         T: DeserializeOwned,
     {
-        self.send_json(Request::post(path).json(body)?)?.json()
+        self.send_json(Request::post(path).json(body)?)
     }
 
     /// `POST path` with a JSON body, status checked, answer ignored (for endpoints that answer
     /// `204 No Content` or something the connector does not need).
     ///
     /// # Errors
-    /// As [`get`](Self::get).
+    /// As [`send`](Self::send).
     pub fn post_json_discard<B: Serialize + ?Sized>(&self, path: &str, body: &B) -> Result<()> {
-        self.send_json(Request::post(path).json(body)?).map(drop)
+        self.send_accepting_json(Request::post(path).json(body)?)
+            .map(drop)
     }
 
     /// `PUT path` with a JSON body, status checked, JSON answer decoded.
     ///
     /// # Errors
-    /// As [`get_json`](Self::get_json).
+    /// As [`send_json`](Self::send_json).
     pub fn put_json<B, T>(&self, path: &str, body: &B) -> Result<T>
     where
         B: Serialize + ?Sized,
         T: DeserializeOwned,
     {
-        self.send_json(Request::put(path).json(body)?)?.json()
+        self.send_json(Request::put(path).json(body)?)
     }
 
     /// `PUT path` with a JSON body, status checked, answer ignored.
     ///
     /// # Errors
-    /// As [`get`](Self::get).
+    /// As [`send`](Self::send).
     pub fn put_json_discard<B: Serialize + ?Sized>(&self, path: &str, body: &B) -> Result<()> {
-        self.send_json(Request::put(path).json(body)?).map(drop)
+        self.send_accepting_json(Request::put(path).json(body)?)
+            .map(drop)
+    }
+
+    /// `PATCH path` with a JSON body, status checked, JSON answer decoded.
+    ///
+    /// # Errors
+    /// As [`send_json`](Self::send_json).
+    pub fn patch_json<B, T>(&self, path: &str, body: &B) -> Result<T>
+    where
+        B: Serialize + ?Sized,
+        T: DeserializeOwned,
+    {
+        self.send_json(Request::patch(path).json(body)?)
+    }
+
+    /// `PATCH path` with a JSON body, status checked, answer ignored.
+    ///
+    /// # Errors
+    /// As [`send`](Self::send).
+    pub fn patch_json_discard<B: Serialize + ?Sized>(&self, path: &str, body: &B) -> Result<()> {
+        self.send_accepting_json(Request::patch(path).json(body)?)
+            .map(drop)
+    }
+
+    /// `POST path` without a body, status checked, answer ignored (actions such as
+    /// `POST /users/7/disable`).
+    ///
+    /// # Errors
+    /// As [`send`](Self::send).
+    pub fn post_empty(&self, path: &str) -> Result<()> {
+        self.send(Request::post(path)).map(drop)
     }
 
     /// `DELETE path`, status checked, answer ignored.
     ///
     /// # Errors
-    /// As [`get`](Self::get).
+    /// As [`send`](Self::send).
     pub fn delete(&self, path: &str) -> Result<()> {
-        self.request(Request::delete(path))?
-            .error_for_status()
+        self.send(Request::delete(path)).map(drop)
+    }
+
+    /// `DELETE path` with a JSON body, status checked, answer ignored (APIs that say what to
+    /// delete in the body).
+    ///
+    /// # Errors
+    /// As [`send`](Self::send).
+    pub fn delete_json<B: Serialize + ?Sized>(&self, path: &str, body: &B) -> Result<()> {
+        self.send_accepting_json(Request::delete(path).json(body)?)
             .map(drop)
     }
 
-    fn send_json(&self, request: Request) -> Result<Response> {
-        self.request(request.header("Accept", "application/json"))?
-            .error_for_status()
+    /// Read-modify-write of a JSON document, keeping every field the connector does not know
+    /// about: `GET read_path`, take the part at the JSON pointer `pointer` (`""` for the whole
+    /// document, `"/Policy"` for one member), let `edit` change it, and send it back with
+    /// `write` (its JSON body is set here). Returns the document as written.
+    ///
+    /// ```
+    /// # use zondarr_plugin_sdk::prelude::*;
+    /// # use zondarr_plugin_sdk::testing::MockServer;
+    /// # let fake = MockServer::new("http://x.test", |_, request| match request.method() {
+    /// #     Method::Get => Response::from_json(200, &serde_json::json!({"Policy": {"IsDisabled": false, "Other": 1}})),
+    /// #     _ => Ok(Response::new(204)),
+    /// # });
+    /// # let server = fake.server();
+    /// let written = server.update_json("/Users/7", "/Policy", Request::post("/Users/7/Policy"), |policy| {
+    ///     policy["IsDisabled"] = true.into();
+    ///     Ok(())
+    /// })?;
+    /// assert_eq!(written, serde_json::json!({"IsDisabled": true, "Other": 1}));
+    /// # Ok::<(), Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// As [`send_json`](Self::send_json) for both requests; [`Error::InvalidResponse`] when the
+    /// document has nothing at `pointer`; whatever `edit` returns (then nothing is written).
+    pub fn update_json<F>(
+        &self,
+        read_path: &str,
+        pointer: &str,
+        write: Request,
+        edit: F,
+    ) -> Result<serde_json::Value>
+    where
+        F: FnOnce(&mut serde_json::Value) -> Result<()>,
+    {
+        let mut document: serde_json::Value = self.get_json(read_path)?;
+        let part = document.pointer_mut(pointer).ok_or_else(|| {
+            Error::InvalidResponse(format!(
+                "GET {} has no `{pointer}` to update",
+                read_path.split('?').next().unwrap_or(read_path)
+            ))
+        })?;
+        edit(part)?;
+        let part = part.take();
+        self.send_accepting_json(write.json(&part)?)?;
+        Ok(part)
+    }
+
+    fn send_accepting_json(&self, request: Request) -> Result<Response> {
+        self.send(request.header("Accept", "application/json"))
     }
 }
 

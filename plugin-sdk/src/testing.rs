@@ -33,7 +33,7 @@
 //! # Ok::<(), Error>(())
 //! ```
 
-use std::cell::{Cell, RefCell};
+use std::cell::{Cell, Ref, RefCell, RefMut};
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::connector::Connector;
@@ -42,12 +42,13 @@ use crate::http::{Request, Response};
 use crate::server::{BUDGET_EXHAUSTED, Server, TOO_LARGE};
 use crate::types::ValueKind;
 
-/// How many HTTP requests the daemon lets one call make, by default.
+/// How many HTTP requests the daemon lets one call make, by default (`plugins.max_http_requests`).
 pub const DEFAULT_REQUEST_BUDGET: usize = 50;
-/// The largest response body the daemon delivers, by default (16 MiB).
-pub const DEFAULT_MAX_RESPONSE_BYTES: usize = 16 * 1024 * 1024;
+/// The largest response body the daemon delivers, by default (`plugins.max_response_bytes`,
+/// 64 MiB).
+pub const DEFAULT_MAX_RESPONSE_BYTES: usize = 64 * 1024 * 1024;
 
-type Handler = dyn Fn(Option<&str>, &Request) -> Result<Response>;
+type Handler<S> = dyn FnMut(&mut S, Option<&str>, &Request) -> Result<Response>;
 
 /// One request the connector made through a [`MockServer`].
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -60,14 +61,21 @@ pub struct Call {
 
 /// A fake media server (and fake extra hosts) behind a [`Server`] handle. See the
 /// [module documentation](self).
-pub struct MockServer {
+///
+/// `S` is the fake's own state (the accounts it holds, say), given to the handler as `&mut S`
+/// and readable afterwards with [`state`](Self::state); stateless fakes use `()`.
+///
+/// Each [`server`](Self::server) handle stands for one call of the daemon: its request budget
+/// starts afresh, while [`calls`](Self::calls) keeps recording across handles.
+pub struct MockServer<S = ()> {
     base_url: String,
     config: BTreeMap<String, String>,
     secret_keys: BTreeSet<String>,
     extra_hosts: BTreeSet<String>,
     request_budget: usize,
     max_response_bytes: usize,
-    handler: Box<Handler>,
+    handler: RefCell<Box<Handler<S>>>,
+    state: RefCell<S>,
     attempts: Cell<usize>,
     calls: RefCell<Vec<Call>>,
 }
@@ -76,9 +84,53 @@ impl MockServer {
     /// A fake server at `base_url` whose answers come from `handler`. The handler receives the
     /// extra host id (`None` for the server itself) and the request; an `Err` it returns reaches
     /// the connector as if the daemon had produced it.
-    pub fn new<F>(base_url: impl Into<String>, handler: F) -> Self
+    pub fn new<F>(base_url: impl Into<String>, mut handler: F) -> Self
     where
-        F: Fn(Option<&str>, &Request) -> Result<Response> + 'static,
+        F: FnMut(Option<&str>, &Request) -> Result<Response> + 'static,
+    {
+        Self::stateful(base_url, (), move |(), host, request| {
+            handler(host, request)
+        })
+    }
+
+    /// Like [`new`](Self::new), with the extra hosts and secret fields taken from `C`'s manifest,
+    /// so undeclared hosts are refused and secrets read as `None`, as in the daemon.
+    pub fn for_connector<C: Connector>(
+        base_url: impl Into<String>,
+        handler: impl FnMut(Option<&str>, &Request) -> Result<Response> + 'static,
+    ) -> Self {
+        Self::new(base_url, handler).declared_by::<C>()
+    }
+}
+
+impl<S: 'static> MockServer<S> {
+    /// A fake server that keeps `state` between requests: the handler gets it as `&mut S`, and
+    /// the test reads it with [`state`](Self::state). No `Rc<RefCell<…>>` needed.
+    ///
+    /// ```
+    /// use std::collections::BTreeMap;
+    /// use zondarr_plugin_sdk::prelude::*;
+    /// use zondarr_plugin_sdk::testing::MockServer;
+    ///
+    /// // The fake's state: user id -> name.
+    /// let fake = MockServer::stateful("http://x.test", BTreeMap::new(), |users, _host, request| {
+    ///     match (request.method(), request.target()) {
+    ///         (Method::Post, "/users") => {
+    ///             let id = (users.len() + 1).to_string();
+    ///             users.insert(id.clone(), "ann".to_owned());
+    ///             Response::from_json(201, &serde_json::json!({"id": id}))
+    ///         }
+    ///         _ => Ok(Response::new(404)),
+    ///     }
+    /// });
+    /// fake.server().post_empty("/users")?;
+    /// fake.server().post_empty("/users")?;
+    /// assert_eq!(fake.state().len(), 2);
+    /// # Ok::<(), Error>(())
+    /// ```
+    pub fn stateful<F>(base_url: impl Into<String>, state: S, handler: F) -> Self
+    where
+        F: FnMut(&mut S, Option<&str>, &Request) -> Result<Response> + 'static,
     {
         Self {
             base_url: base_url.into(),
@@ -87,28 +139,25 @@ impl MockServer {
             extra_hosts: BTreeSet::new(),
             request_budget: DEFAULT_REQUEST_BUDGET,
             max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
-            handler: Box::new(handler),
+            handler: RefCell::new(Box::new(handler)),
+            state: RefCell::new(state),
             attempts: Cell::new(0),
             calls: RefCell::new(Vec::new()),
         }
     }
 
-    /// Like [`new`](Self::new), with the extra hosts and secret fields taken from `C`'s manifest,
-    /// so undeclared hosts are refused and secrets read as `None`, as in the daemon.
-    pub fn for_connector<C: Connector>(
-        base_url: impl Into<String>,
-        handler: impl Fn(Option<&str>, &Request) -> Result<Response> + 'static,
-    ) -> Self {
+    /// Takes the extra hosts and secret fields from `C`'s manifest: undeclared hosts are
+    /// refused and secrets read as `None`, as in the daemon.
+    pub fn declared_by<C: Connector>(mut self) -> Self {
         let manifest = C::describe();
-        let mut mock = Self::new(base_url, handler);
-        mock.extra_hosts = manifest.extra_hosts.into_iter().map(|h| h.id).collect();
-        mock.secret_keys = manifest
+        self.extra_hosts = manifest.extra_hosts.into_iter().map(|h| h.id).collect();
+        self.secret_keys = manifest
             .config
             .into_iter()
             .filter(|field| field.kind == ValueKind::Secret)
             .map(|field| field.key)
             .collect();
-        mock
+        self
     }
 
     /// Sets a configuration value, as the admin would in the server form.
@@ -135,9 +184,27 @@ impl MockServer {
         self
     }
 
-    /// The handle to pass to the connector's operations.
+    /// The handle to pass to one of the connector's operations. Like a call in the daemon, it
+    /// starts with a fresh request budget.
     pub fn server(&self) -> Server<'_> {
+        self.attempts.set(0);
         Server::from_mock(self)
+    }
+
+    /// The fake's state, e.g. to check what a call changed.
+    ///
+    /// # Panics
+    /// While the handler runs (it has the state then); a test never reaches that.
+    pub fn state(&self) -> Ref<'_, S> {
+        self.state.borrow()
+    }
+
+    /// The fake's state, to change it between calls (e.g. to make a user vanish).
+    ///
+    /// # Panics
+    /// As [`state`](Self::state).
+    pub fn state_mut(&self) -> RefMut<'_, S> {
+        self.state.borrow_mut()
     }
 
     /// The requests that reached the handler so far, in order.
@@ -145,24 +212,33 @@ impl MockServer {
         self.calls.borrow().clone()
     }
 
-    /// Forgets the recorded calls and resets the request budget, as a new call would.
+    /// Forgets the recorded calls and resets the request budget.
     pub fn reset(&self) {
         self.attempts.set(0);
         self.calls.borrow_mut().clear();
     }
+}
 
-    pub(crate) fn base_url(&self) -> &str {
+/// What [`Server`] needs from a mock, whatever its state type.
+pub(crate) trait MockBackend {
+    fn base_url(&self) -> &str;
+    fn config_value(&self, key: &str) -> Option<String>;
+    fn handle(&self, host: Option<&str>, request: Request) -> Result<Response>;
+}
+
+impl<S> MockBackend for MockServer<S> {
+    fn base_url(&self) -> &str {
         &self.base_url
     }
 
-    pub(crate) fn config_value(&self, key: &str) -> Option<String> {
+    fn config_value(&self, key: &str) -> Option<String> {
         if self.secret_keys.contains(key) {
             return None;
         }
         self.config.get(key).cloned()
     }
 
-    pub(crate) fn handle(&self, host: Option<&str>, request: Request) -> Result<Response> {
+    fn handle(&self, host: Option<&str>, request: Request) -> Result<Response> {
         if !request.target().starts_with('/') {
             return Err(Error::Denied(format!(
                 "the target must be a path starting with '/': {}",
@@ -178,7 +254,14 @@ impl MockServer {
             return Err(Error::Denied(BUDGET_EXHAUSTED.to_owned()));
         }
         self.attempts.set(self.attempts.get() + 1);
-        let response = (self.handler)(host, &request);
+        let response = match (self.handler.try_borrow_mut(), self.state.try_borrow_mut()) {
+            (Ok(mut handler), Ok(mut state)) => (*handler)(&mut state, host, &request),
+            _ => Err(Error::Internal(
+                "MockServer: the test still holds state() or state_mut() while the connector \
+                 makes a request; drop it first"
+                    .to_owned(),
+            )),
+        };
         self.calls.borrow_mut().push(Call {
             host: host.map(str::to_owned),
             request,
@@ -191,7 +274,7 @@ impl MockServer {
     }
 }
 
-impl std::fmt::Debug for MockServer {
+impl<S> std::fmt::Debug for MockServer<S> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("MockServer")
             .field("base_url", &self.base_url)
@@ -306,7 +389,140 @@ mod tests {
         );
         assert_eq!(
             server.put_json::<_, u8>("/users/1", &()).unwrap_err(),
-            Error::InvalidResponse("bad JSON: EOF while parsing a value at line 1 column 0".into())
+            Error::InvalidResponse(
+                "PUT /users/1 was answered with an empty body instead of JSON".into()
+            )
+        );
+    }
+
+    #[test]
+    fn every_server_handle_gets_a_fresh_budget() {
+        let mock = echo().with_request_budget(2);
+        for _ in 0..3 {
+            let server = mock.server();
+            server.get("/1").unwrap();
+            server.get("/2").unwrap();
+            assert!(matches!(server.get("/3"), Err(Error::Denied(_))));
+        }
+        assert_eq!(mock.calls().len(), 6, "calls are kept across handles");
+    }
+
+    #[test]
+    fn state_without_rc_refcell() {
+        // A counter the handler owns and changes, and the test reads and changes too.
+        let mock = MockServer::stateful("http://fake.test", 0_u32, |count, _, request| {
+            *count += 1;
+            match request.method() {
+                crate::Method::Delete => Ok(Response::new(204)),
+                _ => Response::from_json(200, &*count),
+            }
+        });
+        assert_eq!(mock.server().get_json::<u32>("/n").unwrap(), 1);
+        mock.server().delete("/n").unwrap();
+        assert_eq!(*mock.state(), 2);
+        *mock.state_mut() = 10;
+        assert_eq!(mock.server().get_json::<u32>("/n").unwrap(), 11);
+        let held = mock.state();
+        let err = mock.server().get("/n").unwrap_err();
+        assert!(matches!(err, Error::Internal(m) if m.contains("drop it first")));
+        assert_eq!(*held, 11);
+    }
+
+    #[test]
+    fn verb_helpers_send_the_right_method_and_body() {
+        let mock = MockServer::new("http://fake.test", |_, request| {
+            Response::from_json(
+                200,
+                &serde_json::json!({
+                    "method": request.method().as_str(),
+                    "body": request.body_json::<serde_json::Value>()?,
+                    "accept": request.header_value("accept"),
+                }),
+            )
+        });
+        let server = mock.server();
+        let body = serde_json::json!({"a": 1});
+        let echoed: serde_json::Value = server.patch_json("/p", &body).unwrap();
+        assert_eq!(echoed["method"], "PATCH");
+        assert_eq!(echoed["body"], body);
+        assert_eq!(echoed["accept"], "application/json");
+        server.patch_json_discard("/p", &body).unwrap();
+        server.delete_json("/d", &body).unwrap();
+        server.post_empty("/e").unwrap();
+        let sent: Vec<(String, Option<Vec<u8>>)> = mock
+            .calls()
+            .into_iter()
+            .map(|call| {
+                (
+                    call.request.method().to_string(),
+                    call.request.body_bytes().map(<[u8]>::to_vec),
+                )
+            })
+            .collect();
+        assert_eq!(
+            sent,
+            vec![
+                ("PATCH".to_owned(), Some(br#"{"a":1}"#.to_vec())),
+                ("PATCH".to_owned(), Some(br#"{"a":1}"#.to_vec())),
+                ("DELETE".to_owned(), Some(br#"{"a":1}"#.to_vec())),
+                ("POST".to_owned(), None),
+            ]
+        );
+        let echoed: serde_json::Value = server
+            .send_json(Request::get("/l").query("q", "1"))
+            .unwrap();
+        assert_eq!(echoed["method"], "GET");
+        assert_eq!(echoed["accept"], "application/json");
+        assert_eq!(mock.calls()[4].request.target(), "/l?q=1");
+    }
+
+    #[test]
+    fn read_modify_write_keeps_unknown_fields() {
+        let mock = MockServer::stateful(
+            "http://fake.test",
+            serde_json::json!({"Name": "ann", "Policy": {"IsDisabled": false, "Future": [1]}}),
+            |user, _, request| match (request.method(), request.target()) {
+                (crate::Method::Get, "/Users/1") => Response::from_json(200, &*user),
+                (crate::Method::Post, "/Users/1/Policy") => {
+                    user["Policy"] = request.body_json()?.unwrap_or_default();
+                    Ok(Response::new(204))
+                }
+                _ => Ok(Response::new(404)),
+            },
+        );
+        let written = mock
+            .server()
+            .update_json(
+                "/Users/1",
+                "/Policy",
+                Request::post("/Users/1/Policy"),
+                |policy| {
+                    policy["IsDisabled"] = true.into();
+                    Ok(())
+                },
+            )
+            .unwrap();
+        let policy = serde_json::json!({"IsDisabled": true, "Future": [1]});
+        assert_eq!(written, policy);
+        assert_eq!(mock.state()["Policy"], policy);
+        assert_eq!(mock.state()["Name"], "ann");
+        let missing = mock
+            .server()
+            .update_json("/Users/1", "/Nope", Request::post("/x"), |_| Ok(()));
+        assert_eq!(
+            missing.unwrap_err(),
+            Error::InvalidResponse("GET /Users/1 has no `/Nope` to update".into())
+        );
+        let refused = mock
+            .server()
+            .update_json("/Users/1", "", Request::put("/x"), |_| {
+                Err(Error::InvalidInput("no".into()))
+            });
+        assert_eq!(refused.unwrap_err(), Error::InvalidInput("no".into()));
+        assert_eq!(
+            mock.calls().len(),
+            4,
+            "nothing written after a refused edit"
         );
     }
 

@@ -1,6 +1,6 @@
 //! The contract's plain data types, re-exported from the generated bindings, plus constructors
 //! and builders that keep manifests and results short. Only inherent helpers live here; the
-//! shapes themselves are defined by `wit/connector.wit` and never change within 0.1.
+//! shapes themselves are defined by `plugin-sdk/wit/connector.wit` and never change within 0.1.
 
 use serde::ser::{Serialize, Serializer};
 

@@ -230,6 +230,21 @@ fn plugin_check_and_plugin_new_from_the_command_line() {
         "{stdout}"
     );
     assert!(stdout.contains("id:           fixture"), "{stdout}");
+    // Human forms, as in the API: no Rust debug output such as `Flag(false)` or `Credentials`.
+    for line in [
+        "join flow:    credentials",
+        "- api_key (secret, required): API key",
+        "- behaviour (text): Behaviour",
+        "        How the fixture misbehaves; empty for normal behaviour.",
+        "- allow_downloads (flag, default false): Downloads",
+        "- max_sessions (number, default 0): Maximum sessions",
+        "- echo http://127.0.0.1:9 (no credentials): test echo host",
+    ] {
+        assert!(stdout.contains(line), "missing {line:?} in\n{stdout}");
+    }
+    for debug in ["Flag(", "Number(", "Credentials", "Secret", "Text("] {
+        assert!(!stdout.contains(debug), "debug form {debug:?} in\n{stdout}");
+    }
 
     let junk = dir.path().join("junk.wasm");
     std::fs::write(&junk, b"definitely not wasm").unwrap();
@@ -263,57 +278,4 @@ fn plugin_check_and_plugin_new_from_the_command_line() {
         .output()
         .unwrap();
     assert!(!out.status.success());
-}
-
-/// The "new plugin author" path: `zondarr plugin new`, build with the command the SDK README
-/// gives (offline: the dependencies are already in the local cargo cache), then `plugin check`.
-#[test]
-fn a_connector_from_the_template_builds_and_loads() {
-    let dir = tempfile::tempdir().unwrap();
-    let out = command(dir.path())
-        .args(["plugin", "new", "acme-media", "--dir"])
-        .arg(dir.path())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let krate = dir.path().join("acme-media");
-    // A target dir under this workspace's target/ keeps the build cached between runs.
-    let target = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/template-check");
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let build = std::process::Command::new(cargo)
-        .current_dir(&krate)
-        .args([
-            "build",
-            "--release",
-            "--target",
-            "wasm32-wasip2",
-            "--offline",
-        ])
-        .env("CARGO_TARGET_DIR", &target)
-        .env_remove("RUSTFLAGS")
-        .env_remove("CARGO_ENCODED_RUSTFLAGS")
-        .output()
-        .unwrap();
-    assert!(
-        build.status.success(),
-        "the template does not build:\n{}",
-        String::from_utf8_lossy(&build.stderr)
-    );
-    let wasm = target.join("wasm32-wasip2/release/acme_media.wasm");
-    let out = command(dir.path())
-        .args(["plugin", "check"])
-        .arg(&wasm)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(stdout.contains("id:           acme-media"), "{stdout}");
 }

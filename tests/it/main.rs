@@ -14,6 +14,7 @@ mod ops;
 mod plex;
 mod plugins;
 mod redemption;
+mod sdk;
 mod security;
 mod support;
 mod wizards;

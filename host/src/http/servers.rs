@@ -255,11 +255,38 @@ fn settings_from(
 }
 
 /// Test the connection and read the libraries; nothing is stored.
+///
+/// A "not found" from the media server here is about the URL the admin typed, not about a route
+/// of this API: it is answered as `SERVER_URL_NOT_FOUND` (502), never as a 404.
 async fn probe(state: &AppState, manifest: &Manifest, settings: &Settings) -> Result<TestResult> {
     let ctx = servers::context(manifest, settings);
-    let server = state.plugins().test_connection(&manifest.id, &ctx).await?;
-    let libraries = state.plugins().list_libraries(&manifest.id, &ctx).await?;
+    let relabel = |e: Error| url_not_found(manifest, e);
+    let server = state
+        .plugins()
+        .test_connection(&manifest.id, &ctx)
+        .await
+        .map_err(|e| relabel(e.into()))?;
+    let libraries = state
+        .plugins()
+        .list_libraries(&manifest.id, &ctx)
+        .await
+        .map_err(|e| relabel(e.into()))?;
     Ok(TestResult { server, libraries })
+}
+
+fn url_not_found(manifest: &Manifest, e: Error) -> Error {
+    if e.code() != ErrorCode::RemoteNotFound {
+        return e;
+    }
+    Error::new(
+        ErrorCode::ServerUrlNotFound,
+        format!(
+            "the server URL answered \"not found\": check that it points at a {} server, with \
+             its port and any path prefix ({})",
+            manifest.name,
+            e.public_message()
+        ),
+    )
 }
 
 /// Test a connection without saving
@@ -272,7 +299,7 @@ async fn probe(state: &AppState, manifest: &Manifest, settings: &Settings) -> Re
     tag = "servers",
     operation_id = "test_server_connection",
     request_body = ServerInput,
-    responses((status = OK, body = TestResult), Errors<(code::ValidationFailed, ConnectorCall)>)
+    responses((status = OK, body = TestResult), Errors<(code::ValidationFailed, code::ServerUrlNotFound, ConnectorCall)>)
 )]
 async fn test(
     State(state): State<AppState>,
@@ -308,7 +335,7 @@ fn library_triples(libraries: &[Library]) -> Vec<(String, String, String)> {
     tag = "servers",
     operation_id = "create_server",
     request_body = ServerInput,
-    responses((status = CREATED, body = ServerView), Errors<(code::ValidationFailed, code::Conflict, ConnectorCall)>)
+    responses((status = CREATED, body = ServerView), Errors<(code::ValidationFailed, code::Conflict, code::ServerUrlNotFound, ConnectorCall)>)
 )]
 async fn create(
     State(state): State<AppState>,
@@ -477,7 +504,7 @@ async fn show(
     operation_id = "update_server",
     params(("id" = i64, Path, description = "Server id")),
     request_body = ServerInput,
-    responses((status = OK, body = ServerView), Errors<(code::NotFound, code::ValidationFailed, code::Conflict, ConnectorCall)>)
+    responses((status = OK, body = ServerView), Errors<(code::NotFound, code::ValidationFailed, code::Conflict, code::ServerUrlNotFound, ConnectorCall)>)
 )]
 async fn update(
     State(state): State<AppState>,

@@ -9,7 +9,7 @@ use super::types as t;
 
 wasmtime::component::bindgen!({
     world: "full-plugin",
-    path: "../wit",
+    path: "../plugin-sdk/wit",
     imports: { default: async | trappable },
     exports: { default: async },
     with: {

@@ -63,7 +63,7 @@ fn report(path: &Path, i: &Inspection) -> String {
             caps.join(", ")
         }
     );
-    let _ = writeln!(out, "  join flow:    {:?}", m.join_flow);
+    let _ = writeln!(out, "  join flow:    {}", plain(&m.join_flow));
     let auth = match &m.auth {
         super::AuthScheme::None => "none".to_owned(),
         super::AuthScheme::Header {
@@ -73,20 +73,52 @@ fn report(path: &Path, i: &Inspection) -> String {
         super::AuthScheme::Query { param, field } => format!("query ?{param}={{{field}}}"),
     };
     let _ = writeln!(out, "  auth:         {auth}");
-    let _ = writeln!(out, "  config fields:");
+    let _ = writeln!(
+        out,
+        "  config fields:{}",
+        none_if_empty(m.config.is_empty())
+    );
     for f in &m.config {
         let req = if f.required { ", required" } else { "" };
-        let _ = writeln!(out, "    - {} ({:?}{req}): {}", f.key, f.kind, f.label);
+        let default = f
+            .default_value
+            .as_ref()
+            .map(|v| format!(", default {}", plain(v)))
+            .unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "    - {} ({}{req}{default}): {}",
+            f.key,
+            plain(&f.kind),
+            f.label
+        );
+        if let Some(help) = &f.help {
+            let _ = writeln!(out, "        {help}");
+        }
     }
-    let _ = writeln!(out, "  permissions:");
+    let _ = writeln!(
+        out,
+        "  permissions:{}",
+        none_if_empty(m.permissions.is_empty())
+    );
     for p in &m.permissions {
         let _ = writeln!(
             out,
-            "    - {} ({:?}, default {:?}): {}",
-            p.key, p.kind, p.default_value, p.label
+            "    - {} ({}, default {}): {}",
+            p.key,
+            plain(&p.kind),
+            plain(&p.default_value),
+            p.label
         );
+        if let Some(description) = &p.description {
+            let _ = writeln!(out, "        {description}");
+        }
     }
-    let _ = writeln!(out, "  extra hosts:");
+    let _ = writeln!(
+        out,
+        "  extra hosts:{}",
+        none_if_empty(m.extra_hosts.is_empty())
+    );
     for h in &m.extra_hosts {
         let creds = if h.send_credentials {
             "with credentials"
@@ -113,6 +145,20 @@ fn report(path: &Path, i: &Inspection) -> String {
     out
 }
 
+/// A manifest value as the API shows it (its JSON form, strings unquoted): `credentials`,
+/// `flag`, `true`, `3`, `PG-13`, never a Rust debug form such as `Flag(true)`.
+fn plain<T: serde::Serialize>(value: &T) -> String {
+    match serde_json::to_value(value) {
+        Ok(serde_json::Value::String(text)) => text,
+        Ok(other) => other.to_string(),
+        Err(_) => "?".to_owned(),
+    }
+}
+
+fn none_if_empty(empty: bool) -> &'static str {
+    if empty { " (none)" } else { "" }
+}
+
 /// The connector crate template shipped with the SDK: (path in the new crate, contents).
 const TEMPLATE: &[(&str, &str)] = &[
     (
@@ -126,6 +172,62 @@ const TEMPLATE: &[(&str, &str)] = &[
     (
         "src/lib.rs",
         include_str!("../../../plugin-sdk/template/src/lib.rs.tmpl"),
+    ),
+];
+
+/// Where `plugin new` puts the SDK inside the new crate.
+pub const VENDORED_SDK: &str = "vendor/zondarr-plugin-sdk";
+
+/// The SDK crate itself, as `cargo package` would ship it (its `include` list): written into
+/// every new connector under [`VENDORED_SDK`], so a release binary is all an author needs. A
+/// test compares this list with `cargo package --list`.
+pub const SDK_FILES: &[(&str, &str)] = &[
+    ("Cargo.toml", include_str!("../../../plugin-sdk/Cargo.toml")),
+    ("README.md", include_str!("../../../plugin-sdk/README.md")),
+    (
+        "TUTORIAL.md",
+        include_str!("../../../plugin-sdk/TUTORIAL.md"),
+    ),
+    (
+        "src/connector.rs",
+        include_str!("../../../plugin-sdk/src/connector.rs"),
+    ),
+    (
+        "src/error.rs",
+        include_str!("../../../plugin-sdk/src/error.rs"),
+    ),
+    (
+        "src/http.rs",
+        include_str!("../../../plugin-sdk/src/http.rs"),
+    ),
+    ("src/lib.rs", include_str!("../../../plugin-sdk/src/lib.rs")),
+    (
+        "src/logging.rs",
+        include_str!("../../../plugin-sdk/src/logging.rs"),
+    ),
+    (
+        "src/rest.rs",
+        include_str!("../../../plugin-sdk/src/rest.rs"),
+    ),
+    (
+        "src/server.rs",
+        include_str!("../../../plugin-sdk/src/server.rs"),
+    ),
+    (
+        "src/testing.rs",
+        include_str!("../../../plugin-sdk/src/testing.rs"),
+    ),
+    (
+        "src/types.rs",
+        include_str!("../../../plugin-sdk/src/types.rs"),
+    ),
+    (
+        "tutorial/bookshelf.rs",
+        include_str!("../../../plugin-sdk/tutorial/bookshelf.rs"),
+    ),
+    (
+        "wit/connector.wit",
+        include_str!("../../../plugin-sdk/wit/connector.wit"),
     ),
 ];
 
@@ -144,9 +246,10 @@ const RESERVED: &[&str] = &[
 /// Write a ready-to-build connector crate named `name` into `dest/<name>` and return that path.
 ///
 /// `name` becomes the package name and the plugin id, so it must be a valid id: a lowercase
-/// letter, then up to 31 of `a-z`, `0-9`, `-`. The crate depends on this checkout's
-/// `plugin-sdk` by absolute path when it exists (a development build), otherwise on the
-/// published `zondarr-plugin-sdk` 0.1. The directory must not exist yet (or be empty).
+/// letter, then up to 31 of `a-z`, `0-9`, `-`. The crate depends on a copy of the SDK this binary
+/// carries ([`SDK_FILES`]), written into [`VENDORED_SDK`] inside the crate, so it builds without
+/// a Zondarr checkout and without the SDK on a registry. The directory must not exist yet (or be
+/// empty).
 pub fn new_plugin(name: &str, dest: &Path) -> anyhow::Result<PathBuf> {
     let valid = name.len() <= 32
         && name.starts_with(|c: char| c.is_ascii_lowercase())
@@ -171,28 +274,27 @@ pub fn new_plugin(name: &str, dest: &Path) -> anyhow::Result<PathBuf> {
         bail!("{} already exists and is not empty", root.display());
     }
 
-    let sdk = Path::new(env!("CARGO_MANIFEST_DIR")).join("../plugin-sdk");
-    let sdk_dependency = match sdk.canonicalize() {
-        Ok(path) if path.join("Cargo.toml").is_file() => {
-            let path = toml::Value::String(path.display().to_string());
-            format!("{{ path = {path} }}")
-        }
-        _ => "\"0.1\"".to_owned(),
-    };
+    let sdk_dependency = format!("{{ path = \"{VENDORED_SDK}\" }}");
     let crate_name = name.replace('-', "_");
     for (rel, template) in TEMPLATE {
         let text = template
             .replace("{{name}}", name)
             .replace("{{crate_name}}", &crate_name)
             .replace("{{sdk_dependency}}", &sdk_dependency);
-        let path = root.join(rel);
-        if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent)
-                .with_context(|| format!("cannot create {}", parent.display()))?;
-        }
-        std::fs::write(&path, text).with_context(|| format!("cannot write {}", path.display()))?;
+        write_file(&root.join(rel), &text)?;
+    }
+    for (rel, text) in SDK_FILES {
+        write_file(&root.join(VENDORED_SDK).join(rel), text)?;
     }
     std::fs::write(root.join(".gitignore"), "/target\n")
         .with_context(|| format!("cannot write {}", root.join(".gitignore").display()))?;
     Ok(root)
+}
+
+fn write_file(path: &Path, text: &str) -> anyhow::Result<()> {
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent)
+            .with_context(|| format!("cannot create {}", parent.display()))?;
+    }
+    std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))
 }

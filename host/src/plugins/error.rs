@@ -302,9 +302,14 @@ fn connector_to_error(plugin: &str, error: ConnectorError) -> Error {
         ),
         C::InvalidResponse(detail) => {
             tracing::warn!(plugin, detail = %safe_text(&detail), "media server answer not understood");
+            // The connector's explanation is what the admin can act on ("an HTML page instead
+            // of JSON: check the server URL"), so it is shown, made safe like every plugin text.
             Error::new(
                 ErrorCode::RemoteError,
-                "the media server's answer could not be understood",
+                format!(
+                    "the media server's answer could not be understood: {}",
+                    safe_text(&detail)
+                ),
             )
         }
         C::Denied(detail) => {
@@ -344,6 +349,29 @@ mod tests {
         let msg = e.to_string();
         assert!(!msg.contains("10.0.0.1") && !msg.contains("abc"), "{msg}");
         assert_eq!(e.code(), ErrorCode::RemoteInvalidInput);
+    }
+
+    #[test]
+    fn an_answer_not_understood_shows_the_connectors_explanation() {
+        let e: Error = CallError::Connector {
+            plugin: "x".into(),
+            error: ConnectorError::InvalidResponse(
+                "GET /Users was answered with an HTML page instead of JSON; check that the server \
+                 URL points at the media server itself (see http://10.0.0.1/web)"
+                    .into(),
+            ),
+        }
+        .into();
+        assert_eq!(e.code(), ErrorCode::RemoteError);
+        let msg = e.to_string();
+        assert!(
+            msg.starts_with("the media server's answer could not be understood: GET /Users was answered with an HTML page"),
+            "{msg}"
+        );
+        assert!(
+            msg.contains("server URL") && !msg.contains("10.0.0.1"),
+            "{msg}"
+        );
     }
 
     #[test]

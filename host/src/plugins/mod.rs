@@ -115,7 +115,7 @@ impl Default for PluginHost {
     fn default() -> Self {
         let engine = engine::inert();
         let linker = Arc::new(wasmtime::component::Linker::new(&engine));
-        let http = HttpShared::new(Duration::from_secs(30), 16 * 1024 * 1024).ok();
+        let http = HttpShared::new(Duration::from_secs(30), 64 * 1024 * 1024).ok();
         let cfg = PluginsConfig {
             dir: PathBuf::new(),
             watch: false,
@@ -123,7 +123,7 @@ impl Default for PluginHost {
             cpu_ms: 2000,
             call_timeout_secs: 30,
             max_http_requests: 50,
-            max_response_bytes: 16 * 1024 * 1024,
+            max_response_bytes: 64 * 1024 * 1024,
             http_timeout_secs: 30,
             concurrency: 8,
             unhealthy_after: 5,

@@ -222,7 +222,7 @@ pub struct PermissionDef {
     pub label: String,
     /// Longer explanation.
     pub description: Option<String>,
-    /// `flag` or `number`.
+    /// `flag`, `number` or `text`.
     pub kind: ValueKind,
     /// Value applied when an invitation does not set it.
     #[schema(value_type = crate::http::openapi::PluginValue)]

@@ -103,8 +103,8 @@ async fn plugin_check_reports_the_manifest() {
         "id:           jellyfin",
         "interfaces:   connector, oauth, auth",
         "auth:         header Authorization: MediaBrowser Token=\"{api_key}\"",
-        "api_key (Secret, required): API key",
-        "max_active_sessions (Number, default Number(0)): Maximum active sessions",
+        "api_key (secret, required): API key",
+        "max_active_sessions (number, default 0): Maximum active sessions",
     ] {
         assert!(out.contains(needle), "missing {needle:?} in:\n{out}");
     }

@@ -196,7 +196,7 @@ async fn list_users_handles_ten_thousand_users() {
     assert_eq!(body.len(), body_bytes);
     println!(
         "list_users over 10,001 Jellyfin users: {elapsed:?} through the plugin; the fake alone \
-         serves the {body_bytes}-byte answer in {plain:?} (the daemon's default cap is 16 MiB)"
+         serves the {body_bytes}-byte answer in {plain:?} (the daemon's default cap is 64 MiB)"
     );
     h.fake.clear_requests();
     h.finish();

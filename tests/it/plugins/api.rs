@@ -251,7 +251,7 @@ async fn plugin_check_prints_the_manifest_or_the_exact_refusal() {
 }
 
 #[test]
-fn plugin_new_writes_a_crate_that_depends_on_this_sdk() {
+fn plugin_new_writes_a_crate_with_the_sdk_vendored() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let root = zondarr::plugins::cli::new_plugin("my-server", tmp.path()).expect("new");
     assert_eq!(root, tmp.path().join("my-server"));
@@ -266,7 +266,13 @@ fn plugin_new_writes_a_crate_that_depends_on_this_sdk() {
     let sdk = manifest["dependencies"]["zondarr-plugin-sdk"]["path"]
         .as_str()
         .expect("path dependency");
-    assert!(Path::new(sdk).join("Cargo.toml").is_file(), "{sdk}");
+    assert_eq!(
+        sdk,
+        zondarr::plugins::cli::VENDORED_SDK,
+        "vendored, not this checkout"
+    );
+    assert!(root.join(sdk).join("Cargo.toml").is_file(), "{sdk}");
+    assert!(root.join(sdk).join("wit/connector.wit").is_file());
     assert!(lib.contains("\"my-server\""), "the id is the name");
     assert!(
         readme.contains("my_server.wasm"),
