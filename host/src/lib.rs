@@ -12,6 +12,7 @@ pub mod db;
 pub mod error;
 pub mod expiry;
 pub mod http;
+pub mod join;
 pub mod jobs;
 pub mod logging;
 pub mod metrics;
@@ -22,6 +23,7 @@ pub mod servers;
 pub mod settings;
 pub mod state;
 pub mod sync;
+pub mod web;
 pub mod wizard;
 
 use crate::config::Config;

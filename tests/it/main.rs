@@ -4,6 +4,7 @@
 // Test code: a failed unwrap is a test failure with its location, which is what we want.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod browser;
 mod daemon;
 mod domain;
 mod jellyfin;

@@ -1,0 +1,405 @@
+//! The HTML skin: server-rendered pages over the same domain functions the JSON API calls
+//! (`crate::join`, `crate::redemption`, `crate::wizard`). A handler here extracts the request,
+//! calls one domain function and renders an askama page; it holds no business rule.
+//!
+//! * **Templates** live in one folder, `host/src/web/templates/` (configured in
+//!   `host/askama.toml`), one struct per page or partial (partials end in `_partial.html`).
+//!   One folder rather than files beside each handler because every page extends the same
+//!   layout and includes the same partials, and askama resolves `extends`/`include` against its
+//!   template folders: one folder keeps those paths plain, and lets whoever edits markup or
+//!   wording see all of it together. The structs stay next to their handlers.
+//! * **Strings** come from the Fluent catalogues ([`i18n`]); **assets** are embedded and served
+//!   under content-hashed names ([`assets`]); **forms** carry a CSRF token bound to a
+//!   short-lived cookie and are submitted once ([`forms`]).
+//! * **Errors**: a browser (`Accept: text/html`, outside `/api/`) gets an HTML page with the
+//!   message and the request id ([`error_page`], called by `http::request_context`); an API
+//!   client keeps the JSON envelope.
+//! * **Security**: the daemon's Content-Security-Policy (`script-src 'self'`, no inline script
+//!   or style) applies unchanged; pages work without JavaScript, `join.js` only enhances.
+//!   Nothing internal (server URLs, tokens, SQL, paths) is rendered.
+
+pub mod assets;
+pub mod forms;
+pub mod i18n;
+pub mod join;
+
+use crate::error::ErrorCode;
+use crate::http::RequestId;
+use crate::state::AppState;
+use askama::Template;
+use axum::Router;
+use axum::extract::{FromRequestParts, Path, Query, State};
+use axum::http::header::{self, HeaderMap, HeaderValue};
+use axum::http::request::Parts;
+use axum::http::{StatusCode, Uri};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::get;
+use i18n::{Catalogues, Lang, Tr};
+use std::sync::Arc;
+
+/// What the pages share: the catalogues, the assets, the in-flight form submissions and the
+/// daemon's state (for error pages rendered by the middleware, which has no handler state).
+pub struct Web {
+    state: AppState,
+    catalogues: Arc<Catalogues>,
+    assets: assets::Assets,
+    once: forms::Once,
+}
+
+impl std::fmt::Debug for Web {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Web")
+    }
+}
+
+impl Web {
+    /// Load the catalogues and hash the assets.
+    pub fn new(state: AppState) -> Arc<Web> {
+        Arc::new(Web {
+            state,
+            catalogues: Arc::new(Catalogues::load()),
+            assets: assets::Assets::load(),
+            once: forms::Once::default(),
+        })
+    }
+}
+
+/// The page routes (public; no `/api` prefix).
+pub fn router(web: Arc<Web>) -> Router<AppState> {
+    Router::new()
+        .route("/", get(root))
+        .route("/assets/{name}", get(assets::serve))
+        .route("/theme/{file}", get(assets::theme))
+        .route("/lang/{tag}", get(switch_language))
+        .merge(join::router())
+        .layer(axum::Extension(web))
+}
+
+/// The value of cookie `name` in a `Cookie` header.
+pub fn cookie<'a>(header: &'a str, name: &str) -> Option<&'a str> {
+    header.split(';').find_map(|pair| {
+        let (k, v) = pair.trim().split_once('=')?;
+        (k == name).then_some(v)
+    })
+}
+
+fn cookie_header(headers: &HeaderMap) -> &str {
+    headers
+        .get(header::COOKIE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+}
+
+/// The language of a request: switcher cookie, then `Accept-Language`, then the setting.
+fn language(headers: &HeaderMap, state: &AppState) -> Lang {
+    i18n::from_cookie(cookie_header(headers))
+        .or_else(|| {
+            headers
+                .get(header::ACCEPT_LANGUAGE)
+                .and_then(|v| v.to_str().ok())
+                .and_then(i18n::from_accept_language)
+        })
+        .or_else(|| {
+            state
+                .live()
+                .get()
+                .value("ui.default_language")
+                .and_then(|(v, _)| Lang::parse(v))
+        })
+        .unwrap_or(Lang::En)
+}
+
+/// A link of the language switcher.
+#[derive(Debug)]
+pub struct LangLink {
+    /// Language tag.
+    pub tag: &'static str,
+    /// Its own name.
+    pub name: &'static str,
+    /// `/lang/{tag}?back=…`.
+    pub href: String,
+    /// Whether it is the page's language.
+    pub current: bool,
+}
+
+/// What the layout (`base.html`) shows around every page.
+#[derive(Debug)]
+pub struct Layout {
+    /// `lang` attribute.
+    pub lang: &'static str,
+    /// Page title (before the instance name).
+    pub title: String,
+    /// The instance's name (`ui.instance_name`).
+    pub instance: String,
+    /// Stylesheet URL.
+    pub css: String,
+    /// Accent stylesheet URL, when an accent colour is set.
+    pub theme: Option<String>,
+    /// Script URL.
+    pub js: String,
+    /// The language switcher.
+    pub languages: Vec<LangLink>,
+    /// The request id, shown on error pages.
+    pub request_id: String,
+}
+
+/// The request as every page handler needs it: translator, layout parts, client address,
+/// cookies. Extracting it never fails.
+pub struct Ctx {
+    /// The shared web parts.
+    pub web: Arc<Web>,
+    /// The translator for the request's language.
+    pub t: Tr,
+    /// The `Cookie` header.
+    pub cookies: String,
+    /// The client address (for rate limits).
+    pub ip: Option<String>,
+    path_and_query: String,
+    request_id: String,
+}
+
+impl FromRequestParts<AppState> for Ctx {
+    type Rejection = crate::error::Error;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Ctx, Self::Rejection> {
+        let web = parts
+            .extensions
+            .get::<Arc<Web>>()
+            .cloned()
+            .ok_or_else(|| crate::error::Error::Internal(anyhow::anyhow!("web layer missing")))?;
+        let crate::auth::ClientIp(ip) =
+            crate::auth::ClientIp::from_request_parts(parts, state).await?;
+        let lang = language(&parts.headers, state);
+        Ok(Ctx {
+            t: Tr::new(web.catalogues.clone(), lang),
+            cookies: cookie_header(&parts.headers).to_owned(),
+            ip,
+            path_and_query: parts
+                .uri
+                .path_and_query()
+                .map_or_else(|| "/".to_owned(), |p| p.as_str().to_owned()),
+            request_id: parts
+                .extensions
+                .get::<RequestId>()
+                .map(|r| r.0.clone())
+                .unwrap_or_default(),
+            web,
+        })
+    }
+}
+
+impl Ctx {
+    /// The layout for a page titled `title`.
+    pub fn layout(&self, title: String) -> Layout {
+        layout(
+            &self.web,
+            self.t.lang,
+            title,
+            &self.path_and_query,
+            &self.request_id,
+        )
+    }
+
+    /// The shared state.
+    pub fn state(&self) -> &AppState {
+        &self.web.state
+    }
+}
+
+fn layout(web: &Web, lang: Lang, title: String, back: &str, request_id: &str) -> Layout {
+    let config = web.state.live().get();
+    let instance = config
+        .value("ui.instance_name")
+        .map_or("Zondarr", |(v, _)| v)
+        .to_owned();
+    let theme = config
+        .value("ui.accent_color")
+        .and_then(|(v, _)| v.strip_prefix('#'))
+        .map(|hex| format!("/theme/{hex}.css"));
+    let back = percent_encode(back);
+    Layout {
+        lang: lang.tag(),
+        title,
+        instance,
+        css: web.assets.css.url.clone(),
+        js: web.assets.js.url.clone(),
+        theme,
+        languages: Lang::ALL
+            .iter()
+            .map(|l| LangLink {
+                tag: l.tag(),
+                name: l.native_name(),
+                href: format!("/lang/{}?back={back}", l.tag()),
+                current: *l == lang,
+            })
+            .collect(),
+        request_id: request_id.to_owned(),
+    }
+}
+
+/// Percent-encode everything but unreserved characters (for query values).
+pub fn percent_encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// A rendered page: `text/html`, never cached (pages carry per-visitor tokens).
+pub fn html(status: StatusCode, page: &impl Template) -> Response {
+    match page.render() {
+        Ok(body) => (
+            status,
+            [
+                (
+                    header::CONTENT_TYPE,
+                    HeaderValue::from_static("text/html; charset=utf-8"),
+                ),
+                (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
+            ],
+            body,
+        )
+            .into_response(),
+        Err(e) => crate::error::Error::Internal(anyhow::anyhow!("template: {e}")).into_response(),
+    }
+}
+
+/// A `303 See Other` (POST-redirect-GET).
+pub fn see_other(to: &str) -> Response {
+    Redirect::to(to).into_response()
+}
+
+/// A page with a heading, a paragraph and optional links: the root page, error pages and the
+/// join path's dead ends.
+#[derive(Template)]
+#[template(path = "message.html")]
+pub struct MessagePage {
+    l: Layout,
+    t: Tr,
+    heading: String,
+    text: String,
+    /// Stable error code, shown small under the text.
+    code: Option<&'static str>,
+    links: Vec<(String, String)>,
+}
+
+/// `GET /`: the admin pages come in a later release; until then, say the daemon runs and where
+/// the API is.
+async fn root(ctx: Ctx) -> Response {
+    let t = &ctx.t;
+    let page = MessagePage {
+        l: ctx.layout(t.t("root-title")),
+        heading: t.t("root-title"),
+        text: t.t("root-text"),
+        code: None,
+        links: vec![
+            ("/api/v1/openapi.json".to_owned(), t.t("root-api")),
+            ("/health/ready".to_owned(), t.t("root-health")),
+        ],
+        t: ctx.t.clone(),
+    };
+    html(StatusCode::OK, &page)
+}
+
+#[derive(serde::Deserialize)]
+struct Back {
+    back: Option<String>,
+}
+
+/// `GET /lang/{tag}?back=/path`: remember the language for a year and go back. Only a local
+/// path is followed (never `//host` or a URL), so the switcher is no open redirect.
+async fn switch_language(
+    Path(tag): Path<String>,
+    Query(back): Query<Back>,
+    State(_): State<AppState>,
+) -> Response {
+    let target = back
+        .back
+        .filter(|b| b.starts_with('/') && !b.starts_with("//") && !b.contains('\\'))
+        .unwrap_or_else(|| "/".to_owned());
+    let Some(lang) = Lang::parse(&tag) else {
+        return see_other(&target);
+    };
+    let mut response = see_other(&target);
+    let cookie = format!(
+        "{}={}; Path=/; Max-Age=31536000; SameSite=Lax",
+        i18n::LANG_COOKIE,
+        lang.tag()
+    );
+    if let Ok(v) = HeaderValue::from_str(&cookie) {
+        response.headers_mut().insert(header::SET_COOKIE, v);
+    }
+    response
+}
+
+/// Whether an error answer to this request should be an HTML page: a browser navigation
+/// (`Accept` names `text/html`) to a path outside the API, health and metrics.
+pub fn wants_html(headers: &HeaderMap, uri: &Uri) -> bool {
+    let path = uri.path();
+    if path.starts_with("/api/") || path.starts_with("/health/") || path == "/metrics" {
+        return false;
+    }
+    headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("text/html"))
+}
+
+/// The HTML error page for `code` (used by `http::request_context` for browsers): the message
+/// in the request's language, the code and the request id; never the internal cause.
+pub fn error_page(
+    web: &Web,
+    headers: &HeaderMap,
+    code: ErrorCode,
+    request_id: &str,
+) -> Response {
+    let lang = language(headers, &web.state);
+    let t = Tr::new(web.catalogues.clone(), lang);
+    let (heading, text) = match code {
+        ErrorCode::NotFound => (t.t("error-not-found-title"), t.t("error-not-found-text")),
+        ErrorCode::Internal => (t.t("error-internal-title"), t.t("error-internal-text")),
+        ErrorCode::RateLimited => (t.t("rate-limited-title"), t.t("rate-limited-text-soon")),
+        _ => (t.t("error-request-title"), t.t("error-request-text")),
+    };
+    let page = MessagePage {
+        l: layout(web, lang, heading.clone(), "/", request_id),
+        heading,
+        text,
+        code: Some(code.as_str()),
+        links: vec![("/".to_owned(), t.t("error-home"))],
+        t,
+    };
+    html(code.status(), &page)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cookies_are_found_by_exact_name() {
+        let h = "a=1; zondarr_lang=de; zondarr_lang_x=en";
+        assert_eq!(cookie(h, "zondarr_lang"), Some("de"));
+        assert_eq!(cookie(h, "lang"), None);
+        assert_eq!(cookie("", "a"), None);
+    }
+
+    #[test]
+    fn html_is_for_browsers_outside_the_api() {
+        let mut h = HeaderMap::new();
+        h.insert(header::ACCEPT, HeaderValue::from_static("text/html,*/*"));
+        assert!(wants_html(&h, &"/nope".parse().unwrap()));
+        assert!(!wants_html(&h, &"/api/v1/nope".parse().unwrap()));
+        assert!(!wants_html(&HeaderMap::new(), &"/nope".parse().unwrap()));
+    }
+
+    #[test]
+    fn percent_encoding_keeps_only_unreserved_characters() {
+        assert_eq!(percent_encode("/j/abc?x=1&y"), "%2Fj%2Fabc%3Fx%3D1%26y");
+    }
+}
