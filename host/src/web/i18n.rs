@@ -219,10 +219,11 @@ impl Tr {
         self.catalogues.format(self.lang, key, Some(&args))
     }
 
-    /// The message `key` with one number argument (plurals).
-    pub fn n(&self, key: &str, name: &str, value: i64) -> String {
+    /// The message `key` with one number argument (plurals). Takes the number or a reference
+    /// to it (templates pass references).
+    pub fn n(&self, key: &str, name: &str, value: impl std::borrow::Borrow<i64>) -> String {
         let mut args = FluentArgs::new();
-        args.set(name.to_owned(), FluentValue::from(value));
+        args.set(name.to_owned(), FluentValue::from(*value.borrow()));
         self.catalogues.format(self.lang, key, Some(&args))
     }
 

@@ -1078,7 +1078,7 @@ async fn link_start(
     }
     match crate::join::start_link(ctx.state(), code.clone(), &connector).await {
         Ok(started) => {
-            let public = ctx.state().live().get().public_url.clone();
+            let public = ctx.public_url();
             let ret = format!(
                 "{public}{back}/link/{}/{}?w={}",
                 percent_encode(&connector),

@@ -154,6 +154,8 @@ pub struct Ctx {
     pub cookies: String,
     /// The client address (for rate limits).
     pub ip: Option<String>,
+    /// The `Host` header, when it is a plain host name or address with an optional port.
+    host: Option<String>,
     path_and_query: String,
     request_id: String,
 }
@@ -174,6 +176,16 @@ impl FromRequestParts<AppState> for Ctx {
             t: Tr::new(web.catalogues.clone(), lang),
             cookies: cookie_header(&parts.headers).to_owned(),
             ip,
+            host: parts
+                .headers
+                .get(header::HOST)
+                .and_then(|v| v.to_str().ok())
+                .filter(|h| {
+                    (1..=255).contains(&h.len())
+                        && h.bytes()
+                            .all(|b| b.is_ascii_alphanumeric() || b"-.:[]".contains(&b))
+                })
+                .map(str::to_owned),
             path_and_query: parts
                 .uri
                 .path_and_query()
@@ -203,6 +215,18 @@ impl Ctx {
     /// The shared state.
     pub fn state(&self) -> &AppState {
         &self.web.state
+    }
+
+    /// The daemon's public URL for links that leave the daemon and come back (the return
+    /// address given to a sign-in provider): the configured `public_url`; when none was
+    /// configured (the default is derived from the listen address, often `127.0.0.1`), the
+    /// address the browser used to reach this page.
+    pub fn public_url(&self) -> String {
+        let config = self.state().live().get();
+        match (config.value("public_url"), &self.host) {
+            (Some((_, crate::config::Source::Derived)), Some(host)) => format!("http://{host}"),
+            _ => config.public_url.clone(),
+        }
     }
 }
 
