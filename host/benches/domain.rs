@@ -262,7 +262,10 @@ async fn main() {
     let rss_before = rss_kib();
     let mut visits = 0u64;
     for (label, path) in [
-        ("JSON validation GET /api/v1/join/{code}", "/api/v1/join/bench"),
+        (
+            "JSON validation GET /api/v1/join/{code}",
+            "/api/v1/join/bench",
+        ),
         ("landing page GET /j/{code}", "/j/bench"),
     ] {
         match wrk(&format!("{}{path}", daemon.url), secs) {

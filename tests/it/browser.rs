@@ -40,10 +40,8 @@ fn axe_path() -> PathBuf {
 }
 
 fn screenshot_dir() -> PathBuf {
-    std::env::var_os("SCREENSHOT_DIR").map_or_else(
-        || workspace().join("target/screenshots"),
-        PathBuf::from,
-    )
+    std::env::var_os("SCREENSHOT_DIR")
+        .map_or_else(|| workspace().join("target/screenshots"), PathBuf::from)
 }
 
 /// `None` when everything the browser tests need is installed; otherwise what is missing.
@@ -107,7 +105,10 @@ impl fantoccini::wd::WebDriverCompatibleCommand for BrowserLog {
         base_url: &url::Url,
         session_id: Option<&str>,
     ) -> Result<url::Url, url::ParseError> {
-        base_url.join(&format!("session/{}/se/log", session_id.unwrap_or_default()))
+        base_url.join(&format!(
+            "session/{}/se/log",
+            session_id.unwrap_or_default()
+        ))
     }
 
     fn method_and_body(&self, _: &url::Url) -> (http::Method, Option<String>) {
@@ -191,13 +192,11 @@ impl Page {
             Value::Object(map) => map,
             _ => unreachable!(),
         };
-        let client = ClientBuilder::new(
-            hyper_util::client::legacy::connect::HttpConnector::new(),
-        )
-        .capabilities(caps)
-        .connect(driver)
-        .await
-        .expect("start a Chromium session");
+        let client = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+            .capabilities(caps)
+            .connect(driver)
+            .await
+            .expect("start a Chromium session");
         client
             .set_window_size(viewport.width, viewport.height)
             .await
@@ -456,7 +455,9 @@ async fn setup(driver: String, axe: String) -> (Daemon, World) {
         .as_i64()
         .unwrap();
 
-    let pre = world.admin("/wizards", json!({ "name": "House rules" })).await["id"]
+    let pre = world
+        .admin("/wizards", json!({ "name": "House rules" }))
+        .await["id"]
         .as_i64()
         .unwrap();
     let rules = world
@@ -490,7 +491,9 @@ async fn setup(driver: String, axe: String) -> (Daemon, World) {
             json!({ "type": "terms", "label": "I accept the terms" }),
         )
         .await;
-    let post = world.admin("/wizards", json!({ "name": "Getting started" })).await["id"]
+    let post = world
+        .admin("/wizards", json!({ "name": "Getting started" }))
+        .await["id"]
         .as_i64()
         .unwrap();
     let apps = world
@@ -523,12 +526,21 @@ async fn jellyfin_with_wizards(w: &World, viewport: Viewport, js: bool) {
     let username = format!("alex-{mode}-{}", viewport.name);
     w.invitation(&code, w.jellyfin_server, true).await;
     let mut p = w
-        .page(format!("jellyfin-{mode}-{}", viewport.name), viewport, js, "en-US")
+        .page(
+            format!("jellyfin-{mode}-{}", viewport.name),
+            viewport,
+            js,
+            "en-US",
+        )
         .await;
 
     p.goto(&format!("/join/{code}")).await;
     assert_eq!(p.text("h1").await, "Robin's Media invites you");
-    assert!(p.text("main").await.contains("30 days"), "{}", p.text("main").await);
+    assert!(
+        p.text("main").await.contains("30 days"),
+        "{}",
+        p.text("main").await
+    );
     p.check("landing").await;
     p.click("#start").await;
     p.wait_path("/wizard/pre").await;
@@ -540,7 +552,10 @@ async fn jellyfin_with_wizards(w: &World, viewport: Viewport, js: bool) {
     if js {
         // The countdown holds the button until the server's timer has run out.
         let next = p.client.find(Locator::Css("#next")).await.unwrap();
-        assert!(!next.is_enabled().await.unwrap(), "the timer button starts disabled");
+        assert!(
+            !next.is_enabled().await.unwrap(),
+            "the timer button starts disabled"
+        );
         p.client
             .wait()
             .at_most(Duration::from_secs(6))
@@ -564,7 +579,11 @@ async fn jellyfin_with_wizards(w: &World, viewport: Viewport, js: bool) {
         .for_element(Locator::Css(".quiz .error"))
         .await
         .unwrap();
-    assert!(p.text(".quiz .error").await.contains("not the right answer"));
+    assert!(
+        p.text(".quiz .error")
+            .await
+            .contains("not the right answer")
+    );
     let picked = p
         .client
         .find(Locator::Css("input[name^='a-'][value='0']"))
@@ -601,7 +620,10 @@ async fn jellyfin_with_wizards(w: &World, viewport: Viewport, js: bool) {
     p.check("done").await;
     p.close().await;
 
-    let user = w.jellyfin.user(&username).expect("the account exists on Jellyfin");
+    let user = w
+        .jellyfin
+        .user(&username)
+        .expect("the account exists on Jellyfin");
     assert!(w.jellyfin.check_password(&user.id, "a-long-password-1"));
 }
 
@@ -614,7 +636,12 @@ async fn plex_sign_in(w: &World, viewport: Viewport, js: bool) {
     w.invitation(&code, w.plex_server, false).await;
     let invitee = w.plex.add_account(&name, &format!("{name}@example.org"));
     let mut p = w
-        .page(format!("plex-{mode}-{}", viewport.name), viewport, js, "en-US")
+        .page(
+            format!("plex-{mode}-{}", viewport.name),
+            viewport,
+            js,
+            "en-US",
+        )
         .await;
     p.tolerated.push("plex.tv");
     p.goto(&format!("/j/{code}")).await;
@@ -632,7 +659,10 @@ async fn plex_sign_in(w: &World, viewport: Viewport, js: bool) {
             assert!(Instant::now() < deadline, "no popup status");
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        assert!(p.client.windows().await.unwrap().len() >= 2, "a popup opened");
+        assert!(
+            p.client.windows().await.unwrap().len() >= 2,
+            "a popup opened"
+        );
         let pin = w.newest_pin(&code);
         assert!(w.plex.approve_pin(&pin, invitee.id));
     } else {
@@ -659,7 +689,11 @@ async fn plex_sign_in(w: &World, viewport: Viewport, js: bool) {
         p.client.goto(&forward).await.unwrap();
     }
     p.wait_path("link=").await;
-    assert!(p.text("#linked").await.contains(&name), "{}", p.text("main").await);
+    assert!(
+        p.text("#linked").await.contains(&name),
+        "{}",
+        p.text("main").await
+    );
     p.check("linked").await;
     p.click("#create").await;
     p.wait_path("/done").await;
@@ -675,7 +709,12 @@ async fn plex_sign_in(w: &World, viewport: Viewport, js: bool) {
 /// An expired invitation gets the one generic page.
 async fn expired(w: &World, viewport: Viewport, code: &str) {
     let mut p = w
-        .page(format!("expired-{}", viewport.name), viewport, true, "en-US")
+        .page(
+            format!("expired-{}", viewport.name),
+            viewport,
+            true,
+            "en-US",
+        )
         .await;
     p.goto(&format!("/j/{code}")).await;
     assert_eq!(p.text("h1").await, "This invitation cannot be used");
@@ -711,8 +750,16 @@ async fn taken_username(w: &World, viewport: Viewport) {
     assert!(p.text("#username-error").await.contains("already taken"));
     assert!(p.text("#notice").await.contains("USERNAME_TAKEN"));
     assert_eq!(p.value("#username").await, taken, "the username is kept");
-    assert_eq!(p.value("#email").await, "sam@example.org", "the e-mail is kept");
-    assert_eq!(p.value("#password").await, "", "the password is never sent back");
+    assert_eq!(
+        p.value("#email").await,
+        "sam@example.org",
+        "the e-mail is kept"
+    );
+    assert_eq!(
+        p.value("#password").await,
+        "",
+        "the password is never sent back"
+    );
     p.check("taken").await;
     let second = format!("{taken}-2");
     p.fill("#username", &second).await;
@@ -735,7 +782,12 @@ async fn german(w: &World, viewport: Viewport) {
     )
     .await;
     let mut p = w
-        .page(format!("german-{}", viewport.name), viewport, true, "de-DE,de")
+        .page(
+            format!("german-{}", viewport.name),
+            viewport,
+            true,
+            "de-DE,de",
+        )
         .await;
     p.goto(&format!("/j/{code}")).await;
     assert_eq!(p.text("h1").await, "Robin's Media lädt dich ein");
@@ -769,7 +821,11 @@ async fn german(w: &World, viewport: Viewport) {
         .for_element(Locator::Css("#password2-error"))
         .await
         .unwrap();
-    assert!(p.text("#password2-error").await.contains("stimmen nicht überein"));
+    assert!(
+        p.text("#password2-error")
+            .await
+            .contains("stimmen nicht überein")
+    );
     p.check("mismatch").await;
     p.fill("#password", "ein-langes-passwort").await;
     p.fill("#password2", "ein-langes-passwort").await;
@@ -911,7 +967,11 @@ async fn invitees_join_in_a_real_browser() {
             failed.push(format!("{name}: {message}"));
         }
     }
-    assert!(failed.is_empty(), "journeys failed:\n{}", failed.join("\n\n"));
+    assert!(
+        failed.is_empty(),
+        "journeys failed:\n{}",
+        failed.join("\n\n")
+    );
     println!(
         "browser journeys passed in {:.1} s; screenshots in {}",
         started.elapsed().as_secs_f64(),

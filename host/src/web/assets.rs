@@ -76,7 +76,10 @@ pub async fn serve(
     match web.assets.find(&name) {
         Some(a) => (
             [
-                (header::CONTENT_TYPE, HeaderValue::from_static(a.content_type)),
+                (
+                    header::CONTENT_TYPE,
+                    HeaderValue::from_static(a.content_type),
+                ),
                 (header::CACHE_CONTROL, HeaderValue::from_static(IMMUTABLE)),
             ],
             a.bytes,

@@ -246,8 +246,14 @@ mod tests {
 
     #[test]
     fn accept_language_picks_the_best_language_we_have() {
-        assert_eq!(from_accept_language("de-DE,de;q=0.9,en;q=0.8"), Some(Lang::De));
-        assert_eq!(from_accept_language("fr-FR, en;q=0.5, de;q=0.7"), Some(Lang::De));
+        assert_eq!(
+            from_accept_language("de-DE,de;q=0.9,en;q=0.8"),
+            Some(Lang::De)
+        );
+        assert_eq!(
+            from_accept_language("fr-FR, en;q=0.5, de;q=0.7"),
+            Some(Lang::De)
+        );
         assert_eq!(from_accept_language("en-GB,en;q=0.9"), Some(Lang::En));
         assert_eq!(from_accept_language("fr, it"), None);
         assert_eq!(from_accept_language("de;q=0, en;q=0.1"), Some(Lang::En));
@@ -281,9 +287,18 @@ mod tests {
         let en = Tr::new(catalogues, Lang::En);
         assert_eq!(en.n("wizard-wait", "seconds", 1), "Wait 1 more second.");
         assert_eq!(en.n("wizard-wait", "seconds", 3), "Wait 3 more seconds.");
-        assert_eq!(de.n("wizard-wait", "seconds", 3), "Bitte noch 3 Sekunden warten.");
-        assert_eq!(en.datetime("2026-12-04T15:04:05Z"), "December 4, 2026, 15:04 UTC");
-        assert_eq!(de.datetime("2026-12-04T15:04:05Z"), "4. Dezember 2026, 15:04 UTC");
+        assert_eq!(
+            de.n("wizard-wait", "seconds", 3),
+            "Bitte noch 3 Sekunden warten."
+        );
+        assert_eq!(
+            en.datetime("2026-12-04T15:04:05Z"),
+            "December 4, 2026, 15:04 UTC"
+        );
+        assert_eq!(
+            de.datetime("2026-12-04T15:04:05Z"),
+            "4. Dezember 2026, 15:04 UTC"
+        );
         assert_eq!(de.datetime("not a date"), "not a date");
     }
 }

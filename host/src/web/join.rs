@@ -49,7 +49,10 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/j/{code}", get(landing))
         .route("/join/{code}", get(landing))
-        .route("/j/{code}/wizard/{which}", get(wizard_page).post(wizard_submit))
+        .route(
+            "/j/{code}/wizard/{which}",
+            get(wizard_page).post(wizard_submit),
+        )
         .route("/j/{code}/account", get(account_page).post(account_submit))
         .route("/j/{code}/link/{connector}", get(link_start))
         .route("/j/{code}/link/{connector}/{link}", get(link_return))
@@ -222,7 +225,11 @@ async fn landing(ctx: Ctx, Path(code): Path<String>) -> Response {
             })
             .collect(),
         duration_days: offer.invitation.access_duration_days,
-        expires: offer.invitation.expires_at.as_deref().map(|e| t.datetime(e)),
+        expires: offer
+            .invitation
+            .expires_at
+            .as_deref()
+            .map(|e| t.datetime(e)),
         start_href,
         wizard_steps: offer.pre_wizard.as_ref().map(|w| w.steps.len() as i64),
         t: ctx.t.clone(),
@@ -546,7 +553,11 @@ fn render_step(ctx: &Ctx, status: StatusCode, r: StepRender<'_>) -> Response {
         step_html: step.html.clone(),
         interactions: interaction_views(t, step, &r.form, &r.errors),
         submit_label,
-        wait: if wait_ms > 0 { (wait_ms + 999) / 1000 } else { 0 },
+        wait: if wait_ms > 0 {
+            (wait_ms + 999) / 1000
+        } else {
+            0
+        },
         notice: r.notice,
         error_code: r.error_code,
         t: ctx.t.clone(),
@@ -688,8 +699,9 @@ async fn wizard_submit(
             see_other(&to)
         }
         Err(e) => {
-            let issued_ms = wizard::verify(&ctx.state().security().crypto, &token, wizard::now_ms())
-                .map_or(0, |c| c.issued_ms);
+            let issued_ms =
+                wizard::verify(&ctx.state().security().crypto, &token, wizard::now_ms())
+                    .map_or(0, |c| c.issued_ms);
             let render = |notice: Option<String>, errors: Vec<FieldError>, code_: ErrorCode| {
                 render_step(
                     &ctx,
@@ -715,11 +727,10 @@ async fn wizard_submit(
                     retry_after,
                     ..
                 } => render(
-                    Some(ctx.t.n(
-                        "wizard-wait",
-                        "seconds",
-                        retry_after.unwrap_or(1) as i64,
-                    )),
+                    Some(
+                        ctx.t
+                            .n("wizard-wait", "seconds", retry_after.unwrap_or(1) as i64),
+                    ),
                     Vec::new(),
                     ErrorCode::WizardTimerRunning,
                 ),
@@ -738,9 +749,7 @@ async fn wizard_submit(
                         | ErrorCode::WizardStepOutOfOrder
                         | ErrorCode::NotFound,
                     ..
-                } => {
-                            see_other(&format!("{restart}{}restarted=1", sep(&restart)))
-                }
+                } => see_other(&format!("{restart}{}restarted=1", sep(&restart))),
                 other => failure(&ctx, &other, &restart),
             }
         }
@@ -806,7 +815,12 @@ struct AccountRender {
     error_code: Option<&'static str>,
 }
 
-async fn render_account(ctx: &Ctx, status: StatusCode, offer: &Offer, r: AccountRender) -> Response {
+async fn render_account(
+    ctx: &Ctx,
+    status: StatusCode,
+    offer: &Offer,
+    r: AccountRender,
+) -> Response {
     let code = &offer.invitation.code;
     let base = base(code);
     let w_q = percent_encode(&r.w);
@@ -814,14 +828,14 @@ async fn render_account(ctx: &Ctx, status: StatusCode, offer: &Offer, r: Account
         None => None,
         Some(connector) => {
             let linked_as = match r.link {
-                Some(id) => match crate::join::poll_link(ctx.state(), code.clone(), connector, id)
-                    .await
-                {
-                    Ok(LinkState::Linked { username, .. }) => {
-                        Some(username.unwrap_or_else(|| ctx.t.t("account-linked-unnamed")))
+                Some(id) => {
+                    match crate::join::poll_link(ctx.state(), code.clone(), connector, id).await {
+                        Ok(LinkState::Linked { username, .. }) => {
+                            Some(username.unwrap_or_else(|| ctx.t.t("account-linked-unnamed")))
+                        }
+                        _ => None,
                     }
-                    _ => None,
-                },
+                }
                 None => None,
             };
             let name = offer
@@ -832,10 +846,7 @@ async fn render_account(ctx: &Ctx, status: StatusCode, offer: &Offer, r: Account
             Some(LinkView {
                 name,
                 start_href: format!("{base}/link/{connector}?w={w_q}"),
-                api_start: format!(
-                    "/api/v1/join/{}/oauth/{connector}",
-                    percent_encode(code)
-                ),
+                api_start: format!("/api/v1/join/{}/oauth/{connector}", percent_encode(code)),
                 return_base: format!("{base}/link/{connector}/"),
                 link: if linked_as.is_some() {
                     r.link.map(|l| l.to_string()).unwrap_or_default()
@@ -1087,7 +1098,11 @@ async fn link_start(
             );
             // The provider reads its parameters from the URL fragment (`#?a=b`); the return
             // URL goes there as `forwardUrl`.
-            let joiner = if started.auth_url.contains('#') { "&" } else { "#?" };
+            let joiner = if started.auth_url.contains('#') {
+                "&"
+            } else {
+                "#?"
+            };
             see_other(&format!(
                 "{}{joiner}forwardUrl={}",
                 started.auth_url,
@@ -1253,7 +1268,13 @@ async fn done_page(ctx: Ctx, Path(code): Path<String>, Query(q): Query<DoneQuery
                 .map_or_else(|| kind.clone(), |m| m.name.clone());
             let how = match ctx.state().plugins().manifest(&kind).map(|m| m.join_flow) {
                 Some(JoinFlow::OauthLink) => t.t1("done-how-linked", "kind", &kind_name),
-                _ => t.t2("done-how-credentials", "kind", &kind_name, "server", &server),
+                _ => t.t2(
+                    "done-how-credentials",
+                    "kind",
+                    &kind_name,
+                    "server",
+                    &server,
+                ),
             };
             AccountView {
                 apps: apps_url(&kind),
@@ -1299,12 +1320,7 @@ mod tests {
                     button_text: "Go".into(),
                 },
             ),
-            (
-                2,
-                PublicInteractionConfig::Terms {
-                    label: "ok".into(),
-                },
-            ),
+            (2, PublicInteractionConfig::Terms { label: "ok".into() }),
             (
                 3,
                 PublicInteractionConfig::Quiz {

@@ -163,12 +163,14 @@ pub struct Ctx {
 impl FromRequestParts<AppState> for Ctx {
     type Rejection = crate::error::Error;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Ctx, Self::Rejection> {
-        let web = parts
-            .extensions
-            .get::<Arc<Web>>()
-            .cloned()
-            .ok_or_else(|| crate::error::Error::Internal(anyhow::anyhow!("web layer missing")))?;
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Ctx, Self::Rejection> {
+        let web =
+            parts.extensions.get::<Arc<Web>>().cloned().ok_or_else(|| {
+                crate::error::Error::Internal(anyhow::anyhow!("web layer missing"))
+            })?;
         let crate::auth::ClientIp(ip) =
             crate::auth::ClientIp::from_request_parts(parts, state).await?;
         let lang = language(&parts.headers, state);
@@ -376,12 +378,7 @@ pub fn wants_html(headers: &HeaderMap, uri: &Uri) -> bool {
 
 /// The HTML error page for `code` (used by `http::request_context` for browsers): the message
 /// in the request's language, the code and the request id; never the internal cause.
-pub fn error_page(
-    web: &Web,
-    headers: &HeaderMap,
-    code: ErrorCode,
-    request_id: &str,
-) -> Response {
+pub fn error_page(web: &Web, headers: &HeaderMap, code: ErrorCode, request_id: &str) -> Response {
     let lang = language(headers, &web.state);
     let t = Tr::new(web.catalogues.clone(), lang);
     let (heading, text) = match code {
