@@ -29,7 +29,8 @@ const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 const PARALLEL: usize = 3;
 
 fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    root.canonicalize().unwrap_or(root)
 }
 
 fn axe_path() -> PathBuf {
@@ -197,10 +198,28 @@ impl Page {
             .connect(driver)
             .await
             .expect("start a Chromium session");
+        // The window includes the browser's own frame: size it so the page's viewport is exactly
+        // the journey's.
         client
             .set_window_size(viewport.width, viewport.height)
             .await
             .unwrap();
+        client.goto("about:blank").await.unwrap();
+        if let Ok(inner) = client
+            .execute(
+                "return [window.innerWidth, window.innerHeight];",
+                Vec::new(),
+            )
+            .await
+            && let (Some(w), Some(h)) = (inner[0].as_u64(), inner[1].as_u64())
+        {
+            let width = 2 * u64::from(viewport.width) - w;
+            let height = 2 * u64::from(viewport.height) - h;
+            client
+                .set_window_size(width as u32, height as u32)
+                .await
+                .unwrap();
+        }
         Page {
             client,
             base: base.to_owned(),

@@ -401,6 +401,234 @@ pub fn error_page(web: &Web, headers: &HeaderMap, code: ErrorCode, request_id: &
 #[cfg(test)]
 mod tests {
     use super::*;
+    use axum::body::{Body, to_bytes};
+    use axum::http::Request;
+    use tower::ServiceExt;
+
+    async fn app(env: &[(&str, &str)]) -> Router {
+        let dir = tempfile::tempdir().unwrap().keep();
+        let env: Vec<(String, String)> = env
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        let config = crate::config::Config::load_from(
+            &crate::config::Overrides {
+                data_dir: Some(dir),
+                ..Default::default()
+            },
+            &env,
+        )
+        .unwrap();
+        let db = crate::db::Db::open_in_memory().unwrap();
+        let security =
+            crate::auth::Security::new(&config, "test-secret-key-test-secret-key-0", &db)
+                .await
+                .unwrap();
+        crate::http::app(AppState::new(
+            config,
+            db,
+            crate::plugins::PluginHost::default(),
+            std::sync::Arc::new(security),
+        ))
+    }
+
+    async fn get(
+        app: &Router,
+        path: &str,
+        headers: &[(&str, &str)],
+    ) -> (StatusCode, HeaderMap, String) {
+        let mut req = Request::get(path);
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        let resp = app
+            .clone()
+            .oneshot(req.body(Body::empty()).unwrap())
+            .await
+            .unwrap();
+        let status = resp.status();
+        let headers = resp.headers().clone();
+        let body = to_bytes(resp.into_body(), 1 << 20).await.unwrap();
+        (status, headers, String::from_utf8_lossy(&body).into_owned())
+    }
+
+    const BROWSER: (&str, &str) = ("accept", "text/html,application/xhtml+xml,*/*;q=0.8");
+
+    #[tokio::test]
+    async fn browsers_get_html_errors_and_api_clients_json_both_with_the_request_id() {
+        let app = app(&[]).await;
+        let (status, headers, body) = get(&app, "/no/such/page", &[BROWSER]).await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        assert!(
+            headers[header::CONTENT_TYPE]
+                .to_str()
+                .unwrap()
+                .starts_with("text/html")
+        );
+        let id = headers["x-request-id"].to_str().unwrap();
+        assert!(body.contains(id), "{body}");
+        assert!(
+            body.contains("Page not found") && body.contains("NOT_FOUND"),
+            "{body}"
+        );
+        assert!(!body.contains("no/such"), "the path is not echoed: {body}");
+
+        let (status, headers, body) = get(&app, "/no/such/page", &[]).await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        let json: serde_json::Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(
+            json["error"]["request_id"],
+            headers["x-request-id"].to_str().unwrap()
+        );
+
+        // The API stays JSON even for a browser.
+        let (_, headers, _) = get(&app, "/api/v1/nope", &[BROWSER]).await;
+        assert!(
+            headers[header::CONTENT_TYPE]
+                .to_str()
+                .unwrap()
+                .starts_with("application/json")
+        );
+
+        // German when the browser asks for it.
+        let (_, _, body) = get(
+            &app,
+            "/nope",
+            &[BROWSER, ("accept-language", "de-CH,de;q=0.9")],
+        )
+        .await;
+        assert!(
+            body.contains("Seite nicht gefunden") && body.contains("lang=\"de\""),
+            "{body}"
+        );
+    }
+
+    #[tokio::test]
+    async fn root_says_the_daemon_runs_with_the_instance_name_and_accent() {
+        let app = app(&[
+            ("ZONDARR_UI_INSTANCE_NAME", "Kim's <Films>"),
+            ("ZONDARR_UI_ACCENT_COLOR", "#AA3300"),
+        ])
+        .await;
+        let (status, headers, body) = get(&app, "/", &[BROWSER]).await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(body.contains("Zondarr is running") && body.contains("/api/v1/openapi.json"));
+        assert!(
+            body.contains("Kim&#39;s &#60;Films&#62;"),
+            "escaped: {body}"
+        );
+        assert!(body.contains("href=\"/theme/aa3300.css\""), "{body}");
+        assert!(
+            !body.contains("<style") && !body.contains("style="),
+            "no inline style"
+        );
+        assert!(!body.contains("<script>"), "no inline script");
+        let csp = headers[header::CONTENT_SECURITY_POLICY].to_str().unwrap();
+        assert!(csp.contains("script-src 'self'") && csp.contains("style-src 'self'"));
+
+        let (status, headers, css) = get(&app, "/theme/aa3300.css", &[]).await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(
+            css.contains("--accent:#aa3300") && css.contains("--on-accent:#ffffff"),
+            "{css}"
+        );
+        assert!(
+            headers[header::CACHE_CONTROL]
+                .to_str()
+                .unwrap()
+                .contains("immutable")
+        );
+        assert_eq!(
+            get(&app, "/theme/red.css", &[]).await.0,
+            StatusCode::NOT_FOUND
+        );
+    }
+
+    #[tokio::test]
+    async fn assets_are_served_by_hashed_name_with_immutable_caching() {
+        let app = app(&[]).await;
+        let (_, _, page) = get(&app, "/", &[BROWSER]).await;
+        let css = page
+            .split("href=\"")
+            .map(|s| s.split('"').next().unwrap_or_default())
+            .find(|h| h.starts_with("/assets/app."))
+            .unwrap()
+            .to_owned();
+        let (status, headers, body) = get(&app, &css, &[]).await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(body.contains("prefers-color-scheme: dark"));
+        assert_eq!(
+            headers[header::CACHE_CONTROL],
+            "public, max-age=31536000, immutable"
+        );
+        assert!(
+            headers[header::CONTENT_TYPE]
+                .to_str()
+                .unwrap()
+                .starts_with("text/css")
+        );
+        assert_eq!(
+            get(&app, "/assets/app.css", &[]).await.0,
+            StatusCode::NOT_FOUND
+        );
+    }
+
+    #[tokio::test]
+    async fn the_language_switcher_sets_a_cookie_and_only_goes_back_to_local_paths() {
+        let app = app(&[]).await;
+        let (status, headers, _) = get(&app, "/lang/de?back=%2Fj%2Fabc", &[]).await;
+        assert_eq!(status, StatusCode::SEE_OTHER);
+        assert_eq!(headers[header::LOCATION], "/j/abc");
+        assert!(
+            headers[header::SET_COOKIE]
+                .to_str()
+                .unwrap()
+                .starts_with("zondarr_lang=de;")
+        );
+        for evil in [
+            "//evil.example/x",
+            "https://evil.example",
+            "/\\evil.example",
+        ] {
+            let (_, headers, _) = get(
+                &app,
+                &format!("/lang/en?back={}", percent_encode(evil)),
+                &[],
+            )
+            .await;
+            assert_eq!(headers[header::LOCATION], "/", "{evil}");
+        }
+        let (_, _, body) = get(&app, "/", &[BROWSER, ("cookie", "zondarr_lang=de")]).await;
+        assert!(body.contains("Zondarr läuft"), "{body}");
+    }
+
+    #[tokio::test]
+    async fn an_unknown_invitation_is_one_generic_page_and_forms_need_the_csrf_cookie() {
+        let app = app(&[]).await;
+        for code in ["nope", "x"] {
+            let (status, _, body) = get(&app, &format!("/j/{code}"), &[BROWSER]).await;
+            assert_eq!(status, StatusCode::NOT_FOUND, "{code}");
+            assert!(
+                body.contains("This invitation cannot be used") && body.contains("INVITE_INVALID")
+            );
+        }
+        let (status, _, _) = get(&app, "/join/nope", &[BROWSER]).await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+
+        let post = Request::post("/j/nope/account")
+            .header("content-type", "application/x-www-form-urlencoded")
+            .header("accept", "text/html")
+            .body(Body::from("csrf=forged&username=a&password=b"))
+            .unwrap();
+        let resp = app.clone().oneshot(post).await.unwrap();
+        assert_eq!(resp.status(), StatusCode::FORBIDDEN);
+        let body = to_bytes(resp.into_body(), 1 << 20).await.unwrap();
+        let body = String::from_utf8_lossy(&body);
+        assert!(
+            body.contains("CSRF_FAILED") && body.contains("This form has expired"),
+            "{body}"
+        );
+    }
 
     #[test]
     fn cookies_are_found_by_exact_name() {
