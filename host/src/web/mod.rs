@@ -603,6 +603,35 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn join_pages_share_the_api_rate_limit_and_say_when_to_retry() {
+        let app = app(&[("ZONDARR_SECURITY_JOIN_PER_IP_PER_MINUTE", "1")]).await;
+        assert_eq!(
+            get(&app, "/j/nope", &[BROWSER]).await.0,
+            StatusCode::NOT_FOUND
+        );
+        let (status, headers, body) = get(&app, "/j/nope", &[BROWSER]).await;
+        assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+        let secs: u64 = headers[header::RETRY_AFTER]
+            .to_str()
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!((1..=60).contains(&secs), "{secs}");
+        assert!(
+            body.contains("Too many attempts") && body.contains("RATE_LIMITED"),
+            "{body}"
+        );
+        assert!(
+            body.contains(&format!("Try again in {secs} second")),
+            "{body}"
+        );
+        // The JSON validation counts against the same limit.
+        let (status, _, body) = get(&app, "/api/v1/join/nope", &[]).await;
+        assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+        assert!(body.contains("RATE_LIMITED"), "{body}");
+    }
+
+    #[tokio::test]
     async fn an_unknown_invitation_is_one_generic_page_and_forms_need_the_csrf_cookie() {
         let app = app(&[]).await;
         for code in ["nope", "x"] {
