@@ -717,6 +717,11 @@ async fn plex_sign_in(w: &World, viewport: Viewport, js: bool) {
     p.click("#create").await;
     p.wait_path("/done").await;
     assert!(p.text(".username").await.contains(&name));
+    assert!(
+        p.text("main")
+            .await
+            .contains("sign in with your Plex account")
+    );
     p.check("done").await;
     p.close().await;
     assert!(

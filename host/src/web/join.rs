@@ -1227,6 +1227,19 @@ struct AccountView {
     apps: Option<&'static str>,
 }
 
+/// The manifest of a loaded connector named by its id or its display name (a redemption's
+/// `kind` has been either).
+fn manifest_of(state: &AppState, kind: &str) -> Option<crate::plugins::Manifest> {
+    state.plugins().manifest(kind).or_else(|| {
+        state
+            .plugins()
+            .ids()
+            .into_iter()
+            .filter_map(|id| state.plugins().manifest(&id))
+            .find(|m| m.name == kind)
+    })
+}
+
 /// Where the apps of a connector kind are listed. The connector manifest has no field for this
 /// yet, so the two bundled kinds are known here; another kind shows no link.
 fn apps_url(kind: &str) -> Option<&'static str> {
@@ -1261,12 +1274,11 @@ async fn done_page(ctx: Ctx, Path(code): Path<String>, Query(q): Query<DoneQuery
         .a
         .into_iter()
         .map(|(server, kind, username)| {
-            let kind_name = ctx
-                .state()
-                .plugins()
-                .manifest(&kind)
+            let manifest = manifest_of(ctx.state(), &kind);
+            let kind_name = manifest
+                .as_ref()
                 .map_or_else(|| kind.clone(), |m| m.name.clone());
-            let how = match ctx.state().plugins().manifest(&kind).map(|m| m.join_flow) {
+            let how = match manifest.as_ref().map(|m| m.join_flow) {
                 Some(JoinFlow::OauthLink) => t.t1("done-how-linked", "kind", &kind_name),
                 _ => t.t2(
                     "done-how-credentials",
@@ -1277,7 +1289,7 @@ async fn done_page(ctx: Ctx, Path(code): Path<String>, Query(q): Query<DoneQuery
                 ),
             };
             AccountView {
-                apps: apps_url(&kind),
+                apps: manifest.as_ref().and_then(|m| apps_url(&m.id)),
                 server,
                 kind_name,
                 username,
