@@ -643,6 +643,15 @@ mod tests {
         }
         let (status, _, _) = get(&app, "/join/nope", &[BROWSER]).await;
         assert_eq!(status, StatusCode::NOT_FOUND);
+        // A result page needs a receipt the daemon signed.
+        for r in ["", "eyJjIjoibm9wZSJ9.AAAA", "not-a-receipt"] {
+            let (status, _, body) = get(&app, &format!("/j/nope/done?r={r}"), &[BROWSER]).await;
+            assert_eq!(status, StatusCode::NOT_FOUND, "{r}");
+            assert!(body.contains("INVITE_INVALID"), "{body}");
+        }
+        let (status, _, body) = get(&app, "/j/nope/wizard/sideways", &[BROWSER]).await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        assert!(body.contains("NOT_FOUND"), "{body}");
 
         let post = Request::post("/j/nope/account")
             .header("content-type", "application/x-www-form-urlencoded")
