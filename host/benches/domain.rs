@@ -4,6 +4,9 @@
 //! connector, served on a loopback port, against the stateful fake Jellyfin:
 //! - redemption latency (p50/p99 over `BENCH_REDEMPTIONS`, default 200, sequential);
 //! - validation endpoint throughput (`GET /api/v1/join/{code}`, 8 concurrent clients);
+//! - the invitee's landing page `GET /j/{code}` against the JSON validation, each under
+//!   `wrk -t2 -c32 -d15s` in the same run (`BENCH_WRK_SECS` changes the duration; skipped with
+//!   a line saying so when `wrk` is not installed), with the process's memory before and after;
 //! - user list with 10,000 users (first page, a search, a late page);
 //! - user sync of a server with 10,000 accounts (first import, then a sync with no change).
 
@@ -137,6 +140,58 @@ impl Daemon {
     }
 }
 
+/// What wrk reported.
+struct Wrk {
+    requests: u64,
+    per_sec: f64,
+    p99: String,
+}
+
+/// Run `wrk -t2 -c32 -d{secs}s --latency url`; `None` when wrk is not installed. Fails loudly on
+/// non-2xx answers (wrk counts them) so a rate limit cannot pass for speed.
+fn wrk(url: &str, secs: usize) -> Option<Wrk> {
+    let out = std::process::Command::new("wrk")
+        .args(["-t2", "-c32", &format!("-d{secs}s"), "--latency", url])
+        .output()
+        .ok()?;
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        !text.contains("Non-2xx"),
+        "wrk saw error answers from {url}:\n{text}"
+    );
+    let field = |prefix: &str| {
+        text.lines()
+            .map(str::trim)
+            .find_map(|l| l.strip_prefix(prefix))
+            .map(|v| v.trim().to_owned())
+            .unwrap_or_default()
+    };
+    let requests = text
+        .lines()
+        .find(|l| l.contains("requests in"))
+        .and_then(|l| l.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0);
+    Some(Wrk {
+        requests,
+        per_sec: field("Requests/sec:").parse().unwrap_or(0.0),
+        p99: field("99%"),
+    })
+}
+
+/// Resident memory of this process, KiB (Linux).
+fn rss_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("VmRSS:"))
+                .and_then(|v| v.split_whitespace().next())
+                .and_then(|n| n.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
     let tmp = tempfile::tempdir().unwrap();
@@ -201,6 +256,43 @@ async fn main() {
         format!("{:.0} req/s", total as f64 / elapsed.as_secs_f64()),
         format!("mean {}", ms(elapsed * clients as u32 / total as u32)),
     ));
+
+    // The landing page against the JSON validation, under wrk.
+    let secs = env_num("BENCH_WRK_SECS", 15);
+    let rss_before = rss_kib();
+    let mut visits = 0u64;
+    for (label, path) in [
+        (
+            "JSON validation GET /api/v1/join/{code}",
+            "/api/v1/join/bench",
+        ),
+        ("landing page GET /j/{code}", "/j/bench"),
+    ] {
+        match wrk(&format!("{}{path}", daemon.url), secs) {
+            Some(w) => {
+                visits += w.requests;
+                rows.push((
+                    format!("{label} (wrk -t2 -c32 -d{secs}s, {} requests)", w.requests),
+                    format!("{:.0} req/s", w.per_sec),
+                    format!("p99 {}", w.p99),
+                ));
+            }
+            None => {
+                rows.push((
+                    format!("{label}: wrk not installed (apt-get install wrk)"),
+                    "-".into(),
+                    "-".into(),
+                ));
+            }
+        }
+    }
+    if visits > 0 {
+        rows.push((
+            format!("process memory before / after {visits} requests"),
+            format!("{} MiB", rss_before / 1024),
+            format!("{} MiB", rss_kib() / 1024),
+        ));
+    }
 
     // User list with 10,000 users (inserted directly: the list is what is measured).
     let db = Db::open(&tmp.path().join("zondarr.db"), 2, Duration::from_secs(5)).unwrap();

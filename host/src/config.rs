@@ -41,6 +41,8 @@ pub enum Kind {
     Choice(&'static [&'static str]),
     /// A tracing filter directive such as `info` or `zondarr=debug,tower_http=info`.
     LogFilter,
+    /// A colour written `#rrggbb`.
+    Color,
 }
 
 impl Kind {
@@ -55,6 +57,7 @@ impl Kind {
             Kind::Number { min, max } => format!("a whole number from {min} to {max}"),
             Kind::Bool => "true or false".into(),
             Kind::Choice(list) => format!("one of: {}", list.join(", ")),
+            Kind::Color => "a colour like #3366cc".into(),
             Kind::LogFilter => {
                 "a level (error, warn, info, debug, trace) or a filter like zondarr=debug,info"
                     .into()
@@ -116,6 +119,13 @@ impl Kind {
                     return Err(format!("`{value}` is not allowed"));
                 }
                 return Ok(lower);
+            }
+            Kind::Color => {
+                let hex = value.strip_prefix('#').unwrap_or_default();
+                if hex.len() != 6 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+                    return Err("is not a colour written #rrggbb".into());
+                }
+                return Ok(value.to_ascii_lowercase());
             }
             Kind::LogFilter => {
                 tracing_subscriber::EnvFilter::builder()
@@ -192,6 +202,27 @@ pub static SETTINGS: &[Setting] = &[
         None,
         None,
         "URL people use to reach Zondarr (invite links, trusted origin). Default: http://<listen>."
+    ),
+    setting!(
+        "ui.instance_name",
+        Kind::Text,
+        Some("Zondarr"),
+        None,
+        "Name shown at the top of every page and in page titles."
+    ),
+    setting!(
+        "ui.accent_color",
+        Kind::Color,
+        None,
+        None,
+        "Accent colour of the pages (buttons, links), #rrggbb. Unset: the built-in blue."
+    ),
+    setting!(
+        "ui.default_language",
+        Kind::Choice(&["en", "de"]),
+        Some("en"),
+        None,
+        "Language of the pages when the browser asks for none that Zondarr has."
     ),
     setting!(
         "secret_key",

@@ -51,12 +51,18 @@ impl Purpose {
 pub enum MacPurpose {
     /// Signed onboarding-wizard progress and completion tokens.
     WizardToken,
+    /// CSRF tokens of the join pages, bound to the visitor's CSRF cookie.
+    JoinForm,
+    /// The join pages' receipt of a redemption (what was created), carried in the result URL.
+    JoinReceipt,
 }
 
 impl MacPurpose {
     fn label(self) -> &'static str {
         match self {
             MacPurpose::WizardToken => "zondarr/v1/wizard-token",
+            MacPurpose::JoinForm => "zondarr/v1/join-form",
+            MacPurpose::JoinReceipt => "zondarr/v1/join-receipt",
         }
     }
 }

@@ -14,6 +14,7 @@ pub mod expiry;
 pub mod http;
 pub mod input;
 pub mod jobs;
+pub mod join;
 pub mod logging;
 pub mod metrics;
 pub mod plugins;
@@ -23,6 +24,7 @@ pub mod servers;
 pub mod settings;
 pub mod state;
 pub mod sync;
+pub mod web;
 pub mod wizard;
 
 use crate::config::Config;

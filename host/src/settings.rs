@@ -17,6 +17,9 @@ use tokio::sync::watch;
 /// Keys an admin may change at run time, in the order the settings page shows them.
 pub const LIVE: &[&str] = &[
     "public_url",
+    "ui.instance_name",
+    "ui.accent_color",
+    "ui.default_language",
     "jobs.sync_interval_secs",
     "jobs.expiry_interval_secs",
     "jobs.keep_days",

@@ -147,13 +147,17 @@ pub fn app(state: AppState) -> Router {
             ),
         ));
 
-    // Metrics count the final status (after the error envelope), so they wrap everything.
+    // Metrics count the final status (after the error envelope), so they wrap everything. The
+    // web layer's parts travel in an extension so `request_context` can render HTML errors.
     let metrics = state.metrics().clone();
+    let web = crate::web::Web::new(state.clone());
     routes
+        .merge(crate::web::router(web.clone()))
         .fallback(not_found)
         .layer(
             ServiceBuilder::new()
                 .layer(middleware::from_fn_with_state(metrics, metrics::track))
+                .layer(axum::Extension(web))
                 .layer(middleware::from_fn(request_context))
                 .layer(TraceLayer::new_for_http().make_span_with(make_span))
                 .layer(security_headers)
@@ -177,8 +181,9 @@ fn make_span(req: &Request) -> tracing::Span {
 }
 
 /// Assign the request id (keeping a well-formed one the client sent), echo it, and turn every
-/// error response into the JSON envelope with that id. Internal causes are logged here, once,
-/// and never rendered.
+/// error response into the JSON envelope with that id, or, for a browser outside the API, into
+/// an HTML error page with that id (`web::error_page`). Pages the web layer rendered itself
+/// (`text/html`) pass unchanged. Internal causes are logged here, once, and never rendered.
 async fn request_context(mut req: Request, next: Next) -> Response {
     let id = req
         .headers()
@@ -190,6 +195,14 @@ async fn request_context(mut req: Request, next: Next) -> Response {
     req.extensions_mut().insert(RequestId(id.clone()));
     let method = req.method().clone();
     let path = req.uri().path().to_owned();
+    let html = crate::web::wants_html(req.headers(), req.uri())
+        .then(|| {
+            req.extensions()
+                .get::<std::sync::Arc<crate::web::Web>>()
+                .cloned()
+                .map(|web| (web, req.headers().clone()))
+        })
+        .flatten();
 
     let mut response = next.run(req).await;
 
@@ -197,13 +210,21 @@ async fn request_context(mut req: Request, next: Next) -> Response {
         if let Some(cause) = &payload.internal {
             tracing::error!(request_id = %id, %method, %path, error = %cause, "internal error");
         }
-        response = render_envelope(response, &payload, &id);
+        response = match &html {
+            Some((web, headers)) => html_error(response, web, headers, payload.code, &id),
+            None => render_envelope(response, &payload, &id),
+        };
     } else if response.status().is_client_error() || response.status().is_server_error() {
-        let is_json = response
-            .headers()
-            .get(header::CONTENT_TYPE)
-            .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
-        if !is_json {
+        let content_type = response.headers().get(header::CONTENT_TYPE);
+        let is_json = content_type.is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+        let is_page = content_type.is_some_and(|v| v.as_bytes().starts_with(b"text/html"));
+        if let (false, false, Some((web, headers))) = (is_json, is_page, &html) {
+            let code = code_for_status(response.status());
+            if code == ErrorCode::Internal {
+                tracing::error!(request_id = %id, %method, %path, status = %response.status(), "request failed");
+            }
+            response = html_error(response, web, headers, code, &id);
+        } else if !is_json && !is_page {
             // Produced by a layer or by axum itself (method not allowed, timeout, panic): give it
             // the same envelope as handler errors.
             let code = code_for_status(response.status());
@@ -223,6 +244,21 @@ async fn request_context(mut req: Request, next: Next) -> Response {
         response.headers_mut().insert(REQUEST_ID.clone(), value);
     }
     response
+}
+
+/// The HTML error page in place of `original`, keeping its `Retry-After`.
+fn html_error(
+    original: Response,
+    web: &crate::web::Web,
+    headers: &axum::http::HeaderMap,
+    code: ErrorCode,
+    request_id: &str,
+) -> Response {
+    let mut page = crate::web::error_page(web, headers, code, request_id);
+    if let Some(v) = original.headers().get(header::RETRY_AFTER) {
+        page.headers_mut().insert(header::RETRY_AFTER, v.clone());
+    }
+    page
 }
 
 fn is_valid_request_id(v: &str) -> bool {

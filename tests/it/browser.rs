@@ -1,0 +1,1010 @@
+//! The invitee's join pages in a real browser: Debian's Chromium, headless, driven through
+//! chromedriver (WebDriver) with `fantoccini`, against the real daemon and the fake Jellyfin,
+//! Plex Media Server and plex.tv.
+//!
+//! Every journey runs at 360×740 (a phone) and 1280×800, saves a screenshot of every page it
+//! sees (folder: `$SCREENSHOT_DIR`, default `target/screenshots`), fails on any console error or
+//! CSP violation the browser reports, runs axe-core on the pages (no serious or critical
+//! violation) and checks the account on the fake server at the end.
+//!
+//! Chromium, chromedriver and axe-core are found at `/usr/bin/chromium`,
+//! `/usr/bin/chromedriver` and `$AXE_CORE_JS` (default
+//! `target/axe/node_modules/axe-core/axe.min.js`). When one is missing the test prints one line
+//! saying how to install them and passes — unless `BROWSER_TESTS=required` (`.ci/run` sets it),
+//! where it fails.
+
+use crate::support::{Daemon, admin_key, client};
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::{Value, json};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use zondarr_fakes::jellyfin::JellyfinFake;
+use zondarr_fakes::plex::PlexFake;
+
+const CHROMIUM: &str = "/usr/bin/chromium";
+const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+/// How many browser sessions run at once (the machine has two cores).
+const PARALLEL: usize = 3;
+
+fn workspace() -> PathBuf {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    root.canonicalize().unwrap_or(root)
+}
+
+fn axe_path() -> PathBuf {
+    std::env::var_os("AXE_CORE_JS").map_or_else(
+        || workspace().join("target/axe/node_modules/axe-core/axe.min.js"),
+        PathBuf::from,
+    )
+}
+
+fn screenshot_dir() -> PathBuf {
+    std::env::var_os("SCREENSHOT_DIR")
+        .map_or_else(|| workspace().join("target/screenshots"), PathBuf::from)
+}
+
+/// `None` when everything the browser tests need is installed; otherwise what is missing.
+fn missing() -> Option<String> {
+    let missing: Vec<String> = [
+        PathBuf::from(CHROMIUM),
+        PathBuf::from(CHROMEDRIVER),
+        axe_path(),
+    ]
+    .into_iter()
+    .filter(|p| !p.exists())
+    .map(|p| p.display().to_string())
+    .collect();
+    (!missing.is_empty()).then(|| missing.join(", "))
+}
+
+/// A chromedriver process on a free loopback port; killed when dropped.
+struct Driver {
+    child: Child,
+    url: String,
+}
+
+impl Driver {
+    async fn start() -> Driver {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = Command::new(CHROMEDRIVER)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start chromedriver");
+        let url = format!("http://127.0.0.1:{port}");
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while client().get(format!("{url}/status")).send().await.is_err() {
+            assert!(Instant::now() < deadline, "chromedriver did not start");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        Driver { child, url }
+    }
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// chromedriver's browser console log (`POST /session/{id}/se/log`), which also carries CSP
+/// violations. Not in the W3C protocol, hence a command of our own.
+#[derive(Debug)]
+struct BrowserLog;
+
+impl fantoccini::wd::WebDriverCompatibleCommand for BrowserLog {
+    fn endpoint(
+        &self,
+        base_url: &url::Url,
+        session_id: Option<&str>,
+    ) -> Result<url::Url, url::ParseError> {
+        base_url.join(&format!(
+            "session/{}/se/log",
+            session_id.unwrap_or_default()
+        ))
+    }
+
+    fn method_and_body(&self, _: &url::Url) -> (http::Method, Option<String>) {
+        (
+            http::Method::POST,
+            Some(json!({ "type": "browser" }).to_string()),
+        )
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Viewport {
+    name: &'static str,
+    width: u32,
+    height: u32,
+}
+
+const VIEWPORTS: [Viewport; 2] = [
+    Viewport {
+        name: "phone",
+        width: 360,
+        height: 740,
+    },
+    Viewport {
+        name: "desktop",
+        width: 1280,
+        height: 800,
+    },
+];
+
+/// One browser session of one journey.
+struct Page {
+    client: Client,
+    base: String,
+    label: String,
+    shots: usize,
+    js: bool,
+    axe: Arc<String>,
+    /// Console messages that are expected (the unreachable plex.tv sign-in page).
+    tolerated: Vec<&'static str>,
+}
+
+impl Page {
+    async fn open(
+        driver: &str,
+        base: &str,
+        label: String,
+        viewport: Viewport,
+        js: bool,
+        lang: &str,
+        axe: Arc<String>,
+    ) -> Page {
+        let mut prefs = json!({ "intl": { "accept_languages": lang } });
+        if !js {
+            prefs["profile"] = json!({ "managed_default_content_settings": { "javascript": 2 } });
+        }
+        let caps = json!({
+            "browserName": "chrome",
+            "goog:loggingPrefs": { "browser": "ALL" },
+            "goog:chromeOptions": {
+                "binary": CHROMIUM,
+                "args": [
+                    "--headless=new",
+                    "--no-sandbox",
+                    "--disable-gpu",
+                    "--disable-dev-shm-usage",
+                    "--no-first-run",
+                    "--disable-extensions",
+                    "--disable-background-networking",
+                    "--disable-component-update",
+                    "--disable-sync",
+                    format!("--lang={lang}"),
+                    format!("--window-size={},{}", viewport.width, viewport.height),
+                    // Hermetic: nothing but loopback resolves (plex.tv's sign-in page fails fast).
+                    "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
+                ],
+                "prefs": prefs,
+            }
+        });
+        let caps = match caps {
+            Value::Object(map) => map,
+            _ => unreachable!(),
+        };
+        let client = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+            .capabilities(caps)
+            .connect(driver)
+            .await
+            .expect("start a Chromium session");
+        // The window includes the browser's own frame: size it so the page's viewport is exactly
+        // the journey's.
+        client
+            .set_window_size(viewport.width, viewport.height)
+            .await
+            .unwrap();
+        client.goto("about:blank").await.unwrap();
+        if let Ok(inner) = client
+            .execute(
+                "return [window.innerWidth, window.innerHeight];",
+                Vec::new(),
+            )
+            .await
+            && let (Some(w), Some(h)) = (inner[0].as_u64(), inner[1].as_u64())
+        {
+            let width = 2 * u64::from(viewport.width) - w;
+            let height = 2 * u64::from(viewport.height) - h;
+            client
+                .set_window_size(width as u32, height as u32)
+                .await
+                .unwrap();
+        }
+        Page {
+            client,
+            base: base.to_owned(),
+            label,
+            shots: 0,
+            js,
+            axe,
+            tolerated: Vec::new(),
+        }
+    }
+
+    async fn goto(&mut self, path: &str) {
+        self.client
+            .goto(&format!("{}{path}", self.base))
+            .await
+            .unwrap();
+    }
+
+    /// The page's path and query.
+    async fn location(&self) -> String {
+        let url = self.client.current_url().await.unwrap();
+        match url.query() {
+            Some(q) => format!("{}?{q}", url.path()),
+            None => url.path().to_owned(),
+        }
+    }
+
+    /// Wait until the path contains `part` (after a click that navigates).
+    async fn wait_path(&self, part: &str) {
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            let here = self.location().await;
+            if here.contains(part) {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{}: expected a page at …{part}…, still at {here}: {}",
+                self.label,
+                self.text("body").await
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    async fn text(&self, css: &str) -> String {
+        match self.client.find(Locator::Css(css)).await {
+            Ok(e) => e.text().await.unwrap_or_default(),
+            Err(_) => String::new(),
+        }
+    }
+
+    async fn click(&self, css: &str) {
+        self.client
+            .find(Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("{}: no {css}: {e}", self.label))
+            .click()
+            .await
+            .unwrap();
+    }
+
+    async fn fill(&self, css: &str, value: &str) {
+        let e = self.client.find(Locator::Css(css)).await.unwrap();
+        e.clear().await.unwrap();
+        e.send_keys(value).await.unwrap();
+    }
+
+    async fn value(&self, css: &str) -> String {
+        let e = self.client.find(Locator::Css(css)).await.unwrap();
+        e.prop("value").await.unwrap().unwrap_or_default()
+    }
+
+    /// Screenshot, console check and accessibility check of the current page.
+    async fn check(&mut self, name: &str) {
+        self.shots += 1;
+        let png = self.client.screenshot().await.unwrap();
+        let dir = screenshot_dir();
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(
+            dir.join(format!("{}-{:02}-{name}.png", self.label, self.shots)),
+            png,
+        )
+        .unwrap();
+        self.console_clean().await;
+        if self.js {
+            self.axe(name).await;
+        }
+    }
+
+    async fn console_clean(&self) {
+        let log = self.client.issue_cmd(BrowserLog).await.unwrap();
+        let errors: Vec<String> = log
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|e| e["level"] == "SEVERE" || e["level"] == "WARNING")
+            .map(|e| e["message"].as_str().unwrap_or_default().to_owned())
+            .filter(|m| !self.tolerated.iter().any(|t| m.contains(t)))
+            .filter(|m| !is_error_page_status(m))
+            .collect();
+        assert!(
+            errors.is_empty(),
+            "{}: console errors or CSP violations: {errors:#?}",
+            self.label
+        );
+    }
+
+    async fn axe(&self, name: &str) {
+        // WebDriver scripts run outside the page's CSP, so axe-core can be injected from its
+        // file; the page itself still allows only its own script.
+        self.client
+            .execute(&format!("{}\nreturn true;", self.axe), Vec::new())
+            .await
+            .unwrap();
+        let result = self
+            .client
+            .execute_async(
+                "const done = arguments[arguments.length - 1];
+                 axe.run(document, { resultTypes: ['violations'] })
+                    .then(r => done(r.violations.map(v => ({ id: v.id, impact: v.impact,
+                        nodes: v.nodes.map(n => n.target.join(' ')).slice(0, 5) }))))
+                    .catch(e => done([{ id: 'axe-failed', impact: 'critical', nodes: [String(e)] }]));",
+                Vec::new(),
+            )
+            .await
+            .unwrap();
+        let bad: Vec<&Value> = result
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|v| v["impact"] == "serious" || v["impact"] == "critical")
+            .collect();
+        assert!(
+            bad.is_empty(),
+            "{} {name}: accessibility violations: {bad:#?}",
+            self.label
+        );
+    }
+
+    async fn close(self) {
+        let _ = self.client.close().await;
+    }
+}
+
+/// Everything the journeys share: the daemon, its admin API key and the fakes.
+struct World {
+    /// The daemon's URL (the `Daemon` itself stays with the test: it is not `Sync`).
+    url: String,
+    data_dir: PathBuf,
+    key: String,
+    jellyfin: JellyfinFake,
+    plex: PlexFake,
+    jellyfin_server: i64,
+    plex_server: i64,
+    pre_wizard: i64,
+    post_wizard: i64,
+    driver: String,
+    axe: Arc<String>,
+}
+
+impl World {
+    async fn admin(&self, path: &str, body: Value) -> Value {
+        let resp = client()
+            .post(format!("{}/api/v1{path}", self.url))
+            .bearer_auth(&self.key)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        let status = resp.status();
+        let body: Value = resp.json().await.unwrap();
+        assert!(status.is_success(), "{path}: {status} {body}");
+        body
+    }
+
+    async fn invitation(&self, code: &str, server: i64, wizards: bool) {
+        let mut body = json!({ "code": code, "servers": [{ "server_id": server }], "access_duration_days": 30 });
+        if wizards {
+            body["pre_wizard_id"] = json!(self.pre_wizard);
+            body["post_wizard_id"] = json!(self.post_wizard);
+        }
+        self.admin("/invitations", body).await;
+    }
+
+    async fn page(&self, label: String, viewport: Viewport, js: bool, lang: &str) -> Page {
+        Page::open(
+            &self.driver,
+            &self.url,
+            label,
+            viewport,
+            js,
+            lang,
+            self.axe.clone(),
+        )
+        .await
+    }
+
+    /// The PIN of the newest account link of an invitation (what plex.tv would show the
+    /// invitee), read from the daemon's database.
+    fn newest_pin(&self, code: &str) -> String {
+        rusqlite::Connection::open(self.data_dir.join("zondarr.db"))
+            .unwrap()
+            .query_row(
+                "SELECT l.pin_id FROM join_links l JOIN invitations i ON i.id = l.invitation_id
+                 WHERE i.code = ?1 ORDER BY l.id DESC LIMIT 1",
+                [code],
+                |r| r.get(0),
+            )
+            .unwrap()
+    }
+}
+
+async fn setup(driver: String, axe: String) -> (Daemon, World) {
+    let dir = tempfile::tempdir().unwrap().keep();
+    let daemon = Daemon::start_with(
+        &dir,
+        &[],
+        &[
+            ("ZONDARR_SECURITY_JOIN_PER_IP_PER_MINUTE", "10000"),
+            ("ZONDARR_UI_INSTANCE_NAME", "Robin's Media"),
+        ],
+    );
+    let key = admin_key(&daemon).await;
+    let jellyfin = JellyfinFake::start().await;
+    let plex = PlexFake::start().await;
+    let mut world = World {
+        url: daemon.url.clone(),
+        data_dir: daemon.data_dir.clone(),
+        key,
+        jellyfin,
+        plex,
+        jellyfin_server: 0,
+        plex_server: 0,
+        pre_wizard: 0,
+        post_wizard: 0,
+        driver,
+        axe: Arc::new(axe),
+    };
+    world.jellyfin_server = world
+        .admin("/servers", json!({ "name": "Home", "kind": "jellyfin", "url": world.jellyfin.base_url(), "config": { "api_key": world.jellyfin.api_key() } }))
+        .await["id"]
+        .as_i64()
+        .unwrap();
+    world.plex_server = world
+        .admin("/servers", json!({
+            "name": "Movies", "kind": "plex", "url": world.plex.pms_url(),
+            "config": { "token": world.plex.owner_token() },
+            "extra_hosts": { "plex-tv": world.plex.plex_tv_url(), "clients-plex-tv": world.plex.plex_tv_url() }
+        }))
+        .await["id"]
+        .as_i64()
+        .unwrap();
+
+    let pre = world
+        .admin("/wizards", json!({ "name": "House rules" }))
+        .await["id"]
+        .as_i64()
+        .unwrap();
+    let rules = world
+        .admin(&format!("/wizards/{pre}/steps"), json!({ "title": "Be kind", "content": "# Our rules\n\nNo sharing of **passwords**. Read them [here](https://example.org/rules)." }))
+        .await["id"]
+        .as_i64()
+        .unwrap();
+    world
+        .admin(
+            &format!("/wizards/{pre}/steps/{rules}/interactions"),
+            json!({ "type": "quiz", "question": "May you share your password?", "options": ["Yes", "No"], "correct_index": 1 }),
+        )
+        .await;
+    world
+        .admin(
+            &format!("/wizards/{pre}/steps/{rules}/interactions"),
+            json!({ "type": "timer", "duration_seconds": 3 }),
+        )
+        .await;
+    let terms = world
+        .admin(
+            &format!("/wizards/{pre}/steps"),
+            json!({ "title": "Terms", "content": "Access can end at any time." }),
+        )
+        .await["id"]
+        .as_i64()
+        .unwrap();
+    world
+        .admin(
+            &format!("/wizards/{pre}/steps/{terms}/interactions"),
+            json!({ "type": "terms", "label": "I accept the terms" }),
+        )
+        .await;
+    let post = world
+        .admin("/wizards", json!({ "name": "Getting started" }))
+        .await["id"]
+        .as_i64()
+        .unwrap();
+    let apps = world
+        .admin(
+            &format!("/wizards/{post}/steps"),
+            json!({ "title": "Install an app", "content": "Install the app on your TV." }),
+        )
+        .await["id"]
+        .as_i64()
+        .unwrap();
+    world
+        .admin(
+            &format!("/wizards/{post}/steps/{apps}/interactions"),
+            json!({ "type": "click", "button_text": "Got it" }),
+        )
+        .await;
+    world.pre_wizard = pre;
+    world.post_wizard = post;
+    (daemon, world)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Journeys
+
+/// Jellyfin with the pre-join wizard (quiz + 3 s timer, then terms) and the post-join wizard.
+/// With JavaScript the countdown enables the button; without it the server answers "wait".
+async fn jellyfin_with_wizards(w: &World, viewport: Viewport, js: bool) {
+    let mode = if js { "js" } else { "nojs" };
+    let code = format!("wiz-{mode}-{}", viewport.name);
+    let username = format!("alex-{mode}-{}", viewport.name);
+    w.invitation(&code, w.jellyfin_server, true).await;
+    let mut p = w
+        .page(
+            format!("jellyfin-{mode}-{}", viewport.name),
+            viewport,
+            js,
+            "en-US",
+        )
+        .await;
+
+    p.goto(&format!("/join/{code}")).await;
+    assert_eq!(p.text("h1").await, "Robin's Media invites you");
+    assert!(
+        p.text("main").await.contains("30 days"),
+        "{}",
+        p.text("main").await
+    );
+    p.check("landing").await;
+    p.click("#start").await;
+    p.wait_path("/wizard/pre").await;
+    assert!(p.text("main").await.contains("Our rules"));
+    p.check("wizard-rules").await;
+
+    // The wrong answer first: the error is next to the quiz.
+    p.click("input[name^='a-'][value='0']").await;
+    if js {
+        // The countdown holds the button until the server's timer has run out.
+        let next = p.client.find(Locator::Css("#next")).await.unwrap();
+        assert!(
+            !next.is_enabled().await.unwrap(),
+            "the timer button starts disabled"
+        );
+        p.client
+            .wait()
+            .at_most(Duration::from_secs(6))
+            .for_element(Locator::Css("#next:enabled"))
+            .await
+            .unwrap();
+    } else {
+        // Without JavaScript the button answers with the time still to wait.
+        p.click("#next").await;
+        p.wait_path("/wizard/pre").await;
+        let notice = p.text("#notice").await;
+        assert!(notice.contains("more second"), "{notice}");
+        assert!(notice.contains("WIZARD_TIMER_RUNNING"), "{notice}");
+        p.check("wizard-wait").await;
+        tokio::time::sleep(Duration::from_secs(3)).await;
+    }
+    p.click("#next").await;
+    p.client
+        .wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Css(".quiz .error"))
+        .await
+        .unwrap();
+    assert!(
+        p.text(".quiz .error")
+            .await
+            .contains("not the right answer")
+    );
+    let picked = p
+        .client
+        .find(Locator::Css("input[name^='a-'][value='0']"))
+        .await
+        .unwrap();
+    assert!(picked.is_selected().await.unwrap(), "the answer is kept");
+    p.check("wizard-wrong").await;
+    p.click("input[name^='a-'][value='1']").await;
+    p.click("#next").await;
+    p.client
+        .wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Css("input[type='checkbox']"))
+        .await
+        .unwrap();
+    assert!(p.text("h1").await.contains("Terms"));
+    p.check("wizard-terms").await;
+    p.click("input[type='checkbox']").await;
+    p.click("#next").await;
+    p.wait_path("/account").await;
+    p.check("account").await;
+
+    p.fill("#username", &username).await;
+    p.fill("#password", "a-long-password-1").await;
+    p.fill("#password2", "a-long-password-1").await;
+    p.click("#create").await;
+    p.wait_path("/wizard/post").await;
+    assert!(p.text("h1").await.contains("Install an app"));
+    p.check("post-wizard").await;
+    assert_eq!(p.text("#next").await, "Got it");
+    p.click("#next").await;
+    p.wait_path("/done").await;
+    assert!(p.text(".username").await.contains(&username));
+    p.check("done").await;
+    p.close().await;
+
+    let user = w
+        .jellyfin
+        .user(&username)
+        .expect("the account exists on Jellyfin");
+    assert!(w.jellyfin.check_password(&user.id, "a-long-password-1"));
+}
+
+/// "Sign in with Plex": with JavaScript in a popup while the page polls; without it a full-page
+/// redirect to plex.tv that comes back to the join page.
+async fn plex_sign_in(w: &World, viewport: Viewport, js: bool) {
+    let mode = if js { "popup" } else { "redirect" };
+    let code = format!("plex-{mode}-{}", viewport.name);
+    let name = format!("robin-{mode}-{}", viewport.name);
+    w.invitation(&code, w.plex_server, false).await;
+    let invitee = w.plex.add_account(&name, &format!("{name}@example.org"));
+    let mut p = w
+        .page(
+            format!("plex-{mode}-{}", viewport.name),
+            viewport,
+            js,
+            "en-US",
+        )
+        .await;
+    p.tolerated.push("plex.tv");
+    p.goto(&format!("/j/{code}")).await;
+    p.check("landing").await;
+    p.click("#start").await;
+    p.wait_path("/account").await;
+    assert!(p.text("#link-start").await.contains("Sign in with Plex"));
+    p.check("account").await;
+
+    p.click("#link-start").await;
+    if js {
+        // The popup opens at plex.tv; the page waits and polls.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while p.text("#link-status").await.is_empty() {
+            assert!(Instant::now() < deadline, "no popup status");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        assert!(
+            p.client.windows().await.unwrap().len() >= 2,
+            "a popup opened"
+        );
+        let pin = w.newest_pin(&code);
+        assert!(w.plex.approve_pin(&pin, invitee.id));
+    } else {
+        let deadline = Instant::now() + Duration::from_secs(15);
+        let url = loop {
+            let url = p.client.current_url().await.unwrap();
+            if url.host_str() == Some("app.plex.tv") {
+                break url;
+            }
+            assert!(Instant::now() < deadline, "no redirect to plex.tv: {url}");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        };
+        let fragment = url.fragment().unwrap_or_default().to_owned();
+        let forward = fragment
+            .trim_start_matches('?')
+            .split('&')
+            .find_map(|kv| kv.strip_prefix("forwardUrl="))
+            .expect("forwardUrl in the sign-in URL");
+        let forward = percent_decode(forward);
+        assert!(forward.starts_with(&p.base), "{forward}");
+        // plex.tv: the invitee signs in and approves, then plex.tv sends the browser back.
+        let pin = w.newest_pin(&code);
+        assert!(w.plex.approve_pin(&pin, invitee.id));
+        p.client.goto(&forward).await.unwrap();
+    }
+    p.wait_path("link=").await;
+    assert!(
+        p.text("#linked").await.contains(&name),
+        "{}",
+        p.text("main").await
+    );
+    p.check("linked").await;
+    p.click("#create").await;
+    p.wait_path("/done").await;
+    assert!(p.text(".username").await.contains(&name));
+    assert!(
+        p.text("main")
+            .await
+            .contains("sign in with your Plex account")
+    );
+    p.check("done").await;
+    p.close().await;
+    assert!(
+        w.plex.shares().iter().any(|s| s.user_id == invitee.id),
+        "the Plex account was shared with"
+    );
+}
+
+/// An expired invitation gets the one generic page.
+async fn expired(w: &World, viewport: Viewport, code: &str) {
+    let mut p = w
+        .page(
+            format!("expired-{}", viewport.name),
+            viewport,
+            true,
+            "en-US",
+        )
+        .await;
+    p.goto(&format!("/j/{code}")).await;
+    assert_eq!(p.text("h1").await, "This invitation cannot be used");
+    assert!(p.text("main").await.contains("INVITE_INVALID"));
+    p.check("invalid").await;
+    p.close().await;
+}
+
+/// A taken username: the error is next to the field, the name is kept, the password is not;
+/// the second try works.
+async fn taken_username(w: &World, viewport: Viewport) {
+    let code = format!("taken-{}", viewport.name);
+    let taken = format!("sam-{}", viewport.name);
+    w.jellyfin.add_user(&taken, "whatever-1234");
+    w.invitation(&code, w.jellyfin_server, false).await;
+    let mut p = w
+        .page(format!("taken-{}", viewport.name), viewport, true, "en-US")
+        .await;
+    p.goto(&format!("/j/{code}")).await;
+    p.click("#start").await;
+    p.wait_path("/account").await;
+    p.fill("#username", &taken).await;
+    p.fill("#password", "another-password-2").await;
+    p.fill("#password2", "another-password-2").await;
+    p.fill("#email", "sam@example.org").await;
+    p.click("#create").await;
+    p.client
+        .wait()
+        .at_most(Duration::from_secs(15))
+        .for_element(Locator::Css("#username-error"))
+        .await
+        .unwrap();
+    assert!(p.text("#username-error").await.contains("already taken"));
+    assert!(p.text("#notice").await.contains("USERNAME_TAKEN"));
+    assert_eq!(p.value("#username").await, taken, "the username is kept");
+    assert_eq!(
+        p.value("#email").await,
+        "sam@example.org",
+        "the e-mail is kept"
+    );
+    assert_eq!(
+        p.value("#password").await,
+        "",
+        "the password is never sent back"
+    );
+    p.check("taken").await;
+    let second = format!("{taken}-2");
+    p.fill("#username", &second).await;
+    p.fill("#password", "another-password-2").await;
+    p.fill("#password2", "another-password-2").await;
+    p.click("#create").await;
+    p.wait_path("/done").await;
+    p.check("done").await;
+    p.close().await;
+    assert!(w.jellyfin.user(&second).is_some());
+}
+
+/// German from `Accept-Language`, dates included.
+async fn german(w: &World, viewport: Viewport) {
+    let code = format!("deutsch-{}", viewport.name);
+    let username = format!("kim-{}", viewport.name);
+    w.admin(
+        "/invitations",
+        json!({ "code": code, "servers": [{ "server_id": w.jellyfin_server }], "expires_at": "2099-03-01T12:00:00Z" }),
+    )
+    .await;
+    let mut p = w
+        .page(
+            format!("german-{}", viewport.name),
+            viewport,
+            true,
+            "de-DE,de",
+        )
+        .await;
+    p.goto(&format!("/j/{code}")).await;
+    assert_eq!(p.text("h1").await, "Robin's Media lädt dich ein");
+    assert!(
+        p.text("main").await.contains("1. März 2099"),
+        "{}",
+        p.text("main").await
+    );
+    assert_eq!(
+        p.client
+            .find(Locator::Css("html"))
+            .await
+            .unwrap()
+            .attr("lang")
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("de")
+    );
+    p.check("landing").await;
+    p.click("#start").await;
+    p.wait_path("/account").await;
+    assert_eq!(p.text("h1").await, "Konto erstellen");
+    p.fill("#username", &username).await;
+    p.fill("#password", "ein-langes-passwort").await;
+    p.fill("#password2", "ein-anderes-passwort").await;
+    p.click("#create").await;
+    p.client
+        .wait()
+        .at_most(Duration::from_secs(15))
+        .for_element(Locator::Css("#password2-error"))
+        .await
+        .unwrap();
+    assert!(
+        p.text("#password2-error")
+            .await
+            .contains("stimmen nicht überein")
+    );
+    p.check("mismatch").await;
+    p.fill("#password", "ein-langes-passwort").await;
+    p.fill("#password2", "ein-langes-passwort").await;
+    p.click("#create").await;
+    p.wait_path("/done").await;
+    assert_eq!(p.text("h1").await, "Geschafft");
+    p.check("done").await;
+    // The switcher changes the language and keeps the page.
+    p.click("a[hreflang='en']").await;
+    p.wait_path("/done").await;
+    assert_eq!(p.text("h1").await, "You are in");
+    p.close().await;
+    assert!(w.jellyfin.user(&username).is_some());
+}
+
+/// Chrome logs the status of every page answered with an error status ("Failed to load
+/// resource: … 404"), including the pages that are meant to be error pages (an invalid
+/// invitation is a 404, a form with errors a 422). Those are expected; a failed asset, theme or
+/// API request is not.
+fn is_error_page_status(message: &str) -> bool {
+    let Some((url, rest)) = message.split_once(" - ") else {
+        return false;
+    };
+    rest.starts_with("Failed to load resource: the server responded with a status of 4")
+        && url.contains("/j/")
+        && !["/assets/", "/theme/", "/api/"]
+            .iter()
+            .any(|p| url.contains(p))
+}
+
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%'
+            && let Some(b) = s
+                .get(i + 1..i + 3)
+                .and_then(|h| u8::from_str_radix(h, 16).ok())
+        {
+            out.push(b);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn invitees_join_in_a_real_browser() {
+    if let Some(what) = missing() {
+        let required = std::env::var("BROWSER_TESTS").is_ok_and(|v| v == "required");
+        assert!(
+            !required,
+            "BROWSER_TESTS=required but {what} is missing (.ci/run installs them)"
+        );
+        println!(
+            "browser tests skipped: {what} missing; install with `apt-get install -y chromium chromium-driver && npm install --prefix target/axe axe-core@4.11.0` (or set AXE_CORE_JS)"
+        );
+        return;
+    }
+    let started = Instant::now();
+    let axe = std::fs::read_to_string(axe_path()).unwrap();
+    let driver = Driver::start().await;
+    let (_daemon, world) = setup(driver.url.clone(), axe).await;
+    let world = Arc::new(world);
+    let expiring = "gone-soon";
+    world
+        .admin(
+            "/invitations",
+            json!({ "code": expiring, "servers": [{ "server_id": world.jellyfin_server }],
+                    "expires_at": zondarr_time(Duration::from_secs(2)) }),
+        )
+        .await;
+
+    type Journey = std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>;
+    let mut journeys: Vec<(String, Journey)> = Vec::new();
+    for viewport in VIEWPORTS {
+        for js in [true, false] {
+            let w = world.clone();
+            journeys.push((
+                format!("jellyfin js={js} {}", viewport.name),
+                Box::pin(async move { jellyfin_with_wizards(&w, viewport, js).await }),
+            ));
+            let w = world.clone();
+            journeys.push((
+                format!("plex js={js} {}", viewport.name),
+                Box::pin(async move { plex_sign_in(&w, viewport, js).await }),
+            ));
+        }
+        let w = world.clone();
+        journeys.push((
+            format!("taken username {}", viewport.name),
+            Box::pin(async move { taken_username(&w, viewport).await }),
+        ));
+        let w = world.clone();
+        journeys.push((
+            format!("german {}", viewport.name),
+            Box::pin(async move { german(&w, viewport).await }),
+        ));
+        let w = world.clone();
+        journeys.push((
+            format!("expired {}", viewport.name),
+            Box::pin(async move {
+                tokio::time::sleep(Duration::from_secs(3)).await;
+                expired(&w, viewport, expiring).await
+            }),
+        ));
+    }
+
+    let gate = Arc::new(tokio::sync::Semaphore::new(PARALLEL));
+    let mut tasks = Vec::new();
+    for (name, journey) in journeys {
+        let gate = gate.clone();
+        tasks.push((
+            name,
+            tokio::spawn(async move {
+                let _permit = gate.acquire_owned().await.unwrap();
+                tokio::time::timeout(Duration::from_secs(120), journey)
+                    .await
+                    .expect("journey timed out");
+            }),
+        ));
+    }
+    let mut failed = Vec::new();
+    for (name, task) in tasks {
+        if let Err(e) = task.await {
+            let message = e
+                .try_into_panic()
+                .ok()
+                .and_then(|p| {
+                    p.downcast_ref::<String>()
+                        .cloned()
+                        .or_else(|| p.downcast_ref::<&str>().map(|s| (*s).to_owned()))
+                })
+                .unwrap_or_default();
+            failed.push(format!("{name}: {message}"));
+        }
+    }
+    assert!(
+        failed.is_empty(),
+        "journeys failed:\n{}",
+        failed.join("\n\n")
+    );
+    println!(
+        "browser journeys passed in {:.1} s; screenshots in {}",
+        started.elapsed().as_secs_f64(),
+        screenshot_dir().display()
+    );
+}
+
+/// RFC 3339 UTC time `after` from now.
+fn zondarr_time(after: Duration) -> String {
+    (chrono::Utc::now() + chrono::Duration::from_std(after).unwrap())
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
