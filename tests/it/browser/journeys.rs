@@ -1,0 +1,331 @@
+//! The journeys of the browser tests; the harness is in `mod.rs`.
+
+use super::*;
+
+/// Jellyfin with the pre-join wizard (quiz + 3 s timer, then terms) and the post-join wizard.
+/// With JavaScript the countdown enables the button; without it the server answers "wait".
+pub(super) async fn jellyfin_with_wizards(w: &World, viewport: Viewport, js: bool) {
+    let mode = if js { "js" } else { "nojs" };
+    let code = format!("wiz-{mode}-{}", viewport.name);
+    let username = format!("alex-{mode}-{}", viewport.name);
+    w.invitation(&code, w.jellyfin_server, true).await;
+    let mut p = w
+        .page(
+            format!("jellyfin-{mode}-{}", viewport.name),
+            viewport,
+            js,
+            "en-US",
+        )
+        .await;
+
+    p.goto(&format!("/join/{code}")).await;
+    assert_eq!(p.text("h1").await, "Robin's Media invites you");
+    assert!(
+        p.text("main").await.contains("30 days"),
+        "{}",
+        p.text("main").await
+    );
+    p.check("landing").await;
+    p.click("#start").await;
+    p.wait_path("/wizard/pre").await;
+    assert!(p.text("main").await.contains("Our rules"));
+    p.check("wizard-rules").await;
+
+    // The wrong answer first: the error is next to the quiz.
+    p.click("input[name^='a-'][value='0']").await;
+    if js {
+        // The countdown holds the button until the server's timer has run out.
+        let next = p.client.find(Locator::Css("#next")).await.unwrap();
+        assert!(
+            !next.is_enabled().await.unwrap(),
+            "the timer button starts disabled"
+        );
+        p.client
+            .wait()
+            .at_most(Duration::from_secs(6))
+            .for_element(Locator::Css("#next:enabled"))
+            .await
+            .unwrap();
+    } else {
+        // Without JavaScript the button answers with the time still to wait.
+        p.click("#next").await;
+        p.wait_path("/wizard/pre").await;
+        let notice = p.text("#notice").await;
+        assert!(notice.contains("more second"), "{notice}");
+        assert!(notice.contains("WIZARD_TIMER_RUNNING"), "{notice}");
+        p.check("wizard-wait").await;
+        tokio::time::sleep(Duration::from_secs(3)).await;
+    }
+    p.click("#next").await;
+    p.client
+        .wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Css(".quiz .error"))
+        .await
+        .unwrap();
+    assert!(
+        p.text(".quiz .error")
+            .await
+            .contains("not the right answer")
+    );
+    let picked = p
+        .client
+        .find(Locator::Css("input[name^='a-'][value='0']"))
+        .await
+        .unwrap();
+    assert!(picked.is_selected().await.unwrap(), "the answer is kept");
+    p.check("wizard-wrong").await;
+    p.click("input[name^='a-'][value='1']").await;
+    p.click("#next").await;
+    p.client
+        .wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Css("input[type='checkbox']"))
+        .await
+        .unwrap();
+    assert!(p.text("h1").await.contains("Terms"));
+    p.check("wizard-terms").await;
+    p.click("input[type='checkbox']").await;
+    p.click("#next").await;
+    p.wait_path("/account").await;
+    p.check("account").await;
+
+    p.fill("#username", &username).await;
+    p.fill("#password", "a-long-password-1").await;
+    p.fill("#password2", "a-long-password-1").await;
+    p.click("#create").await;
+    p.wait_path("/wizard/post").await;
+    assert!(p.text("h1").await.contains("Install an app"));
+    p.check("post-wizard").await;
+    assert_eq!(p.text("#next").await, "Got it");
+    p.click("#next").await;
+    p.wait_path("/done").await;
+    assert!(p.text(".username").await.contains(&username));
+    p.check("done").await;
+    p.close().await;
+
+    let user = w
+        .jellyfin
+        .user(&username)
+        .expect("the account exists on Jellyfin");
+    assert!(w.jellyfin.check_password(&user.id, "a-long-password-1"));
+}
+
+/// "Sign in with Plex": with JavaScript in a popup while the page polls; without it a full-page
+/// redirect to plex.tv that comes back to the join page.
+pub(super) async fn plex_sign_in(w: &World, viewport: Viewport, js: bool) {
+    let mode = if js { "popup" } else { "redirect" };
+    let code = format!("plex-{mode}-{}", viewport.name);
+    let name = format!("robin-{mode}-{}", viewport.name);
+    w.invitation(&code, w.plex_server, false).await;
+    let invitee = w.plex.add_account(&name, &format!("{name}@example.org"));
+    let mut p = w
+        .page(
+            format!("plex-{mode}-{}", viewport.name),
+            viewport,
+            js,
+            "en-US",
+        )
+        .await;
+    p.tolerated.push("plex.tv");
+    p.goto(&format!("/j/{code}")).await;
+    p.check("landing").await;
+    p.click("#start").await;
+    p.wait_path("/account").await;
+    assert!(p.text("#link-start").await.contains("Sign in with Plex"));
+    p.check("account").await;
+
+    p.click("#link-start").await;
+    if js {
+        // The popup opens at plex.tv; the page waits and polls.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while p.text("#link-status").await.is_empty() {
+            assert!(Instant::now() < deadline, "no popup status");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        assert!(
+            p.client.windows().await.unwrap().len() >= 2,
+            "a popup opened"
+        );
+        let pin = w.newest_pin(&code);
+        assert!(w.plex.approve_pin(&pin, invitee.id));
+    } else {
+        let deadline = Instant::now() + Duration::from_secs(15);
+        let url = loop {
+            let url = p.client.current_url().await.unwrap();
+            if url.host_str() == Some("app.plex.tv") {
+                break url;
+            }
+            assert!(Instant::now() < deadline, "no redirect to plex.tv: {url}");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        };
+        let fragment = url.fragment().unwrap_or_default().to_owned();
+        let forward = fragment
+            .trim_start_matches('?')
+            .split('&')
+            .find_map(|kv| kv.strip_prefix("forwardUrl="))
+            .expect("forwardUrl in the sign-in URL");
+        let forward = percent_decode(forward);
+        assert!(forward.starts_with(&p.base), "{forward}");
+        // plex.tv: the invitee signs in and approves, then plex.tv sends the browser back.
+        let pin = w.newest_pin(&code);
+        assert!(w.plex.approve_pin(&pin, invitee.id));
+        p.client.goto(&forward).await.unwrap();
+    }
+    p.wait_path("link=").await;
+    assert!(
+        p.text("#linked").await.contains(&name),
+        "{}",
+        p.text("main").await
+    );
+    p.check("linked").await;
+    p.click("#create").await;
+    p.wait_path("/done").await;
+    assert!(p.text(".username").await.contains(&name));
+    assert!(
+        p.text("main")
+            .await
+            .contains("sign in with your Plex account")
+    );
+    p.check("done").await;
+    p.close().await;
+    assert!(
+        w.plex.shares().iter().any(|s| s.user_id == invitee.id),
+        "the Plex account was shared with"
+    );
+}
+
+/// An expired invitation gets the one generic page.
+pub(super) async fn expired(w: &World, viewport: Viewport, code: &str) {
+    let mut p = w
+        .page(
+            format!("expired-{}", viewport.name),
+            viewport,
+            true,
+            "en-US",
+        )
+        .await;
+    p.goto(&format!("/j/{code}")).await;
+    assert_eq!(p.text("h1").await, "This invitation cannot be used");
+    assert!(p.text("main").await.contains("INVITE_INVALID"));
+    p.check("invalid").await;
+    p.close().await;
+}
+
+/// A taken username: the error is next to the field, the name is kept, the password is not;
+/// the second try works.
+pub(super) async fn taken_username(w: &World, viewport: Viewport) {
+    let code = format!("taken-{}", viewport.name);
+    let taken = format!("sam-{}", viewport.name);
+    w.jellyfin.add_user(&taken, "whatever-1234");
+    w.invitation(&code, w.jellyfin_server, false).await;
+    let mut p = w
+        .page(format!("taken-{}", viewport.name), viewport, true, "en-US")
+        .await;
+    p.goto(&format!("/j/{code}")).await;
+    p.click("#start").await;
+    p.wait_path("/account").await;
+    p.fill("#username", &taken).await;
+    p.fill("#password", "another-password-2").await;
+    p.fill("#password2", "another-password-2").await;
+    p.fill("#email", "sam@example.org").await;
+    p.click("#create").await;
+    p.client
+        .wait()
+        .at_most(Duration::from_secs(15))
+        .for_element(Locator::Css("#username-error"))
+        .await
+        .unwrap();
+    assert!(p.text("#username-error").await.contains("already taken"));
+    assert!(p.text("#notice").await.contains("USERNAME_TAKEN"));
+    assert_eq!(p.value("#username").await, taken, "the username is kept");
+    assert_eq!(
+        p.value("#email").await,
+        "sam@example.org",
+        "the e-mail is kept"
+    );
+    assert_eq!(
+        p.value("#password").await,
+        "",
+        "the password is never sent back"
+    );
+    p.check("taken").await;
+    let second = format!("{taken}-2");
+    p.fill("#username", &second).await;
+    p.fill("#password", "another-password-2").await;
+    p.fill("#password2", "another-password-2").await;
+    p.click("#create").await;
+    p.wait_path("/done").await;
+    p.check("done").await;
+    p.close().await;
+    assert!(w.jellyfin.user(&second).is_some());
+}
+
+/// German from `Accept-Language`, dates included.
+pub(super) async fn german(w: &World, viewport: Viewport) {
+    let code = format!("deutsch-{}", viewport.name);
+    let username = format!("kim-{}", viewport.name);
+    w.admin(
+        "/invitations",
+        json!({ "code": code, "servers": [{ "server_id": w.jellyfin_server }], "expires_at": "2099-03-01T12:00:00Z" }),
+    )
+    .await;
+    let mut p = w
+        .page(
+            format!("german-{}", viewport.name),
+            viewport,
+            true,
+            "de-DE,de",
+        )
+        .await;
+    p.goto(&format!("/j/{code}")).await;
+    assert_eq!(p.text("h1").await, "Robin's Media lädt dich ein");
+    assert!(
+        p.text("main").await.contains("1. März 2099"),
+        "{}",
+        p.text("main").await
+    );
+    assert_eq!(
+        p.client
+            .find(Locator::Css("html"))
+            .await
+            .unwrap()
+            .attr("lang")
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("de")
+    );
+    p.check("landing").await;
+    p.click("#start").await;
+    p.wait_path("/account").await;
+    assert_eq!(p.text("h1").await, "Konto erstellen");
+    p.fill("#username", &username).await;
+    p.fill("#password", "ein-langes-passwort").await;
+    p.fill("#password2", "ein-anderes-passwort").await;
+    p.click("#create").await;
+    p.client
+        .wait()
+        .at_most(Duration::from_secs(15))
+        .for_element(Locator::Css("#password2-error"))
+        .await
+        .unwrap();
+    assert!(
+        p.text("#password2-error")
+            .await
+            .contains("stimmen nicht überein")
+    );
+    p.check("mismatch").await;
+    p.fill("#password", "ein-langes-passwort").await;
+    p.fill("#password2", "ein-langes-passwort").await;
+    p.click("#create").await;
+    p.wait_path("/done").await;
+    assert_eq!(p.text("h1").await, "Geschafft");
+    p.check("done").await;
+    // The switcher changes the language and keeps the page.
+    p.click("a[hreflang='en']").await;
+    p.wait_path("/done").await;
+    assert_eq!(p.text("h1").await, "You are in");
+    p.close().await;
+    assert!(w.jellyfin.user(&username).is_some());
+}
