@@ -408,7 +408,10 @@ pub(super) async fn link_return(
 /// `GET /j/{code}/pending/{handle}`: a redemption that was still running when the form's answer
 /// was due. The page reloads itself every few seconds (no script needed) until the redemption has
 /// ended, then goes on to the post-join wizard or the result, or shows why nothing was kept.
-pub(super) async fn pending_page(ctx: Ctx, Path((code, handle)): Path<(String, String)>) -> Response {
+pub(super) async fn pending_page(
+    ctx: Ctx,
+    Path((code, handle)): Path<(String, String)>,
+) -> Response {
     if let Err(e) = crate::join::limit(ctx.state(), &ctx.ip, Budget::Poll) {
         return failure(&ctx, &e, &base(&code));
     }
