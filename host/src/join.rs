@@ -57,16 +57,21 @@ pub fn code_is_malformed(code: &str) -> bool {
     crate::http::invitations::check_custom_code(code).is_err()
 }
 
-/// The invitation behind `code` if it can be redeemed now; `INVITE_INVALID` for anything else.
-pub async fn active_invitation(state: &AppState, code: String) -> Result<Invitation> {
+/// The invitation behind `code`, if the code can be one; `INVITE_INVALID` otherwise.
+async fn by_code(state: &AppState, code: String) -> Result<Invitation> {
     if code_is_malformed(&code) {
         return Err(invite_invalid());
     }
-    let inv = state
+    state
         .db()
         .run(move |c| Ok(db::invitations::by_code(c, &code)?))
         .await?
-        .ok_or_else(invite_invalid)?;
+        .ok_or_else(invite_invalid)
+}
+
+/// The invitation behind `code` if it can be redeemed now; `INVITE_INVALID` for anything else.
+pub async fn active_invitation(state: &AppState, code: String) -> Result<Invitation> {
+    let inv = by_code(state, code).await?;
     // An invitation whose every target server was deleted has nothing left to give.
     if inv.status(&db::time::now()) != Status::Active || inv.targets.is_empty() {
         return Err(invite_invalid());
@@ -77,14 +82,7 @@ pub async fn active_invitation(state: &AppState, code: String) -> Result<Invitat
 /// The invitation behind `code` for what follows a redemption (the post-join wizard): it may
 /// be used up by then. `INVITE_INVALID` when it is expired, disabled or unknown.
 pub async fn redeemed_invitation(state: &AppState, code: String) -> Result<Invitation> {
-    if code_is_malformed(&code) {
-        return Err(invite_invalid());
-    }
-    let inv = state
-        .db()
-        .run(move |c| Ok(db::invitations::by_code(c, &code)?))
-        .await?
-        .ok_or_else(invite_invalid)?;
+    let inv = by_code(state, code).await?;
     let status = inv.status(&db::time::now());
     if !matches!(status, Status::Active | Status::UsedUp) || inv.targets.is_empty() {
         return Err(invite_invalid());

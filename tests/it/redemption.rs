@@ -491,6 +491,45 @@ async fn fault_matrix_leaves_nothing_orphaned_lost_or_double_counted() {
     }
 }
 
+/// Starts "Sign in with Plex" on the invitation `code`, approves the PIN on the fake plex.tv as
+/// `user_id`, polls until linked, and returns the link handle.
+async fn link_plex(
+    daemon: &Daemon,
+    dir: &std::path::Path,
+    plex: &PlexFake,
+    code: &str,
+    user_id: u64,
+) -> String {
+    let (status, started) = public_post(
+        daemon,
+        &format!("/api/v1/join/{code}/oauth/plex"),
+        json!({}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{started}");
+    let link = started["link"].as_str().unwrap().to_owned();
+    assert!(link.len() >= 22, "an unguessable link handle: {link}");
+    let pin_id: String = rusqlite::Connection::open(dir.join("zondarr.db"))
+        .unwrap()
+        .query_row(
+            "SELECT pin_id FROM join_links WHERE handle = ?1",
+            [&link],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert!(plex.approve_pin(&pin_id, user_id));
+    let linked: Value = client()
+        .get(daemon.at(&format!("/api/v1/join/{code}/oauth/plex/{link}")))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(linked["status"], "linked");
+    link
+}
+
 /// A Plex invitee who already had a share of the server keeps it when the redemption is rolled
 /// back because a second server failed: the share was adopted, not created.
 #[tokio::test]
@@ -520,28 +559,7 @@ async fn an_adopted_plex_share_survives_a_rollback() {
     plex.share(robin.id, &[section.as_str()], true);
     assert_eq!(plex.shares_of(robin.id).len(), 1);
 
-    let (status, started) = public_post(&daemon, "/api/v1/join/both/oauth/plex", json!({})).await;
-    assert_eq!(status, StatusCode::CREATED, "{started}");
-    let link = started["link"].as_str().unwrap().to_owned();
-    assert!(link.len() >= 22, "an unguessable link handle: {link}");
-    let pin_id: String = rusqlite::Connection::open(dir.path().join("zondarr.db"))
-        .unwrap()
-        .query_row(
-            "SELECT pin_id FROM join_links WHERE handle = ?1",
-            [&link],
-            |r| r.get(0),
-        )
-        .unwrap();
-    assert!(plex.approve_pin(&pin_id, robin.id));
-    let linked: Value = client()
-        .get(daemon.at(&format!("/api/v1/join/both/oauth/plex/{link}")))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(linked["status"], "linked");
+    let link = link_plex(&daemon, dir.path(), &plex, "both", robin.id).await;
 
     jellyfin.fail_next_on("POST", "/Users/New", Failure::Status(500));
     let (status, body) = public_post(
@@ -576,24 +594,7 @@ async fn an_adopted_plex_share_survives_a_rollback() {
     )
     .await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
-    let pin2 = public_post(&daemon, "/api/v1/join/both/oauth/plex", json!({}))
-        .await
-        .1;
-    let link2 = pin2["link"].as_str().unwrap().to_owned();
-    let pin_id: String = rusqlite::Connection::open(dir.path().join("zondarr.db"))
-        .unwrap()
-        .query_row(
-            "SELECT pin_id FROM join_links WHERE handle = ?1",
-            [&link2],
-            |r| r.get(0),
-        )
-        .unwrap();
-    assert!(plex.approve_pin(&pin_id, robin.id));
-    let _ = client()
-        .get(daemon.at(&format!("/api/v1/join/both/oauth/plex/{link2}")))
-        .send()
-        .await
-        .unwrap();
+    let link2 = link_plex(&daemon, dir.path(), &plex, "both", robin.id).await;
     let requests_before = jellyfin.requests().len();
     let (status, body) = public_post(
         &daemon,
