@@ -405,20 +405,7 @@ async fn a_removed_library_is_marked_missing_flagged_counted_and_refuses_redempt
 /// A Plex server with a friend (`kim`) who has an accepted share of two libraries, imported by
 /// user sync, whose access ended an hour ago; returns (server, kim's user id, kim's plex.tv id).
 async fn plex_with_an_expired_friend(api: &Api, plex: &PlexFake) -> (i64, i64, u64) {
-    let (status, body) = api
-        .post(
-            "/servers",
-            json!({
-                "name": "Plex",
-                "kind": "plex",
-                "url": plex.pms_url(),
-                "config": { "token": plex.owner_token() },
-                "extra_hosts": { "plex-tv": plex.plex_tv_url(), "clients-plex-tv": plex.plex_tv_url() }
-            }),
-        )
-        .await;
-    assert_eq!(status, StatusCode::CREATED, "{body}");
-    let server = body["id"].as_i64().unwrap();
+    let server = api.add_plex("Plex", plex).await;
     let key = plex.sections()[0].key.clone();
     let key2 = plex.sections()[1].key.clone();
     let kim = plex.add_account("kim", "kim@example.org");

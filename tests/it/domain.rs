@@ -73,6 +73,25 @@ impl Api {
         body["id"].as_i64().unwrap()
     }
 
+    /// Adds a Plex server backed by `plex` (its PMS and plex.tv fakes) and returns its id.
+    pub(crate) async fn add_plex(&self, name: &str, plex: &zondarr_fakes::plex::PlexFake) -> i64 {
+        let (status, body) = self
+            .post(
+                "/servers",
+                json!({
+                    "name": name,
+                    "kind": "plex",
+                    "url": plex.pms_url(),
+                    "config": { "token": plex.owner_token() },
+                    "extra_hosts": { "plex-tv": plex.plex_tv_url(), "clients-plex-tv": plex.plex_tv_url() }
+                }),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        assert!(!body.to_string().contains(&plex.owner_token()));
+        body["id"].as_i64().unwrap()
+    }
+
     pub(crate) async fn library_ids(&self, server: i64) -> Vec<(i64, String)> {
         let (_, libs) = self.get(&format!("/servers/{server}/libraries")).await;
         libs["items"]
@@ -725,21 +744,7 @@ async fn a_plex_invitee_links_their_account_and_gets_exactly_the_offered_librari
     let daemon = Daemon::start(dir.path());
     let api = Api::new(&daemon).await;
     let plex = PlexFake::start().await;
-    let (status, body) = api
-        .post(
-            "/servers",
-            json!({
-                "name": "Plex",
-                "kind": "plex",
-                "url": plex.pms_url(),
-                "config": { "token": plex.owner_token() },
-                "extra_hosts": { "plex-tv": plex.plex_tv_url(), "clients-plex-tv": plex.plex_tv_url() }
-            }),
-        )
-        .await;
-    assert_eq!(status, StatusCode::CREATED, "{body}");
-    let server = body["id"].as_i64().unwrap();
-    assert!(!body.to_string().contains(&plex.owner_token()));
+    let server = api.add_plex("Plex", &plex).await;
     let libs = api.library_ids(server).await;
     assert!(libs.len() >= 5, "{libs:?}");
     let offered: Vec<i64> = vec![libs[1].0, libs[3].0];

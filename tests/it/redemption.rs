@@ -539,18 +539,7 @@ async fn an_adopted_plex_share_survives_a_rollback() {
     let api = Api::new(&daemon).await;
     let plex = PlexFake::start().await;
     let jellyfin = JellyfinFake::start().await;
-    let (status, body) = api
-        .post(
-            "/servers",
-            json!({
-                "name": "Plex", "kind": "plex", "url": plex.pms_url(),
-                "config": { "token": plex.owner_token() },
-                "extra_hosts": { "plex-tv": plex.plex_tv_url(), "clients-plex-tv": plex.plex_tv_url() }
-            }),
-        )
-        .await;
-    assert_eq!(status, StatusCode::CREATED, "{body}");
-    let plex_id = body["id"].as_i64().unwrap();
+    let plex_id = api.add_plex("Plex", &plex).await;
     let jelly_id = api.add_jellyfin("Jelly", &jellyfin).await;
     let inv = invite(&api, "both", &[plex_id, jelly_id], None).await;
 
