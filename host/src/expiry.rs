@@ -285,7 +285,7 @@ async fn act(
         },
         Action::Delete => {
             match plugins
-                .delete_user(
+                .remove_user(
                     &manifest.id,
                     ctx,
                     &p.external_id,
@@ -295,11 +295,7 @@ async fn act(
                 )
                 .await
             {
-                Ok(())
-                | Err(CallError::Connector {
-                    error: ConnectorError::NotFound(_),
-                    ..
-                }) => {}
+                Ok(()) => {}
                 Err(e) => return Err(e.into()),
             }
             ("deleted", "deleted", None)
@@ -372,7 +368,7 @@ async fn remove_libraries(
         )));
     }
     match plugins
-        .delete_user(
+        .remove_user(
             &manifest.id,
             ctx,
             &p.external_id,
@@ -382,11 +378,7 @@ async fn remove_libraries(
         )
         .await
     {
-        Ok(())
-        | Err(CallError::Connector {
-            error: ConnectorError::NotFound(_),
-            ..
-        }) => Ok(Removed::Access),
+        Ok(()) => Ok(Removed::Access),
         Err(e) if cannot(&e) => Ok(Removed::Neither(format!(
             "{} servers cannot leave an account with no libraries ({refused}), and ending its \
              access was refused: {}; remove the access by hand",

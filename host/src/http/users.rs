@@ -426,19 +426,11 @@ async fn remove(
     let options = DeleteOptions {
         remove_account: q.remove_account.unwrap_or(false),
     };
-    match state
+    // Already gone remotely counts as removed: removing the local row is what the admin wants.
+    state
         .plugins()
-        .delete_user(&user.server_kind, &ctx, &user.external_id, options)
-        .await
-    {
-        Ok(()) => {}
-        // Already gone remotely: removing the local row is what the admin wants.
-        Err(crate::plugins::CallError::Connector {
-            error: crate::plugins::ConnectorError::NotFound(_),
-            ..
-        }) => {}
-        Err(e) => return Err(e.into()),
-    }
+        .remove_user(&user.server_kind, &ctx, &user.external_id, options)
+        .await?;
     state
         .db()
         .write(move |tx| Ok(db::users::delete(tx, id)?))

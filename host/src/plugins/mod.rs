@@ -567,6 +567,25 @@ impl PluginHost {
         .await
     }
 
+    /// [`delete_user`](Self::delete_user) where an account already gone counts as removed (the
+    /// contract's rule for every caller that wants the account gone: the admin's delete, expiry,
+    /// a rollback).
+    pub async fn remove_user(
+        &self,
+        id: &str,
+        server: &ServerContext,
+        user_id: &str,
+        options: DeleteOptions,
+    ) -> Result<(), CallError> {
+        match self.delete_user(id, server, user_id, options).await {
+            Err(CallError::Connector {
+                error: ConnectorError::NotFound(_),
+                ..
+            }) => Ok(()),
+            other => other,
+        }
+    }
+
     /// Disable or enable an account.
     pub async fn set_enabled(
         &self,

@@ -263,7 +263,7 @@ async fn delete(state: &AppState, redemption: i64, step: &mut Step) -> bool {
     };
     let result = state
         .plugins()
-        .delete_user(
+        .remove_user(
             &step.kind,
             &target.ctx,
             &remote_id,
@@ -274,10 +274,6 @@ async fn delete(state: &AppState, redemption: i64, step: &mut Step) -> bool {
         .await;
     let ok = match &result {
         Ok(()) => true,
-        Err(CallError::Connector {
-            error: ConnectorError::NotFound(_),
-            ..
-        }) => true,
         Err(e) => {
             tracing::warn!(redemption, server = %step.server_name, error = %e, "could not remove an account made by a failed redemption; will retry");
             false
