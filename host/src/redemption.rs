@@ -262,7 +262,17 @@ pub async fn redeem(
     req: RedeemRequest,
     ip: Option<String>,
 ) -> Result<Progress> {
-    let started = saga::start(state, code, req, ip).await;
+    // The checks, the reservation and the start of the saga run as one task of their own: a
+    // client that goes away while the reservation is being written must not leave a reserved
+    // use with no saga to finish it (the request's future is dropped, a spawned task is not).
+    let (task_state, task_code) = (state.clone(), code.to_owned());
+    let started = tokio::spawn(async move { saga::start(&task_state, &task_code, req, ip).await })
+        .await
+        .unwrap_or_else(|e| {
+            Err(Error::Internal(anyhow::anyhow!(
+                "the redemption start task failed: {e}"
+            )))
+        });
     let (id, handle, receiver) = match started {
         Ok(saga::Started::New { id, handle, done }) => (id, handle, Some(done)),
         Ok(saga::Started::Existing { id, handle }) => {
