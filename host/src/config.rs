@@ -12,6 +12,36 @@ use std::fmt;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
+/// Log filters the document describes: comma-separated directives, each a level or a target
+/// (`zondarr::plugins`) with an optional `=level`.
+const LOG_FILTER_PATTERN: &str = concat!(
+    r"^\s*(?:(?:error|warn|info|debug|trace|off)|[A-Za-z_][A-Za-z0-9_]*(?:::[A-Za-z_][A-Za-z0-9_]*)*",
+    r"(?:=(?:error|warn|info|debug|trace|off))?)",
+    r"(?:,(?:(?:error|warn|info|debug|trace|off)|[A-Za-z_][A-Za-z0-9_]*(?:::[A-Za-z_][A-Za-z0-9_]*)*",
+    r"(?:=(?:error|warn|info|debug|trace|off))?))*\s*$"
+);
+
+/// Whether `filter` has the shape of [`LOG_FILTER_PATTERN`] (written out, so the daemon needs no
+/// regular-expression engine): directives separated by `,`, each a level, or a target of
+/// `::`-separated identifiers with an optional `=level`.
+fn is_simple_log_filter(filter: &str) -> bool {
+    const LEVELS: [&str; 6] = ["error", "warn", "info", "debug", "trace", "off"];
+    let ident = |s: &str| {
+        s.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+            && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+    };
+    filter.split(',').all(|directive| {
+        if LEVELS.contains(&directive) {
+            return true;
+        }
+        let (target, level) = match directive.split_once('=') {
+            Some((t, l)) => (t, Some(l)),
+            None => (directive, None),
+        };
+        level.is_none_or(|l| LEVELS.contains(&l)) && target.split("::").all(ident)
+    })
+}
+
 /// The type and range of a setting.
 #[derive(Debug, Clone, Copy)]
 pub enum Kind {
@@ -62,6 +92,19 @@ impl Kind {
                 "a level (error, warn, info, debug, trace) or a filter like zondarr=debug,info"
                     .into()
             }
+        }
+    }
+
+    /// An ECMA-262 pattern that every value [`Kind::validate`] accepts matches, and that refuses
+    /// what it refuses where a pattern can say so: the OpenAPI document declares it, so clients
+    /// learn the rule from the same place the daemon keeps it (a test checks both agree).
+    pub fn pattern(&self) -> Option<&'static str> {
+        match self {
+            Kind::Text | Kind::Path => Some(r"\S"),
+            Kind::Url => Some(r"^\s*https?://[^/?#@\s]+[^?#@\s]*\s*$"),
+            Kind::Color => Some(r"^\s*#[0-9a-fA-F]{6}\s*$"),
+            Kind::LogFilter => Some(LOG_FILTER_PATTERN),
+            _ => None,
         }
     }
 
@@ -128,6 +171,13 @@ impl Kind {
                 return Ok(value.to_ascii_lowercase());
             }
             Kind::LogFilter => {
+                if !is_simple_log_filter(value) {
+                    return Err(
+                        "must be comma-separated levels (error, warn, info, debug, trace, off) or \
+                         targets with an optional =level, like zondarr=debug,info"
+                            .into(),
+                    );
+                }
                 tracing_subscriber::EnvFilter::builder()
                     .parse(value)
                     .map_err(|e| format!("is not a valid filter ({e})"))?;

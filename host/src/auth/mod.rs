@@ -502,6 +502,12 @@ impl FromRequestParts<AppState> for Admin {
             })
             .map(|v| v.trim().to_owned());
         let admin = if let Some(key) = bearer {
+            // Every credential a request carries must hold: a valid key does not excuse a
+            // session cookie that is unknown or expired (the request is refused, not silently
+            // served as the key), so a client never acts under an identity it did not mean.
+            if let Some(token) = session_token(&parts.headers) {
+                authenticate_session(state, token, ip.clone()).await?;
+            }
             let admin = authenticate_api_key(state.db(), key, ip).await?;
             if write
                 && matches!(

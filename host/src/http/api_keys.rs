@@ -26,11 +26,14 @@ pub fn routes() -> Routes {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct CreateKey {
-    /// 1 to 64 characters.
+    /// 1 to 64 characters (not only spaces).
+    #[schema(min_length = 1, max_length = 64, pattern = r"\S")]
     name: String,
     /// `read` (no changes) or `admin`.
+    #[schema(schema_with = scope_schema)]
     scope: String,
     /// Expiry (RFC 3339, in the future); absent or `null` for none.
+    #[schema(format = DateTime)]
     expires_at: Option<String>,
 }
 
@@ -219,4 +222,8 @@ async fn revoke(
         )
         .await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+fn scope_schema() -> utoipa::openapi::Object {
+    crate::http::openapi::string_enum(&[Scope::Read.as_str(), Scope::Admin.as_str()])
 }

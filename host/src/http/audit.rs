@@ -22,8 +22,8 @@ pub fn routes() -> Routes {
 #[derive(Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 struct AuditQuery {
-    /// 1-based page number (default 1).
-    #[param(minimum = 1)]
+    /// 1-based page number (default 1, at most 1,000,000).
+    #[param(minimum = 1, maximum = 1000000)]
     page: Option<u32>,
     /// Items per page (default 50, at most 100).
     #[param(minimum = 1, maximum = 100)]
@@ -33,11 +33,18 @@ struct AuditQuery {
     /// Exact actor, e.g. `admin:alice`.
     actor: Option<String>,
     /// `success` or `failure`.
+    #[param(schema_with = outcome_schema)]
     outcome: Option<String>,
     /// Events at or after this time (RFC 3339).
+    #[param(schema_with = crate::http::openapi::date_time)]
     since: Option<String>,
     /// Events before this time (RFC 3339).
+    #[param(schema_with = crate::http::openapi::date_time)]
     until: Option<String>,
+}
+
+fn outcome_schema() -> utoipa::openapi::Object {
+    crate::http::openapi::string_enum(&["success", "failure"])
 }
 
 /// Read the audit log

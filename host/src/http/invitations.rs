@@ -57,9 +57,12 @@ pub fn check_custom_code(code: &str) -> std::result::Result<(), &'static str> {
 #[serde(deny_unknown_fields)]
 struct TargetInput {
     /// Server id.
+    #[schema(minimum = 1)]
     server_id: i64,
-    /// Library ids (`GET /servers/{id}/libraries`); absent or null: all libraries.
+    /// Library ids (`GET /servers/{id}/libraries`), at least one; absent or null: all
+    /// libraries.
     #[serde(default)]
+    #[schema(min_items = 1)]
     libraries: Option<Vec<i64>>,
     /// Permission values by key, as the server's connector declares them (`permissions` of the
     /// plugin); absent keys get the connector's default.
@@ -76,30 +79,48 @@ struct TargetInput {
 struct InvitationInput {
     /// Custom code, 1 to 32 of `[A-Za-z0-9_-]`, unique case-insensitively; absent: a generated
     /// 12-character code.
+    #[schema(min_length = 1, max_length = 32, pattern = "^[A-Za-z0-9_-]+$")]
     code: Option<String>,
     /// Target servers (at least one).
+    #[schema(min_items = 1)]
     servers: Option<Vec<TargetInput>>,
     /// Expiry (RFC 3339, in the future when creating).
     #[serde(default, deserialize_with = "crate::http::extract::double")]
+    #[schema(format = DateTime)]
     expires_at: Option<Option<String>>,
     /// Maximum uses, 1 to 1000000; `null`: unlimited.
     #[serde(default, deserialize_with = "crate::http::extract::double")]
+    #[schema(minimum = 1, maximum = 1000000)]
     max_uses: Option<Option<i64>>,
     /// Days the created accounts last, 1 to 36500; `null`: no limit.
     #[serde(default, deserialize_with = "crate::http::extract::double")]
+    #[schema(minimum = 1, maximum = 36500)]
     access_duration_days: Option<Option<i64>>,
     /// Admin note, at most 500 characters.
     #[serde(default, deserialize_with = "crate::http::extract::double")]
+    #[schema(max_length = 500)]
     note: Option<Option<String>>,
     /// Whether the code can be redeemed (default `true`).
     enabled: Option<bool>,
     /// Wizard the invitee must complete before redeeming (`GET /wizards`); `null`: none.
     #[serde(default, deserialize_with = "crate::http::extract::double")]
+    #[schema(minimum = 1)]
     pre_wizard_id: Option<Option<i64>>,
     /// Wizard shown after the accounts are created; `null`: none.
     #[serde(default, deserialize_with = "crate::http::extract::double")]
+    #[schema(minimum = 1)]
     post_wizard_id: Option<Option<i64>>,
 }
+
+crate::required_body!(
+    /// A new invitation: `servers` is required.
+    NewInvitation(InvitationInput): "servers"
+);
+
+crate::required_body!(
+    /// Changes to an invitation (its code cannot change).
+    InvitationChanges(InvitationInput): ; omit "code"
+);
 
 /// A library by id and name.
 #[derive(Serialize, ToSchema)]
@@ -425,13 +446,13 @@ fn check_scalars(
     path = "/invitations",
     tag = "invitations",
     operation_id = "create_invitation",
-    request_body = InvitationInput,
+    request_body = NewInvitation,
     responses((status = CREATED, body = InvitationView), Errors<(code::ValidationFailed, code::Conflict)>)
 )]
 async fn create(
     State(state): State<AppState>,
     admin: Admin,
-    Json(mut input): Json<InvitationInput>,
+    Json(NewInvitation(mut input)): Json<NewInvitation>,
 ) -> Result<(StatusCode, Json<InvitationView>)> {
     let mut fields = Vec::new();
     let custom = input.code.clone();
@@ -535,21 +556,24 @@ async fn show(
 #[derive(Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 struct ListQuery {
-    /// 1-based page number (default 1).
-    #[param(minimum = 1)]
+    /// 1-based page number (default 1, at most 1,000,000).
+    #[param(minimum = 1, maximum = 1000000)]
     page: Option<u32>,
     /// Items per page (default 50, at most 100).
     #[param(minimum = 1, maximum = 100)]
     per_page: Option<u32>,
     /// `active`, `expired`, `used_up` or `disabled`.
+    #[param(schema_with = status_schema)]
     status: Option<String>,
     /// Only invitations targeting this server.
     server_id: Option<i64>,
     /// Part of the code (case-insensitive).
     search: Option<String>,
     /// `created_at` (default), `expires_at`, `code` or `use_count`.
+    #[param(schema_with = sort_schema)]
     sort: Option<String>,
     /// `asc` or `desc` (default: `desc` for `created_at` and `use_count`, else `asc`).
+    #[param(schema_with = crate::http::openapi::order_schema)]
     order: Option<String>,
 }
 
@@ -632,14 +656,14 @@ async fn list(
     tag = "invitations",
     operation_id = "update_invitation",
     params(("id" = i64, Path, description = "Invitation id")),
-    request_body = InvitationInput,
+    request_body = InvitationChanges,
     responses((status = OK, body = InvitationView), Errors<(code::NotFound, code::ValidationFailed)>)
 )]
 async fn update(
     State(state): State<AppState>,
     admin: Admin,
     Path(id): Path<i64>,
-    Json(input): Json<InvitationInput>,
+    Json(InvitationChanges(input)): Json<InvitationChanges>,
 ) -> Result<Json<InvitationView>> {
     let plugins = state.plugins().clone();
     let (actor, ip) = (admin.actor(), admin.ip.clone());
@@ -747,4 +771,12 @@ mod tests {
         assert!(check_custom_code("no spaces").is_err());
         assert!(check_custom_code("ünïcode").is_err());
     }
+}
+
+fn status_schema() -> utoipa::openapi::Object {
+    crate::http::openapi::string_enum(&["active", "expired", "used_up", "disabled"])
+}
+
+fn sort_schema() -> utoipa::openapi::Object {
+    crate::http::openapi::string_enum(&["created_at", "expires_at", "code", "use_count"])
 }

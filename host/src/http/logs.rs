@@ -40,13 +40,19 @@ const HEARTBEAT: Duration = Duration::from_secs(15);
 struct StreamQuery {
     /// Least severe level to include: `error`, `warn`, `info`, `debug` or `trace` (default:
     /// everything the daemon's log filter lets through).
+    #[param(schema_with = level_schema)]
     level: Option<String>,
     /// Only events whose target starts with this, e.g. `zondarr::plugin` or `zondarr::http`.
     target: Option<String>,
     /// How many recent matching events to send first (default 100, at most the
-    /// `log.buffer_events` setting). Ignored when resuming with `Last-Event-ID`.
-    #[param(minimum = 0)]
+    /// `log.buffer_events` setting: a larger number sends what the buffer holds). Ignored when
+    /// resuming with `Last-Event-ID`.
+    #[param(minimum = 0, maximum = 4294967295_u64)]
     backfill: Option<u32>,
+}
+
+fn level_schema() -> utoipa::openapi::Object {
+    crate::http::openapi::string_enum(&["error", "warn", "info", "debug", "trace"])
 }
 
 /// Stream the daemon's logs
@@ -65,7 +71,7 @@ struct StreamQuery {
     operation_id = "stream_logs",
     params(
         StreamQuery,
-        ("Last-Event-ID" = Option<String>, Header, description = "Resume after this event id (the `seq` of the last event received).")
+        ("Last-Event-ID" = Option<u64>, Header, description = "Resume after this event id (the `seq` of the last event received); empty is the same as absent.")
     ),
     responses(
         (status = OK, description = "The event stream; each message's data is a `LogEvent`", body = LogEvent, content_type = "text/event-stream"),
@@ -93,15 +99,13 @@ async fn stream(
             parsed
         }
     };
-    let backfill = q.backfill.map_or(DEFAULT_BACKFILL, |b| b as usize);
-    if backfill > logs.capacity() {
-        fields.push(FieldError::new(
-            "backfill",
-            format!("must be at most {} (log.buffer_events)", logs.capacity()),
-        ));
-    }
+    let backfill = q
+        .backfill
+        .map_or(DEFAULT_BACKFILL, |b| b as usize)
+        .min(logs.capacity());
     let last_id = match headers.get("last-event-id") {
         None => None,
+        Some(v) if v.as_bytes().iter().all(u8::is_ascii_whitespace) => None,
         Some(v) => match v.to_str().ok().and_then(|s| s.trim().parse::<u64>().ok()) {
             Some(id) => Some(id),
             None => {

@@ -161,6 +161,128 @@ fn listed_codes(response: &RefOr<ApiResponse>) -> Vec<ErrorCode> {
         .collect()
 }
 
+/// A string schema with exactly these values, for `#[param(schema_with = ...)]` and
+/// `#[schema(schema_with = ...)]` where the Rust type is a plain string checked by the handler.
+pub fn string_enum(values: &[&str]) -> utoipa::openapi::Object {
+    utoipa::openapi::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::Type::String)
+        .enum_values(Some(values.iter().copied()))
+        .build()
+}
+
+/// The schema of `T` with the named properties required and not `null`: for request bodies that
+/// share one Rust type between create (some fields required) and update (every field optional),
+/// so the document states exactly what each operation refuses.
+///
+/// `omit` names properties the operation does not take (they are removed from the schema; the
+/// handler refuses them if sent).
+pub fn requiring<T: ToSchema>(
+    required: &[&str],
+    omit: &[&str],
+) -> RefOr<utoipa::openapi::Schema> {
+    let base = <T as utoipa::PartialSchema>::schema();
+    let Ok(mut value) = serde_json::to_value(&base) else {
+        return base;
+    };
+    if let Some(properties) = value
+        .get_mut("properties")
+        .and_then(|p| p.as_object_mut())
+    {
+        for name in omit {
+            properties.remove(*name);
+        }
+    }
+    for name in required {
+        if let Some(property) = value
+            .get_mut("properties")
+            .and_then(|p| p.get_mut(*name))
+        {
+            strip_null(property);
+        }
+        if let Some(object) = value.as_object_mut() {
+            let list = object
+                .entry("required")
+                .or_insert_with(|| serde_json::Value::Array(Vec::new()));
+            if let Some(list) = list.as_array_mut()
+                && !list.iter().any(|v| v == name)
+            {
+                list.push(serde_json::Value::from(*name));
+            }
+        }
+    }
+    serde_json::from_value(value).unwrap_or(base)
+}
+
+/// Remove `null` from a property schema's types (`["string", "null"]` becomes `"string"`, a
+/// `oneOf` loses its `{"type": "null"}` branch).
+fn strip_null(property: &mut serde_json::Value) {
+    if let Some(types) = property.get_mut("type").and_then(|t| t.as_array_mut()) {
+        types.retain(|t| t != "null");
+        if types.len() == 1 {
+            let only = types[0].clone();
+            property["type"] = only;
+        }
+    }
+    if let Some(branches) = property.get_mut("oneOf").and_then(|b| b.as_array_mut()) {
+        branches.retain(|b| b.get("type").is_none_or(|t| t != "null"));
+        if branches.len() == 1 {
+            let only = branches[0].clone();
+            if let Some(object) = property.as_object_mut() {
+                object.remove("oneOf");
+                if let Some(fields) = only.as_object() {
+                    for (k, v) in fields {
+                        object.entry(k.clone()).or_insert_with(|| v.clone());
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// A request body that is `T` with some properties required, as its own named schema (see
+/// [`requiring`]). Declare with [`required_body!`].
+#[macro_export]
+macro_rules! required_body {
+    ($(#[$meta:meta])* $name:ident($inner:ty): $($field:literal),*) => {
+        $crate::required_body!($(#[$meta])* $name($inner): $($field),*; omit);
+    };
+    ($(#[$meta:meta])* $name:ident($inner:ty): $($field:literal),*; omit $($gone:literal),*) => {
+        $(#[$meta])*
+        #[derive(serde::Deserialize)]
+        #[serde(transparent)]
+        struct $name($inner);
+
+        impl utoipa::PartialSchema for $name {
+            fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::Schema> {
+                $crate::http::openapi::requiring::<$inner>(&[$($field),*], &[$($gone),*])
+            }
+        }
+
+        impl utoipa::ToSchema for $name {
+            fn schemas(
+                schemas: &mut Vec<(String, utoipa::openapi::RefOr<utoipa::openapi::Schema>)>,
+            ) {
+                <$inner as utoipa::ToSchema>::schemas(schemas);
+            }
+        }
+    };
+}
+
+/// `asc` or `desc`.
+pub fn order_schema() -> utoipa::openapi::Object {
+    string_enum(&["asc", "desc"])
+}
+
+/// A string schema in the `date-time` format (RFC 3339), for fields the handler parses.
+pub fn date_time() -> utoipa::openapi::Object {
+    utoipa::openapi::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::Type::String)
+        .format(Some(utoipa::openapi::SchemaFormat::KnownFormat(
+            utoipa::openapi::KnownFormat::DateTime,
+        )))
+        .build()
+}
+
 /// Mark every operation of the admin group as requiring a session cookie or an API key.
 pub(super) fn require_admin(mut group: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
     let requirement = vec![
@@ -189,6 +311,110 @@ fn operations_mut(item: &mut PathItem) -> impl Iterator<Item = (&'static str, &m
     ]
     .into_iter()
     .filter_map(|(method, op)| op.map(|op| (method, op)))
+}
+
+/// OpenAPI links from every create operation (`POST` on a collection, answering 201) to the
+/// operations on what it created: each path under `{collection}/{param}` with no other new
+/// parameter, with `{param}` taken from the created object's `id` and the collection's own path
+/// parameters from the request. Clients and stateful testers (Schemathesis) follow them to chain
+/// "create, then read, change, delete".
+fn add_links(api: &mut OpenApi) {
+    use utoipa::openapi::link::LinkBuilder;
+    // (create path, link name, target operation id, link parameters)
+    type Found = (String, String, String, Vec<(String, String)>);
+    let mut found: Vec<Found> = Vec::new();
+    let paths: Vec<String> = api.paths.paths.keys().cloned().collect();
+    for create in &paths {
+        let creates = api.paths.paths.get(create).and_then(|item| item.post.as_ref()).is_some_and(
+            |op| op.responses.responses.contains_key("201"),
+        );
+        if !creates {
+            continue;
+        }
+        let create_params = path_params(create);
+        for target in &paths {
+            let Some(rest) = target.strip_prefix(create.as_str()) else {
+                continue;
+            };
+            let Some(new_param) = rest
+                .strip_prefix("/{")
+                .and_then(|r| r.split_once('}'))
+                .map(|(name, _)| name.to_owned())
+            else {
+                continue;
+            };
+            let target_params = path_params(target);
+            if target_params.len() != create_params.len() + 1 {
+                continue;
+            }
+            let Some(item) = api.paths.paths.get_mut(target) else {
+                continue;
+            };
+            for (method, operation) in operations_mut(item) {
+                let Some(operation_id) = operation.operation_id.clone() else {
+                    continue;
+                };
+                let parameters: Vec<(String, String)> = target_params
+                    .iter()
+                    .map(|p| {
+                        let value = if *p == new_param {
+                            "$response.body#/id".to_owned()
+                        } else {
+                            format!("$request.path.{p}")
+                        };
+                        (p.clone(), value)
+                    })
+                    .collect();
+                let name = format!("{method}_{operation_id}");
+                found.push((create.clone(), name, operation_id, parameters));
+            }
+        }
+    }
+    for (create, name, operation_id, parameters) in found {
+        let Some(RefOr::T(response)) = api
+            .paths
+            .paths
+            .get_mut(&create)
+            .and_then(|item| item.post.as_mut())
+            .and_then(|op| op.responses.responses.get_mut("201"))
+        else {
+            continue;
+        };
+        let mut link = LinkBuilder::new().operation_id(operation_id);
+        for (param, value) in parameters {
+            link = link.parameter(param, value);
+        }
+        response.links.insert(name, RefOr::T(link.build()));
+    }
+}
+
+/// The `{name}`s of a path template, in order.
+fn path_params(path: &str) -> Vec<String> {
+    path.split('/')
+        .filter_map(|segment| segment.strip_prefix('{')?.strip_suffix('}'))
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Optional query parameters sent with an empty value (`?outcome=`) are read as absent (see
+/// [`crate::http::extract::Query`]); say so with `allowEmptyValue`, which utoipa's typed
+/// `Parameter` leaves out (it is kept in OpenAPI 3.1, only discouraged).
+fn allow_empty_query_values(operation: &mut Operation) {
+    use utoipa::openapi::Required;
+    use utoipa::openapi::path::ParameterIn;
+    for parameter in operation.parameters.iter_mut().flatten() {
+        let RefOr::T(parameter) = parameter else {
+            continue;
+        };
+        if matches!(parameter.parameter_in, ParameterIn::Query)
+            && !matches!(parameter.required, Required::True)
+        {
+            parameter
+                .extensions
+                .get_or_insert_with(Default::default)
+                .insert("allowEmptyValue".to_owned(), true.into());
+        }
+    }
 }
 
 /// The codes every operation of this shape can answer, besides its own.
@@ -262,8 +488,11 @@ pub fn document() -> OpenApi {
         for (method, operation) in operations_mut(item) {
             complete_errors(method, operation);
             describe_responses(operation);
+            allow_empty_query_values(operation);
         }
     }
+
+    add_links(&mut api);
 
     let components = api.components.get_or_insert_with(Components::new);
     let mut schemas = Vec::new();

@@ -139,6 +139,50 @@ async fn get_settings(State(state): State<AppState>, _admin: Admin) -> Json<Sett
     Json(settings_view(&state.live().get()))
 }
 
+/// The body of `PATCH /settings`: its schema is made from the catalogue of live settings, the
+/// same one the handler validates against, so the two cannot drift.
+struct SettingsPatch;
+
+impl utoipa::PartialSchema for SettingsPatch {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::Schema> {
+        use utoipa::openapi::schema::{ObjectBuilder, SchemaType, Type};
+        let mut object = ObjectBuilder::new()
+            .schema_type(SchemaType::Type(Type::Object))
+            .min_properties(Some(1))
+            .additional_properties(Some(utoipa::openapi::schema::AdditionalProperties::FreeForm(
+                false,
+            )));
+        for key in settings::LIVE {
+            let Some(setting) = settings::setting(key) else {
+                continue;
+            };
+            let nullable = |t: Type| SchemaType::from_iter([t, Type::Null]);
+            let mut p = ObjectBuilder::new().description(Some(setting.doc));
+            p = match &setting.kind {
+                Kind::Number { min, max } => p
+                    .schema_type(nullable(Type::Integer))
+                    .minimum(Some(*min as f64))
+                    .maximum(Some(*max as f64)),
+                Kind::Bool => p.schema_type(nullable(Type::Boolean)),
+                Kind::Choice(values) => p
+                    .schema_type(nullable(Type::String))
+                    .enum_values(Some(values.iter().copied().map(Some).chain([None]))),
+                Kind::Url => p
+                    .schema_type(nullable(Type::String))
+                    .max_length(Some(512))
+                    .pattern(setting.kind.pattern()),
+                _ => p
+                    .schema_type(nullable(Type::String))
+                    .pattern(setting.kind.pattern()),
+            };
+            object = object.property(*key, p);
+        }
+        utoipa::openapi::RefOr::T(utoipa::openapi::Schema::Object(object.build()))
+    }
+}
+
+impl ToSchema for SettingsPatch {}
+
 /// Change settings
 ///
 /// A JSON object of key → new value (number, boolean or text); `null` returns a setting to its
@@ -149,7 +193,7 @@ async fn get_settings(State(state): State<AppState>, _admin: Admin) -> Json<Sett
     path = "/settings",
     tag = "operations",
     operation_id = "update_settings",
-    request_body(content = Object, description = "Key → value; `null` resets to the default"),
+    request_body(content = SettingsPatch, description = "Key → value; `null` resets to the default"),
     responses((status = OK, body = SettingsView), Errors<code::ValidationFailed>)
 )]
 async fn patch_settings(
@@ -192,18 +236,24 @@ async fn patch_settings(
             ));
             continue;
         }
-        let raw = match value {
-            Value::Null => {
+        let raw = match (value, &setting.kind) {
+            (Value::Null, _) => {
                 changes.push((setting.key, None));
                 continue;
             }
-            Value::String(s) => s.clone(),
-            Value::Number(n) => n.to_string(),
-            Value::Bool(b) => b.to_string(),
-            _ => {
+            (Value::Number(n), Kind::Number { .. }) => n.to_string(),
+            (Value::Bool(b), Kind::Bool) => b.to_string(),
+            (Value::String(s), kind) if !matches!(kind, Kind::Number { .. } | Kind::Bool) => {
+                s.clone()
+            }
+            (_, kind) => {
                 fields.push(FieldError::new(
                     key.as_str(),
-                    "must be a number, a boolean, text or null",
+                    match kind {
+                        Kind::Number { .. } => "must be a whole number or null",
+                        Kind::Bool => "must be true, false or null",
+                        _ => "must be text or null",
+                    },
                 ));
                 continue;
             }
@@ -258,20 +308,23 @@ async fn patch_settings(
 #[derive(Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 struct JobsQuery {
-    /// 1-based page number (default 1).
-    #[param(minimum = 1)]
+    /// 1-based page number (default 1, at most 1,000,000).
+    #[param(minimum = 1, maximum = 1000000)]
     page: Option<u32>,
     /// Items per page (default 50, at most 100).
     #[param(minimum = 1, maximum = 100)]
     per_page: Option<u32>,
     /// Job name: `invitation_expiry`, `user_expiry`, `library_sync`, `user_sync`,
     /// `redemption_recovery`, `cleanup` or `prune_job_runs`.
+    #[param(schema_with = job_schema)]
     job: Option<String>,
     /// Only runs for this server.
     server_id: Option<i64>,
     /// `running`, `succeeded`, `failed`, `refused` or `interrupted`.
+    #[param(schema_with = run_outcome_schema)]
     outcome: Option<String>,
     /// `automatic` or `manual`.
+    #[param(schema_with = trigger_schema)]
     trigger: Option<String>,
 }
 
@@ -334,6 +387,16 @@ fn job_names() -> String {
     format!("must be one of {}", Job::ALL.map(Job::name).join(", "))
 }
 
+/// The job of `POST /jobs/{job}/run`.
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Path)]
+#[allow(dead_code)] // documents the path parameter; the handler reads it as a plain string
+struct JobPath {
+    /// Job name.
+    #[param(schema_with = daemon_job_schema)]
+    job: String,
+}
+
 /// Run a job now
 ///
 /// Runs one of the daemon-wide jobs (`invitation_expiry`, `user_expiry`,
@@ -344,7 +407,7 @@ fn job_names() -> String {
     path = "/jobs/{job}/run",
     tag = "operations",
     operation_id = "run_job",
-    params(("job" = String, Path, description = "Job name")),
+    params(JobPath),
     responses((status = OK, body = JobRun), Errors<(code::NotFound, code::ValidationFailed, code::JobRunning)>)
 )]
 async fn run_job(
@@ -620,4 +683,26 @@ async fn dashboard(State(state): State<AppState>, _admin: Admin) -> Result<Json<
         recent_activity,
         recent_jobs,
     }))
+}
+
+fn job_schema() -> utoipa::openapi::Object {
+    crate::http::openapi::string_enum(&Job::ALL.map(Job::name))
+}
+
+/// The jobs `POST /jobs/{job}/run` runs (syncs run per server).
+fn daemon_job_schema() -> utoipa::openapi::Object {
+    let names: Vec<&str> = Job::ALL
+        .into_iter()
+        .filter(|j| !j.per_server())
+        .map(Job::name)
+        .collect();
+    crate::http::openapi::string_enum(&names)
+}
+
+fn run_outcome_schema() -> utoipa::openapi::Object {
+    crate::http::openapi::string_enum(&OUTCOMES)
+}
+
+fn trigger_schema() -> utoipa::openapi::Object {
+    crate::http::openapi::string_enum(&["automatic", "manual"])
 }

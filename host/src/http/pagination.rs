@@ -4,15 +4,17 @@
 use crate::error::{Error, FieldError};
 use serde::{Deserialize, Serialize};
 
-/// Largest page.
+/// Largest page size.
 pub const MAX_PER_PAGE: u32 = 100;
+/// Largest page number (the document declares it as the parameter's `maximum`).
+pub const MAX_PAGE: u32 = 1_000_000;
 
 /// Query parameters.
 #[derive(Debug, Clone, Copy, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct PageQuery {
-    /// 1-based page number (default 1).
-    #[param(minimum = 1)]
+    /// 1-based page number (default 1, at most 1,000,000).
+    #[param(minimum = 1, maximum = 1000000)]
     pub page: Option<u32>,
     /// Items per page (default 50, at most 100).
     #[param(minimum = 1, maximum = 100)]
@@ -34,8 +36,8 @@ impl PageQuery {
         let page = self.page.unwrap_or(1);
         let per_page = self.per_page.unwrap_or(50);
         let mut fields = Vec::new();
-        if page == 0 {
-            fields.push(FieldError::new("page", "must be 1 or more"));
+        if page == 0 || page > MAX_PAGE {
+            fields.push(FieldError::new("page", "must be from 1 to 1000000"));
         }
         if per_page == 0 || per_page > MAX_PER_PAGE {
             fields.push(FieldError::new("per_page", "must be from 1 to 100"));

@@ -36,11 +36,14 @@ pub fn routes() -> Routes {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct ServerInput {
-    /// Display name, 1 to 64 characters, unique.
+    /// Display name, 1 to 64 characters (not only spaces), unique.
+    #[schema(min_length = 1, max_length = 64, pattern = r"\S")]
     name: Option<String>,
     /// Connector id (`GET /api/v1/plugins`), e.g. `jellyfin`; cannot change after creation.
+    #[schema(min_length = 1)]
     kind: Option<String>,
     /// The server's base URL (http or https).
+    #[schema(min_length = 1)]
     url: Option<String>,
     /// Values of the connector's configuration fields (`config_fields` of the plugin), by key;
     /// secret fields are stored encrypted and never returned.
@@ -56,6 +59,21 @@ struct ServerInput {
     /// (default `false`). Needs a connector with the `authenticate` or `oauth_link` capability.
     admin_login: Option<bool>,
 }
+
+crate::required_body!(
+    /// A new media server: `name`, `kind` and `url` are required.
+    NewServer(ServerInput): "name", "kind", "url"
+);
+
+crate::required_body!(
+    /// Changes to a media server (its kind cannot change).
+    ServerChanges(ServerInput): ; omit "kind"
+);
+
+crate::required_body!(
+    /// A connection test: `kind` and `url` are required.
+    ServerToTest(ServerInput): "kind", "url"
+);
 
 /// What the connection test learned, as shown to the admin.
 #[derive(Serialize, ToSchema)]
@@ -298,13 +316,13 @@ fn url_not_found(manifest: &Manifest, e: Error) -> Error {
     path = "/servers/test",
     tag = "servers",
     operation_id = "test_server_connection",
-    request_body = ServerInput,
+    request_body = ServerToTest,
     responses((status = OK, body = TestResult), Errors<(code::ValidationFailed, code::ServerUrlNotFound, ConnectorCall)>)
 )]
 async fn test(
     State(state): State<AppState>,
     _admin: Admin,
-    Json(input): Json<ServerInput>,
+    Json(ServerToTest(input)): Json<ServerToTest>,
 ) -> Result<Json<TestResult>> {
     let kind = input
         .kind
@@ -334,13 +352,13 @@ fn library_triples(libraries: &[Library]) -> Vec<(String, String, String)> {
     path = "/servers",
     tag = "servers",
     operation_id = "create_server",
-    request_body = ServerInput,
+    request_body = NewServer,
     responses((status = CREATED, body = ServerView), Errors<(code::ValidationFailed, code::Conflict, code::ServerUrlNotFound, ConnectorCall)>)
 )]
 async fn create(
     State(state): State<AppState>,
     admin: Admin,
-    Json(input): Json<ServerInput>,
+    Json(NewServer(input)): Json<NewServer>,
 ) -> Result<(StatusCode, Json<ServerView>)> {
     let mut fields = Vec::new();
     let name = check_name(input.name.as_deref().unwrap_or_default(), &mut fields);
@@ -503,14 +521,14 @@ async fn show(
     tag = "servers",
     operation_id = "update_server",
     params(("id" = i64, Path, description = "Server id")),
-    request_body = ServerInput,
+    request_body = ServerChanges,
     responses((status = OK, body = ServerView), Errors<(code::NotFound, code::ValidationFailed, code::Conflict, code::ServerUrlNotFound, ConnectorCall)>)
 )]
 async fn update(
     State(state): State<AppState>,
     admin: Admin,
     Path(id): Path<i64>,
-    Json(input): Json<ServerInput>,
+    Json(ServerChanges(input)): Json<ServerChanges>,
 ) -> Result<Json<ServerView>> {
     let mut row = load(&state, id).await?;
     let mut fields = Vec::new();

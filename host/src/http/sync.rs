@@ -123,9 +123,11 @@ async fn list_exclusions(
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct ExclusionInput {
-    /// The server's id for the account.
+    /// The server's id for the account, 1 to 200 characters (not only spaces).
+    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
     external_id: String,
-    /// A name to recognise it by (default: the external id).
+    /// A name to recognise it by, at most 200 characters (default: the external id).
+    #[schema(max_length = 200)]
     username: Option<String>,
 }
 
@@ -155,7 +157,7 @@ async fn add_exclusion(
         .filter(|u| !u.is_empty())
         .unwrap_or_else(|| external_id.clone());
     let mut fields = Vec::new();
-    if external_id.is_empty() || external_id.len() > 200 {
+    if external_id.is_empty() || external_id.chars().count() > 200 {
         fields.push(FieldError::new(
             "external_id",
             "must be 1 to 200 characters",

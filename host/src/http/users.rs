@@ -49,8 +49,8 @@ pub fn routes() -> Routes {
 #[derive(Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 struct ListQuery {
-    /// 1-based page number (default 1).
-    #[param(minimum = 1)]
+    /// 1-based page number (default 1, at most 1,000,000).
+    #[param(minimum = 1, maximum = 1000000)]
     page: Option<u32>,
     /// Items per page (default 50, at most 100).
     #[param(minimum = 1, maximum = 100)]
@@ -62,14 +62,17 @@ struct ListQuery {
     /// Only enabled (`true`) or disabled (`false`) accounts.
     enabled: Option<bool>,
     /// `expired`, `expiring` (within 7 days) or `never`.
+    #[param(schema_with = expiry_schema)]
     expiry: Option<String>,
     /// Only accounts user sync found gone from their server (`true`), or only present ones.
     vanished: Option<bool>,
     /// Part of the username or e-mail (case-insensitive).
     search: Option<String>,
     /// `username` (default), `created_at`, `expires_at` or `server`.
+    #[param(schema_with = sort_schema)]
     sort: Option<String>,
     /// `asc` (default) or `desc`.
+    #[param(schema_with = crate::http::openapi::order_schema)]
     order: Option<String>,
 }
 
@@ -451,6 +454,7 @@ async fn remove(
 #[serde(deny_unknown_fields)]
 struct LibrariesInput {
     /// Library ids of the user's server; `null` for all.
+    #[schema(min_items = 1)]
     libraries: Option<Vec<i64>>,
 }
 
@@ -528,7 +532,7 @@ async fn set_libraries(
 struct PermissionsInput {
     /// Values by key, as the server's connector declares them (`permissions` of the plugin);
     /// at least one.
-    #[schema(value_type = BTreeMap<String, Value>)]
+    #[schema(schema_with = permissions_schema)]
     permissions: Map<String, JsonValue>,
 }
 
@@ -605,6 +609,7 @@ async fn set_permissions(
 #[serde(deny_unknown_fields)]
 struct PasswordInput {
     /// 8 to 256 characters.
+    #[schema(min_length = 8, max_length = 256)]
     password: String,
 }
 
@@ -649,6 +654,7 @@ async fn set_password(
 struct UserPatch {
     /// New expiry; `null` clears it.
     #[serde(default, deserialize_with = "crate::http::extract::double")]
+    #[schema(format = DateTime)]
     expires_at: Option<Option<String>>,
 }
 
@@ -731,10 +737,12 @@ async fn show_identity(
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct IdentityPatch {
-    /// 1 to 100 characters.
+    /// 1 to 100 characters (not only spaces).
+    #[schema(min_length = 1, max_length = 100, pattern = r"\S")]
     display_name: Option<String>,
-    /// E-mail address; `null` clears it.
+    /// E-mail address, at most 254 characters; `null` or empty clears it.
     #[serde(default, deserialize_with = "crate::http::extract::double")]
+    #[schema(max_length = 254, pattern = r"(^\s*$)|@")]
     email: Option<Option<String>>,
 }
 
@@ -772,7 +780,7 @@ async fn update_identity(
     };
     if email
         .as_ref()
-        .is_some_and(|e| !e.contains('@') || e.len() > 254)
+        .is_some_and(|e| !e.contains('@') || e.chars().count() > 254)
     {
         fields.push(FieldError::new("email", "is not a valid e-mail address"));
     }
@@ -871,4 +879,22 @@ async fn unlink(
         )
         .await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+fn expiry_schema() -> utoipa::openapi::Object {
+    crate::http::openapi::string_enum(&["expired", "expiring", "never"])
+}
+
+fn sort_schema() -> utoipa::openapi::Object {
+    crate::http::openapi::string_enum(&["username", "created_at", "expires_at", "server"])
+}
+
+fn permissions_schema() -> utoipa::openapi::Object {
+    utoipa::openapi::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::Type::Object)
+        .min_properties(Some(1))
+        .additional_properties(Some(utoipa::openapi::schema::AdditionalProperties::FreeForm(
+            true,
+        )))
+        .build()
 }

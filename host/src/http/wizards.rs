@@ -208,14 +208,31 @@ impl Actor {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct WizardInput {
-    /// Name, 1 to 100 characters.
+    /// Name, 1 to 100 characters (not only spaces).
+    #[schema(min_length = 1, max_length = 100, pattern = r"\S")]
     name: Option<String>,
     /// Description, at most 1000 characters.
     #[serde(default, deserialize_with = "crate::http::extract::double")]
+    #[schema(max_length = 1000)]
     description: Option<Option<String>>,
     /// Whether invitees are shown it (default `true`).
     enabled: Option<bool>,
 }
+
+crate::required_body!(
+    /// A new wizard: `name` is required.
+    NewWizard(WizardInput): "name"
+);
+
+crate::required_body!(
+    /// A new step: `title` is required.
+    NewStep(StepInput): "title"
+);
+
+crate::required_body!(
+    /// Changes to a step (its position changes with `POST .../move`).
+    StepChanges(StepInput): ; omit "position"
+);
 
 fn check_wizard_input(w: &mut Wizard, input: WizardInput, fields: &mut Vec<FieldError>) {
     if let Some(name) = input.name {
@@ -292,13 +309,13 @@ async fn list(
     path = "/wizards",
     tag = "wizards",
     operation_id = "create_wizard",
-    request_body = WizardInput,
+    request_body = NewWizard,
     responses((status = CREATED, body = WizardView), Errors<code::ValidationFailed>)
 )]
 async fn create(
     State(state): State<AppState>,
     admin: Admin,
-    Json(input): Json<WizardInput>,
+    Json(NewWizard(input)): Json<NewWizard>,
 ) -> Result<(StatusCode, Json<WizardView>)> {
     let mut fields = Vec::new();
     if input.name.is_none() {
@@ -423,13 +440,16 @@ async fn remove(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct StepInput {
-    /// Title, 1 to 200 characters (required on create).
+    /// Title, 1 to 200 characters, not only spaces (required on create).
+    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
     title: Option<String>,
     /// Markdown content, at most 20000 characters. Raw HTML is allowed but sanitised: scripts,
     /// styles, event handlers and unsafe links never reach the invitee.
+    #[schema(max_length = 20000)]
     content: Option<String>,
-    /// Create only: 0-based position to insert at (default: at the end). To reorder, use
-    /// `POST .../move`.
+    /// Create only: 0-based position to insert at (default: at the end; a position past the
+    /// end also appends). To reorder, use `POST .../move`.
+    #[schema(minimum = 0)]
     position: Option<i64>,
 }
 
@@ -488,14 +508,14 @@ async fn list_steps(
     tag = "wizards",
     operation_id = "create_wizard_step",
     params(("id" = i64, Path, description = "Wizard id")),
-    request_body = StepInput,
+    request_body = NewStep,
     responses((status = CREATED, body = WizardStepView), Errors<(code::NotFound, code::ValidationFailed)>)
 )]
 async fn create_step(
     State(state): State<AppState>,
     admin: Admin,
     Path(id): Path<i64>,
-    Json(input): Json<StepInput>,
+    Json(NewStep(input)): Json<NewStep>,
 ) -> Result<(StatusCode, Json<WizardStepView>)> {
     let actor = Actor::of(&admin);
     let view = state
@@ -515,7 +535,8 @@ async fn create_step(
             }
             let position = match input.position {
                 None => None,
-                Some(p) if p >= 0 && p as usize <= count => Some(p as usize),
+                // Past the end appends, like inserting at the end of a list.
+                Some(p) if p >= 0 => Some((p as usize).min(count)),
                 Some(_) => {
                     fields.push(FieldError::new(
                         "position",
@@ -585,14 +606,14 @@ async fn show_step(
         ("id" = i64, Path, description = "Wizard id"),
         ("step" = i64, Path, description = "Step id"),
     ),
-    request_body = StepInput,
+    request_body = StepChanges,
     responses((status = OK, body = WizardStepView), Errors<(code::NotFound, code::ValidationFailed)>)
 )]
 async fn update_step(
     State(state): State<AppState>,
     admin: Admin,
     Path((id, step)): Path<(i64, i64)>,
-    Json(input): Json<StepInput>,
+    Json(StepChanges(input)): Json<StepChanges>,
 ) -> Result<Json<WizardStepView>> {
     let actor = Actor::of(&admin);
     state
@@ -654,8 +675,9 @@ async fn remove_step(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct MoveInput {
-    /// The new 0-based position (0 to the number of steps - 1); the steps in between shift by
-    /// one.
+    /// The new 0-based position (0 to the number of steps - 1; larger moves the step to the
+    /// end); the steps in between shift by one.
+    #[schema(minimum = 0)]
     position: i64,
 }
 
@@ -686,18 +708,20 @@ async fn move_step(
         .write(move |tx| {
             let s = load_step(tx, id, step)?;
             let count = db::wizards::steps(tx, id)?.len() as i64;
-            if !(0..count).contains(&input.position) {
+            if input.position < 0 {
                 return Err(Error::invalid(vec![FieldError::new(
                     "position",
-                    format!("must be from 0 to {}", count - 1),
+                    "must be 0 or more",
                 )]));
             }
-            db::wizards::move_step(tx, id, step, input.position as usize)?;
+            // Past the end moves the step to the end.
+            let to = input.position.min(count - 1).max(0);
+            db::wizards::move_step(tx, id, step, to as usize)?;
             actor.audit(
                 tx,
                 "wizard.step.move",
                 id,
-                Some(json!({ "step": step, "from": s.position, "to": input.position })),
+                Some(json!({ "step": step, "from": s.position, "to": to })),
             )?;
             wizard_view(tx, load_wizard(tx, id)?)
         })
