@@ -41,7 +41,14 @@ const CHECKED: &[&str] = &[
     "maxLength",
     "format",
     "propertyNames",
+    "minItems",
+    "maxItems",
+    "minProperties",
 ];
+/// Keywords this walk does not judge: `pattern` needs a regular-expression engine (the
+/// property-based run, `.ci/schemathesis.py`, checks every pattern against the daemon), and
+/// `contentMediaType` only says what a string holds.
+const CHECKED_ELSEWHERE: &[&str] = &["pattern", "contentMediaType"];
 const ANNOTATIONS: &[&str] = &[
     "description",
     "title",
@@ -133,6 +140,7 @@ impl Contract {
         for keyword in schema_map.keys() {
             if !CHECKED.contains(&keyword.as_str())
                 && !ANNOTATIONS.contains(&keyword.as_str())
+                && !CHECKED_ELSEWHERE.contains(&keyword.as_str())
                 && !keyword.starts_with("x-")
             {
                 errors.push(format!("{at}: schema keyword `{keyword}` is not checked by this test; extend tests/it/openapi.rs"));
@@ -177,6 +185,25 @@ impl Contract {
             {
                 errors.push(format!("{at}: {} is longer than {max}", short(value)));
             }
+        }
+        if let Some(items) = value.as_array() {
+            let n = items.len() as u64;
+            if let Some(min) = schema_map.get("minItems").and_then(Value::as_u64)
+                && n < min
+            {
+                errors.push(format!("{at}: {n} items, fewer than {min}"));
+            }
+            if let Some(max) = schema_map.get("maxItems").and_then(Value::as_u64)
+                && n > max
+            {
+                errors.push(format!("{at}: {n} items, more than {max}"));
+            }
+        }
+        if let Some(object) = value.as_object()
+            && let Some(min) = schema_map.get("minProperties").and_then(Value::as_u64)
+            && (object.len() as u64) < min
+        {
+            errors.push(format!("{at}: fewer than {min} properties"));
         }
         if let Some(allowed) = schema_map.get("enum").and_then(Value::as_array)
             && !allowed.contains(value)
@@ -307,6 +334,8 @@ struct Walk {
     key: Option<String>,
     covered: BTreeSet<String>,
     violations: Vec<String>,
+    /// Set while a `fails` call runs: its body is not held to the request schema.
+    request_may_be_invalid: bool,
 }
 
 impl Walk {
@@ -346,6 +375,7 @@ impl Walk {
                 Value::Null => self
                     .violations
                     .push(format!("{at}: sent a JSON body, but none is documented")),
+                _ if self.request_may_be_invalid => {}
                 schema => {
                     let mut errors = Vec::new();
                     self.contract
@@ -484,7 +514,11 @@ impl Walk {
         body: Option<Value>,
         code: &str,
     ) {
+        // A request meant to fail may break the documented request schema: that it is refused is
+        // what the document promises.
+        self.request_may_be_invalid = true;
         let (status, value) = self.call(who, method.clone(), path, body).await;
+        self.request_may_be_invalid = false;
         assert_eq!(
             value["error"]["code"], code,
             "{method} {path}: {status} {value}"
@@ -547,6 +581,7 @@ async fn every_operation_answers_as_the_served_document_says() {
         key: None,
         covered: BTreeSet::new(),
         violations: Vec::new(),
+        request_may_be_invalid: false,
     };
     use As::{Anonymous, Browser, Key};
     use Method as M;

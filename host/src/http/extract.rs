@@ -28,7 +28,11 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Json<T> {
             .map_err(|e| {
                 let path = e.path().to_string();
                 let cause = e.into_inner().to_string();
-                let cause = if path == "." { cause } else { format!("{path}: {cause}") };
+                let cause = if path == "." {
+                    cause
+                } else {
+                    format!("{path}: {cause}")
+                };
                 Error::new(
                     ErrorCode::MalformedJson,
                     format!(
@@ -83,15 +87,17 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for Query<T> {
         let cleaned = form_urlencoded::Serializer::new(String::new())
             .extend_pairs(present)
             .finish();
-        serde_urlencoded::from_str(&cleaned).map(Query).map_err(|e| {
-            Error::new(
-                ErrorCode::BadRequest,
-                format!(
-                    "invalid query string: {}",
-                    e.to_string().chars().take(300).collect::<String>()
-                ),
-            )
-        })
+        serde_urlencoded::from_str(&cleaned)
+            .map(Query)
+            .map_err(|e| {
+                Error::new(
+                    ErrorCode::BadRequest,
+                    format!(
+                        "invalid query string: {}",
+                        e.to_string().chars().take(300).collect::<String>()
+                    ),
+                )
+            })
     }
 }
 

@@ -51,6 +51,25 @@ struct StreamQuery {
     backfill: Option<u32>,
 }
 
+/// One server-sent event of the stream, as a client's event parser sees it (the schema of each
+/// item of the `text/event-stream` body).
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)] // documents the wire format; the handler writes the events itself
+struct StreamEvent {
+    /// `message` for a log event, `lagged` when events were skipped.
+    #[schema(schema_with = event_kind_schema)]
+    event: String,
+    /// The log event's `seq` (resume with it in `Last-Event-ID`); absent on `lagged`.
+    id: Option<String>,
+    /// JSON text: a `LogEvent` for `message`, `{"missed": n}` for `lagged`.
+    #[schema(content_media_type = "application/json")]
+    data: String,
+}
+
+fn event_kind_schema() -> utoipa::openapi::Object {
+    crate::http::openapi::string_enum(&["message", "lagged"])
+}
+
 fn level_schema() -> utoipa::openapi::Object {
     crate::http::openapi::string_enum(&["error", "warn", "info", "debug", "trace"])
 }
@@ -74,7 +93,7 @@ fn level_schema() -> utoipa::openapi::Object {
         ("Last-Event-ID" = Option<u64>, Header, description = "Resume after this event id (the `seq` of the last event received); empty is the same as absent.")
     ),
     responses(
-        (status = OK, description = "The event stream; each message's data is a `LogEvent`", body = LogEvent, content_type = "text/event-stream"),
+        (status = OK, description = "The event stream; each message's data is a `LogEvent`", body = StreamEvent, content_type = "text/event-stream"),
         Errors<code::ValidationFailed>
     )
 )]

@@ -176,67 +176,36 @@ pub fn string_enum(values: &[&str]) -> utoipa::openapi::Object {
 ///
 /// `omit` names properties the operation does not take (they are removed from the schema; the
 /// handler refuses them if sent).
-pub fn requiring<T: ToSchema>(
-    required: &[&str],
-    omit: &[&str],
-) -> RefOr<utoipa::openapi::Schema> {
-    let base = <T as utoipa::PartialSchema>::schema();
-    let Ok(mut value) = serde_json::to_value(&base) else {
-        return base;
+pub fn requiring<T: ToSchema>(required: &[&str], omit: &[&str]) -> RefOr<utoipa::openapi::Schema> {
+    use utoipa::openapi::Schema;
+    use utoipa::openapi::schema::{SchemaType, Type};
+    let mut schema = <T as utoipa::PartialSchema>::schema();
+    let RefOr::T(Schema::Object(object)) = &mut schema else {
+        return schema;
     };
-    if let Some(properties) = value
-        .get_mut("properties")
-        .and_then(|p| p.as_object_mut())
-    {
-        for name in omit {
-            properties.remove(*name);
-        }
+    for name in omit {
+        object.properties.shift_remove(*name);
     }
     for name in required {
-        if let Some(property) = value
-            .get_mut("properties")
-            .and_then(|p| p.get_mut(*name))
+        if let Some(RefOr::T(Schema::Object(property))) = object.properties.get_mut(*name)
+            && let SchemaType::Array(types) = &property.schema_type
         {
-            strip_null(property);
+            let types: Vec<Type> = types
+                .iter()
+                .filter(|t| **t != Type::Null)
+                .cloned()
+                .collect();
+            property.schema_type = match types.as_slice() {
+                [only] => SchemaType::Type(only.clone()),
+                _ => SchemaType::Array(types),
+            };
         }
-        if let Some(object) = value.as_object_mut() {
-            let list = object
-                .entry("required")
-                .or_insert_with(|| serde_json::Value::Array(Vec::new()));
-            if let Some(list) = list.as_array_mut()
-                && !list.iter().any(|v| v == name)
-            {
-                list.push(serde_json::Value::from(*name));
-            }
-        }
-    }
-    serde_json::from_value(value).unwrap_or(base)
-}
-
-/// Remove `null` from a property schema's types (`["string", "null"]` becomes `"string"`, a
-/// `oneOf` loses its `{"type": "null"}` branch).
-fn strip_null(property: &mut serde_json::Value) {
-    if let Some(types) = property.get_mut("type").and_then(|t| t.as_array_mut()) {
-        types.retain(|t| t != "null");
-        if types.len() == 1 {
-            let only = types[0].clone();
-            property["type"] = only;
+        if !object.required.iter().any(|r| r == name) {
+            object.required.push((*name).to_owned());
         }
     }
-    if let Some(branches) = property.get_mut("oneOf").and_then(|b| b.as_array_mut()) {
-        branches.retain(|b| b.get("type").is_none_or(|t| t != "null"));
-        if branches.len() == 1 {
-            let only = branches[0].clone();
-            if let Some(object) = property.as_object_mut() {
-                object.remove("oneOf");
-                if let Some(fields) = only.as_object() {
-                    for (k, v) in fields {
-                        object.entry(k.clone()).or_insert_with(|| v.clone());
-                    }
-                }
-            }
-        }
-    }
+    object.description = None;
+    schema
 }
 
 /// A request body that is `T` with some properties required, as its own named schema (see
@@ -325,9 +294,12 @@ fn add_links(api: &mut OpenApi) {
     let mut found: Vec<Found> = Vec::new();
     let paths: Vec<String> = api.paths.paths.keys().cloned().collect();
     for create in &paths {
-        let creates = api.paths.paths.get(create).and_then(|item| item.post.as_ref()).is_some_and(
-            |op| op.responses.responses.contains_key("201"),
-        );
+        let creates = api
+            .paths
+            .paths
+            .get(create)
+            .and_then(|item| item.post.as_ref())
+            .is_some_and(|op| op.responses.responses.contains_key("201"));
         if !creates {
             continue;
         }
@@ -504,6 +476,11 @@ pub fn document() -> OpenApi {
     schemas.push((
         ErrorCode::name().into_owned(),
         <ErrorCode as utoipa::PartialSchema>::schema(),
+    ));
+    // The data of the log stream's messages (`StreamEvent.data`), named in its description.
+    schemas.push((
+        crate::logging::LogEvent::name().into_owned(),
+        <crate::logging::LogEvent as utoipa::PartialSchema>::schema(),
     ));
     schemas.push((
         FieldError::name().into_owned(),

@@ -149,9 +149,9 @@ impl utoipa::PartialSchema for SettingsPatch {
         let mut object = ObjectBuilder::new()
             .schema_type(SchemaType::Type(Type::Object))
             .min_properties(Some(1))
-            .additional_properties(Some(utoipa::openapi::schema::AdditionalProperties::FreeForm(
-                false,
-            )));
+            .additional_properties(Some(
+                utoipa::openapi::schema::AdditionalProperties::FreeForm(false),
+            ));
         for key in settings::LIVE {
             let Some(setting) = settings::setting(key) else {
                 continue;

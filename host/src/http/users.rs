@@ -893,8 +893,8 @@ fn permissions_schema() -> utoipa::openapi::Object {
     utoipa::openapi::ObjectBuilder::new()
         .schema_type(utoipa::openapi::schema::Type::Object)
         .min_properties(Some(1))
-        .additional_properties(Some(utoipa::openapi::schema::AdditionalProperties::FreeForm(
-            true,
-        )))
+        .additional_properties(Some(
+            utoipa::openapi::schema::AdditionalProperties::FreeForm(true),
+        ))
         .build()
 }

@@ -17,42 +17,53 @@ pub enum InteractionConfig {
     Click {
         /// Button text, at most 100 characters (default `Continue`).
         #[serde(default = "default_button")]
+        #[schema(max_length = 100)]
         button_text: String,
     },
     /// A wait, measured by the server from when the step became available.
     Timer {
         /// Seconds, 1 to 300.
+        #[schema(minimum = 1, maximum = 300)]
         duration_seconds: u32,
     },
     /// A checkbox the invitee must tick.
     Terms {
-        /// The checkbox label, at most 500 characters.
+        /// The checkbox label, 1 to 500 characters (not only spaces).
+        #[schema(min_length = 1, max_length = 500, pattern = r"\S")]
         label: String,
     },
     /// A text field.
     TextInput {
-        /// Label, at most 200 characters.
+        /// Label, 1 to 200 characters (not only spaces).
+        #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
         label: String,
         /// Placeholder, at most 200 characters.
         #[serde(default)]
+        #[schema(max_length = 200)]
         placeholder: Option<String>,
         /// Whether an answer is needed (default `true`).
         #[serde(default = "default_true")]
         required: bool,
         /// Shortest answer in characters, 0 to 2000.
         #[serde(default)]
+        #[schema(minimum = 0, maximum = 2000)]
         min_length: Option<u32>,
         /// Longest answer in characters, 1 to 2000 (answers are capped at 2000 anyway).
         #[serde(default)]
+        #[schema(minimum = 1, maximum = 2000)]
         max_length: Option<u32>,
     },
     /// A multiple-choice question with one right answer.
     Quiz {
-        /// The question, at most 500 characters.
+        /// The question, 1 to 500 characters (not only spaces).
+        #[schema(min_length = 1, max_length = 500, pattern = r"\S")]
         question: String,
         /// 2 to 10 options, each at most 200 characters.
+        #[schema(min_items = 2, max_items = 10)]
         options: Vec<String>,
-        /// 0-based index of the right option; never sent to invitees.
+        /// 0-based index of the right option (less than the number of options); never sent to
+        /// invitees.
+        #[schema(minimum = 0, maximum = 9)]
         correct_index: u32,
     },
 }
