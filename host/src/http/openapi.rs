@@ -360,6 +360,26 @@ fn add_links(api: &mut OpenApi) {
     }
 }
 
+/// Tagged unions whose handler refuses keys a variant does not have; utoipa leaves enum variants
+/// open, so close them here.
+const CLOSED_UNIONS: &[&str] = &["InteractionConfig"];
+
+fn close_union_variants(components: &mut Components) {
+    use utoipa::openapi::Schema;
+    use utoipa::openapi::schema::AdditionalProperties;
+    for name in CLOSED_UNIONS {
+        let Some(RefOr::T(Schema::OneOf(one_of))) = components.schemas.get_mut(*name) else {
+            continue;
+        };
+        for item in &mut one_of.items {
+            if let RefOr::T(Schema::Object(variant)) = item {
+                variant.additional_properties =
+                    Some(Box::new(AdditionalProperties::FreeForm(false)));
+            }
+        }
+    }
+}
+
 /// The `{name}`s of a path template, in order.
 fn path_params(path: &str) -> Vec<String> {
     path.split('/')
@@ -487,6 +507,7 @@ pub fn document() -> OpenApi {
         <FieldError as utoipa::PartialSchema>::schema(),
     ));
     components.schemas.extend(schemas);
+    close_union_variants(components);
     components.security_schemes.insert(
         SESSION_SCHEME.to_owned(),
         RefOr::T(SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::with_description(

@@ -393,7 +393,7 @@ fn job_names() -> String {
 #[allow(dead_code)] // documents the path parameter; the handler reads it as a plain string
 struct JobPath {
     /// Job name.
-    #[param(schema_with = daemon_job_schema)]
+    #[param(schema_with = daemon_job_schema, required = true)]
     job: String,
 }
 

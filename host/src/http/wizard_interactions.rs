@@ -4,7 +4,7 @@
 use super::wizards::{Actor, WizardInteractionView, interaction_view, load_step};
 use crate::auth::Admin;
 use crate::db;
-use crate::error::{Error, FieldError, Result, code};
+use crate::error::{Error, ErrorCode, Result, code};
 use crate::http::Routes;
 use crate::http::extract::{Json, Path, Query};
 use crate::http::openapi::Errors;
@@ -73,7 +73,7 @@ async fn list_interactions(
         ("step" = i64, Path, description = "Step id"),
     ),
     request_body = InteractionConfig,
-    responses((status = CREATED, body = WizardInteractionView), Errors<(code::NotFound, code::ValidationFailed)>)
+    responses((status = CREATED, body = WizardInteractionView), Errors<(code::NotFound, code::ValidationFailed, code::Conflict)>)
 )]
 async fn create_interaction(
     State(state): State<AppState>,
@@ -88,13 +88,14 @@ async fn create_interaction(
             load_step(tx, id, step)?;
             let config = wizard::parse_config(&input).map_err(Error::invalid)?;
             if db::wizards::interactions(tx, step)?.len() >= wizard::MAX_INTERACTIONS {
-                return Err(Error::invalid(vec![FieldError::new(
-                    "step",
+                // The step is full: a state of the step, not a fault of this body.
+                return Err(Error::new(
+                    ErrorCode::Conflict,
                     format!(
-                        "has the most interactions allowed ({})",
+                        "the step has the most interactions allowed ({})",
                         wizard::MAX_INTERACTIONS
                     ),
-                )]));
+                ));
             }
             let iid = db::wizards::insert_interaction(tx, id, step, &config)?;
             actor.audit(

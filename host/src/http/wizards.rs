@@ -11,7 +11,7 @@ use crate::db::{
     audit::Outcome,
     wizards::{Interaction, Step, Wizard},
 };
-use crate::error::{Error, FieldError, Result, code};
+use crate::error::{Error, ErrorCode, FieldError, Result, code};
 use crate::http::Routes;
 use crate::http::extract::{Json, Path, Query};
 use crate::http::openapi::Errors;
@@ -509,7 +509,7 @@ async fn list_steps(
     operation_id = "create_wizard_step",
     params(("id" = i64, Path, description = "Wizard id")),
     request_body = NewStep,
-    responses((status = CREATED, body = WizardStepView), Errors<(code::NotFound, code::ValidationFailed)>)
+    responses((status = CREATED, body = WizardStepView), Errors<(code::NotFound, code::ValidationFailed, code::Conflict)>)
 )]
 async fn create_step(
     State(state): State<AppState>,
@@ -528,9 +528,10 @@ async fn create_step(
                 fields.push(FieldError::new("title", "is required"));
             }
             if count >= wizard::MAX_STEPS {
-                fields.push(FieldError::new(
-                    "wizard",
-                    format!("has the most steps allowed ({})", wizard::MAX_STEPS),
+                // The wizard is full: a state of the wizard, not a fault of this body.
+                return Err(Error::new(
+                    ErrorCode::Conflict,
+                    format!("the wizard has the most steps allowed ({})", wizard::MAX_STEPS),
                 ));
             }
             let position = match input.position {

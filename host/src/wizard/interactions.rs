@@ -59,13 +59,26 @@ pub enum InteractionConfig {
         #[schema(min_length = 1, max_length = 500, pattern = r"\S")]
         question: String,
         /// 2 to 10 options, each at most 200 characters.
-        #[schema(min_items = 2, max_items = 10)]
+        #[schema(schema_with = quiz_options_schema)]
         options: Vec<String>,
         /// 0-based index of the right option (less than the number of options); never sent to
         /// invitees.
         #[schema(minimum = 0, maximum = 9)]
         correct_index: u32,
     },
+}
+
+fn quiz_options_schema() -> utoipa::openapi::schema::Array {
+    let option = utoipa::openapi::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::Type::String)
+        .min_length(Some(1))
+        .max_length(Some(200))
+        .pattern(Some(r"\S"));
+    utoipa::openapi::schema::ArrayBuilder::new()
+        .items(option)
+        .min_items(Some(2))
+        .max_items(Some(10))
+        .build()
 }
 
 fn default_button() -> String {
