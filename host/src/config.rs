@@ -75,6 +75,8 @@ pub enum Kind {
     LogFilter,
     /// A colour written `#rrggbb`.
     Color,
+    /// Comma-separated IP addresses or CIDR ranges, e.g. `10.0.0.0/8, 192.168.1.5`.
+    AddressList,
 }
 
 impl Kind {
@@ -90,6 +92,9 @@ impl Kind {
             Kind::Bool => "true or false".into(),
             Kind::Choice(list) => format!("one of: {}", list.join(", ")),
             Kind::Color => "a colour like #3366cc".into(),
+            Kind::AddressList => {
+                "comma-separated addresses or CIDR ranges, like 10.0.0.0/8, 192.168.1.5".into()
+            }
             Kind::LogFilter => {
                 "a level (error, warn, info, debug, trace) or a filter like zondarr=debug,info"
                     .into()
@@ -105,6 +110,7 @@ impl Kind {
             Kind::Text | Kind::Path => Some(r"\S"),
             Kind::Url => Some(r"^\s*https?://[^/?#@\s]+[^?#@\s]*\s*$"),
             Kind::Color => Some(r"^\s*#[0-9a-fA-F]{6}\s*$"),
+            Kind::AddressList => Some(r"^[0-9A-Fa-f:.,/\s]+$"),
             Kind::LogFilter => Some(LOG_FILTER_PATTERN),
             _ => None,
         }
@@ -164,6 +170,13 @@ impl Kind {
                     return Err(format!("`{value}` is not allowed"));
                 }
                 return Ok(lower);
+            }
+            Kind::AddressList => {
+                for item in value.split(',').map(str::trim) {
+                    if crate::auth::Cidr::parse(item).is_none() {
+                        return Err(format!("`{item}` is not an address or CIDR range"));
+                    }
+                }
             }
             Kind::Color => {
                 let hex = value.strip_prefix('#').unwrap_or_default();
@@ -343,7 +356,14 @@ pub static SETTINGS: &[Setting] = &[
         Kind::Bool,
         Some("false"),
         None,
-        "Take the client address from X-Forwarded-For (only behind a reverse proxy you control)."
+        "Believe the connecting peer's X-Forwarded-For (one reverse proxy you control, taking the right-most entry). Prefer http.trusted_proxies."
+    ),
+    setting!(
+        "http.trusted_proxies",
+        Kind::AddressList,
+        None,
+        None,
+        "Reverse proxies whose X-Forwarded-For is believed: the client is the right-most address not in this list. Unset: none (see docs/security.md)."
     ),
     setting!(
         "database.pool_size",
@@ -785,8 +805,10 @@ pub struct HttpConfig {
     pub request_timeout_secs: u64,
     /// Grace period for in-flight requests on shutdown, seconds.
     pub shutdown_grace_secs: u64,
-    /// Trust `X-Forwarded-For` for the client address.
+    /// Trust `X-Forwarded-For` from the connecting peer (one proxy hop).
     pub trust_forwarded_for: bool,
+    /// Proxies whose `X-Forwarded-For` entries are believed.
+    pub trusted_proxies: Vec<crate::auth::Cidr>,
 }
 
 /// Admin access and brute-force protection.
@@ -1037,6 +1059,14 @@ impl Config {
                 request_timeout_secs: num(&values, "http.request_timeout_secs"),
                 shutdown_grace_secs: num(&values, "http.shutdown_grace_secs"),
                 trust_forwarded_for: values.get("http.trust_forwarded_for") == Some("true"),
+                trusted_proxies: values
+                    .get("http.trusted_proxies")
+                    .map(|list| {
+                        list.split(',')
+                            .filter_map(|item| crate::auth::Cidr::parse(item.trim()))
+                            .collect()
+                    })
+                    .unwrap_or_default(),
             },
             security: SecurityConfig {
                 session_idle_minutes: num(&values, "security.session_idle_minutes"),

@@ -460,21 +460,26 @@ async fn cleanup(state: &AppState, trigger: Trigger) -> std::result::Result<JobR
         s.security().prune_limiters();
         let idle = chrono::Duration::minutes(s.security().config().session_idle_minutes as i64);
         let cutoff = chrono::Utc::now() - idle;
-        let (sessions, links) = s
+        let quiet = chrono::Duration::seconds(s.security().config().lockout_max_secs as i64);
+        let failures_before = time::fmt(chrono::Utc::now() - quiet);
+        let (sessions, links, failures) = s
             .db()
             .write(move |tx| {
                 let sessions = db::auth::delete_expired(tx, cutoff)?;
+                // Failed sign-ins that are neither locked nor recent.
+                let failures = db::auth::prune_failures(tx, &failures_before)?;
                 // Account links (PIN flows) are kept a day after they end, for support.
                 let links = tx.execute(
                     "DELETE FROM join_links WHERE expires_at <= ?1",
                     [time::fmt(chrono::Utc::now() - chrono::Duration::days(1))],
                 )?;
-                Ok((sessions, links))
+                Ok((sessions, links, failures))
             })
             .await?;
         let mut counts = Map::new();
         counts.insert("sessions_and_challenges".into(), count(sessions));
         counts.insert("account_links".into(), count(links));
+        counts.insert("failed_sign_ins".into(), count(failures));
         Ok(counts)
     })
     .await

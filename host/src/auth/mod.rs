@@ -22,7 +22,7 @@ use axum::http::{HeaderMap, Method};
 use chrono::{Duration as ChronoDuration, Utc};
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota};
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -64,12 +64,13 @@ impl Limiter {
         }
     }
 
-    /// Take one unit for `key`; `Err(seconds)` when over the limit.
+    /// Take one unit for `key`; `Err(seconds)` when over the limit. An IPv6 address counts
+    /// under its /64 ([`limit_key`]).
     pub fn check(&self, key: &str) -> std::result::Result<(), u64> {
         self.inner
             .load()
             .1
-            .check_key(&key.to_owned())
+            .check_key(&limit_key(key))
             .map_err(|not_until| not_until.wait_time_from(self.clock.now()).as_secs().max(1))
     }
 
@@ -78,6 +79,59 @@ impl Limiter {
         let inner = self.inner.load();
         inner.1.retain_recent();
         inner.1.shrink_to_fit();
+    }
+}
+
+/// Password hashes computed at the same time (each takes Argon2's 19 MiB for about a tenth of a
+/// second of one core). Two keep both cores of a small machine busy without starving the rest.
+pub const HASHES_AT_ONCE: usize = 2;
+/// Sign-ins that may wait for a hashing slot; beyond that they are answered `UNAVAILABLE` with
+/// `Retry-After` at once, so a flood of bad logins neither queues without bound nor grows memory.
+pub const HASH_QUEUE: usize = 32;
+
+/// A bounded queue in front of the password hasher: at most `slots` hashes run, at most `queue`
+/// requests wait, and the rest are refused at once.
+pub struct HashGate {
+    slots: tokio::sync::Semaphore,
+    waiting: std::sync::atomic::AtomicUsize,
+    queue: usize,
+}
+
+impl HashGate {
+    fn new(slots: usize, queue: usize) -> HashGate {
+        HashGate {
+            slots: tokio::sync::Semaphore::new(slots),
+            waiting: std::sync::atomic::AtomicUsize::new(0),
+            queue,
+        }
+    }
+
+    /// Run `work` (a password hash or verification) on the blocking pool once a slot is free;
+    /// `UNAVAILABLE` (retry after 1 s) when the queue is full.
+    pub async fn run<T: Send + 'static>(
+        &self,
+        work: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T> {
+        let before = self.waiting.fetch_add(1, Ordering::AcqRel);
+        if before >= self.queue {
+            self.waiting.fetch_sub(1, Ordering::AcqRel);
+            return Err(Error::new(
+                ErrorCode::Unavailable,
+                "too many sign-ins at once; try again in a moment",
+            )
+            .with_retry_after(1));
+        }
+        let permit = self.slots.acquire().await;
+        self.waiting.fetch_sub(1, Ordering::AcqRel);
+        let _permit = permit.map_err(|e| Error::Internal(e.into()))?;
+        tokio::task::spawn_blocking(work)
+            .await
+            .map_err(|e| Error::Internal(e.into()))
+    }
+
+    /// Requests waiting for a slot now (for tests and metrics).
+    pub fn waiting(&self) -> usize {
+        self.waiting.load(Ordering::Acquire)
     }
 }
 
@@ -103,7 +157,12 @@ pub struct Security {
     pub join_redeem: Limiter,
     /// A real Argon2id hash verified for unknown usernames so their timing matches known ones.
     dummy_hash: String,
+    /// Bounds the password hashes (19 MiB of Argon2 memory each) computed at once.
+    pub hashing: HashGate,
     trust_forwarded_for: bool,
+    trusted_proxies: Vec<Cidr>,
+    /// When a request last came through a proxy that is not trusted (Unix seconds; 0: never).
+    untrusted_proxy_at: std::sync::atomic::AtomicU64,
     /// Admin sign-in links in progress: challenge → (server id, the connector's PIN id, expiry).
     /// In memory on purpose: a restart simply asks the admin to start again.
     links: std::sync::Mutex<std::collections::HashMap<String, (i64, String, std::time::Instant)>>,
@@ -135,9 +194,36 @@ impl Security {
             join_wizard: Limiter::per_minute(s.join_wizard_per_ip_per_minute),
             join_redeem: Limiter::per_minute(s.join_redeem_per_ip_per_minute),
             dummy_hash,
+            hashing: HashGate::new(HASHES_AT_ONCE, HASH_QUEUE),
             trust_forwarded_for: config.http.trust_forwarded_for,
+            trusted_proxies: config.http.trusted_proxies.clone(),
+            untrusted_proxy_at: std::sync::atomic::AtomicU64::new(0),
             links: std::sync::Mutex::new(std::collections::HashMap::new()),
         })
+    }
+
+    /// Record a request that carried `X-Forwarded-For` from a private address that is not a
+    /// trusted proxy: Zondarr sits behind a reverse proxy it was not told about, so every visitor
+    /// shares the proxy's address and its rate limits. Logged loudly at most every ten minutes,
+    /// and shown on the dashboard ([`Security::untrusted_proxy_seen`]).
+    fn note_untrusted_proxy(&self, peer: IpAddr) {
+        let now = Utc::now().timestamp().max(1) as u64;
+        let last = self.untrusted_proxy_at.swap(now, Ordering::AcqRel);
+        if now.saturating_sub(last) >= 600 {
+            tracing::warn!(
+                proxy = %peer,
+                "requests arrive through a reverse proxy that is not trusted: every visitor \
+                 shares its address and its rate limits; add it to http.trusted_proxies \
+                 (docs/security.md#reverse-proxies)"
+            );
+        }
+    }
+
+    /// When a request last came through an untrusted reverse proxy (within the last day).
+    pub fn untrusted_proxy_seen(&self) -> Option<chrono::DateTime<Utc>> {
+        let at = self.untrusted_proxy_at.load(Ordering::Acquire);
+        let at = chrono::DateTime::from_timestamp(i64::try_from(at).ok()?, 0)?;
+        (at > Utc::now() - ChronoDuration::days(1)).then_some(at)
     }
 
     /// The current settings (they can change at run time).
@@ -318,31 +404,121 @@ pub fn origin_of(url: &str) -> String {
     )
 }
 
-/// The client's address: the peer address, or the first `X-Forwarded-For` entry when the
-/// configuration says a trusted proxy sets it.
+/// An IP address range (`10.0.0.0/8`, `fd00::/8`) or a single address.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cidr {
+    network: IpAddr,
+    prefix: u8,
+}
+
+impl Cidr {
+    /// Parse `addr` or `addr/prefix`.
+    pub fn parse(text: &str) -> Option<Cidr> {
+        let (addr, prefix) = match text.split_once('/') {
+            Some((a, p)) => (a.trim().parse::<IpAddr>().ok()?, Some(p.trim().parse::<u8>().ok()?)),
+            None => (text.trim().parse::<IpAddr>().ok()?, None),
+        };
+        let max = if addr.is_ipv4() { 32 } else { 128 };
+        let prefix = prefix.unwrap_or(max);
+        (prefix <= max).then_some(Cidr {
+            network: addr,
+            prefix,
+        })
+    }
+
+    /// Whether `addr` lies in the range.
+    pub fn contains(&self, addr: IpAddr) -> bool {
+        match (self.network, canonical(addr)) {
+            (IpAddr::V4(net), IpAddr::V4(a)) => {
+                let mask = u32::MAX.checked_shl(32 - u32::from(self.prefix)).unwrap_or(0);
+                u32::from(net) & mask == u32::from(a) & mask
+            }
+            (IpAddr::V6(net), IpAddr::V6(a)) => {
+                let mask = u128::MAX.checked_shl(128 - u32::from(self.prefix)).unwrap_or(0);
+                u128::from(net) & mask == u128::from(a) & mask
+            }
+            _ => false,
+        }
+    }
+}
+
+/// An IPv4-mapped IPv6 address as the IPv4 address it is.
+fn canonical(addr: IpAddr) -> IpAddr {
+    match addr {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(addr, IpAddr::V4),
+        v4 => v4,
+    }
+}
+
+/// Whether an address is one a reverse proxy on the same host or network would connect from.
+fn is_private(addr: IpAddr) -> bool {
+    match canonical(addr) {
+        IpAddr::V4(v4) => v4.is_loopback() || v4.is_private() || v4.is_link_local(),
+        IpAddr::V6(v6) => {
+            v6.is_loopback() || (v6.segments()[0] & 0xfe00) == 0xfc00 || (v6.segments()[0] & 0xffc0) == 0xfe80
+        }
+    }
+}
+
+/// The key a per-address rate limit counts under: the address itself, or for IPv6 its /64 (one
+/// customer's network, which hands out addresses from it at will).
+pub fn limit_key(ip: &str) -> String {
+    match ip.parse::<IpAddr>().map(canonical) {
+        Ok(IpAddr::V6(v6)) => {
+            let s = v6.segments();
+            format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+        }
+        Ok(v4) => v4.to_string(),
+        Err(_) => ip.to_owned(),
+    }
+}
+
+/// The client's address.
+///
+/// Without trusted proxies it is the connecting peer. When the peer is a trusted proxy
+/// (`http.trusted_proxies`, or any peer with `http.trust_forwarded_for`), `X-Forwarded-For` is
+/// read from the right: each proxy appends the address it saw, so the right-most entry that is
+/// not itself a trusted proxy is the client (entries further left were written by the client and
+/// prove nothing).
 #[derive(Debug, Clone)]
 pub struct ClientIp(pub Option<String>);
+
+impl ClientIp {
+    /// The client address of a request from `peer` with these headers.
+    pub fn resolve(security: &Security, peer: Option<IpAddr>, headers: &HeaderMap) -> Option<IpAddr> {
+        let peer = peer.map(canonical)?;
+        let trusted = |addr: IpAddr| security.trusted_proxies.iter().any(|c| c.contains(addr));
+        let forwarded: Vec<IpAddr> = headers
+            .get_all("x-forwarded-for")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .filter_map(|entry| entry.trim().parse::<IpAddr>().ok())
+            .map(canonical)
+            .collect();
+        if security.trust_forwarded_for || trusted(peer) {
+            if let Some(client) = forwarded.iter().rev().find(|a| !trusted(**a)) {
+                return Some(*client);
+            }
+            return forwarded.first().copied().or(Some(peer));
+        }
+        if !forwarded.is_empty() && is_private(peer) {
+            security.note_untrusted_proxy(peer);
+        }
+        Some(peer)
+    }
+}
 
 impl FromRequestParts<AppState> for ClientIp {
     type Rejection = Error;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self> {
-        if state.security().trust_forwarded_for
-            && let Some(first) = parts
-                .headers
-                .get("x-forwarded-for")
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.split(',').next())
-                .map(str::trim)
-                .filter(|v| v.parse::<std::net::IpAddr>().is_ok())
-        {
-            return Ok(ClientIp(Some(first.to_owned())));
-        }
+        let peer = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|ci| ci.0.ip());
         Ok(ClientIp(
-            parts
-                .extensions
-                .get::<ConnectInfo<SocketAddr>>()
-                .map(|ci| ci.0.ip().to_string()),
+            ClientIp::resolve(state.security(), peer, &parts.headers).map(|a| a.to_string()),
         ))
     }
 }
@@ -761,8 +937,37 @@ pub fn check_locked(f: &db::auth::Failures) -> Result<()> {
     Ok(())
 }
 
-/// Count a failed login; returns whether this failure locked the account.
+/// The key failed sign-ins are counted and locked under: the account *and* the client address
+/// (an IPv6 address by its /64). Someone else's failures from elsewhere never lock the admin
+/// out; brute force from one place is locked, and spread over many places it is bounded by the
+/// per-address rate limits and the password hasher's queue (docs/security.md).
+pub fn lock_key(username: &str, ip: Option<&str>) -> String {
+    format!(
+        "{}\u{1f}{}",
+        username.trim().to_lowercase(),
+        ip.map_or_else(|| "unknown".to_owned(), limit_key)
+    )
+}
+
+/// Count a failed login or second factor; returns whether this failure locked the key.
+///
+/// Failures decay: after `lockout_max_secs` without a failure the count and the lockout
+/// doubling start afresh, so an old incident does not make the next typo cost an hour.
 pub fn record_failure(cfg: &SecurityConfig, f: &mut db::auth::Failures) -> bool {
+    let quiet = f
+        .last_failure_at
+        .as_deref()
+        .and_then(time::parse)
+        .is_some_and(|at| Utc::now() - at > ChronoDuration::seconds(cfg.lockout_max_secs as i64));
+    let locked_now = f
+        .locked_until
+        .as_deref()
+        .and_then(time::parse)
+        .is_some_and(|until| until > Utc::now());
+    if quiet && !locked_now {
+        f.failures = 0;
+        f.lockouts = 0;
+    }
     f.failures += 1;
     if f.failures < i64::from(cfg.lockout_after) {
         return false;

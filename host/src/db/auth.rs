@@ -479,7 +479,7 @@ pub fn touch_api_key(c: &Connection, id: i64) -> rusqlite::Result<usize> {
     )
 }
 
-/// Lock state of a username.
+/// Lock state of a lock key (a username and a client address, see `auth::lock_key`).
 #[derive(Debug, Clone, Default)]
 pub struct Failures {
     /// Consecutive failures since the last success or lockout.
@@ -488,18 +488,21 @@ pub struct Failures {
     pub lockouts: i64,
     /// Locked until this time.
     pub locked_until: Option<String>,
+    /// When the last failure was recorded (failures decay after a quiet period).
+    pub last_failure_at: Option<String>,
 }
 
 /// Current failure state.
 pub fn failures(c: &Connection, username: &str) -> rusqlite::Result<Failures> {
     Ok(c.query_row(
-        "SELECT failures, lockouts, locked_until FROM login_failures WHERE username = ?1",
+        "SELECT failures, lockouts, locked_until, last_failure_at FROM login_failures WHERE username = ?1",
         [username],
         |r| {
             Ok(Failures {
                 failures: r.get(0)?,
                 lockouts: r.get(1)?,
                 locked_until: r.get(2)?,
+                last_failure_at: r.get(3)?,
             })
         },
     )
@@ -516,6 +519,16 @@ pub fn save_failures(c: &Connection, username: &str, f: &Failures) -> rusqlite::
         params![username, f.failures, f.lockouts, f.locked_until, time::now()],
     )?;
     Ok(())
+}
+
+/// Delete failure records that are neither locked nor recent (last failure before `before`).
+pub fn prune_failures(c: &Connection, before: &str) -> rusqlite::Result<usize> {
+    c.execute(
+        "DELETE FROM login_failures
+         WHERE (locked_until IS NULL OR locked_until <= ?2)
+           AND (last_failure_at IS NULL OR last_failure_at < ?1)",
+        params![before, time::now()],
+    )
 }
 
 /// Forget failures after a successful login.

@@ -90,17 +90,21 @@ fn credential_fields(username: &str, password_value: &str) -> Vec<FieldError> {
     fields
 }
 
-async fn hash_blocking(password_value: String) -> Result<String> {
-    tokio::task::spawn_blocking(move || password::hash(&password_value))
-        .await
-        .map_err(|e| Error::Internal(e.into()))?
+async fn hash_blocking(state: &AppState, password_value: String) -> Result<String> {
+    state
+        .security()
+        .hashing
+        .run(move || password::hash(&password_value))
+        .await?
         .map_err(Error::Internal)
 }
 
-async fn verify_blocking(password_value: String, hash: String) -> Result<bool> {
-    tokio::task::spawn_blocking(move || password::verify(&password_value, &hash))
+async fn verify_blocking(state: &AppState, password_value: String, hash: String) -> Result<bool> {
+    state
+        .security()
+        .hashing
+        .run(move || password::verify(&password_value, &hash))
         .await
-        .map_err(|e| Error::Internal(e.into()))
 }
 
 /// The signed-in admin, as answered by setup and sign-in.
@@ -174,7 +178,7 @@ async fn setup(
     if !fields.is_empty() {
         return Err(Error::invalid(fields));
     }
-    let hash = hash_blocking(req.password).await?;
+    let hash = hash_blocking(&state, req.password).await?;
     let username = req.username.clone();
     let url_to_store = public_url.clone().filter(|_| !security.public_url_locked());
     let audit_ip = ip.clone();
@@ -324,18 +328,17 @@ async fn login(
     if username.is_empty() || username.len() > 64 || req.password.len() > 1024 {
         return Err(invalid_credentials());
     }
-    security
-        .login_account
-        .check(&username.to_lowercase())
-        .map_err(rate_limited)?;
+    // Per account *and* address: failures elsewhere never throttle or lock this client.
+    let lock = crate::auth::lock_key(&username, ip.as_deref());
+    security.login_account.check(&lock).map_err(rate_limited)?;
 
-    let lookup_name = username.clone();
+    let (lookup_name, lookup_lock) = (username.clone(), lock.clone());
     let (admin, failures) = state
         .db()
         .run(move |c| {
             Ok((
                 db::auth::admin_by_username(c, &lookup_name)?,
-                db::auth::failures(c, &lookup_name)?,
+                db::auth::failures(c, &lookup_lock)?,
             ))
         })
         .await?;
@@ -357,19 +360,9 @@ async fn login(
         || security.dummy_hash().to_owned(),
         |a| a.password_hash.clone(),
     );
-    let ok = verify_blocking(req.password, hash).await? && admin.is_some();
+    let ok = verify_blocking(&state, req.password, hash).await? && admin.is_some();
     let Some(admin) = admin.filter(|_| ok) else {
-        let cfg = security.config();
-        let name = username.clone();
-        let locked = state
-            .db()
-            .write(move |tx| {
-                let mut f = db::auth::failures(tx, &name)?;
-                let locked = record_failure(&cfg, &mut f);
-                db::auth::save_failures(tx, &name, &f)?;
-                Ok(locked)
-            })
-            .await?;
+        let locked = count_failure(&state, lock.clone()).await?;
         // One log line per failure, for the log stream and for tools like fail2ban.
         tracing::warn!(
             username = %username,
@@ -403,12 +396,25 @@ async fn login(
         return Err(invalid_credentials());
     };
 
-    let name = admin.username.clone();
+    // The failures of this account and address are forgotten only once the sign-in is whole
+    // (after the second factor, when there is one), so a known password does not reset the count
+    // of TOTP guesses.
+    complete_sign_in(&state, admin, ip, &headers, "password").await
+}
+
+/// Record a failed sign-in or second factor under `lock` (see [`crate::auth::lock_key`]);
+/// returns whether it locked the key.
+async fn count_failure(state: &AppState, lock: String) -> Result<bool> {
+    let cfg = state.security().config();
     state
         .db()
-        .write(move |tx| Ok(db::auth::clear_failures(tx, &name)?))
-        .await?;
-    complete_sign_in(&state, admin, ip, &headers, "password").await
+        .write(move |tx| {
+            let mut f = db::auth::failures(tx, &lock)?;
+            let locked = record_failure(&cfg, &mut f);
+            db::auth::save_failures(tx, &lock, &f)?;
+            Ok(locked)
+        })
+        .await
 }
 
 /// The credentials were right: ask for the second factor when TOTP is on, else open the session.
@@ -455,6 +461,11 @@ async fn finish_login(
     headers: &HeaderMap,
     method: &'static str,
 ) -> Result<Response> {
+    let lock = crate::auth::lock_key(&admin.username, ip.as_deref());
+    state
+        .db()
+        .write(move |tx| Ok(db::auth::clear_failures(tx, &lock)?))
+        .await?;
     let session = issue_session(state, admin.id, ip.clone(), user_agent(headers)).await?;
     let session_id = session.id;
     audit_anonymous(
@@ -580,6 +591,15 @@ async fn login_totp(
         })
         .await?
         .ok_or_else(invalid_second_factor)?;
+    // Second-factor guesses count toward the same lock as passwords (per account and address):
+    // with the password known, six digits must not be guessable at the rate limit.
+    let lock = crate::auth::lock_key(&admin.username, ip.as_deref());
+    let lookup = lock.clone();
+    let failures = state
+        .db()
+        .run(move |c| Ok(db::auth::failures(c, &lookup)?))
+        .await?;
+    check_locked(&failures)?;
     match consume_second_factor(&state, &admin, &req.code).await {
         Ok(method) => {
             let hash = token_hash(&req.challenge);
@@ -590,6 +610,13 @@ async fn login_totp(
             finish_login(&state, admin, ip, &headers, method).await
         }
         Err(e) => {
+            let locked = count_failure(&state, lock).await?;
+            tracing::warn!(
+                username = %admin.username,
+                ip = ip.as_deref().unwrap_or("unknown"),
+                locked,
+                "sign-in failed: wrong second factor"
+            );
             audit_anonymous(
                 state.db(),
                 format!("admin:{}", admin.username),
@@ -597,7 +624,7 @@ async fn login_totp(
                 "auth.totp",
                 None,
                 Outcome::Failure,
-                None,
+                Some(json!({ "locked": locked })),
             )
             .await?;
             Err(e)
@@ -736,7 +763,7 @@ async fn check_current_password(
     row: &db::auth::Admin,
     given: String,
 ) -> Result<()> {
-    if given.len() > 1024 || !verify_blocking(given, row.password_hash.clone()).await? {
+    if given.len() > 1024 || !verify_blocking(state, given, row.password_hash.clone()).await? {
         return Err(Error::invalid(vec![FieldError::new(
             "current_password",
             "is wrong",
@@ -767,7 +794,7 @@ async fn change_password(
     if let Err(rule) = password::check_password(&req.new_password, &row.username) {
         return Err(Error::invalid(vec![FieldError::new("new_password", rule)]));
     }
-    let hash = hash_blocking(req.new_password).await?;
+    let hash = hash_blocking(&state, req.new_password).await?;
     let (admin_id, keep) = (admin.id, admin.session_id());
     let revoked = state
         .db()

@@ -175,11 +175,9 @@ async fn sign_in_with_password(
     {
         return Err(invalid_credentials());
     }
-    let key = format!("server{id}:{username}");
-    security
-        .login_account
-        .check(&key.to_lowercase())
-        .map_err(rate_limited)?;
+    // Per account and address, like the password sign-in (see `auth::lock_key`).
+    let key = crate::auth::lock_key(&format!("server{id}:{username}"), ip.as_deref());
+    security.login_account.check(&key).map_err(rate_limited)?;
     let lookup = key.clone();
     let failures = state
         .db()
