@@ -28,6 +28,7 @@ use zondarr::plugins::{
 mod api;
 mod calls;
 mod reload;
+mod sandbox;
 
 pub(super) const TOKEN: &str = "fixture-token-123";
 const VERSION_TAG: &[u8] = b"ZONDARR-FIXTURE-VERSION=0.1.0;";

@@ -24,7 +24,11 @@ pub async fn check(path: &Path, cfg: &Config) -> anyhow::Result<String> {
             MAX_COMPONENT_BYTES / (1024 * 1024)
         );
     }
-    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let bytes = match super::registry::read_plugin_file_blocking(path) {
+        Ok(Some(bytes)) => bytes,
+        Ok(None) => bail!("cannot read {}: not found", path.display()),
+        Err(reason) => bail!("{} would be refused: {reason}", path.display()),
+    };
     let host = PluginHost::standalone(&cfg.plugins, None)?;
     let result = host.inspect(&bytes).await;
     host.shutdown().await;
@@ -32,6 +36,36 @@ pub async fn check(path: &Path, cfg: &Config) -> anyhow::Result<String> {
         Ok(inspection) => Ok(report(path, &inspection)),
         Err(e) => bail!("{} would be refused: {}", path.display(), e.message),
     }
+}
+
+/// The files in the plugins folder that provide plugin `id`, run through the real load pipeline:
+/// what `zondarr plugin approve ID` approves. Each is (file name, version, sha256).
+pub async fn folder_versions_of(
+    id: &str,
+    cfg: &Config,
+) -> anyhow::Result<Vec<(String, String, String)>> {
+    let dir = &cfg.plugins.dir;
+    let entries = std::fs::read_dir(dir)
+        .with_context(|| format!("cannot read the plugins folder {}", dir.display()))?;
+    let host = PluginHost::standalone(&cfg.plugins, None)?;
+    let mut found = Vec::new();
+    for entry in entries.flatten() {
+        let path = entry.path();
+        let Some(name) = super::registry::plugin_file_name(&path) else {
+            continue;
+        };
+        let Ok(Some(bytes)) = super::registry::read_plugin_file_blocking(&path) else {
+            continue;
+        };
+        if let Ok(i) = host.inspect(&bytes).await
+            && i.manifest.id == id
+        {
+            found.push((name, i.manifest.version.clone(), i.sha256.clone()));
+        }
+    }
+    host.shutdown().await;
+    found.sort();
+    Ok(found)
 }
 
 fn report(path: &Path, i: &Inspection) -> String {

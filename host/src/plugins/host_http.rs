@@ -103,6 +103,9 @@ pub(crate) struct Planned {
     body: Option<Vec<u8>>,
     credential: Credential,
     insecure: bool,
+    /// The path every request and followed redirect must stay under (the server's base path,
+    /// `/` for extra hosts), with a trailing `/`.
+    scope: String,
 }
 
 #[derive(Debug, Clone)]
@@ -143,6 +146,53 @@ fn parse_origin(s: &str) -> Option<Url> {
         return None;
     }
     Some(url)
+}
+
+/// Whether `path` (a request path without its query) has a `.` or `..` segment, also when
+/// percent-encoded (once or twice, `%2e%2e`, `%252e`) or split by an encoded `/` or `\`: a
+/// reverse proxy in front of the server may decode and normalise it, sending the request, with
+/// the server's credential, to another application.
+pub(crate) fn has_dot_segment(path: &str) -> bool {
+    let mut text = path.to_owned();
+    for _ in 0..3 {
+        if text.split(['/', '\\']).any(|seg| seg == "." || seg == "..") {
+            return true;
+        }
+        let decoded = percent_decode(&text);
+        if decoded == text {
+            return false;
+        }
+        text = decoded;
+    }
+    // Still encoded after three rounds: nothing legitimate looks like that.
+    true
+}
+
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%'
+            && i + 2 < bytes.len()
+            && let Some(v) = std::str::from_utf8(&bytes[i + 1..i + 3])
+                .ok()
+                .and_then(|h| u8::from_str_radix(h, 16).ok())
+        {
+            out.push(v);
+            i += 3;
+            continue;
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Whether `url` is inside `scope` (a path ending in `/`) and free of dot segments.
+fn in_scope(url: &Url, scope: &str) -> bool {
+    let path = url.path();
+    (path.starts_with(scope) || format!("{path}/") == scope) && !has_dot_segment(path)
 }
 
 /// Check `req` against the policy and build what to send. `Err` is the `denied` reason.
@@ -187,17 +237,26 @@ pub(crate) fn plan(
         return Err("the target contains characters that are not allowed in a path".into());
     }
 
-    // Origin and base path of the destination, then the target appended to the path.
+    // Origin and base path of the destination, then the target appended to the path. Dot
+    // segments (`/../x`, `%2e%2e`) are refused before the URL parser would resolve them.
+    let target_path = target.split('?').next().unwrap_or_default();
+    if has_dot_segment(target_path) {
+        return Err("the target contains `.` or `..` path segments (also percent-encoded)".into());
+    }
     let origin = base.origin().ascii_serialization();
     let prefix = if dest == Dest::Server {
         base.path().trim_end_matches('/')
     } else {
         ""
     };
+    let scope = format!("{prefix}/");
     let mut url = Url::parse(&format!("{origin}{prefix}{target}"))
         .map_err(|_| "the target is not a valid path".to_owned())?;
     if url.origin() != base.origin() {
         return Err("the target leaves the allowed origin".into());
+    }
+    if !in_scope(&url, &scope) {
+        return Err("the target leaves the server's base path".into());
     }
 
     let credential = if credentials {
@@ -258,6 +317,7 @@ pub(crate) fn plan(
         body: req.body,
         credential,
         insecure,
+        scope,
     })
 }
 
@@ -338,6 +398,7 @@ pub(crate) async fn send(
         mut body,
         credential,
         insecure,
+        scope,
     } = planned;
     let client = if insecure {
         &shared.insecure
@@ -373,8 +434,11 @@ pub(crate) async fn send(
                 .get(reqwest::header::LOCATION)
                 .and_then(|v| v.to_str().ok())
                 .and_then(|loc| url.join(loc).ok());
+            // Followed only within the origin and under the base path; anything else is handed
+            // back to the plugin unfollowed, so the credential goes nowhere else.
             if let Some(mut next) = next
                 && next.origin() == origin
+                && in_scope(&next, &scope)
             {
                 hops += 1;
                 // 303 always, and 301/302 after a POST, become a GET without body (as browsers
@@ -613,6 +677,42 @@ mod tests {
             let err = plan(&ctx(), &manifest(AuthScheme::None), Dest::Server, get(t)).unwrap_err();
             assert!(err.contains("target"), "{t}: {err}");
         }
+    }
+
+    #[test]
+    fn refuses_escapes_from_the_base_path() {
+        for t in [
+            "/../x",
+            "/a/../../x",
+            "/%2e%2e/x",
+            "/%2E%2e/x",
+            "/.%2e/x",
+            "/%252e%252e/x",
+            "/..%2fx",
+            "/a/..%5cx",
+            "/./x",
+            "/..",
+        ] {
+            let err = plan(&ctx(), &manifest(AuthScheme::None), Dest::Server, get(t)).unwrap_err();
+            assert!(
+                err.contains("`..`") || err.contains("base path"),
+                "{t}: {err}"
+            );
+        }
+        // Dots inside a name are fine, and so is a query that mentions `..`.
+        for t in ["/a..b/x", "/file.json", "/x?path=../y", "/..."] {
+            plan(&ctx(), &manifest(AuthScheme::None), Dest::Server, get(t))
+                .unwrap_or_else(|e| panic!("{t}: {e}"));
+        }
+        let p = plan(&ctx(), &manifest(AuthScheme::None), Dest::Server, get("/x")).unwrap();
+        assert!(in_scope(&p.url, &p.scope));
+        let outside = Url::parse("http://10.0.0.5:8096/other/x").unwrap();
+        assert!(
+            !in_scope(&outside, &p.scope),
+            "a redirect out of /jf/ is not followed"
+        );
+        let sibling = Url::parse("http://10.0.0.5:8096/jfx/x").unwrap();
+        assert!(!in_scope(&sibling, &p.scope));
     }
 
     #[test]

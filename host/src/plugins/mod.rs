@@ -30,7 +30,7 @@ mod watch;
 pub use error::{CallError, ConnectorError, CrashKind};
 pub use host_http::ServerHandle;
 pub use load::{LoadError, LoadTimings, MAX_COMPONENT_BYTES};
-pub use registry::{Bundled, RescanFailure, RescanReport};
+pub use registry::{Approval, Bundled, PendingApproval, RescanFailure, RescanReport};
 pub use status::{Inspection, LoadErrorView, PluginState, PluginStatus, SourceView};
 pub use types::*;
 
@@ -149,20 +149,34 @@ impl PluginHost {
     /// Start the host with the plugins embedded in the daemon: create the engine and the
     /// plugins folder if missing, load the bundled plugins, scan the folder, and watch it when
     /// `cfg.watch` is set. Compiled code is cached in `cache_dir`.
+    /// `approvals` are the plugin versions an admin approved (see [`PluginHost::approve`]).
     pub async fn start(
         cfg: &PluginsConfig,
         cache_dir: PathBuf,
         install_id: String,
+        approvals: Vec<Approval>,
     ) -> anyhow::Result<PluginHost> {
-        Self::start_with_bundled(cfg, cache_dir, install_id, bundled()).await
+        Self::start_full(cfg, cache_dir, install_id, bundled(), approvals).await
     }
 
-    /// [`PluginHost::start`] with an explicit list of bundled plugins (tests use the fixture).
+    /// [`PluginHost::start`] with an explicit list of bundled plugins (tests use the fixture)
+    /// and no approvals.
     pub async fn start_with_bundled(
         cfg: &PluginsConfig,
         cache_dir: PathBuf,
         install_id: String,
         bundled: Vec<Bundled>,
+    ) -> anyhow::Result<PluginHost> {
+        Self::start_full(cfg, cache_dir, install_id, bundled, Vec::new()).await
+    }
+
+    /// [`PluginHost::start`] with everything explicit.
+    pub async fn start_full(
+        cfg: &PluginsConfig,
+        cache_dir: PathBuf,
+        install_id: String,
+        bundled: Vec<Bundled>,
+        approvals: Vec<Approval>,
     ) -> anyhow::Result<PluginHost> {
         std::fs::create_dir_all(&cfg.dir).map_err(|e| {
             anyhow::anyhow!(
@@ -197,6 +211,7 @@ impl PluginHost {
         {
             let inner = &host.inner;
             let mut registry = inner.registry.lock().await;
+            registry.set_approvals(approvals);
             registry.load_bundled(&inner.loader, &inner.published).await;
             let report = registry.rescan(&inner.loader, &inner.published).await;
             tracing::info!(
@@ -283,6 +298,24 @@ impl PluginHost {
         let inner = &self.inner;
         let mut registry = inner.registry.lock().await;
         registry.rescan(&inner.loader, &inner.published).await
+    }
+
+    /// Re-read the plugins folder after replacing the set of approved versions (the API's rescan
+    /// reads them from the database first, so an approval given with `zondarr plugin approve`
+    /// takes effect).
+    pub async fn rescan_with_approvals(&self, approvals: Vec<Approval>) -> RescanReport {
+        let inner = &self.inner;
+        let mut registry = inner.registry.lock().await;
+        registry.set_approvals(approvals);
+        registry.rescan(&inner.loader, &inner.published).await
+    }
+
+    /// Approve the version(s) of `id` waiting for approval: they serve from now on. Returns what
+    /// was approved (empty when nothing was waiting); the caller stores the approvals.
+    pub async fn approve(&self, id: &str) -> Vec<PendingApproval> {
+        let inner = &self.inner;
+        let mut registry = inner.registry.lock().await;
+        registry.approve(id, &inner.published)
     }
 
     /// Stop watching the folder and refuse new calls. Calls already running finish.

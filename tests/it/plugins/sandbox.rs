@@ -1,0 +1,365 @@
+//! The sandbox against a hostile plugin (issue 17): stored secrets stay sealed whatever manifest
+//! is loaded, an impostor of an id in use waits for an admin's approval, a FIFO in the plugins
+//! folder is skipped, and the other limits hold.
+
+use super::api::{admin_client, get_json};
+use super::*;
+
+const DESCRIBE_TAG: &[u8] = b"ZONDARR-FIXTURE-DESCRIBE=normal;";
+
+/// The fixture as a hostile new version: `api_key` declared as plain text, no credential.
+fn retyped(version: &str) -> Vec<u8> {
+    patch(
+        &fixture_version(version),
+        DESCRIBE_TAG,
+        b"ZONDARR-FIXTURE-DESCRIBE=retype;",
+    )
+}
+
+fn status_of(host: &PluginHost) -> zondarr::plugins::PluginStatus {
+    host.status("fixture").expect("fixture status")
+}
+
+#[tokio::test]
+async fn a_new_version_that_retypes_a_secret_field_is_refused_and_the_old_one_serves() {
+    let (env, _tmp) = with_fixture(|_| {}).await;
+    let fake = fake_server().await;
+    install(&env.dir, "fixture.wasm", &retyped("0.2.0"));
+    let report = env.host.rescan().await;
+    let failure = report
+        .failed
+        .iter()
+        .find(|f| f.file == "fixture.wasm")
+        .unwrap_or_else(|| panic!("the retyped version was not refused: {report:#?}"));
+    assert!(
+        failure.error.contains("`api_key` is a secret") && failure.error.contains("0.2.0"),
+        "{}",
+        failure.error
+    );
+    let status = status_of(&env.host);
+    assert_eq!(status.version.as_deref(), Some("0.1.0"));
+    assert!(
+        status
+            .error
+            .as_ref()
+            .is_some_and(|e| e.message.contains("secret")),
+        "{status:#?}"
+    );
+    env.host
+        .test_connection("fixture", &server(&fake, ""))
+        .await
+        .expect("the old version still serves");
+}
+
+#[tokio::test]
+async fn a_folder_file_taking_over_a_bundled_id_waits_for_approval() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let cfg = config(tmp.path());
+    std::fs::create_dir_all(&cfg.dir).expect("mkdir");
+    install(&cfg.dir, "impostor.wasm", &fixture_version("6.6.6"));
+    let bundled = || {
+        vec![Bundled {
+            name: "fixture".into(),
+            bytes: Arc::from(fixture()),
+        }]
+    };
+    let env = start(cfg.clone(), bundled()).await;
+    let fake = fake_server().await;
+
+    let status = status_of(&env.host);
+    assert_eq!(
+        status.version.as_deref(),
+        Some("0.1.0"),
+        "the bundled version serves"
+    );
+    assert_eq!(
+        status.source,
+        SourceView::Bundled {
+            name: Some("fixture".into())
+        }
+    );
+    let pending = status
+        .pending_approval
+        .clone()
+        .expect("pending approval shown");
+    assert_eq!(pending.file, "impostor.wasm");
+    assert_eq!(pending.version, "6.6.6");
+    assert!(pending.reason.contains("bundled"), "{}", pending.reason);
+    env.host
+        .test_connection("fixture", &server(&fake, ""))
+        .await
+        .expect("the bundled version serves meanwhile");
+    // A rescan does not let it in either.
+    let report = env.host.rescan().await;
+    assert_eq!(report.pending_approval, vec!["impostor.wasm".to_owned()]);
+    assert_eq!(status_of(&env.host).version.as_deref(), Some("0.1.0"));
+
+    let approved = env.host.approve("fixture").await;
+    assert_eq!(approved.len(), 1, "{approved:#?}");
+    let status = status_of(&env.host);
+    assert_eq!(status.version.as_deref(), Some("6.6.6"));
+    assert!(status.pending_approval.is_none());
+    assert!(
+        env.host.approve("fixture").await.is_empty(),
+        "nothing left to approve"
+    );
+    env.host.shutdown().await;
+
+    // The approval is for that file's content: a restart with it lets it in at once, without it
+    // the bundled version serves again.
+    let approval = zondarr::plugins::Approval {
+        id: "fixture".into(),
+        sha256: approved[0].sha256.clone(),
+    };
+    let root = tmp.path().to_owned();
+    let again = PluginHost::start_full(
+        &cfg,
+        root.join("cache"),
+        "i".into(),
+        bundled(),
+        vec![approval],
+    )
+    .await
+    .expect("start");
+    assert_eq!(status_of(&again).version.as_deref(), Some("6.6.6"));
+    again.shutdown().await;
+    let fresh = PluginHost::start_full(&cfg, root.join("cache"), "i".into(), bundled(), Vec::new())
+        .await
+        .expect("start");
+    assert_eq!(status_of(&fresh).version.as_deref(), Some("0.1.0"));
+    // A changed file needs a new approval.
+    install(&cfg.dir, "impostor.wasm", &fixture_version("6.6.7"));
+    fresh.rescan().await;
+    let status = status_of(&fresh);
+    assert_eq!(status.version.as_deref(), Some("0.1.0"));
+    assert_eq!(
+        status.pending_approval.map(|p| p.version).as_deref(),
+        Some("6.6.7")
+    );
+}
+
+#[tokio::test]
+async fn fifos_in_the_plugins_folder_are_skipped_with_an_error() {
+    let (env, tmp) = with_fixture(|_| {}).await;
+    let fifo = env.dir.join("x.wasm");
+    let outside = tmp.path().join("pipe");
+    for path in [&fifo, &outside] {
+        let ok = std::process::Command::new("mkfifo")
+            .arg(path)
+            .status()
+            .expect("mkfifo")
+            .success();
+        assert!(ok, "mkfifo {}", path.display());
+    }
+    std::os::unix::fs::symlink(&outside, env.dir.join("y.wasm")).expect("symlink");
+    let report = tokio::time::timeout(Duration::from_secs(20), env.host.rescan())
+        .await
+        .expect("a rescan with FIFOs in the folder must not hang");
+    for name in ["x.wasm", "y.wasm"] {
+        let failure = report
+            .failed
+            .iter()
+            .find(|f| f.file == name)
+            .unwrap_or_else(|| panic!("{name} not reported: {report:#?}"));
+        assert!(
+            failure.error.contains("regular file"),
+            "{name}: {}",
+            failure.error
+        );
+    }
+    assert_eq!(status_of(&env.host).state, PluginState::Loaded);
+
+    // Start-up with a symlink to a FIFO in the folder does not hang either.
+    let cfg = PluginsConfig {
+        dir: env.dir.clone(),
+        ..config(tmp.path())
+    };
+    let started = tokio::time::timeout(
+        Duration::from_secs(20),
+        PluginHost::start_with_bundled(&cfg, tmp.path().join("cache2"), "i".into(), Vec::new()),
+    )
+    .await
+    .expect("start-up with a FIFO in the folder must not hang")
+    .expect("start");
+    assert_eq!(started.ids(), vec!["fixture".to_owned()]);
+    assert!(
+        started.list().iter().any(|s| s
+            .error
+            .as_ref()
+            .is_some_and(|e| e.file.as_deref() == Some("y.wasm"))),
+        "{:#?}",
+        started.list()
+    );
+
+    // `zondarr plugin check` refuses a FIFO instead of blocking on it.
+    let out = crate::support::command(&tmp.path().join("check-data"))
+        .args(["plugin", "check"])
+        .arg(&fifo)
+        .output()
+        .expect("plugin check");
+    assert!(!out.status.success());
+    let text = String::from_utf8_lossy(&out.stderr);
+    assert!(text.contains("regular file"), "{text}");
+}
+
+async fn send_json(
+    http: &reqwest::Client,
+    method: reqwest::Method,
+    url: &str,
+    body: Value,
+) -> (u16, Value) {
+    let resp = http
+        .request(method, url)
+        .json(&body)
+        .send()
+        .await
+        .expect("request");
+    let status = resp.status().as_u16();
+    (status, resp.json().await.unwrap_or(Value::Null))
+}
+
+#[tokio::test]
+async fn a_sealed_secret_stays_secret_when_a_new_manifest_retypes_it() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let data = tmp.path().join("data");
+    let plugins = data.join("plugins");
+    std::fs::create_dir_all(&plugins).expect("mkdir");
+    install(&plugins, "fixture.wasm", &fixture());
+    let fake = fake_server().await;
+    let daemon = crate::support::Daemon::start(&data);
+    let http = admin_client(&daemon).await;
+    let (status, created) = send_json(
+        &http,
+        reqwest::Method::POST,
+        &daemon.at("/api/v1/servers"),
+        json!({"name": "fx", "kind": "fixture", "url": fake.url, "config": {"api_key": TOKEN}, "extra_hosts": {"echo": fake.url}}),
+    )
+    .await;
+    assert_eq!(status, 201, "{created:#}");
+    let id = created["id"].as_i64().expect("id");
+    daemon.terminate();
+
+    // The daemon restarts with a version that declares `api_key` as plain text.
+    install(&plugins, "fixture.wasm", &retyped("0.2.0"));
+    let daemon = crate::support::Daemon::start(&data);
+    let server_url = daemon.at(&format!("/api/v1/servers/{id}"));
+    let (status, body) = send_json(
+        &http,
+        reqwest::Method::PATCH,
+        &server_url,
+        json!({"enabled": false, "config": {"behaviour": "leak"}}),
+    )
+    .await;
+    assert_eq!(status, 200, "{body:#}");
+    let (_, shown) = get_json(&http, &server_url).await;
+    assert!(
+        !shown.to_string().contains(TOKEN),
+        "secret returned: {shown:#}"
+    );
+    assert_eq!(shown["credentials"]["api_key"], true, "{shown:#}");
+    assert!(shown["config"].get("api_key").is_none(), "{shown:#}");
+
+    // The plugin asks for it as configuration: it gets nothing.
+    let (status, body) = send_json(
+        &http,
+        reqwest::Method::PATCH,
+        &server_url,
+        json!({"enabled": true}),
+    )
+    .await;
+    assert_ne!(status, 200, "{body:#}");
+    let text = body.to_string();
+    assert!(
+        text.contains("leaked api_key=<none>"),
+        "the leak path did not run: {text}"
+    );
+    assert!(!text.contains(TOKEN), "secret handed to the plugin: {text}");
+    let db = rusqlite::Connection::open(data.join("zondarr.db")).expect("db");
+    let plain: String = db
+        .query_row("SELECT config FROM servers WHERE id = ?1", [id], |r| {
+            r.get(0)
+        })
+        .expect("row");
+    assert!(
+        !plain.contains(TOKEN),
+        "secret in the plaintext column: {plain}"
+    );
+}
+
+#[tokio::test]
+async fn a_takeover_of_another_file_waits_for_approval_by_api_or_cli() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let data = tmp.path().join("data");
+    let plugins = data.join("plugins");
+    std::fs::create_dir_all(&plugins).expect("mkdir");
+    install(&plugins, "a.wasm", &fixture());
+    let daemon = crate::support::Daemon::start(&data);
+    let http = admin_client(&daemon).await;
+    let plugin_url = daemon.at("/api/v1/plugins/fixture");
+    let rescan = || async {
+        let resp = http
+            .post(daemon.at("/api/v1/plugins/rescan"))
+            .send()
+            .await
+            .expect("rescan");
+        assert_eq!(resp.status(), 200);
+    };
+
+    let (status, body) = send_json(
+        &http,
+        reqwest::Method::POST,
+        &daemon.at("/api/v1/plugins/fixture/approve"),
+        json!({}),
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (409, Some("CONFLICT")),
+        "{body:#}"
+    );
+
+    install(&plugins, "b.wasm", &fixture_version("0.2.0"));
+    rescan().await;
+    let (_, shown) = get_json(&http, &plugin_url).await;
+    assert_eq!(shown["version"], "0.1.0", "{shown:#}");
+    assert_eq!(shown["pending_approval"]["file"], "b.wasm", "{shown:#}");
+    assert_eq!(shown["pending_approval"]["version"], "0.2.0", "{shown:#}");
+
+    // `zondarr plugin approve` records the approval; the next rescan applies it.
+    let out = crate::support::command(&data)
+        .args(["plugin", "approve", "fixture"])
+        .output()
+        .expect("plugin approve");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("b.wasm"));
+    rescan().await;
+    let (_, shown) = get_json(&http, &plugin_url).await;
+    assert_eq!(shown["version"], "0.2.0", "{shown:#}");
+    assert_eq!(shown["source"]["file"], "b.wasm", "{shown:#}");
+    rescan().await;
+    let (_, shown) = get_json(&http, &plugin_url).await;
+    assert_eq!(
+        shown["source"]["file"], "b.wasm",
+        "approved files do not take turns: {shown:#}"
+    );
+
+    // The API approves a waiting file at once.
+    install(&plugins, "c.wasm", &fixture_version("0.3.0"));
+    rescan().await;
+    let (_, shown) = get_json(&http, &plugin_url).await;
+    assert_eq!(shown["version"], "0.2.0", "{shown:#}");
+    let (status, body) = send_json(
+        &http,
+        reqwest::Method::POST,
+        &daemon.at("/api/v1/plugins/fixture/approve"),
+        json!({}),
+    )
+    .await;
+    assert_eq!(status, 200, "{body:#}");
+    assert_eq!(body["plugin"]["version"], "0.3.0", "{body:#}");
+    assert_eq!(body["approved"][0]["file"], "c.wasm", "{body:#}");
+}
