@@ -70,6 +70,9 @@ pub async fn folder_versions_of(
 
 fn report(path: &Path, i: &Inspection) -> String {
     let m = &i.manifest;
+    // Everything below but the numbers comes from the plugin: control characters are escaped
+    // so a hostile manifest cannot forge lines of this report or drive the terminal.
+    let e = |s: &str| super::host_log::escape(s).into_owned();
     let mut out = String::new();
     let _ = writeln!(
         out,
@@ -84,9 +87,9 @@ fn report(path: &Path, i: &Inspection) -> String {
     );
     let _ = writeln!(out, "  interfaces:   {}", i.interfaces.join(", "));
     let _ = writeln!(out, "  id:           {}", m.id);
-    let _ = writeln!(out, "  name:         {}", m.name);
-    let _ = writeln!(out, "  version:      {}", m.version);
-    let _ = writeln!(out, "  description:  {}", m.description);
+    let _ = writeln!(out, "  name:         {}", e(&m.name));
+    let _ = writeln!(out, "  version:      {}", e(&m.version));
+    let _ = writeln!(out, "  description:  {}", e(&m.description));
     let caps: Vec<&str> = m.capabilities.iter().map(|c| c.as_str()).collect();
     let _ = writeln!(
         out,
@@ -103,8 +106,8 @@ fn report(path: &Path, i: &Inspection) -> String {
         super::AuthScheme::Header {
             name,
             value_template,
-        } => format!("header {name}: {value_template}"),
-        super::AuthScheme::Query { param, field } => format!("query ?{param}={{{field}}}"),
+        } => e(&format!("header {name}: {value_template}")),
+        super::AuthScheme::Query { param, field } => e(&format!("query ?{param}={{{field}}}")),
     };
     let _ = writeln!(out, "  auth:         {auth}");
     let _ = writeln!(
@@ -124,10 +127,10 @@ fn report(path: &Path, i: &Inspection) -> String {
             "    - {} ({}{req}{default}): {}",
             f.key,
             plain(&f.kind),
-            f.label
+            e(&f.label)
         );
         if let Some(help) = &f.help {
-            let _ = writeln!(out, "        {help}");
+            let _ = writeln!(out, "        {}", e(help));
         }
     }
     let _ = writeln!(
@@ -141,11 +144,11 @@ fn report(path: &Path, i: &Inspection) -> String {
             "    - {} ({}, default {}): {}",
             p.key,
             plain(&p.kind),
-            plain(&p.default_value),
-            p.label
+            e(&plain(&p.default_value)),
+            e(&p.label)
         );
         if let Some(description) = &p.description {
-            let _ = writeln!(out, "        {description}");
+            let _ = writeln!(out, "        {}", e(description));
         }
     }
     let _ = writeln!(
@@ -159,15 +162,21 @@ fn report(path: &Path, i: &Inspection) -> String {
         } else {
             "no credentials"
         };
-        let _ = writeln!(out, "    - {} {} ({creds}): {}", h.id, h.origin, h.purpose);
+        let _ = writeln!(
+            out,
+            "    - {} {} ({creds}): {}",
+            h.id,
+            e(&h.origin),
+            e(&h.purpose)
+        );
     }
     let _ = writeln!(out, "  imports:");
     for name in &i.imports {
-        let _ = writeln!(out, "    - {name}");
+        let _ = writeln!(out, "    - {}", e(name));
     }
     let _ = writeln!(out, "  exports:");
     for name in &i.exports {
-        let _ = writeln!(out, "    - {name}");
+        let _ = writeln!(out, "    - {}", e(name));
     }
     let _ = writeln!(
         out,

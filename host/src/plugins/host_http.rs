@@ -531,6 +531,10 @@ impl CallState {
         dest: Dest<'_>,
         req: host::Request,
     ) -> wasmtime::Result<Result<host::Response, HttpError>> {
+        // Charge the guest's CPU time up to here before anything waits.
+        if self.cpu_charge() {
+            return Err(self.cpu_budget_error());
+        }
         let ctx = self.server_ctx(&handle)?;
         let Some(manifest) = self.io.manifest.clone() else {
             return Ok(Err(HttpError::Denied(
@@ -540,17 +544,38 @@ impl CallState {
         let planned = match plan(&ctx, &manifest, dest, req) {
             Ok(p) => p,
             Err(reason) => {
-                tracing::warn!(plugin = %self.io.plugin_id, %reason, "plugin request denied");
+                // A denied request costs budget like a sent one, and only the first few of a
+                // call are logged, so a plugin cannot flood the log or spin on refusals.
+                self.io.denied_logged += 1;
+                let plugin = self.io.plugin_id.clone();
+                let reason = super::host_log::escape(&reason).into_owned();
+                match self.io.denied_logged {
+                    n if n <= MAX_DENIED_LOGGED => {
+                        tracing::warn!(plugin = %plugin, %reason, "plugin request denied")
+                    }
+                    n if n == MAX_DENIED_LOGGED + 1 => tracing::warn!(
+                        plugin = %plugin,
+                        "more requests of this call were denied; they are not logged"
+                    ),
+                    _ => tracing::debug!(plugin = %plugin, %reason, "plugin request denied"),
+                }
+                if let Err(e) = self.io.budget.take() {
+                    return Ok(Err(e));
+                }
                 return Ok(Err(HttpError::Denied(reason)));
             }
         };
         let shared = self.io.http.clone();
         let plugin = self.io.plugin_id.clone();
         let response = send(&shared, &mut self.io.budget, &plugin, planned).await;
-        self.io.waited = true;
+        // The wait was not guest CPU time: the guest resumes here.
+        self.cpu_resume();
         Ok(response)
     }
 }
+
+/// Denied requests logged per call at `warn`.
+const MAX_DENIED_LOGGED: u32 = 3;
 
 impl host::HostServer for CallState {
     async fn base_url(&mut self, handle: Resource<ServerHandle>) -> wasmtime::Result<String> {

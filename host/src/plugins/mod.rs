@@ -52,8 +52,29 @@ mod embedded {
 /// How long a call waits for a free slot of the plugin's concurrency limit before it is
 /// refused with `PLUGIN_BUSY`.
 pub const BUSY_WAIT: Duration = Duration::from_secs(2);
+/// First wait before a plugin (or a plugin with one server) that failed too often in a row gets
+/// another call; doubled after every further failure, up to 15 minutes.
+pub const HEALTH_BACKOFF: Duration = Duration::from_secs(30);
 /// Debounce of the plugins-folder watcher.
 pub const WATCH_DEBOUNCE: Duration = Duration::from_millis(300);
+
+/// The response cap in effect: `plugins.max_response_bytes`, but at most a quarter of the call's
+/// memory limit, so a body that passes the cap fits in the guest's memory together with its
+/// parsed form and is refused as `too-large` instead of crashing the plugin. Host-side buffering
+/// is then at most `plugins.concurrency` × this per plugin.
+pub fn response_cap(cfg: &PluginsConfig) -> u64 {
+    let quarter = (cfg.memory_bytes / 4).max(1024);
+    if cfg.max_response_bytes > quarter {
+        tracing::warn!(
+            configured = cfg.max_response_bytes,
+            used = quarter,
+            "plugins.max_response_bytes is more than a quarter of plugins.memory_mib; the smaller value is used"
+        );
+        quarter
+    } else {
+        cfg.max_response_bytes
+    }
+}
 
 /// The connector plugins embedded in this binary.
 pub fn bundled() -> Vec<Bundled> {
@@ -100,6 +121,9 @@ struct Inner {
     loader: Loader,
     limits: CallLimits,
     unhealthy_after: u32,
+    /// First wait after too many failures in a row (doubled each time, up to
+    /// [`load::MAX_BACKOFF`]).
+    backoff: RwLock<Duration>,
     pooling: bool,
     published: Published,
     registry: tokio::sync::Mutex<Registry>,
@@ -191,7 +215,7 @@ impl PluginHost {
         let cache = cache::CodeCache::open(cache_dir, &engine)?;
         let http = HttpShared::new(
             Duration::from_secs(cfg.http_timeout_secs),
-            cfg.max_response_bytes,
+            response_cap(cfg),
         )?;
         let loader = Loader {
             engine,
@@ -246,7 +270,7 @@ impl PluginHost {
             .transpose()?;
         let http = HttpShared::new(
             Duration::from_secs(cfg.http_timeout_secs),
-            cfg.max_response_bytes,
+            response_cap(cfg),
         )?;
         let loader = Loader {
             engine,
@@ -277,6 +301,7 @@ impl PluginHost {
                 loader,
                 limits: CallLimits::from_config(cfg),
                 unhealthy_after: cfg.unhealthy_after.max(1),
+                backoff: RwLock::new(HEALTH_BACKOFF),
                 pooling,
                 published: Published {
                     slots: RwLock::new(BTreeMap::new()),
@@ -330,6 +355,15 @@ impl PluginHost {
     /// Report every call from now on to `observer`. Only the first observer set is kept.
     pub fn set_observer(&self, observer: Arc<dyn CallObserver>) {
         let _ = self.inner.observer.set(observer);
+    }
+
+    /// Change the first backoff wait of failing plugins (tests; the default is
+    /// [`HEALTH_BACKOFF`]).
+    #[doc(hidden)]
+    pub fn set_health_backoff(&self, backoff: Duration) {
+        if let Ok(mut b) = self.inner.backoff.write() {
+            *b = backoff;
+        }
     }
 
     /// Whether the engine uses the pooling allocator.
@@ -429,7 +463,8 @@ impl PluginHost {
             .slot(id)
             .ok_or_else(|| CallError::NotFound(id.to_owned()))?;
         let plugin = slot.current.load_full();
-        if plugin.is_unhealthy() {
+        let base_url = server.map(|s| s.base_url.as_str());
+        if plugin.refuses(base_url) {
             return Err(CallError::Unhealthy(id.to_owned()));
         }
         let _permit = match tokio::time::timeout(BUSY_WAIT, slot.semaphore.acquire()).await {
@@ -440,16 +475,28 @@ impl PluginHost {
         let name = op.name();
         let started = std::time::Instant::now();
         let result = self.call_loaded(&plugin, server, op).await;
-        let crashed = result.as_ref().err().is_some_and(CallError::is_crash);
+        let blame = match &result {
+            Err(e) if e.is_crash() => load::Blame::Plugin,
+            Err(CallError::Timeout { .. }) => load::Blame::Server,
+            _ => load::Blame::None,
+        };
         if result.is_err() {
             slot.errors.fetch_add(1, Ordering::Relaxed);
         }
-        if plugin.record(crashed, inner.unhealthy_after) {
-            tracing::error!(
-                plugin = id,
-                crashes = plugin.consecutive_crashes(),
-                "plugin crashed too many times in a row; it is refused until it is reloaded"
-            );
+        let backoff = *inner.backoff.read().unwrap_or_else(|e| e.into_inner());
+        if plugin.record(blame, base_url, inner.unhealthy_after, backoff) {
+            if blame == load::Blame::Plugin {
+                tracing::error!(
+                    plugin = id,
+                    crashes = plugin.consecutive_crashes(),
+                    "plugin crashed too many times in a row; it is refused for a while (longer each time), or until it is reloaded"
+                );
+            } else {
+                tracing::error!(
+                    plugin = id,
+                    "calls to this server timed out too many times in a row; calls for this server are refused for a while (longer each time)"
+                );
+            }
         }
         match &result {
             Ok(_) => tracing::debug!(
@@ -489,7 +536,7 @@ impl PluginHost {
                 },
                 install_id: inner.loader.install_id.clone(),
                 log_lines: 0,
-                waited: false,
+                denied_logged: 0,
             },
         };
         match call::run(setup, server.map(|s| Arc::new(s.clone())), op).await {

@@ -75,7 +75,7 @@ pub enum SourceView {
 pub enum PluginState {
     /// Serving calls.
     Loaded,
-    /// Crashed too often in a row; refused until reloaded.
+    /// Crashed too often in a row; refused for a while (longer each time) or until reloaded.
     Unhealthy,
     /// The file was refused and nothing serves it.
     Failed,

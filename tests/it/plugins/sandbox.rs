@@ -363,3 +363,254 @@ async fn a_takeover_of_another_file_waits_for_approval_by_api_or_cli() {
     assert_eq!(body["plugin"]["version"], "0.3.0", "{body:#}");
     assert_eq!(body["approved"][0]["file"], "c.wasm", "{body:#}");
 }
+
+#[tokio::test]
+async fn dot_segments_and_redirects_cannot_leave_the_base_path() {
+    let (env, _tmp) = with_fixture(|_| {}).await;
+    let fake = fake_server().await;
+    let ctx = ServerContext::new(format!("{}/base", fake.url))
+        .with_secret("api_key", TOKEN)
+        .with_config("behaviour", "escape");
+    let err = env
+        .host
+        .test_connection("fixture", &ctx)
+        .await
+        .expect_err("the fixture reports how its escapes went");
+    match &err {
+        CallError::Connector {
+            error: ConnectorError::Denied(m),
+            ..
+        } => assert_eq!(m, "escapes refused"),
+        other => panic!("an escape was not refused: {other}"),
+    }
+    assert_eq!(
+        fake.state.outside.load(Ordering::SeqCst),
+        0,
+        "a request reached the application outside the base path"
+    );
+}
+
+#[tokio::test]
+async fn plugin_text_cannot_forge_log_lines_and_denied_requests_cost_budget() {
+    let (env, _tmp) = with_fixture(|_| {}).await;
+    let fake = fake_server().await;
+    let (logs, _guard) = capture_logs();
+    env.host
+        .test_connection("fixture", &server(&fake, "forge-log"))
+        .await
+        .expect("forge-log then behaves normally");
+    let text = logs.text();
+    assert!(text.contains("fixture says hi"), "{text}");
+    for line in text.lines() {
+        assert!(
+            !line.starts_with("2026-01-01T00:00:00Z") && !line.starts_with("FORGED"),
+            "a plugin forged a log line: {line:?}"
+        );
+    }
+    assert!(!text.contains('\u{1b}') && !text.contains('\r'), "{text:?}");
+    assert!(text.contains("\\n2026-01-01T00:00:00Z"), "{text}");
+
+    // 100 denied requests: the budget (10) stops them, and only a few are logged.
+    let err = env
+        .host
+        .test_connection("fixture", &server(&fake, "denied-loop"))
+        .await
+        .expect_err("denied");
+    match &err {
+        CallError::Connector {
+            error: ConnectorError::Denied(m),
+            ..
+        } => assert!(m.contains("as many HTTP requests"), "{m}"),
+        other => panic!("denied requests cost nothing: {other}"),
+    }
+    let text = logs.text();
+    let warned = text
+        .lines()
+        .filter(|l| l.contains("plugin request denied") && l.contains("WARN"))
+        .count();
+    assert!((1..=3).contains(&warned), "{warned} warnings:\n{text}");
+    assert!(text.contains("they are not logged"), "{text}");
+}
+
+#[tokio::test]
+async fn plugin_check_escapes_what_the_manifest_says() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let file = tmp.path().join("forged.wasm");
+    std::fs::write(
+        &file,
+        patch(
+            &fixture(),
+            DESCRIBE_TAG,
+            b"ZONDARR-FIXTURE-DESCRIBE=forged;",
+        ),
+    )
+    .expect("write");
+    let out = crate::support::command(&tmp.path().join("data"))
+        .args(["plugin", "check"])
+        .arg(&file)
+        .output()
+        .expect("plugin check");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let ids: Vec<&str> = text.lines().filter(|l| l.starts_with("  id:")).collect();
+    assert_eq!(ids, ["  id:           fixture"], "{text}");
+    assert!(!text.contains('\u{1b}') && !text.contains('\r'), "{text:?}");
+    assert!(text.contains("ok\\n  id:"), "{text}");
+}
+
+#[tokio::test]
+async fn spinning_between_host_calls_is_stopped_by_the_cpu_budget() {
+    let (env, _tmp) = with_fixture(|_| {}).await;
+    let fake = fake_server().await;
+    let started = Instant::now();
+    let err = env
+        .host
+        .test_connection("fixture", &server(&fake, "spin-after-wait"))
+        .await
+        .expect_err("spins forever");
+    println!(
+        "spin-after-wait stopped after {} ms (CPU budget 500 ms, wall limit 10 s)",
+        started.elapsed().as_millis()
+    );
+    assert_eq!(crash_kind(&err), Some(CrashKind::CpuBudget), "{err}");
+}
+
+/// A loopback listener that accepts connections and never answers.
+async fn silent_server() -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let url = format!("http://{}", listener.local_addr().expect("addr"));
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((socket, _)) = listener.accept().await {
+            held.push(socket);
+        }
+    });
+    url
+}
+
+#[tokio::test]
+async fn one_failing_server_does_not_disable_the_connector_for_others_and_health_recovers() {
+    let (env, _tmp) = with_fixture(|c| {
+        c.call_timeout_secs = 1;
+        c.unhealthy_after = 2;
+    })
+    .await;
+    env.host.set_health_backoff(Duration::from_millis(300));
+    let fake = fake_server().await;
+    let silent = ServerContext::new(silent_server().await).with_secret("api_key", TOKEN);
+    let good = server(&fake, "");
+    for _ in 0..2 {
+        let err = env
+            .host
+            .test_connection("fixture", &silent)
+            .await
+            .expect_err("times out");
+        assert!(matches!(err, CallError::Timeout { .. }), "{err}");
+    }
+    let err = env
+        .host
+        .test_connection("fixture", &silent)
+        .await
+        .expect_err("refused");
+    assert!(matches!(err, CallError::Unhealthy(_)), "{err}");
+    env.host
+        .test_connection("fixture", &good)
+        .await
+        .expect("another server is not affected");
+    assert_eq!(status_of(&env.host).state, PluginState::Loaded);
+
+    // Traps count for the whole plugin.
+    for _ in 0..2 {
+        let err = env
+            .host
+            .test_connection("fixture", &server(&fake, "panic"))
+            .await
+            .expect_err("panics");
+        assert_eq!(crash_kind(&err), Some(CrashKind::Panic), "{err}");
+    }
+    let err = env
+        .host
+        .test_connection("fixture", &good)
+        .await
+        .expect_err("the plugin is refused");
+    assert!(matches!(err, CallError::Unhealthy(_)), "{err}");
+    assert_eq!(status_of(&env.host).state, PluginState::Unhealthy);
+
+    // It recovers on its own after the backoff, without a reload.
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    env.host
+        .test_connection("fixture", &good)
+        .await
+        .expect("recovered after the backoff");
+    assert_eq!(status_of(&env.host).state, PluginState::Loaded);
+}
+
+/// A component whose core modules have `memories` linear memories in all.
+fn component_with_memories(memories: u32) -> Vec<u8> {
+    use wasm_encoder::{
+        Component, InstanceSection, MemorySection, MemoryType, Module, ModuleArg, ModuleSection,
+    };
+    let mut module = Module::new();
+    let mut section = MemorySection::new();
+    section.memory(MemoryType {
+        minimum: 1,
+        maximum: None,
+        memory64: false,
+        shared: false,
+        page_size_log2: None,
+    });
+    module.section(&section);
+    let mut component = Component::new();
+    component.section(&ModuleSection(&module));
+    let mut instances = InstanceSection::new();
+    for _ in 0..memories {
+        instances.instantiate(0, Vec::<(&str, ModuleArg)>::new());
+    }
+    component.section(&instances);
+    component.finish()
+}
+
+#[tokio::test]
+async fn a_component_with_more_memories_than_allowed_is_refused_at_load() {
+    let (env, _tmp) = with_fixture(|_| {}).await;
+    // Over the per-component caps: refused before anything is instantiated (by the pool's
+    // per-component limits when the pool is used, else by the loader's own check).
+    for (memories, expected) in [(3, "memories"), (64, "64")] {
+        let err = env
+            .host
+            .inspect(&component_with_memories(memories))
+            .await
+            .expect_err("refused");
+        println!("{memories} memories: {}", err.message);
+        assert!(
+            err.message.contains(expected)
+                && (err.message.contains("memories") || err.message.contains("instances")),
+            "{memories}: {}",
+            err.message
+        );
+    }
+    // At the cap, a component is judged on what it exports, like any other.
+    let err = env
+        .host
+        .inspect(&component_with_memories(2))
+        .await
+        .expect_err("not a connector");
+    assert!(err.message.contains("does not export"), "{}", err.message);
+}
+
+#[test]
+fn the_response_cap_fits_in_the_guest_memory() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let mut cfg = config(tmp.path());
+    cfg.memory_bytes = 64 * 1024 * 1024;
+    cfg.max_response_bytes = 64 * 1024 * 1024;
+    assert_eq!(zondarr::plugins::response_cap(&cfg), 16 * 1024 * 1024);
+    cfg.max_response_bytes = 1024 * 1024;
+    assert_eq!(zondarr::plugins::response_cap(&cfg), 1024 * 1024);
+}
