@@ -484,7 +484,7 @@ pub static SETTINGS: &[Setting] = &[
         },
         Some("16777216"),
         None,
-        "Largest HTTP response body a plugin may receive, in bytes; at most a quarter of plugins.memory_mib is used, so a body fits in the plugin's memory with its parsed form."
+        "Largest HTTP response body a plugin may receive, in bytes; at most half of plugins.memory_mib is used, so a body fits in the plugin's memory with room to parse it."
     ),
     setting!(
         "plugins.http_timeout_secs",

@@ -58,19 +58,19 @@ pub const HEALTH_BACKOFF: Duration = Duration::from_secs(30);
 /// Debounce of the plugins-folder watcher.
 pub const WATCH_DEBOUNCE: Duration = Duration::from_millis(300);
 
-/// The response cap in effect: `plugins.max_response_bytes`, but at most a quarter of the call's
-/// memory limit, so a body that passes the cap fits in the guest's memory together with its
-/// parsed form and is refused as `too-large` instead of crashing the plugin. Host-side buffering
+/// The response cap in effect: `plugins.max_response_bytes`, but at most half of the call's
+/// memory limit, so a body that passes the cap fits in the guest's memory with room to parse it,
+/// and a larger one is refused as `too-large` instead of crashing the plugin. Host-side buffering
 /// is then at most `plugins.concurrency` × this per plugin.
 pub fn response_cap(cfg: &PluginsConfig) -> u64 {
-    let quarter = (cfg.memory_bytes / 4).max(1024);
-    if cfg.max_response_bytes > quarter {
+    let half = (cfg.memory_bytes / 2).max(1024);
+    if cfg.max_response_bytes > half {
         tracing::warn!(
             configured = cfg.max_response_bytes,
-            used = quarter,
-            "plugins.max_response_bytes is more than a quarter of plugins.memory_mib; the smaller value is used"
+            used = half,
+            "plugins.max_response_bytes is more than half of plugins.memory_mib; the smaller value is used"
         );
-        quarter
+        half
     } else {
         cfg.max_response_bytes
     }

@@ -610,7 +610,7 @@ fn the_response_cap_fits_in_the_guest_memory() {
     let mut cfg = config(tmp.path());
     cfg.memory_bytes = 64 * 1024 * 1024;
     cfg.max_response_bytes = 64 * 1024 * 1024;
-    assert_eq!(zondarr::plugins::response_cap(&cfg), 16 * 1024 * 1024);
+    assert_eq!(zondarr::plugins::response_cap(&cfg), 32 * 1024 * 1024);
     cfg.max_response_bytes = 1024 * 1024;
     assert_eq!(zondarr::plugins::response_cap(&cfg), 1024 * 1024);
 }
