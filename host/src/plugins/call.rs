@@ -245,6 +245,12 @@ pub(crate) enum Op {
 }
 
 impl Op {
+    /// Whether unauthenticated visitors can start this operation: the `oauth` link (join PIN
+    /// polling) and `authenticate` (external admin sign-in). These run under their own budget.
+    pub(crate) fn is_public(&self) -> bool {
+        matches!(self, Op::StartLink | Op::PollLink(_) | Op::Authenticate(..))
+    }
+
     /// The WIT name, for logs.
     pub(crate) fn name(&self) -> &'static str {
         match self {

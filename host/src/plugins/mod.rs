@@ -76,6 +76,20 @@ pub fn response_cap(cfg: &PluginsConfig) -> u64 {
     }
 }
 
+/// The install id a plugin sees (`install-id()`): derived from the installation's id and the
+/// plugin id (HMAC-SHA-256, 32 hex digits), stable for both, so plugins cannot correlate or
+/// impersonate each other's registrations (e.g. Plex's client identifier).
+pub fn plugin_install_id(install_id: &str, plugin_id: &str) -> String {
+    use hmac::Mac;
+    let Ok(mut mac) = <hmac::Hmac<sha2::Sha256> as Mac>::new_from_slice(install_id.as_bytes())
+    else {
+        return String::new();
+    };
+    mac.update(b"zondarr plugin install id\0");
+    mac.update(plugin_id.as_bytes());
+    hex::encode(&mac.finalize().into_bytes()[..16])
+}
+
 /// The connector plugins embedded in this binary.
 pub fn bundled() -> Vec<Bundled> {
     embedded::BUNDLED
@@ -209,6 +223,19 @@ impl PluginHost {
             )
         })?;
         let dir = cfg.dir.canonicalize().unwrap_or_else(|_| cfg.dir.clone());
+        // Compiled code is trusted completely: it must never share a folder with the files
+        // anyone who installs plugins can write.
+        let _ = std::fs::create_dir_all(&cache_dir);
+        let cache_real = cache_dir
+            .canonicalize()
+            .unwrap_or_else(|_| cache_dir.clone());
+        if cache_real.starts_with(&dir) || dir.starts_with(&cache_real) {
+            anyhow::bail!(
+                "the compiled-code cache {} overlaps the plugins folder {}; move plugins.dir",
+                cache_real.display(),
+                dir.display()
+            );
+        }
         let (engine, pooling) = engine::build(cfg)?;
         let ticker = engine::Ticker::start(&engine)?;
         let linker = Arc::new(engine::linker(&engine)?);
@@ -467,7 +494,15 @@ impl PluginHost {
         if plugin.refuses(base_url) {
             return Err(CallError::Unhealthy(id.to_owned()));
         }
-        let _permit = match tokio::time::timeout(BUSY_WAIT, slot.semaphore.acquire()).await {
+        // Operations that unauthenticated visitors can start (an invitee's account link, an
+        // external admin's sign-in) have their own, smaller budget, so a slow upstream behind
+        // them cannot starve the admin's and the scheduler's calls.
+        let semaphore = if op.is_public() {
+            &slot.public_semaphore
+        } else {
+            &slot.semaphore
+        };
+        let _permit = match tokio::time::timeout(BUSY_WAIT, semaphore.acquire()).await {
             Ok(Ok(permit)) => permit,
             _ => return Err(CallError::Busy(id.to_owned())),
         };
@@ -534,7 +569,7 @@ impl PluginHost {
                     made: 0,
                     max: inner.limits.max_requests,
                 },
-                install_id: inner.loader.install_id.clone(),
+                install_id: Arc::from(plugin_install_id(&inner.loader.install_id, &id)),
                 log_lines: 0,
                 denied_logged: 0,
             },

@@ -17,6 +17,8 @@ use tokio::sync::Semaphore;
 pub(crate) struct Slot {
     pub(crate) current: arc_swap::ArcSwap<LoadedPlugin>,
     pub(crate) semaphore: Semaphore,
+    /// The budget of operations unauthenticated visitors can start (see `Op::is_public`).
+    pub(crate) public_semaphore: Semaphore,
     pub(crate) calls: AtomicU64,
     pub(crate) errors: AtomicU64,
 }
@@ -138,6 +140,11 @@ impl Published {
     pub(crate) fn slot(&self, id: &str) -> Option<Arc<Slot>> {
         self.slots.read().ok()?.get(id).cloned()
     }
+}
+
+/// Calls of unauthenticated paths one plugin may run at once: half its concurrency, at least one.
+pub(crate) fn public_concurrency(concurrency: usize) -> usize {
+    (concurrency / 2).max(1)
 }
 
 /// Whether `path` names a plugin file: `*.wasm`, not hidden.
@@ -571,6 +578,7 @@ impl Registry {
                     Arc::new(Slot {
                         current: arc_swap::ArcSwap::new(p),
                         semaphore: Semaphore::new(out.concurrency),
+                        public_semaphore: Semaphore::new(public_concurrency(out.concurrency)),
                         calls: AtomicU64::new(0),
                         errors: AtomicU64::new(0),
                     }),

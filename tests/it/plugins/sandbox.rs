@@ -614,3 +614,94 @@ fn the_response_cap_fits_in_the_guest_memory() {
     cfg.max_response_bytes = 1024 * 1024;
     assert_eq!(zondarr::plugins::response_cap(&cfg), 1024 * 1024);
 }
+
+#[tokio::test]
+async fn extra_hosts_chosen_by_the_plugin_must_be_https_and_public() {
+    let (env, tmp) = with_fixture(|_| {}).await;
+    let fake = fake_server().await;
+    // The fixture declares `echo` at http://127.0.0.1:9. Without the admin's override for this
+    // server, the plugin's own choice is refused: plain http, and a loopback address.
+    let ctx = ServerContext::new(fake.url.clone()).with_secret("api_key", TOKEN);
+    let err = env
+        .host
+        .start_link("fixture", &ctx)
+        .await
+        .expect_err("denied");
+    match &err {
+        CallError::Connector {
+            error: ConnectorError::Denied(m),
+            ..
+        } => assert!(m.contains("must use https"), "{m}"),
+        other => panic!("the plugin's own http origin was used: {other}"),
+    }
+    // With the admin's override it works (the existing calls tests use that).
+    env.host
+        .start_link("fixture", &server(&fake, ""))
+        .await
+        .expect("the admin's origin is allowed");
+
+    // An https name that resolves to loopback is refused when connecting, before any packet
+    // goes to it.
+    let cfg = config(tmp.path());
+    let local = patch(&fixture(), b"http://127.0.0.1:9", b"https://localhost/");
+    let dir = tmp.path().join("other");
+    std::fs::create_dir_all(dir.join("plugins")).expect("mkdir");
+    let cfg = PluginsConfig {
+        dir: dir.join("plugins"),
+        ..cfg
+    };
+    install(&cfg.dir, "fixture.wasm", &local);
+    let other = start(cfg, Vec::new()).await;
+    let err = other
+        .host
+        .start_link("fixture", &ctx)
+        .await
+        .expect_err("refused");
+    match &err {
+        CallError::Connector {
+            error: ConnectorError::Unreachable(m),
+            ..
+        } => assert!(m.contains("loopback"), "{m}"),
+        other => panic!("a name resolving to loopback was reached: {other}"),
+    }
+}
+
+#[tokio::test]
+async fn unauthenticated_operations_cannot_starve_the_admin() {
+    let (env, _tmp) = with_fixture(|c| c.concurrency = 2).await;
+    let fake = fake_server().await;
+    let slow = server(&fake, "sleep:3000");
+    let polls: Vec<_> = (0..3)
+        .map(|_| {
+            let host = env.host.clone();
+            let slow = slow.clone();
+            tokio::spawn(async move { host.poll_link("fixture", &slow, "p2").await })
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    env.host
+        .list_users("fixture", &server(&fake, ""))
+        .await
+        .expect("the admin's call has its own budget");
+    let mut busy = 0;
+    for p in polls {
+        if matches!(p.await.expect("join"), Err(CallError::Busy(_))) {
+            busy += 1;
+        }
+    }
+    assert_eq!(busy, 2, "the public budget of concurrency 2 is one call");
+}
+
+#[tokio::test]
+async fn the_code_cache_may_not_overlap_the_plugins_folder() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let cfg = config(tmp.path());
+    let err = PluginHost::start_with_bundled(&cfg, cfg.dir.join("cache"), "i".into(), Vec::new())
+        .await
+        .err()
+        .expect("refused");
+    assert!(
+        err.to_string().contains("overlaps the plugins folder"),
+        "{err}"
+    );
+}
