@@ -449,6 +449,15 @@ impl Registry {
             )),
             (None, false) => None,
         };
+        // A new version that reaches further than the one serving (another extra host, another
+        // origin, or credentials sent where they were not) needs an approval too.
+        let reach = serving
+            .as_ref()
+            .and_then(|s| more_reach(&s.manifest, &loaded.manifest));
+        let takeover = match (takeover, reach) {
+            (Some(a), Some(b)) => Some(format!("{a}; {b}")),
+            (a, b) => a.or(b),
+        };
         let approval = Approval {
             id: id.clone(),
             sha256: loaded.sha256.clone(),
@@ -662,6 +671,37 @@ pub(crate) fn reclassified(
         }
     }
     None
+}
+
+/// How `new` reaches further than `old` over the network: an extra host `old` does not declare,
+/// one moved to another origin, or credentials sent to a host that did not get them.
+pub(crate) fn more_reach(
+    old: &super::types::Manifest,
+    new: &super::types::Manifest,
+) -> Option<String> {
+    let mut asks = Vec::new();
+    for h in &new.extra_hosts {
+        match old.extra_host(&h.id) {
+            None => asks.push(format!("a new extra host `{}` ({})", h.id, h.origin)),
+            Some(o) if o.origin != h.origin => asks.push(format!(
+                "the extra host `{}` at {} instead of {}",
+                h.id, h.origin, o.origin
+            )),
+            Some(o) if h.send_credentials && !o.send_credentials => asks.push(format!(
+                "the server's credentials sent to the extra host `{}` ({})",
+                h.id, h.origin
+            )),
+            Some(_) => {}
+        }
+    }
+    (!asks.is_empty()).then(|| {
+        format!(
+            "version {} asks for more network reach than version {} (serving now): {}",
+            new.version,
+            old.version,
+            asks.join(", ")
+        )
+    })
 }
 
 /// Read a plugin file with the size cap, off the async runtime, and hash it: `Ok(None)` when it

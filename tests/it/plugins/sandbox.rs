@@ -705,3 +705,67 @@ async fn the_code_cache_may_not_overlap_the_plugins_folder() {
         "{err}"
     );
 }
+
+#[tokio::test]
+async fn a_new_version_that_reaches_further_waits_for_approval() {
+    let (env, _tmp) = with_fixture(|_| {}).await;
+    let moved = patch(
+        &fixture_version("0.2.0"),
+        b"http://127.0.0.1:9",
+        b"http://127.0.0.2:9",
+    );
+    install(&env.dir, "fixture.wasm", &moved);
+    let report = env.host.rescan().await;
+    assert_eq!(
+        report.pending_approval,
+        vec!["fixture.wasm".to_owned()],
+        "{report:#?}"
+    );
+    let status = status_of(&env.host);
+    assert_eq!(
+        status.version.as_deref(),
+        Some("0.1.0"),
+        "the old version serves"
+    );
+    let pending = status.pending_approval.expect("pending");
+    assert!(
+        pending.reason.contains("more network reach") && pending.reason.contains("127.0.0.2"),
+        "{}",
+        pending.reason
+    );
+    assert_eq!(env.host.approve("fixture").await.len(), 1);
+    assert_eq!(status_of(&env.host).version.as_deref(), Some("0.2.0"));
+    // A version with the same reach is an ordinary update.
+    install(
+        &env.dir,
+        "fixture.wasm",
+        &patch(
+            &fixture_version("0.3.0"),
+            b"http://127.0.0.1:9",
+            b"http://127.0.0.2:9",
+        ),
+    );
+    env.host.rescan().await;
+    assert_eq!(status_of(&env.host).version.as_deref(), Some("0.3.0"));
+}
+
+#[tokio::test]
+async fn cache_entries_of_another_engine_are_pruned() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let cfg = config(tmp.path());
+    let cache = tmp.path().join("cache");
+    std::fs::create_dir_all(&cache).expect("mkdir");
+    let stale = cache.join("abc-0000000000000000.cwasm");
+    std::fs::write(&stale, b"old").expect("write");
+    std::fs::create_dir_all(&cfg.dir).expect("mkdir");
+    install(&cfg.dir, "fixture.wasm", &fixture());
+    let env = start(cfg, Vec::new()).await;
+    assert!(!stale.exists(), "a stale entry is pruned");
+    let kept: Vec<_> = std::fs::read_dir(&cache)
+        .expect("read")
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".cwasm"))
+        .collect();
+    assert_eq!(kept.len(), 1, "the fixture's own entry stays");
+    drop(env);
+}
