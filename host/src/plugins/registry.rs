@@ -451,9 +451,13 @@ impl Registry {
         };
         // A new version that reaches further than the one serving (another extra host, another
         // origin, or credentials sent where they were not) needs an approval too.
-        let reach = serving
-            .as_ref()
-            .and_then(|s| more_reach(&s.manifest, &loaded.manifest));
+        let reach = match &serving {
+            Some(s) => more_reach(&s.manifest, &loaded.manifest),
+            // The first version of a new id: extra hosts without credentials take effect (they
+            // must be https and public unless the admin sets an origin), but sending the
+            // server's credentials anywhere else needs an approval.
+            None => credentials_elsewhere(&loaded.manifest),
+        };
         let takeover = match (takeover, reach) {
             (Some(a), Some(b)) => Some(format!("{a}; {b}")),
             (a, b) => a.or(b),
@@ -627,7 +631,7 @@ impl Registry {
                     bundled: None,
                     error,
                     at: *at,
-                    serving: r.loaded.is_some() || r.held.is_some(),
+                    serving: r.loaded.is_some(),
                     pending: r.held.as_ref().map(|(p, reason)| PendingApproval {
                         file: name.clone(),
                         version: p.manifest.version.clone(),
@@ -671,6 +675,23 @@ pub(crate) fn reclassified(
         }
     }
     None
+}
+
+/// The extra hosts `m` wants the server's credentials sent to, as an approval reason.
+pub(crate) fn credentials_elsewhere(m: &super::types::Manifest) -> Option<String> {
+    let hosts: Vec<String> = m
+        .extra_hosts
+        .iter()
+        .filter(|h| h.send_credentials)
+        .map(|h| format!("`{}` ({})", h.id, h.origin))
+        .collect();
+    (!hosts.is_empty()).then(|| {
+        format!(
+            "version {} asks for the server's credentials to be sent to the extra host(s) {}",
+            m.version,
+            hosts.join(", ")
+        )
+    })
 }
 
 /// How `new` reaches further than `old` over the network: an extra host `old` does not declare,

@@ -769,3 +769,41 @@ async fn cache_entries_of_another_engine_are_pruned() {
     assert_eq!(kept.len(), 1, "the fixture's own entry stays");
     drop(env);
 }
+
+#[tokio::test]
+async fn a_new_plugin_that_sends_credentials_elsewhere_waits_for_approval() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let cfg = config(tmp.path());
+    std::fs::create_dir_all(&cfg.dir).expect("mkdir");
+    install(
+        &cfg.dir,
+        "fixture.wasm",
+        &patch(
+            &fixture(),
+            DESCRIBE_TAG,
+            b"ZONDARR-FIXTURE-DESCRIBE=creds_;",
+        ),
+    );
+    let env = start(cfg, Vec::new()).await;
+    let fake = fake_server().await;
+    assert!(
+        env.host.ids().is_empty(),
+        "nothing serves before the approval"
+    );
+    let status = status_of(&env.host);
+    assert_eq!(status.state, PluginState::Failed);
+    let pending = status.pending_approval.expect("pending");
+    assert!(pending.reason.contains("credentials"), "{}", pending.reason);
+    let err = env
+        .host
+        .test_connection("fixture", &server(&fake, ""))
+        .await
+        .expect_err("not loaded");
+    assert!(matches!(err, CallError::NotFound(_)), "{err}");
+    assert_eq!(env.host.approve("fixture").await.len(), 1);
+    assert_eq!(env.host.ids(), vec!["fixture".to_owned()]);
+    env.host
+        .test_connection("fixture", &server(&fake, ""))
+        .await
+        .expect("serves once approved");
+}
