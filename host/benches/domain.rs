@@ -76,6 +76,7 @@ impl Daemon {
             &config.plugins,
             dir.join("plugin-cache"),
             "bench".into(),
+            Vec::new(),
         )
         .await
         .unwrap();

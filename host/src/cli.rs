@@ -84,6 +84,13 @@ pub enum PluginCommand {
         /// The component to check.
         file: PathBuf,
     },
+    /// Approve the file(s) in the plugins folder that provide plugin ID, so they may take over
+    /// an id another source provides (a bundled plugin or another file). The approval is for
+    /// the files' current content (SHA-256); a running daemon applies it at its next rescan.
+    Approve {
+        /// The plugin id, e.g. `jellyfin`.
+        id: String,
+    },
     /// Write a ready-to-build connector crate from the template.
     New {
         /// Connector id and crate name, e.g. `emby`.
@@ -160,6 +167,7 @@ pub async fn run_command(command: &Command, config: &Config) -> anyhow::Result<S
         Command::Plugin(PluginCommand::Check { file }) => {
             crate::plugins::cli::check(file, config).await
         }
+        Command::Plugin(PluginCommand::Approve { id }) => approve_plugin(id, config).await,
         Command::Plugin(PluginCommand::New { name, dir }) => {
             let parent = dir.clone().unwrap_or_else(|| PathBuf::from("."));
             let path = crate::plugins::cli::new_plugin(name, &parent)?;
@@ -189,6 +197,57 @@ pub async fn run_command(command: &Command, config: &Config) -> anyhow::Result<S
             tokio::task::spawn_blocking(move || crate::secret::rotate(&config, new_key)).await?
         }
     }
+}
+
+async fn approve_plugin(id: &str, config: &Config) -> anyhow::Result<String> {
+    use crate::db::{self, audit};
+    let found = crate::plugins::cli::folder_versions_of(id, config).await?;
+    if found.is_empty() {
+        anyhow::bail!(
+            "no file in {} provides the plugin `{}`",
+            config.plugins.dir.display(),
+            id.escape_debug()
+        );
+    }
+    let (db, _) = crate::open_storage(config)?;
+    let approvals: Vec<crate::plugins::Approval> = found
+        .iter()
+        .map(|(_, _, sha)| crate::plugins::Approval {
+            id: id.to_owned(),
+            sha256: sha.clone(),
+        })
+        .collect();
+    let detail = serde_json::json!({
+        "versions": found.iter().map(|(file, version, sha)| serde_json::json!({
+            "file": file, "version": version, "sha256": sha
+        })).collect::<Vec<_>>()
+    });
+    let target = format!("plugin:{id}");
+    db.write(move |tx| {
+        db::meta::add_plugin_approvals(tx, &approvals)?;
+        audit::append(
+            tx,
+            &audit::NewEvent {
+                actor: "cli",
+                ip: None,
+                action: "plugin.approve",
+                target: Some(&target),
+                outcome: audit::Outcome::Success,
+                detail: Some(detail),
+            },
+        )?;
+        Ok(())
+    })
+    .await
+    .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let mut out = String::new();
+    for (file, version, sha) in &found {
+        out.push_str(&format!("approved {file}: {id} {version} (sha256 {sha})\n"));
+    }
+    out.push_str(
+        "a running daemon applies the approval at its next rescan (POST /api/v1/plugins/rescan) or restart",
+    );
+    Ok(out)
 }
 
 fn read_password_from_stdin() -> anyhow::Result<String> {

@@ -554,9 +554,9 @@ pub static SETTINGS: &[Setting] = &[
             min: 1024,
             max: 1024 * 1024 * 1024
         },
-        Some("67108864"),
+        Some("16777216"),
         None,
-        "Largest HTTP response body a plugin may receive, in bytes."
+        "Largest HTTP response body a plugin may receive, in bytes; at most half of plugins.memory_mib is used, so a body fits in the plugin's memory with room to parse it."
     ),
     setting!(
         "plugins.http_timeout_secs",
@@ -577,7 +577,7 @@ pub static SETTINGS: &[Setting] = &[
         Kind::Number { min: 1, max: 1000 },
         Some("5"),
         None,
-        "Consecutive crashes after which a plugin is marked unhealthy until reloaded."
+        "Consecutive crashes (or, per server, timeouts) after which a plugin is refused for a while: 30 s, doubled each time, up to 15 min, or until reloaded."
     ),
     setting!(
         "jobs.sync_interval_secs",

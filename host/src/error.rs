@@ -163,7 +163,7 @@ error_codes! {
     PluginFailed = ("PLUGIN_FAILED", StatusCode::BAD_GATEWAY),
     /// The plugin did not finish within its wall-clock limit.
     PluginTimeout = ("PLUGIN_TIMEOUT", StatusCode::GATEWAY_TIMEOUT),
-    /// The plugin failed too many times in a row and is not called until it is reloaded.
+    /// The plugin (or the plugin with this server) failed too many times in a row and is not called for a while (30 s, doubled each time, up to 15 min) or until it is reloaded.
     PluginUnhealthy = ("PLUGIN_UNHEALTHY", StatusCode::SERVICE_UNAVAILABLE),
     /// The plugin tried to reach a host it did not declare; nothing was sent.
     PluginHostDenied = ("PLUGIN_HOST_DENIED", StatusCode::BAD_GATEWAY),

@@ -77,10 +77,15 @@ pub async fn run(config: Config, logs: logging::LogHandle) -> anyhow::Result<()>
         })
         .await
         .map_err(|e| anyhow::anyhow!("cannot read the install id: {e}"))?;
+    let approvals = db
+        .run(|c| Ok(db::meta::plugin_approvals(c)?))
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot read the plugin approvals: {e}"))?;
     let plugins = plugins::PluginHost::start(
         &config.plugins,
         config.data_dir.join("plugin-cache"),
         install_id,
+        approvals,
     )
     .await?;
 

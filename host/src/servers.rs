@@ -6,7 +6,7 @@ use crate::db::servers::ServerRow;
 use crate::error::{Error, ErrorCode, FieldError, Result};
 use crate::plugins::{Manifest, ServerContext, ValueKind};
 use serde_json::{Map, Value as Json};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// Settings of a server as given by the admin (create, update, test).
 #[derive(Debug, Clone, Default)]
@@ -19,6 +19,20 @@ pub struct Settings {
     pub extra_hosts: BTreeMap<String, String>,
     /// Accept invalid TLS certificates.
     pub accept_invalid_certs: bool,
+    /// Keys whose values are stored sealed. They stay secret whatever manifest is loaded now: a
+    /// plugin version that drops or retypes the field never gets them as configuration, they
+    /// are never written to the plaintext column and never returned.
+    pub sealed: BTreeSet<String>,
+}
+
+impl Settings {
+    /// Whether the value of `key` is a secret: the manifest says so, or it is stored sealed.
+    pub fn is_secret(&self, manifest: &Manifest, key: &str) -> bool {
+        self.sealed.contains(key)
+            || manifest
+                .config_field(key)
+                .is_some_and(|f| f.kind == ValueKind::Secret)
+    }
 }
 
 /// Validate a base URL: absolute http(s), a host, no credentials, query or fragment. Returns it
@@ -139,10 +153,7 @@ pub fn check_extra_hosts(
 pub fn context(manifest: &Manifest, settings: &Settings) -> ServerContext {
     let mut ctx = ServerContext::new(settings.url.clone());
     for (key, value) in &settings.config {
-        let secret = manifest
-            .config_field(key)
-            .is_some_and(|f| f.kind == ValueKind::Secret);
-        ctx = if secret {
+        ctx = if settings.is_secret(manifest, key) {
             ctx.with_secret(key.clone(), value.clone())
         } else {
             ctx.with_config(key.clone(), value.clone())
@@ -203,12 +214,16 @@ pub fn open_credentials(crypto: &Crypto, row: &ServerRow) -> Result<BTreeMap<Str
 pub fn settings_of(crypto: &Crypto, row: &ServerRow) -> Result<Settings> {
     let mut config: BTreeMap<String, String> =
         serde_json::from_str(&row.config).unwrap_or_default();
-    config.extend(open_credentials(crypto, row)?);
+    let sealed = open_credentials(crypto, row)?;
+    let sealed_keys = sealed.keys().cloned().collect();
+    // A sealed value wins over a plaintext one of the same key.
+    config.extend(sealed);
     Ok(Settings {
         url: row.base_url.clone(),
         config,
         extra_hosts: serde_json::from_str(&row.extra_hosts).unwrap_or_default(),
         accept_invalid_certs: row.accept_invalid_certs,
+        sealed: sealed_keys,
     })
 }
 
@@ -217,16 +232,17 @@ pub fn context_of(crypto: &Crypto, manifest: &Manifest, row: &ServerRow) -> Resu
     Ok(context(manifest, &settings_of(crypto, row)?))
 }
 
-/// The JSON stored in `servers.config`: the non-secret values only.
+/// The JSON stored in `servers.config`: the non-secret values only (a key the manifest calls
+/// secret, or one already stored sealed, goes to the sealed part).
 pub fn public_config(
     manifest: &Manifest,
-    config: &BTreeMap<String, String>,
+    settings: &Settings,
 ) -> (String, BTreeMap<String, String>) {
-    let secrets = secret_keys(manifest);
-    let (secret, public): (BTreeMap<_, _>, BTreeMap<_, _>) = config
+    let (secret, public): (BTreeMap<_, _>, BTreeMap<_, _>) = settings
+        .config
         .clone()
         .into_iter()
-        .partition(|(k, _)| secrets.contains(k));
+        .partition(|(k, _)| settings.is_secret(manifest, k));
     (
         serde_json::to_string(&public).unwrap_or_else(|_| "{}".into()),
         secret,

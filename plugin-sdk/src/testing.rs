@@ -45,8 +45,8 @@ use crate::types::ValueKind;
 /// How many HTTP requests the daemon lets one call make, by default (`plugins.max_http_requests`).
 pub const DEFAULT_REQUEST_BUDGET: usize = 50;
 /// The largest response body the daemon delivers, by default (`plugins.max_response_bytes`,
-/// 64 MiB).
-pub const DEFAULT_MAX_RESPONSE_BYTES: usize = 64 * 1024 * 1024;
+/// 16 MiB; the daemon never uses more than half of the call's memory limit).
+pub const DEFAULT_MAX_RESPONSE_BYTES: usize = 16 * 1024 * 1024;
 
 type Handler<S> = dyn FnMut(&mut S, Option<&str>, &Request) -> Result<Response>;
 

@@ -889,6 +889,23 @@ async fn every_operation_answers_as_the_served_document_says() {
     .await;
     w.ok(Key, M::POST, "/api/v1/plugins/rescan", None, 200)
         .await;
+    // Nothing waits for approval in this walk (the approval flow is in plugins::sandbox).
+    w.fails(
+        Key,
+        M::POST,
+        "/api/v1/plugins/jellyfin/approve",
+        None,
+        "CONFLICT",
+    )
+    .await;
+    w.fails(
+        Key,
+        M::POST,
+        "/api/v1/plugins/nope/approve",
+        None,
+        "PLUGIN_NOT_FOUND",
+    )
+    .await;
 
     // Servers on the fakes.
     let jellyfin = JellyfinFake::start().await;

@@ -21,6 +21,11 @@ use zondarr_fakes::plex::{Account, Fault, PlexFake, Settings, Share, Side};
 /// The install id the host is started with; the connector must use it as its Plex client id.
 const INSTALL_ID: &str = "7d1e0c3a9b5f4e62a8c4d2b0f6e8a1c3";
 
+/// The install id the Plex connector sees: derived from the installation's for this plugin.
+fn client_id() -> String {
+    zondarr::plugins::plugin_install_id(INSTALL_ID, "plex")
+}
+
 // ---------------------------------------------------------------------------------------------
 // Harness
 
@@ -303,7 +308,10 @@ async fn test_connection_reads_identity_and_root() {
             request.header("x-plex-token"),
             Some(env.fake.owner_token().as_str())
         );
-        assert_eq!(request.header("x-plex-client-identifier"), Some(INSTALL_ID));
+        assert_eq!(
+            request.header("x-plex-client-identifier"),
+            Some(client_id().as_str())
+        );
         assert_eq!(request.header("x-plex-product"), Some("Zondarr"));
     }
 }
@@ -354,14 +362,15 @@ async fn pin_flow_links_the_invitees_plex_account() {
         .pin(&start.pin_id)
         .expect("the PIN exists on plex.tv");
     assert!(pin.strong);
-    assert_eq!(pin.client_identifier, INSTALL_ID);
+    assert_eq!(pin.client_identifier, client_id());
     assert_eq!(pin.product, "Zondarr");
     assert_eq!(start.code, pin.code);
     assert_eq!(start.expires_in, 1800);
     assert_eq!(
         start.auth_url,
         format!(
-            "https://app.plex.tv/auth#?clientID={INSTALL_ID}&code={}&context%5Bdevice%5D%5Bproduct%5D=Zondarr",
+            "https://app.plex.tv/auth#?clientID={}&code={}&context%5Bdevice%5D%5Bproduct%5D=Zondarr",
+            client_id(),
             pin.code
         ),
         "the sign-in page stays app.plex.tv whatever the plex.tv override"
@@ -396,7 +405,7 @@ async fn pin_flow_links_the_invitees_plex_account() {
     for request in &requests {
         assert_eq!(
             request.header("x-plex-client-identifier"),
-            Some(INSTALL_ID),
+            Some(client_id().as_str()),
             "{}",
             request.path
         );

@@ -28,6 +28,7 @@ use zondarr::plugins::{
 mod api;
 mod calls;
 mod reload;
+mod sandbox;
 
 pub(super) const TOKEN: &str = "fixture-token-123";
 const VERSION_TAG: &[u8] = b"ZONDARR-FIXTURE-VERSION=0.1.0;";
@@ -92,6 +93,8 @@ pub(super) fn install(dir: &Path, name: &str, bytes: &[u8]) {
 #[derive(Default)]
 pub(super) struct Fake {
     requests: AtomicUsize,
+    /// Requests that reached `/outside`, outside the `/base` path.
+    pub(super) outside: AtomicUsize,
     pub(super) client_ids: Mutex<Vec<String>>,
 }
 
@@ -108,6 +111,9 @@ impl FakeServer {
 
 async fn count(State(fake): State<Arc<Fake>>, req: Request, next: Next) -> Response {
     fake.requests.fetch_add(1, Ordering::SeqCst);
+    if req.uri().path().starts_with("/outside") {
+        fake.outside.fetch_add(1, Ordering::SeqCst);
+    }
     let authorized = req
         .headers()
         .get("x-fixture-token")
@@ -144,6 +150,11 @@ pub(super) async fn fake_server() -> FakeServer {
         .route("/users/{id}", axum::routing::delete(|| async { StatusCode::NO_CONTENT }))
         .route("/users/{id}/{what}", post(|| async { StatusCode::NO_CONTENT }))
         .route("/huge", get(|| async { vec![b'x'; 256 * 1024] }))
+        .route(
+            "/base/redirect-out",
+            get(|| async { axum::response::Redirect::to("/outside") }),
+        )
+        .route("/outside", get(|| async { "another application" }))
         .route(
             "/auth",
             post(|axum::Json(body): axum::Json<Value>| async move {

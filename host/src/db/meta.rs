@@ -25,6 +25,34 @@ pub fn get_or_insert(
     conn.query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
 }
 
+/// The `meta` key holding the plugin versions an admin approved (JSON list of
+/// [`crate::plugins::Approval`]).
+const PLUGIN_APPROVALS: &str = "plugin_approvals";
+
+/// The plugin versions an admin approved.
+pub fn plugin_approvals(conn: &Connection) -> rusqlite::Result<Vec<crate::plugins::Approval>> {
+    Ok(get(conn, PLUGIN_APPROVALS)?
+        .and_then(|text| serde_json::from_str(&text).ok())
+        .unwrap_or_default())
+}
+
+/// Add approved plugin versions (kept sorted, without duplicates).
+pub fn add_plugin_approvals(
+    conn: &Connection,
+    new: &[crate::plugins::Approval],
+) -> rusqlite::Result<()> {
+    let mut all = plugin_approvals(conn)?;
+    all.extend(new.iter().cloned());
+    all.sort();
+    all.dedup();
+    let text = serde_json::to_string(&all).unwrap_or_else(|_| "[]".into());
+    conn.execute(
+        "INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+        params![PLUGIN_APPROVALS, text],
+    )?;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,13 +1,15 @@
-//! `GET /plugins`, `GET /plugins/{id}`, `POST /plugins/rescan` (nested under `/api/v1`): the
-//! loaded connector plugins and the refused files, for the admin. Read-only views over
-//! [`crate::plugins::PluginHost`]; no handler here calls into a plugin.
+//! `GET /plugins`, `GET /plugins/{id}`, `POST /plugins/rescan`, `POST /plugins/{id}/approve`
+//! (nested under `/api/v1`): the loaded connector plugins, the refused files and the versions
+//! waiting for approval, for the admin. No handler here calls into a plugin.
 
+use crate::auth::Admin;
+use crate::db::{self, audit::Outcome};
 use crate::error::{Error, ErrorCode, code};
 use crate::http::Routes;
 use crate::http::extract::{Path, Query};
 use crate::http::openapi::Errors;
 use crate::http::pagination::{PageQuery, Paginated};
-use crate::plugins::{PluginStatus, RescanReport};
+use crate::plugins::{Approval, PendingApproval, PluginStatus, RescanReport};
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::State;
@@ -16,7 +18,12 @@ use utoipa_axum::routes;
 
 /// Plugin routes (mounted under the admin router, which requires an authenticated admin).
 pub fn routes() -> Routes {
-    vec![routes!(list), routes!(rescan), routes!(show)]
+    vec![
+        routes!(list),
+        routes!(rescan),
+        routes!(show),
+        routes!(approve),
+    ]
 }
 
 /// List connector plugins
@@ -87,10 +94,95 @@ struct RescanResponse {
     operation_id = "rescan_plugins",
     responses((status = OK, body = RescanResponse))
 )]
-async fn rescan(State(state): State<AppState>) -> Json<RescanResponse> {
-    let rescan = state.plugins().rescan().await;
-    Json(RescanResponse {
+async fn rescan(State(state): State<AppState>) -> Result<Json<RescanResponse>, Error> {
+    // Approvals given with `zondarr plugin approve` are in the database: apply them first.
+    let approvals = state
+        .db()
+        .run(|c| Ok(db::meta::plugin_approvals(c)?))
+        .await?;
+    let rescan = state.plugins().rescan_with_approvals(approvals).await;
+    Ok(Json(RescanResponse {
         rescan,
         plugins: state.plugins().list(),
-    })
+    }))
+}
+
+/// What an approval let in.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+struct ApproveResponse {
+    /// The approved file versions (they serve now).
+    approved: Vec<PendingApproval>,
+    /// The plugin afterwards.
+    plugin: PluginStatus,
+}
+
+/// Approve a plugin version waiting for approval
+///
+/// A file in the plugins folder that would take over an id another source provides (a plugin
+/// bundled with Zondarr, or another file) waits for an admin's approval, and the version serving
+/// before keeps serving. This approves the waiting file (by its SHA-256, so a later change of
+/// the file needs a new approval) and lets it serve now.
+#[utoipa::path(
+    post,
+    path = "/plugins/{id}/approve",
+    tag = "plugins",
+    operation_id = "approve_plugin",
+    params(("id" = String, Path, description = "Plugin id, e.g. `jellyfin`")),
+    responses((status = OK, body = ApproveResponse), Errors<(code::PluginNotFound, code::Conflict)>)
+)]
+async fn approve(
+    State(state): State<AppState>,
+    admin: Admin,
+    Path(id): Path<String>,
+) -> Result<Json<ApproveResponse>, Error> {
+    let shown: String = id
+        .chars()
+        .take(64)
+        .collect::<String>()
+        .escape_debug()
+        .to_string();
+    if state.plugins().status(&id).is_none() {
+        return Err(Error::new(
+            ErrorCode::PluginNotFound,
+            format!("no connector plugin `{shown}`"),
+        ));
+    }
+    let approved = state.plugins().approve(&id).await;
+    if approved.is_empty() {
+        return Err(Error::new(
+            ErrorCode::Conflict,
+            format!("no version of `{shown}` is waiting for approval"),
+        ));
+    }
+    let stored: Vec<Approval> = approved
+        .iter()
+        .map(|a| Approval {
+            id: id.clone(),
+            sha256: a.sha256.clone(),
+        })
+        .collect();
+    state
+        .db()
+        .write(move |tx| Ok(db::meta::add_plugin_approvals(tx, &stored)?))
+        .await?;
+    admin
+        .audit(
+            state.db(),
+            "plugin.approve",
+            Some(format!("plugin:{id}")),
+            Outcome::Success,
+            Some(serde_json::json!({
+                "versions": approved.iter().map(|a| serde_json::json!({
+                    "file": a.file, "version": a.version, "sha256": a.sha256
+                })).collect::<Vec<_>>()
+            })),
+        )
+        .await?;
+    let plugin = state.plugins().status(&id).ok_or_else(|| {
+        Error::new(
+            ErrorCode::PluginNotFound,
+            format!("no connector plugin `{shown}`"),
+        )
+    })?;
+    Ok(Json(ApproveResponse { approved, plugin }))
 }

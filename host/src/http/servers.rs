@@ -269,6 +269,7 @@ fn settings_from(
             .accept_invalid_certs
             .or(current.map(|c| c.accept_invalid_certs))
             .unwrap_or(false),
+        sealed: current.map(|c| c.sealed.clone()).unwrap_or_default(),
     }
 }
 
@@ -387,7 +388,7 @@ async fn create(
     }
     let probed = probe(&state, &manifest, &settings).await?;
 
-    let (config_json, secrets) = servers::public_config(&manifest, &settings.config);
+    let (config_json, secrets) = servers::public_config(&manifest, &settings);
     let row = ServerRow {
         id: 0,
         name: name.clone(),
@@ -583,7 +584,7 @@ async fn update(
     } else {
         None
     };
-    let (config_json, secrets) = servers::public_config(&manifest, &settings.config);
+    let (config_json, secrets) = servers::public_config(&manifest, &settings);
     row.config = config_json;
     row.credentials = servers::seal_credentials(&state.security().crypto, id, &secrets);
     row.base_url = settings.url;

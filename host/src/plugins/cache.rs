@@ -32,10 +32,39 @@ impl CodeCache {
                 dir.display()
             )
         })?;
-        Ok(Self {
+        let cache = Self {
             dir,
             compat: super::engine::compat_key(engine),
-        })
+        };
+        cache.prune();
+        Ok(cache)
+    }
+
+    /// Delete entries another engine (an older wasmtime or other settings) wrote: this engine
+    /// never loads them. Entries of plugin versions no longer installed stay (~0.5 MB each).
+    fn prune(&self) {
+        let suffix = format!("-{}.cwasm", self.compat);
+        let Ok(entries) = fs::read_dir(&self.dir) else {
+            return;
+        };
+        let mut removed = 0;
+        for entry in entries.flatten() {
+            let name = entry.file_name();
+            let Some(name) = name.to_str() else { continue };
+            if name.ends_with(".cwasm")
+                && !name.ends_with(&suffix)
+                && entry.file_type().is_ok_and(|t| t.is_file())
+                && fs::remove_file(entry.path()).is_ok()
+            {
+                removed += 1;
+            }
+        }
+        if removed > 0 {
+            tracing::info!(
+                removed,
+                "pruned plugin cache entries of another engine version"
+            );
+        }
     }
 
     fn path(&self, sha256: &str) -> PathBuf {

@@ -4,10 +4,14 @@
 //!
 //! Limits of one call:
 //! - memory: a limiter refuses to grow any linear memory past the configured size, which traps;
-//! - CPU: the epoch callback counts 10 ms ticks in which guest code was running, yields to
-//!   tokio at every tick (so timers and other tasks run) and interrupts after the budget. It is
-//!   an approximation at tick granularity: a tick that passed while the guest waited for an HTTP
-//!   response is not counted, but one that passed while the task waited for a CPU is;
+//! - CPU: the guest's CPU time is measured with the thread CPU clock
+//!   (`CLOCK_THREAD_CPUTIME_ID`), so time the thread was descheduled (a busy machine) is not
+//!   counted. It is sampled when guest code starts or resumes on a thread, and charged at every
+//!   epoch tick (10 ms, where the callback yields to tokio so timers and other tasks run) and
+//!   at every HTTP host call, before the call waits: a plugin that spins between host calls is
+//!   charged like any other. One charge is at most two ticks, so time another task used the
+//!   thread while the guest waited in a WASI call is not billed to the guest. Past the budget
+//!   the guest is interrupted (at a tick) or trapped (at a host call);
 //! - wall clock: a tokio timeout around instantiation and the call;
 //! - HTTP: the request budget and size cap in [`super::host_http`].
 //!
@@ -45,9 +49,25 @@ pub(crate) struct CallIo {
     pub(crate) budget: RequestBudget,
     pub(crate) install_id: Arc<str>,
     pub(crate) log_lines: u32,
-    /// Set by the HTTP import after waiting on the network: the tick that passed meanwhile was
-    /// not guest CPU time, so the epoch callback does not count it.
-    pub(crate) waited: bool,
+    /// Denied requests of this call that were logged (the rest are not: rate limit).
+    pub(crate) denied_logged: u32,
+}
+
+impl CallState {
+    /// Charge the guest's CPU time so far; `true` when the budget is used up.
+    pub(crate) fn cpu_charge(&mut self) -> bool {
+        self.cpu.charge()
+    }
+
+    /// The guest resumes now, after a host call that waited.
+    pub(crate) fn cpu_resume(&self) {
+        self.cpu.resume();
+    }
+
+    /// The trap for a used-up CPU budget.
+    pub(crate) fn cpu_budget_error(&self) -> wasmtime::Error {
+        self.cpu.budget_error()
+    }
 }
 
 impl WasiView for CallState {
@@ -63,7 +83,7 @@ impl WasiView for CallState {
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct CallLimits {
     pub(crate) memory_bytes: usize,
-    pub(crate) cpu_ticks: u64,
+    pub(crate) cpu: Duration,
     pub(crate) wall: Duration,
     pub(crate) max_requests: u32,
 }
@@ -72,34 +92,70 @@ impl CallLimits {
     pub(crate) fn from_config(cfg: &crate::config::PluginsConfig) -> Self {
         Self {
             memory_bytes: usize::try_from(cfg.memory_bytes).unwrap_or(usize::MAX),
-            cpu_ticks: ticks(Duration::from_millis(cfg.cpu_ms)),
+            cpu: Duration::from_millis(cfg.cpu_ms.max(1)),
             wall: Duration::from_secs(cfg.call_timeout_secs),
             max_requests: cfg.max_http_requests,
         }
     }
 }
 
-/// Whole ticks in `d`, at least one.
-pub(crate) fn ticks(d: Duration) -> u64 {
-    (d.as_millis() / TICK.as_millis()).max(1) as u64
+/// CPU time the calling thread has used (`CLOCK_THREAD_CPUTIME_ID`).
+#[allow(unsafe_code)]
+pub(crate) fn thread_cpu() -> Duration {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `ts` is a valid, writable timespec; the clock id is a constant the kernel knows.
+    let rc = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+    if rc != 0 {
+        return Duration::ZERO;
+    }
+    Duration::new(
+        ts.tv_sec.max(0) as u64,
+        ts.tv_nsec.clamp(0, 999_999_999) as u32,
+    )
 }
 
+/// Where and when the guest last started running: the thread and its CPU clock then.
+type Sample = Arc<std::sync::Mutex<Option<(std::thread::ThreadId, Duration)>>>;
+
+fn take_sample(sample: &Sample) {
+    if let Ok(mut s) = sample.lock() {
+        *s = Some((std::thread::current().id(), thread_cpu()));
+    }
+}
+
+/// Linear memories one component instance may have (a Rust connector has one).
+pub const MAX_MEMORIES: usize = 2;
+/// Tables one component instance may have (a Rust connector and its shims have a few).
+pub const MAX_TABLES: usize = 16;
+/// Core instances one component instance may have.
+pub const MAX_CORE_INSTANCES: usize = 16;
+/// Elements one table may have (function references; far beyond any real connector).
+pub const MAX_TABLE_ELEMENTS: usize = 1_000_000;
+
+/// The memory limit of one call: the sum of every linear memory of the instance, not each one.
 struct MemoryLimiter {
     limit: usize,
+    /// Bytes of all memories of this call so far.
+    total: usize,
     exceeded: bool,
 }
 
 impl wasmtime::ResourceLimiter for MemoryLimiter {
     fn memory_growing(
         &mut self,
-        _current: usize,
+        current: usize,
         desired: usize,
         _maximum: Option<usize>,
     ) -> wasmtime::Result<bool> {
-        if desired > self.limit {
+        let total = self.total.saturating_sub(current).saturating_add(desired);
+        if total > self.limit {
             self.exceeded = true;
             wasmtime::bail!("memory limit of {} bytes reached", self.limit);
         }
+        self.total = total;
         Ok(true)
     }
 
@@ -109,15 +165,57 @@ impl wasmtime::ResourceLimiter for MemoryLimiter {
         desired: usize,
         _maximum: Option<usize>,
     ) -> wasmtime::Result<bool> {
-        // Tables hold function references; a million is far beyond any real connector.
-        Ok(desired <= 1_000_000)
+        Ok(desired <= MAX_TABLE_ELEMENTS)
+    }
+
+    fn instances(&self) -> usize {
+        MAX_CORE_INSTANCES
+    }
+
+    fn tables(&self) -> usize {
+        MAX_TABLES
+    }
+
+    fn memories(&self) -> usize {
+        MAX_MEMORIES
     }
 }
 
-struct CpuMeter {
-    used: u64,
-    budget: u64,
+pub(crate) struct CpuMeter {
+    used: Duration,
+    budget: Duration,
     exhausted: bool,
+    sample: Sample,
+}
+
+impl CpuMeter {
+    /// Charge the guest CPU time since the last sample (on this thread; at most two ticks) and
+    /// start a new sample. `true` when the budget is used up.
+    pub(crate) fn charge(&mut self) -> bool {
+        let now = thread_cpu();
+        let here = std::thread::current().id();
+        if let Ok(mut s) = self.sample.lock() {
+            if let Some((thread, at)) = s.take()
+                && thread == here
+            {
+                self.used += now.saturating_sub(at).min(TICK * 2);
+            }
+            *s = Some((here, now));
+        }
+        if self.used > self.budget {
+            self.exhausted = true;
+        }
+        self.exhausted
+    }
+
+    /// The guest resumes on this thread now (after a host call that waited).
+    pub(crate) fn resume(&self) {
+        take_sample(&self.sample);
+    }
+
+    fn budget_error(&self) -> wasmtime::Error {
+        wasmtime::format_err!("CPU budget of {} ms used up", self.budget.as_millis())
+    }
 }
 
 /// The exported interfaces of a loaded component, resolved once at load time.
@@ -147,6 +245,12 @@ pub(crate) enum Op {
 }
 
 impl Op {
+    /// Whether unauthenticated visitors can start this operation: the `oauth` link (join PIN
+    /// polling) and `authenticate` (external admin sign-in). These run under their own budget.
+    pub(crate) fn is_public(&self) -> bool {
+        matches!(self, Op::StartLink | Op::PollLink(_) | Op::Authenticate(..))
+    }
+
     /// The WIT name, for logs.
     pub(crate) fn name(&self) -> &'static str {
         match self {
@@ -222,12 +326,14 @@ pub(crate) async fn run(
         wasi,
         limiter: MemoryLimiter {
             limit: limits.memory_bytes,
+            total: 0,
             exceeded: false,
         },
         cpu: CpuMeter {
-            used: 0,
-            budget: limits.cpu_ticks,
+            used: Duration::ZERO,
+            budget: limits.cpu,
             exhausted: false,
+            sample: Arc::default(),
         },
         io,
     };
@@ -235,18 +341,21 @@ pub(crate) async fn run(
     store.limiter(|s| &mut s.limiter);
     store.set_epoch_deadline(1);
     store.epoch_deadline_callback(|mut cx| {
-        let state = cx.data_mut();
-        if std::mem::take(&mut state.io.waited) {
-            return Ok(UpdateDeadline::Yield(1));
-        }
-        let cpu = &mut state.cpu;
-        cpu.used += 1;
-        if cpu.used > cpu.budget {
-            cpu.exhausted = true;
+        let cpu = &mut cx.data_mut().cpu;
+        if cpu.charge() {
             return Ok(UpdateDeadline::Interrupt);
         }
-        Ok(UpdateDeadline::Yield(1))
+        // Yield to tokio; when the guest resumes (maybe on another thread), sample again there.
+        let sample = cpu.sample.clone();
+        Ok(UpdateDeadline::YieldCustom(
+            1,
+            Box::pin(async move {
+                tokio::task::yield_now().await;
+                take_sample(&sample);
+            }),
+        ))
     });
+    store.data().cpu.resume();
 
     let outcome = tokio::time::timeout(limits.wall, async {
         let instance = pre.instantiate_async(&mut store).await?;
@@ -276,7 +385,7 @@ fn classify(err: &wasmtime::Error, state: &CallState, stderr: &str) -> Failure {
         return Failure::NotExported(interface);
     }
     if state.cpu.exhausted {
-        let ms = state.cpu.budget * TICK.as_millis() as u64;
+        let ms = state.cpu.budget.as_millis();
         return Failure::Crash(
             CrashKind::CpuBudget,
             format!("ran for more than {ms} ms of CPU time"),
@@ -304,7 +413,7 @@ fn classify(err: &wasmtime::Error, state: &CallState, stderr: &str) -> Failure {
     };
     Failure::Crash(
         CrashKind::Trap,
-        super::host_log::clip(&detail, 2000).to_owned(),
+        super::host_log::escape(super::host_log::clip(&detail, 2000)).into_owned(),
     )
 }
 

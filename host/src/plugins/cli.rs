@@ -24,7 +24,11 @@ pub async fn check(path: &Path, cfg: &Config) -> anyhow::Result<String> {
             MAX_COMPONENT_BYTES / (1024 * 1024)
         );
     }
-    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let bytes = match super::registry::read_plugin_file_blocking(path) {
+        Ok(Some(bytes)) => bytes,
+        Ok(None) => bail!("cannot read {}: not found", path.display()),
+        Err(reason) => bail!("{} would be refused: {reason}", path.display()),
+    };
     let host = PluginHost::standalone(&cfg.plugins, None)?;
     let result = host.inspect(&bytes).await;
     host.shutdown().await;
@@ -34,8 +38,41 @@ pub async fn check(path: &Path, cfg: &Config) -> anyhow::Result<String> {
     }
 }
 
+/// The files in the plugins folder that provide plugin `id`, run through the real load pipeline:
+/// what `zondarr plugin approve ID` approves. Each is (file name, version, sha256).
+pub async fn folder_versions_of(
+    id: &str,
+    cfg: &Config,
+) -> anyhow::Result<Vec<(String, String, String)>> {
+    let dir = &cfg.plugins.dir;
+    let entries = std::fs::read_dir(dir)
+        .with_context(|| format!("cannot read the plugins folder {}", dir.display()))?;
+    let host = PluginHost::standalone(&cfg.plugins, None)?;
+    let mut found = Vec::new();
+    for entry in entries.flatten() {
+        let path = entry.path();
+        let Some(name) = super::registry::plugin_file_name(&path) else {
+            continue;
+        };
+        let Ok(Some(bytes)) = super::registry::read_plugin_file_blocking(&path) else {
+            continue;
+        };
+        if let Ok(i) = host.inspect(&bytes).await
+            && i.manifest.id == id
+        {
+            found.push((name, i.manifest.version.clone(), i.sha256.clone()));
+        }
+    }
+    host.shutdown().await;
+    found.sort();
+    Ok(found)
+}
+
 fn report(path: &Path, i: &Inspection) -> String {
     let m = &i.manifest;
+    // Everything below but the numbers comes from the plugin: control characters are escaped
+    // so a hostile manifest cannot forge lines of this report or drive the terminal.
+    let e = |s: &str| super::host_log::escape(s).into_owned();
     let mut out = String::new();
     let _ = writeln!(
         out,
@@ -50,9 +87,9 @@ fn report(path: &Path, i: &Inspection) -> String {
     );
     let _ = writeln!(out, "  interfaces:   {}", i.interfaces.join(", "));
     let _ = writeln!(out, "  id:           {}", m.id);
-    let _ = writeln!(out, "  name:         {}", m.name);
-    let _ = writeln!(out, "  version:      {}", m.version);
-    let _ = writeln!(out, "  description:  {}", m.description);
+    let _ = writeln!(out, "  name:         {}", e(&m.name));
+    let _ = writeln!(out, "  version:      {}", e(&m.version));
+    let _ = writeln!(out, "  description:  {}", e(&m.description));
     let caps: Vec<&str> = m.capabilities.iter().map(|c| c.as_str()).collect();
     let _ = writeln!(
         out,
@@ -69,8 +106,8 @@ fn report(path: &Path, i: &Inspection) -> String {
         super::AuthScheme::Header {
             name,
             value_template,
-        } => format!("header {name}: {value_template}"),
-        super::AuthScheme::Query { param, field } => format!("query ?{param}={{{field}}}"),
+        } => e(&format!("header {name}: {value_template}")),
+        super::AuthScheme::Query { param, field } => e(&format!("query ?{param}={{{field}}}")),
     };
     let _ = writeln!(out, "  auth:         {auth}");
     let _ = writeln!(
@@ -90,10 +127,10 @@ fn report(path: &Path, i: &Inspection) -> String {
             "    - {} ({}{req}{default}): {}",
             f.key,
             plain(&f.kind),
-            f.label
+            e(&f.label)
         );
         if let Some(help) = &f.help {
-            let _ = writeln!(out, "        {help}");
+            let _ = writeln!(out, "        {}", e(help));
         }
     }
     let _ = writeln!(
@@ -107,11 +144,11 @@ fn report(path: &Path, i: &Inspection) -> String {
             "    - {} ({}, default {}): {}",
             p.key,
             plain(&p.kind),
-            plain(&p.default_value),
-            p.label
+            e(&plain(&p.default_value)),
+            e(&p.label)
         );
         if let Some(description) = &p.description {
-            let _ = writeln!(out, "        {description}");
+            let _ = writeln!(out, "        {}", e(description));
         }
     }
     let _ = writeln!(
@@ -125,15 +162,21 @@ fn report(path: &Path, i: &Inspection) -> String {
         } else {
             "no credentials"
         };
-        let _ = writeln!(out, "    - {} {} ({creds}): {}", h.id, h.origin, h.purpose);
+        let _ = writeln!(
+            out,
+            "    - {} {} ({creds}): {}",
+            h.id,
+            e(&h.origin),
+            e(&h.purpose)
+        );
     }
     let _ = writeln!(out, "  imports:");
     for name in &i.imports {
-        let _ = writeln!(out, "    - {name}");
+        let _ = writeln!(out, "    - {}", e(name));
     }
     let _ = writeln!(out, "  exports:");
     for name in &i.exports {
-        let _ = writeln!(out, "    - {name}");
+        let _ = writeln!(out, "    - {}", e(name));
     }
     let _ = writeln!(
         out,

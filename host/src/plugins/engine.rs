@@ -5,7 +5,7 @@
 //! instantiation about twice as fast); otherwise the engine falls back to on-demand allocation.
 
 use super::bindings::FullPlugin;
-use super::call::{CallState, TICK};
+use super::call::{CallState, MAX_CORE_INSTANCES, MAX_MEMORIES, MAX_TABLES, TICK};
 use crate::config::PluginsConfig;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -39,6 +39,11 @@ pub(crate) fn build(cfg: &PluginsConfig) -> anyhow::Result<(Engine, bool)> {
         .total_memories(POOL_INSTANCES * 2)
         .total_tables(POOL_INSTANCES * 4)
         .total_stacks(POOL_INSTANCES)
+        // One component cannot take every slot: its memories and tables are capped (and a
+        // component that asks for more is refused at load, see `load`).
+        .max_memories_per_component(MAX_MEMORIES as u32)
+        .max_tables_per_component(MAX_TABLES as u32)
+        .max_core_instances_per_component(MAX_CORE_INSTANCES as u32)
         .max_memory_size(memory);
     pooled.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
     match Engine::new(&pooled) {

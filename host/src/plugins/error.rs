@@ -89,7 +89,8 @@ impl CrashKind {
 pub enum CallError {
     /// No plugin with this id is loaded.
     NotFound(String),
-    /// The plugin trapped too often in a row and is not called until it is reloaded.
+    /// The plugin trapped too often in a row (or timed out with this server) and is not called
+    /// for a while (backoff) or until it is reloaded.
     Unhealthy(String),
     /// The plugin has as many calls running as it may (or the instance pool is full).
     Busy(String),
@@ -215,7 +216,7 @@ impl From<CallError> for Error {
             CallError::Unhealthy(id) => Error::new(
                 ErrorCode::PluginUnhealthy,
                 format!(
-                    "the connector plugin `{id}` failed too many times in a row; it is called again once it is reloaded"
+                    "the connector plugin `{id}` failed too many times in a row and is not called for a while (it is tried again after a wait that grows each time, or once it is reloaded)"
                 ),
             ),
             CallError::Busy(id) => Error::new(

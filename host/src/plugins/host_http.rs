@@ -54,23 +54,105 @@ pub struct ServerHandle {
 pub(crate) struct HttpShared {
     strict: reqwest::Client,
     insecure: reqwest::Client,
+    /// For extra hosts at the origin the plugin's manifest chose: https only, and every
+    /// resolved address is checked at connect time (see [`PublicOnly`]).
+    public: reqwest::Client,
     pub(crate) max_response_bytes: u64,
+}
+
+/// Why `ip` may not be reached at an origin a plugin chose itself: loopback, link-local (cloud
+/// metadata at 169.254.169.254), private, unique-local, shared (CGNAT), unspecified, broadcast
+/// or multicast. `None` for a public address.
+pub(crate) fn local_address(ip: std::net::IpAddr) -> Option<&'static str> {
+    use std::net::IpAddr;
+    match ip {
+        IpAddr::V4(v4) => {
+            let o = v4.octets();
+            if v4.is_loopback() {
+                Some("loopback")
+            } else if v4.is_link_local() {
+                Some("link-local")
+            } else if v4.is_private() {
+                Some("private")
+            } else if o[0] == 100 && (64..128).contains(&o[1]) {
+                Some("shared (CGNAT)")
+            } else if v4.is_unspecified() || v4.is_broadcast() || v4.is_multicast() || o[0] == 0 {
+                Some("unspecified, broadcast or multicast")
+            } else {
+                None
+            }
+        }
+        IpAddr::V6(v6) => {
+            if let Some(v4) = v6.to_ipv4_mapped() {
+                return local_address(IpAddr::V4(v4));
+            }
+            let first = v6.segments()[0];
+            if v6.is_loopback() {
+                Some("loopback")
+            } else if first & 0xffc0 == 0xfe80 {
+                Some("link-local")
+            } else if first & 0xfe00 == 0xfc00 {
+                Some("unique-local")
+            } else if v6.is_unspecified() || v6.is_multicast() {
+                Some("unspecified or multicast")
+            } else {
+                None
+            }
+        }
+    }
+}
+
+/// A resolver that drops local and private addresses, so a name chosen by a plugin cannot be
+/// pointed (even by DNS rebinding: the check is made when the connection is made) at the
+/// admin's network or the cloud metadata service.
+struct PublicOnly;
+
+impl reqwest::dns::Resolve for PublicOnly {
+    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
+        let host = name.as_str().to_owned();
+        Box::pin(async move {
+            let all: Vec<std::net::SocketAddr> =
+                tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
+            let public: Vec<std::net::SocketAddr> = all
+                .iter()
+                .copied()
+                .filter(|a| local_address(a.ip()).is_none())
+                .collect();
+            if public.is_empty() {
+                let why = all
+                    .first()
+                    .and_then(|a| local_address(a.ip()))
+                    .unwrap_or("no");
+                return Err(format!(
+                    "{host} resolves only to {why} addresses, which a plugin may not reach on its own"
+                )
+                .into());
+            }
+            let addrs: reqwest::dns::Addrs = Box::new(public.into_iter());
+            Ok(addrs)
+        })
+    }
 }
 
 impl HttpShared {
     pub(crate) fn new(timeout: Duration, max_response_bytes: u64) -> anyhow::Result<Self> {
-        let build = |insecure: bool| {
+        // Proxy environment variables are ignored: a proxy would resolve names itself, out of
+        // reach of the address checks, and would see every credential.
+        let builder = || {
             reqwest::Client::builder()
                 .redirect(reqwest::redirect::Policy::none())
                 .connect_timeout(timeout.min(Duration::from_secs(10)))
                 .timeout(timeout)
                 .user_agent(concat!("zondarr/", env!("CARGO_PKG_VERSION")))
-                .danger_accept_invalid_certs(insecure)
-                .build()
+                .no_proxy()
         };
         Ok(Self {
-            strict: build(false)?,
-            insecure: build(true)?,
+            strict: builder().build()?,
+            insecure: builder().danger_accept_invalid_certs(true).build()?,
+            public: builder()
+                .https_only(true)
+                .dns_resolver(Arc::new(PublicOnly))
+                .build()?,
             max_response_bytes,
         })
     }
@@ -80,6 +162,7 @@ impl HttpShared {
         Self {
             strict: reqwest::Client::new(),
             insecure: reqwest::Client::new(),
+            public: reqwest::Client::new(),
             max_response_bytes: 0,
         }
     }
@@ -103,6 +186,12 @@ pub(crate) struct Planned {
     body: Option<Vec<u8>>,
     credential: Credential,
     insecure: bool,
+    /// An origin the plugin chose (an extra host without the admin's override): https only,
+    /// public addresses only.
+    public_only: bool,
+    /// The path every request and followed redirect must stay under (the server's base path,
+    /// `/` for extra hosts), with a trailing `/`.
+    scope: String,
 }
 
 #[derive(Debug, Clone)]
@@ -145,6 +234,53 @@ fn parse_origin(s: &str) -> Option<Url> {
     Some(url)
 }
 
+/// Whether `path` (a request path without its query) has a `.` or `..` segment, also when
+/// percent-encoded (once or twice, `%2e%2e`, `%252e`) or split by an encoded `/` or `\`: a
+/// reverse proxy in front of the server may decode and normalise it, sending the request, with
+/// the server's credential, to another application.
+pub(crate) fn has_dot_segment(path: &str) -> bool {
+    let mut text = path.to_owned();
+    for _ in 0..3 {
+        if text.split(['/', '\\']).any(|seg| seg == "." || seg == "..") {
+            return true;
+        }
+        let decoded = percent_decode(&text);
+        if decoded == text {
+            return false;
+        }
+        text = decoded;
+    }
+    // Still encoded after three rounds: nothing legitimate looks like that.
+    true
+}
+
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%'
+            && i + 2 < bytes.len()
+            && let Some(v) = std::str::from_utf8(&bytes[i + 1..i + 3])
+                .ok()
+                .and_then(|h| u8::from_str_radix(h, 16).ok())
+        {
+            out.push(v);
+            i += 3;
+            continue;
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Whether `url` is inside `scope` (a path ending in `/`) and free of dot segments.
+fn in_scope(url: &Url, scope: &str) -> bool {
+    let path = url.path();
+    (path.starts_with(scope) || format!("{path}/") == scope) && !has_dot_segment(path)
+}
+
 /// Check `req` against the policy and build what to send. `Err` is the `denied` reason.
 pub(crate) fn plan(
     ctx: &ServerContext,
@@ -152,24 +288,42 @@ pub(crate) fn plan(
     dest: Dest<'_>,
     req: host::Request,
 ) -> Result<Planned, String> {
-    let (base, credentials, insecure) = match dest {
+    let (base, credentials, insecure, public_only) = match dest {
+        // The server's own base URL was typed by the admin: allowed wherever it points.
         Dest::Server => {
             let base =
                 parse_origin(&ctx.base_url).ok_or("the server URL is not a valid http(s) URL")?;
-            (base, true, ctx.accept_invalid_certs)
+            (base, true, ctx.accept_invalid_certs, false)
         }
         Dest::Extra(id) => {
             let declared = manifest
                 .extra_host(id)
                 .ok_or_else(|| format!("`{id}` is not an extra host declared in the manifest"))?;
-            let origin = ctx
-                .extra_host_origins
-                .get(id)
-                .map_or(declared.origin.as_str(), String::as_str);
+            // An origin the admin set for this server is the admin's exact approval; the
+            // manifest's own default must be https and public.
+            let overridden = ctx.extra_host_origins.get(id);
+            let origin = overridden.map_or(declared.origin.as_str(), String::as_str);
             let base = parse_origin(origin).ok_or_else(|| {
                 format!("the origin configured for `{id}` is not a valid http(s) origin")
             })?;
-            (base, declared.send_credentials, false)
+            let public_only = overridden.is_none();
+            if public_only {
+                if base.scheme() != "https" {
+                    return Err(format!(
+                        "the extra host `{id}` must use https (an admin can set another origin for it in the server's settings)"
+                    ));
+                }
+                let literal = base
+                    .host_str()
+                    .map(|h| h.trim_start_matches('[').trim_end_matches(']'))
+                    .and_then(|h| h.parse::<std::net::IpAddr>().ok());
+                if let Some(why) = literal.and_then(local_address) {
+                    return Err(format!(
+                        "the extra host `{id}` is a {why} address, which a plugin may not reach on its own (an admin can set it in the server's settings)"
+                    ));
+                }
+            }
+            (base, declared.send_credentials, false, public_only)
         }
     };
 
@@ -187,17 +341,26 @@ pub(crate) fn plan(
         return Err("the target contains characters that are not allowed in a path".into());
     }
 
-    // Origin and base path of the destination, then the target appended to the path.
+    // Origin and base path of the destination, then the target appended to the path. Dot
+    // segments (`/../x`, `%2e%2e`) are refused before the URL parser would resolve them.
+    let target_path = target.split('?').next().unwrap_or_default();
+    if has_dot_segment(target_path) {
+        return Err("the target contains `.` or `..` path segments (also percent-encoded)".into());
+    }
     let origin = base.origin().ascii_serialization();
     let prefix = if dest == Dest::Server {
         base.path().trim_end_matches('/')
     } else {
         ""
     };
+    let scope = format!("{prefix}/");
     let mut url = Url::parse(&format!("{origin}{prefix}{target}"))
         .map_err(|_| "the target is not a valid path".to_owned())?;
     if url.origin() != base.origin() {
         return Err("the target leaves the allowed origin".into());
+    }
+    if !in_scope(&url, &scope) {
+        return Err("the target leaves the server's base path".into());
     }
 
     let credential = if credentials {
@@ -258,6 +421,8 @@ pub(crate) fn plan(
         body: req.body,
         credential,
         insecure,
+        public_only,
+        scope,
     })
 }
 
@@ -338,8 +503,12 @@ pub(crate) async fn send(
         mut body,
         credential,
         insecure,
+        public_only,
+        scope,
     } = planned;
-    let client = if insecure {
+    let client = if public_only {
+        &shared.public
+    } else if insecure {
         &shared.insecure
     } else {
         &shared.strict
@@ -373,8 +542,11 @@ pub(crate) async fn send(
                 .get(reqwest::header::LOCATION)
                 .and_then(|v| v.to_str().ok())
                 .and_then(|loc| url.join(loc).ok());
+            // Followed only within the origin and under the base path; anything else is handed
+            // back to the plugin unfollowed, so the credential goes nowhere else.
             if let Some(mut next) = next
                 && next.origin() == origin
+                && in_scope(&next, &scope)
             {
                 hops += 1;
                 // 303 always, and 301/302 after a POST, become a GET without body (as browsers
@@ -467,6 +639,10 @@ impl CallState {
         dest: Dest<'_>,
         req: host::Request,
     ) -> wasmtime::Result<Result<host::Response, HttpError>> {
+        // Charge the guest's CPU time up to here before anything waits.
+        if self.cpu_charge() {
+            return Err(self.cpu_budget_error());
+        }
         let ctx = self.server_ctx(&handle)?;
         let Some(manifest) = self.io.manifest.clone() else {
             return Ok(Err(HttpError::Denied(
@@ -476,17 +652,38 @@ impl CallState {
         let planned = match plan(&ctx, &manifest, dest, req) {
             Ok(p) => p,
             Err(reason) => {
-                tracing::warn!(plugin = %self.io.plugin_id, %reason, "plugin request denied");
+                // A denied request costs budget like a sent one, and only the first few of a
+                // call are logged, so a plugin cannot flood the log or spin on refusals.
+                self.io.denied_logged += 1;
+                let plugin = self.io.plugin_id.clone();
+                let reason = super::host_log::escape(&reason).into_owned();
+                match self.io.denied_logged {
+                    n if n <= MAX_DENIED_LOGGED => {
+                        tracing::warn!(plugin = %plugin, %reason, "plugin request denied")
+                    }
+                    n if n == MAX_DENIED_LOGGED + 1 => tracing::warn!(
+                        plugin = %plugin,
+                        "more requests of this call were denied; they are not logged"
+                    ),
+                    _ => tracing::debug!(plugin = %plugin, %reason, "plugin request denied"),
+                }
+                if let Err(e) = self.io.budget.take() {
+                    return Ok(Err(e));
+                }
                 return Ok(Err(HttpError::Denied(reason)));
             }
         };
         let shared = self.io.http.clone();
         let plugin = self.io.plugin_id.clone();
         let response = send(&shared, &mut self.io.budget, &plugin, planned).await;
-        self.io.waited = true;
+        // The wait was not guest CPU time: the guest resumes here.
+        self.cpu_resume();
         Ok(response)
     }
 }
+
+/// Denied requests logged per call at `warn`.
+const MAX_DENIED_LOGGED: u32 = 3;
 
 impl host::HostServer for CallState {
     async fn base_url(&mut self, handle: Resource<ServerHandle>) -> wasmtime::Result<String> {
@@ -616,6 +813,42 @@ mod tests {
     }
 
     #[test]
+    fn refuses_escapes_from_the_base_path() {
+        for t in [
+            "/../x",
+            "/a/../../x",
+            "/%2e%2e/x",
+            "/%2E%2e/x",
+            "/.%2e/x",
+            "/%252e%252e/x",
+            "/..%2fx",
+            "/a/..%5cx",
+            "/./x",
+            "/..",
+        ] {
+            let err = plan(&ctx(), &manifest(AuthScheme::None), Dest::Server, get(t)).unwrap_err();
+            assert!(
+                err.contains("`..`") || err.contains("base path"),
+                "{t}: {err}"
+            );
+        }
+        // Dots inside a name are fine, and so is a query that mentions `..`.
+        for t in ["/a..b/x", "/file.json", "/x?path=../y", "/..."] {
+            plan(&ctx(), &manifest(AuthScheme::None), Dest::Server, get(t))
+                .unwrap_or_else(|e| panic!("{t}: {e}"));
+        }
+        let p = plan(&ctx(), &manifest(AuthScheme::None), Dest::Server, get("/x")).unwrap();
+        assert!(in_scope(&p.url, &p.scope));
+        let outside = Url::parse("http://10.0.0.5:8096/other/x").unwrap();
+        assert!(
+            !in_scope(&outside, &p.scope),
+            "a redirect out of /jf/ is not followed"
+        );
+        let sibling = Url::parse("http://10.0.0.5:8096/jfx/x").unwrap();
+        assert!(!in_scope(&sibling, &p.scope));
+    }
+
+    #[test]
     fn refuses_forbidden_headers() {
         for h in ["Host", "content-length", "Transfer-Encoding"] {
             let mut req = get("/");
@@ -674,6 +907,34 @@ mod tests {
         let overridden = ctx().with_extra_host("tv", "http://127.0.0.1:4000");
         let p = plan(&overridden, &m, Dest::Extra("tv"), get("/x")).unwrap();
         assert_eq!(p.url.as_str(), "http://127.0.0.1:4000/x");
+    }
+
+    #[test]
+    fn extra_hosts_chosen_by_the_plugin_must_be_https_and_public() {
+        let mut m = manifest(AuthScheme::None);
+        for (origin, why) in [
+            ("http://plex.example", "https"),
+            ("https://169.254.169.254", "link-local"),
+            ("https://127.0.0.1:8443", "loopback"),
+            ("https://10.1.2.3", "private"),
+            ("https://192.168.1.2", "private"),
+            ("https://[::1]", "loopback"),
+            ("https://[fd00::1]", "unique-local"),
+            ("https://[::ffff:169.254.169.254]", "link-local"),
+        ] {
+            m.extra_hosts[0].origin = origin.into();
+            let err = plan(&ctx(), &m, Dest::Extra("tv"), get("/")).unwrap_err();
+            assert!(err.contains(why), "{origin}: {err}");
+            // The admin's override for this server is allowed wherever it points.
+            let approved = ctx().with_extra_host("tv", origin);
+            plan(&approved, &m, Dest::Extra("tv"), get("/")).unwrap();
+        }
+        m.extra_hosts[0].origin = "https://8.8.8.8".into();
+        assert!(
+            plan(&ctx(), &m, Dest::Extra("tv"), get("/"))
+                .unwrap()
+                .public_only
+        );
     }
 
     #[test]

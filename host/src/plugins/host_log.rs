@@ -30,6 +30,24 @@ pub(crate) fn clip(s: &str, max: usize) -> &str {
     &s[..end]
 }
 
+/// `s` with every control character (newline, carriage return, escape, ...) written as its
+/// Rust escape (`\n`, `\u{1b}`), so text from a plugin cannot start a forged log line, move the
+/// cursor or recolour a terminal.
+pub(crate) fn escape(s: &str) -> std::borrow::Cow<'_, str> {
+    if !s.chars().any(char::is_control) {
+        return std::borrow::Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        if c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
 /// The `types` interface has no functions; the linker still needs its (empty) instance.
 impl super::bindings::wit::Host for CallState {}
 
@@ -47,7 +65,7 @@ impl host::Host for CallState {
             }
             return Ok(());
         }
-        let message = clip(&message, MAX_LINE_BYTES);
+        let message = escape(clip(&message, MAX_LINE_BYTES));
         match level {
             Level::Trace => tracing::trace!(target: "zondarr::plugin", plugin, "{message}"),
             Level::Debug => tracing::debug!(target: "zondarr::plugin", plugin, "{message}"),
@@ -118,15 +136,15 @@ pub(crate) fn panic_message(stderr: &str) -> Option<String> {
     if body.is_empty() {
         // Older format: `panicked at 'msg', file:line:col`.
         let line = after.lines().next().unwrap_or(after);
-        return Some(line.trim_start_matches("panicked at ").to_owned());
+        return Some(escape(line.trim_start_matches("panicked at ")).into_owned());
     }
-    Some(clip(body, MAX_LINE_BYTES).to_owned())
+    Some(escape(clip(body, MAX_LINE_BYTES)).into_owned())
 }
 
 /// Write the captured stderr to the log, one event per line.
 pub(crate) fn log_stderr(plugin: &str, text: &str) {
     for line in text.lines().filter(|l| !l.trim().is_empty()) {
-        tracing::warn!(target: "zondarr::plugin", plugin, stream = "stderr", "{}", clip(line, MAX_LINE_BYTES));
+        tracing::warn!(target: "zondarr::plugin", plugin, stream = "stderr", "{}", escape(clip(line, MAX_LINE_BYTES)));
     }
 }
 
@@ -142,6 +160,15 @@ mod tests {
             Some("fixture panic: boom")
         );
         assert_eq!(panic_message("nothing here"), None);
+    }
+
+    #[test]
+    fn control_characters_are_escaped() {
+        assert_eq!(escape("plain text"), "plain text");
+        assert_eq!(
+            escape("a\nINFO forged\u{1b}[2K\r"),
+            "a\\nINFO forged\\u{1b}[2K\\r"
+        );
     }
 
     #[test]

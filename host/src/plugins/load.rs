@@ -12,7 +12,6 @@ use super::types::Manifest;
 use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 use wasmtime::Engine;
 use wasmtime::component::{Component, InstancePre, Linker};
@@ -59,8 +58,57 @@ pub struct LoadedPlugin {
     pub(crate) size: usize,
     pub(crate) from_cache: bool,
     pub(crate) timings: LoadTimings,
-    consecutive_crashes: AtomicU32,
-    unhealthy: AtomicBool,
+    /// Traps of this version, whatever server they were about: health of the whole plugin.
+    health: std::sync::Mutex<Health>,
+    /// Remote failures (wall-clock timeouts), per server base URL: health of (plugin, server).
+    server_health: std::sync::Mutex<std::collections::HashMap<String, Health>>,
+}
+
+/// Failures in a row and the backoff after too many: refused until `until`, then one call is
+/// let through; a success ends it, another failure doubles the wait (up to [`MAX_BACKOFF`]).
+#[derive(Debug, Default, Clone)]
+pub(crate) struct Health {
+    consecutive: u32,
+    trips: u32,
+    until: Option<Instant>,
+}
+
+/// Longest wait before a refused plugin (or plugin and server) gets another call.
+pub const MAX_BACKOFF: Duration = Duration::from_secs(15 * 60);
+
+impl Health {
+    fn refused(&self, now: Instant) -> bool {
+        self.until.is_some_and(|t| now < t)
+    }
+
+    /// Record one outcome; `true` when this failure started a backoff.
+    fn record(&mut self, failed: bool, threshold: u32, base: Duration) -> bool {
+        if !failed {
+            *self = Health::default();
+            return false;
+        }
+        self.consecutive += 1;
+        if self.consecutive < threshold {
+            return false;
+        }
+        let wait = base
+            .saturating_mul(1 << self.trips.min(16))
+            .min(MAX_BACKOFF);
+        self.trips += 1;
+        self.until = Some(Instant::now() + wait);
+        true
+    }
+}
+
+/// What a call outcome means for health.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Blame {
+    /// It worked (or failed in a way that says nothing about health).
+    None,
+    /// The plugin itself trapped: counts for the whole plugin.
+    Plugin,
+    /// The server did not answer in time: counts for this plugin with this server only.
+    Server,
 }
 
 /// How long the steps of a load took.
@@ -80,23 +128,53 @@ impl LoadedPlugin {
         &self.manifest
     }
 
-    /// Whether the plugin crashed too often in a row and is refused.
+    /// Whether the plugin crashed too often in a row and is refused (in its backoff) now.
     pub(crate) fn is_unhealthy(&self) -> bool {
-        self.unhealthy.load(Ordering::Relaxed)
+        self.health.lock().is_ok_and(|h| h.refused(Instant::now()))
+    }
+
+    /// Whether calls about the server at `base_url` are refused now (the plugin, or the plugin
+    /// with this server, is in its backoff).
+    pub(crate) fn refuses(&self, base_url: Option<&str>) -> bool {
+        let now = Instant::now();
+        self.is_unhealthy()
+            || base_url.is_some_and(|url| {
+                self.server_health
+                    .lock()
+                    .is_ok_and(|m| m.get(url).is_some_and(|h| h.refused(now)))
+            })
     }
 
     pub(crate) fn consecutive_crashes(&self) -> u32 {
-        self.consecutive_crashes.load(Ordering::Relaxed)
+        self.health.lock().map_or(0, |h| h.consecutive)
     }
 
-    /// Record the outcome of a call; returns `true` when this crash made it unhealthy.
-    pub(crate) fn record(&self, crashed: bool, threshold: u32) -> bool {
-        if !crashed {
-            self.consecutive_crashes.store(0, Ordering::Relaxed);
-            return false;
+    /// Record the outcome of a call; returns `true` when it started a backoff.
+    pub(crate) fn record(
+        &self,
+        blame: Blame,
+        base_url: Option<&str>,
+        threshold: u32,
+        backoff: Duration,
+    ) -> bool {
+        let mut started = false;
+        if let Ok(mut h) = self.health.lock() {
+            started |= h.record(blame == Blame::Plugin, threshold, backoff);
         }
-        let n = self.consecutive_crashes.fetch_add(1, Ordering::Relaxed) + 1;
-        n >= threshold && !self.unhealthy.swap(true, Ordering::Relaxed)
+        if let Some(url) = base_url
+            && let Ok(mut m) = self.server_health.lock()
+        {
+            if blame == Blame::Server {
+                started |= m
+                    .entry(url.to_owned())
+                    .or_default()
+                    .record(true, threshold, backoff);
+            } else if blame == Blame::None {
+                m.remove(url);
+            }
+            // A plugin trap says nothing about the server: its count is kept.
+        }
+        started
     }
 
     /// Names of the optional interfaces exported.
@@ -178,6 +256,31 @@ pub(crate) fn check_header(bytes: &[u8]) -> Result<(), LoadError> {
     }
 }
 
+/// Refuse a component that would take more memories, tables or core instances per call than
+/// any plugin may (so one crafted component cannot take every slot of the instance pool).
+pub(crate) fn check_resources(component: &Component) -> Result<(), LoadError> {
+    let Some(r) = component.resources_required() else {
+        return Err(LoadError::new(
+            "the component instantiates a module it imports; plugins may not",
+        ));
+    };
+    if r.num_memories as usize > call::MAX_MEMORIES {
+        return Err(LoadError::new(format!(
+            "the component has {} linear memories; plugins may have at most {}",
+            r.num_memories,
+            call::MAX_MEMORIES
+        )));
+    }
+    if r.num_tables as usize > call::MAX_TABLES {
+        return Err(LoadError::new(format!(
+            "the component has {} tables; plugins may have at most {}",
+            r.num_tables,
+            call::MAX_TABLES
+        )));
+    }
+    Ok(())
+}
+
 /// What a load needs from the host.
 #[derive(Clone)]
 pub(crate) struct Loader {
@@ -203,6 +306,7 @@ impl Loader {
         let (component, from_cache) = self.compile(bytes.clone(), sha256.clone()).await?;
         let compile = started.elapsed();
 
+        check_resources(&component)?;
         let started = Instant::now();
         let (contract, export_names) = self.contract(&component)?;
         let imports: Vec<String> = component
@@ -267,8 +371,8 @@ impl Loader {
                 link,
                 describe,
             },
-            consecutive_crashes: AtomicU32::new(0),
-            unhealthy: AtomicBool::new(false),
+            health: std::sync::Mutex::new(Health::default()),
+            server_health: std::sync::Mutex::new(std::collections::HashMap::new()),
         })
     }
 
@@ -347,7 +451,7 @@ impl Loader {
             exports,
             limits: CallLimits {
                 memory_bytes: self.memory_bytes,
-                cpu_ticks: call::ticks(DESCRIBE_CPU),
+                cpu: DESCRIBE_CPU,
                 wall: DESCRIBE_WALL,
                 max_requests: 0,
             },
@@ -358,7 +462,7 @@ impl Loader {
                 budget: RequestBudget { made: 0, max: 0 },
                 install_id: self.install_id.clone(),
                 log_lines: 0,
-                waited: false,
+                denied_logged: 0,
             },
         };
         match call::run(setup, None, Op::Describe).await {

@@ -30,7 +30,7 @@ mod watch;
 pub use error::{CallError, ConnectorError, CrashKind};
 pub use host_http::ServerHandle;
 pub use load::{LoadError, LoadTimings, MAX_COMPONENT_BYTES};
-pub use registry::{Bundled, RescanFailure, RescanReport};
+pub use registry::{Approval, Bundled, PendingApproval, RescanFailure, RescanReport};
 pub use status::{Inspection, LoadErrorView, PluginState, PluginStatus, SourceView};
 pub use types::*;
 
@@ -52,8 +52,43 @@ mod embedded {
 /// How long a call waits for a free slot of the plugin's concurrency limit before it is
 /// refused with `PLUGIN_BUSY`.
 pub const BUSY_WAIT: Duration = Duration::from_secs(2);
+/// First wait before a plugin (or a plugin with one server) that failed too often in a row gets
+/// another call; doubled after every further failure, up to 15 minutes.
+pub const HEALTH_BACKOFF: Duration = Duration::from_secs(30);
 /// Debounce of the plugins-folder watcher.
 pub const WATCH_DEBOUNCE: Duration = Duration::from_millis(300);
+
+/// The response cap in effect: `plugins.max_response_bytes`, but at most half of the call's
+/// memory limit, so a body that passes the cap fits in the guest's memory with room to parse it,
+/// and a larger one is refused as `too-large` instead of crashing the plugin. Host-side buffering
+/// is then at most `plugins.concurrency` × this per plugin.
+pub fn response_cap(cfg: &PluginsConfig) -> u64 {
+    let half = (cfg.memory_bytes / 2).max(1024);
+    if cfg.max_response_bytes > half {
+        tracing::warn!(
+            configured = cfg.max_response_bytes,
+            used = half,
+            "plugins.max_response_bytes is more than half of plugins.memory_mib; the smaller value is used"
+        );
+        half
+    } else {
+        cfg.max_response_bytes
+    }
+}
+
+/// The install id a plugin sees (`install-id()`): derived from the installation's id and the
+/// plugin id (HMAC-SHA-256, 32 hex digits), stable for both, so plugins cannot correlate or
+/// impersonate each other's registrations (e.g. Plex's client identifier).
+pub fn plugin_install_id(install_id: &str, plugin_id: &str) -> String {
+    use hmac::Mac;
+    let Ok(mut mac) = <hmac::Hmac<sha2::Sha256> as Mac>::new_from_slice(install_id.as_bytes())
+    else {
+        return String::new();
+    };
+    mac.update(b"zondarr plugin install id\0");
+    mac.update(plugin_id.as_bytes());
+    hex::encode(&mac.finalize().into_bytes()[..16])
+}
 
 /// The connector plugins embedded in this binary.
 pub fn bundled() -> Vec<Bundled> {
@@ -100,6 +135,9 @@ struct Inner {
     loader: Loader,
     limits: CallLimits,
     unhealthy_after: u32,
+    /// First wait after too many failures in a row (doubled each time, up to
+    /// [`load::MAX_BACKOFF`]).
+    backoff: RwLock<Duration>,
     pooling: bool,
     published: Published,
     registry: tokio::sync::Mutex<Registry>,
@@ -149,20 +187,34 @@ impl PluginHost {
     /// Start the host with the plugins embedded in the daemon: create the engine and the
     /// plugins folder if missing, load the bundled plugins, scan the folder, and watch it when
     /// `cfg.watch` is set. Compiled code is cached in `cache_dir`.
+    /// `approvals` are the plugin versions an admin approved (see [`PluginHost::approve`]).
     pub async fn start(
         cfg: &PluginsConfig,
         cache_dir: PathBuf,
         install_id: String,
+        approvals: Vec<Approval>,
     ) -> anyhow::Result<PluginHost> {
-        Self::start_with_bundled(cfg, cache_dir, install_id, bundled()).await
+        Self::start_full(cfg, cache_dir, install_id, bundled(), approvals).await
     }
 
-    /// [`PluginHost::start`] with an explicit list of bundled plugins (tests use the fixture).
+    /// [`PluginHost::start`] with an explicit list of bundled plugins (tests use the fixture)
+    /// and no approvals.
     pub async fn start_with_bundled(
         cfg: &PluginsConfig,
         cache_dir: PathBuf,
         install_id: String,
         bundled: Vec<Bundled>,
+    ) -> anyhow::Result<PluginHost> {
+        Self::start_full(cfg, cache_dir, install_id, bundled, Vec::new()).await
+    }
+
+    /// [`PluginHost::start`] with everything explicit.
+    pub async fn start_full(
+        cfg: &PluginsConfig,
+        cache_dir: PathBuf,
+        install_id: String,
+        bundled: Vec<Bundled>,
+        approvals: Vec<Approval>,
     ) -> anyhow::Result<PluginHost> {
         std::fs::create_dir_all(&cfg.dir).map_err(|e| {
             anyhow::anyhow!(
@@ -171,13 +223,26 @@ impl PluginHost {
             )
         })?;
         let dir = cfg.dir.canonicalize().unwrap_or_else(|_| cfg.dir.clone());
+        // Compiled code is trusted completely: it must never share a folder with the files
+        // anyone who installs plugins can write.
+        let _ = std::fs::create_dir_all(&cache_dir);
+        let cache_real = cache_dir
+            .canonicalize()
+            .unwrap_or_else(|_| cache_dir.clone());
+        if cache_real.starts_with(&dir) || dir.starts_with(&cache_real) {
+            anyhow::bail!(
+                "the compiled-code cache {} overlaps the plugins folder {}; move plugins.dir",
+                cache_real.display(),
+                dir.display()
+            );
+        }
         let (engine, pooling) = engine::build(cfg)?;
         let ticker = engine::Ticker::start(&engine)?;
         let linker = Arc::new(engine::linker(&engine)?);
         let cache = cache::CodeCache::open(cache_dir, &engine)?;
         let http = HttpShared::new(
             Duration::from_secs(cfg.http_timeout_secs),
-            cfg.max_response_bytes,
+            response_cap(cfg),
         )?;
         let loader = Loader {
             engine,
@@ -197,6 +262,7 @@ impl PluginHost {
         {
             let inner = &host.inner;
             let mut registry = inner.registry.lock().await;
+            registry.set_approvals(approvals);
             registry.load_bundled(&inner.loader, &inner.published).await;
             let report = registry.rescan(&inner.loader, &inner.published).await;
             tracing::info!(
@@ -231,7 +297,7 @@ impl PluginHost {
             .transpose()?;
         let http = HttpShared::new(
             Duration::from_secs(cfg.http_timeout_secs),
-            cfg.max_response_bytes,
+            response_cap(cfg),
         )?;
         let loader = Loader {
             engine,
@@ -262,6 +328,7 @@ impl PluginHost {
                 loader,
                 limits: CallLimits::from_config(cfg),
                 unhealthy_after: cfg.unhealthy_after.max(1),
+                backoff: RwLock::new(HEALTH_BACKOFF),
                 pooling,
                 published: Published {
                     slots: RwLock::new(BTreeMap::new()),
@@ -285,6 +352,24 @@ impl PluginHost {
         registry.rescan(&inner.loader, &inner.published).await
     }
 
+    /// Re-read the plugins folder after replacing the set of approved versions (the API's rescan
+    /// reads them from the database first, so an approval given with `zondarr plugin approve`
+    /// takes effect).
+    pub async fn rescan_with_approvals(&self, approvals: Vec<Approval>) -> RescanReport {
+        let inner = &self.inner;
+        let mut registry = inner.registry.lock().await;
+        registry.set_approvals(approvals);
+        registry.rescan(&inner.loader, &inner.published).await
+    }
+
+    /// Approve the version(s) of `id` waiting for approval: they serve from now on. Returns what
+    /// was approved (empty when nothing was waiting); the caller stores the approvals.
+    pub async fn approve(&self, id: &str) -> Vec<PendingApproval> {
+        let inner = &self.inner;
+        let mut registry = inner.registry.lock().await;
+        registry.approve(id, &inner.published)
+    }
+
     /// Stop watching the folder and refuse new calls. Calls already running finish.
     pub async fn shutdown(&self) {
         self.inner.closed.store(true, Ordering::Relaxed);
@@ -297,6 +382,15 @@ impl PluginHost {
     /// Report every call from now on to `observer`. Only the first observer set is kept.
     pub fn set_observer(&self, observer: Arc<dyn CallObserver>) {
         let _ = self.inner.observer.set(observer);
+    }
+
+    /// Change the first backoff wait of failing plugins (tests; the default is
+    /// [`HEALTH_BACKOFF`]).
+    #[doc(hidden)]
+    pub fn set_health_backoff(&self, backoff: Duration) {
+        if let Ok(mut b) = self.inner.backoff.write() {
+            *b = backoff;
+        }
     }
 
     /// Whether the engine uses the pooling allocator.
@@ -396,10 +490,19 @@ impl PluginHost {
             .slot(id)
             .ok_or_else(|| CallError::NotFound(id.to_owned()))?;
         let plugin = slot.current.load_full();
-        if plugin.is_unhealthy() {
+        let base_url = server.map(|s| s.base_url.as_str());
+        if plugin.refuses(base_url) {
             return Err(CallError::Unhealthy(id.to_owned()));
         }
-        let _permit = match tokio::time::timeout(BUSY_WAIT, slot.semaphore.acquire()).await {
+        // Operations that unauthenticated visitors can start (an invitee's account link, an
+        // external admin's sign-in) have their own, smaller budget, so a slow upstream behind
+        // them cannot starve the admin's and the scheduler's calls.
+        let semaphore = if op.is_public() {
+            &slot.public_semaphore
+        } else {
+            &slot.semaphore
+        };
+        let _permit = match tokio::time::timeout(BUSY_WAIT, semaphore.acquire()).await {
             Ok(Ok(permit)) => permit,
             _ => return Err(CallError::Busy(id.to_owned())),
         };
@@ -407,16 +510,28 @@ impl PluginHost {
         let name = op.name();
         let started = std::time::Instant::now();
         let result = self.call_loaded(&plugin, server, op).await;
-        let crashed = result.as_ref().err().is_some_and(CallError::is_crash);
+        let blame = match &result {
+            Err(e) if e.is_crash() => load::Blame::Plugin,
+            Err(CallError::Timeout { .. }) => load::Blame::Server,
+            _ => load::Blame::None,
+        };
         if result.is_err() {
             slot.errors.fetch_add(1, Ordering::Relaxed);
         }
-        if plugin.record(crashed, inner.unhealthy_after) {
-            tracing::error!(
-                plugin = id,
-                crashes = plugin.consecutive_crashes(),
-                "plugin crashed too many times in a row; it is refused until it is reloaded"
-            );
+        let backoff = *inner.backoff.read().unwrap_or_else(|e| e.into_inner());
+        if plugin.record(blame, base_url, inner.unhealthy_after, backoff) {
+            if blame == load::Blame::Plugin {
+                tracing::error!(
+                    plugin = id,
+                    crashes = plugin.consecutive_crashes(),
+                    "plugin crashed too many times in a row; it is refused for a while (longer each time), or until it is reloaded"
+                );
+            } else {
+                tracing::error!(
+                    plugin = id,
+                    "calls to this server timed out too many times in a row; calls for this server are refused for a while (longer each time)"
+                );
+            }
         }
         match &result {
             Ok(_) => tracing::debug!(
@@ -454,9 +569,9 @@ impl PluginHost {
                     made: 0,
                     max: inner.limits.max_requests,
                 },
-                install_id: inner.loader.install_id.clone(),
+                install_id: Arc::from(plugin_install_id(&inner.loader.install_id, &id)),
                 log_lines: 0,
-                waited: false,
+                denied_logged: 0,
             },
         };
         match call::run(setup, server.map(|s| Arc::new(s.clone())), op).await {

@@ -7,7 +7,7 @@
 
 use super::load::{LoadError, LoadedPlugin, Loader, MAX_COMPONENT_BYTES, Source, sha256_hex};
 use chrono::{DateTime, Utc};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, RwLock};
@@ -17,6 +17,8 @@ use tokio::sync::Semaphore;
 pub(crate) struct Slot {
     pub(crate) current: arc_swap::ArcSwap<LoadedPlugin>,
     pub(crate) semaphore: Semaphore,
+    /// The budget of operations unauthenticated visitors can start (see `Op::is_public`).
+    pub(crate) public_semaphore: Semaphore,
     pub(crate) calls: AtomicU64,
     pub(crate) errors: AtomicU64,
 }
@@ -32,6 +34,31 @@ pub(crate) struct FileError {
     pub(crate) at: DateTime<Utc>,
     /// Whether this file still has an older version loaded.
     pub(crate) serving: bool,
+    /// The version of this file waiting for an admin's approval, if any.
+    pub(crate) pending: Option<PendingApproval>,
+}
+
+/// A loaded version held back until an admin approves it (`POST /plugins/{id}/approve`,
+/// `zondarr plugin approve`).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+pub struct PendingApproval {
+    /// The file in the plugins folder.
+    pub file: String,
+    /// The plugin version it carries.
+    pub version: String,
+    /// Hex SHA-256 of the file: what an approval is for.
+    pub sha256: String,
+    /// Why it needs an approval.
+    pub reason: String,
+}
+
+/// An approved plugin version: this id from a file with this content may serve.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+pub struct Approval {
+    /// Plugin id.
+    pub id: String,
+    /// Hex SHA-256 of the approved file.
+    pub sha256: String,
 }
 
 /// A plugin embedded in (or, for tests, given to) the daemon.
@@ -46,8 +73,14 @@ pub struct Bundled {
 #[derive(Default)]
 struct FileRecord {
     loaded: Option<Arc<LoadedPlugin>>,
+    /// A version that loaded but waits for an admin's approval (it would take over an id that
+    /// another source provides).
+    held: Option<(Arc<LoadedPlugin>, String)>,
     attempted_sha: Option<String>,
     error: Option<(LoadError, DateTime<Utc>)>,
+    /// Another file took this file's id over with an admin's approval: not retried by rescans
+    /// (only when that file goes away), so two approved files do not take turns.
+    superseded: bool,
 }
 
 struct BundledRecord {
@@ -67,6 +100,8 @@ pub struct RescanReport {
     pub unchanged: Vec<String>,
     /// Files that disappeared (their plugins were unloaded or fell back to the bundled one).
     pub removed: Vec<String>,
+    /// Files that loaded but wait for an admin's approval (the previous version serves).
+    pub pending_approval: Vec<String>,
 }
 
 /// A refused file in a [`RescanReport`].
@@ -80,6 +115,7 @@ pub struct RescanFailure {
 
 enum Outcome {
     Loaded,
+    Held,
     Failed(String),
     Unchanged,
     Removed,
@@ -90,6 +126,7 @@ pub(crate) struct Registry {
     dir: Option<PathBuf>,
     files: BTreeMap<String, FileRecord>,
     bundled: Vec<BundledRecord>,
+    approved: BTreeSet<Approval>,
 }
 
 /// What the registry publishes to.
@@ -103,6 +140,11 @@ impl Published {
     pub(crate) fn slot(&self, id: &str) -> Option<Arc<Slot>> {
         self.slots.read().ok()?.get(id).cloned()
     }
+}
+
+/// Calls of unauthenticated paths one plugin may run at once: half its concurrency, at least one.
+pub(crate) fn public_concurrency(concurrency: usize) -> usize {
+    (concurrency / 2).max(1)
 }
 
 /// Whether `path` names a plugin file: `*.wasm`, not hidden.
@@ -124,7 +166,53 @@ impl Registry {
                     error: None,
                 })
                 .collect(),
+            approved: BTreeSet::new(),
         }
+    }
+
+    /// Replace the set of approved versions (at start, and before a rescan, from the database).
+    pub(crate) fn set_approvals(&mut self, approvals: impl IntoIterator<Item = Approval>) {
+        self.approved = approvals.into_iter().collect();
+    }
+
+    /// Approve the held version(s) of `id`: they serve from now on, and a file that served the
+    /// id before stops serving it. Returns what was approved; empty when nothing was waiting.
+    pub(crate) fn approve(&mut self, id: &str, out: &Published) -> Vec<PendingApproval> {
+        let names: Vec<String> = self
+            .files
+            .iter()
+            .filter(|(_, r)| r.held.as_ref().is_some_and(|(p, _)| p.manifest.id == id))
+            .map(|(n, _)| n.clone())
+            .collect();
+        let mut approved = Vec::new();
+        for name in names {
+            self.supersede_others(id, &name);
+            let Some(record) = self.files.get_mut(&name) else {
+                continue;
+            };
+            let Some((plugin, reason)) = record.held.take() else {
+                continue;
+            };
+            self.approved.insert(Approval {
+                id: id.to_owned(),
+                sha256: plugin.sha256.clone(),
+            });
+            tracing::warn!(plugin = id, version = %plugin.manifest.version, file = %name, sha256 = %plugin.sha256, "plugin version approved by an admin");
+            approved.push(PendingApproval {
+                file: name.clone(),
+                version: plugin.manifest.version.clone(),
+                sha256: plugin.sha256.clone(),
+                reason,
+            });
+            record.loaded = Some(plugin);
+            record.error = None;
+            record.superseded = false;
+        }
+        if !approved.is_empty() {
+            self.publish(id, out);
+            self.publish_errors(out);
+        }
+        approved
     }
 
     /// Load every bundled plugin.
@@ -184,6 +272,25 @@ impl Registry {
         }
     }
 
+    /// Stop serving `id` from every file but `name`, which an admin approved to provide it.
+    fn supersede_others(&mut self, id: &str, name: &str) {
+        for (other, record) in self.files.iter_mut() {
+            if other != name && record.loaded.as_ref().is_some_and(|p| p.manifest.id == id) {
+                record.loaded = None;
+                record.superseded = true;
+                record.error = Some((
+                    LoadError {
+                        id: Some(id.to_owned()),
+                        message: format!(
+                            "the id `{id}` is now provided by the approved file {name}"
+                        ),
+                    },
+                    Utc::now(),
+                ));
+            }
+        }
+    }
+
     /// Re-read every file in the folder (startup scan and `POST /plugins/rescan`). Files that did
     /// not change are skipped, unless they failed or their plugin is unhealthy.
     pub(crate) async fn rescan(&mut self, loader: &Loader, out: &Published) -> RescanReport {
@@ -199,20 +306,23 @@ impl Registry {
             }
         }
         let mut names: Vec<String> = Vec::new();
-        if let Some(dir) = &self.dir {
-            match std::fs::read_dir(dir) {
-                Ok(entries) => {
-                    for entry in entries.flatten() {
-                        if entry
-                            .file_type()
-                            .is_ok_and(|t| t.is_file() || t.is_symlink())
-                            && let Some(name) = plugin_file_name(&entry.path())
-                        {
-                            names.push(name);
-                        }
-                    }
-                }
-                Err(e) => tracing::warn!(error = %e.kind(), "cannot list the plugins folder"),
+        if let Some(dir) = self.dir.clone() {
+            // Listing a folder is blocking I/O too: off the runtime. Every `*.wasm` entry that is
+            // not a folder is looked at, so a FIFO or a link to one is reported, not ignored.
+            let listed = tokio::task::spawn_blocking(move || {
+                std::fs::read_dir(&dir).map(|entries| {
+                    entries
+                        .flatten()
+                        .filter(|e| e.file_type().is_ok_and(|t| !t.is_dir()))
+                        .filter_map(|e| plugin_file_name(&e.path()))
+                        .collect::<Vec<String>>()
+                })
+            })
+            .await;
+            match listed {
+                Ok(Ok(found)) => names = found,
+                Ok(Err(e)) => tracing::warn!(error = %e.kind(), "cannot list the plugins folder"),
+                Err(_) => tracing::warn!("cannot list the plugins folder"),
             }
         }
         names.sort();
@@ -225,10 +335,12 @@ impl Registry {
             .collect();
         for name in gone.into_iter().chain(names) {
             let force = self.files.get(&name).is_some_and(|r| {
-                r.error.is_some() || r.loaded.as_ref().is_some_and(|p| p.is_unhealthy())
+                (r.error.is_some() && !r.superseded)
+                    || r.loaded.as_ref().is_some_and(|p| p.is_unhealthy())
             });
             match self.reload_file(&name, force, loader, out).await {
                 Outcome::Loaded => report.loaded.push(name),
+                Outcome::Held => report.pending_approval.push(name),
                 Outcome::Failed(error) => report.failed.push(RescanFailure { file: name, error }),
                 Outcome::Unchanged => report.unchanged.push(name),
                 Outcome::Removed => report.removed.push(name),
@@ -257,8 +369,8 @@ impl Registry {
             return Outcome::Unchanged;
         };
         let path = dir.join(name);
-        let bytes = match read_capped(&path) {
-            Ok(Some(bytes)) => bytes,
+        let (bytes, sha) = match read_plugin_file(path).await {
+            Ok(Some(read)) => read,
             Ok(None) => {
                 return if self.remove_file(name, loader, out).await {
                     Outcome::Removed
@@ -267,6 +379,7 @@ impl Registry {
                 };
             }
             Err(message) => {
+                tracing::warn!(file = name, error = %message, "plugin file skipped");
                 let record = self.files.entry(name.to_owned()).or_default();
                 record.attempted_sha = None;
                 record.error = Some((
@@ -279,7 +392,6 @@ impl Registry {
                 return Outcome::Failed(message);
             }
         };
-        let sha = sha256_hex(&bytes);
         let record = self.files.entry(name.to_owned()).or_default();
         if !force && record.attempted_sha.as_deref() == Some(sha.as_str()) {
             return Outcome::Unchanged;
@@ -299,19 +411,89 @@ impl Registry {
             Err(e) => return self.fail(name, e),
         };
         let id = loaded.manifest.id.clone();
-        if let Some(other) = self
+        let serving = self.effective(&id);
+        if let Some(serving) = &serving
+            && let Some(reason) = reclassified(&serving.manifest, &loaded.manifest)
+        {
+            let e = LoadError {
+                id: Some(id.clone()),
+                message: reason,
+            };
+            return self.fail(name, e);
+        }
+        // Taking over an id another source provides (a bundled plugin, or another file) needs
+        // an admin's approval of this exact file; the version serving now keeps serving.
+        let own = self
+            .files
+            .get(name)
+            .and_then(|r| r.loaded.as_ref())
+            .is_some_and(|p| p.manifest.id == id);
+        let bundled = self
+            .bundled
+            .iter()
+            .any(|b| b.loaded.as_ref().is_some_and(|p| p.manifest.id == id));
+        let other_file = self
             .files
             .iter()
             .find(|(n, r)| {
                 n.as_str() != name && r.loaded.as_ref().is_some_and(|p| p.manifest.id == id)
             })
-            .map(|(n, _)| n.clone())
+            .map(|(n, _)| n.clone());
+        let takeover = match (&other_file, bundled) {
+            (Some(other), _) => Some(format!(
+                "the id `{id}` is already provided by the file {other}"
+            )),
+            (None, true) => Some(format!(
+                "the id `{id}` is already provided by a plugin bundled with Zondarr{}",
+                if own { " (this file overrides it)" } else { "" }
+            )),
+            (None, false) => None,
+        };
+        // A new version that reaches further than the one serving (another extra host, another
+        // origin, or credentials sent where they were not) needs an approval too.
+        let reach = match &serving {
+            Some(s) => more_reach(&s.manifest, &loaded.manifest),
+            // The first version of a new id: extra hosts without credentials take effect (they
+            // must be https and public unless the admin sets an origin), but sending the
+            // server's credentials anywhere else needs an approval.
+            None => credentials_elsewhere(&loaded.manifest),
+        };
+        let takeover = match (takeover, reach) {
+            (Some(a), Some(b)) => Some(format!("{a}; {b}")),
+            (a, b) => a.or(b),
+        };
+        let approval = Approval {
+            id: id.clone(),
+            sha256: loaded.sha256.clone(),
+        };
+        if let Some(why) = takeover
+            && !self.approved.contains(&approval)
         {
-            let e = LoadError {
-                id: Some(id.clone()),
-                message: format!("the id `{id}` is already provided by the file {other}"),
-            };
-            return self.fail(name, e);
+            let message = format!(
+                "waiting for an admin's approval: {why}; approve this file (sha256 {}) with \
+                 `zondarr plugin approve {id}` or POST /api/v1/plugins/{id}/approve",
+                loaded.sha256
+            );
+            tracing::warn!(
+                plugin = %id,
+                version = %loaded.manifest.version,
+                file = name,
+                sha256 = %loaded.sha256,
+                "plugin file held until an admin approves it; the version serving now keeps serving"
+            );
+            let record = self.files.entry(name.to_owned()).or_default();
+            record.held = Some((Arc::new(loaded), why));
+            record.error = Some((
+                LoadError {
+                    id: Some(id),
+                    message,
+                },
+                Utc::now(),
+            ));
+            return Outcome::Held;
+        }
+        if other_file.is_some() {
+            self.supersede_others(&id, name);
         }
         tracing::info!(
             plugin = %id,
@@ -326,7 +508,9 @@ impl Registry {
             .loaded
             .replace(Arc::new(loaded))
             .map(|p| p.manifest.id.clone());
+        record.held = None;
         record.error = None;
+        record.superseded = false;
         self.publish(&id, out);
         if let Some(old) = previous
             && old != id
@@ -407,6 +591,7 @@ impl Registry {
                     Arc::new(Slot {
                         current: arc_swap::ArcSwap::new(p),
                         semaphore: Semaphore::new(out.concurrency),
+                        public_semaphore: Semaphore::new(public_concurrency(out.concurrency)),
                         calls: AtomicU64::new(0),
                         errors: AtomicU64::new(0),
                     }),
@@ -430,6 +615,7 @@ impl Registry {
                     error: e.clone(),
                     at: *at,
                     serving: b.loaded.is_some(),
+                    pending: None,
                 });
             }
         }
@@ -446,6 +632,12 @@ impl Registry {
                     error,
                     at: *at,
                     serving: r.loaded.is_some(),
+                    pending: r.held.as_ref().map(|(p, reason)| PendingApproval {
+                        file: name.clone(),
+                        version: p.manifest.version.clone(),
+                        sha256: p.sha256.clone(),
+                        reason: reason.clone(),
+                    }),
                 });
             }
         }
@@ -455,23 +647,154 @@ impl Registry {
     }
 }
 
-/// Read a plugin file with the size cap; `Ok(None)` when it does not exist (any more).
-fn read_capped(path: &Path) -> Result<Option<Vec<u8>>, String> {
+/// Why `new` may not replace `old`: a field that is a secret in the version serving now would
+/// become a non-secret one, so the plugin could read stored credentials as configuration.
+/// (Stored sealed values stay secret anyway, see `servers::Settings::sealed`; the refusal makes
+/// the mistake or the attempt visible.)
+pub(crate) fn reclassified(
+    old: &super::types::Manifest,
+    new: &super::types::Manifest,
+) -> Option<String> {
+    use super::types::ValueKind;
+    for field in old.config.iter().filter(|f| f.kind == ValueKind::Secret) {
+        if let Some(now) = new.config_field(&field.key)
+            && now.kind != ValueKind::Secret
+        {
+            return Some(format!(
+                "refused: the config field `{}` is a secret in version {} (serving now) and version {} \
+                 makes it a {} field, which would hand stored credentials to the plugin; a secret \
+                 field must stay secret (use a new key for a non-secret value)",
+                field.key,
+                old.version,
+                new.version,
+                serde_json::to_value(now.kind)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_owned))
+                    .unwrap_or_else(|| "non-secret".into()),
+            ));
+        }
+    }
+    None
+}
+
+/// The extra hosts `m` wants the server's credentials sent to, as an approval reason.
+pub(crate) fn credentials_elsewhere(m: &super::types::Manifest) -> Option<String> {
+    let hosts: Vec<String> = m
+        .extra_hosts
+        .iter()
+        .filter(|h| h.send_credentials)
+        .map(|h| format!("`{}` ({})", h.id, h.origin))
+        .collect();
+    (!hosts.is_empty()).then(|| {
+        format!(
+            "version {} asks for the server's credentials to be sent to the extra host(s) {}",
+            m.version,
+            hosts.join(", ")
+        )
+    })
+}
+
+/// How `new` reaches further than `old` over the network: an extra host `old` does not declare,
+/// one moved to another origin, or credentials sent to a host that did not get them.
+pub(crate) fn more_reach(
+    old: &super::types::Manifest,
+    new: &super::types::Manifest,
+) -> Option<String> {
+    let mut asks = Vec::new();
+    for h in &new.extra_hosts {
+        match old.extra_host(&h.id) {
+            None => asks.push(format!("a new extra host `{}` ({})", h.id, h.origin)),
+            Some(o) if o.origin != h.origin => asks.push(format!(
+                "the extra host `{}` at {} instead of {}",
+                h.id, h.origin, o.origin
+            )),
+            Some(o) if h.send_credentials && !o.send_credentials => asks.push(format!(
+                "the server's credentials sent to the extra host `{}` ({})",
+                h.id, h.origin
+            )),
+            Some(_) => {}
+        }
+    }
+    (!asks.is_empty()).then(|| {
+        format!(
+            "version {} asks for more network reach than version {} (serving now): {}",
+            new.version,
+            old.version,
+            asks.join(", ")
+        )
+    })
+}
+
+/// Read a plugin file with the size cap, off the async runtime, and hash it: `Ok(None)` when it
+/// does not exist (any more).
+async fn read_plugin_file(path: PathBuf) -> Result<Option<(Vec<u8>, String)>, String> {
+    tokio::task::spawn_blocking(move || {
+        Ok(read_plugin_file_blocking(&path)?.map(|bytes| {
+            let sha = sha256_hex(&bytes);
+            (bytes, sha)
+        }))
+    })
+    .await
+    .map_err(|_| "reading the file failed".to_owned())?
+}
+
+/// Read a plugin file: regular files only (a FIFO, device or folder named `*.wasm`, or a
+/// symlink to one, is refused instead of blocking forever), at most [`MAX_COMPONENT_BYTES`].
+/// Opened non-blocking, so a file swapped for a FIFO between the check and the open cannot
+/// block either. `Ok(None)` when it does not exist.
+pub(crate) fn read_plugin_file_blocking(path: &Path) -> Result<Option<Vec<u8>>, String> {
     use std::io::Read;
-    let file = match std::fs::File::open(path) {
+    use std::os::unix::fs::OpenOptionsExt;
+    let not_regular = |meta: &std::fs::Metadata| {
+        let t = meta.file_type();
+        let what = if t.is_dir() {
+            "a folder"
+        } else if t.is_file() {
+            return None;
+        } else {
+            "not a regular file (a FIFO, socket or device)"
+        };
+        Some(format!("skipped: {what}; plugins must be regular files"))
+    };
+    // `metadata` follows symlinks: a link to a FIFO is judged by the FIFO.
+    let meta = match std::fs::metadata(path) {
+        Ok(m) => m,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(format!("cannot read the file: {}", e.kind())),
+    };
+    if let Some(reason) = not_regular(&meta) {
+        return Err(reason);
+    }
+    let too_large = || {
+        format!(
+            "the file is larger than {} MiB",
+            MAX_COMPONENT_BYTES / (1024 * 1024)
+        )
+    };
+    if meta.len() > MAX_COMPONENT_BYTES as u64 {
+        return Err(too_large());
+    }
+    let file = match std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)
+    {
         Ok(f) => f,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(format!("cannot read the file: {}", e.kind())),
     };
+    let meta = file
+        .metadata()
+        .map_err(|e| format!("cannot read the file: {}", e.kind()))?;
+    if let Some(reason) = not_regular(&meta) {
+        return Err(reason);
+    }
     let mut bytes = Vec::new();
     file.take(MAX_COMPONENT_BYTES as u64 + 1)
         .read_to_end(&mut bytes)
         .map_err(|e| format!("cannot read the file: {}", e.kind()))?;
     if bytes.len() > MAX_COMPONENT_BYTES {
-        return Err(format!(
-            "the file is larger than {} MiB",
-            MAX_COMPONENT_BYTES / (1024 * 1024)
-        ));
+        return Err(too_large());
     }
     Ok(Some(bytes))
 }

@@ -3,7 +3,7 @@
 //! here touches wasmtime.
 
 use super::load::{LoadTimings, LoadedPlugin, Source};
-use super::registry::{self, FileError};
+use super::registry::{self, FileError, PendingApproval};
 use super::types::{
     AuthScheme, Brand, Capability, ConfigField, ExtraHost, JoinFlow, Manifest, PermissionDef,
 };
@@ -75,7 +75,7 @@ pub enum SourceView {
 pub enum PluginState {
     /// Serving calls.
     Loaded,
-    /// Crashed too often in a row; refused until reloaded.
+    /// Crashed too often in a row; refused for a while (longer each time) or until reloaded.
     Unhealthy,
     /// The file was refused and nothing serves it.
     Failed,
@@ -137,6 +137,9 @@ pub struct PluginStatus {
     pub errors: u64,
     /// Crashes in a row of the current version.
     pub consecutive_failures: u32,
+    /// A newer file for this id that waits for an admin's approval (`POST
+    /// /api/v1/plugins/{id}/approve`); the version above keeps serving meanwhile.
+    pub pending_approval: Option<PendingApproval>,
 }
 
 fn error_view(e: &FileError) -> LoadErrorView {
@@ -185,6 +188,10 @@ pub(crate) fn status_of(id: &str, slot: &registry::Slot, errors: &[FileError]) -
         calls: slot.calls.load(Ordering::Relaxed),
         errors: slot.errors.load(Ordering::Relaxed),
         consecutive_failures: p.consecutive_crashes(),
+        pending_approval: errors
+            .iter()
+            .filter(|e| e.error.id.as_deref() == Some(id))
+            .find_map(|e| e.pending.clone()),
     }
 }
 
@@ -217,6 +224,7 @@ impl PluginStatus {
             calls: 0,
             errors: 0,
             consecutive_failures: 0,
+            pending_approval: e.pending.clone(),
         }
     }
 }

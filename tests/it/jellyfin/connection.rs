@@ -285,7 +285,9 @@ async fn authenticate_reports_the_admin_flag_and_logs_the_session_out() {
             sign_in.header("authorization"),
             Some(
                 format!(
-                    "MediaBrowser Client=\"Zondarr\", Device=\"Zondarr\", DeviceId=\"{INSTALL_ID}\", Version=\"{version}\""
+                    "MediaBrowser Client=\"Zondarr\", Device=\"Zondarr\", DeviceId=\"{}\", Version=\"{version}\"",
+                    // Each plugin sees its own install id, derived from the installation's.
+                    zondarr::plugins::plugin_install_id(INSTALL_ID, PLUGIN)
                 )
                 .as_str()
             ),

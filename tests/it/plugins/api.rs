@@ -6,7 +6,7 @@ use super::*;
 // The plugins API of the real daemon
 
 /// A client authenticated with an admin API key (bearer), via the shared setup helper.
-async fn admin_client(daemon: &crate::support::Daemon) -> reqwest::Client {
+pub(super) async fn admin_client(daemon: &crate::support::Daemon) -> reqwest::Client {
     let key = crate::support::admin_key(daemon).await;
     let mut headers = reqwest::header::HeaderMap::new();
     let bearer = format!("Bearer {key}");
@@ -21,7 +21,7 @@ async fn admin_client(daemon: &crate::support::Daemon) -> reqwest::Client {
         .expect("client")
 }
 
-async fn get_json(http: &reqwest::Client, url: &str) -> (u16, Value) {
+pub(super) async fn get_json(http: &reqwest::Client, url: &str) -> (u16, Value) {
     let resp = http.get(url).send().await.expect("request");
     let status = resp.status().as_u16();
     (status, resp.json().await.expect("json body"))

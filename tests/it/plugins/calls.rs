@@ -77,8 +77,8 @@ async fn fixture_serves_every_operation_through_the_host_imports() {
     assert_eq!(link.pin_id, "p1");
     assert_eq!(
         *fake.state.client_ids.lock().expect("lock"),
-        vec!["install-1".to_owned()],
-        "install-id import"
+        vec![zondarr::plugins::plugin_install_id("install-1", "fixture")],
+        "install-id import: derived per plugin, never the installation's own id"
     );
     match host.poll_link("fixture", &ctx, "p1").await.expect("poll") {
         zondarr::plugins::LinkStatus::Linked(account) => {

@@ -141,15 +141,22 @@ async fn a_broken_file_keeps_the_old_version_and_shows_the_error() {
 }
 
 #[tokio::test]
-async fn a_second_file_with_the_same_id_is_refused_until_the_first_goes() {
+async fn a_second_file_with_the_same_id_waits_for_approval_until_the_first_goes() {
     let (env, _tmp) = with_fixture(|_| {}).await;
     install(&env.dir, "zz-copy.wasm", &fixture_version("0.5.0"));
     let report = env.host.rescan().await;
-    assert!(
-        report.failed[0]
-            .error
-            .contains("already provided by the file fixture.wasm"),
+    assert_eq!(
+        report.pending_approval,
+        vec!["zz-copy.wasm".to_owned()],
         "{report:?}"
+    );
+    let status = env.host.status("fixture").expect("status");
+    assert_eq!(status.version.as_deref(), Some("0.1.0"));
+    assert!(
+        status.pending_approval.as_ref().is_some_and(|p| p
+            .reason
+            .contains("already provided by the file fixture.wasm")),
+        "{status:?}"
     );
     std::fs::remove_file(env.dir.join("fixture.wasm")).expect("rm");
     env.host.rescan().await;
@@ -183,6 +190,10 @@ async fn a_folder_file_overrides_the_bundled_plugin_and_deleting_it_falls_back()
 
     install(&env.dir, "my-fixture.wasm", &fixture_version("0.2.0"));
     env.host.rescan().await;
+    // Taking over a bundled id waits for an admin's approval (plugins::sandbox tests that).
+    let status = env.host.status("fixture").expect("status");
+    assert_eq!(status.version.as_deref(), Some("0.1.0"));
+    assert_eq!(env.host.approve("fixture").await.len(), 1);
     let status = env.host.status("fixture").expect("status");
     assert_eq!(status.version.as_deref(), Some("0.2.0"));
     assert_eq!(
