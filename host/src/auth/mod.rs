@@ -85,29 +85,59 @@ impl Limiter {
 /// Password hashes computed at the same time (each takes Argon2's 19 MiB for about a tenth of a
 /// second of one core). Two keep both cores of a small machine busy without starving the rest.
 pub const HASHES_AT_ONCE: usize = 2;
-/// Sign-ins that may wait for a hashing slot; beyond that they are answered `UNAVAILABLE` with
+/// Sign-ins that may wait for (or be in) a hashing thread; beyond that they are answered `UNAVAILABLE` with
 /// `Retry-After` at once, so a flood of bad logins neither queues without bound nor grows memory.
 pub const HASH_QUEUE: usize = 32;
 
-/// A bounded queue in front of the password hasher: at most `slots` hashes run, at most `queue`
-/// requests wait, and the rest are refused at once.
+/// A bounded queue in front of the password hasher: `slots` dedicated threads compute the
+/// hashes, at most `queue` requests wait, and the rest are refused at once.
+///
+/// Dedicated threads rather than tokio's blocking pool: each thread that allocates Argon2's
+/// 19 MiB gets a malloc arena that keeps the memory, and the blocking pool has hundreds of
+/// threads, so a flood of sign-ins grew the daemon by over a gigabyte even with only two hashes
+/// running at a time (measured by `a_flood_of_bad_sign_ins_is_queued_within_bounds`).
 pub struct HashGate {
-    slots: tokio::sync::Semaphore,
+    jobs: std::sync::Mutex<std::sync::mpsc::Sender<HashJob>>,
     waiting: std::sync::atomic::AtomicUsize,
     queue: usize,
 }
 
+type HashJob = Box<dyn FnOnce() + Send>;
+
 impl HashGate {
     fn new(slots: usize, queue: usize) -> HashGate {
+        let (tx, rx) = std::sync::mpsc::channel::<HashJob>();
+        let rx = Arc::new(std::sync::Mutex::new(rx));
+        for n in 0..slots {
+            let rx = rx.clone();
+            let spawned = std::thread::Builder::new()
+                .name(format!("zondarr-hash-{n}"))
+                .spawn(move || {
+                    loop {
+                        let job = {
+                            let guard =
+                                rx.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+                            guard.recv()
+                        };
+                        match job {
+                            Ok(job) => job(),
+                            Err(_) => return,
+                        }
+                    }
+                });
+            if let Err(e) = spawned {
+                tracing::error!(error = %e, "could not start a password-hashing thread");
+            }
+        }
         HashGate {
-            slots: tokio::sync::Semaphore::new(slots),
+            jobs: std::sync::Mutex::new(tx),
             waiting: std::sync::atomic::AtomicUsize::new(0),
             queue,
         }
     }
 
-    /// Run `work` (a password hash or verification) on the blocking pool once a slot is free;
-    /// `UNAVAILABLE` (retry after 1 s) when the queue is full.
+    /// Run `work` (a password hash or verification) on a hashing thread; `UNAVAILABLE` (retry
+    /// after 1 s) when `queue` requests are already waiting.
     pub async fn run<T: Send + 'static>(
         &self,
         work: impl FnOnce() -> T + Send + 'static,
@@ -121,15 +151,27 @@ impl HashGate {
             )
             .with_retry_after(1));
         }
-        let permit = self.slots.acquire().await;
+        let (done_tx, done_rx) = tokio::sync::oneshot::channel();
+        let sent = self
+            .jobs
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .send(Box::new(move || {
+                let _ = done_tx.send(work());
+            }));
+        let result = match sent {
+            Ok(()) => done_rx
+                .await
+                .map_err(|_| Error::Internal(anyhow::anyhow!("a password-hashing thread stopped"))),
+            Err(_) => Err(Error::Internal(anyhow::anyhow!(
+                "no password-hashing thread runs"
+            ))),
+        };
         self.waiting.fetch_sub(1, Ordering::AcqRel);
-        let _permit = permit.map_err(|e| Error::Internal(e.into()))?;
-        tokio::task::spawn_blocking(work)
-            .await
-            .map_err(|e| Error::Internal(e.into()))
+        result
     }
 
-    /// Requests waiting for a slot now (for tests and metrics).
+    /// Requests waiting for or in a hashing thread now.
     pub fn waiting(&self) -> usize {
         self.waiting.load(Ordering::Acquire)
     }
@@ -415,7 +457,10 @@ impl Cidr {
     /// Parse `addr` or `addr/prefix`.
     pub fn parse(text: &str) -> Option<Cidr> {
         let (addr, prefix) = match text.split_once('/') {
-            Some((a, p)) => (a.trim().parse::<IpAddr>().ok()?, Some(p.trim().parse::<u8>().ok()?)),
+            Some((a, p)) => (
+                a.trim().parse::<IpAddr>().ok()?,
+                Some(p.trim().parse::<u8>().ok()?),
+            ),
             None => (text.trim().parse::<IpAddr>().ok()?, None),
         };
         let max = if addr.is_ipv4() { 32 } else { 128 };
@@ -430,11 +475,15 @@ impl Cidr {
     pub fn contains(&self, addr: IpAddr) -> bool {
         match (self.network, canonical(addr)) {
             (IpAddr::V4(net), IpAddr::V4(a)) => {
-                let mask = u32::MAX.checked_shl(32 - u32::from(self.prefix)).unwrap_or(0);
+                let mask = u32::MAX
+                    .checked_shl(32 - u32::from(self.prefix))
+                    .unwrap_or(0);
                 u32::from(net) & mask == u32::from(a) & mask
             }
             (IpAddr::V6(net), IpAddr::V6(a)) => {
-                let mask = u128::MAX.checked_shl(128 - u32::from(self.prefix)).unwrap_or(0);
+                let mask = u128::MAX
+                    .checked_shl(128 - u32::from(self.prefix))
+                    .unwrap_or(0);
                 u128::from(net) & mask == u128::from(a) & mask
             }
             _ => false,
@@ -455,7 +504,9 @@ fn is_private(addr: IpAddr) -> bool {
     match canonical(addr) {
         IpAddr::V4(v4) => v4.is_loopback() || v4.is_private() || v4.is_link_local(),
         IpAddr::V6(v6) => {
-            v6.is_loopback() || (v6.segments()[0] & 0xfe00) == 0xfc00 || (v6.segments()[0] & 0xffc0) == 0xfe80
+            v6.is_loopback()
+                || (v6.segments()[0] & 0xfe00) == 0xfc00
+                || (v6.segments()[0] & 0xffc0) == 0xfe80
         }
     }
 }
@@ -485,7 +536,11 @@ pub struct ClientIp(pub Option<String>);
 
 impl ClientIp {
     /// The client address of a request from `peer` with these headers.
-    pub fn resolve(security: &Security, peer: Option<IpAddr>, headers: &HeaderMap) -> Option<IpAddr> {
+    pub fn resolve(
+        security: &Security,
+        peer: Option<IpAddr>,
+        headers: &HeaderMap,
+    ) -> Option<IpAddr> {
         let peer = peer.map(canonical)?;
         let trusted = |addr: IpAddr| security.trusted_proxies.iter().any(|c| c.contains(addr));
         let forwarded: Vec<IpAddr> = headers

@@ -98,6 +98,34 @@ impl Daemon {
         self.stderr.try_iter().collect()
     }
 
+    /// Wait until a log line contains `needle` (bounded); returns that line.
+    pub fn wait_for_stderr(&self, needle: &str, within: Duration) -> String {
+        let deadline = std::time::Instant::now() + within;
+        let mut seen = Vec::new();
+        while std::time::Instant::now() < deadline {
+            match self.stderr.recv_timeout(Duration::from_millis(100)) {
+                Ok(line) if line.contains(needle) => return line,
+                Ok(line) => seen.push(line),
+                Err(_) => {}
+            }
+        }
+        panic!(
+            "no log line with {needle:?} within {within:?}; saw:\n{}",
+            seen.join("\n")
+        );
+    }
+
+    /// The daemon's peak resident memory so far (`VmHWM` of `/proc/PID/status`), in KiB.
+    pub fn peak_rss_kib(&self) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
+            .expect("the daemon's /proc status");
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmHWM:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            .expect("VmHWM in /proc status")
+    }
+
     /// Send SIGTERM and wait for the exit status (bounded).
     pub fn terminate(mut self) -> std::process::ExitStatus {
         let pid = self.child.id().to_string();
