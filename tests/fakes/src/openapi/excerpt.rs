@@ -88,6 +88,18 @@ const JELLYFIN_OPERATIONS: &[(&str, &str)] = &[
     ("POST", "/Sessions/Logout"),
 ];
 
+/// The operations the bundled Emby connector sends.
+const EMBY_OPERATIONS: &[(&str, &str)] = &[
+    ("GET", "/System/Info"),
+    ("GET", "/Library/VirtualFolders/Query"),
+    ("GET", "/Users/Query"),
+    ("POST", "/Users/New"),
+    ("GET", "/Users/{Id}"),
+    ("DELETE", "/Users/{Id}"),
+    ("POST", "/Users/{Id}/Policy"),
+    ("POST", "/Users/{Id}/Password"),
+];
+
 /// Every excerpt the repository keeps.
 pub const EXCERPTS: &[Excerpt] = &[
     Excerpt {
@@ -101,6 +113,12 @@ pub const EXCERPTS: &[Excerpt] = &[
         file: "jellyfin-12.0.0.json",
         operations: JELLYFIN_OPERATIONS,
         text: include_str!("../../specs/jellyfin-12.0.0.json"),
+    },
+    Excerpt {
+        official: "emby-openapi-4.8.11.0.json",
+        file: "emby-4.8.11.0.json",
+        operations: EMBY_OPERATIONS,
+        text: include_str!("../../specs/emby-4.8.11.0.json"),
     },
 ];
 
