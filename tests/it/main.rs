@@ -10,6 +10,7 @@ mod daemon;
 mod domain;
 mod emby;
 mod jellyfin;
+mod komga;
 mod media;
 mod openapi;
 mod operations;

@@ -100,6 +100,18 @@ const EMBY_OPERATIONS: &[(&str, &str)] = &[
     ("POST", "/Users/{Id}/Password"),
 ];
 
+/// The operations the bundled Komga connector sends.
+const KOMGA_OPERATIONS: &[(&str, &str)] = &[
+    ("GET", "/api/v2/users/me"),
+    ("GET", "/actuator/info"),
+    ("GET", "/api/v1/libraries"),
+    ("GET", "/api/v2/users"),
+    ("POST", "/api/v2/users"),
+    ("PATCH", "/api/v2/users/{id}"),
+    ("DELETE", "/api/v2/users/{id}"),
+    ("PATCH", "/api/v2/users/{id}/password"),
+];
+
 /// Every excerpt the repository keeps.
 pub const EXCERPTS: &[Excerpt] = &[
     Excerpt {
@@ -119,6 +131,12 @@ pub const EXCERPTS: &[Excerpt] = &[
         file: "emby-4.8.11.0.json",
         operations: EMBY_OPERATIONS,
         text: include_str!("../../specs/emby-4.8.11.0.json"),
+    },
+    Excerpt {
+        official: "komga-openapi-1.26.3.json",
+        file: "komga-1.26.3.json",
+        operations: KOMGA_OPERATIONS,
+        text: include_str!("../../specs/komga-1.26.3.json"),
     },
 ];
 
