@@ -10,6 +10,7 @@
 //! | roll back a half-made account when a later step fails | [`undo_on_error`] |
 //! | turn permission values into the server's own fields | [`permission_fields`] |
 //! | read a list the server answers page by page | [`collect_pages`] |
+//! | take a token out of a link the server made (an invite or confirmation link) | [`link_param`] |
 //!
 //! The second example of the tutorial (`TUTORIAL.md`, shipped with this crate) uses all of them.
 
@@ -314,6 +315,51 @@ pub fn collect_pages<T>(
     )))
 }
 
+/// The value of the query parameter `name` in a link (an absolute URL, a path or a bare query,
+/// with or without a `#fragment` holding the query), percent-decoded (`+` as a space). Servers
+/// that set accounts up through invite or confirmation links put the token there.
+///
+/// ```
+/// use zondarr_plugin_sdk::rest::link_param;
+///
+/// let link = "http://k.test/registration/confirm-email?token=CfDJ8%2Bab%3D%3D&email=a%40b.org";
+/// assert_eq!(link_param(link, "token").as_deref(), Some("CfDJ8+ab=="));
+/// assert_eq!(link_param(link, "email").as_deref(), Some("a@b.org"));
+/// assert_eq!(link_param("/x#/confirm?token=t", "token").as_deref(), Some("t"));
+/// assert_eq!(link_param(link, "nope"), None);
+/// ```
+pub fn link_param(link: &str, name: &str) -> Option<String> {
+    let query = link.split_once('?').map_or(link, |(_, query)| query);
+    query.split(['&', '#']).find_map(|pair| {
+        let (key, value) = pair.split_once('=')?;
+        (decode(key) == name).then(|| decode(value))
+    })
+}
+
+fn decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'%' if i + 2 < bytes.len() && text.is_char_boundary(i + 3) => {
+                match u8::from_str_radix(&text[i + 1..i + 3], 16) {
+                    Ok(byte) => {
+                        out.push(byte);
+                        i += 3;
+                        continue;
+                    }
+                    Err(_) => out.push(b'%'),
+                }
+            }
+            b'+' => out.push(b' '),
+            byte => out.push(byte),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
@@ -424,6 +470,14 @@ mod tests {
         assert!(matches!(endless, Err(Error::InvalidResponse(m)) if m.contains("within 4 pages")));
         let failed = collect_pages::<u8>(4, |_| Err(Error::Timeout));
         assert_eq!(failed, Err(Error::Timeout));
+    }
+
+    #[test]
+    fn link_params_are_found_and_decoded() {
+        assert_eq!(link_param("?a=1&b=x+y%21", "b").as_deref(), Some("x y!"));
+        assert_eq!(link_param("a=1", "a").as_deref(), Some("1"));
+        assert_eq!(link_param("?a=%zz%4", "a").as_deref(), Some("%zz%4"));
+        assert_eq!(link_param("https://h.test/p", "a"), None);
     }
 
     #[test]

@@ -10,6 +10,7 @@ mod daemon;
 mod domain;
 mod emby;
 mod jellyfin;
+mod kavita;
 mod komga;
 mod media;
 mod openapi;

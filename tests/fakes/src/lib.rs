@@ -4,6 +4,7 @@
 
 pub mod emby;
 pub mod jellyfin;
+pub mod kavita;
 pub mod komga;
 pub mod openapi;
 pub mod plex;

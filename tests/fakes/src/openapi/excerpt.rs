@@ -112,6 +112,18 @@ const KOMGA_OPERATIONS: &[(&str, &str)] = &[
     ("PATCH", "/api/v2/users/{id}/password"),
 ];
 
+/// The operations the bundled Kavita connector sends.
+const KAVITA_OPERATIONS: &[(&str, &str)] = &[
+    ("POST", "/api/Plugin/authenticate"),
+    ("GET", "/api/Library/libraries"),
+    ("GET", "/api/Users"),
+    ("POST", "/api/Account/invite"),
+    ("POST", "/api/Account/confirm-email"),
+    ("POST", "/api/Account/update"),
+    ("DELETE", "/api/Users/delete-user"),
+    ("POST", "/api/Account/reset-password"),
+];
+
 /// Every excerpt the repository keeps.
 pub const EXCERPTS: &[Excerpt] = &[
     Excerpt {
@@ -137,6 +149,12 @@ pub const EXCERPTS: &[Excerpt] = &[
         file: "komga-1.26.3.json",
         operations: KOMGA_OPERATIONS,
         text: include_str!("../../specs/komga-1.26.3.json"),
+    },
+    Excerpt {
+        official: "kavita-openapi-0.8.3.2.json",
+        file: "kavita-0.8.3.2.json",
+        operations: KAVITA_OPERATIONS,
+        text: include_str!("../../specs/kavita-0.8.3.2.json"),
     },
 ];
 
