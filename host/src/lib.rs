@@ -77,12 +77,9 @@ pub async fn run(config: Config, logs: logging::LogHandle) -> anyhow::Result<()>
         })
         .await
         .map_err(|e| anyhow::anyhow!("cannot read the install id: {e}"))?;
-    let plugins = plugins::PluginHost::start(
-        &config.plugins,
-        config.data_dir.join("plugin-cache"),
-        install_id,
-    )
-    .await?;
+    let plugins =
+        plugins::PluginHost::start(&config.plugins, config.plugin_cache_dir.clone(), install_id)
+            .await?;
 
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
