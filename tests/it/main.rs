@@ -13,6 +13,7 @@ mod jellyfin;
 mod kavita;
 mod komga;
 mod media;
+mod navidrome;
 mod openapi;
 mod operations;
 mod ops;

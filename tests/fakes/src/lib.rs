@@ -6,6 +6,7 @@ pub mod emby;
 pub mod jellyfin;
 pub mod kavita;
 pub mod komga;
+pub mod navidrome;
 pub mod openapi;
 pub mod plex;
 pub mod server;

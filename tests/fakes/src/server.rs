@@ -94,15 +94,25 @@ pub struct Reply {
     pub content_type: Option<String>,
     /// Body.
     pub body: Vec<u8>,
+    /// Extra headers.
+    pub headers: Vec<(String, String)>,
 }
 
 impl Reply {
+    /// The same answer with one more header.
+    #[must_use]
+    pub fn with_header(mut self, name: &str, value: impl Into<String>) -> Self {
+        self.headers.push((name.to_owned(), value.into()));
+        self
+    }
+
     /// No body.
     pub fn empty(status: u16) -> Self {
         Self {
             status,
             content_type: None,
             body: Vec::new(),
+            headers: Vec::new(),
         }
     }
 
@@ -112,6 +122,7 @@ impl Reply {
             status,
             content_type: Some("application/json; charset=utf-8".into()),
             body: serde_json::to_vec(value).unwrap_or_default(),
+            headers: Vec::new(),
         }
     }
 
@@ -121,6 +132,7 @@ impl Reply {
             status,
             content_type: Some("text/plain; charset=utf-8".into()),
             body: text.as_bytes().to_vec(),
+            headers: Vec::new(),
         }
     }
 
@@ -132,6 +144,7 @@ impl Reply {
             body: b"<!DOCTYPE html>\n<html><head><title>Welcome</title></head>\
                     <body><h1>It works!</h1></body></html>\n"
                 .to_vec(),
+            headers: Vec::new(),
         }
     }
 
@@ -143,6 +156,14 @@ impl Reply {
             .and_then(|c| HeaderValue::from_str(&c).ok())
         {
             response.headers_mut().insert(header::CONTENT_TYPE, value);
+        }
+        for (name, value) in self.headers {
+            if let (Ok(name), Ok(value)) = (
+                axum::http::HeaderName::from_bytes(name.as_bytes()),
+                HeaderValue::from_str(&value),
+            ) {
+                response.headers_mut().append(name, value);
+            }
         }
         response
     }
@@ -369,6 +390,7 @@ async fn handle<B: Backend>(
             status: 200,
             content_type: Some("application/json".into()),
             body: text.into_bytes(),
+            headers: Vec::new(),
         },
         Some(Failure::Html) => Reply::html(200),
         other => {
@@ -394,6 +416,7 @@ async fn handle<B: Backend>(
                         status: 200,
                         content_type: Some("application/json".into()),
                         body,
+                        headers: Vec::new(),
                     };
                 }
                 _ => {}
