@@ -33,8 +33,6 @@ struct User {
     id: String,
     user_name: String,
     #[serde(default)]
-    name: String,
-    #[serde(default)]
     email: String,
     #[serde(default)]
     is_admin: bool,
@@ -230,7 +228,7 @@ impl Connector for Navidrome {
                 &json!(sorted(libraries.clone())),
                 &json!(sorted(got)),
             )?;
-            Ok(server.get_json::<User>(&path)?)
+            server.get_json::<User>(&path)
         });
         let stored = undo_on_error(applied, "the new Navidrome account", || {
             server.delete(&path)
