@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod access;
+mod audiobookshelf;
 mod browser;
 mod daemon;
 mod domain;
