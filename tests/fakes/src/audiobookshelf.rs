@@ -127,12 +127,12 @@ impl Audiobookshelf {
         if let Some(email) = body.get("email").and_then(Value::as_str) {
             user.insert("email".into(), json!(email));
         }
-        if let Some(Value::Object(sent)) = body.get("permissions") {
-            if let Some(Value::Object(permissions)) = user.get_mut("permissions") {
-                for (key, value) in sent {
-                    if permissions.contains_key(key) && value.is_boolean() {
-                        permissions.insert(key.clone(), value.clone());
-                    }
+        if let Some(Value::Object(sent)) = body.get("permissions")
+            && let Some(Value::Object(permissions)) = user.get_mut("permissions")
+        {
+            for (key, value) in sent {
+                if permissions.contains_key(key) && value.is_boolean() {
+                    permissions.insert(key.clone(), value.clone());
                 }
             }
         }
