@@ -113,6 +113,8 @@ pub async fn run(config: Config, logs: logging::LogHandle) -> anyhow::Result<()>
     let sagas = state.clone();
     let app = http::app(state);
 
+    // Subscribed to SIGTERM before the daemon says it listens.
+    let shutdown = http::shutdown_signal();
     // A fixed line on stdout that scripts and tests can wait for (logs go to stderr).
     println!("zondarr listening on http://{addr}");
     tracing::info!(%addr, version = env!("CARGO_PKG_VERSION"), "zondarr is ready");
@@ -131,7 +133,7 @@ pub async fn run(config: Config, logs: logging::LogHandle) -> anyhow::Result<()>
     });
     tokio::select! {
         res = &mut server => { res??; }
-        () = http::shutdown_signal() => {
+        () = shutdown => {
             let _ = stop_tx.send(true);
             // Open log streams never end by themselves; end them so they do not hold up the
             // graceful shutdown.
