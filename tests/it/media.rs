@@ -217,3 +217,35 @@ pub(crate) fn assert_contract_allowing(
     );
     assert!(!requests.is_empty(), "no request was checked");
 }
+
+/// Issue 19's first check: a fresh daemon lists all seven connectors as loaded and bundled.
+#[tokio::test]
+async fn a_fresh_daemon_lists_the_seven_bundled_connectors_as_loaded() {
+    let dir = tempfile::tempdir().unwrap();
+    let daemon = Daemon::start(dir.path());
+    let api = Api::new(&daemon).await;
+    let (status, body) = api.get("/plugins").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let items = body["items"].as_array().or(body.as_array()).unwrap();
+    let mut ids: Vec<&str> = items
+        .iter()
+        .inspect(|p| {
+            assert_eq!(p["state"], "loaded", "{p}");
+            assert_eq!(p["source"]["kind"], "bundled", "{p}");
+        })
+        .map(|p| p["id"].as_str().unwrap())
+        .collect();
+    ids.sort_unstable();
+    assert_eq!(
+        ids,
+        [
+            "audiobookshelf",
+            "emby",
+            "jellyfin",
+            "kavita",
+            "komga",
+            "navidrome",
+            "plex"
+        ]
+    );
+}
