@@ -508,6 +508,13 @@ pub static SETTINGS: &[Setting] = &[
         "Folder watched for connector plugins (*.wasm). Default: <data_dir>/plugins."
     ),
     setting!(
+        "plugins.cache_dir",
+        Kind::Path,
+        None,
+        None,
+        "Folder for plugins' compiled code, keyed by file hash and engine; several daemons may share one. Default: <data_dir>/plugin-cache."
+    ),
+    setting!(
         "plugins.watch",
         Kind::Bool,
         Some("true"),
@@ -923,6 +930,8 @@ pub struct Config {
     pub database: DatabaseConfig,
     /// Plugin host.
     pub plugins: PluginsConfig,
+    /// Compiled-code cache of the plugin host (`plugins.cache_dir`).
+    pub plugin_cache_dir: PathBuf,
     /// Admin access.
     pub security: SecurityConfig,
     /// Background jobs.
@@ -1041,6 +1050,15 @@ impl Config {
                 ),
             );
         }
+        if values.get("plugins.cache_dir").is_none() {
+            values.map.insert(
+                "plugins.cache_dir",
+                (
+                    data_dir.join("plugin-cache").display().to_string(),
+                    Source::Derived,
+                ),
+            );
+        }
         let secret_key = values
             .get("secret_key")
             .map(|s| SecretKey::new(s.to_owned()));
@@ -1106,6 +1124,7 @@ impl Config {
                 pool_size: num(&values, "database.pool_size") as u32,
                 busy_timeout_ms: num(&values, "database.busy_timeout_ms"),
             },
+            plugin_cache_dir: PathBuf::from(text(&values, "plugins.cache_dir")),
             plugins: PluginsConfig {
                 dir: PathBuf::from(text(&values, "plugins.dir")),
                 watch: values.get("plugins.watch") == Some("true"),

@@ -83,7 +83,7 @@ pub async fn run(config: Config, logs: logging::LogHandle) -> anyhow::Result<()>
         .map_err(|e| anyhow::anyhow!("cannot read the plugin approvals: {e}"))?;
     let plugins = plugins::PluginHost::start(
         &config.plugins,
-        config.data_dir.join("plugin-cache"),
+        config.plugin_cache_dir.clone(),
         install_id,
         approvals,
     )
@@ -121,6 +121,8 @@ pub async fn run(config: Config, logs: logging::LogHandle) -> anyhow::Result<()>
     let sagas = state.clone();
     let app = http::app(state);
 
+    // Subscribed to SIGTERM before the daemon says it listens.
+    let shutdown = http::shutdown_signal();
     // A fixed line on stdout that scripts and tests can wait for (logs go to stderr).
     println!("zondarr listening on http://{addr}");
     tracing::info!(%addr, version = env!("CARGO_PKG_VERSION"), "zondarr is ready");
@@ -139,7 +141,7 @@ pub async fn run(config: Config, logs: logging::LogHandle) -> anyhow::Result<()>
     });
     tokio::select! {
         res = &mut server => { res??; }
-        () = http::shutdown_signal() => {
+        () = shutdown => {
             let _ = stop_tx.send(true);
             // Open log streams never end by themselves; end them so they do not hold up the
             // graceful shutdown.

@@ -8,6 +8,9 @@
 //! | check that a create or update applied everything that was sent | [`ensure_applied`] |
 //! | map "already taken" answers to [`Error::UsernameTaken`] | [`TakenExt::or_taken`] |
 //! | roll back a half-made account when a later step fails | [`undo_on_error`] |
+//! | turn permission values into the server's own fields | [`permission_fields`] |
+//! | read a list the server answers page by page | [`collect_pages`] |
+//! | take a token out of a link the server made (an invite or confirmation link) | [`link_param`] |
 //!
 //! The second example of the tutorial (`TUTORIAL.md`, shipped with this crate) uses all of them.
 
@@ -15,6 +18,7 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use crate::error::{Error, Result};
+use crate::types::{PermissionValue, Value as PermissionData};
 
 /// Field names under which APIs commonly wrap a list, tried in this order (case-insensitive).
 pub const LIST_KEYS: [&str; 8] = [
@@ -237,6 +241,125 @@ pub fn undo_on_error<T>(
     }
 }
 
+/// The server's own fields for permission values: for each `(key, field)` of `mapping`, the
+/// value of the permission `key` (a flag as a JSON boolean, a number as a JSON number, text as
+/// a string) under the name `field`. Keys `values` does not hold are left out, so the result
+/// can be merged into a document the server sent ("keys not listed keep their current value").
+///
+/// ```
+/// use zondarr_plugin_sdk::PermissionValue;
+/// use zondarr_plugin_sdk::rest::permission_fields;
+/// use zondarr_plugin_sdk::serde_json::json;
+///
+/// const FIELDS: &[(&str, &str)] = &[("allow_downloads", "download"), ("max_streams", "streams")];
+/// let values = [PermissionValue::new("allow_downloads", true)];
+/// assert_eq!(serde_json::Value::Object(permission_fields(&values, FIELDS)), json!({"download": true}));
+/// ```
+pub fn permission_fields(
+    values: &[PermissionValue],
+    mapping: &[(&str, &str)],
+) -> serde_json::Map<String, Value> {
+    let mut fields = serde_json::Map::new();
+    for (key, field) in mapping {
+        if let Some(value) = values.iter().find(|v| v.key == *key) {
+            let json = match &value.value {
+                PermissionData::Flag(flag) => Value::Bool(*flag),
+                PermissionData::Number(number) => Value::from(*number),
+                PermissionData::Text(text) => Value::String(text.clone()),
+            };
+            fields.insert((*field).to_owned(), json);
+        }
+    }
+    fields
+}
+
+/// Reads a list that the server answers page by page. `fetch(offset)` returns the items from
+/// `offset` on (one page) and the total the server reports, if any; pages are fetched until the
+/// total is reached, or until a page comes back empty when the server reports no total. At most
+/// `max_pages` pages are read, so a server that keeps answering never exhausts the call's
+/// request budget unnoticed.
+///
+/// ```
+/// use zondarr_plugin_sdk::rest::collect_pages;
+///
+/// let all: Vec<u32> = (0..25).collect();
+/// let read = collect_pages(10, |offset| {
+///     let page = all.iter().copied().skip(offset).take(10).collect();
+///     Ok((page, Some(all.len())))
+/// })?;
+/// assert_eq!(read, all);
+/// # Ok::<(), zondarr_plugin_sdk::Error>(())
+/// ```
+///
+/// # Errors
+/// Whatever `fetch` returns, and [`Error::InvalidResponse`] when the list does not end within
+/// `max_pages` pages.
+pub fn collect_pages<T>(
+    max_pages: usize,
+    mut fetch: impl FnMut(usize) -> Result<(Vec<T>, Option<usize>)>,
+) -> Result<Vec<T>> {
+    let mut items = Vec::new();
+    for _ in 0..max_pages {
+        let (page, total) = fetch(items.len())?;
+        let empty = page.is_empty();
+        items.extend(page);
+        match total {
+            Some(total) if items.len() >= total || empty => return Ok(items),
+            None if empty => return Ok(items),
+            _ => {}
+        }
+    }
+    Err(Error::InvalidResponse(format!(
+        "the list did not end within {max_pages} pages ({} items read)",
+        items.len()
+    )))
+}
+
+/// The value of the query parameter `name` in a link (an absolute URL, a path or a bare query,
+/// with or without a `#fragment` holding the query), percent-decoded (`+` as a space). Servers
+/// that set accounts up through invite or confirmation links put the token there.
+///
+/// ```
+/// use zondarr_plugin_sdk::rest::link_param;
+///
+/// let link = "http://k.test/registration/confirm-email?token=CfDJ8%2Bab%3D%3D&email=a%40b.org";
+/// assert_eq!(link_param(link, "token").as_deref(), Some("CfDJ8+ab=="));
+/// assert_eq!(link_param(link, "email").as_deref(), Some("a@b.org"));
+/// assert_eq!(link_param("/x#/confirm?token=t", "token").as_deref(), Some("t"));
+/// assert_eq!(link_param(link, "nope"), None);
+/// ```
+pub fn link_param(link: &str, name: &str) -> Option<String> {
+    let query = link.split_once('?').map_or(link, |(_, query)| query);
+    query.split(['&', '#']).find_map(|pair| {
+        let (key, value) = pair.split_once('=')?;
+        (decode(key) == name).then(|| decode(value))
+    })
+}
+
+fn decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'%' if i + 2 < bytes.len() && text.is_char_boundary(i + 3) => {
+                match u8::from_str_radix(&text[i + 1..i + 3], 16) {
+                    Ok(byte) => {
+                        out.push(byte);
+                        i += 3;
+                        continue;
+                    }
+                    Err(_) => out.push(b'%'),
+                }
+            }
+            b'+' => out.push(b' '),
+            byte => out.push(byte),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
@@ -302,6 +425,59 @@ mod tests {
                 "the server did not apply everything to x: the value is 2, not 1".into()
             ))
         );
+    }
+
+    #[test]
+    fn permission_fields_map_kinds_and_skip_missing_keys() {
+        let values = [
+            PermissionValue::new("a", true),
+            PermissionValue::new("n", 3_i64),
+            PermissionValue::new("t", "x"),
+            PermissionValue::new("unmapped", true),
+        ];
+        let fields = permission_fields(&values, &[("a", "A"), ("n", "N"), ("t", "T"), ("m", "M")]);
+        assert_eq!(Value::Object(fields), json!({"A": true, "N": 3, "T": "x"}));
+    }
+
+    #[test]
+    fn pages_stop_at_the_total_at_an_empty_page_or_at_the_limit() {
+        let all: Vec<u32> = (0..7).collect();
+        let mut calls = 0;
+        let read = collect_pages(10, |offset| {
+            calls += 1;
+            Ok((all.iter().copied().skip(offset).take(3).collect(), Some(7)))
+        })
+        .unwrap();
+        assert_eq!((read, calls), (all.clone(), 3));
+        let read = collect_pages(10, |offset| {
+            Ok((
+                all.iter().copied().skip(offset).take(3).collect::<Vec<_>>(),
+                None,
+            ))
+        })
+        .unwrap();
+        assert_eq!(read, all);
+        // A total the pages never reach ends at an empty page instead of looping.
+        let short = collect_pages(10, |offset| {
+            Ok((
+                all.iter().copied().skip(offset).take(3).collect::<Vec<_>>(),
+                Some(100),
+            ))
+        })
+        .unwrap();
+        assert_eq!(short.len(), 7);
+        let endless = collect_pages(4, |_| Ok((vec![1], None)));
+        assert!(matches!(endless, Err(Error::InvalidResponse(m)) if m.contains("within 4 pages")));
+        let failed = collect_pages::<u8>(4, |_| Err(Error::Timeout));
+        assert_eq!(failed, Err(Error::Timeout));
+    }
+
+    #[test]
+    fn link_params_are_found_and_decoded() {
+        assert_eq!(link_param("?a=1&b=x+y%21", "b").as_deref(), Some("x y!"));
+        assert_eq!(link_param("a=1", "a").as_deref(), Some("1"));
+        assert_eq!(link_param("?a=%zz%4", "a").as_deref(), Some("%zz%4"));
+        assert_eq!(link_param("https://h.test/p", "a"), None);
     }
 
     #[test]

@@ -6,10 +6,16 @@
 
 mod access;
 mod api_truth;
+mod audiobookshelf;
 mod browser;
 mod daemon;
 mod domain;
+mod emby;
 mod jellyfin;
+mod kavita;
+mod komga;
+mod media;
+mod navidrome;
 mod openapi;
 mod operations;
 mod ops;

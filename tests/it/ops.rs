@@ -120,7 +120,11 @@ async fn metrics_count_requests_plugin_calls_and_redemptions_by_route_template()
         ),
         ("zondarr_redemptions_total{outcome=\"completed\"}", 1.0),
         ("zondarr_redemptions_total{outcome=\"refused\"}", 1.0),
-        ("zondarr_plugins_loaded", 2.0),
+        // Every bundled connector.
+        (
+            "zondarr_plugins_loaded",
+            zondarr::plugins::bundled().len() as f64,
+        ),
         ("zondarr_build_info{version=\"0.1.0\"}", 1.0),
     ] {
         assert_eq!(sample(&text, series), Some(expected), "{series}\n{text}");

@@ -88,6 +88,42 @@ const JELLYFIN_OPERATIONS: &[(&str, &str)] = &[
     ("POST", "/Sessions/Logout"),
 ];
 
+/// The operations the bundled Emby connector sends.
+const EMBY_OPERATIONS: &[(&str, &str)] = &[
+    ("GET", "/System/Info"),
+    ("GET", "/Library/VirtualFolders/Query"),
+    ("GET", "/Users/Query"),
+    ("POST", "/Users/New"),
+    ("GET", "/Users/{Id}"),
+    ("DELETE", "/Users/{Id}"),
+    ("POST", "/Users/{Id}/Policy"),
+    ("POST", "/Users/{Id}/Password"),
+];
+
+/// The operations the bundled Komga connector sends.
+const KOMGA_OPERATIONS: &[(&str, &str)] = &[
+    ("GET", "/api/v2/users/me"),
+    ("GET", "/actuator/info"),
+    ("GET", "/api/v1/libraries"),
+    ("GET", "/api/v2/users"),
+    ("POST", "/api/v2/users"),
+    ("PATCH", "/api/v2/users/{id}"),
+    ("DELETE", "/api/v2/users/{id}"),
+    ("PATCH", "/api/v2/users/{id}/password"),
+];
+
+/// The operations the bundled Kavita connector sends.
+const KAVITA_OPERATIONS: &[(&str, &str)] = &[
+    ("POST", "/api/Plugin/authenticate"),
+    ("GET", "/api/Library/libraries"),
+    ("GET", "/api/Users"),
+    ("POST", "/api/Account/invite"),
+    ("POST", "/api/Account/confirm-email"),
+    ("POST", "/api/Account/update"),
+    ("DELETE", "/api/Users/delete-user"),
+    ("POST", "/api/Account/reset-password"),
+];
+
 /// Every excerpt the repository keeps.
 pub const EXCERPTS: &[Excerpt] = &[
     Excerpt {
@@ -101,6 +137,24 @@ pub const EXCERPTS: &[Excerpt] = &[
         file: "jellyfin-12.0.0.json",
         operations: JELLYFIN_OPERATIONS,
         text: include_str!("../../specs/jellyfin-12.0.0.json"),
+    },
+    Excerpt {
+        official: "emby-openapi-4.8.11.0.json",
+        file: "emby-4.8.11.0.json",
+        operations: EMBY_OPERATIONS,
+        text: include_str!("../../specs/emby-4.8.11.0.json"),
+    },
+    Excerpt {
+        official: "komga-openapi-1.26.3.json",
+        file: "komga-1.26.3.json",
+        operations: KOMGA_OPERATIONS,
+        text: include_str!("../../specs/komga-1.26.3.json"),
+    },
+    Excerpt {
+        official: "kavita-openapi-0.8.3.2.json",
+        file: "kavita-0.8.3.2.json",
+        operations: KAVITA_OPERATIONS,
+        text: include_str!("../../specs/kavita-0.8.3.2.json"),
     },
 ];
 

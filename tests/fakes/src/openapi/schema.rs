@@ -36,6 +36,7 @@ const CHECKED: &[&str] = &[
     "items",
     "minLength",
     "maxLength",
+    "uniqueItems",
     "minimum",
     "maximum",
     "format",
@@ -117,6 +118,12 @@ impl OpenApi {
                 Value::from(allowed.clone())
             ));
         }
+        if object.get("type").is_some_and(Value::is_array) {
+            errors.push(format!(
+                "{at}: a list of types (OpenAPI 3.1) cannot be judged by this validator"
+            ));
+            return;
+        }
         let Some(kind) = object.get("type").and_then(Value::as_str) else {
             return;
         };
@@ -142,6 +149,11 @@ impl OpenApi {
                     for (i, item) in items.iter().enumerate() {
                         self.check(item, item_schema, &format!("{at}[{i}]"), depth + 1, errors);
                     }
+                }
+                if object.get("uniqueItems").and_then(Value::as_bool) == Some(true)
+                    && let Some(i) = (1..items.len()).find(|i| items[..*i].contains(&items[*i]))
+                {
+                    errors.push(format!("{at}[{i}]: repeats an earlier item (uniqueItems)"));
                 }
             }
             Value::Object(map) => {

@@ -302,5 +302,42 @@ fn helpers() {
     assert!(is_date_time("2024-05-01T18:03:11+02:00"));
     assert!(!is_date_time("2024-05-01 18:03:11Z"));
     assert_eq!(doc().version(), "1.2.3");
-    assert!(OpenApi::from_value("x", json!({"openapi": "3.1.0", "paths": {}})).is_err());
+    assert!(OpenApi::from_value("x", json!({"openapi": "2.0", "paths": {}})).is_err());
+}
+
+#[test]
+fn unique_items_refuses_a_repeated_item() {
+    let api = OpenApi::from_value(
+        "u.json",
+        json!({"openapi": "3.0.1", "info": {"version": "1"}, "paths": {}}),
+    )
+    .unwrap();
+    let schema = json!({"type": "array", "items": {"type": "string"}, "uniqueItems": true});
+    let mut errors = Vec::new();
+    api.check(&json!(["a", "b"]), &schema, "body", 0, &mut errors);
+    assert!(errors.is_empty(), "{errors:?}");
+    api.check(&json!(["a", "b", "a"]), &schema, "body", 0, &mut errors);
+    assert_eq!(
+        errors,
+        vec!["body[2]: repeats an earlier item (uniqueItems)"]
+    );
+}
+
+#[test]
+fn a_list_of_types_is_reported_not_passed() {
+    let api = OpenApi::from_value(
+        "t.json",
+        json!({"openapi": "3.1.0", "info": {"version": "1"}, "paths": {}}),
+    )
+    .unwrap();
+    let mut errors = Vec::new();
+    api.check(
+        &json!("x"),
+        &json!({"type": ["string", "null"]}),
+        "body",
+        0,
+        &mut errors,
+    );
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert!(OpenApi::from_value("t.json", json!({"openapi": "2.0", "paths": {}})).is_err());
 }

@@ -1,0 +1,135 @@
+//! The bundled Navidrome connector through the real daemon against the stateful fake Navidrome
+//! (`tests/fakes/src/navidrome.rs`). Navidrome publishes no OpenAPI document for its native API;
+//! the fake follows its source, and the test checks that only the native API is used (never
+//! Subsonic) and that every request carries the external-authentication header.
+
+use reqwest::StatusCode;
+use serde_json::json;
+use zondarr_fakes::navidrome::{ADMIN_NAME, NavidromeFake};
+
+use crate::domain::{Api, code};
+use crate::media;
+use crate::support::Daemon;
+
+fn config() -> serde_json::Value {
+    json!({ "admin_user": ADMIN_NAME })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_navidrome_invitee_gets_exactly_the_offered_libraries_through_the_native_api() {
+    let dir = tempfile::tempdir().unwrap();
+    let daemon = Daemon::start(dir.path());
+    let api = Api::new(&daemon).await;
+    let fake = NavidromeFake::start().await;
+
+    media::wrong_url_is_explained(&api, "navidrome", config()).await;
+    // External authentication not set up: the admin is told what to configure.
+    fake.with(|n| n.trusted = false);
+    let (status, body) = api
+        .post(
+            "/servers/test",
+            json!({ "kind": "navidrome", "url": fake.base_url(), "config": config() }),
+        )
+        .await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::UNPROCESSABLE_ENTITY, "REMOTE_INVALID_INPUT"),
+        "{body}"
+    );
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("ND_EXTAUTH_TRUSTEDSOURCES"),
+        "{body}"
+    );
+    fake.with(|n| n.trusted = true);
+
+    let server = media::add_server(&api, "navidrome", fake.base_url(), config()).await;
+    let chosen = media::invite_two_of_three(&api, server, "nd-club", json!({})).await;
+    let took = media::redeem(
+        &daemon,
+        "nd-club",
+        json!({ "username": "listener", "password": "a fine password", "email": "l@example.org" }),
+    )
+    .await;
+    eprintln!("navidrome: redemption took {took:?}");
+    let remote = fake
+        .user("listener")
+        .expect("the account exists on Navidrome");
+    assert!(!remote.is_admin);
+    assert_eq!(remote.password, "a fine password");
+    assert_eq!(remote.email, "l@example.org");
+    let libraries: Vec<String> = remote.libraries.iter().map(i64::to_string).collect();
+    assert_eq!(
+        libraries, chosen,
+        "exactly the offered libraries, not Navidrome's defaults for new users"
+    );
+
+    let user = media::user(&api, server, "listener").await;
+    let id = user["id"].as_i64().unwrap();
+    assert_eq!(user["external_id"], remote.id.as_str());
+
+    let wanted = media::set_libraries(&api, server, id, &[1]).await;
+    let libraries: Vec<String> = fake
+        .user("listener")
+        .unwrap()
+        .libraries
+        .iter()
+        .map(i64::to_string)
+        .collect();
+    assert_eq!(libraries, wanted);
+    let (status, _) = api
+        .post(
+            &format!("/users/{id}/password"),
+            json!({ "password": "another fine one" }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let after = fake.user("listener").unwrap();
+    assert_eq!(after.password, "another fine one");
+    assert_eq!(after.email, "l@example.org", "the rest of the user is kept");
+
+    // Sync imports an account made in Navidrome; the admin is marked and left alone.
+    let made = fake.add_user("walk-in");
+    media::sync_users(&api, server).await;
+    let imported = media::user(&api, server, "walk-in").await;
+    assert_eq!(imported["external_id"], made.as_str());
+    let admin = media::user(&api, server, ADMIN_NAME).await;
+    assert_eq!(admin["kind"], "admin", "{admin}");
+    let (status, body) = api.delete(&format!("/users/{}", admin["id"])).await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::UNPROCESSABLE_ENTITY, "REMOTE_INVALID_INPUT"),
+        "{body}"
+    );
+    assert!(fake.user(ADMIN_NAME).is_some());
+
+    // Expiry: Navidrome can neither disable nor leave a user without libraries, so with the
+    // default settings the daemon's fallback ends the access by deleting the account.
+    let run = media::expire(&api, imported["id"].as_i64().unwrap()).await;
+    assert_eq!(run["counts"]["access_removed"], 1, "{run}");
+    assert!(fake.user(&made).is_none());
+
+    assert_eq!(
+        api.delete(&format!("/users/{id}")).await.0,
+        StatusCode::NO_CONTENT
+    );
+    assert!(fake.user("listener").is_none());
+
+    let requests = fake.requests();
+    assert!(!requests.is_empty());
+    for request in &requests {
+        assert!(
+            request.path.starts_with("/api/"),
+            "only the native API: {}",
+            request.line()
+        );
+        assert_eq!(
+            request.header("remote-user"),
+            Some(ADMIN_NAME),
+            "{}",
+            request.line()
+        );
+    }
+}
