@@ -415,10 +415,7 @@ impl Cidr {
     /// Parse `addr` or `addr/prefix`.
     pub fn parse(text: &str) -> Option<Cidr> {
         let (addr, prefix) = match text.split_once('/') {
-            Some((a, p)) => (
-                a.trim().parse::<IpAddr>().ok()?,
-                Some(p.trim().parse::<u8>().ok()?),
-            ),
+            Some((a, p)) => (a.trim().parse::<IpAddr>().ok()?, Some(p.trim().parse::<u8>().ok()?)),
             None => (text.trim().parse::<IpAddr>().ok()?, None),
         };
         let max = if addr.is_ipv4() { 32 } else { 128 };
@@ -433,15 +430,11 @@ impl Cidr {
     pub fn contains(&self, addr: IpAddr) -> bool {
         match (self.network, canonical(addr)) {
             (IpAddr::V4(net), IpAddr::V4(a)) => {
-                let mask = u32::MAX
-                    .checked_shl(32 - u32::from(self.prefix))
-                    .unwrap_or(0);
+                let mask = u32::MAX.checked_shl(32 - u32::from(self.prefix)).unwrap_or(0);
                 u32::from(net) & mask == u32::from(a) & mask
             }
             (IpAddr::V6(net), IpAddr::V6(a)) => {
-                let mask = u128::MAX
-                    .checked_shl(128 - u32::from(self.prefix))
-                    .unwrap_or(0);
+                let mask = u128::MAX.checked_shl(128 - u32::from(self.prefix)).unwrap_or(0);
                 u128::from(net) & mask == u128::from(a) & mask
             }
             _ => false,
@@ -462,9 +455,7 @@ fn is_private(addr: IpAddr) -> bool {
     match canonical(addr) {
         IpAddr::V4(v4) => v4.is_loopback() || v4.is_private() || v4.is_link_local(),
         IpAddr::V6(v6) => {
-            v6.is_loopback()
-                || (v6.segments()[0] & 0xfe00) == 0xfc00
-                || (v6.segments()[0] & 0xffc0) == 0xfe80
+            v6.is_loopback() || (v6.segments()[0] & 0xfe00) == 0xfc00 || (v6.segments()[0] & 0xffc0) == 0xfe80
         }
     }
 }
@@ -494,11 +485,7 @@ pub struct ClientIp(pub Option<String>);
 
 impl ClientIp {
     /// The client address of a request from `peer` with these headers.
-    pub fn resolve(
-        security: &Security,
-        peer: Option<IpAddr>,
-        headers: &HeaderMap,
-    ) -> Option<IpAddr> {
+    pub fn resolve(security: &Security, peer: Option<IpAddr>, headers: &HeaderMap) -> Option<IpAddr> {
         let peer = peer.map(canonical)?;
         let trusted = |addr: IpAddr| security.trusted_proxies.iter().any(|c| c.contains(addr));
         let forwarded: Vec<IpAddr> = headers

@@ -531,10 +531,7 @@ async fn create_step(
                 // The wizard is full: a state of the wizard, not a fault of this body.
                 return Err(Error::new(
                     ErrorCode::Conflict,
-                    format!(
-                        "the wizard has the most steps allowed ({})",
-                        wizard::MAX_STEPS
-                    ),
+                    format!("the wizard has the most steps allowed ({})", wizard::MAX_STEPS),
                 ));
             }
             let position = match input.position {
