@@ -36,6 +36,7 @@ migrations! {
     7 => "0007_operations",
     8 => "0008_redemption_safety",
     9 => "0009_library_refs",
+    10 => "0010_list_indexes",
 }
 
 /// The schema version recorded in the database.
