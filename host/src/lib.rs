@@ -13,6 +13,7 @@ pub mod error;
 pub mod expiry;
 pub mod http;
 pub mod input;
+pub mod invitations;
 pub mod jobs;
 pub mod join;
 pub mod logging;
