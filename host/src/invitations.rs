@@ -523,14 +523,8 @@ pub async fn list(
     state
         .db()
         .run(move |c| {
-            let (items, total) = db::invitations::list(
-                c,
-                &spec.filter,
-                spec.sort,
-                spec.descending,
-                limit,
-                offset,
-            )?;
+            let (items, total) =
+                db::invitations::list(c, &spec.filter, spec.sort, spec.descending, limit, offset)?;
             let details = items
                 .into_iter()
                 .map(|inv| detail(&st, c, inv))

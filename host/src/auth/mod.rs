@@ -604,7 +604,7 @@ pub fn check_csrf(headers: &HeaderMap, public_origin: &str, csrf_token: &str) ->
     }
 }
 
-async fn authenticate_session(
+pub async fn authenticate_session(
     state: &AppState,
     token: String,
     ip: Option<String>,

@@ -190,15 +190,15 @@ pub(crate) async fn setup_admin(
         ));
     }
     let mut fields = credential_fields(username, &password_value);
-    let public_url = match public_url.map(|url| crate::config::Config::check_value("public_url", url))
-    {
-        Some(Ok(url)) => Some(url),
-        Some(Err(rule)) => {
-            fields.push(FieldError::new("public_url", rule));
-            None
-        }
-        None => None,
-    };
+    let public_url =
+        match public_url.map(|url| crate::config::Config::check_value("public_url", url)) {
+            Some(Ok(url)) => Some(url),
+            Some(Err(rule)) => {
+                fields.push(FieldError::new("public_url", rule));
+                None
+            }
+            None => None,
+        };
     if !fields.is_empty() {
         return Err(Error::invalid(fields));
     }
@@ -501,14 +501,14 @@ pub(crate) async fn complete_sign_in(
     method: &'static str,
 ) -> Result<Response> {
     match sign_in_step(state, admin, ip, user_agent(headers), method).await? {
-        SignInStep::SecondFactor { challenge } => Ok(Json(LoginResponse::SecondFactor(
-            SecondFactorRequired {
+        SignInStep::SecondFactor { challenge } => {
+            Ok(Json(LoginResponse::SecondFactor(SecondFactorRequired {
                 second_factor_required: true,
                 challenge,
                 expires_in: 300,
-            },
-        ))
-        .into_response()),
+            }))
+            .into_response())
+        }
         SignInStep::Done { admin, session } => Ok(signed_in(state, admin, session)),
     }
 }

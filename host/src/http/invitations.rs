@@ -4,11 +4,11 @@
 use crate::auth::Admin;
 use crate::db::invitations::Status;
 use crate::error::{Result, code};
-use crate::invitations;
 use crate::http::Routes;
 use crate::http::extract::{Json, Path, Query};
 use crate::http::openapi::Errors;
 use crate::http::pagination::{PageQuery, Paginated};
+use crate::invitations;
 use crate::state::AppState;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -163,9 +163,7 @@ impl From<InvitationInput> for invitations::Changes {
     fn from(i: InvitationInput) -> invitations::Changes {
         invitations::Changes {
             code: i.code,
-            servers: i
-                .servers
-                .map(|ts| ts.into_iter().map(Into::into).collect()),
+            servers: i.servers.map(|ts| ts.into_iter().map(Into::into).collect()),
             expires_at: i.expires_at,
             max_uses: i.max_uses,
             access_duration_days: i.access_duration_days,

@@ -18,6 +18,7 @@
 //!   or style) applies unchanged; pages work without JavaScript, `join.js` only enhances.
 //!   Nothing internal (server URLs, tokens, SQL, paths) is rendered.
 
+pub mod admin;
 pub mod assets;
 pub mod forms;
 pub mod i18n;
@@ -67,11 +68,12 @@ impl Web {
 /// The page routes (public; no `/api` prefix).
 pub fn router(web: Arc<Web>) -> Router<AppState> {
     Router::new()
-        .route("/", get(root))
+        .route("/", get(admin::root))
         .route("/assets/{name}", get(assets::serve))
         .route("/theme/{file}", get(assets::theme))
         .route("/lang/{tag}", get(switch_language))
         .merge(join::router())
+        .merge(admin::router())
         .layer(axum::Extension(web))
 }
 
@@ -144,6 +146,10 @@ pub struct Layout {
     /// Reload the page after this many seconds (a redemption still running; works without
     /// JavaScript and needs no inline script).
     pub refresh: Option<u32>,
+    /// The admin navigation, on admin pages.
+    pub admin: Option<admin::Nav>,
+    /// The admin pages' script.
+    pub admin_js: String,
 }
 
 /// The request as every page handler needs it: translator, layout parts, client address,
@@ -264,6 +270,8 @@ fn layout(web: &Web, lang: Lang, title: String, back: &str, request_id: &str) ->
             .collect(),
         request_id: request_id.to_owned(),
         refresh: None,
+        admin: None,
+        admin_js: web.assets.admin_js.url.clone(),
     }
 }
 
@@ -316,24 +324,6 @@ pub struct MessagePage {
     /// Stable error code, shown small under the text.
     code: Option<&'static str>,
     links: Vec<(String, String)>,
-}
-
-/// `GET /`: the admin pages come in a later release; until then, say the daemon runs and where
-/// the API is.
-async fn root(ctx: Ctx) -> Response {
-    let t = &ctx.t;
-    let page = MessagePage {
-        l: ctx.layout(t.t("root-title")),
-        heading: t.t("root-title"),
-        text: t.t("root-text"),
-        code: None,
-        links: vec![
-            ("/api/v1/openapi.json".to_owned(), t.t("root-api")),
-            ("/health/ready".to_owned(), t.t("root-health")),
-        ],
-        t: ctx.t.clone(),
-    };
-    html(StatusCode::OK, &page)
 }
 
 #[derive(serde::Deserialize)]
@@ -508,15 +498,24 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn root_says_the_daemon_runs_with_the_instance_name_and_accent() {
+    async fn root_leads_to_setup_whose_page_has_the_instance_name_and_accent() {
         let app = app(&[
             ("ZONDARR_UI_INSTANCE_NAME", "Kim's <Films>"),
             ("ZONDARR_UI_ACCENT_COLOR", "#AA3300"),
         ])
         .await;
-        let (status, headers, body) = get(&app, "/", &[BROWSER]).await;
+        let (status, headers, _) = get(&app, "/", &[BROWSER]).await;
+        assert_eq!(status, StatusCode::SEE_OTHER);
+        assert_eq!(headers[header::LOCATION], "/setup");
+        let (_, headers, _) = get(&app, "/admin/invitations", &[BROWSER]).await;
+        assert_eq!(
+            headers[header::LOCATION],
+            "/setup",
+            "no admin pages before setup"
+        );
+        let (status, headers, body) = get(&app, "/setup", &[BROWSER]).await;
         assert_eq!(status, StatusCode::OK);
-        assert!(body.contains("Zondarr is running") && body.contains("/api/v1/openapi.json"));
+        assert!(body.contains("Set up Zondarr") && body.contains("name=\"public_url\""));
         assert!(
             body.contains("Kim&#39;s &#60;Films&#62;"),
             "escaped: {body}"
@@ -551,7 +550,7 @@ mod tests {
     #[tokio::test]
     async fn assets_are_served_by_hashed_name_with_immutable_caching() {
         let app = app(&[]).await;
-        let (_, _, page) = get(&app, "/", &[BROWSER]).await;
+        let (_, _, page) = get(&app, "/setup", &[BROWSER]).await;
         let css = page
             .split("href=\"")
             .map(|s| s.split('"').next().unwrap_or_default())
@@ -602,8 +601,8 @@ mod tests {
             .await;
             assert_eq!(headers[header::LOCATION], "/", "{evil}");
         }
-        let (_, _, body) = get(&app, "/", &[BROWSER, ("cookie", "zondarr_lang=de")]).await;
-        assert!(body.contains("Zondarr läuft"), "{body}");
+        let (_, _, body) = get(&app, "/setup", &[BROWSER, ("cookie", "zondarr_lang=de")]).await;
+        assert!(body.contains("Zondarr einrichten"), "{body}");
     }
 
     #[tokio::test]
