@@ -148,8 +148,10 @@ pub struct Layout {
     pub refresh: Option<u32>,
     /// The admin navigation, on admin pages.
     pub admin: Option<admin::Nav>,
-    /// The admin pages' script.
-    pub admin_js: String,
+    /// The admin pages' script, on admin pages (setup and sign-in included). Admin pages also
+    /// send their origin on same-origin requests (`referrer` `same-origin` instead of
+    /// `no-referrer`), so sign-in's origin check sees the real `Origin` rather than `null`.
+    pub admin_js: Option<String>,
 }
 
 /// The request as every page handler needs it: translator, layout parts, client address,
@@ -228,6 +230,14 @@ impl Ctx {
         &self.web.state
     }
 
+    /// The layout of an admin page outside the navigation (setup, sign-in): with the admin
+    /// script.
+    pub fn admin_layout(&self, title: String) -> Layout {
+        let mut l = self.layout(title);
+        l.admin_js = Some(self.web.assets.admin_js.url.clone());
+        l
+    }
+
     /// The daemon's public URL for links that leave the daemon and come back (the return
     /// address given to a sign-in provider): the configured `public_url`; when none was
     /// configured (the default is derived from the listen address, often `127.0.0.1`), the
@@ -271,7 +281,7 @@ fn layout(web: &Web, lang: Lang, title: String, back: &str, request_id: &str) ->
         request_id: request_id.to_owned(),
         refresh: None,
         admin: None,
-        admin_js: web.assets.admin_js.url.clone(),
+        admin_js: None,
     }
 }
 

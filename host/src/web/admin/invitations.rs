@@ -737,10 +737,13 @@ pub(super) async fn show(
                 invitation_id: Some(id),
                 ..Default::default()
             };
-            Ok(db::users::list(c, &filter, "created_at", true, 100, 0)?.0)
+            Ok(db::users::list(c, &filter, "u.created_at", true, 100, 0)?.0)
         })
-        .await
-        .unwrap_or_default();
+        .await;
+    let users = match users {
+        Ok(u) => u,
+        Err(e) => return e.into_response(),
+    };
     let t = a.t();
     let (status, status_class) = status_label(t, &d);
     let never = t.t("never");

@@ -147,7 +147,7 @@ impl AdminCtx {
 
     /// The layout of an admin page: the navigation marks `section`.
     pub fn layout(&self, title: String, section: &'static str) -> Layout {
-        let mut l = self.ctx.layout(title);
+        let mut l = self.ctx.admin_layout(title);
         l.admin = Some(Nav {
             section,
             username: self.admin.username.clone(),
@@ -302,11 +302,12 @@ pub fn with_cookie(mut response: Response, cookie: &str) -> Response {
     response
 }
 
-/// The status of a refused form: 4xx from the error's code (never a 500 for bad input).
+/// The status of a refused form: the code's 4xx, or 422 when the API would answer 5xx for
+/// what the media server said (the page itself worked: it shows the answer next to the field).
 pub fn refused_status(e: &Error) -> StatusCode {
     let s = e.code().status();
     if s.is_server_error() && e.code() != ErrorCode::Internal {
-        StatusCode::BAD_GATEWAY
+        StatusCode::UNPROCESSABLE_ENTITY
     } else {
         s
     }

@@ -283,7 +283,7 @@ fn place_remote_error(manifest: &Manifest, e: &Error, r: &mut Refusal) {
     }
 }
 
-/// `POST /admin/servers/new`: "Test connection" (`action=test`, nothing stored) or save (tested
+/// `POST /admin/servers/new`: "Test connection" (`op=test`, nothing stored) or save (tested
 /// again by the domain before it is stored).
 pub(super) async fn create(
     a: AdminCtx,
@@ -311,7 +311,7 @@ pub(super) async fn create(
         );
     };
     let input = input_of(&manifest, &form);
-    if form.get("action") == "test" {
+    if form.get("op") == "test" {
         return match domain::test(a.state(), &input).await {
             Ok(p) => {
                 let tested = Some((

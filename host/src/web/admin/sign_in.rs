@@ -51,7 +51,7 @@ fn render_setup(
     // Anonymous form: the join pages' cookie-bound CSRF token.
     let csrf = super::super::forms::Csrf::for_page(ctx);
     let page = SetupPage {
-        l: ctx.layout(ctx.t.t("setup-title")),
+        l: ctx.admin_layout(ctx.t.t("setup-title")),
         t: ctx.t.clone(),
         csrf: csrf.token.clone(),
         username,
@@ -169,7 +169,7 @@ struct SignInRender {
 
 fn render_sign_in(ctx: &Ctx, status: StatusCode, s: SignInRender) -> Response {
     let page = SignInPage {
-        l: ctx.layout(ctx.t.t("signin-title")),
+        l: ctx.admin_layout(ctx.t.t("signin-title")),
         t: ctx.t.clone(),
         next: s.next,
         username: s.username,

@@ -48,7 +48,7 @@
     });
   });
 
-  // Test connection in place: post the form with action=test and swap in the answer's form
+  // Test connection in place: post the form with op=test and swap in the answer's form
   // (and its notice), keeping what was typed into secret fields (never sent back).
   function bindTest() {
     var form = document.getElementById('server-form');
@@ -57,14 +57,23 @@
     test.addEventListener('click', function (event) {
       event.preventDefault();
       var data = new URLSearchParams(new FormData(form));
-      data.set('action', 'test');
+      data.set('op', 'test');
       test.disabled = true;
-      fetch(form.action, { method: 'POST', body: data, credentials: 'same-origin' })
+      // Without the in-place answer, the same test as a full page (never a save).
+      var fallback = function () {
+        var op = document.createElement('input');
+        op.type = 'hidden';
+        op.name = 'op';
+        op.value = 'test';
+        form.appendChild(op);
+        HTMLFormElement.prototype.submit.call(form);
+      };
+      fetch(form.getAttribute('action'), { method: 'POST', body: data, credentials: 'same-origin' })
         .then(function (response) { return response.text(); })
         .then(function (text) {
           var doc = new DOMParser().parseFromString(text, 'text/html');
           var fresh = doc.getElementById('server-form');
-          if (!fresh) { form.submit(); return; }
+          if (!fresh) { fallback(); return; }
           var secrets = {};
           form.querySelectorAll('input[type="password"]').forEach(function (i) { secrets[i.name] = i.value; });
           var old = document.getElementById('notice');
@@ -76,7 +85,7 @@
           node.querySelectorAll('input[type="password"]').forEach(function (i) { i.value = secrets[i.name] || ''; });
           bindTest();
         })
-        .catch(function () { form.submit(); });
+        .catch(fallback);
     });
   }
   bindTest();
