@@ -138,7 +138,7 @@ async fn journey(driver: String, axe: Arc<String>, viewport: Viewport) {
     p.click("#connector-jellyfin").await;
     p.wait_path("kind=jellyfin").await;
     p.fill("#name", "Home").await;
-    p.fill("#url", &jellyfin.base_url()).await;
+    p.fill("#url", jellyfin.base_url()).await;
     p.fill("[id='config.api_key']", "not-the-token").await;
     p.check("server-form").await;
     p.click("#test").await;
@@ -147,7 +147,7 @@ async fn journey(driver: String, axe: Arc<String>, viewport: Viewport) {
     assert!(!error.is_empty(), "the server's answer next to the token");
     assert!(p.location().await.contains("/admin/servers/new"));
     p.check("server-wrong-token").await;
-    p.fill("[id='config.api_key']", &jellyfin.api_key()).await;
+    p.fill("[id='config.api_key']", jellyfin.api_key()).await;
     p.click("#test").await;
     wait_for(&p, "#tested").await;
     let tested = p.text("#tested").await;

@@ -221,13 +221,16 @@ struct FormPage {
     r: Refusal,
 }
 
+/// A chosen server in the form: all libraries?, the chosen library ids, permission values.
+type Chosen = (bool, Vec<i64>, Map<String, Value>);
+
 /// What the form shows: either from an invitation, or from the submitted form.
 #[derive(Debug, Default)]
 struct Values {
     code: String,
     custom_code: bool,
     /// Chosen servers: id → (all libraries, chosen library ids, permission values).
-    chosen: BTreeMap<i64, (bool, Vec<i64>, Map<String, Value>)>,
+    chosen: BTreeMap<i64, Chosen>,
     max_uses: String,
     expires: String,
     access_days: String,
