@@ -681,6 +681,137 @@ mod tests {
         );
     }
 
+    async fn post_form(
+        app: &Router,
+        path: &str,
+        cookie: &str,
+        body: &str,
+    ) -> (StatusCode, HeaderMap, String) {
+        let req = Request::post(path)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .header("accept", "text/html")
+            .header("cookie", cookie)
+            .body(Body::from(body.to_owned()))
+            .unwrap();
+        let resp = app.clone().oneshot(req).await.unwrap();
+        let status = resp.status();
+        let headers = resp.headers().clone();
+        let body = to_bytes(resp.into_body(), 1 << 20).await.unwrap();
+        (status, headers, String::from_utf8_lossy(&body).into_owned())
+    }
+
+    #[tokio::test]
+    async fn admin_pages_need_a_session_and_its_form_token_and_setup_is_gone_after_setup() {
+        let app = app(&[]).await;
+        // Setup through the API (a headless install): the browser goes to sign-in from now on.
+        let req = Request::post("/api/v1/setup")
+            .header("content-type", "application/json")
+            .body(Body::from(
+                r#"{"username":"robin","password":"violet-kettle-harbour-42"}"#,
+            ))
+            .unwrap();
+        let resp = app.clone().oneshot(req).await.unwrap();
+        assert_eq!(resp.status(), StatusCode::CREATED);
+        let session = resp.headers()[header::SET_COOKIE]
+            .to_str()
+            .unwrap()
+            .split(';')
+            .next()
+            .unwrap()
+            .to_owned();
+
+        assert_eq!(
+            get(&app, "/setup", &[BROWSER]).await.0,
+            StatusCode::NOT_FOUND
+        );
+        let (_, headers, _) = get(&app, "/", &[BROWSER]).await;
+        assert_eq!(headers[header::LOCATION], "/admin");
+        let (status, headers, _) = get(&app, "/admin/invitations?status=active", &[BROWSER]).await;
+        assert_eq!(status, StatusCode::SEE_OTHER);
+        assert_eq!(
+            headers[header::LOCATION],
+            "/admin/sign-in?next=%2Fadmin%2Finvitations%3Fstatus%3Dactive"
+        );
+        // An ended session says so.
+        let (_, headers, _) = get(
+            &app,
+            "/admin",
+            &[BROWSER, ("cookie", "zondarr_session=not-a-session")],
+        )
+        .await;
+        assert_eq!(
+            headers[header::LOCATION],
+            "/admin/sign-in?next=%2Fadmin&expired=1"
+        );
+        // `next` is followed only to local paths.
+        let (_, _, body) = get(&app, "/admin/sign-in?next=//evil.example/x", &[BROWSER]).await;
+        assert!(body.contains("name=\"next\" value=\"/admin\""), "{body}");
+
+        // Signed in: the pages render; a form without the session's token is refused.
+        let (status, _, body) = get(&app, "/admin", &[BROWSER, ("cookie", &session)]).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert!(body.contains("Sign out (robin)"));
+        let (status, _, body) = get(
+            &app,
+            "/admin/invitations?status=sideways",
+            &[BROWSER, ("cookie", &session)],
+        )
+        .await;
+        assert_eq!(
+            status,
+            StatusCode::OK,
+            "a bad filter is a message, not an error page"
+        );
+        assert!(body.contains("VALIDATION_FAILED"), "{body}");
+        let (status, _, body) = post_form(
+            &app,
+            "/admin/invitations/new",
+            &session,
+            "csrf=forged&server=1&note=x",
+        )
+        .await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+        assert!(body.contains("CSRF_FAILED"), "{body}");
+        let (status, _, _) = post_form(&app, "/admin/sign-out", &session, "csrf=forged").await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+
+        // With the token (read from the page) the domain judges: no server chosen.
+        let (_, _, page) = get(
+            &app,
+            "/admin/invitations/new",
+            &[BROWSER, ("cookie", &session)],
+        )
+        .await;
+        let token = page
+            .split("name=\"csrf\" value=\"")
+            .nth(1)
+            .and_then(|r| r.split('"').next())
+            .unwrap()
+            .to_owned();
+        let (status, _, body) = post_form(
+            &app,
+            "/admin/invitations/new",
+            &session,
+            &format!("csrf={token}&max_uses=many"),
+        )
+        .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(body.contains("Enter a whole number."), "{body}");
+        let (status, _, body) = post_form(
+            &app,
+            "/admin/invitations/new",
+            &session,
+            &format!("csrf={token}&max_uses=3"),
+        )
+        .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(body.contains("choose at least one server"), "{body}");
+        assert!(
+            body.contains("value=\"3\""),
+            "the entered value is kept: {body}"
+        );
+    }
+
     #[test]
     fn cookies_are_found_by_exact_name() {
         let h = "a=1; zondarr_lang=de; zondarr_lang_x=en";
