@@ -53,6 +53,11 @@ impl Daemon {
                 "ZONDARR_SECURITY_JOIN_PER_IP_PER_MINUTE".to_owned(),
                 "10000".to_owned(),
             ),
+            // 200 sequential redemptions from one address.
+            (
+                "ZONDARR_SECURITY_JOIN_REDEEM_PER_IP_PER_MINUTE".to_owned(),
+                "10000".to_owned(),
+            ),
             ("ZONDARR_LOG".to_owned(), "warn".to_owned()),
             // wrk spreads its requests over 1,000 client addresses (X-Forwarded-For) so the
             // per-address join limit measures nothing but itself.

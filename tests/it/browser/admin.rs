@@ -92,6 +92,23 @@ async fn wait_for(p: &Page, css: &str) {
     }
 }
 
+/// Wait until the text of `css` contains `needle` (after a click that reloads the same URL).
+async fn wait_text(p: &Page, css: &str, needle: &str) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let text = p.text(css).await;
+        if text.contains(needle) {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{}: {css} never said {needle:?}: {text}",
+            p.label
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 async fn journey(driver: String, axe: Arc<String>, viewport: Viewport) {
     let dir = tempfile::tempdir().unwrap().keep();
     let daemon = Daemon::start_with(
@@ -278,6 +295,29 @@ async fn journey(driver: String, axe: Arc<String>, viewport: Viewport) {
     p.wait_path("/admin/servers/").await;
     assert!(!p.text("#libraries").await.is_empty());
     p.check("server").await;
+    // A new address asks for the token again; the old one is kept otherwise.
+    p.click("#edit").await;
+    p.wait_path("/edit").await;
+    p.fill("#url", "http://127.0.0.1:9").await;
+    p.click("#save").await;
+    wait_for(&p, "[id='config.api_key-error']").await;
+    assert!(
+        p.text("[id='config.api_key-error']")
+            .await
+            .contains("enter this again")
+    );
+    p.check("server-edit").await;
+    p.fill("#url", jellyfin.base_url()).await;
+    p.fill("#name", "Home server").await;
+    p.click("#save").await;
+    p.wait_path("saved=1").await;
+    assert!(p.text("h1").await.contains("Home server"));
+    // Switch off and on again (on tests the connection first).
+    p.click("#toggle").await;
+    wait_text(&p, "h1", "disabled").await;
+    p.click("#toggle").await;
+    wait_text(&p, "h1", "healthy").await;
+    p.check("server-saved").await;
 
     // Sign-in with TOTP.
     let secret = enable_totp(&daemon.url, "robin").await;

@@ -73,6 +73,14 @@ pub fn router() -> Router<AppState> {
         )
         .route("/admin/servers/{id}", get(servers::show))
         .route(
+            "/admin/servers/{id}/edit",
+            get(servers::edit_page).post(servers::edit),
+        )
+        .route(
+            "/admin/servers/{id}/enabled",
+            axum::routing::post(servers::set_enabled),
+        )
+        .route(
             "/admin/servers/{id}/delete",
             get(servers::delete_page).post(servers::delete),
         )

@@ -11,6 +11,7 @@ use askama::Template;
 use axum::extract::{Path, Query};
 use serde::Deserialize;
 use serde_json::{Map, Value};
+use std::collections::BTreeMap;
 
 #[derive(Debug)]
 struct ServerRow {
@@ -49,6 +50,7 @@ fn health(state: &AppState, row: &crate::db::servers::ServerRow) -> &'static str
 pub(super) struct Flash {
     deleted: Option<String>,
     created: Option<String>,
+    saved: Option<String>,
 }
 
 /// `GET /admin/servers`.
@@ -395,6 +397,8 @@ struct ShowPage {
     last_error: Option<String>,
     libraries: Vec<(String, String, bool)>,
     flash: Option<String>,
+    enabled: bool,
+    csrf: String,
 }
 
 fn not_found(a: &AdminCtx) -> Response {
@@ -460,9 +464,193 @@ pub(super) async fn show(a: AdminCtx, Path(id): Path<i64>, Query(f): Query<Flash
             })
             .collect(),
         name: row.name,
-        flash: f.created.map(|_| t.t("srv-created-flash")),
+        flash: f
+            .created
+            .map(|_| t.t("srv-created-flash"))
+            .or_else(|| f.saved.map(|_| t.t("saved-flash"))),
+        enabled: row.enabled,
+        csrf: a.csrf.clone(),
     };
     html(StatusCode::OK, &page)
+}
+
+#[derive(Template)]
+#[template(path = "admin_server_edit.html")]
+struct EditPage {
+    l: Layout,
+    t: Tr,
+    csrf: String,
+    id: i64,
+    name: String,
+    url: String,
+    accept_invalid_certs: bool,
+    fields: Vec<FieldView>,
+    r: Refusal,
+}
+
+fn edit_fields(
+    manifest: &Manifest,
+    values: &BTreeMap<String, String>,
+    form: Option<&Form>,
+) -> Vec<FieldView> {
+    manifest
+        .config
+        .iter()
+        .map(|f| {
+            let name = format!("config.{}", f.key);
+            let value = match (f.kind, form) {
+                // Secrets are never sent to the browser: empty means "keep".
+                (ValueKind::Secret, _) => String::new(),
+                (_, Some(form)) => form.get(&name).to_owned(),
+                (_, None) => values.get(&f.key).cloned().unwrap_or_default(),
+            };
+            FieldView {
+                input: match f.kind {
+                    ValueKind::Secret => "password",
+                    ValueKind::Url => "url",
+                    ValueKind::Number => "number",
+                    ValueKind::Flag => "flag",
+                    ValueKind::Text => "text",
+                },
+                checked: match form {
+                    Some(form) => form.checked(&name),
+                    None => values.get(&f.key).is_some_and(|v| v == "true"),
+                },
+                value,
+                label: f.label.clone(),
+                help: f.help.clone(),
+                required: false,
+                name,
+            }
+        })
+        .collect()
+}
+
+/// `GET /admin/servers/{id}/edit`: name, address, the connector's fields; secrets stay as they
+/// are unless typed again (and must be typed again when the address changes).
+pub(super) async fn edit_page(a: AdminCtx, Path(id): Path<i64>) -> Response {
+    let Ok(row) = domain::load(a.state(), id).await else {
+        return not_found(&a);
+    };
+    let Some(manifest) = a.state().plugins().manifest(&row.kind) else {
+        return show(a, Path(id), Query(Flash::default())).await;
+    };
+    let values: BTreeMap<String, String> = serde_json::from_str(&row.config).unwrap_or_default();
+    let t = a.t();
+    let page = EditPage {
+        l: a.layout(t.t1("srv-edit-title", "name", &row.name), "servers"),
+        t: t.clone(),
+        csrf: a.csrf.clone(),
+        id,
+        fields: edit_fields(&manifest, &values, None),
+        name: row.name,
+        url: row.base_url,
+        accept_invalid_certs: row.accept_invalid_certs,
+        r: Refusal::default(),
+    };
+    html(StatusCode::OK, &page)
+}
+
+/// `POST /admin/servers/{id}/edit`: through [`domain::update`] (tested again before saving).
+pub(super) async fn edit(
+    a: AdminCtx,
+    Path(id): Path<i64>,
+    axum::Form(pairs): axum::Form<Vec<(String, String)>>,
+) -> Response {
+    let form = Form(pairs);
+    let action = format!("/admin/servers/{id}/edit");
+    if !a.form_ok(&form) {
+        return a.csrf_failed(&action);
+    }
+    let Ok(row) = domain::load(a.state(), id).await else {
+        return not_found(&a);
+    };
+    let Some(manifest) = a.state().plugins().manifest(&row.kind) else {
+        return show(a, Path(id), Query(Flash::default())).await;
+    };
+    let mut input = input_of(&manifest, &form);
+    input.kind = None;
+    input.enabled = None;
+    let mut r = Refusal::default();
+    // A new address gets the secrets again: they were given for the old one.
+    let url_changed = crate::servers::check_url(form.get("url")).is_ok_and(|u| u != row.base_url);
+    if url_changed {
+        for f in manifest
+            .config
+            .iter()
+            .filter(|f| f.kind == ValueKind::Secret)
+        {
+            let name = format!("config.{}", f.key);
+            if form.opt(&name).is_none() {
+                r.fields.insert(name, a.t().t("srv-secret-again"));
+            }
+        }
+    }
+    let result = if r.fields.is_empty() {
+        domain::update(a.state(), &a.actor(), id, input).await
+    } else {
+        r.notice = Some(a.t().t("form-has-errors"));
+        r.code = Some(ErrorCode::ValidationFailed.as_str());
+        Err(Error::invalid(Vec::new()))
+    };
+    match result {
+        Ok(()) => see_other(&format!("/admin/servers/{id}?saved=1")),
+        Err(e) => {
+            if r.fields.is_empty() {
+                r = Refusal::from_error(a.t(), &e, str::to_owned);
+                if e.code() == ErrorCode::Conflict {
+                    r.fields.insert("name".into(), e.public_message());
+                }
+                place_remote_error(&manifest, &e, &mut r);
+            }
+            let values = BTreeMap::new();
+            let t = a.t();
+            let page = EditPage {
+                l: a.layout(t.t1("srv-edit-title", "name", &row.name), "servers"),
+                t: t.clone(),
+                csrf: a.csrf.clone(),
+                id,
+                fields: edit_fields(&manifest, &values, Some(&form)),
+                name: form.get("name").to_owned(),
+                url: form.get("url").to_owned(),
+                accept_invalid_certs: form.checked("accept_invalid_certs"),
+                r,
+            };
+            html(
+                refused_status(&e).max(StatusCode::UNPROCESSABLE_ENTITY),
+                &page,
+            )
+        }
+    }
+}
+
+/// `POST /admin/servers/{id}/enabled`: switch the server on (tested first) or off.
+pub(super) async fn set_enabled(
+    a: AdminCtx,
+    Path(id): Path<i64>,
+    axum::Form(pairs): axum::Form<Vec<(String, String)>>,
+) -> Response {
+    let form = Form(pairs);
+    if !a.form_ok(&form) {
+        return a.csrf_failed(&format!("/admin/servers/{id}"));
+    }
+    let enabled = form.get("enabled") == "true";
+    let input = Input {
+        enabled: Some(enabled),
+        ..Input::default()
+    };
+    match domain::update(a.state(), &a.actor(), id, input).await {
+        Ok(()) => see_other(&format!("/admin/servers/{id}?saved=1")),
+        Err(e) if e.code() == ErrorCode::NotFound => not_found(&a),
+        Err(e) => message(
+            &a.ctx,
+            refused_status(&e),
+            "srv-enable-failed",
+            e.public_message(),
+            Some(e.code().as_str()),
+            vec![(format!("/admin/servers/{id}"), a.t().t("back"))],
+        ),
+    }
 }
 
 /// `GET /admin/servers/{id}/delete`: what happens to its users, and the button.
