@@ -106,6 +106,45 @@ pub async fn run(
     }
 }
 
+/// [`run`] on behalf of an admin (`Trigger::Manual`): a real run (not a dry run) is audited as
+/// `server.sync`, whether it worked or not. The JSON API and the server page call this.
+pub async fn run_by(
+    state: &AppState,
+    actor: &crate::auth::Actor,
+    server_id: i64,
+    what: What,
+    dry_run: bool,
+    force: bool,
+) -> Result<Report> {
+    let result = run(state, server_id, what, dry_run, force, Trigger::Manual).await;
+    if !dry_run {
+        let outcome = if result.is_ok() {
+            db::audit::Outcome::Success
+        } else {
+            db::audit::Outcome::Failure
+        };
+        let actor = actor.clone();
+        state
+            .db()
+            .write(move |tx| {
+                db::audit::append(
+                    tx,
+                    &db::audit::NewEvent {
+                        actor: &actor.name,
+                        ip: actor.ip.as_deref(),
+                        action: "server.sync",
+                        target: Some(&format!("server:{server_id}")),
+                        outcome,
+                        detail: Some(serde_json::json!({ "force": force })),
+                    },
+                )?;
+                Ok(())
+            })
+            .await?;
+    }
+    result
+}
+
 async fn recorded<F, Fut>(
     state: &AppState,
     job: Job,

@@ -8,7 +8,6 @@ use crate::http::Routes;
 use crate::http::extract::{Json, Path, Query};
 use crate::http::openapi::{ConnectorCall, Errors};
 use crate::http::pagination::{PageQuery, Paginated};
-use crate::jobs::Trigger;
 use crate::state::AppState;
 use crate::sync::{Report, What};
 use axum::extract::State;
@@ -65,32 +64,16 @@ async fn sync(
     Path(id): Path<i64>,
     Json(input): Json<SyncInput>,
 ) -> Result<Json<Report>> {
-    let result = crate::sync::run(
+    let report = crate::sync::run_by(
         &state,
+        &(&admin).into(),
         id,
         input.what,
         input.dry_run,
         input.force,
-        Trigger::Manual,
     )
-    .await;
-    if !input.dry_run {
-        let outcome = if result.is_ok() {
-            audit::Outcome::Success
-        } else {
-            audit::Outcome::Failure
-        };
-        admin
-            .audit(
-                state.db(),
-                "server.sync",
-                Some(format!("server:{id}")),
-                outcome,
-                Some(json!({ "force": input.force })),
-            )
-            .await?;
-    }
-    Ok(Json(result?))
+    .await?;
+    Ok(Json(report))
 }
 
 /// List a server's sync exclusions

@@ -318,6 +318,15 @@ async fn journey(driver: String, axe: Arc<String>, viewport: Viewport) {
     p.click("#toggle").await;
     wait_text(&p, "h1", "healthy").await;
     p.check("server-saved").await;
+    // Sync now: the dry-run preview first, then the sync.
+    p.click("#sync-preview").await;
+    p.wait_path("/sync").await;
+    assert!(p.text("h1").await.contains("preview"));
+    assert!(p.text("main").await.contains("listed by the server"));
+    p.check("sync-preview").await;
+    p.click("#sync-apply").await;
+    wait_text(&p, "h1", "done").await;
+    p.check("sync-done").await;
 
     // Sign-in with TOTP.
     let secret = enable_totp(&daemon.url, "robin").await;

@@ -81,6 +81,10 @@ pub fn router() -> Router<AppState> {
             axum::routing::post(servers::set_enabled),
         )
         .route(
+            "/admin/servers/{id}/sync",
+            axum::routing::post(servers::sync),
+        )
+        .route(
             "/admin/servers/{id}/delete",
             get(servers::delete_page).post(servers::delete),
         )

@@ -653,6 +653,129 @@ pub(super) async fn set_enabled(
     }
 }
 
+/// One part of a sync (libraries or users) as shown: the changes and their names.
+#[derive(Debug)]
+struct SyncPart {
+    title: String,
+    lines: Vec<(String, i64, String)>,
+    error: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "admin_sync.html")]
+struct SyncPage {
+    l: Layout,
+    t: Tr,
+    csrf: String,
+    id: i64,
+    name: String,
+    dry_run: bool,
+    parts: Vec<SyncPart>,
+}
+
+fn sync_part(t: &Tr, title: &str, run: &crate::db::jobs::JobRun) -> SyncPart {
+    const KEYS: [&str; 12] = [
+        "added",
+        "imported",
+        "updated",
+        "returned",
+        "missing",
+        "removed",
+        "vanished",
+        "gone",
+        "excluded",
+        "unchanged",
+        "known",
+        "remote",
+    ];
+    let lines = KEYS
+        .iter()
+        .filter_map(|k| {
+            let n = run.counts.get(*k)?.as_i64()?;
+            let names = run
+                .counts
+                .get(format!("{k}_names"))
+                .and_then(Value::as_array)
+                .map(|a| {
+                    a.iter()
+                        .filter_map(Value::as_str)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                })
+                .unwrap_or_default();
+            Some((t.t(&format!("sync-{k}")), n, names))
+        })
+        .collect();
+    SyncPart {
+        title: t.t(title),
+        lines,
+        error: run.error.clone(),
+    }
+}
+
+/// `POST /admin/servers/{id}/sync`: `dry_run=1` shows what a sync would change, with a button
+/// to apply it; applying syncs ([`crate::sync::run_by`], as `POST /api/v1/servers/{id}/sync`)
+/// and shows the result.
+pub(super) async fn sync(
+    a: AdminCtx,
+    Path(id): Path<i64>,
+    axum::Form(pairs): axum::Form<Vec<(String, String)>>,
+) -> Response {
+    let form = Form(pairs);
+    if !a.form_ok(&form) {
+        return a.csrf_failed(&format!("/admin/servers/{id}"));
+    }
+    let Ok(row) = domain::load(a.state(), id).await else {
+        return not_found(&a);
+    };
+    let dry_run = form.get("dry_run") == "1";
+    let report = match crate::sync::run_by(
+        a.state(),
+        &a.actor(),
+        id,
+        crate::sync::What::All,
+        dry_run,
+        false,
+    )
+    .await
+    {
+        Ok(r) => r,
+        Err(e) => {
+            return message(
+                &a.ctx,
+                refused_status(&e),
+                "srv-sync-failed",
+                e.public_message(),
+                Some(e.code().as_str()),
+                vec![(format!("/admin/servers/{id}"), a.t().t("back"))],
+            );
+        }
+    };
+    let t = a.t();
+    let mut parts = Vec::new();
+    if let Some(run) = &report.libraries {
+        parts.push(sync_part(t, "inv-libraries", run));
+    }
+    if let Some(run) = &report.users {
+        parts.push(sync_part(t, "dash-users", run));
+    }
+    let title = if dry_run {
+        t.t1("srv-sync-preview-title", "name", &row.name)
+    } else {
+        t.t1("srv-sync-done-title", "name", &row.name)
+    };
+    let page = SyncPage {
+        l: a.layout(title, "servers"),
+        t: t.clone(),
+        csrf: a.csrf.clone(),
+        id,
+        name: row.name,
+        dry_run,
+        parts,
+    };
+    html(StatusCode::OK, &page)
+}
+
 /// `GET /admin/servers/{id}/delete`: what happens to its users, and the button.
 pub(super) async fn delete_page(a: AdminCtx, Path(id): Path<i64>) -> Response {
     let Ok(row) = domain::load(a.state(), id).await else {
