@@ -412,7 +412,7 @@ fn read_form(a: &AdminCtx, form: &Form, editing: bool) -> (Changes, Values, Refu
         ..Values::default()
     };
     let mut targets = Vec::new();
-    for (i, sid) in form.all("server").iter().enumerate() {
+    for sid in form.all("server") {
         let Ok(sid) = sid.parse::<i64>() else {
             continue;
         };
@@ -458,7 +458,6 @@ fn read_form(a: &AdminCtx, form: &Form, editing: bool) -> (Changes, Values, Refu
                 }
             }
         }
-        let _ = i;
         v.chosen.insert(sid, (all, ids.clone(), perms.clone()));
         targets.push(TargetSpec {
             server_id: sid,
@@ -546,12 +545,11 @@ pub(super) async fn create(
     if !r.fields.is_empty() {
         return render_form(&a, StatusCode::UNPROCESSABLE_ENTITY, action, false, v, r).await;
     }
-    let order: Vec<i64> = v.chosen.keys().copied().collect();
+    // The domain names targets by position (`servers[i]`): the form's order of the servers.
     let order: Vec<i64> = form
         .all("server")
         .iter()
         .filter_map(|s| s.parse().ok())
-        .filter(|s| order.contains(s))
         .collect();
     match domain::create(a.state(), &a.actor(), changes).await {
         Ok(id) => see_other(&format!("/admin/invitations/{id}?created=1")),
