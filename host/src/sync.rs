@@ -145,6 +145,91 @@ pub async fn run_by(
     result
 }
 
+/// The user-sync exclusions of server `id` (`NOT_FOUND` for an unknown server).
+pub async fn exclusions(state: &AppState, id: i64) -> Result<Vec<db::jobs::Exclusion>> {
+    servers::load(state, id).await?;
+    state
+        .db()
+        .run(move |c| Ok(db::jobs::exclusions(c, id)?))
+        .await
+}
+
+/// Exclude an account of server `id` from user sync (idempotent); audited.
+pub async fn exclude(
+    state: &AppState,
+    actor: &crate::auth::Actor,
+    id: i64,
+    external_id: &str,
+    username: Option<&str>,
+) -> Result<db::jobs::Exclusion> {
+    let external_id = external_id.trim().to_owned();
+    let username = username
+        .map(|u| u.trim().to_owned())
+        .filter(|u| !u.is_empty())
+        .unwrap_or_else(|| external_id.clone());
+    let mut fields = Vec::new();
+    if external_id.is_empty() || external_id.len() > 200 {
+        fields.push(crate::error::FieldError::new(
+            "external_id",
+            "must be 1 to 200 characters",
+        ));
+    }
+    if username.chars().count() > 200 {
+        fields.push(crate::error::FieldError::new(
+            "username",
+            "must be at most 200 characters",
+        ));
+    }
+    if !fields.is_empty() {
+        return Err(Error::invalid(fields));
+    }
+    servers::load(state, id).await?;
+    let actor = actor.clone();
+    state
+        .db()
+        .write(move |tx| {
+            db::jobs::exclude(tx, id, &external_id, &username, &actor.name)?;
+            let exclusion = db::jobs::exclusions(tx, id)?
+                .into_iter()
+                .find(|e| e.external_id == external_id)
+                .ok_or_else(|| Error::not_found("server"))?;
+            actor.audit(
+                tx,
+                "server.exclusion.add",
+                Some(&format!("server:{id}")),
+                Some(serde_json::json!({ "external_id": external_id, "username": exclusion.username })),
+            )?;
+            Ok(exclusion)
+        })
+        .await
+}
+
+/// Remove an exclusion (`NOT_FOUND` when there is none); audited.
+pub async fn include(
+    state: &AppState,
+    actor: &crate::auth::Actor,
+    id: i64,
+    external_id: &str,
+) -> Result<()> {
+    let actor = actor.clone();
+    let ext = external_id.to_owned();
+    state
+        .db()
+        .write(move |tx| {
+            if !db::jobs::include(tx, id, &ext)? {
+                return Err(Error::not_found("exclusion"));
+            }
+            actor.audit(
+                tx,
+                "server.exclusion.remove",
+                Some(&format!("server:{id}")),
+                Some(serde_json::json!({ "external_id": ext })),
+            )?;
+            Ok(())
+        })
+        .await
+}
+
 async fn recorded<F, Fut>(
     state: &AppState,
     job: Job,

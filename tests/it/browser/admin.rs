@@ -327,6 +327,16 @@ async fn journey(driver: String, axe: Arc<String>, viewport: Viewport) {
     p.click("#sync-apply").await;
     wait_text(&p, "h1", "done").await;
     p.check("sync-done").await;
+    // Exclude an account from user sync, then include it again.
+    p.click("#back").await;
+    p.wait_path("/admin/servers/").await;
+    p.fill("#external_id", "guest-account-id").await;
+    p.fill("#exclusion-username", "guest").await;
+    p.click("#exclude").await;
+    wait_text(&p, "#exclusion-list", "guest").await;
+    p.check("exclusions").await;
+    p.click("#exclusion-list button").await;
+    wait_text(&p, "#exclusions", "No exclusions").await;
 
     // Sign-in with TOTP.
     let secret = enable_totp(&daemon.url, "robin").await;

@@ -85,6 +85,10 @@ pub fn router() -> Router<AppState> {
             axum::routing::post(servers::sync),
         )
         .route(
+            "/admin/servers/{id}/exclusions",
+            axum::routing::post(servers::exclusions),
+        )
+        .route(
             "/admin/servers/{id}/delete",
             get(servers::delete_page).post(servers::delete),
         )

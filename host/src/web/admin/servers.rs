@@ -399,6 +399,8 @@ struct ShowPage {
     flash: Option<String>,
     enabled: bool,
     csrf: String,
+    /// Username, external id, since when.
+    exclusions: Vec<(String, String, String)>,
 }
 
 fn not_found(a: &AdminCtx) -> Response {
@@ -418,6 +420,9 @@ pub(super) async fn show(a: AdminCtx, Path(id): Path<i64>, Query(f): Query<Flash
         return not_found(&a);
     };
     let libraries = domain::libraries(a.state(), id).await.unwrap_or_default();
+    let exclusions = crate::sync::exclusions(a.state(), id)
+        .await
+        .unwrap_or_default();
     let t = a.t();
     let h = health(a.state(), &row);
     let connector = domain::connector_state(a.state(), &row.kind);
@@ -470,6 +475,10 @@ pub(super) async fn show(a: AdminCtx, Path(id): Path<i64>, Query(f): Query<Flash
             .or_else(|| f.saved.map(|_| t.t("saved-flash"))),
         enabled: row.enabled,
         csrf: a.csrf.clone(),
+        exclusions: exclusions
+            .into_iter()
+            .map(|e| (e.username, e.external_id, local_time(&a.ctx, &e.created_at)))
+            .collect(),
     };
     html(StatusCode::OK, &page)
 }
@@ -774,6 +783,51 @@ pub(super) async fn sync(
         parts,
     };
     html(StatusCode::OK, &page)
+}
+
+/// `POST /admin/servers/{id}/exclusions`: exclude an account from user sync (`op=add`, with
+/// `external_id` and an optional `username`) or include it again (`op=remove`).
+pub(super) async fn exclusions(
+    a: AdminCtx,
+    Path(id): Path<i64>,
+    axum::Form(pairs): axum::Form<Vec<(String, String)>>,
+) -> Response {
+    let form = Form(pairs);
+    if !a.form_ok(&form) {
+        return a.csrf_failed(&format!("/admin/servers/{id}"));
+    }
+    let result = if form.get("op") == "remove" {
+        crate::sync::include(a.state(), &a.actor(), id, form.get("external_id")).await
+    } else {
+        let username = form.opt("username");
+        crate::sync::exclude(
+            a.state(),
+            &a.actor(),
+            id,
+            form.get("external_id"),
+            username.as_deref(),
+        )
+        .await
+        .map(|_| ())
+    };
+    match result {
+        Ok(()) => see_other(&format!("/admin/servers/{id}?saved=1#exclusions")),
+        Err(e) => {
+            let r = Refusal::from_error(a.t(), &e, str::to_owned);
+            let text = match r.fields.values().next() {
+                Some(field) => format!("{} {field}", a.t().t("srv-exclusion-field")),
+                None => r.notice.unwrap_or_else(|| e.public_message()),
+            };
+            message(
+                &a.ctx,
+                refused_status(&e),
+                "srv-exclusion-failed",
+                text,
+                Some(e.code().as_str()),
+                vec![(format!("/admin/servers/{id}#exclusions"), a.t().t("back"))],
+            )
+        }
+    }
 }
 
 /// `GET /admin/servers/{id}/delete`: what happens to its users, and the button.
