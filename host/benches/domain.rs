@@ -7,6 +7,8 @@
 //! - the invitee's landing page `GET /j/{code}` against the JSON validation, each under
 //!   `wrk -t2 -c32 -d15s` in the same run (`BENCH_WRK_SECS` changes the duration; skipped with
 //!   a line saying so when `wrk` is not installed), with the process's memory before and after;
+//! - the admin's dashboard page and invitation list page with 1,000 invitations (first page,
+//!   a status filter with a search, a late page), signed in with a session, sequential;
 //! - user list with 10,000 users (first page, a search, a late page);
 //! - user sync of a server with 10,000 accounts (first import, then a sync with no change).
 
@@ -39,6 +41,8 @@ fn ms(d: Duration) -> String {
 struct Daemon {
     url: String,
     key: String,
+    /// The admin's session cookie (from setup), for the admin pages.
+    cookie: String,
     http: reqwest::Client,
 }
 
@@ -47,6 +51,11 @@ impl Daemon {
         let env = [
             (
                 "ZONDARR_SECURITY_JOIN_PER_IP_PER_MINUTE".to_owned(),
+                "10000".to_owned(),
+            ),
+            // 200 sequential redemptions from one address.
+            (
+                "ZONDARR_SECURITY_JOIN_REDEEM_PER_IP_PER_MINUTE".to_owned(),
                 "10000".to_owned(),
             ),
             ("ZONDARR_LOG".to_owned(), "warn".to_owned()),
@@ -129,6 +138,7 @@ impl Daemon {
         Daemon {
             url,
             key: key["key"].as_str().unwrap().to_owned(),
+            cookie,
             http,
         }
     }
@@ -314,6 +324,58 @@ async fn main() {
             format!("process memory before / after {visits} requests"),
             format!("{} MiB", rss_before / 1024),
             format!("{} MiB", rss_kib() / 1024),
+        ));
+    }
+
+    // The admin pages with 1,000 invitations (one exists already).
+    for i in 1..1000 {
+        let mut body =
+            json!({ "servers": [{ "server_id": server_id }], "note": format!("bench {i}") });
+        if i % 3 == 0 {
+            body["max_uses"] = json!(1 + i % 7);
+        }
+        if i % 5 == 0 {
+            body["enabled"] = json!(false);
+        }
+        daemon.post("/invitations", body).await;
+    }
+    let pages = env_num("BENCH_ADMIN_PAGES", 300);
+    for (label, path) in [
+        ("admin dashboard GET /admin", "/admin"),
+        (
+            "admin invitation list, first page (1,000 invitations)",
+            "/admin/invitations",
+        ),
+        (
+            "admin invitation list, status filter + search",
+            "/admin/invitations?status=active&search=A&sort=code",
+        ),
+        (
+            "admin invitation list, page 30",
+            "/admin/invitations?page=30",
+        ),
+    ] {
+        let mut samples = Vec::with_capacity(pages);
+        for _ in 0..pages {
+            let started = Instant::now();
+            let resp = daemon
+                .http
+                .get(format!("{}{path}", daemon.url))
+                .header("cookie", &daemon.cookie)
+                .header("accept", "text/html")
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(resp.status(), 200, "{path}");
+            let body = resp.text().await.unwrap();
+            assert!(body.contains("Sign out"), "{path}: signed in");
+            samples.push(started.elapsed());
+        }
+        samples.sort();
+        rows.push((
+            format!("{label} ({pages} sequential)"),
+            format!("p50 {}", ms(pct(&samples, 0.5))),
+            format!("p99 {}", ms(pct(&samples, 0.99))),
         ));
     }
 

@@ -54,7 +54,7 @@ pub fn limit(state: &AppState, ip: &Option<String>, budget: Budget) -> Result<()
 
 /// Whether `code` cannot be an invitation code at all (checked before any database access).
 pub fn code_is_malformed(code: &str) -> bool {
-    crate::http::invitations::check_custom_code(code).is_err()
+    crate::invitations::check_custom_code(code).is_err()
 }
 
 /// The invitation behind `code`, if the code can be one; `INVITE_INVALID` otherwise.

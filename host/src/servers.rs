@@ -1,11 +1,17 @@
 //! Media servers: validation of a server's settings against its connector's manifest, sealing of
-//! its credentials, and the [`ServerContext`] a plugin call needs. No HTTP here.
+//! its credentials, the [`ServerContext`] a plugin call needs, and the orchestration of testing,
+//! adding, editing and deleting a server ([`test`], [`create`], [`update`], [`delete`]).
+//!
+//! Both skins call these functions: the JSON API (`http::servers`) and the admin pages
+//! (`web::admin`). Nothing here knows axum, JSON bodies or HTML.
 
+use crate::auth::Actor;
 use crate::crypto::{Crypto, Purpose};
-use crate::db::servers::ServerRow;
+use crate::db::{self, servers::ServerRow};
 use crate::error::{Error, ErrorCode, FieldError, Result};
-use crate::plugins::{Manifest, ServerContext, ValueKind};
-use serde_json::{Map, Value as Json};
+use crate::plugins::{Library, Manifest, PluginState, ServerContext, ServerInfo, ValueKind};
+use crate::state::AppState;
+use serde_json::{Map, Value as Json, json};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// Settings of a server as given by the admin (create, update, test).
@@ -286,6 +292,441 @@ pub fn display_value(kind: ValueKind, text: &str) -> Json {
             .unwrap_or_else(|_| Json::String(text.to_owned())),
         _ => Json::String(text.to_owned()),
     }
+}
+
+/// A server's settings as the admin gives them. On create, `name`, `kind` and `url` are
+/// required; on update absent fields keep their value.
+#[derive(Debug, Clone, Default)]
+pub struct Input {
+    /// Display name, 1 to 64 characters, unique.
+    pub name: Option<String>,
+    /// Connector id; cannot change after creation.
+    pub kind: Option<String>,
+    /// Base URL.
+    pub url: Option<String>,
+    /// Values of the connector's configuration fields by key (`null` or empty clears).
+    pub config: Option<Map<String, Json>>,
+    /// Extra-host origin overrides.
+    pub extra_hosts: Option<BTreeMap<String, String>>,
+    /// Accept a TLS certificate that does not verify.
+    pub accept_invalid_certs: Option<bool>,
+    /// Whether the server is used.
+    pub enabled: Option<bool>,
+    /// Let the server's admins sign in to Zondarr.
+    pub admin_login: Option<bool>,
+}
+
+/// What a connection test learned.
+#[derive(Debug, Clone)]
+pub struct Probe {
+    /// What the server says about itself.
+    pub server: ServerInfo,
+    /// Its libraries.
+    pub libraries: Vec<Library>,
+}
+
+/// How admins sign in through a server of this kind, if they can: `password` (the connector's
+/// `authenticate`) or `oauth` (its account link, e.g. "Sign in with Plex").
+pub fn admin_login_method(manifest: &Manifest) -> Option<&'static str> {
+    if manifest.supports(crate::plugins::Capability::Authenticate) {
+        Some("password")
+    } else if manifest.supports(crate::plugins::Capability::OauthLink) {
+        Some("oauth")
+    } else {
+        None
+    }
+}
+
+fn check_admin_login(manifest: &Manifest, wanted: Option<bool>, fields: &mut Vec<FieldError>) {
+    if wanted == Some(true) && admin_login_method(manifest).is_none() {
+        fields.push(FieldError::new(
+            "admin_login",
+            format!("{} servers cannot check admin sign-ins", manifest.name),
+        ));
+    }
+}
+
+/// The state of the connector of `kind`: `loaded`, `unhealthy`, `failed` or `missing`.
+pub fn connector_state(state: &AppState, kind: &str) -> &'static str {
+    match state.plugins().status(kind).map(|s| s.state) {
+        Some(PluginState::Loaded) if state.plugins().manifest(kind).is_some() => "loaded",
+        Some(PluginState::Unhealthy) => "unhealthy",
+        Some(PluginState::Failed) => "failed",
+        _ => "missing",
+    }
+}
+
+/// Which secret fields of a stored server are set.
+pub fn credentials_set(state: &AppState, row: &ServerRow) -> BTreeMap<String, bool> {
+    let manifest = state.plugins().manifest(&row.kind);
+    let secret_set: Vec<String> = state
+        .security()
+        .crypto
+        .open(
+            Purpose::ServerCredential,
+            &binding(row.id),
+            row.credentials.as_deref().unwrap_or_default(),
+        )
+        .ok()
+        .and_then(|plain| serde_json::from_slice::<BTreeMap<String, String>>(&plain).ok())
+        .map(|m| m.into_keys().collect())
+        .unwrap_or_default();
+    let mut credentials: BTreeMap<String, bool> = manifest
+        .as_ref()
+        .map(|m| secret_keys(m).into_iter().map(|k| (k, false)).collect())
+        .unwrap_or_default();
+    for key in secret_set {
+        credentials.insert(key, true);
+    }
+    credentials
+}
+
+fn check_name(name: &str, fields: &mut Vec<FieldError>) -> String {
+    let name = name.trim().to_owned();
+    if name.is_empty() || name.chars().count() > 64 {
+        fields.push(FieldError::new("name", "must be 1 to 64 characters"));
+    }
+    name
+}
+
+/// Validate the settings part of an input against the manifest, over `current` settings.
+fn settings_from(
+    manifest: &Manifest,
+    input: &Input,
+    current: Option<&Settings>,
+    fields: &mut Vec<FieldError>,
+) -> Settings {
+    let url = match input.url.as_deref().or(current.map(|c| c.url.as_str())) {
+        Some(u) => check_url(u).unwrap_or_else(|rule| {
+            fields.push(FieldError::new("url", rule));
+            String::new()
+        }),
+        None => {
+            fields.push(FieldError::new("url", "is required"));
+            String::new()
+        }
+    };
+    let empty = BTreeMap::new();
+    let config = merge_config(
+        manifest,
+        current.map_or(&empty, |c| &c.config),
+        input.config.as_ref(),
+        fields,
+    );
+    let extra_hosts = input
+        .extra_hosts
+        .clone()
+        .or_else(|| current.map(|c| c.extra_hosts.clone()))
+        .unwrap_or_default();
+    check_extra_hosts(manifest, &extra_hosts, fields);
+    Settings {
+        url,
+        config,
+        extra_hosts,
+        accept_invalid_certs: input
+            .accept_invalid_certs
+            .or(current.map(|c| c.accept_invalid_certs))
+            .unwrap_or(false),
+        sealed: current.map(|c| c.sealed.clone()).unwrap_or_default(),
+    }
+}
+
+/// Test the connection and read the libraries; nothing is stored.
+///
+/// A "not found" from the media server here is about the URL the admin typed, not about a route
+/// of this API: it is answered as `SERVER_URL_NOT_FOUND` (502), never as a 404.
+async fn probe(state: &AppState, manifest: &Manifest, settings: &Settings) -> Result<Probe> {
+    let ctx = context(manifest, settings);
+    let relabel = |e: Error| url_not_found(manifest, e);
+    let server = state
+        .plugins()
+        .test_connection(&manifest.id, &ctx)
+        .await
+        .map_err(|e| relabel(e.into()))?;
+    let libraries = state
+        .plugins()
+        .list_libraries(&manifest.id, &ctx)
+        .await
+        .map_err(|e| relabel(e.into()))?;
+    Ok(Probe { server, libraries })
+}
+
+fn url_not_found(manifest: &Manifest, e: Error) -> Error {
+    if e.code() != ErrorCode::RemoteNotFound {
+        return e;
+    }
+    Error::new(
+        ErrorCode::ServerUrlNotFound,
+        format!(
+            "the server URL answered \"not found\": check that it points at a {} server, with \
+             its port and any path prefix ({})",
+            manifest.name,
+            e.public_message()
+        ),
+    )
+}
+
+/// Check the settings against the connector, connect and read the libraries. Nothing is stored.
+pub async fn test(state: &AppState, input: &Input) -> Result<Probe> {
+    let kind = input
+        .kind
+        .clone()
+        .ok_or_else(|| Error::invalid(vec![FieldError::new("kind", "is required")]))?;
+    let manifest = manifest_for(state.plugins(), &kind)?;
+    let mut fields = Vec::new();
+    let settings = settings_from(&manifest, input, None, &mut fields);
+    if !fields.is_empty() {
+        return Err(Error::invalid(fields));
+    }
+    probe(state, &manifest, &settings).await
+}
+
+fn library_triples(libraries: &[Library]) -> Vec<(String, String, String)> {
+    libraries
+        .iter()
+        .map(|l| (l.id.clone(), l.name.clone(), l.kind.clone()))
+        .collect()
+}
+
+fn name_conflict(name: &str) -> Error {
+    Error::new(
+        ErrorCode::Conflict,
+        format!("a server named {name} already exists"),
+    )
+}
+
+/// Add a server: validate, test the connection, store it (credentials sealed) with its
+/// libraries. Returns the new id and the number of libraries imported.
+pub async fn create(state: &AppState, actor: &Actor, input: Input) -> Result<(i64, i64)> {
+    let mut fields = Vec::new();
+    let name = check_name(input.name.as_deref().unwrap_or_default(), &mut fields);
+    let kind = input.kind.clone().unwrap_or_default();
+    if kind.is_empty() {
+        fields.push(FieldError::new("kind", "is required"));
+        return Err(Error::invalid(fields));
+    }
+    let manifest = manifest_for(state.plugins(), &kind)?;
+    let settings = settings_from(&manifest, &input, None, &mut fields);
+    check_admin_login(&manifest, input.admin_login, &mut fields);
+    let admin_login = input.admin_login.unwrap_or(false);
+    let check = name.clone();
+    if state
+        .db()
+        .run(move |c| Ok(db::servers::name_taken(c, &check, None)?))
+        .await?
+    {
+        return Err(name_conflict(&name));
+    }
+    if !fields.is_empty() {
+        return Err(Error::invalid(fields));
+    }
+    let probed = probe(state, &manifest, &settings).await?;
+
+    let (config_json, secrets) = public_config(&manifest, &settings);
+    let row = ServerRow {
+        id: 0,
+        name: name.clone(),
+        kind: kind.clone(),
+        base_url: settings.url.clone(),
+        config: config_json,
+        credentials: None,
+        extra_hosts: serde_json::to_string(&settings.extra_hosts).unwrap_or_else(|_| "{}".into()),
+        accept_invalid_certs: settings.accept_invalid_certs,
+        enabled: input.enabled.unwrap_or(true),
+        remote: [
+            Some(probed.server.name.clone()),
+            Some(probed.server.product.clone()),
+            probed.server.version.clone(),
+            probed.server.server_id.clone(),
+        ],
+        last_checked_at: Some(db::time::now()),
+        created_at: String::new(),
+        updated_at: String::new(),
+        admin_login: false,
+        last_sync_at: None,
+        last_error: None,
+        last_error_at: None,
+    };
+    let crypto = state.security().crypto.clone();
+    let libs = library_triples(&probed.libraries);
+    let actor = actor.clone();
+    state
+        .db()
+        .write(move |tx| {
+            if db::servers::name_taken(tx, &row.name, None)? {
+                return Err(name_conflict(&row.name));
+            }
+            let id = db::servers::insert(tx, &row)?;
+            let sealed = seal_credentials(&crypto, id, &secrets);
+            db::servers::set_credentials(tx, id, sealed.as_deref())?;
+            let sync = db::servers::sync_libraries(tx, id, &libs)?;
+            db::servers::set_admin_login(tx, id, admin_login)?;
+            actor.audit(
+                tx,
+                "server.create",
+                Some(&format!("server:{id}")),
+                Some(json!({ "name": row.name, "kind": row.kind, "libraries": sync.added })),
+            )?;
+            Ok((id, sync.added as i64))
+        })
+        .await
+}
+
+/// A server by id, or `NOT_FOUND`.
+pub async fn load(state: &AppState, id: i64) -> Result<ServerRow> {
+    state
+        .db()
+        .run(move |c| Ok(db::servers::get(c, id)?))
+        .await?
+        .ok_or_else(|| Error::not_found("server"))
+}
+
+/// Every server by name, with its number of libraries.
+pub async fn list(state: &AppState) -> Result<Vec<(ServerRow, i64)>> {
+    state
+        .db()
+        .run(|c| {
+            let rows = db::servers::list(c)?;
+            rows.into_iter()
+                .map(|r| Ok((db::servers::library_count(c, r.id)?, r)))
+                .map(|x: Result<(i64, ServerRow)>| x.map(|(n, r)| (r, n)))
+                .collect::<Result<Vec<_>>>()
+        })
+        .await
+}
+
+/// The number of libraries of server `id`.
+pub async fn library_count(state: &AppState, id: i64) -> Result<i64> {
+    state
+        .db()
+        .run(move |c| Ok(db::servers::library_count(c, id)?))
+        .await
+}
+
+/// Edit a server: absent fields keep their value. An enabled server is tested again before the
+/// change is saved, and its libraries are re-imported.
+pub async fn update(state: &AppState, actor: &Actor, id: i64, input: Input) -> Result<()> {
+    let mut row = load(state, id).await?;
+    let mut fields = Vec::new();
+    if input.kind.as_deref().is_some_and(|k| k != row.kind) {
+        fields.push(FieldError::new(
+            "kind",
+            "cannot be changed; add a new server instead",
+        ));
+    }
+    let manifest = state
+        .plugins()
+        .manifest(&row.kind)
+        .ok_or_else(|| connector_missing(&row.kind))?;
+    let current = settings_of(&state.security().crypto, &row)?;
+    let settings = settings_from(&manifest, &input, Some(&current), &mut fields);
+    if let Some(name) = &input.name {
+        row.name = check_name(name, &mut fields);
+        let (check, except) = (row.name.clone(), row.id);
+        if fields.is_empty()
+            && state
+                .db()
+                .run(move |c| Ok(db::servers::name_taken(c, &check, Some(except))?))
+                .await?
+        {
+            return Err(name_conflict(&row.name));
+        }
+    }
+    if !fields.is_empty() {
+        return Err(Error::invalid(fields));
+    }
+    row.enabled = input.enabled.unwrap_or(row.enabled);
+    let mut admin_fields = Vec::new();
+    check_admin_login(&manifest, input.admin_login, &mut admin_fields);
+    if !admin_fields.is_empty() {
+        return Err(Error::invalid(admin_fields));
+    }
+    let admin_login = input.admin_login;
+    // A disabled server is not contacted, so it can be switched off even while unreachable.
+    let libs = if row.enabled {
+        let probed = probe(state, &manifest, &settings).await?;
+        row.remote = [
+            Some(probed.server.name),
+            Some(probed.server.product),
+            probed.server.version,
+            probed.server.server_id,
+        ];
+        row.last_checked_at = Some(db::time::now());
+        Some(library_triples(&probed.libraries))
+    } else {
+        None
+    };
+    let (config_json, secrets) = public_config(&manifest, &settings);
+    row.config = config_json;
+    row.credentials = seal_credentials(&state.security().crypto, id, &secrets);
+    row.base_url = settings.url;
+    row.extra_hosts = serde_json::to_string(&settings.extra_hosts).unwrap_or_else(|_| "{}".into());
+    row.accept_invalid_certs = settings.accept_invalid_certs;
+    let changed: Vec<&str> = [
+        ("name", input.name.is_some()),
+        ("url", input.url.is_some()),
+        ("config", input.config.is_some()),
+        ("extra_hosts", input.extra_hosts.is_some()),
+        ("accept_invalid_certs", input.accept_invalid_certs.is_some()),
+        ("enabled", input.enabled.is_some()),
+        ("admin_login", input.admin_login.is_some()),
+    ]
+    .into_iter()
+    .filter_map(|(k, c)| c.then_some(k))
+    .collect();
+    let detail = json!({ "changed": changed });
+    let actor = actor.clone();
+    let stored = row.clone();
+    state
+        .db()
+        .write(move |tx| {
+            db::servers::update(tx, &stored)?;
+            if let Some(enabled) = admin_login {
+                db::servers::set_admin_login(tx, stored.id, enabled)?;
+            }
+            if let Some(libs) = &libs {
+                db::servers::sync_libraries(tx, stored.id, libs)?;
+            }
+            actor.audit(
+                tx,
+                "server.update",
+                Some(&format!("server:{}", stored.id)),
+                Some(detail),
+            )?;
+            Ok(())
+        })
+        .await
+}
+
+/// Delete a server: its users and libraries are removed from Zondarr (not from the server);
+/// invitations lose it as a target.
+pub async fn delete(state: &AppState, actor: &Actor, id: i64) -> Result<()> {
+    let row = load(state, id).await?;
+    let actor = actor.clone();
+    state
+        .db()
+        .write(move |tx| {
+            if !db::servers::delete(tx, id)? {
+                return Err(Error::not_found("server"));
+            }
+            actor.audit(
+                tx,
+                "server.delete",
+                Some(&format!("server:{id}")),
+                Some(json!({ "name": row.name })),
+            )?;
+            Ok(())
+        })
+        .await
+}
+
+/// The libraries of server `id` (`NOT_FOUND` for an unknown server).
+pub async fn libraries(state: &AppState, id: i64) -> Result<Vec<db::servers::LibraryRow>> {
+    load(state, id).await?;
+    state
+        .db()
+        .run(move |c| Ok(db::servers::libraries(c, id)?))
+        .await
 }
 
 #[cfg(test)]

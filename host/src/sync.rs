@@ -106,6 +106,130 @@ pub async fn run(
     }
 }
 
+/// [`run`] on behalf of an admin (`Trigger::Manual`): a real run (not a dry run) is audited as
+/// `server.sync`, whether it worked or not. The JSON API and the server page call this.
+pub async fn run_by(
+    state: &AppState,
+    actor: &crate::auth::Actor,
+    server_id: i64,
+    what: What,
+    dry_run: bool,
+    force: bool,
+) -> Result<Report> {
+    let result = run(state, server_id, what, dry_run, force, Trigger::Manual).await;
+    if !dry_run {
+        let outcome = if result.is_ok() {
+            db::audit::Outcome::Success
+        } else {
+            db::audit::Outcome::Failure
+        };
+        let actor = actor.clone();
+        state
+            .db()
+            .write(move |tx| {
+                db::audit::append(
+                    tx,
+                    &db::audit::NewEvent {
+                        actor: &actor.name,
+                        ip: actor.ip.as_deref(),
+                        action: "server.sync",
+                        target: Some(&format!("server:{server_id}")),
+                        outcome,
+                        detail: Some(serde_json::json!({ "force": force })),
+                    },
+                )?;
+                Ok(())
+            })
+            .await?;
+    }
+    result
+}
+
+/// The user-sync exclusions of server `id` (`NOT_FOUND` for an unknown server).
+pub async fn exclusions(state: &AppState, id: i64) -> Result<Vec<db::jobs::Exclusion>> {
+    servers::load(state, id).await?;
+    state
+        .db()
+        .run(move |c| Ok(db::jobs::exclusions(c, id)?))
+        .await
+}
+
+/// Exclude an account of server `id` from user sync (idempotent); audited.
+pub async fn exclude(
+    state: &AppState,
+    actor: &crate::auth::Actor,
+    id: i64,
+    external_id: &str,
+    username: Option<&str>,
+) -> Result<db::jobs::Exclusion> {
+    let external_id = external_id.trim().to_owned();
+    let username = username
+        .map(|u| u.trim().to_owned())
+        .filter(|u| !u.is_empty())
+        .unwrap_or_else(|| external_id.clone());
+    let mut fields = Vec::new();
+    if external_id.is_empty() || external_id.len() > 200 {
+        fields.push(crate::error::FieldError::new(
+            "external_id",
+            "must be 1 to 200 characters",
+        ));
+    }
+    if username.chars().count() > 200 {
+        fields.push(crate::error::FieldError::new(
+            "username",
+            "must be at most 200 characters",
+        ));
+    }
+    if !fields.is_empty() {
+        return Err(Error::invalid(fields));
+    }
+    servers::load(state, id).await?;
+    let actor = actor.clone();
+    state
+        .db()
+        .write(move |tx| {
+            db::jobs::exclude(tx, id, &external_id, &username, &actor.name)?;
+            let exclusion = db::jobs::exclusions(tx, id)?
+                .into_iter()
+                .find(|e| e.external_id == external_id)
+                .ok_or_else(|| Error::not_found("server"))?;
+            actor.audit(
+                tx,
+                "server.exclusion.add",
+                Some(&format!("server:{id}")),
+                Some(serde_json::json!({ "external_id": external_id, "username": exclusion.username })),
+            )?;
+            Ok(exclusion)
+        })
+        .await
+}
+
+/// Remove an exclusion (`NOT_FOUND` when there is none); audited.
+pub async fn include(
+    state: &AppState,
+    actor: &crate::auth::Actor,
+    id: i64,
+    external_id: &str,
+) -> Result<()> {
+    let actor = actor.clone();
+    let ext = external_id.to_owned();
+    state
+        .db()
+        .write(move |tx| {
+            if !db::jobs::include(tx, id, &ext)? {
+                return Err(Error::not_found("exclusion"));
+            }
+            actor.audit(
+                tx,
+                "server.exclusion.remove",
+                Some(&format!("server:{id}")),
+                Some(serde_json::json!({ "external_id": ext })),
+            )?;
+            Ok(())
+        })
+        .await
+}
+
 async fn recorded<F, Fut>(
     state: &AppState,
     job: Job,

@@ -687,6 +687,48 @@ impl Admin {
     }
 }
 
+/// Who does something, for the audit log: `admin:<name>` or `api-key:<prefix>`, and from where.
+/// Domain functions take this instead of the HTTP extractor.
+#[derive(Debug, Clone)]
+pub struct Actor {
+    /// The actor string of the audit log.
+    pub name: String,
+    /// Client address.
+    pub ip: Option<String>,
+}
+
+impl From<&Admin> for Actor {
+    fn from(admin: &Admin) -> Actor {
+        Actor {
+            name: admin.actor(),
+            ip: admin.ip.clone(),
+        }
+    }
+}
+
+impl Actor {
+    /// Append an audit event with this actor (inside a write transaction).
+    pub fn audit(
+        &self,
+        tx: &rusqlite::Connection,
+        action: &'static str,
+        target: Option<&str>,
+        detail: Option<serde_json::Value>,
+    ) -> rusqlite::Result<()> {
+        audit::append(
+            tx,
+            &audit::NewEvent {
+                actor: &self.name,
+                ip: self.ip.as_deref(),
+                action,
+                target,
+                outcome: audit::Outcome::Success,
+                detail,
+            },
+        )
+    }
+}
+
 fn is_write(method: &Method) -> bool {
     !matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
 }
@@ -799,7 +841,7 @@ pub fn check_csrf(headers: &HeaderMap, public_origin: &str, csrf_token: &str) ->
     }
 }
 
-async fn authenticate_session(
+pub async fn authenticate_session(
     state: &AppState,
     token: String,
     ip: Option<String>,

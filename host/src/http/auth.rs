@@ -155,6 +155,37 @@ async fn setup(
     headers: HeaderMap,
     Json(req): Json<SetupRequest>,
 ) -> Result<Response> {
+    let (admin_id, session) = setup_admin(
+        &state,
+        ip,
+        user_agent(&headers),
+        &req.username,
+        req.password,
+        req.public_url.as_deref(),
+    )
+    .await?;
+    let body = Json(AdminView {
+        id: admin_id,
+        username: req.username,
+        totp_enabled: false,
+        csrf_token: session.csrf_token,
+    });
+    Ok(with_cookie(
+        (StatusCode::CREATED, body).into_response(),
+        &state.security().session_cookie(&session.token),
+    ))
+}
+
+/// First-run setup without HTTP: check the account and the public URL, create the admin, store
+/// the URL, mark setup done and open a session. Both the JSON API and the setup page call it.
+pub(crate) async fn setup_admin(
+    state: &AppState,
+    ip: Option<String>,
+    user_agent: Option<String>,
+    username: &str,
+    password_value: String,
+    public_url: Option<&str>,
+) -> Result<(i64, crate::auth::IssuedSession)> {
     let security = state.security();
     if security.setup_done() {
         return Err(Error::new(
@@ -162,26 +193,24 @@ async fn setup(
             "setup was already done",
         ));
     }
-    let mut fields = credential_fields(&req.username, &req.password);
-    let public_url = match req
-        .public_url
-        .as_deref()
-        .map(|url| crate::config::Config::check_value("public_url", url))
-    {
-        Some(Ok(url)) => Some(url),
-        Some(Err(rule)) => {
-            fields.push(FieldError::new("public_url", rule));
-            None
-        }
-        None => None,
-    };
+    let mut fields = credential_fields(username, &password_value);
+    let public_url =
+        match public_url.map(|url| crate::config::Config::check_value("public_url", url)) {
+            Some(Ok(url)) => Some(url),
+            Some(Err(rule)) => {
+                fields.push(FieldError::new("public_url", rule));
+                None
+            }
+            None => None,
+        };
     if !fields.is_empty() {
         return Err(Error::invalid(fields));
     }
-    let hash = hash_blocking(&state, req.password).await?;
-    let username = req.username.clone();
+    let hash = hash_blocking(state, password_value).await?;
+    let username = username.to_owned();
     let url_to_store = public_url.clone().filter(|_| !security.public_url_locked());
     let audit_ip = ip.clone();
+    let name = username.clone();
     // The single writer connection plus BEGIN IMMEDIATE makes "no admin yet → insert" atomic:
     // of concurrent setups exactly one sees zero admins.
     let admin_id = state
@@ -193,7 +222,7 @@ async fn setup(
                     "setup was already done",
                 ));
             }
-            let id = db::auth::insert_admin(tx, &username, &hash)?;
+            let id = db::auth::insert_admin(tx, &name, &hash)?;
             if let Some(url) = &url_to_store {
                 db::settings::set(tx, "public_url", url)?;
             }
@@ -201,7 +230,7 @@ async fn setup(
             db::audit::append(
                 tx,
                 &db::audit::NewEvent {
-                    actor: &format!("admin:{username}"),
+                    actor: &format!("admin:{name}"),
                     ip: audit_ip.as_deref(),
                     action: "setup.complete",
                     target: Some(&format!("admin:{id}")),
@@ -220,20 +249,11 @@ async fn setup(
             .get()
             .with_app_values([("public_url", Some(url.as_str()))])
             .map_err(|e| Error::Internal(anyhow::anyhow!(e)))?;
-        crate::settings::apply(&state, next);
+        crate::settings::apply(state, next);
     }
-    tracing::info!(admin = %req.username, "first-run setup completed");
-    let session = issue_session(&state, admin_id, ip, user_agent(&headers)).await?;
-    let body = Json(AdminView {
-        id: admin_id,
-        username: req.username,
-        totp_enabled: false,
-        csrf_token: session.csrf_token,
-    });
-    Ok(with_cookie(
-        (StatusCode::CREATED, body).into_response(),
-        &security.session_cookie(&session.token),
-    ))
+    tracing::info!(admin = %username, "first-run setup completed");
+    let session = issue_session(state, admin_id, ip, user_agent).await?;
+    Ok((admin_id, session))
 }
 
 /// Credentials for the first sign-in step.
@@ -314,6 +334,19 @@ async fn login(
     headers: HeaderMap,
     Json(req): Json<LoginRequest>,
 ) -> Result<Response> {
+    check_login_origin(&state, &headers)?;
+    let admin = password_sign_in(&state, ip.clone(), &req.username, req.password).await?;
+    complete_sign_in(&state, admin, ip, &headers, "password").await
+}
+
+/// The first sign-in step without HTTP: rate limits, lockout, the password check (the same work
+/// for unknown users), failures counted and audited. Returns the admin whose password matched.
+pub(crate) async fn password_sign_in(
+    state: &AppState,
+    ip: Option<String>,
+    username: &str,
+    password_value: String,
+) -> Result<db::auth::Admin> {
     let security = state.security();
     if !security.refresh_setup(state.db()).await? {
         return Err(Error::new(
@@ -321,11 +354,10 @@ async fn login(
             "first-run setup is required",
         ));
     }
-    check_login_origin(&state, &headers)?;
     let ip_key = ip.clone().unwrap_or_else(|| "unknown".into());
     security.login_ip.check(&ip_key).map_err(rate_limited)?;
-    let username = req.username.trim().to_owned();
-    if username.is_empty() || username.len() > 64 || req.password.len() > 1024 {
+    let username = username.trim().to_owned();
+    if username.is_empty() || username.len() > 64 || password_value.len() > 1024 {
         return Err(invalid_credentials());
     }
     // Per account *and* address: failures elsewhere never throttle or lock this client.
@@ -360,9 +392,9 @@ async fn login(
         || security.dummy_hash().to_owned(),
         |a| a.password_hash.clone(),
     );
-    let ok = verify_blocking(&state, req.password, hash).await? && admin.is_some();
+    let ok = verify_blocking(state, password_value, hash).await? && admin.is_some();
     let Some(admin) = admin.filter(|_| ok) else {
-        let locked = count_failure(&state, lock.clone()).await?;
+        let locked = count_failure(state, lock.clone()).await?;
         // One log line per failure, for the log stream and for tools like fail2ban.
         tracing::warn!(
             username = %username,
@@ -397,9 +429,9 @@ async fn login(
     };
 
     // The failures of this account and address are forgotten only once the sign-in is whole
-    // (after the second factor, when there is one), so a known password does not reset the count
-    // of TOTP guesses.
-    complete_sign_in(&state, admin, ip, &headers, "password").await
+    // (after the second factor, when there is one, in `open_session`), so a known password does
+    // not reset the count of TOTP guesses.
+    Ok(admin)
 }
 
 /// Record a failed sign-in or second factor under `lock` (see [`crate::auth::lock_key`]);
@@ -417,14 +449,30 @@ async fn count_failure(state: &AppState, lock: String) -> Result<bool> {
         .await
 }
 
+/// What follows a correct first factor.
+pub(crate) enum SignInStep {
+    /// TOTP is on: the challenge to send back with a code.
+    SecondFactor {
+        /// The challenge (valid five minutes).
+        challenge: String,
+    },
+    /// Signed in.
+    Done {
+        /// The admin.
+        admin: db::auth::Admin,
+        /// The new session.
+        session: crate::auth::IssuedSession,
+    },
+}
+
 /// The credentials were right: ask for the second factor when TOTP is on, else open the session.
-pub(crate) async fn complete_sign_in(
+pub(crate) async fn sign_in_step(
     state: &AppState,
     admin: db::auth::Admin,
     ip: Option<String>,
-    headers: &HeaderMap,
+    user_agent: Option<String>,
     method: &'static str,
-) -> Result<Response> {
+) -> Result<SignInStep> {
     if admin.totp_secret.is_some() {
         let challenge = random_token(32);
         let hash = token_hash(&challenge);
@@ -444,29 +492,46 @@ pub(crate) async fn complete_sign_in(
             Some(json!({"second_factor": "required"})),
         )
         .await?;
-        return Ok(Json(LoginResponse::SecondFactor(SecondFactorRequired {
-            second_factor_required: true,
-            challenge,
-            expires_in: 300,
-        }))
-        .into_response());
+        return Ok(SignInStep::SecondFactor { challenge });
     }
-    finish_login(state, admin, ip, headers, method).await
+    let session = open_session(state, &admin, ip, user_agent, method).await?;
+    Ok(SignInStep::Done { admin, session })
 }
 
-async fn finish_login(
+/// The JSON answer of a correct first factor (password or external sign-in).
+pub(crate) async fn complete_sign_in(
     state: &AppState,
     admin: db::auth::Admin,
     ip: Option<String>,
     headers: &HeaderMap,
     method: &'static str,
 ) -> Result<Response> {
+    match sign_in_step(state, admin, ip, user_agent(headers), method).await? {
+        SignInStep::SecondFactor { challenge } => {
+            Ok(Json(LoginResponse::SecondFactor(SecondFactorRequired {
+                second_factor_required: true,
+                challenge,
+                expires_in: 300,
+            }))
+            .into_response())
+        }
+        SignInStep::Done { admin, session } => Ok(signed_in(state, admin, session)),
+    }
+}
+
+async fn open_session(
+    state: &AppState,
+    admin: &db::auth::Admin,
+    ip: Option<String>,
+    user_agent: Option<String>,
+    method: &'static str,
+) -> Result<crate::auth::IssuedSession> {
     let lock = crate::auth::lock_key(&admin.username, ip.as_deref());
     state
         .db()
         .write(move |tx| Ok(db::auth::clear_failures(tx, &lock)?))
         .await?;
-    let session = issue_session(state, admin.id, ip.clone(), user_agent(headers)).await?;
+    let session = issue_session(state, admin.id, ip.clone(), user_agent).await?;
     let session_id = session.id;
     audit_anonymous(
         state.db(),
@@ -478,6 +543,14 @@ async fn finish_login(
         Some(json!({ "method": method })),
     )
     .await?;
+    Ok(session)
+}
+
+fn signed_in(
+    state: &AppState,
+    admin: db::auth::Admin,
+    session: crate::auth::IssuedSession,
+) -> Response {
     let body = LoginResponse::Done(SignedIn {
         admin: AdminView {
             id: admin.id,
@@ -486,10 +559,10 @@ async fn finish_login(
             csrf_token: session.csrf_token,
         },
     });
-    Ok(with_cookie(
+    with_cookie(
         Json(body).into_response(),
         &state.security().session_cookie(&session.token),
-    ))
+    )
 }
 
 /// The second sign-in step.
@@ -574,13 +647,27 @@ async fn login_totp(
     Json(req): Json<TotpLoginRequest>,
 ) -> Result<Response> {
     check_login_origin(&state, &headers)?;
+    let (admin, session) =
+        second_factor_sign_in(&state, ip, user_agent(&headers), &req.challenge, &req.code).await?;
+    Ok(signed_in(&state, admin, session))
+}
+
+/// The second sign-in step without HTTP: rate limit, the challenge, the TOTP or backup code
+/// (consumed), then the session.
+pub(crate) async fn second_factor_sign_in(
+    state: &AppState,
+    ip: Option<String>,
+    user_agent: Option<String>,
+    challenge: &str,
+    code: &str,
+) -> Result<(db::auth::Admin, crate::auth::IssuedSession)> {
     let ip_key = ip.clone().unwrap_or_else(|| "unknown".into());
     state
         .security()
         .login_ip
         .check(&ip_key)
         .map_err(rate_limited)?;
-    let hash = token_hash(&req.challenge);
+    let hash = token_hash(challenge);
     let admin = state
         .db()
         .write(move |tx| {
@@ -600,17 +687,18 @@ async fn login_totp(
         .run(move |c| Ok(db::auth::failures(c, &lookup)?))
         .await?;
     check_locked(&failures)?;
-    match consume_second_factor(&state, &admin, &req.code).await {
+    match consume_second_factor(state, &admin, code).await {
         Ok(method) => {
-            let hash = token_hash(&req.challenge);
+            let hash = token_hash(challenge);
             state
                 .db()
                 .write(move |tx| Ok(db::auth::delete_challenge(tx, &hash)?))
                 .await?;
-            finish_login(&state, admin, ip, &headers, method).await
+            let session = open_session(state, &admin, ip, user_agent, method).await?;
+            Ok((admin, session))
         }
         Err(e) => {
-            let locked = count_failure(&state, lock).await?;
+            let locked = count_failure(state, lock).await?;
             tracing::warn!(
                 username = %admin.username,
                 ip = ip.as_deref().unwrap_or("unknown"),
@@ -643,6 +731,15 @@ async fn login_totp(
     responses((status = NO_CONTENT, description = "Signed out", headers(("set-cookie" = String, description = "Clears the session cookie"))))
 )]
 async fn logout(State(state): State<AppState>, admin: Admin) -> Result<Response> {
+    sign_out(&state, &admin).await?;
+    Ok(with_cookie(
+        StatusCode::NO_CONTENT.into_response(),
+        &state.security().clear_cookie(),
+    ))
+}
+
+/// End the admin's session (nothing to end for an API key) and audit it.
+pub(crate) async fn sign_out(state: &AppState, admin: &Admin) -> Result<()> {
     if let Some(id) = admin.session_id() {
         let admin_id = admin.id;
         state
@@ -658,11 +755,7 @@ async fn logout(State(state): State<AppState>, admin: Admin) -> Result<Response>
             Outcome::Success,
             None,
         )
-        .await?;
-    Ok(with_cookie(
-        StatusCode::NO_CONTENT.into_response(),
-        &state.security().clear_cookie(),
-    ))
+        .await
 }
 
 async fn load_admin(state: &AppState, id: i64) -> Result<db::auth::Admin> {

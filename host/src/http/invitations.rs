@@ -2,23 +2,18 @@
 //! and clear any field except the code and the use count, delete.
 
 use crate::auth::Admin;
-use crate::db::{
-    self,
-    audit::Outcome,
-    invitations::{Filter, Invitation, Sort, Status, Target},
-};
-use crate::error::{Error, ErrorCode, FieldError, Result, code};
+use crate::db::invitations::Status;
+use crate::error::{Result, code};
 use crate::http::Routes;
 use crate::http::extract::{Json, Path, Query};
 use crate::http::openapi::Errors;
 use crate::http::pagination::{PageQuery, Paginated};
-use crate::plugins::{PluginHost, ValueKind};
+use crate::invitations;
 use crate::state::AppState;
 use axum::extract::State;
 use axum::http::StatusCode;
-use rand::Rng;
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value as JsonValue, json};
+use serde_json::{Map, Value as JsonValue};
 use utoipa::ToSchema;
 use utoipa_axum::routes;
 
@@ -27,30 +22,7 @@ pub fn routes() -> Routes {
     vec![routes!(list, create), routes!(show, update, remove)]
 }
 
-/// Alphabet of generated codes: upper-case letters and digits without the look-alikes 0 O 1 I L.
-pub const CODE_ALPHABET: &[u8] = b"ABCDEFGHJKMNPQRSTUVWXYZ23456789";
-
-/// A generated 12-character code.
-pub fn generate_code() -> String {
-    let mut rng = rand::rng();
-    (0..12)
-        .map(|_| CODE_ALPHABET[rng.random_range(0..CODE_ALPHABET.len())] as char)
-        .collect()
-}
-
-/// Custom codes: 1–32 of `[A-Za-z0-9_-]`.
-pub fn check_custom_code(code: &str) -> std::result::Result<(), &'static str> {
-    if code.is_empty() || code.len() > 32 {
-        return Err("must be 1 to 32 characters");
-    }
-    if !code
-        .bytes()
-        .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
-    {
-        return Err("may contain only letters, digits, '_' and '-'");
-    }
-    Ok(())
-}
+pub use crate::invitations::{CODE_ALPHABET, check_custom_code, generate_code};
 
 /// A target server of an invitation and what it grants there.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -198,46 +170,40 @@ struct InvitationView {
     closed_reason: Option<String>,
 }
 
-fn view(state: &AppState, c: &rusqlite::Connection, inv: Invitation) -> Result<InvitationView> {
-    let now = db::time::now();
-    let mut servers = Vec::new();
-    for t in &inv.targets {
-        let Some(server) = db::servers::get(c, t.server_id)? else {
-            continue;
-        };
-        let libs = db::servers::libraries(c, t.server_id)?;
-        let offered: Option<Vec<LibraryRef>> = t.library_refs.as_ref().map(|refs| {
-            refs.iter()
-                .filter_map(|ext| libs.iter().find(|l| &l.external_id == ext))
-                .map(|l| LibraryRef {
-                    id: l.id,
-                    name: l.name.clone(),
-                    missing: l.is_missing(),
-                })
-                .collect()
-        });
-        // Missing: marked so by library sync, or (a reference without a row) unknown altogether;
-        // an empty list (never accepted by the API) offers nothing and counts as missing too, as
-        // in redemption.
-        let libraries_missing = match (&t.library_refs, &offered) {
-            (Some(refs), Some(found)) => {
-                refs.is_empty() || found.len() < refs.len() || found.iter().any(|l| l.missing)
-            }
-            _ => false,
-        };
-        servers.push(TargetView {
+impl From<TargetInput> for invitations::TargetSpec {
+    fn from(t: TargetInput) -> invitations::TargetSpec {
+        invitations::TargetSpec {
             server_id: t.server_id,
-            server_name: server.name,
-            kind: server.kind,
-            libraries: offered,
-            libraries_missing,
-            permissions: t.permissions.clone(),
-        });
+            libraries: t.libraries,
+            permissions: t.permissions,
+        }
     }
-    Ok(InvitationView {
-        status: inv.status(&now),
-        url: format!("{}/join/{}", state.security().public_url(), inv.code),
-        remaining_uses: inv.max_uses.map(|m| (m - inv.use_count).max(0)),
+}
+
+impl From<InvitationInput> for invitations::Changes {
+    fn from(i: InvitationInput) -> invitations::Changes {
+        invitations::Changes {
+            code: i.code,
+            servers: i.servers.map(|ts| ts.into_iter().map(Into::into).collect()),
+            expires_at: i.expires_at,
+            max_uses: i.max_uses,
+            access_duration_days: i.access_duration_days,
+            note: i.note,
+            enabled: i.enabled,
+            pre_wizard_id: i.pre_wizard_id,
+            post_wizard_id: i.post_wizard_id,
+        }
+    }
+}
+
+fn view(d: invitations::Detail) -> InvitationView {
+    let remaining_uses = d.remaining_uses();
+    let libraries_missing = d.libraries_missing();
+    let inv = d.inv;
+    InvitationView {
+        status: d.status,
+        url: d.url,
+        remaining_uses,
         id: inv.id,
         code: inv.code,
         enabled: inv.enabled,
@@ -246,8 +212,27 @@ fn view(state: &AppState, c: &rusqlite::Connection, inv: Invitation) -> Result<I
         use_count: inv.use_count,
         access_duration_days: inv.access_duration_days,
         note: inv.note,
-        libraries_missing: servers.iter().any(|t| t.libraries_missing),
-        servers,
+        libraries_missing,
+        servers: d
+            .targets
+            .into_iter()
+            .map(|t| TargetView {
+                server_id: t.server_id,
+                server_name: t.server_name,
+                kind: t.kind,
+                libraries: t.libraries.map(|ls| {
+                    ls.into_iter()
+                        .map(|l| LibraryRef {
+                            id: l.id,
+                            name: l.name,
+                            missing: l.missing,
+                        })
+                        .collect()
+                }),
+                libraries_missing: t.libraries_missing,
+                permissions: t.permissions,
+            })
+            .collect(),
         pre_wizard_id: inv.pre_wizard_id,
         post_wizard_id: inv.post_wizard_id,
         created_by: inv.created_by,
@@ -255,188 +240,6 @@ fn view(state: &AppState, c: &rusqlite::Connection, inv: Invitation) -> Result<I
         updated_at: inv.updated_at,
         closed_at: inv.closed_at,
         closed_reason: inv.closed_reason,
-    })
-}
-
-/// Check the targets: servers exist, libraries belong to them, permission keys are declared by
-/// the server's connector with values of the declared kind.
-fn check_targets(
-    plugins: &PluginHost,
-    c: &rusqlite::Connection,
-    targets: &[TargetInput],
-    fields: &mut Vec<FieldError>,
-) -> Result<Vec<Target>> {
-    if targets.is_empty() {
-        fields.push(FieldError::new("servers", "choose at least one server"));
-    }
-    let mut out = Vec::new();
-    for (i, t) in targets.iter().enumerate() {
-        let at = |f: &str| format!("servers[{i}].{f}");
-        if targets
-            .iter()
-            .filter(|o| o.server_id == t.server_id)
-            .count()
-            > 1
-        {
-            fields.push(FieldError::new(at("server_id"), "is listed twice"));
-            continue;
-        }
-        let Some(server) = db::servers::get(c, t.server_id)? else {
-            fields.push(FieldError::new(at("server_id"), "no such server"));
-            continue;
-        };
-        // The API takes library row ids; they are stored as the server's ids for them.
-        let mut library_refs = None;
-        if let Some(ids) = &t.libraries {
-            let libs = db::servers::libraries(c, t.server_id)?;
-            if ids.is_empty() {
-                fields.push(FieldError::new(
-                    at("libraries"),
-                    "give at least one library, or null for all",
-                ));
-            }
-            let mut refs: Vec<String> = Vec::with_capacity(ids.len());
-            for id in ids {
-                match libs.iter().find(|l| l.id == *id) {
-                    None => fields.push(FieldError::new(
-                        at("libraries"),
-                        format!("library {id} does not belong to server {}", server.name),
-                    )),
-                    Some(l) if l.is_missing() => fields.push(FieldError::new(
-                        at("libraries"),
-                        format!(
-                            "library {} ({id}) is no longer on server {}; choose another",
-                            l.name, server.name
-                        ),
-                    )),
-                    Some(l) if refs.contains(&l.external_id) => {}
-                    Some(l) => refs.push(l.external_id.clone()),
-                }
-            }
-            library_refs = Some(refs);
-        }
-        match plugins.manifest(&server.kind) {
-            Some(manifest) => {
-                for (key, value) in &t.permissions {
-                    let Some(def) = manifest.permissions.iter().find(|p| &p.key == key) else {
-                        fields.push(FieldError::new(
-                            at(&format!("permissions.{key}")),
-                            format!("is not a permission of {} servers", manifest.name),
-                        ));
-                        continue;
-                    };
-                    let fits = match def.kind {
-                        ValueKind::Flag => value.is_boolean(),
-                        ValueKind::Number => value.is_i64(),
-                        _ => value.is_string(),
-                    };
-                    if !fits {
-                        fields.push(FieldError::new(
-                            at(&format!("permissions.{key}")),
-                            "has the wrong type",
-                        ));
-                    }
-                }
-            }
-            None if !t.permissions.is_empty() => {
-                fields.push(FieldError::new(
-                    at("permissions"),
-                    "the server's connector is not loaded, so permissions cannot be checked",
-                ));
-            }
-            None => {}
-        }
-        out.push(Target {
-            server_id: t.server_id,
-            library_refs,
-            libraries: t.libraries.clone(),
-            permissions: t.permissions.clone(),
-        });
-    }
-    Ok(out)
-}
-
-/// Apply the wizard links of `input`; an unknown wizard is a field error.
-fn check_wizards(
-    c: &rusqlite::Connection,
-    inv: &mut Invitation,
-    input: &InvitationInput,
-    fields: &mut Vec<FieldError>,
-) -> Result<()> {
-    for (field, given, slot) in [
-        ("pre_wizard_id", input.pre_wizard_id, &mut inv.pre_wizard_id),
-        (
-            "post_wizard_id",
-            input.post_wizard_id,
-            &mut inv.post_wizard_id,
-        ),
-    ] {
-        let Some(given) = given else { continue };
-        if let Some(id) = given
-            && db::wizards::get(c, id)?.is_none()
-        {
-            fields.push(FieldError::new(field, "no such wizard"));
-        }
-        *slot = given;
-    }
-    Ok(())
-}
-
-fn check_scalars(
-    inv: &mut Invitation,
-    input: &InvitationInput,
-    creating: bool,
-    fields: &mut Vec<FieldError>,
-) {
-    if let Some(expires) = &input.expires_at {
-        inv.expires_at = match expires.as_deref().map(db::time::parse) {
-            None => None,
-            Some(Some(t)) => {
-                if creating && t <= chrono::Utc::now() {
-                    fields.push(FieldError::new("expires_at", "must be in the future"));
-                }
-                Some(db::time::fmt(t))
-            }
-            Some(None) => {
-                fields.push(FieldError::new(
-                    "expires_at",
-                    "must be an RFC 3339 time, e.g. 2027-01-31T00:00:00Z",
-                ));
-                None
-            }
-        };
-    }
-    if let Some(max) = input.max_uses {
-        if max.is_some_and(|m| !(1..=1_000_000).contains(&m)) {
-            fields.push(FieldError::new(
-                "max_uses",
-                "must be from 1 to 1000000, or null for unlimited",
-            ));
-        }
-        inv.max_uses = max;
-    }
-    if let Some(days) = input.access_duration_days {
-        if days.is_some_and(|d| !(1..=36_500).contains(&d)) {
-            fields.push(FieldError::new(
-                "access_duration_days",
-                "must be from 1 to 36500, or null for no limit",
-            ));
-        }
-        inv.access_duration_days = days;
-    }
-    if let Some(note) = &input.note {
-        let note = note
-            .as_deref()
-            .map(str::trim)
-            .filter(|n| !n.is_empty())
-            .map(str::to_owned);
-        if note.as_ref().is_some_and(|n| n.chars().count() > 500) {
-            fields.push(FieldError::new("note", "must be at most 500 characters"));
-        }
-        inv.note = note;
-    }
-    if let Some(enabled) = input.enabled {
-        inv.enabled = enabled;
     }
 }
 
@@ -452,75 +255,9 @@ fn check_scalars(
 async fn create(
     State(state): State<AppState>,
     admin: Admin,
-    Json(NewInvitation(mut input)): Json<NewInvitation>,
+    Json(NewInvitation(input)): Json<NewInvitation>,
 ) -> Result<(StatusCode, Json<InvitationView>)> {
-    let mut fields = Vec::new();
-    let custom = input.code.clone();
-    if let Some(code) = &custom
-        && let Err(rule) = check_custom_code(code)
-    {
-        fields.push(FieldError::new("code", rule));
-    }
-    let mut inv = Invitation {
-        id: 0,
-        code: String::new(),
-        enabled: true,
-        expires_at: None,
-        max_uses: None,
-        use_count: 0,
-        access_duration_days: None,
-        note: None,
-        created_by: admin.actor(),
-        created_at: String::new(),
-        updated_at: String::new(),
-        closed_at: None,
-        closed_reason: None,
-        targets: Vec::new(),
-        pre_wizard_id: None,
-        post_wizard_id: None,
-    };
-    check_scalars(&mut inv, &input, true, &mut fields);
-    let plugins = state.plugins().clone();
-    let targets_input = input.servers.take().unwrap_or_default();
-    let (actor, ip) = (admin.actor(), admin.ip.clone());
-    let id = state
-        .db()
-        .write(move |tx| {
-            inv.targets = check_targets(&plugins, tx, &targets_input, &mut fields)?;
-            check_wizards(tx, &mut inv, &input, &mut fields)?;
-            if !fields.is_empty() {
-                return Err(Error::invalid(fields));
-            }
-            inv.code = match custom {
-                Some(code) if db::invitations::code_taken(tx, &code)? => {
-                    return Err(Error::Client {
-                        code: ErrorCode::Conflict,
-                        message: format!("the code {code} is already used by another invitation"),
-                        fields: vec![FieldError::new("code", "is already taken (codes are case-insensitive)")],
-                        retry_after: None,
-                    });
-                }
-                Some(code) => code,
-                None => {
-                    let mut code = generate_code();
-                    while db::invitations::code_taken(tx, &code)? {
-                        code = generate_code();
-                    }
-                    code
-                }
-            };
-            let id = db::invitations::insert(tx, &inv)?;
-            db::audit::append(tx, &db::audit::NewEvent {
-                actor: &actor,
-                ip: ip.as_deref(),
-                action: "invitation.create",
-                target: Some(&format!("invitation:{id}")),
-                outcome: Outcome::Success,
-                detail: Some(json!({ "code": inv.code, "servers": inv.targets.iter().map(|t| t.server_id).collect::<Vec<_>>() })),
-            })?;
-            Ok(id)
-        })
-        .await?;
+    let id = invitations::create(&state, &(&admin).into(), input.into()).await?;
     Ok((
         StatusCode::CREATED,
         show(State(state), admin, Path(id)).await?,
@@ -541,15 +278,7 @@ async fn show(
     _admin: Admin,
     Path(id): Path<i64>,
 ) -> Result<Json<InvitationView>> {
-    let st = state.clone();
-    state
-        .db()
-        .run(move |c| {
-            let inv = db::invitations::get(c, id)?.ok_or_else(|| Error::not_found("invitation"))?;
-            view(&st, c, inv)
-        })
-        .await
-        .map(Json)
+    Ok(Json(view(invitations::get(&state, id).await?)))
 }
 
 /// Filters, sort and page of the invitation list.
@@ -596,54 +325,20 @@ async fn list(
         per_page: q.per_page,
     }
     .validate()?;
-    let mut fields = Vec::new();
-    let status = q.status.as_deref().map(|s| {
-        Status::parse(s).ok_or_else(|| {
-            fields.push(FieldError::new(
-                "status",
-                "must be active, expired, used_up or disabled",
-            ))
-        })
-    });
-    let sort = Sort::parse(q.sort.as_deref().unwrap_or("created_at"));
-    if sort.is_none() {
-        fields.push(FieldError::new(
-            "sort",
-            "must be created_at, expires_at, code or use_count",
-        ));
-    }
-    let descending = match q.order.as_deref() {
-        None => sort == Some(Sort::CreatedAt) || sort == Some(Sort::UseCount),
-        Some("desc") => true,
-        Some("asc") => false,
-        Some(_) => {
-            fields.push(FieldError::new("order", "must be asc or desc"));
-            false
-        }
-    };
-    if !fields.is_empty() {
-        return Err(Error::invalid(fields));
-    }
-    let filter = Filter {
-        status: status.and_then(|s| s.ok()),
+    let spec = invitations::ListQuery {
+        status: q.status,
         server_id: q.server_id,
         search: q.search,
-    };
-    let sort = sort.unwrap_or(Sort::CreatedAt);
-    let st = state.clone();
-    state
-        .db()
-        .run(move |c| {
-            let (items, total) =
-                db::invitations::list(c, &filter, sort, descending, page.limit(), page.offset())?;
-            let views = items
-                .into_iter()
-                .map(|inv| view(&st, c, inv))
-                .collect::<Result<Vec<_>>>()?;
-            Ok(Paginated::new(views, total, page))
-        })
-        .await
-        .map(Json)
+        sort: q.sort,
+        order: q.order,
+    }
+    .check()?;
+    let (items, total) = invitations::list(&state, spec, page.limit(), page.offset()).await?;
+    Ok(Json(Paginated::new(
+        items.into_iter().map(view).collect(),
+        total,
+        page,
+    )))
 }
 
 /// Edit an invitation
@@ -665,47 +360,7 @@ async fn update(
     Path(id): Path<i64>,
     Json(InvitationChanges(input)): Json<InvitationChanges>,
 ) -> Result<Json<InvitationView>> {
-    let plugins = state.plugins().clone();
-    let (actor, ip) = (admin.actor(), admin.ip.clone());
-    state
-        .db()
-        .write(move |tx| {
-            let mut inv =
-                db::invitations::get(tx, id)?.ok_or_else(|| Error::not_found("invitation"))?;
-            let mut fields = Vec::new();
-            if input
-                .code
-                .as_ref()
-                .is_some_and(|c| !c.eq_ignore_ascii_case(&inv.code))
-            {
-                fields.push(FieldError::new(
-                    "code",
-                    "cannot be changed; create a new invitation instead",
-                ));
-            }
-            check_scalars(&mut inv, &input, false, &mut fields);
-            if let Some(targets) = &input.servers {
-                inv.targets = check_targets(&plugins, tx, targets, &mut fields)?;
-            }
-            check_wizards(tx, &mut inv, &input, &mut fields)?;
-            if !fields.is_empty() {
-                return Err(Error::invalid(fields));
-            }
-            db::invitations::update(tx, &inv)?;
-            db::audit::append(
-                tx,
-                &db::audit::NewEvent {
-                    actor: &actor,
-                    ip: ip.as_deref(),
-                    action: "invitation.update",
-                    target: Some(&format!("invitation:{id}")),
-                    outcome: Outcome::Success,
-                    detail: None,
-                },
-            )?;
-            Ok(())
-        })
-        .await?;
+    invitations::update(&state, &(&admin).into(), id, input.into()).await?;
     show(State(state), admin, Path(id)).await
 }
 
@@ -725,52 +380,8 @@ async fn remove(
     admin: Admin,
     Path(id): Path<i64>,
 ) -> Result<StatusCode> {
-    let (actor, ip) = (admin.actor(), admin.ip.clone());
-    state
-        .db()
-        .write(move |tx| {
-            let inv =
-                db::invitations::get(tx, id)?.ok_or_else(|| Error::not_found("invitation"))?;
-            db::invitations::delete(tx, id)?;
-            db::audit::append(
-                tx,
-                &db::audit::NewEvent {
-                    actor: &actor,
-                    ip: ip.as_deref(),
-                    action: "invitation.delete",
-                    target: Some(&format!("invitation:{id}")),
-                    outcome: Outcome::Success,
-                    detail: Some(json!({ "code": inv.code })),
-                },
-            )?;
-            Ok(())
-        })
-        .await?;
+    invitations::delete(&state, &(&admin).into(), id).await?;
     Ok(StatusCode::NO_CONTENT)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn generated_codes_avoid_look_alikes() {
-        for _ in 0..200 {
-            let code = generate_code();
-            assert_eq!(code.len(), 12);
-            assert!(!code.contains(['0', 'O', '1', 'I', 'L']), "{code}");
-            assert!(check_custom_code(&code).is_ok());
-        }
-    }
-
-    #[test]
-    fn custom_codes() {
-        assert!(check_custom_code("family-2027_x").is_ok());
-        assert!(check_custom_code("").is_err());
-        assert!(check_custom_code(&"a".repeat(33)).is_err());
-        assert!(check_custom_code("no spaces").is_err());
-        assert!(check_custom_code("ünïcode").is_err());
-    }
 }
 
 fn status_schema() -> utoipa::openapi::Object {

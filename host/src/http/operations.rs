@@ -4,7 +4,7 @@
 
 use crate::auth::Admin;
 use crate::config::{Config, Kind, Source};
-use crate::db::{self, audit, jobs::JobRun, time};
+use crate::db::{self, audit, jobs::JobRun};
 use crate::error::{Error, ErrorCode, FieldError, Result, code};
 use crate::expiry::Planned;
 use crate::http::Routes;
@@ -12,7 +12,6 @@ use crate::http::extract::{Json, Path, Query};
 use crate::http::openapi::Errors;
 use crate::http::pagination::{PageQuery, Paginated};
 use crate::jobs::{Job, RunError};
-use crate::plugins::PluginState;
 use crate::settings;
 use crate::state::AppState;
 use axum::extract::State;
@@ -586,102 +585,60 @@ struct Dashboard {
     responses((status = OK, body = Dashboard))
 )]
 async fn dashboard(State(state): State<AppState>, _admin: Admin) -> Result<Json<Dashboard>> {
-    let now = time::now();
-    let soon = time::fmt(chrono::Utc::now() + chrono::Duration::days(7));
-    let (invitations, users, redemptions, rows, recent_activity, recent_jobs) = state
-        .db()
-        .run(move |c| {
-            let (by_status, pending) = db::invitations::status_counts(c, &now)?;
-            let n = |s: &str| by_status.get(s).copied().unwrap_or(0);
-            let invitations = InvitationCounts {
-                active: n("active"),
-                pending,
-                used_up: n("used_up"),
-                expired: n("expired"),
-                disabled: n("disabled"),
-                library_missing: db::invitations::count_offering_missing_libraries(c)?,
-            };
-            let users = c.query_row(
-                "SELECT count(*),
-                   coalesce(sum(enabled = 1 AND (expires_at IS NULL OR expires_at > ?1) AND vanished_at IS NULL), 0),
-                   coalesce(sum(enabled = 0), 0),
-                   coalesce(sum(expires_at > ?1 AND expires_at <= ?2), 0),
-                   coalesce(sum(expires_at <= ?1), 0),
-                   coalesce(sum(vanished_at IS NOT NULL), 0)
-                 FROM users",
-                [&now, &soon],
-                |r| {
-                    Ok(UserCounts {
-                        total: r.get(0)?,
-                        active: r.get(1)?,
-                        disabled: r.get(2)?,
-                        expiring_7d: r.get(3)?,
-                        expired: r.get(4)?,
-                        vanished: r.get(5)?,
-                    })
-                },
-            )?;
-            let redemptions = c.query_row(
-                "SELECT coalesce(sum(state = 'pending'), 0), coalesce(sum(state = 'unresolved'), 0) FROM redemptions",
-                [],
-                |r| {
-                    Ok(RedemptionCounts {
-                        pending: r.get(0)?,
-                        unresolved: r.get(1)?,
-                    })
-                },
-            )?;
-            let rows = db::servers::list(c)?;
-            let (recent_activity, _) = db::audit::list(c, &db::audit::Filter::default(), 10, 0)?;
-            let (recent_jobs, _) = db::jobs::list(c, &db::jobs::Filter::default(), 10, 0)?;
-            Ok((invitations, users, redemptions, rows, recent_activity, recent_jobs))
-        })
-        .await?;
-    let mut server_counts = ServerCounts::default();
-    let servers = rows
-        .into_iter()
-        .map(|row| {
-            let connector = crate::http::servers::connector_state(&state, &row.kind);
-            let health = if !row.enabled {
-                server_counts.disabled += 1;
-                "disabled"
-            } else if connector != "loaded" {
-                server_counts.connector_missing += 1;
-                "connector_missing"
-            } else if row.last_error.is_some() {
-                server_counts.failing += 1;
-                "failing"
-            } else {
-                server_counts.healthy += 1;
-                "healthy"
-            };
-            ServerHealth {
-                id: row.id,
-                name: row.name,
-                kind: row.kind,
-                health,
-                last_error: row.last_error,
-                last_sync_at: row.last_sync_at,
-            }
-        })
-        .collect();
-    let mut plugins = PluginCounts::default();
-    for p in state.plugins().list() {
-        match p.state {
-            PluginState::Loaded => plugins.loaded += 1,
-            PluginState::Failed => plugins.failed += 1,
-            PluginState::Unhealthy => plugins.unhealthy += 1,
-        }
-    }
+    let o = crate::dashboard::overview(&state).await?;
+    let (i, u, sc, p, r) = (
+        o.invitations,
+        o.users,
+        o.server_counts,
+        o.plugins,
+        o.redemptions,
+    );
     Ok(Json(Dashboard {
-        invitations,
-        users,
-        server_counts,
-        servers,
-        plugins,
-        redemptions,
-        recent_activity,
-        recent_jobs,
+        invitations: InvitationCounts {
+            active: i.active,
+            pending: i.pending,
+            used_up: i.used_up,
+            expired: i.expired,
+            disabled: i.disabled,
+            library_missing: i.library_missing,
+        },
+        users: UserCounts {
+            total: u.total,
+            active: u.active,
+            disabled: u.disabled,
+            expiring_7d: u.expiring_7d,
+            expired: u.expired,
+            vanished: u.vanished,
+        },
+        server_counts: ServerCounts {
+            healthy: sc.healthy,
+            failing: sc.failing,
+            connector_missing: sc.connector_missing,
+            disabled: sc.disabled,
+        },
+        servers: o
+            .servers
+            .into_iter()
+            .map(|s| ServerHealth {
+                id: s.id,
+                name: s.name,
+                kind: s.kind,
+                health: s.health,
+                last_error: s.last_error,
+                last_sync_at: s.last_sync_at,
+            })
+            .collect(),
+        plugins: PluginCounts {
+            loaded: p.loaded,
+            failed: p.failed,
+            unhealthy: p.unhealthy,
+        },
+        redemptions: RedemptionCounts {
+            pending: r.pending,
+            unresolved: r.unresolved,
+        },
+        recent_activity: o.recent_activity,
+        recent_jobs: o.recent_jobs,
     }))
 }
 

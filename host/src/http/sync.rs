@@ -2,19 +2,17 @@
 //! (`GET|POST /api/v1/servers/{id}/exclusions`, `DELETE /api/v1/servers/{id}/exclusions/{external_id}`).
 
 use crate::auth::Admin;
-use crate::db::{self, audit, jobs::Exclusion};
-use crate::error::{Error, FieldError, Result, code};
+use crate::db::jobs::Exclusion;
+use crate::error::{Result, code};
 use crate::http::Routes;
 use crate::http::extract::{Json, Path, Query};
 use crate::http::openapi::{ConnectorCall, Errors};
 use crate::http::pagination::{PageQuery, Paginated};
-use crate::jobs::Trigger;
 use crate::state::AppState;
 use crate::sync::{Report, What};
 use axum::extract::State;
 use axum::http::StatusCode;
 use serde::Deserialize;
-use serde_json::json;
 use utoipa::ToSchema;
 use utoipa_axum::routes;
 
@@ -65,32 +63,16 @@ async fn sync(
     Path(id): Path<i64>,
     Json(input): Json<SyncInput>,
 ) -> Result<Json<Report>> {
-    let result = crate::sync::run(
+    let report = crate::sync::run_by(
         &state,
+        &(&admin).into(),
         id,
         input.what,
         input.dry_run,
         input.force,
-        Trigger::Manual,
     )
-    .await;
-    if !input.dry_run {
-        let outcome = if result.is_ok() {
-            audit::Outcome::Success
-        } else {
-            audit::Outcome::Failure
-        };
-        admin
-            .audit(
-                state.db(),
-                "server.sync",
-                Some(format!("server:{id}")),
-                outcome,
-                Some(json!({ "force": input.force })),
-            )
-            .await?;
-    }
-    Ok(Json(result?))
+    .await?;
+    Ok(Json(report))
 }
 
 /// List a server's sync exclusions
@@ -111,11 +93,7 @@ async fn list_exclusions(
     Query(page): Query<PageQuery>,
 ) -> Result<Json<Paginated<Exclusion>>> {
     let page = page.validate()?;
-    crate::http::servers::load(&state, id).await?;
-    let all = state
-        .db()
-        .run(move |c| Ok(db::jobs::exclusions(c, id)?))
-        .await?;
+    let all = crate::sync::exclusions(&state, id).await?;
     Ok(Json(Paginated::from_vec(all, page)))
 }
 
@@ -150,50 +128,14 @@ async fn add_exclusion(
     Path(id): Path<i64>,
     Json(input): Json<ExclusionInput>,
 ) -> Result<(StatusCode, Json<Exclusion>)> {
-    let external_id = input.external_id.trim().to_owned();
-    let username = input
-        .username
-        .map(|u| u.trim().to_owned())
-        .filter(|u| !u.is_empty())
-        .unwrap_or_else(|| external_id.clone());
-    let mut fields = Vec::new();
-    if external_id.is_empty() || external_id.chars().count() > 200 {
-        fields.push(FieldError::new(
-            "external_id",
-            "must be 1 to 200 characters",
-        ));
-    }
-    if username.chars().count() > 200 {
-        fields.push(FieldError::new(
-            "username",
-            "must be at most 200 characters",
-        ));
-    }
-    if !fields.is_empty() {
-        return Err(Error::invalid(fields));
-    }
-    crate::http::servers::load(&state, id).await?;
-    let actor = admin.actor();
-    let ext = external_id.clone();
-    let exclusion = state
-        .db()
-        .write(move |tx| {
-            db::jobs::exclude(tx, id, &ext, &username, &actor)?;
-            Ok(db::jobs::exclusions(tx, id)?
-                .into_iter()
-                .find(|e| e.external_id == ext))
-        })
-        .await?
-        .ok_or_else(|| Error::not_found("server"))?;
-    admin
-        .audit(
-            state.db(),
-            "server.exclusion.add",
-            Some(format!("server:{id}")),
-            audit::Outcome::Success,
-            Some(json!({ "external_id": external_id, "username": exclusion.username })),
-        )
-        .await?;
+    let exclusion = crate::sync::exclude(
+        &state,
+        &(&admin).into(),
+        id,
+        &input.external_id,
+        input.username.as_deref(),
+    )
+    .await?;
     Ok((StatusCode::CREATED, Json(exclusion)))
 }
 
@@ -216,22 +158,6 @@ async fn remove_exclusion(
     admin: Admin,
     Path((id, external_id)): Path<(i64, String)>,
 ) -> Result<StatusCode> {
-    let ext = external_id.clone();
-    let removed = state
-        .db()
-        .write(move |tx| Ok(db::jobs::include(tx, id, &ext)?))
-        .await?;
-    if !removed {
-        return Err(Error::not_found("exclusion"));
-    }
-    admin
-        .audit(
-            state.db(),
-            "server.exclusion.remove",
-            Some(format!("server:{id}")),
-            audit::Outcome::Success,
-            Some(json!({ "external_id": external_id })),
-        )
-        .await?;
+    crate::sync::include(&state, &(&admin).into(), id, &external_id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -40,6 +40,8 @@ pub struct Assets {
     pub css: Asset,
     /// The enhancement script.
     pub js: Asset,
+    /// The admin pages' enhancement script.
+    pub admin_js: Asset,
 }
 
 impl Assets {
@@ -58,11 +60,19 @@ impl Assets {
                 "text/javascript; charset=utf-8",
                 include_bytes!("static/join.js"),
             ),
+            admin_js: asset(
+                "admin",
+                "js",
+                "text/javascript; charset=utf-8",
+                include_bytes!("static/admin.js"),
+            ),
         }
     }
 
     fn find(&self, name: &str) -> Option<&Asset> {
-        [&self.css, &self.js].into_iter().find(|a| a.name == name)
+        [&self.css, &self.js, &self.admin_js]
+            .into_iter()
+            .find(|a| a.name == name)
     }
 }
 

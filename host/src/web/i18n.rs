@@ -64,7 +64,7 @@ impl Lang {
         }
     }
 
-    fn chrono_locale(self) -> chrono::Locale {
+    pub(crate) fn chrono_locale(self) -> chrono::Locale {
         match self {
             Lang::En => chrono::Locale::en_US,
             Lang::De => chrono::Locale::de_DE,

@@ -18,6 +18,7 @@
 //!   or style) applies unchanged; pages work without JavaScript, `join.js` only enhances.
 //!   Nothing internal (server URLs, tokens, SQL, paths) is rendered.
 
+pub mod admin;
 pub mod assets;
 pub mod forms;
 pub mod i18n;
@@ -67,11 +68,12 @@ impl Web {
 /// The page routes (public; no `/api` prefix).
 pub fn router(web: Arc<Web>) -> Router<AppState> {
     Router::new()
-        .route("/", get(root))
+        .route("/", get(admin::root))
         .route("/assets/{name}", get(assets::serve))
         .route("/theme/{file}", get(assets::theme))
         .route("/lang/{tag}", get(switch_language))
         .merge(join::router())
+        .merge(admin::router())
         .layer(axum::Extension(web))
 }
 
@@ -144,6 +146,12 @@ pub struct Layout {
     /// Reload the page after this many seconds (a redemption still running; works without
     /// JavaScript and needs no inline script).
     pub refresh: Option<u32>,
+    /// The admin navigation, on admin pages.
+    pub admin: Option<admin::Nav>,
+    /// The admin pages' script, on admin pages (setup and sign-in included). Admin pages also
+    /// send their origin on same-origin requests (`referrer` `same-origin` instead of
+    /// `no-referrer`), so sign-in's origin check sees the real `Origin` rather than `null`.
+    pub admin_js: Option<String>,
 }
 
 /// The request as every page handler needs it: translator, layout parts, client address,
@@ -222,6 +230,14 @@ impl Ctx {
         &self.web.state
     }
 
+    /// The layout of an admin page outside the navigation (setup, sign-in): with the admin
+    /// script.
+    pub fn admin_layout(&self, title: String) -> Layout {
+        let mut l = self.layout(title);
+        l.admin_js = Some(self.web.assets.admin_js.url.clone());
+        l
+    }
+
     /// The daemon's public URL for links that leave the daemon and come back (the return
     /// address given to a sign-in provider): the configured `public_url`; when none was
     /// configured (the default is derived from the listen address, often `127.0.0.1`), the
@@ -264,6 +280,8 @@ fn layout(web: &Web, lang: Lang, title: String, back: &str, request_id: &str) ->
             .collect(),
         request_id: request_id.to_owned(),
         refresh: None,
+        admin: None,
+        admin_js: None,
     }
 }
 
@@ -316,24 +334,6 @@ pub struct MessagePage {
     /// Stable error code, shown small under the text.
     code: Option<&'static str>,
     links: Vec<(String, String)>,
-}
-
-/// `GET /`: the admin pages come in a later release; until then, say the daemon runs and where
-/// the API is.
-async fn root(ctx: Ctx) -> Response {
-    let t = &ctx.t;
-    let page = MessagePage {
-        l: ctx.layout(t.t("root-title")),
-        heading: t.t("root-title"),
-        text: t.t("root-text"),
-        code: None,
-        links: vec![
-            ("/api/v1/openapi.json".to_owned(), t.t("root-api")),
-            ("/health/ready".to_owned(), t.t("root-health")),
-        ],
-        t: ctx.t.clone(),
-    };
-    html(StatusCode::OK, &page)
 }
 
 #[derive(serde::Deserialize)]
@@ -508,15 +508,24 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn root_says_the_daemon_runs_with_the_instance_name_and_accent() {
+    async fn root_leads_to_setup_whose_page_has_the_instance_name_and_accent() {
         let app = app(&[
             ("ZONDARR_UI_INSTANCE_NAME", "Kim's <Films>"),
             ("ZONDARR_UI_ACCENT_COLOR", "#AA3300"),
         ])
         .await;
-        let (status, headers, body) = get(&app, "/", &[BROWSER]).await;
+        let (status, headers, _) = get(&app, "/", &[BROWSER]).await;
+        assert_eq!(status, StatusCode::SEE_OTHER);
+        assert_eq!(headers[header::LOCATION], "/setup");
+        let (_, headers, _) = get(&app, "/admin/invitations", &[BROWSER]).await;
+        assert_eq!(
+            headers[header::LOCATION],
+            "/setup",
+            "no admin pages before setup"
+        );
+        let (status, headers, body) = get(&app, "/setup", &[BROWSER]).await;
         assert_eq!(status, StatusCode::OK);
-        assert!(body.contains("Zondarr is running") && body.contains("/api/v1/openapi.json"));
+        assert!(body.contains("Set up Zondarr") && body.contains("name=\"public_url\""));
         assert!(
             body.contains("Kim&#39;s &#60;Films&#62;"),
             "escaped: {body}"
@@ -551,7 +560,7 @@ mod tests {
     #[tokio::test]
     async fn assets_are_served_by_hashed_name_with_immutable_caching() {
         let app = app(&[]).await;
-        let (_, _, page) = get(&app, "/", &[BROWSER]).await;
+        let (_, _, page) = get(&app, "/setup", &[BROWSER]).await;
         let css = page
             .split("href=\"")
             .map(|s| s.split('"').next().unwrap_or_default())
@@ -602,8 +611,8 @@ mod tests {
             .await;
             assert_eq!(headers[header::LOCATION], "/", "{evil}");
         }
-        let (_, _, body) = get(&app, "/", &[BROWSER, ("cookie", "zondarr_lang=de")]).await;
-        assert!(body.contains("Zondarr läuft"), "{body}");
+        let (_, _, body) = get(&app, "/setup", &[BROWSER, ("cookie", "zondarr_lang=de")]).await;
+        assert!(body.contains("Zondarr einrichten"), "{body}");
     }
 
     #[tokio::test]
@@ -669,6 +678,137 @@ mod tests {
         assert!(
             body.contains("CSRF_FAILED") && body.contains("This form has expired"),
             "{body}"
+        );
+    }
+
+    async fn post_form(
+        app: &Router,
+        path: &str,
+        cookie: &str,
+        body: &str,
+    ) -> (StatusCode, HeaderMap, String) {
+        let req = Request::post(path)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .header("accept", "text/html")
+            .header("cookie", cookie)
+            .body(Body::from(body.to_owned()))
+            .unwrap();
+        let resp = app.clone().oneshot(req).await.unwrap();
+        let status = resp.status();
+        let headers = resp.headers().clone();
+        let body = to_bytes(resp.into_body(), 1 << 20).await.unwrap();
+        (status, headers, String::from_utf8_lossy(&body).into_owned())
+    }
+
+    #[tokio::test]
+    async fn admin_pages_need_a_session_and_its_form_token_and_setup_is_gone_after_setup() {
+        let app = app(&[]).await;
+        // Setup through the API (a headless install): the browser goes to sign-in from now on.
+        let req = Request::post("/api/v1/setup")
+            .header("content-type", "application/json")
+            .body(Body::from(
+                r#"{"username":"robin","password":"violet-kettle-harbour-42"}"#,
+            ))
+            .unwrap();
+        let resp = app.clone().oneshot(req).await.unwrap();
+        assert_eq!(resp.status(), StatusCode::CREATED);
+        let session = resp.headers()[header::SET_COOKIE]
+            .to_str()
+            .unwrap()
+            .split(';')
+            .next()
+            .unwrap()
+            .to_owned();
+
+        assert_eq!(
+            get(&app, "/setup", &[BROWSER]).await.0,
+            StatusCode::NOT_FOUND
+        );
+        let (_, headers, _) = get(&app, "/", &[BROWSER]).await;
+        assert_eq!(headers[header::LOCATION], "/admin");
+        let (status, headers, _) = get(&app, "/admin/invitations?status=active", &[BROWSER]).await;
+        assert_eq!(status, StatusCode::SEE_OTHER);
+        assert_eq!(
+            headers[header::LOCATION],
+            "/admin/sign-in?next=%2Fadmin%2Finvitations%3Fstatus%3Dactive"
+        );
+        // An ended session says so.
+        let (_, headers, _) = get(
+            &app,
+            "/admin",
+            &[BROWSER, ("cookie", "zondarr_session=not-a-session")],
+        )
+        .await;
+        assert_eq!(
+            headers[header::LOCATION],
+            "/admin/sign-in?next=%2Fadmin&expired=1"
+        );
+        // `next` is followed only to local paths.
+        let (_, _, body) = get(&app, "/admin/sign-in?next=//evil.example/x", &[BROWSER]).await;
+        assert!(body.contains("name=\"next\" value=\"/admin\""), "{body}");
+
+        // Signed in: the pages render; a form without the session's token is refused.
+        let (status, _, body) = get(&app, "/admin", &[BROWSER, ("cookie", &session)]).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert!(body.contains("Sign out (robin)"));
+        let (status, _, body) = get(
+            &app,
+            "/admin/invitations?status=sideways",
+            &[BROWSER, ("cookie", &session)],
+        )
+        .await;
+        assert_eq!(
+            status,
+            StatusCode::OK,
+            "a bad filter is a message, not an error page"
+        );
+        assert!(body.contains("VALIDATION_FAILED"), "{body}");
+        let (status, _, body) = post_form(
+            &app,
+            "/admin/invitations/new",
+            &session,
+            "csrf=forged&server=1&note=x",
+        )
+        .await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+        assert!(body.contains("CSRF_FAILED"), "{body}");
+        let (status, _, _) = post_form(&app, "/admin/sign-out", &session, "csrf=forged").await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+
+        // With the token (read from the page) the domain judges: no server chosen.
+        let (_, _, page) = get(
+            &app,
+            "/admin/invitations/new",
+            &[BROWSER, ("cookie", &session)],
+        )
+        .await;
+        let token = page
+            .split("name=\"csrf\" value=\"")
+            .nth(1)
+            .and_then(|r| r.split('"').next())
+            .unwrap()
+            .to_owned();
+        let (status, _, body) = post_form(
+            &app,
+            "/admin/invitations/new",
+            &session,
+            &format!("csrf={token}&max_uses=many"),
+        )
+        .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(body.contains("Enter a whole number."), "{body}");
+        let (status, _, body) = post_form(
+            &app,
+            "/admin/invitations/new",
+            &session,
+            &format!("csrf={token}&max_uses=3"),
+        )
+        .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(body.contains("choose at least one server"), "{body}");
+        assert!(
+            body.contains("value=\"3\""),
+            "the entered value is kept: {body}"
         );
     }
 

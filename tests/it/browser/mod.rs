@@ -13,6 +13,7 @@
 //! saying how to install them and passes — unless `BROWSER_TESTS=required` (`.ci/run` sets it),
 //! where it fails.
 
+mod admin;
 mod journeys;
 
 use crate::support::{Daemon, admin_key, client};
@@ -542,14 +543,14 @@ async fn setup(driver: String, axe: String) -> (Daemon, World) {
 
 /// Chrome logs the status of every page answered with an error status ("Failed to load
 /// resource: … 404"), including the pages that are meant to be error pages (an invalid
-/// invitation is a 404, a form with errors a 422). Those are expected; a failed asset, theme or
-/// API request is not.
+/// invitation is a 404, a form with errors a 422, also on the admin pages). Those are expected;
+/// a failed asset, theme or API request is not.
 fn is_error_page_status(message: &str) -> bool {
     let Some((url, rest)) = message.split_once(" - ") else {
         return false;
     };
     rest.starts_with("Failed to load resource: the server responded with a status of 4")
-        && url.contains("/j/")
+        && (url.contains("/j/") || url.contains("/admin/") || url.contains("/setup"))
         && !["/assets/", "/theme/", "/api/"]
             .iter()
             .any(|p| url.contains(p))
