@@ -398,6 +398,10 @@ fn allow_empty_query_values(operation: &mut Operation) {
         let RefOr::T(parameter) = parameter else {
             continue;
         };
+        // A path parameter is always required (utoipa drops it with `schema_with`).
+        if matches!(parameter.parameter_in, ParameterIn::Path) {
+            parameter.required = Required::True;
+        }
         if matches!(parameter.parameter_in, ParameterIn::Query)
             && !matches!(parameter.required, Required::True)
         {
@@ -498,6 +502,7 @@ pub fn document() -> OpenApi {
         <ErrorCode as utoipa::PartialSchema>::schema(),
     ));
     // The data of the log stream's messages (`StreamEvent.data`), named in its description.
+    <crate::logging::LogEvent as ToSchema>::schemas(&mut schemas);
     schemas.push((
         crate::logging::LogEvent::name().into_owned(),
         <crate::logging::LogEvent as utoipa::PartialSchema>::schema(),
