@@ -64,7 +64,7 @@ def call(base, method, path, body=None, headers=None, expect=(200, 201, 204)):
 def wait_ready(base, proc):
     for _ in range(600):
         if proc.poll() is not None:
-            raise SystemExit("setup: the daemon exited during start-up")
+            raise SystemExit("setup: the daemon exited during start-up (its log is printed above)")
         try:
             with urllib.request.urlopen(base + "/health/ready", timeout=2) as resp:
                 if resp.status == 200:
@@ -105,11 +105,18 @@ def main():
         fake = json.loads(line)
         port = free_port()
         base = f"http://127.0.0.1:{port}"
-        env = dict(os.environ)
+        # Only the daemon's own settings: CI exports other ZONDARR_* variables (for the test
+        # suite) that the daemon would refuse as unknown settings.
+        env = {k: v for k, v in os.environ.items() if not k.startswith("ZONDARR_")}
         log = open(os.path.join(data_dir, "daemon.log"), "w")
         daemon = subprocess.Popen([args.zondarr, "--listen", f"127.0.0.1:{port}", "--data-dir", data_dir],
                                   env=env, stdout=log, stderr=subprocess.STDOUT)
-        wait_ready(base, daemon)
+        try:
+            wait_ready(base, daemon)
+        except SystemExit:
+            log.flush()
+            sys.stderr.write(open(os.path.join(data_dir, "daemon.log")).read()[-4000:])
+            raise
         key, cookie, csrf = seed(base)
         auth = {"authorization": f"Bearer {key}"}
         # The generated requests all come from one address: lift the per-address budgets so the
