@@ -226,6 +226,10 @@ pub struct RedeemedAccount {
     pub kind: String,
     /// The account's username on that server.
     pub username: String,
+    /// The address members use to reach that server, when the admin gave one (the server's
+    /// field named by its connector's `join-help.address-field`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub address: Option<String>,
 }
 
 /// A redemption the daemon is still working on.
@@ -316,6 +320,19 @@ pub async fn status(state: &AppState, code: &str, handle: &str) -> Result<Progre
     progress(state, id, handle).await
 }
 
+/// The address members use to reach a server: the value of the `url` field its connector names
+/// in `join-help.address-field`, from the server's non-secret configuration (JSON).
+fn member_address(manifest: &crate::plugins::Manifest, config: &str) -> Option<String> {
+    let field = manifest.join_help.address_field.as_deref()?;
+    let config: serde_json::Value = serde_json::from_str(config).ok()?;
+    config
+        .get(field)
+        .and_then(|v| v.as_str())
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+        .map(str::to_owned)
+}
+
 /// The invitee's view of redemption `id`, read from the journal.
 async fn progress(state: &AppState, id: i64, handle: String) -> Result<Progress> {
     let running = state.sagas().is_running(id);
@@ -332,16 +349,16 @@ async fn progress(state: &AppState, id: i64, handle: String) -> Result<Progress>
             let mut expires_at = None;
             if let Some(identity) = identity.filter(|_| st == "completed") {
                 let mut stmt = c.prepare(
-                    "SELECT s.name, s.kind, u.username, u.expires_at FROM users u JOIN servers s ON s.id = u.server_id
+                    "SELECT s.name, s.kind, u.username, u.expires_at, s.config FROM users u JOIN servers s ON s.id = u.server_id
                      WHERE u.identity_id = ?1 AND u.invitation_id IS ?2 ORDER BY u.id",
                 )?;
                 let rows = stmt.query_map(params![identity, inv], |r| {
-                    Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, Option<String>>(3)?))
+                    Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, Option<String>>(3)?, r.get::<_, String>(4)?))
                 })?;
                 for row in rows {
-                    let (server, kind, username, expires) = row?;
+                    let (server, kind, username, expires, config) = row?;
                     expires_at = expires_at.or(expires);
-                    accounts.push((server, kind, username));
+                    accounts.push((server, kind, username, config));
                 }
             }
             Ok((st, identity, code, message, accounts, expires_at))
@@ -355,10 +372,14 @@ async fn progress(state: &AppState, id: i64, handle: String) -> Result<Progress>
             identity_id: identity.unwrap_or_default(),
             accounts: accounts
                 .into_iter()
-                .map(|(server, kind, username)| RedeemedAccount {
-                    kind: state.plugins().manifest(&kind).map_or(kind, |m| m.name),
-                    server,
-                    username,
+                .map(|(server, kind, username, config)| {
+                    let manifest = state.plugins().manifest(&kind);
+                    RedeemedAccount {
+                        address: manifest.as_ref().and_then(|m| member_address(m, &config)),
+                        kind: manifest.map_or(kind, |m| m.name),
+                        server,
+                        username,
+                    }
                 })
                 .collect(),
             expires_at,

@@ -315,7 +315,7 @@ impl<T: Connector> auth::Guest for Adapter<T> {
 /// zondarr_plugin_sdk::export!(MyConnector);
 /// ```
 ///
-/// On `wasm32` it emits the component exports (`zondarr:connector/connector@0.2.0` and the
+/// On `wasm32` it emits the component exports (`zondarr:connector/connector@0.3.0` and the
 /// optional `oauth` and `auth` interfaces) and the embedded component type. On any other target it
 /// only checks that the type implements [`Connector`]: the export symbol names cannot be linked
 /// into a native `cdylib`, and this way `cargo build`, `cargo test` and `cargo clippy` work on a

@@ -15,8 +15,9 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 pub enum Error {
     /// The server refused the credentials (HTTP 401).
     Unauthorized,
-    /// The credentials are valid but not allowed to do this (HTTP 403).
-    Forbidden,
+    /// The credentials are valid but not allowed to do this (HTTP 403); the text says what was
+    /// refused, and reaches the admin.
+    Forbidden(String),
     /// The user, library or other object does not exist (HTTP 404); the text says which.
     NotFound(String),
     /// The username is already taken.
@@ -53,7 +54,7 @@ impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::Unauthorized => f.write_str("the server refused the credentials"),
-            Self::Forbidden => f.write_str("the credentials are not allowed to do this"),
+            Self::Forbidden(message) => write!(f, "forbidden: {message}"),
             Self::NotFound(what) => write!(f, "not found: {what}"),
             Self::UsernameTaken => f.write_str("the username is already taken"),
             Self::InvalidInput(message) => write!(f, "invalid input: {message}"),
@@ -102,7 +103,7 @@ impl From<Error> for ConnectorError {
     fn from(err: Error) -> Self {
         match err {
             Error::Unauthorized => Self::Unauthorized,
-            Error::Forbidden => Self::Forbidden,
+            Error::Forbidden(message) => Self::Forbidden(message),
             Error::NotFound(what) => Self::NotFound(what),
             Error::UsernameTaken => Self::UsernameTaken,
             Error::InvalidInput(message) => Self::InvalidInput(message),
@@ -122,7 +123,7 @@ impl From<ConnectorError> for Error {
     fn from(err: ConnectorError) -> Self {
         match err {
             ConnectorError::Unauthorized => Self::Unauthorized,
-            ConnectorError::Forbidden => Self::Forbidden,
+            ConnectorError::Forbidden(message) => Self::Forbidden(message),
             ConnectorError::NotFound(what) => Self::NotFound(what),
             ConnectorError::UsernameTaken => Self::UsernameTaken,
             ConnectorError::InvalidInput(message) => Self::InvalidInput(message),
@@ -148,7 +149,7 @@ mod tests {
     fn every_variant_survives_the_trip_through_the_contract_type() {
         let all = [
             Error::Unauthorized,
-            Error::Forbidden,
+            Error::Forbidden("may not delete users".into()),
             Error::NotFound("user 7".into()),
             Error::UsernameTaken,
             Error::InvalidInput("too short".into()),

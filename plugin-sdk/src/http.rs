@@ -9,8 +9,23 @@ use crate::error::{Error, Result};
 
 use crate::__private::bindings::zondarr::connector::host;
 
-/// HTTP method of a [`Request`].
-pub use host::Method;
+/// HTTP method of a [`Request`]. `Display` and `Debug` both print it as on the wire (`GET`), so
+/// a failed `assert_eq!` on a request reads like HTTP.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Method {
+    /// `GET`
+    Get,
+    /// `POST`
+    Post,
+    /// `PUT`
+    Put,
+    /// `PATCH`
+    Patch,
+    /// `DELETE`
+    Delete,
+    /// `HEAD`
+    Head,
+}
 
 impl Method {
     /// The method name as sent on the wire, e.g. `"GET"`.
@@ -30,6 +45,26 @@ impl Method {
 impl std::fmt::Display for Method {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
+    }
+}
+
+/// As [`Display`](std::fmt::Display): `GET`, not `Method::Get`.
+impl std::fmt::Debug for Method {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl From<Method> for host::Method {
+    fn from(method: Method) -> Self {
+        match method {
+            Method::Get => Self::Get,
+            Method::Post => Self::Post,
+            Method::Put => Self::Put,
+            Method::Patch => Self::Patch,
+            Method::Delete => Self::Delete,
+            Method::Head => Self::Head,
+        }
     }
 }
 
@@ -55,6 +90,7 @@ pub struct Request {
     target: String,
     headers: Vec<(String, String)>,
     body: Option<Vec<u8>>,
+    credentials: bool,
 }
 
 impl Request {
@@ -65,7 +101,20 @@ impl Request {
             target: target.into(),
             headers: Vec::new(),
             body: None,
+            credentials: true,
         }
+    }
+
+    /// Whether the daemon adds the server's credentials to this request: `false` once it went
+    /// through [`crate::Server::request_without_credentials`]. A [`crate::testing::MockServer`]
+    /// handler reads it to check that a sign-in did not carry the admin's token.
+    pub fn sends_credentials(&self) -> bool {
+        self.credentials
+    }
+
+    pub(crate) fn without_credentials(mut self) -> Self {
+        self.credentials = false;
+        self
     }
 
     /// A `GET` request.
@@ -174,7 +223,7 @@ impl Request {
 
     pub(crate) fn into_host(self) -> host::Request {
         host::Request {
-            method: self.method,
+            method: self.method.into(),
             target: self.target,
             headers: self.headers,
             body: self.body,
@@ -190,6 +239,9 @@ impl std::fmt::Debug for Request {
         out.field("method", &format_args!("{}", self.method))
             .field("target", &self.target)
             .field("headers", &self.headers);
+        if !self.credentials {
+            out.field("credentials", &false);
+        }
         match self.body.as_deref().map(std::str::from_utf8) {
             None => out.field("body", &None::<()>),
             Some(Ok(text)) => out.field("body", &text),
@@ -432,7 +484,7 @@ impl Response {
     /// |---|---|
     /// | 401 | [`Error::Unauthorized`] |
     /// | 400, 422 | [`Error::InvalidInput`] naming the request, with the server's own message ([`Response::server_message`]) when it gave one |
-    /// | 403 | [`Error::Forbidden`] |
+    /// | 403 | [`Error::Forbidden`] naming the request, with the server's own message when it gave one |
     /// | 404 | [`Error::NotFound`] with the request target |
     /// | 429 | [`Error::RateLimited`] with `Retry-After` in seconds, when it is a number |
     /// | anything else | [`Error::RemoteStatus`] |
@@ -451,7 +503,16 @@ impl Response {
                 None => format!("the server refused {} (HTTP {})", self.what(), self.status),
             })),
             401 => Err(Error::Unauthorized),
-            403 => Err(Error::Forbidden),
+            403 => Err(Error::Forbidden(match self.server_message() {
+                Some(message) => format!(
+                    "the server does not allow {} for these credentials: {message}",
+                    self.what()
+                ),
+                None => format!(
+                    "the server does not allow {} for these credentials",
+                    self.what()
+                ),
+            })),
             404 if self.target.is_empty() => Err(Error::NotFound("the server answered 404".into())),
             404 => Err(Error::NotFound(self.target)),
             429 => Err(Error::RateLimited(
@@ -518,7 +579,10 @@ mod tests {
     fn status_mapping() {
         let error = |status| Response::new(status).error_for_status().unwrap_err();
         assert_eq!(error(401), Error::Unauthorized);
-        assert_eq!(error(403), Error::Forbidden);
+        assert_eq!(
+            error(403),
+            Error::Forbidden("the server does not allow the request for these credentials".into())
+        );
         assert_eq!(error(409), Error::RemoteStatus(409));
         assert_eq!(error(500), Error::RemoteStatus(500));
         assert_eq!(error(302), Error::RemoteStatus(302));
@@ -751,6 +815,7 @@ mod tests {
     #[test]
     fn methods_and_requests_print_like_http() {
         assert_eq!(Method::Get.to_string(), "GET");
+        assert_eq!(format!("{:?}", Method::Patch), "PATCH");
         assert_eq!(format!("{:>6}", Method::Delete.as_str()), "DELETE");
         let request = Request::post("/x?y=1").body("hi");
         assert_eq!(

@@ -510,13 +510,15 @@ mod tests {
             Ok(5)
         );
         assert_eq!(undone, 0);
-        let failed = undo_on_error::<()>(Err(Error::Forbidden), "the account ann", || {
-            Err(Error::Timeout)
-        });
+        let failed = undo_on_error::<()>(
+            Err(Error::Forbidden("no".into())),
+            "the account ann",
+            || Err(Error::Timeout),
+        );
         assert_eq!(
             failed,
             Err(Error::Internal(
-                "the credentials are not allowed to do this; removing the account ann again also \
+                "forbidden: no; removing the account ann again also \
                  failed (the server did not answer in time): remove it by hand"
                     .into()
             ))

@@ -83,6 +83,41 @@ impl<'a> Server<'a> {
         response.map(|response| response.for_request(&target, label))
     }
 
+    /// Sends a request to the server **without** the server's credentials: the daemon neither
+    /// adds the credential header (or query parameter, or session token) nor lets the plugin set
+    /// it. For calls made as someone else, above all checking a user's own password in
+    /// `authenticate`, where the admin's token must not ride along. Otherwise as
+    /// [`request`](Self::request).
+    ///
+    /// # Errors
+    /// As [`request`](Self::request).
+    pub fn request_without_credentials(&self, request: Request) -> Result<Response> {
+        let (target, label) = (request.target().to_owned(), request.label());
+        let response = match self.backend {
+            Backend::Host(server) => server
+                .request_without_credentials(&request.into_host())
+                .map(Response::from_host)
+                .map_err(Error::from),
+            Backend::Mock(mock) => mock.handle(None, request.without_credentials()),
+        };
+        response.map(|response| response.for_request(&target, label))
+    }
+
+    /// [`request_without_credentials`](Self::request_without_credentials) with
+    /// `Accept: application/json`, the status checked and the JSON answer decoded, as
+    /// [`send_json`](Self::send_json).
+    ///
+    /// # Errors
+    /// As [`send_json`](Self::send_json).
+    pub fn send_json_without_credentials<T: DeserializeOwned>(
+        &self,
+        request: Request,
+    ) -> Result<T> {
+        self.request_without_credentials(request.header("Accept", "application/json"))?
+            .error_for_status()?
+            .json()
+    }
+
     /// Sends a request to an extra host declared in the manifest, by its id; the target is
     /// relative to that host's origin. Credentials are added only if the manifest says so for
     /// that host.

@@ -531,4 +531,30 @@ mod tests {
         let mock = MockServer::new("http://fake.test", |_, _| Err(Error::Timeout));
         assert_eq!(mock.server().get("/").unwrap_err(), Error::Timeout);
     }
+
+    #[test]
+    fn a_request_without_credentials_is_marked_for_the_fake() {
+        // The fake answers 401 to anything that would carry the admin's credentials on the
+        // sign-in path, as a server that refuses a mixed-up sign-in would.
+        let mock = MockServer::new("http://fake.test", |_, request| {
+            match (request.target(), request.sends_credentials()) {
+                ("/login", false) => Response::from_json(200, &serde_json::json!({"ok": true})),
+                ("/login", true) => Ok(Response::new(401)),
+                _ => Ok(Response::new(204)),
+            }
+        });
+        let server = mock.server();
+        let answer: serde_json::Value = server
+            .send_json_without_credentials(Request::post("/login"))
+            .unwrap();
+        assert_eq!(answer["ok"], true);
+        assert_eq!(
+            server.post_empty("/login").unwrap_err(),
+            Error::Unauthorized
+        );
+        let calls = mock.calls();
+        assert!(!calls[0].request.sends_credentials());
+        assert!(calls[1].request.sends_credentials());
+        assert!(format!("{:?}", calls[0].request).contains("credentials: false"));
+    }
 }

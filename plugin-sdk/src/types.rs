@@ -1,6 +1,6 @@
 //! The contract's plain data types, re-exported from the generated bindings, plus constructors
 //! and builders that keep manifests and results short. Only inherent helpers live here; the
-//! shapes themselves are defined by `plugin-sdk/wit/connector.wit` and never change within 0.1.
+//! shapes themselves are defined by `plugin-sdk/wit/connector.wit` and never change within one `0.N`.
 
 use serde::ser::{Serialize, Serializer};
 
@@ -10,8 +10,9 @@ pub use crate::__private::bindings::exports::zondarr::connector::auth::Authentic
 pub use crate::__private::bindings::exports::zondarr::connector::oauth::{LinkStart, LinkStatus};
 pub use wit::{
     AccountOrigin, AuthScheme, Brand, Capability, ConfigField, CreatedUser, DeleteOptions,
-    ExtraHost, HeaderAuth, JoinFlow, Library, LibraryAccess, LinkedAccount, Manifest, NewUser,
-    PermissionDef, PermissionValue, QueryAuth, RemoteUser, ServerInfo, Value, ValueKind,
+    ExtraHost, HeaderAuth, JoinFlow, JoinHelp, Library, LibraryAccess, LinkedAccount, Manifest,
+    NewUser, PermissionDef, PermissionValue, QueryAuth, RemoteUser, ServerInfo, SessionAuth, Value,
+    ValueKind,
 };
 
 impl Capability {
@@ -86,6 +87,11 @@ impl Manifest {
                 color: None,
                 icon_svg: None,
             },
+            join_help: JoinHelp {
+                apps_url: None,
+                web_url: None,
+                address_field: None,
+            },
         }
     }
 
@@ -138,6 +144,35 @@ impl Manifest {
     /// Sets the icon, a small SVG document (the daemon sanitises it).
     pub fn with_icon_svg(mut self, svg: impl Into<String>) -> Self {
         self.brand.icon_svg = Some(svg.into());
+        self
+    }
+
+    /// Where the apps for this kind of server are listed (`https`), shown to a new member.
+    pub fn with_apps_url(mut self, url: impl Into<String>) -> Self {
+        self.join_help.apps_url = Some(url.into());
+        self
+    }
+
+    /// Where members sign in on the web when it is one fixed place for every server of this
+    /// kind (`https`), e.g. `https://app.plex.tv`.
+    pub fn with_web_url(mut self, url: impl Into<String>) -> Self {
+        self.join_help.web_url = Some(url.into());
+        self
+    }
+
+    /// Adds an optional `url` field `key` in which the admin gives the address members use to
+    /// reach the server, and names it as the address shown on the invitee's result page (the
+    /// configured base URL, often a LAN address, is never shown).
+    pub fn with_member_address_field(
+        mut self,
+        key: impl Into<String>,
+        label: impl Into<String>,
+        help: impl Into<String>,
+    ) -> Self {
+        let key = key.into();
+        self.config
+            .push(ConfigField::url(key.clone(), label).with_help(help));
+        self.join_help.address_field = Some(key);
         self
     }
 }
@@ -256,6 +291,45 @@ impl AuthScheme {
         Self::Query(QueryAuth {
             param: param.into(),
             field: field.into(),
+        })
+    }
+
+    /// A session token the daemon gets by signing in: a `POST login_path` with a JSON object
+    /// whose members are `(member name, config field key)` pairs, each sent as a JSON string;
+    /// the token read at the JSON pointer `token_pointer` of the answer and sent as the header
+    /// `header_name` built from `header_template` (`{token}` replaced). The daemon signs in again
+    /// once when the server answers 401.
+    ///
+    /// ```
+    /// use zondarr_plugin_sdk::prelude::*;
+    ///
+    /// let auth = AuthScheme::session(
+    ///     "/auth/login",
+    ///     [("username", "username"), ("password", "password")],
+    ///     "/token",
+    ///     "x-nd-authorization",
+    ///     "Bearer {token}",
+    /// );
+    /// assert!(matches!(auth, AuthScheme::Session(_)));
+    /// ```
+    pub fn session<'a>(
+        login_path: impl Into<String>,
+        body_fields: impl IntoIterator<Item = (&'a str, &'a str)>,
+        token_pointer: impl Into<String>,
+        header_name: impl Into<String>,
+        header_template: impl Into<String>,
+    ) -> Self {
+        Self::Session(SessionAuth {
+            login_path: login_path.into(),
+            body_fields: body_fields
+                .into_iter()
+                .map(|(member, key)| (member.to_owned(), key.to_owned()))
+                .collect(),
+            token_pointer: token_pointer.into(),
+            header: HeaderAuth {
+                name: header_name.into(),
+                value_template: header_template.into(),
+            },
         })
     }
 }

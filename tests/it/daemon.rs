@@ -226,7 +226,7 @@ fn plugin_check_and_plugin_new_from_the_command_line() {
         "{stdout}"
     );
     assert!(
-        stdout.contains("contract:     zondarr:connector@0.2.0"),
+        stdout.contains("contract:     zondarr:connector@0.3.0"),
         "{stdout}"
     );
     assert!(stdout.contains("id:           fixture"), "{stdout}");

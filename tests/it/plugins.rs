@@ -118,6 +118,18 @@ async fn count(State(fake): State<Arc<Fake>>, req: Request, next: Next) -> Respo
         .headers()
         .get("x-fixture-token")
         .is_some_and(|v| v == TOKEN);
+    // A user's sign-in (`/auth`) is sent without the server's credentials: the fake refuses one
+    // that carries the token, so the test of `authenticate` fails if the host attached it.
+    if req.uri().path() == "/auth" {
+        if req.headers().contains_key("x-fixture-token") {
+            return (
+                StatusCode::BAD_REQUEST,
+                "the sign-in carried the server's token",
+            )
+                .into_response();
+        }
+        return next.run(req).await;
+    }
     // The echo host (`/pins`) gets no credentials; everything else needs the token.
     if !authorized && !req.uri().path().starts_with("/pins") {
         return StatusCode::UNAUTHORIZED.into_response();
@@ -343,22 +355,22 @@ pub(super) fn broken_files() -> Vec<(&'static str, Vec<u8>, &'static str)> {
             "not a valid WebAssembly component",
         ),
         (
-            "contract 0.1",
+            "contract 0.2",
             patch(
                 &good,
+                b"zondarr:connector/connector@0.3.0",
                 b"zondarr:connector/connector@0.2.0",
-                b"zondarr:connector/connector@0.1.0",
             ),
-            "built for contract zondarr:connector@0.1.0; this daemon supports zondarr:connector@0.2.x",
+            "built for contract zondarr:connector@0.2.0; this daemon supports zondarr:connector@0.3.x",
         ),
         (
             "unknown import",
             patch(
                 &good,
-                b"zondarr:connector/host@0.2.0",
-                b"zondarr:connector/hosx@0.2.0",
+                b"zondarr:connector/host@0.3.0",
+                b"zondarr:connector/hosx@0.3.0",
             ),
-            "zondarr:connector/hosx@0.2.0",
+            "zondarr:connector/hosx@0.3.0",
         ),
     ]
 }

@@ -1,4 +1,4 @@
-//! The one `bindgen!` site of the host (contract `zondarr:connector@0.2.x`) and the conversions
+//! The one `bindgen!` site of the host (contract `zondarr:connector@0.3.x`) and the conversions
 //! between the generated types and the host-side types in [`super::types`].
 //!
 //! Nothing outside `plugins` sees these types. A future major version of the contract gets a
@@ -21,8 +21,8 @@ pub(crate) use exports::zondarr::connector::{auth, connector, oauth};
 pub(crate) use zondarr::connector::host;
 pub(crate) use zondarr::connector::types as wit;
 
-/// The contract major this module implements: `0.2.x` (for `0.x`, the minor is the major).
-pub(crate) const CONTRACT_MAJOR: (u64, u64) = (0, 2);
+/// The contract major this module implements: `0.3.x` (for `0.x`, the minor is the major).
+pub(crate) const CONTRACT_MAJOR: (u64, u64) = (0, 3);
 /// Export name prefix of the required interface.
 pub(crate) const CONNECTOR_EXPORT: &str = "zondarr:connector/connector@";
 /// Export name prefix of the optional PIN-linking interface.
@@ -149,6 +149,13 @@ impl TryFrom<wit::Manifest> for t::Manifest {
                     param: q.param,
                     field: q.field,
                 },
+                wit::AuthScheme::Session(s) => t::AuthScheme::Session {
+                    login_path: s.login_path,
+                    body_fields: s.body_fields,
+                    token_pointer: s.token_pointer,
+                    header: s.header.name,
+                    value_template: s.header.value_template,
+                },
             },
             extra_hosts: m
                 .extra_hosts
@@ -164,6 +171,11 @@ impl TryFrom<wit::Manifest> for t::Manifest {
                 color: m.brand.color,
                 icon_svg: m.brand.icon_svg,
             },
+            join_help: t::JoinHelp {
+                apps_url: m.join_help.apps_url,
+                web_url: m.join_help.web_url,
+                address_field: m.join_help.address_field,
+            },
         })
     }
 }
@@ -172,7 +184,7 @@ impl From<wit::ConnectorError> for ConnectorError {
     fn from(e: wit::ConnectorError) -> Self {
         match e {
             wit::ConnectorError::Unauthorized => ConnectorError::Unauthorized,
-            wit::ConnectorError::Forbidden => ConnectorError::Forbidden,
+            wit::ConnectorError::Forbidden(m) => ConnectorError::Forbidden(m),
             wit::ConnectorError::NotFound(m) => ConnectorError::NotFound(m),
             wit::ConnectorError::UsernameTaken => ConnectorError::UsernameTaken,
             wit::ConnectorError::InvalidInput(m) => ConnectorError::InvalidInput(m),

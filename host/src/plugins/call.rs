@@ -274,7 +274,7 @@ impl Op {
 
 /// What an operation returned.
 pub(crate) enum Reply {
-    Manifest(wit::Manifest),
+    Manifest(Box<wit::Manifest>),
     ServerInfo(wit::ServerInfo),
     Libraries(Vec<wit::Library>),
     Users(Vec<wit::RemoteUser>),
@@ -460,7 +460,9 @@ async fn invoke(
             if exports.auth.is_some() {
                 auth(store)?;
             }
-            Ok(Reply::Manifest(c.call_describe(&mut *store).await?))
+            Ok(Reply::Manifest(Box::new(
+                c.call_describe(&mut *store).await?,
+            )))
         }
         Op::TestConnection => c
             .call_test_connection(&mut *store, srv()?)

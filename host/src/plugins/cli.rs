@@ -108,8 +108,34 @@ fn report(path: &Path, i: &Inspection) -> String {
             value_template,
         } => e(&format!("header {name}: {value_template}")),
         super::AuthScheme::Query { param, field } => e(&format!("query ?{param}={{{field}}}")),
+        super::AuthScheme::Session {
+            login_path,
+            body_fields,
+            token_pointer,
+            header,
+            value_template,
+        } => {
+            let fields: Vec<String> = body_fields
+                .iter()
+                .map(|(member, key)| format!("{member}={{{key}}}"))
+                .collect();
+            e(&format!(
+                "session: POST {login_path} ({}), token at {token_pointer}, header {header}: {value_template}",
+                fields.join(", ")
+            ))
+        }
     };
     let _ = writeln!(out, "  auth:         {auth}");
+    let help = &m.join_help;
+    for (label, value) in [
+        ("apps:        ", help.apps_url.as_deref()),
+        ("web sign-in: ", help.web_url.as_deref()),
+        ("address field:", help.address_field.as_deref()),
+    ] {
+        if let Some(value) = value {
+            let _ = writeln!(out, "  {label}{}", e(value));
+        }
+    }
     let _ = writeln!(
         out,
         "  config fields:{}",

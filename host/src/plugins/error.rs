@@ -13,8 +13,8 @@ use std::fmt;
 pub enum ConnectorError {
     /// The server refused the credentials.
     Unauthorized,
-    /// Valid credentials without the rights for this.
-    Forbidden,
+    /// Valid credentials without the rights for this; the connector's words on what was refused.
+    Forbidden(String),
     /// The object does not exist.
     NotFound(String),
     /// The username is taken.
@@ -43,7 +43,7 @@ impl fmt::Display for ConnectorError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             ConnectorError::Unauthorized => f.write_str("unauthorized"),
-            ConnectorError::Forbidden => f.write_str("forbidden"),
+            ConnectorError::Forbidden(m) => write!(f, "forbidden: {m}"),
             ConnectorError::NotFound(m) => write!(f, "not found: {m}"),
             ConnectorError::UsernameTaken => f.write_str("username taken"),
             ConnectorError::InvalidInput(m) => write!(f, "invalid input: {m}"),
@@ -259,9 +259,14 @@ fn connector_to_error(plugin: &str, error: ConnectorError) -> Error {
             ErrorCode::RemoteUnauthorized,
             "the media server refused the configured credentials",
         ),
-        C::Forbidden => Error::new(
+        C::Forbidden(m) => Error::new(
             ErrorCode::RemoteForbidden,
-            "the media server's credentials lack the rights for this",
+            match safe_text(&m) {
+                m if m.is_empty() => {
+                    "the media server's credentials lack the rights for this".to_owned()
+                }
+                m => format!("the media server's credentials lack the rights for this: {m}"),
+            },
         ),
         C::NotFound(what) => Error::new(
             ErrorCode::RemoteNotFound,
@@ -413,7 +418,10 @@ mod tests {
         }
         let connector = [
             (ConnectorError::Unauthorized, ErrorCode::RemoteUnauthorized),
-            (ConnectorError::Forbidden, ErrorCode::RemoteForbidden),
+            (
+                ConnectorError::Forbidden("no".into()),
+                ErrorCode::RemoteForbidden,
+            ),
             (
                 ConnectorError::NotFound("u".into()),
                 ErrorCode::RemoteNotFound,

@@ -58,7 +58,13 @@ pub(crate) struct HttpShared {
     /// resolved address is checked at connect time (see [`PublicOnly`]).
     public: reqwest::Client,
     pub(crate) max_response_bytes: u64,
+    /// Session tokens of servers whose connector uses `session` auth, by [`session_key`]. Kept
+    /// in memory only: a restart signs in again.
+    sessions: std::sync::Mutex<std::collections::HashMap<[u8; 32], Arc<str>>>,
 }
+
+/// Most session tokens kept; past it the cache starts afresh (servers sign in again).
+const MAX_SESSIONS: usize = 1024;
 
 /// Why `ip` may not be reached at an origin a plugin chose itself: loopback, link-local (cloud
 /// metadata at 169.254.169.254), private, unique-local, shared (CGNAT), unspecified, broadcast
@@ -154,6 +160,7 @@ impl HttpShared {
                 .dns_resolver(Arc::new(PublicOnly))
                 .build()?,
             max_response_bytes,
+            sessions: Default::default(),
         })
     }
 
@@ -164,6 +171,7 @@ impl HttpShared {
             insecure: reqwest::Client::new(),
             public: reqwest::Client::new(),
             max_response_bytes: 0,
+            sessions: Default::default(),
         }
     }
 }
@@ -173,6 +181,9 @@ impl HttpShared {
 pub(crate) enum Dest<'a> {
     /// The configured server.
     Server,
+    /// The configured server, without the server's credentials
+    /// (`server.request-without-credentials`).
+    ServerBare,
     /// A declared extra host, by id.
     Extra(&'a str),
 }
@@ -281,19 +292,32 @@ fn in_scope(url: &Url, scope: &str) -> bool {
     (path.starts_with(scope) || format!("{path}/") == scope) && !has_dot_segment(path)
 }
 
-/// Check `req` against the policy and build what to send. `Err` is the `denied` reason.
+/// [`plan_with_session`] for a connector without `session` auth.
+#[cfg(test)]
 pub(crate) fn plan(
     ctx: &ServerContext,
     manifest: &Manifest,
     dest: Dest<'_>,
     req: host::Request,
 ) -> Result<Planned, String> {
+    plan_with_session(ctx, manifest, dest, req, None)
+}
+
+/// Check `req` against the policy and build what to send; `session` is the current token for
+/// `session` auth. `Err` is the `denied` reason.
+pub(crate) fn plan_with_session(
+    ctx: &ServerContext,
+    manifest: &Manifest,
+    dest: Dest<'_>,
+    req: host::Request,
+    session: Option<&str>,
+) -> Result<Planned, String> {
     let (base, credentials, insecure, public_only) = match dest {
         // The server's own base URL was typed by the admin: allowed wherever it points.
-        Dest::Server => {
+        Dest::Server | Dest::ServerBare => {
             let base =
                 parse_origin(&ctx.base_url).ok_or("the server URL is not a valid http(s) URL")?;
-            (base, true, ctx.accept_invalid_certs, false)
+            (base, dest == Dest::Server, ctx.accept_invalid_certs, false)
         }
         Dest::Extra(id) => {
             let declared = manifest
@@ -348,7 +372,7 @@ pub(crate) fn plan(
         return Err("the target contains `.` or `..` path segments (also percent-encoded)".into());
     }
     let origin = base.origin().ascii_serialization();
-    let prefix = if dest == Dest::Server {
+    let prefix = if matches!(dest, Dest::Server | Dest::ServerBare) {
         base.path().trim_end_matches('/')
     } else {
         ""
@@ -364,7 +388,7 @@ pub(crate) fn plan(
     }
 
     let credential = if credentials {
-        credential_for(ctx, &manifest.auth)
+        credential_for(ctx, &manifest.auth, session)
     } else {
         Credential::None
     };
@@ -428,9 +452,27 @@ pub(crate) fn plan(
 
 /// The credential to inject, or none when a referenced secret is not configured (the server
 /// then answers 401 and the connector reports `unauthorized`).
-fn credential_for(ctx: &ServerContext, auth: &AuthScheme) -> Credential {
+fn credential_for(ctx: &ServerContext, auth: &AuthScheme, session: Option<&str>) -> Credential {
     match auth {
         AuthScheme::None => Credential::None,
+        AuthScheme::Session {
+            header,
+            value_template,
+            ..
+        } => {
+            let value =
+                session.and_then(|token| fill_template(value_template, |_| Some(token.to_owned())));
+            match (
+                HeaderName::from_bytes(header.as_bytes()),
+                value.map(|v| HeaderValue::from_str(&v)),
+            ) {
+                (Ok(name), Some(Ok(mut value))) => {
+                    value.set_sensitive(true);
+                    Credential::Header(name, value)
+                }
+                _ => Credential::None,
+            }
+        }
         AuthScheme::Header {
             name,
             value_template,
@@ -649,7 +691,51 @@ impl CallState {
                 "no network access while the plugin is being loaded".into(),
             )));
         };
-        let planned = match plan(&ctx, &manifest, dest, req) {
+        // `session` auth: the token of this server, signing in first when there is none.
+        let session = match self.session_for(&ctx, &manifest, dest).await {
+            Ok(session) => session,
+            Err(SessionFailure::Answer(response)) => return Ok(Ok(response)),
+            Err(SessionFailure::Http(e)) => return Ok(Err(e)),
+        };
+        let retry = session.as_ref().map(|_| req.clone());
+        let response = match self
+            .plan_and_send(&ctx, &manifest, dest, req, session.as_ref())
+            .await
+        {
+            Ok(response) => response,
+            Err(e) => return Ok(Err(e)),
+        };
+        // A 401 with a session token: the session ended on the server. Sign in again once and
+        // repeat the request (a 401 means the server did not act on it).
+        let (Some((key, _)), Some(req)) = (session, retry) else {
+            return Ok(Ok(response));
+        };
+        if response.status != 401 {
+            return Ok(Ok(response));
+        }
+        self.io.http.forget_session(&key);
+        let session = match self.sign_in(&ctx, &manifest, key).await {
+            Ok(session) => session,
+            Err(SessionFailure::Answer(response)) => return Ok(Ok(response)),
+            Err(SessionFailure::Http(e)) => return Ok(Err(e)),
+        };
+        Ok(self
+            .plan_and_send(&ctx, &manifest, dest, req, Some(&session))
+            .await)
+    }
+
+    /// Check a request against the policy and send it. A refusal costs budget and is logged
+    /// (at most a few per call).
+    async fn plan_and_send(
+        &mut self,
+        ctx: &ServerContext,
+        manifest: &Manifest,
+        dest: Dest<'_>,
+        req: host::Request,
+        session: Option<&([u8; 32], Arc<str>)>,
+    ) -> Result<host::Response, HttpError> {
+        let token = session.map(|(_, token)| &**token);
+        let planned = match plan_with_session(ctx, manifest, dest, req, token) {
             Ok(p) => p,
             Err(reason) => {
                 // A denied request costs budget like a sent one, and only the first few of a
@@ -667,10 +753,8 @@ impl CallState {
                     ),
                     _ => tracing::debug!(plugin = %plugin, %reason, "plugin request denied"),
                 }
-                if let Err(e) = self.io.budget.take() {
-                    return Ok(Err(e));
-                }
-                return Ok(Err(HttpError::Denied(reason)));
+                self.io.budget.take()?;
+                return Err(HttpError::Denied(reason));
             }
         };
         let shared = self.io.http.clone();
@@ -678,7 +762,153 @@ impl CallState {
         let response = send(&shared, &mut self.io.budget, &plugin, planned).await;
         // The wait was not guest CPU time: the guest resumes here.
         self.cpu_resume();
-        Ok(response)
+        response
+    }
+
+    /// The session token for a request to `dest`, when the connector uses `session` auth and
+    /// the request carries credentials: the cached one, or a new sign-in.
+    async fn session_for(
+        &mut self,
+        ctx: &ServerContext,
+        manifest: &Manifest,
+        dest: Dest<'_>,
+    ) -> Result<Option<([u8; 32], Arc<str>)>, SessionFailure> {
+        let AuthScheme::Session { .. } = manifest.auth else {
+            return Ok(None);
+        };
+        let credentials = match dest {
+            Dest::Server => true,
+            Dest::ServerBare => false,
+            Dest::Extra(id) => manifest.extra_host(id).is_some_and(|h| h.send_credentials),
+        };
+        if !credentials {
+            return Ok(None);
+        }
+        let Some(key) = session_key(&self.io.plugin_id, ctx, manifest) else {
+            // A field the sign-in needs is not configured: send without, the server answers 401.
+            return Ok(None);
+        };
+        if let Some(token) = self.io.http.session(&key) {
+            return Ok(Some((key, token)));
+        }
+        self.sign_in(ctx, manifest, key).await.map(Some)
+    }
+
+    /// Sign in as the manifest's `session` auth says, and keep the token.
+    async fn sign_in(
+        &mut self,
+        ctx: &ServerContext,
+        manifest: &Manifest,
+        key: [u8; 32],
+    ) -> Result<([u8; 32], Arc<str>), SessionFailure> {
+        let AuthScheme::Session {
+            login_path,
+            token_pointer,
+            ..
+        } = &manifest.auth
+        else {
+            return Err(SessionFailure::Http(HttpError::Denied(
+                "the connector does not use session auth".into(),
+            )));
+        };
+        let body = session_body(ctx, manifest).ok_or_else(|| {
+            SessionFailure::Http(HttpError::Denied(
+                "a field the sign-in needs is not configured".into(),
+            ))
+        })?;
+        let login = host::Request {
+            method: Method::Post,
+            target: login_path.clone(),
+            headers: vec![
+                ("content-type".into(), "application/json".into()),
+                ("accept".into(), "application/json".into()),
+            ],
+            body: Some(body),
+        };
+        let response = self
+            .plan_and_send(ctx, manifest, Dest::ServerBare, login, None)
+            .await
+            .map_err(SessionFailure::Http)?;
+        if !(200..300).contains(&response.status) {
+            // The server refused the sign-in (401 for wrong credentials): the plugin sees that
+            // answer, and reports it as it would a refused credential.
+            return Err(SessionFailure::Answer(response));
+        }
+        let token = serde_json::from_slice::<serde_json::Value>(&response.body)
+            .ok()
+            .and_then(|v| {
+                v.pointer(token_pointer)
+                    .and_then(|t| t.as_str())
+                    .map(str::to_owned)
+            })
+            .filter(|t| !t.is_empty() && t.len() <= 8192)
+            .ok_or_else(|| {
+                SessionFailure::Http(HttpError::Transport(format!(
+                    "the server's sign-in answer has no session token at `{token_pointer}`"
+                )))
+            })?;
+        let token: Arc<str> = Arc::from(token);
+        self.io.http.keep_session(key, token.clone());
+        Ok((key, token))
+    }
+}
+
+/// Why a `session` sign-in gave no token.
+enum SessionFailure {
+    /// The server answered the sign-in with a refusal, handed to the plugin as the answer.
+    Answer(host::Response),
+    /// No answer.
+    Http(HttpError),
+}
+
+/// The JSON body of the `session` sign-in, from the server's configuration and secrets; `None`
+/// when a field is not configured.
+fn session_body(ctx: &ServerContext, manifest: &Manifest) -> Option<Vec<u8>> {
+    let AuthScheme::Session { body_fields, .. } = &manifest.auth else {
+        return None;
+    };
+    let mut body = serde_json::Map::new();
+    for (member, key) in body_fields {
+        let value = match ctx.secrets.get(key) {
+            Some(secret) => secret.expose().to_owned(),
+            None => ctx.config.get(key)?.clone(),
+        };
+        body.insert(member.clone(), serde_json::Value::String(value));
+    }
+    serde_json::to_vec(&body).ok()
+}
+
+/// The cache key of a server's session: a hash of the plugin, the server's URL and the sign-in
+/// body, so changed credentials or another server never reuse a token.
+fn session_key(plugin: &str, ctx: &ServerContext, manifest: &Manifest) -> Option<[u8; 32]> {
+    use sha2::Digest;
+    let body = session_body(ctx, manifest)?;
+    let mut hash = sha2::Sha256::new();
+    for part in [plugin.as_bytes(), ctx.base_url.as_bytes(), &body] {
+        hash.update((part.len() as u64).to_le_bytes());
+        hash.update(part);
+    }
+    Some(hash.finalize().into())
+}
+
+impl HttpShared {
+    fn session(&self, key: &[u8; 32]) -> Option<Arc<str>> {
+        self.sessions.lock().ok()?.get(key).cloned()
+    }
+
+    fn keep_session(&self, key: [u8; 32], token: Arc<str>) {
+        if let Ok(mut sessions) = self.sessions.lock() {
+            if sessions.len() >= MAX_SESSIONS {
+                sessions.clear();
+            }
+            sessions.insert(key, token);
+        }
+    }
+
+    fn forget_session(&self, key: &[u8; 32]) {
+        if let Ok(mut sessions) = self.sessions.lock() {
+            sessions.remove(key);
+        }
     }
 }
 
@@ -722,6 +952,14 @@ impl host::HostServer for CallState {
         self.outbound(handle, Dest::Server, req).await
     }
 
+    async fn request_without_credentials(
+        &mut self,
+        handle: Resource<ServerHandle>,
+        req: host::Request,
+    ) -> wasmtime::Result<Result<host::Response, HttpError>> {
+        self.outbound(handle, Dest::ServerBare, req).await
+    }
+
     async fn fetch(
         &mut self,
         handle: Resource<ServerHandle>,
@@ -760,6 +998,7 @@ mod tests {
                 purpose: "x".into(),
             }],
             brand: Brand::default(),
+            join_help: Default::default(),
         }
     }
 

@@ -466,7 +466,7 @@ impl Loader {
             },
         };
         match call::run(setup, None, Op::Describe).await {
-            Ok(Ok(Reply::Manifest(m))) => m.try_into().map_err(LoadError::new),
+            Ok(Ok(Reply::Manifest(m))) => (*m).try_into().map_err(LoadError::new),
             Ok(Ok(_)) | Ok(Err(_)) => {
                 Err(LoadError::new("describe() returned something unexpected"))
             }

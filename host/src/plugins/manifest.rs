@@ -188,6 +188,20 @@ pub(crate) fn validate(m: &Manifest, interfaces: Interfaces) -> Result<(), Strin
                 ));
             }
         }
+        AuthScheme::Session {
+            login_path,
+            body_fields,
+            token_pointer,
+            header,
+            value_template,
+        } => validate_session(
+            m,
+            login_path,
+            body_fields,
+            token_pointer,
+            header,
+            value_template,
+        )?,
     }
 
     let mut hosts = HashSet::new();
@@ -233,13 +247,105 @@ pub(crate) fn validate(m: &Manifest, interfaces: Interfaces) -> Result<(), Strin
     {
         return Err("brand icon is larger than 64 KiB".into());
     }
+    for (name, url) in [
+        ("apps_url", &m.join_help.apps_url),
+        ("web_url", &m.join_help.web_url),
+    ] {
+        if let Some(url) = url
+            && !is_https_url(url)
+        {
+            return Err(format!(
+                "join help `{name}` `{}` is not an https URL",
+                url.escape_debug()
+            ));
+        }
+    }
+    if let Some(key) = &m.join_help.address_field
+        && m.config_field(key).is_none_or(|f| f.kind != ValueKind::Url)
+    {
+        return Err(format!(
+            "join help `address_field` names `{}`, which is not a url config field",
+            key.escape_debug()
+        ));
+    }
+    Ok(())
+}
+
+/// An absolute `https` URL without credentials, at most 512 characters.
+fn is_https_url(s: &str) -> bool {
+    s.len() <= 512
+        && reqwest::Url::parse(s).is_ok_and(|url| {
+            url.scheme() == "https"
+                && url.host_str().is_some()
+                && url.username().is_empty()
+                && url.password().is_none()
+        })
+}
+
+/// The rules of a `session` auth scheme: a path to sign in at, body members taken from config
+/// fields (at least one secret), a JSON pointer, and a header template around `{token}`.
+fn validate_session(
+    m: &Manifest,
+    login_path: &str,
+    body_fields: &[(String, String)],
+    token_pointer: &str,
+    header: &str,
+    value_template: &str,
+) -> Result<(), String> {
+    if !login_path.starts_with('/') || login_path.starts_with("//") || login_path.len() > 512 {
+        return Err(format!(
+            "the session sign-in path `{}` must be a path starting with `/`",
+            login_path.escape_debug()
+        ));
+    }
+    let mut members = HashSet::new();
+    let mut secrets = 0;
+    for (member, key) in body_fields {
+        if member.is_empty() || !members.insert(member.as_str()) {
+            return Err(format!(
+                "the session body member `{}` is empty or listed twice",
+                member.escape_debug()
+            ));
+        }
+        match m.config_field(key) {
+            None => {
+                return Err(format!(
+                    "the session body member `{}` takes `{}`, which is not a config field",
+                    member.escape_debug(),
+                    key.escape_debug()
+                ));
+            }
+            Some(f) if f.kind == ValueKind::Secret => secrets += 1,
+            Some(_) => {}
+        }
+    }
+    if secrets == 0 {
+        return Err("the session sign-in sends no secret field".into());
+    }
+    if !token_pointer.starts_with('/') {
+        return Err(format!(
+            "the session token pointer `{}` is not a JSON pointer (it starts with `/`)",
+            token_pointer.escape_debug()
+        ));
+    }
+    if reqwest::header::HeaderName::from_bytes(header.as_bytes()).is_err() {
+        return Err(format!(
+            "session header name `{}` is not a valid header name",
+            header.escape_debug()
+        ));
+    }
+    if template_keys(value_template).as_deref() != Some(&["token".to_owned()][..]) {
+        return Err(
+            "the session header template must contain `{token}` and nothing else in braces".into(),
+        );
+    }
     Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::plugins::types::{Brand, ConfigField, ExtraHost, PermissionDef, Value};
+    use crate::plugins::types::{Brand, ConfigField, ExtraHost, JoinHelp, PermissionDef, Value};
 
     fn good() -> Manifest {
         Manifest {
@@ -278,6 +384,7 @@ mod tests {
                 color: Some("#aa00FF".into()),
                 icon_svg: None,
             },
+            join_help: JoinHelp::default(),
         }
     }
 
@@ -331,6 +438,85 @@ mod tests {
             refused(|m| m.config[0].default_value = Some(Value::Text("x".into())))
                 .contains("secret")
         );
+    }
+
+    fn session() -> AuthScheme {
+        AuthScheme::Session {
+            login_path: "/auth/login".into(),
+            body_fields: vec![("password".into(), "api_key".into())],
+            token_pointer: "/token".into(),
+            header: "x-nd-authorization".into(),
+            value_template: "Bearer {token}".into(),
+        }
+    }
+
+    #[test]
+    fn session_auth_signs_in_with_a_secret_and_sends_the_token() {
+        let mut m = good();
+        m.auth = session();
+        validate(&m, ALL).unwrap();
+        let with = |f: fn(&mut AuthScheme)| {
+            refused(|m| {
+                m.auth = session();
+                f(&mut m.auth);
+            })
+        };
+        macro_rules! field {
+            ($name:ident, $value:expr) => {
+                |a: &mut AuthScheme| {
+                    if let AuthScheme::Session { $name, .. } = a {
+                        *$name = $value;
+                    }
+                }
+            };
+        }
+        assert!(with(field!(login_path, "https://evil.test/x".into())).contains("sign-in path"));
+        assert!(with(field!(body_fields, vec![])).contains("no secret"));
+        assert!(
+            with(field!(body_fields, vec![("user".into(), "nope".into())]))
+                .contains("not a config field")
+        );
+        assert!(
+            with(field!(
+                body_fields,
+                vec![
+                    ("p".into(), "api_key".into()),
+                    ("p".into(), "api_key".into())
+                ]
+            ))
+            .contains("twice")
+        );
+        assert!(with(field!(token_pointer, "token".into())).contains("JSON pointer"));
+        assert!(with(field!(header, "bad header".into())).contains("header name"));
+        assert!(with(field!(value_template, "Bearer {api_key}".into())).contains("{token}"));
+    }
+
+    #[test]
+    fn join_help_links_are_https_and_the_address_is_a_url_field() {
+        let mut m = good();
+        m.config.push(ConfigField {
+            key: "member_url".into(),
+            label: "Address".into(),
+            help: None,
+            kind: ValueKind::Url,
+            required: false,
+            default_value: None,
+        });
+        m.join_help = JoinHelp {
+            apps_url: Some("https://jellyfin.org/downloads/".into()),
+            web_url: None,
+            address_field: Some("member_url".into()),
+        };
+        validate(&m, ALL).unwrap();
+        let mut bad = m.clone();
+        bad.join_help.apps_url = Some("javascript:alert(1)".into());
+        assert!(validate(&bad, ALL).unwrap_err().contains("apps_url"));
+        let mut bad = m.clone();
+        bad.join_help.web_url = Some("http://app.example".into());
+        assert!(validate(&bad, ALL).unwrap_err().contains("web_url"));
+        let mut bad = m;
+        bad.join_help.address_field = Some("api_key".into());
+        assert!(validate(&bad, ALL).unwrap_err().contains("address_field"));
     }
 
     #[test]

@@ -5,7 +5,8 @@
 use super::load::{LoadTimings, LoadedPlugin, Source};
 use super::registry::{self, FileError, PendingApproval};
 use super::types::{
-    AuthScheme, Brand, Capability, ConfigField, ExtraHost, JoinFlow, Manifest, PermissionDef,
+    AuthScheme, Brand, Capability, ConfigField, ExtraHost, JoinFlow, JoinHelp, Manifest,
+    PermissionDef,
 };
 use chrono::SecondsFormat;
 use serde::Serialize;
@@ -127,6 +128,8 @@ pub struct PluginStatus {
     pub extra_hosts: Vec<ExtraHost>,
     /// Colours and icon.
     pub brand: Option<Brand>,
+    /// Getting started, for the invitee's result page.
+    pub join_help: Option<JoinHelp>,
     /// Hex SHA-256 of the component.
     pub sha256: Option<String>,
     /// When this version was loaded, RFC 3339.
@@ -183,6 +186,7 @@ pub(crate) fn status_of(id: &str, slot: &registry::Slot, errors: &[FileError]) -
         auth: Some(m.auth.clone()),
         extra_hosts: m.extra_hosts.clone(),
         brand: Some(m.brand.clone()),
+        join_help: Some(m.join_help.clone()),
         sha256: Some(p.sha256.clone()),
         loaded_at: Some(p.loaded_at.to_rfc3339_opts(SecondsFormat::Secs, true)),
         calls: slot.calls.load(Ordering::Relaxed),
@@ -219,6 +223,7 @@ impl PluginStatus {
             auth: None,
             extra_hosts: Vec::new(),
             brand: None,
+            join_help: None,
             sha256: None,
             loaded_at: None,
             calls: 0,

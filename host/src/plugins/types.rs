@@ -258,6 +258,31 @@ pub enum AuthScheme {
         /// The secret field.
         field: String,
     },
+    /// A session token the host gets by signing in with the configured fields, kept in memory
+    /// and sent as a header; on a 401 the host signs in again once.
+    Session {
+        /// Path of the sign-in `POST`, relative to the base URL.
+        login_path: String,
+        /// The JSON object sent: (member name, config field key); each value a JSON string.
+        body_fields: Vec<(String, String)>,
+        /// JSON pointer to the token in the answer.
+        token_pointer: String,
+        /// The header carrying the token.
+        header: String,
+        /// Its value; `{token}` is replaced by the token.
+        value_template: String,
+    },
+}
+
+/// Getting started on a server of this kind, for the invitee's result page.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Default, utoipa::ToSchema)]
+pub struct JoinHelp {
+    /// Where the apps are listed (`https`).
+    pub apps_url: Option<String>,
+    /// Where members sign in on the web, when it is one place for every server (`https`).
+    pub web_url: Option<String>,
+    /// The `url` configuration field holding the address members use.
+    pub address_field: Option<String>,
 }
 
 /// A host other than the configured server that the plugin may reach.
@@ -307,6 +332,8 @@ pub struct Manifest {
     pub extra_hosts: Vec<ExtraHost>,
     /// Colours and icon.
     pub brand: Brand,
+    /// Getting started, for the invitee's result page.
+    pub join_help: JoinHelp,
 }
 
 impl Manifest {

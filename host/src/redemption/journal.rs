@@ -121,7 +121,7 @@ pub(super) fn nothing_made(error: &CallError) -> bool {
         CallError::Connector { error, .. } => matches!(
             error,
             ConnectorError::Unauthorized
-                | ConnectorError::Forbidden
+                | ConnectorError::Forbidden(_)
                 | ConnectorError::NotFound(_)
                 | ConnectorError::UsernameTaken
                 | ConnectorError::InvalidInput(_)

@@ -147,6 +147,13 @@ impl Connector for Audiobookshelf {
                 ),
         )
         .with_auth(AuthScheme::header("Authorization", "Bearer {api_token}"))
+        .with_member_address_field(
+            "member_url",
+            "Address for members",
+            "The address your members open to reach Audiobookshelf, e.g. https://abs.example.com. It is shown to \
+             invitees when their account is ready; leave it empty when the URL above is not \
+             meant for them.",
+        )
         .with_color("#232323");
         PERMISSIONS
             .iter()
@@ -166,7 +173,7 @@ impl Connector for Audiobookshelf {
         }
         let users: Result<Vec<User>> = server.get_list("/api/users");
         match users {
-            Err(Error::Forbidden) => {
+            Err(Error::Forbidden(_)) => {
                 return Err(Error::InvalidInput(
                     "the API token does not belong to an Audiobookshelf administrator".into(),
                 ));

@@ -217,6 +217,14 @@ impl Connector for Emby {
                 ),
         )
         .with_auth(AuthScheme::header("X-Emby-Token", "{api_key}"))
+        .with_member_address_field(
+            "member_url",
+            "Address for members",
+            "The address your members open to reach Emby, e.g. https://emby.example.com. It is shown to \
+             invitees when their account is ready; leave it empty when the URL above is not \
+             meant for them.",
+        )
+        .with_apps_url("https://emby.media/download.html")
         .with_color("#52b54b");
         FLAGS
             .iter()

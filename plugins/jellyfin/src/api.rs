@@ -196,7 +196,10 @@ mod tests {
         };
         assert!(status(204, "").is_ok());
         assert_eq!(status(401, "").unwrap_err(), Error::Unauthorized);
-        assert_eq!(status(403, "").unwrap_err(), Error::Forbidden);
+        assert_eq!(
+            status(403, "").unwrap_err(),
+            Error::Forbidden("the server does not allow the request for these credentials".into())
+        );
         assert_eq!(
             status(404, "").unwrap_err(),
             Error::NotFound("the user".into())

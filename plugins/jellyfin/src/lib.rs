@@ -28,6 +28,9 @@ zondarr_plugin_sdk::export!(Jellyfin);
 /// Name and device the connector signs in as, in Jellyfin's device list.
 const CLIENT: &str = "Zondarr";
 
+/// The config field with the address members use.
+const MEMBER_ADDRESS: &str = "member_url";
+
 const EMBY: &str = "the server at this URL is Emby, not Jellyfin; this connector only manages \
                     Jellyfin servers";
 
@@ -63,6 +66,14 @@ impl Connector for Jellyfin {
             "Authorization",
             "MediaBrowser Token=\"{api_key}\"",
         ))
+        .with_member_address_field(
+            MEMBER_ADDRESS,
+            "Address for members",
+            "The address your members type into their Jellyfin apps, e.g. \
+             https://jellyfin.example.com. It is shown to invitees when their account is ready; \
+             leave it empty when the URL above is not meant for them.",
+        )
+        .with_apps_url("https://jellyfin.org/downloads/")
         .with_color("#aa5cc3");
         policy::definitions().fold(manifest, Manifest::with_permission)
     }
@@ -170,7 +181,11 @@ impl Connector for Jellyfin {
             }
             // Refused before anything was created.
             Ok(response) if response.status() == 401 => return Err(Error::Unauthorized),
-            Ok(response) if response.status() == 403 => return Err(Error::Forbidden),
+            Ok(response) if response.status() == 403 => {
+                return Err(Error::Forbidden(
+                    "the API key may not create users on this Jellyfin server".into(),
+                ));
+            }
             Ok(response) => api::check(response, &label, "the Jellyfin user-creation endpoint")
                 .and_then(|response| api::decode::<api::User>(&response, &label)),
             Err(err) => Err(err),
@@ -284,8 +299,8 @@ impl Connector for Jellyfin {
             return Err(Error::Unauthorized);
         }
         // A sign-in must carry the client fields and no token: Jellyfin answers 400 without
-        // Client, Device, DeviceId and Version, and the API key must not turn this into an
-        // admin call.
+        // Client, Device, DeviceId and Version, and the API key must not ride along (it is sent
+        // without the server's credentials).
         let authorization = format!(
             "MediaBrowser Client=\"{}\", Device=\"{}\", DeviceId=\"{}\", Version=\"{}\"",
             CLIENT,
@@ -297,8 +312,11 @@ impl Connector for Jellyfin {
         let request = Request::post("/Users/AuthenticateByName")
             .header("Authorization", authorization)
             .json(&body)?;
-        let result: api::AuthenticationResult =
-            api::fetch_json(server, request, "the Jellyfin sign-in endpoint")?;
+        let label = api::describe(&request);
+        let response =
+            server.request_without_credentials(request.header("Accept", "application/json"))?;
+        let response = api::check(response, &label, "the Jellyfin sign-in endpoint")?;
+        let result: api::AuthenticationResult = api::decode(&response, &label)?;
         let user = result.user.ok_or_else(|| {
             Error::InvalidResponse("Jellyfin accepted the sign-in but sent no user".into())
         })?;
@@ -318,7 +336,10 @@ fn log_out(server: &Server<'_>, token: &str) {
         "Authorization",
         format!("MediaBrowser Token=\"{}\"", percent_encode(token)),
     );
-    if let Err(err) = api::send(server, request, "the Jellyfin session") {
+    let outcome = server
+        .request_without_credentials(request)
+        .and_then(|response| api::check(response, "POST /Sessions/Logout", "the Jellyfin session"));
+    if let Err(err) = outcome {
         zondarr_plugin_sdk::warn!("could not log out the sign-in session: {err}");
     }
 }

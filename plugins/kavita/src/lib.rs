@@ -273,6 +273,13 @@ impl Connector for Kavita {
                 ),
         )
         .with_auth(AuthScheme::query("apiKey", "api_key"))
+        .with_member_address_field(
+            "member_url",
+            "Address for members",
+            "The address your members open to reach Kavita, e.g. https://kavita.example.com. It is shown to \
+             invitees when their account is ready; leave it empty when the URL above is not \
+             meant for them.",
+        )
         .with_color("#4ac694");
         ROLES
             .iter()
@@ -287,7 +294,7 @@ impl Connector for Kavita {
         let session = Session::open(server)?;
         // Only an administrator may list users; anyone else gets 403 here.
         match session.members(false) {
-            Err(Error::Forbidden) => {
+            Err(Error::Forbidden(_)) => {
                 return Err(Error::InvalidInput(
                     "the API key does not belong to a Kavita administrator; use an \
                      administrator's key"

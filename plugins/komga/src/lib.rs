@@ -178,6 +178,13 @@ impl Connector for Komga {
                 ),
         )
         .with_auth(AuthScheme::header("X-API-Key", "{api_key}"))
+        .with_member_address_field(
+            "member_url",
+            "Address for members",
+            "The address your members open to reach Komga, e.g. https://komga.example.com. It is shown to \
+             invitees when their account is ready; leave it empty when the URL above is not \
+             meant for them.",
+        )
         .with_color("#005ed3");
         ROLES
             .iter()

@@ -170,12 +170,19 @@ impl Connector for Navidrome {
                 ),
         )
         .with_auth(AuthScheme::header("Remote-User", "{admin_user}"))
+        .with_member_address_field(
+            "member_url",
+            "Address for members",
+            "The address your members open to reach Navidrome, e.g. https://music.example.com. It is shown to \
+             invitees when their account is ready; leave it empty when the URL above is not \
+             meant for them.",
+        )
         .with_color("#0084ff")
     }
 
     fn test_connection(server: &Server<'_>) -> Result<ServerInfo> {
         users(server).map_err(|error| match error {
-            Error::Forbidden => Error::InvalidInput(
+            Error::Forbidden(_) => Error::InvalidInput(
                 "the user Zondarr acts as is not a Navidrome administrator".into(),
             ),
             other => other,

@@ -93,7 +93,7 @@ pub fn check(response: Response, what: &str) -> Result<Response> {
     let status = response.status();
     Err(match status {
         401 => Error::Unauthorized,
-        403 => Error::Forbidden,
+        403 => Error::Forbidden(format!("Plex does not let this token reach {what}")),
         404 => Error::NotFound(what.to_owned()),
         429 => Error::RateLimited(
             response
@@ -231,7 +231,10 @@ mod tests {
     fn statuses_map_to_typed_errors() {
         let err = |response: Response| check(response, "the users").unwrap_err();
         assert_eq!(err(Response::new(401)), Error::Unauthorized);
-        assert_eq!(err(Response::new(403)), Error::Forbidden);
+        assert_eq!(
+            err(Response::new(403)),
+            Error::Forbidden("Plex does not let this token reach the users".into())
+        );
         assert_eq!(err(Response::new(404)), Error::NotFound("the users".into()));
         assert_eq!(
             err(Response::new(429).with_header("Retry-After", "12")),

@@ -98,6 +98,8 @@ impl Connector for Plex {
             PermissionDef::text(FILTER_MUSIC, "Music filter")
                 .with_description("Limit the music this account hears (empty: the server's default filter)."),
         )
+        .with_apps_url("https://www.plex.tv/apps-devices/")
+        .with_web_url("https://app.plex.tv/")
         .with_color("#e5a00d")
     }
 

@@ -101,6 +101,15 @@ pub(super) async fn jellyfin_with_wizards(w: &World, viewport: Viewport, js: boo
     p.click("#next").await;
     p.wait_path("/done").await;
     assert!(p.text(".username").await.contains(&username));
+    // How to sign in comes from the connector's manifest: the address the admin gave for
+    // members (never the server URL the daemon uses) and the apps page.
+    assert_eq!(p.text(".address").await, super::MEMBER_URL);
+    let page = p.client.source().await.unwrap();
+    assert!(page.contains("https://jellyfin.org/downloads/"));
+    assert!(
+        !page.contains(w.jellyfin.base_url()),
+        "the internal URL is not shown"
+    );
     p.check("done").await;
     p.close().await;
 

@@ -31,6 +31,9 @@ const CHROMIUM: &str = "/usr/bin/chromium";
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 /// How many browser sessions run at once (the machine has two cores).
 const PARALLEL: usize = 3;
+/// The address members use for the Jellyfin server, as the admin gave it (the result page shows
+/// it instead of the fake's loopback URL).
+pub(super) const MEMBER_URL: &str = "https://jellyfin.example.org";
 
 fn workspace() -> PathBuf {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
@@ -467,7 +470,7 @@ async fn setup(driver: String, axe: String) -> (Daemon, World) {
         axe: Arc::new(axe),
     };
     world.jellyfin_server = world
-        .admin("/servers", json!({ "name": "Home", "kind": "jellyfin", "url": world.jellyfin.base_url(), "config": { "api_key": world.jellyfin.api_key() } }))
+        .admin("/servers", json!({ "name": "Home", "kind": "jellyfin", "url": world.jellyfin.base_url(), "config": { "api_key": world.jellyfin.api_key(), "member_url": MEMBER_URL } }))
         .await["id"]
         .as_i64()
         .unwrap();

@@ -56,7 +56,13 @@ async fn statuses_map_to_typed_errors() {
         (502, ConnectorError::RemoteStatus(502)),
         (503, ConnectorError::RemoteStatus(503)),
         (401, ConnectorError::Unauthorized),
-        (403, ConnectorError::Forbidden),
+        (
+            403,
+            ConnectorError::Forbidden(
+                "the server does not allow GET /Users for these credentials: Error processing request."
+                    .into(),
+            ),
+        ),
         (429, ConnectorError::RateLimited(None)),
     ];
     for (status, expected) in cases {
@@ -84,7 +90,10 @@ async fn statuses_map_to_typed_errors() {
             .set_password(PLUGIN, &h.ctx, &user, &SecretString::new("x"))
             .await,
     );
-    assert_eq!(error, ConnectorError::Forbidden);
+    assert!(
+        matches!(&error, ConnectorError::Forbidden(m) if m.contains("/Users/Password")),
+        "a 403 names the refused request: {error:?}"
+    );
     h.finish();
 }
 

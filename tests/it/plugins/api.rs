@@ -70,7 +70,7 @@ async fn the_daemon_lists_reloads_and_refuses_plugins_over_its_api() {
         .expect("fixture listed");
     assert_eq!(fixture_item["state"], "loaded");
     assert_eq!(fixture_item["version"], "0.1.0");
-    assert_eq!(fixture_item["contract_version"], "0.2.0");
+    assert_eq!(fixture_item["contract_version"], "0.3.0");
     assert_eq!(
         fixture_item["source"],
         json!({"kind": "folder", "file": "fixture.wasm"})
@@ -215,15 +215,15 @@ async fn plugin_check_prints_the_manifest_or_the_exact_refusal() {
         .expect("check the fixture");
     for needle in [
         "OK, the daemon would load this plugin",
-        "contract:     zondarr:connector@0.2.0",
+        "contract:     zondarr:connector@0.3.0",
         "id:           fixture",
         "version:      0.1.0",
         "interfaces:   connector, oauth, auth",
         "auth:         header X-Fixture-Token: {api_key}",
         "echo http://127.0.0.1:9",
-        "zondarr:connector/host@0.2.0",
+        "zondarr:connector/host@0.3.0",
         "wasi:",
-        "zondarr:connector/connector@0.2.0",
+        "zondarr:connector/connector@0.3.0",
     ] {
         assert!(out.contains(needle), "missing {needle:?} in:\n{out}");
     }

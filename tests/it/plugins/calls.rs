@@ -108,7 +108,7 @@ async fn fixture_serves_every_operation_through_the_host_imports() {
     let status = host.status("fixture").expect("status");
     assert_eq!(status.state, PluginState::Loaded);
     assert_eq!(status.version.as_deref(), Some("0.1.0"));
-    assert_eq!(status.contract_version.as_deref(), Some("0.2.0"));
+    assert_eq!(status.contract_version.as_deref(), Some("0.3.0"));
     assert_eq!(
         status.source,
         SourceView::Folder {

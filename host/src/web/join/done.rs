@@ -11,6 +11,10 @@ pub struct Receipt {
     c: String,
     /// Accounts: server name, connector id, username.
     a: Vec<(String, String, String)>,
+    /// The address members use for each account's server, when the admin gave one (same order
+    /// as `a`; absent in receipts made before it existed).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    d: Vec<Option<String>>,
     /// When access ends.
     e: Option<String>,
     /// Until when the receipt may be shown (ms since the epoch).
@@ -32,6 +36,11 @@ impl Receipt {
                 .accounts
                 .iter()
                 .map(|a| (a.server.clone(), a.kind.clone(), a.username.clone()))
+                .collect(),
+            d: redeemed
+                .accounts
+                .iter()
+                .map(|a| a.address.clone())
                 .collect(),
             e: redeemed.expires_at.clone(),
             x: wizard::now_ms() + RECEIPT_TTL_MS,
@@ -69,8 +78,12 @@ struct AccountView {
     username: String,
     /// How to sign in there (from the catalogue, per connector).
     how: String,
-    /// Where to get the apps.
-    apps: Option<&'static str>,
+    /// The address members use, when the admin gave one.
+    address: Option<String>,
+    /// Where to get the apps (the connector's `join-help`).
+    apps: Option<String>,
+    /// Where to sign in on the web, when it is one place for every server of the kind.
+    web: Option<String>,
 }
 
 /// The manifest of a loaded connector named by its id or its display name (a redemption's
@@ -84,16 +97,6 @@ fn manifest_of(state: &AppState, kind: &str) -> Option<crate::plugins::Manifest>
             .filter_map(|id| state.plugins().manifest(&id))
             .find(|m| m.name == kind)
     })
-}
-
-/// Where the apps of a connector kind are listed. The connector manifest has no field for this
-/// yet, so the two bundled kinds are known here; another kind shows no link.
-fn apps_url(kind: &str) -> Option<&'static str> {
-    match kind {
-        "jellyfin" => Some("https://jellyfin.org/downloads/"),
-        "plex" => Some("https://www.plex.tv/apps-devices/"),
-        _ => None,
-    }
 }
 
 #[derive(Template)]
@@ -120,17 +123,20 @@ pub(super) async fn done_page(
         return invalid(&ctx);
     };
     let t = &ctx.t;
+    let mut addresses = receipt.d.into_iter();
     let accounts = receipt
         .a
         .into_iter()
         .map(|(server, kind, username)| {
+            let address = addresses.next().flatten();
             let manifest = manifest_of(ctx.state(), &kind);
             let kind_name = manifest
                 .as_ref()
                 .map_or_else(|| kind.clone(), |m| m.name.clone());
-            let how = match manifest.as_ref().map(|m| m.join_flow) {
-                Some(JoinFlow::OauthLink) => t.t1("done-how-linked", "kind", &kind_name),
-                _ => t.t2(
+            let how = match (manifest.as_ref().map(|m| m.join_flow), &address) {
+                (Some(JoinFlow::OauthLink), _) => t.t1("done-how-linked", "kind", &kind_name),
+                (_, Some(_)) => t.t1("done-how-address", "kind", &kind_name),
+                (_, None) => t.t2(
                     "done-how-credentials",
                     "kind",
                     &kind_name,
@@ -138,8 +144,11 @@ pub(super) async fn done_page(
                     &server,
                 ),
             };
+            let help = manifest.map(|m| m.join_help).unwrap_or_default();
             AccountView {
-                apps: manifest.as_ref().and_then(|m| apps_url(&m.id)),
+                apps: help.apps_url,
+                web: help.web_url,
+                address,
                 server,
                 kind_name,
                 username,
