@@ -20,6 +20,7 @@
 
 pub mod admin;
 pub mod assets;
+pub mod field_messages;
 pub mod forms;
 pub mod i18n;
 pub mod join;
@@ -45,6 +46,7 @@ pub struct Web {
     catalogues: Arc<Catalogues>,
     assets: assets::Assets,
     once: forms::Once,
+    drafts: admin::drafts::Drafts,
 }
 
 impl std::fmt::Debug for Web {
@@ -61,6 +63,7 @@ impl Web {
             catalogues: Arc::new(Catalogues::load()),
             assets: assets::Assets::load(),
             once: forms::Once::default(),
+            drafts: admin::drafts::Drafts::default(),
         })
     }
 }
