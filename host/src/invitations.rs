@@ -677,7 +677,9 @@ mod tests {
     fn messages_are_trimmed_normalised_and_checked() {
         assert_eq!(check_message("  \n "), Ok(None));
         assert_eq!(
-            check_message("\r\n Welcome!\r\nSee you\n\n").unwrap().as_deref(),
+            check_message("\r\n Welcome!\r\nSee you\n\n")
+                .unwrap()
+                .as_deref(),
             Some("Welcome!\nSee you")
         );
         // e + combining acute becomes the single code point.

@@ -468,7 +468,12 @@ pub async fn set_permissions(
 }
 
 /// Set an account's password on its server (8 to 256 characters).
-pub async fn set_password(state: &AppState, actor: &Actor, id: i64, password: String) -> Result<()> {
+pub async fn set_password(
+    state: &AppState,
+    actor: &Actor,
+    id: i64,
+    password: String,
+) -> Result<()> {
     if !(8..=256).contains(&password.chars().count()) {
         return Err(Error::invalid(vec![FieldError::new(
             "password",
@@ -564,12 +569,7 @@ pub async fn update_identity(
         .db()
         .write(move |tx| {
             db::users::update_identity(tx, id, &name, email.as_deref())?;
-            Ok(actor.audit(
-                tx,
-                "identity.update",
-                Some(&format!("identity:{id}")),
-                None,
-            )?)
+            Ok(actor.audit(tx, "identity.update", Some(&format!("identity:{id}")), None)?)
         })
         .await?;
     identity(state, id).await

@@ -115,8 +115,7 @@ pub async fn password_sign_in(
         .check(ip.as_deref().unwrap_or("unknown"))
         .map_err(rate_limited)?;
     let username = username.trim().to_owned();
-    if username.is_empty() || username.len() > 128 || password.is_empty() || password.len() > 1024
-    {
+    if username.is_empty() || username.len() > 128 || password.is_empty() || password.len() > 1024 {
         return Err(invalid_credentials());
     }
     // Per account and address, like the password sign-in (see `auth::lock_key`).
@@ -242,10 +241,7 @@ pub async fn poll_link(
             "the sign-in expired or was refused; start again",
         )
     };
-    let pin = state
-        .security()
-        .link(challenge, id)
-        .ok_or_else(expired)?;
+    let pin = state.security().link(challenge, id).ok_or_else(expired)?;
     let (row, ctx) = sign_in_server(state, id, "oauth").await?;
     let account = match state
         .plugins()

@@ -6,7 +6,10 @@
 //! Both skins call these functions: the JSON API (`http::auth`, `http::external_login`) and the
 //! admin pages (`web::admin::sign_in`). Nothing here knows axum, cookies or JSON bodies.
 
-use super::{Admin, IssuedSession, audit_anonymous, check_locked, issue_session, password, record_failure, totp};
+use super::{
+    Admin, IssuedSession, audit_anonymous, check_locked, issue_session, password, record_failure,
+    totp,
+};
 use crate::crypto::{Purpose, random_token, token_hash};
 use crate::db::{self, audit::Outcome};
 use crate::error::{Error, ErrorCode, FieldError, Result};
@@ -34,7 +37,11 @@ pub async fn hash_blocking(state: &AppState, password_value: String) -> Result<S
         .map_err(Error::Internal)
 }
 
-pub async fn verify_blocking(state: &AppState, password_value: String, hash: String) -> Result<bool> {
+pub async fn verify_blocking(
+    state: &AppState,
+    password_value: String,
+    hash: String,
+) -> Result<bool> {
     state
         .security()
         .hashing

@@ -10,7 +10,7 @@ use crate::auth::sign_in::{
     password_sign_in, second_factor_sign_in, setup_admin, sign_in_step, sign_out,
 };
 use crate::auth::{Admin, ClientIp, password, totp};
-use crate::crypto::{Purpose, random_token, token_hash};
+use crate::crypto::Purpose;
 use crate::db::{self, audit::Outcome};
 use crate::error::{Error, ErrorCode, FieldError, Result, code};
 use crate::http::Routes;

@@ -182,7 +182,9 @@ async fn enable(
     admin: Admin,
     Path(id): Path<i64>,
 ) -> Result<Json<User>> {
-    Ok(Json(users::set_enabled(&state, &(&admin).into(), id, true).await?))
+    Ok(Json(
+        users::set_enabled(&state, &(&admin).into(), id, true).await?,
+    ))
 }
 
 /// Disable a user
@@ -201,7 +203,9 @@ async fn disable(
     admin: Admin,
     Path(id): Path<i64>,
 ) -> Result<Json<User>> {
-    Ok(Json(users::set_enabled(&state, &(&admin).into(), id, false).await?))
+    Ok(Json(
+        users::set_enabled(&state, &(&admin).into(), id, false).await?,
+    ))
 }
 
 /// Options of a user deletion.
@@ -412,9 +416,14 @@ async fn update_identity(
     Path(id): Path<i64>,
     Json(input): Json<IdentityPatch>,
 ) -> Result<Json<IdentityView>> {
-    let identity =
-        users::update_identity(&state, &(&admin).into(), id, input.display_name, input.email)
-            .await?;
+    let identity = users::update_identity(
+        &state,
+        &(&admin).into(),
+        id,
+        input.display_name,
+        input.email,
+    )
+    .await?;
     Ok(Json(identity.into()))
 }
 

@@ -55,8 +55,14 @@ const EXACT: &[(&str, &str)] = &[
         "fm-hidden-chars",
     ),
     ("must be 1 to 64 characters", "fm-length-64"),
-    ("must be 3 to 32 characters long", "fm-admin-username-length"),
-    ("must start with a letter or digit", "fm-admin-username-start"),
+    (
+        "must be 3 to 32 characters long",
+        "fm-admin-username-length",
+    ),
+    (
+        "must start with a letter or digit",
+        "fm-admin-username-start",
+    ),
     (
         "may contain only letters, digits, '_', '.' and '-'",
         "fm-admin-username-chars",
@@ -64,15 +70,12 @@ const EXACT: &[(&str, &str)] = &[
     ("must be at least 12 characters long", "fm-password-short"),
     ("must be at most 256 characters long", "fm-password-long"),
     ("is too common; choose another", "fm-password-common"),
-    ("is too easy to guess; choose another", "fm-password-guessable"),
     (
-        "must be an origin like https://host[:port]",
-        "fm-origin",
+        "is too easy to guess; choose another",
+        "fm-password-guessable",
     ),
-    (
-        "is not a host this connector declares",
-        "fm-unknown-host",
-    ),
+    ("must be an origin like https://host[:port]", "fm-origin"),
+    ("is not a host this connector declares", "fm-unknown-host"),
     ("no connector plugin is loaded", "fm-no-connector"),
     (
         "cannot be changed; add a new server instead",
@@ -84,7 +87,11 @@ const EXACT: &[(&str, &str)] = &[
 const WITH_NAME: &[(&str, &str, &str)] = &[
     ("is not a permission of ", " servers", "fm-not-a-permission"),
     ("is not a setting of ", " servers", "fm-not-a-setting"),
-    ("", " servers cannot check admin sign-ins", "fm-no-admin-login"),
+    (
+        "",
+        " servers cannot check admin sign-ins",
+        "fm-no-admin-login",
+    ),
     ("", " is required", "fm-required"),
 ];
 
@@ -115,9 +122,8 @@ pub fn translate(t: &Tr, message: &str) -> String {
     }
     if let Some(rest) = message.strip_prefix("library ") {
         for (sep, after, key) in LIBRARY {
-            if let Some((library, server)) = rest
-                .strip_suffix(after)
-                .and_then(|r| r.split_once(sep))
+            if let Some((library, server)) =
+                rest.strip_suffix(after).and_then(|r| r.split_once(sep))
             {
                 return t.t2(key, "library", library, "server", server);
             }
@@ -142,8 +148,12 @@ mod tests {
     fn the_domains_rules_are_translated() {
         let de = tr(Lang::De);
         let mut rules: Vec<String> = vec![
-            crate::invitations::check_custom_code("").unwrap_err().into(),
-            crate::invitations::check_custom_code("a b").unwrap_err().into(),
+            crate::invitations::check_custom_code("")
+                .unwrap_err()
+                .into(),
+            crate::invitations::check_custom_code("a b")
+                .unwrap_err()
+                .into(),
             crate::invitations::check_message("a\u{7}")
                 .unwrap_err()
                 .into(),
@@ -190,7 +200,10 @@ mod tests {
             }
             for (_, _, key) in LIBRARY {
                 let shown = t.t2(key, "library", "Films (3)", "server", "Home");
-                assert!(shown.contains("Films (3)") && shown.contains("Home"), "{shown}");
+                assert!(
+                    shown.contains("Films (3)") && shown.contains("Home"),
+                    "{shown}"
+                );
             }
         }
     }
@@ -203,14 +216,23 @@ mod tests {
             translate(&de, "is not a permission of Jellyfin servers"),
             "ist keine Berechtigung von Jellyfin-Servern"
         );
-        assert_eq!(translate(&en, "API key is required"), "This field is required.");
+        assert_eq!(
+            translate(&en, "API key is required"),
+            "This field is required."
+        );
         assert_eq!(
             translate(&de, "Unauthorized: the token was refused"),
             "Unauthorized: the token was refused"
         );
-        assert_eq!(translate(&de, "must be in the future"), "Muss in der Zukunft liegen.");
         assert_eq!(
-            translate(&de, "library Films (3) is no longer on server Home; choose another"),
+            translate(&de, "must be in the future"),
+            "Muss in der Zukunft liegen."
+        );
+        assert_eq!(
+            translate(
+                &de,
+                "library Films (3) is no longer on server Home; choose another"
+            ),
             "Die Bibliothek Films (3) ist nicht mehr auf dem Server Home; wähle eine andere."
         );
     }

@@ -808,7 +808,9 @@ mod tests {
         )
         .await;
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
-        assert!(body.contains("choose at least one server"), "{body}");
+        // The domain's rule, in the page's language (not the API's English text).
+        assert!(body.contains("Choose at least one server."), "{body}");
+        assert!(!body.contains("choose at least one server"), "{body}");
         assert!(
             body.contains("value=\"3\""),
             "the entered value is kept: {body}"

@@ -189,7 +189,8 @@ async fn journey(driver: String, axe: Arc<String>, viewport: Viewport) {
     p.click("input[id$='-allow_downloads']").await;
     p.fill("#max_uses", "5").await;
     p.fill("#note", "for the neighbours").await;
-    p.fill("#message", "Hi neighbours,\nsee you <i>soon</i>").await;
+    p.fill("#message", "Hi neighbours,\nsee you <i>soon</i>")
+        .await;
     p.click("#save").await;
     p.wait_path("created=1").await;
     assert!(p.text("#flash").await.contains("ready"));
@@ -385,7 +386,9 @@ async fn journey(driver: String, axe: Arc<String>, viewport: Viewport) {
     // "Sign in with your media server", once the admin allows it for the Jellyfin server.
     let db = rusqlite::Connection::open(daemon.data_dir.join("zondarr.db")).unwrap();
     let server: i64 = db
-        .query_row("SELECT id FROM servers ORDER BY id LIMIT 1", [], |r| r.get(0))
+        .query_row("SELECT id FROM servers ORDER BY id LIMIT 1", [], |r| {
+            r.get(0)
+        })
         .unwrap();
     p.click("#sign-out").await;
     p.wait_path("/admin/sign-in").await;
@@ -416,9 +419,10 @@ async fn journey(driver: String, axe: Arc<String>, viewport: Viewport) {
     p.click(&field("submit")).await;
     p.wait_path("/admin/servers").await;
     assert!(
-        p.text("#sign-out")
-            .await
-            .contains(&format!("{}@server{server}", zondarr_fakes::jellyfin::ADMIN_NAME)),
+        p.text("#sign-out").await.contains(&format!(
+            "{}@server{server}",
+            zondarr_fakes::jellyfin::ADMIN_NAME
+        )),
         "signed in as the server's administrator"
     );
     p.close().await;

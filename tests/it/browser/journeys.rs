@@ -254,7 +254,10 @@ pub(super) async fn mixed(w: &World, viewport: Viewport, js: bool) {
     p.check("mixed-done").await;
     p.close().await;
 
-    let jf = w.jellyfin.user(&username).expect("the account is on Jellyfin");
+    let jf = w
+        .jellyfin
+        .user(&username)
+        .expect("the account is on Jellyfin");
     assert!(w.jellyfin.check_password(&jf.id, "a-long-password-3"));
     let nd = w
         .navidrome

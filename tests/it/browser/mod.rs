@@ -493,10 +493,13 @@ async fn setup(driver: String, axe: String) -> (Daemon, World) {
         .as_i64()
         .unwrap();
     world.navidrome_server = world
-        .admin("/servers", json!({
-            "name": "Music", "kind": "navidrome", "url": world.navidrome.base_url(),
-            "config": { "admin_user": zondarr_fakes::navidrome::ADMIN_NAME }
-        }))
+        .admin(
+            "/servers",
+            json!({
+                "name": "Music", "kind": "navidrome", "url": world.navidrome.base_url(),
+                "config": { "admin_user": zondarr_fakes::navidrome::ADMIN_NAME }
+            }),
+        )
         .await["id"]
         .as_i64()
         .unwrap();

@@ -79,9 +79,9 @@ pub async fn keep_body(req: Request, next: Next) -> Response {
         return axum::http::StatusCode::PAYLOAD_TOO_LARGE.into_response();
     };
     parts.extensions.insert(PostedForm(bytes.clone()));
-    next.run(Request::from_parts(parts, Body::from(bytes))).await
+    next.run(Request::from_parts(parts, Body::from(bytes)))
+        .await
 }
-
 
 /// Whether the browser says the post comes from this site.
 fn same_site(state: &AppState, headers: &HeaderMap) -> bool {
@@ -135,11 +135,7 @@ impl Drafts {
         let mut map = self.map.lock().unwrap_or_else(PoisonError::into_inner);
         map.retain(|_, d| d.at.elapsed() < TTL);
         while map.len() >= MAX_DRAFTS {
-            let Some(oldest) = map
-                .iter()
-                .min_by_key(|(_, d)| d.at)
-                .map(|(k, _)| k.clone())
-            else {
+            let Some(oldest) = map.iter().min_by_key(|(_, d)| d.at).map(|(k, _)| k.clone()) else {
                 break;
             };
             map.remove(&oldest);

@@ -645,8 +645,8 @@ pub(super) async fn edit_page(
 ) -> Response {
     match domain::get(a.state(), id).await {
         Ok(d) => {
-            let (mut v, r) = restored(&a, &q, true)
-                .unwrap_or_else(|| (values_of(&a, &d), Refusal::default()));
+            let (mut v, r) =
+                restored(&a, &q, true).unwrap_or_else(|| (values_of(&a, &d), Refusal::default()));
             // The code is not a form field when editing.
             v.code = d.inv.code.clone();
             render_form(
@@ -807,7 +807,10 @@ pub(super) async fn show(
             ),
         ),
         (t.t("inv-note"), d.inv.note.clone().unwrap_or_default()),
-        (t.t("inv-message"), d.inv.message.clone().unwrap_or_default()),
+        (
+            t.t("inv-message"),
+            d.inv.message.clone().unwrap_or_default(),
+        ),
         (t.t("inv-created"), local_time(&a.ctx, &d.inv.created_at)),
     ];
     let targets = d

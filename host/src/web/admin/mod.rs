@@ -149,10 +149,13 @@ impl FromRequestParts<AppState> for AdminCtx {
         }
         let to_sign_in = |expired: bool| {
             // A form posted after the session ended: keep what was typed for the way back.
-            let draft = parts.extensions.get::<drafts::PostedForm>().and_then(|posted| {
-                let path = parts.uri.path();
-                ctx.web.drafts.keep(state, path, &parts.headers, posted)
-            });
+            let draft = parts
+                .extensions
+                .get::<drafts::PostedForm>()
+                .and_then(|posted| {
+                    let path = parts.uri.path();
+                    ctx.web.drafts.keep(state, path, &parts.headers, posted)
+                });
             let next = match &draft {
                 Some((id, _)) => format!("{}?draft={id}", parts.uri.path()),
                 None => ctx.path_and_query.clone(),
@@ -203,7 +206,12 @@ impl AdminCtx {
 
     /// The draft `id` of the form on this page (see [`drafts`]), taken once.
     pub fn take_draft(&self, id: Option<&str>) -> Option<Form> {
-        let path = self.ctx.path_and_query.split('?').next().unwrap_or_default();
+        let path = self
+            .ctx
+            .path_and_query
+            .split('?')
+            .next()
+            .unwrap_or_default();
         self.ctx.web.drafts.take(id?, path, &self.ctx.cookies)
     }
 

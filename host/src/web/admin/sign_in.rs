@@ -2,10 +2,10 @@
 //! functions as `POST /api/v1/setup`, `/auth/login`, `/auth/totp` and `/auth/logout`.
 
 use super::*;
+use crate::auth::external;
 use crate::auth::sign_in::{
     SignInStep, password_sign_in, second_factor_sign_in, setup_admin, sign_in_step, sign_out,
 };
-use crate::auth::external;
 use crate::http::auth::check_login_origin;
 use askama::Template;
 use axum::extract::{Path, Query};
@@ -207,7 +207,9 @@ async fn render_sign_in_for(
                     percent_encode(&s.next)
                 ),
                 id: x.id,
-                label: ctx.t.t2("signin-server-label", "name", &x.name, "kind", &x.kind_name),
+                label: ctx
+                    .t
+                    .t2("signin-server-label", "name", &x.name, "kind", &x.kind_name),
                 method: x.method,
             })
             .collect(),
@@ -328,7 +330,15 @@ async fn after_first_factor(
     next: String,
 ) -> Result<Response, Error> {
     let username = admin.username.clone();
-    match sign_in_step(ctx.state(), admin, ctx.ip.clone(), user_agent(headers), method).await? {
+    match sign_in_step(
+        ctx.state(),
+        admin,
+        ctx.ip.clone(),
+        user_agent(headers),
+        method,
+    )
+    .await?
+    {
         SignInStep::Done { session, .. } => Ok(signed_in(ctx, &session.token, &next)),
         SignInStep::SecondFactor { challenge } => Ok(render_sign_in(
             ctx,
