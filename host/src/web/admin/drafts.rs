@@ -167,6 +167,6 @@ impl Drafts {
         }
         let mut map = self.map.lock().unwrap_or_else(PoisonError::into_inner);
         let draft = map.remove(id)?;
-        (draft.path == path && draft.at.elapsed() < TTL).then(|| Form(draft.fields))
+        (draft.path == path && draft.at.elapsed() < TTL).then_some(Form(draft.fields))
     }
 }
