@@ -108,6 +108,17 @@ fn secret_settings(state: &AppState) -> Vec<String> {
         .collect()
 }
 
+/// The fields of a posted form worth keeping: everything but [`NEVER`] and `secrets`; `None`
+/// when nothing is left or the body is not a form.
+fn kept_fields(body: &[u8], secrets: &[String]) -> Option<Vec<(String, String)>> {
+    let fields: Vec<(String, String)> = serde_urlencoded::from_bytes::<Vec<(String, String)>>(body)
+        .ok()?
+        .into_iter()
+        .filter(|(k, _)| !NEVER.contains(&k.as_str()) && !secrets.contains(k))
+        .collect();
+    (!fields.is_empty()).then_some(fields)
+}
+
 impl Drafts {
     /// Keep the fields of a form posted to `path` without a session; the id and the cookie to
     /// set, or `None` when there is nothing to keep or the post did not come from this site.
@@ -121,16 +132,7 @@ impl Drafts {
         if !same_site(state, headers) {
             return None;
         }
-        let secrets = secret_settings(state);
-        let fields: Vec<(String, String)> =
-            serde_urlencoded::from_bytes::<Vec<(String, String)>>(&posted.0)
-                .ok()?
-                .into_iter()
-                .filter(|(k, _)| !NEVER.contains(&k.as_str()) && !secrets.contains(k))
-                .collect();
-        if fields.is_empty() {
-            return None;
-        }
+        let fields = kept_fields(&posted.0, &secret_settings(state))?;
         let id = random_token(18);
         let mut map = self.map.lock().unwrap_or_else(PoisonError::into_inner);
         map.retain(|_, d| d.at.elapsed() < TTL);
@@ -168,5 +170,32 @@ impl Drafts {
         let mut map = self.map.lock().unwrap_or_else(PoisonError::into_inner);
         let draft = map.remove(id)?;
         (draft.path == path && draft.at.elapsed() < TTL).then_some(Form(draft.fields))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_tokens_and_passwords_are_never_kept() {
+        let body =
+            b"csrf=tok&form_id=f&op=test&name=Home&url=http%3A%2F%2Fjf&config.api_key=s3cret\
+&config.admin_user=root&password=hunter2&password2=hunter2&current_password=x&new_password=y\
+&code=123456&note=half%0Atyped&server=1&server=2";
+        let kept = kept_fields(body, &["config.api_key".to_owned()]).unwrap();
+        assert_eq!(
+            kept,
+            [
+                ("name", "Home"),
+                ("url", "http://jf"),
+                ("config.admin_user", "root"),
+                ("note", "half\ntyped"),
+                ("server", "1"),
+                ("server", "2"),
+            ]
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        );
+        assert_eq!(kept_fields(b"csrf=tok&password=x", &[]), None);
     }
 }
