@@ -6,6 +6,7 @@
 //! admin route can forget it; handlers that need the identity take the same extractor, which then
 //! reuses the layer's result instead of authenticating twice.
 
+pub mod account;
 pub mod external;
 pub mod password;
 pub mod sign_in;

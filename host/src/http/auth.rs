@@ -3,16 +3,17 @@
 //!
 //! Every credential check answers the same error for an unknown user and a wrong password, after
 //! the same Argon2 work, and is rate limited per client address and per username with a growing
-//! lockout. Nothing secret reaches a response, a log line or the audit log.
+//! lockout. Nothing secret reaches a response, a log line or the audit log. The rules live in
+//! [`crate::auth::sign_in`] and [`crate::auth::account`]; this module is the JSON skin (cookies,
+//! the login origin check, the request and response shapes).
 
 use crate::auth::sign_in::{
-    SignInStep, check_current_password, consume_second_factor, hash_blocking, load_admin,
-    password_sign_in, second_factor_sign_in, setup_admin, sign_in_step, sign_out,
+    SignInStep, load_admin, password_sign_in, second_factor_sign_in, setup_admin, sign_in_step,
+    sign_out,
 };
-use crate::auth::{Admin, ClientIp, password, totp};
-use crate::crypto::Purpose;
-use crate::db::{self, audit::Outcome};
-use crate::error::{Error, ErrorCode, FieldError, Result, code};
+use crate::auth::{Admin, ClientIp, account};
+use crate::db;
+use crate::error::{Error, ErrorCode, Result, code};
 use crate::http::Routes;
 use crate::http::extract::Json;
 use crate::http::openapi::Errors;
@@ -21,9 +22,7 @@ use axum::extract::State;
 use axum::http::header::{SET_COOKIE, USER_AGENT};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use chrono::Utc;
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 use utoipa::ToSchema;
 use utoipa_axum::routes;
 
@@ -418,29 +417,8 @@ async fn change_password(
     admin: Admin,
     Json(req): Json<PasswordChange>,
 ) -> Result<impl IntoResponse> {
-    let row = load_admin(&state, admin.id).await?;
-    check_current_password(&state, &row, req.current_password).await?;
-    if let Err(rule) = password::check_password(&req.new_password, &row.username) {
-        return Err(Error::invalid(vec![FieldError::new("new_password", rule)]));
-    }
-    let hash = hash_blocking(&state, req.new_password).await?;
-    let (admin_id, keep) = (admin.id, admin.session_id());
-    let revoked = state
-        .db()
-        .write(move |tx| {
-            db::auth::set_password(tx, admin_id, &hash)?;
-            Ok(db::auth::delete_other_sessions(tx, admin_id, keep)?)
-        })
-        .await?;
-    admin
-        .audit(
-            state.db(),
-            "auth.password_change",
-            Some(format!("admin:{admin_id}")),
-            Outcome::Success,
-            Some(json!({ "sessions_revoked": revoked })),
-        )
-        .await?;
+    let revoked =
+        account::change_password(&state, &admin, req.current_password, req.new_password).await?;
     Ok(Json(PasswordChanged {
         sessions_revoked: revoked,
     }))
@@ -468,39 +446,11 @@ struct TotpSecret {
     responses((status = OK, body = TotpSecret), Errors<code::Conflict>)
 )]
 async fn totp_setup(State(state): State<AppState>, admin: Admin) -> Result<impl IntoResponse> {
-    let row = load_admin(&state, admin.id).await?;
-    if row.totp_secret.is_some() {
-        return Err(Error::new(
-            ErrorCode::Conflict,
-            "TOTP is already enabled; disable it first",
-        ));
-    }
-    let secret = totp::new_secret();
-    let sealed =
-        state
-            .security()
-            .crypto
-            .seal(Purpose::TotpSecret, &format!("admin:{}", admin.id), &secret);
-    let id = admin.id;
-    state
-        .db()
-        .write(move |tx| Ok(db::auth::set_totp_pending(tx, id, Some(&sealed))?))
-        .await?;
-    let uri = totp::otpauth_uri(&secret, &row.username).map_err(Error::Internal)?;
-    let svg = totp::qr_svg(&uri).map_err(Error::Internal)?;
-    admin
-        .audit(
-            state.db(),
-            "auth.totp_setup",
-            Some(format!("admin:{id}")),
-            Outcome::Success,
-            None,
-        )
-        .await?;
+    let new = account::totp_setup(&state, &admin).await?;
     Ok(Json(TotpSecret {
-        secret: totp::base32(&secret),
-        otpauth_uri: uri,
-        qr_svg: svg,
+        secret: new.secret,
+        otpauth_uri: new.otpauth_uri,
+        qr_svg: new.qr_svg,
     }))
 }
 
@@ -536,60 +486,10 @@ async fn totp_confirm(
     admin: Admin,
     Json(req): Json<CodeRequest>,
 ) -> Result<impl IntoResponse> {
-    let row = load_admin(&state, admin.id).await?;
-    let binding = format!("admin:{}", admin.id);
-    let sealed = row.totp_pending.ok_or_else(|| {
-        Error::new(
-            ErrorCode::Conflict,
-            "start with POST /api/v1/auth/totp/setup",
-        )
-    })?;
-    let secret = state
-        .security()
-        .crypto
-        .open(Purpose::TotpSecret, &binding, &sealed)
-        .map_err(|e| {
-            Error::Internal(anyhow::anyhow!("cannot open the pending TOTP secret: {e}"))
-        })?;
-    let now = Utc::now().timestamp().max(0) as u64;
-    let Some(step) = totp::verify(&secret, &req.code, now, None) else {
-        admin
-            .audit(
-                state.db(),
-                "auth.totp_enable",
-                Some(binding),
-                Outcome::Failure,
-                None,
-            )
-            .await?;
-        return Err(Error::invalid(vec![FieldError::new(
-            "code",
-            "does not match; check the device clock and try the next code",
-        )]));
-    };
-    let codes = totp::new_backup_codes();
-    let hashes: Vec<Vec<u8>> = codes.iter().map(|(_, h)| h.clone()).collect();
-    let id = admin.id;
-    state
-        .db()
-        .write(move |tx| {
-            db::auth::enable_totp(tx, id, &sealed, step)?;
-            db::auth::replace_backup_codes(tx, id, &hashes)?;
-            Ok(())
-        })
-        .await?;
-    admin
-        .audit(
-            state.db(),
-            "auth.totp_enable",
-            Some(binding),
-            Outcome::Success,
-            None,
-        )
-        .await?;
+    let backup_codes = account::totp_confirm(&state, &admin, &req.code).await?;
     Ok(Json(TotpEnabled {
         totp_enabled: true,
-        backup_codes: codes.into_iter().map(|(c, _)| c).collect(),
+        backup_codes,
     }))
 }
 
@@ -623,38 +523,7 @@ async fn totp_disable(
     admin: Admin,
     Json(req): Json<DisableRequest>,
 ) -> Result<impl IntoResponse> {
-    let row = load_admin(&state, admin.id).await?;
-    if row.totp_secret.is_none() {
-        return Err(Error::new(ErrorCode::Conflict, "TOTP is not enabled"));
-    }
-    check_current_password(&state, &row, req.password).await?;
-    let target = Some(format!("admin:{}", admin.id));
-    if let Err(e) = consume_second_factor(&state, &row, &req.code).await {
-        admin
-            .audit(
-                state.db(),
-                "auth.totp_disable",
-                target,
-                Outcome::Failure,
-                None,
-            )
-            .await?;
-        return Err(e);
-    }
-    let id = admin.id;
-    state
-        .db()
-        .write(move |tx| Ok(db::auth::disable_totp(tx, id)?))
-        .await?;
-    admin
-        .audit(
-            state.db(),
-            "auth.totp_disable",
-            target,
-            Outcome::Success,
-            None,
-        )
-        .await?;
+    account::totp_disable(&state, &admin, req.password, &req.code).await?;
     Ok(Json(TotpDisabled {
         totp_enabled: false,
     }))
@@ -688,28 +557,6 @@ async fn totp_backup_codes(
     admin: Admin,
     Json(req): Json<RegenerateRequest>,
 ) -> Result<impl IntoResponse> {
-    let row = load_admin(&state, admin.id).await?;
-    if row.totp_secret.is_none() {
-        return Err(Error::new(ErrorCode::Conflict, "TOTP is not enabled"));
-    }
-    check_current_password(&state, &row, req.password).await?;
-    let codes = totp::new_backup_codes();
-    let hashes: Vec<Vec<u8>> = codes.iter().map(|(_, h)| h.clone()).collect();
-    let id = admin.id;
-    state
-        .db()
-        .write(move |tx| Ok(db::auth::replace_backup_codes(tx, id, &hashes)?))
-        .await?;
-    admin
-        .audit(
-            state.db(),
-            "auth.backup_codes_regenerate",
-            Some(format!("admin:{id}")),
-            Outcome::Success,
-            None,
-        )
-        .await?;
-    Ok(Json(BackupCodes {
-        backup_codes: codes.into_iter().map(|(c, _)| c).collect(),
-    }))
+    let backup_codes = account::replace_backup_codes(&state, &admin, req.password).await?;
+    Ok(Json(BackupCodes { backup_codes }))
 }
