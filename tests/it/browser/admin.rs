@@ -204,6 +204,9 @@ async fn journey(driver: String, axe: Arc<String>, viewport: Viewport) {
     p.check("invitation").await;
     let invitation_path = p.location().await;
     let invitation_path = invitation_path.split('?').next().unwrap().to_owned();
+    // Not used yet: under the "unused" filter (the dashboard's "not used yet" links there).
+    p.goto("/admin/invitations?status=unused").await;
+    assert!(p.text("#total").await.contains("1 invitation"));
 
     // A second browser session joins with the link.
     let username = format!("sam-{}", viewport.name);
@@ -250,6 +253,8 @@ async fn journey(driver: String, axe: Arc<String>, viewport: Viewport) {
     let users = users.split_whitespace().collect::<Vec<_>>().join(" ");
     assert!(users.starts_with("1 active"), "{users}");
     p.check("dashboard").await;
+    p.goto("/admin/invitations?status=unused").await;
+    assert!(p.text("#total").await.contains("0 invitations"), "used now");
     p.goto(&invitation_path).await;
     let redemptions = p.text("#redemptions").await;
     assert!(redemptions.contains(&username), "{redemptions}");
