@@ -42,6 +42,23 @@ pub fn check_custom_code(code: &str) -> std::result::Result<(), &'static str> {
     Ok(())
 }
 
+/// Longest message to invitees, in characters.
+pub const MESSAGE_MAX: usize = 1000;
+
+/// The admin's message to invitees: plain text, trimmed, NFC, line breaks kept (`\r\n` becomes
+/// `\n`), at most [`MESSAGE_MAX`] characters, no control or invisible characters (the rules of
+/// [`crate::input::free_text`]). Blank is `None`.
+///
+/// # Errors
+/// The rule that was broken.
+pub fn check_message(text: &str) -> std::result::Result<Option<String>, crate::input::Rule> {
+    let text = crate::input::free_text(text.trim(), usize::MAX)?;
+    if text.chars().count() > MESSAGE_MAX {
+        return Err("must be at most 1000 characters");
+    }
+    Ok(Some(text).filter(|t| !t.is_empty()))
+}
+
 /// A target server of an invitation and what it grants there.
 #[derive(Debug, Clone, Default)]
 pub struct TargetSpec {
@@ -69,6 +86,8 @@ pub struct Changes {
     pub access_duration_days: Option<Option<i64>>,
     /// Admin note.
     pub note: Option<Option<String>>,
+    /// The admin's message to invitees.
+    pub message: Option<Option<String>>,
     /// Whether the code can be redeemed.
     pub enabled: Option<bool>,
     /// Pre-join wizard.
@@ -356,6 +375,16 @@ fn check_scalars(
         }
         inv.note = note;
     }
+    if let Some(message) = &changes.message {
+        inv.message = match message.as_deref().map(check_message) {
+            None | Some(Ok(None)) => None,
+            Some(Ok(Some(m))) => Some(m),
+            Some(Err(rule)) => {
+                fields.push(FieldError::new("message", rule));
+                None
+            }
+        };
+    }
     if let Some(enabled) = changes.enabled {
         inv.enabled = enabled;
     }
@@ -379,6 +408,7 @@ pub async fn create(state: &AppState, actor: &Actor, mut changes: Changes) -> Re
         use_count: 0,
         access_duration_days: None,
         note: None,
+        message: None,
         created_by: actor.name.clone(),
         created_at: String::new(),
         updated_at: String::new(),
@@ -449,7 +479,7 @@ pub async fn get(state: &AppState, id: i64) -> Result<Detail> {
 /// Filters and sort of the invitation list, as given (validated by [`ListQuery::check`]).
 #[derive(Debug, Clone, Default)]
 pub struct ListQuery {
-    /// `active`, `expired`, `used_up` or `disabled`.
+    /// `active`, `unused` (active and never redeemed), `expired`, `used_up` or `disabled`.
     pub status: Option<String>,
     /// Only invitations targeting this server.
     pub server_id: Option<i64>,
@@ -473,14 +503,22 @@ impl ListQuery {
     /// Validate: unknown status, sort or order are field errors.
     pub fn check(self) -> Result<ListSpec> {
         let mut fields = Vec::new();
-        let status = self.status.as_deref().map(|s| {
-            Status::parse(s).ok_or_else(|| {
-                fields.push(FieldError::new(
-                    "status",
-                    "must be active, expired, used_up or disabled",
-                ))
-            })
-        });
+        // `unused` is the dashboard's "pending": can be redeemed and never was.
+        let unused = self.status.as_deref() == Some("unused");
+        let status = match self.status.as_deref() {
+            None => None,
+            Some("unused") => Some(Status::Active),
+            Some(s) => {
+                let parsed = Status::parse(s);
+                if parsed.is_none() {
+                    fields.push(FieldError::new(
+                        "status",
+                        "must be active, unused, expired, used_up or disabled",
+                    ));
+                }
+                parsed
+            }
+        };
         let sort = Sort::parse(self.sort.as_deref().unwrap_or("created_at"));
         if sort.is_none() {
             fields.push(FieldError::new(
@@ -502,7 +540,8 @@ impl ListQuery {
         }
         Ok(ListSpec {
             filter: Filter {
-                status: status.and_then(|s| s.ok()),
+                status,
+                unused,
                 server_id: self.server_id,
                 search: self.search,
             },
@@ -632,5 +671,33 @@ mod tests {
         };
         let names: Vec<&str> = fields.iter().map(|f| f.field.as_str()).collect();
         assert_eq!(names, ["status", "sort", "order"]);
+    }
+
+    #[test]
+    fn messages_are_trimmed_normalised_and_checked() {
+        assert_eq!(check_message("  \n "), Ok(None));
+        assert_eq!(
+            check_message("\r\n Welcome!\r\nSee you\n\n")
+                .unwrap()
+                .as_deref(),
+            Some("Welcome!\nSee you")
+        );
+        // e + combining acute becomes the single code point.
+        assert_eq!(
+            check_message("Cafe\u{0301}").unwrap().as_deref(),
+            Some("Caf\u{e9}")
+        );
+        assert_eq!(
+            check_message("hi\u{0007}there"),
+            Err("contains invisible or control characters")
+        );
+        assert!(check_message("a\u{202E}b").is_err());
+        assert!(check_message(&"x".repeat(MESSAGE_MAX)).is_ok());
+        assert_eq!(
+            check_message(&"x".repeat(MESSAGE_MAX + 1)),
+            Err("must be at most 1000 characters")
+        );
+        // Counted in characters, not bytes.
+        assert!(check_message(&"ü".repeat(MESSAGE_MAX)).is_ok());
     }
 }

@@ -26,6 +26,7 @@ pub mod servers;
 pub mod settings;
 pub mod state;
 pub mod sync;
+pub mod users;
 pub mod web;
 pub mod wizard;
 

@@ -377,6 +377,15 @@ async fn invitation_redeemed_with_libraries_and_permissions_applied() {
     let (_, inv) = api.get(&format!("/invitations/{inv_id}")).await;
     assert_eq!(inv["use_count"], 1);
 
+    // "unused": can be redeemed and was never used — the generated one, not Family-2027.
+    let (status, unused) = api.get("/invitations?status=unused").await;
+    assert_eq!(status, StatusCode::OK, "{unused}");
+    assert_eq!(unused["total"], 1, "{unused}");
+    assert_eq!(unused["items"][0]["code"], generated["code"]);
+    assert_eq!(unused["items"][0]["use_count"], 0);
+    let (_, active) = api.get("/invitations?status=active").await;
+    assert_eq!(active["total"], 2, "{active}");
+
     // The user is listed with its identity and invitation.
     let (_, users) = api.get(&format!("/users?invitation_id={inv_id}")).await;
     assert_eq!(users["total"], 1);
@@ -949,4 +958,90 @@ async fn a_connector_from_the_plugins_folder_serves_invitations_end_to_end() {
     assert_eq!(resp.status(), StatusCode::NOT_FOUND);
     let (_, users) = api.get("/users").await;
     assert_eq!(users["total"], 0, "the server's users went with it");
+}
+
+#[tokio::test]
+async fn an_invitation_carries_the_admins_message_to_invitees() {
+    let dir = tempfile::tempdir().unwrap();
+    let daemon = Daemon::start(dir.path());
+    let api = Api::new(&daemon).await;
+    let fake = JellyfinFake::start().await;
+    let server = api.add_jellyfin("Home", &fake).await;
+
+    // Control and invisible characters and more than 1,000 characters are refused by field.
+    for bad in [
+        "hi\u{0007}there".to_owned(),
+        "a\u{202E}b".to_owned(),
+        "x".repeat(1001),
+    ] {
+        let (status, body) = api
+            .post(
+                "/invitations",
+                json!({ "servers": [{ "server_id": server }], "message": bad }),
+            )
+            .await;
+        assert_eq!(
+            (status, code(&body)),
+            (StatusCode::UNPROCESSABLE_ENTITY, "VALIDATION_FAILED"),
+            "{body}"
+        );
+        assert_eq!(body["error"]["fields"][0]["field"], "message", "{body}");
+    }
+
+    // Trimmed, NFC, line breaks kept (CRLF becomes LF); 1,000 characters fit.
+    let (status, inv) = api
+        .post(
+            "/invitations",
+            json!({
+                "code": "welcome-1",
+                "servers": [{ "server_id": server }],
+                "message": "  Hi <b>friend</b>!\r\nCafe\u{0301} opens at 8.\n\n"
+            }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{inv}");
+    assert_eq!(inv["message"], "Hi <b>friend</b>!\nCaf\u{e9} opens at 8.");
+    let id = inv["id"].as_i64().unwrap();
+    let (_, read) = api.get(&format!("/invitations/{id}")).await;
+    assert_eq!(read["message"], inv["message"]);
+
+    // The invitee's validation answers it too: it is what the landing page shows.
+    let resp = client()
+        .get(daemon.at("/api/v1/join/welcome-1"))
+        .send()
+        .await
+        .unwrap();
+    let offer: Value = resp.json().await.unwrap();
+    assert_eq!(offer["message"], inv["message"]);
+    assert!(offer.get("note").is_none(), "the admin note stays private");
+
+    // Absent keeps it; a change replaces it; null (or blank) clears it.
+    let (_, body) = api
+        .patch(&format!("/invitations/{id}"), json!({ "max_uses": 5 }))
+        .await;
+    assert_eq!(body["message"], inv["message"]);
+    let long = "y".repeat(1000);
+    let (status, body) = api
+        .patch(&format!("/invitations/{id}"), json!({ "message": long }))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["message"].as_str().unwrap().chars().count(), 1000);
+    let (status, body) = api
+        .patch(&format!("/invitations/{id}"), json!({ "message": null }))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert!(body["message"].is_null());
+    let (_, body) = api
+        .patch(&format!("/invitations/{id}"), json!({ "message": " \n " }))
+        .await;
+    assert!(body["message"].is_null());
+    let offer: Value = client()
+        .get(daemon.at("/api/v1/join/welcome-1"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(offer["message"].is_null());
 }

@@ -369,7 +369,8 @@ async fn the_log_stream_delivers_new_events_with_filters_and_resume() {
     let mut replay = SseReader::open(
         &daemon,
         &key,
-        "?level=warn&target=zondarr::http&backfill=5",
+        // The sign-in rules (and their failure line) live in `auth::sign_in`.
+        "?level=warn&target=zondarr::auth&backfill=5",
         None,
     )
     .await;

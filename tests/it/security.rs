@@ -946,6 +946,78 @@ async fn admins_can_sign_in_through_a_media_server_when_enabled() {
             .count()
             >= 3
     );
+
+    // The sign-in page offers both; its "Sign in with Plex" works without JavaScript: a link to
+    // plex.tv that comes back to the daemon, which signs the owner in and goes on to `next`.
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let page = http
+        .get(daemon.at("/admin/sign-in?next=/admin/servers"))
+        .header("accept", "text/html")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let start = format!("/admin/sign-in/server/{px}/link?next=%2Fadmin%2Fservers");
+    assert!(page.contains(&start), "{page}");
+    assert!(
+        page.contains(&format!("action=\"/admin/sign-in/server/{jf}\"")),
+        "{page}"
+    );
+    for (account, signed_in) in [(stranger.id, false), (plex.owner().id, true)] {
+        let resp = http.get(daemon.at(&start)).send().await.unwrap();
+        assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+        let to = url::Url::parse(resp.headers()["location"].to_str().unwrap()).unwrap();
+        assert_eq!(to.host_str(), Some("app.plex.tv"), "{to}");
+        let fragment = to.fragment().unwrap().trim_start_matches('?').to_owned();
+        let params: std::collections::HashMap<String, String> =
+            url::form_urlencoded::parse(fragment.as_bytes())
+                .into_owned()
+                .collect();
+        let back = &params["forwardUrl"];
+        assert!(back.starts_with(&daemon.url), "{back}");
+        // Not approved yet: "check again".
+        let resp = http
+            .get(back)
+            .header("accept", "text/html")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), StatusCode::OK);
+        assert!(resp.text().await.unwrap().contains("Not approved yet"));
+        let pin = plex.pin_id_by_code(&params["code"]).unwrap();
+        assert!(plex.approve_pin(&pin, account));
+        let resp = http
+            .get(back)
+            .header("accept", "text/html")
+            .send()
+            .await
+            .unwrap();
+        if signed_in {
+            assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+            assert_eq!(resp.headers()["location"], "/admin/servers");
+            let cookie = resp.headers()["set-cookie"].to_str().unwrap();
+            let cookie = cookie.split(';').next().unwrap().to_owned();
+            let mut owner = Browser::new(&daemon);
+            owner.cookie = Some(cookie);
+            let (_, me) = owner.get("/api/v1/auth/me").await;
+            assert!(
+                me["username"]
+                    .as_str()
+                    .unwrap()
+                    .ends_with(&format!("@server{px}")),
+                "{me}"
+            );
+        } else {
+            assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
+            assert!(resp.headers().get("set-cookie").is_none());
+            assert!(resp.text().await.unwrap().contains("INVALID_CREDENTIALS"));
+        }
+    }
 }
 
 /// POST a login as a client behind a proxy that sends `forwarded` as X-Forwarded-For.

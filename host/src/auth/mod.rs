@@ -6,7 +6,10 @@
 //! admin route can forget it; handlers that need the identity take the same extractor, which then
 //! reuses the layer's result instead of authenticating twice.
 
+pub mod account;
+pub mod external;
 pub mod password;
+pub mod sign_in;
 pub mod totp;
 
 use crate::config::{Config, SecurityConfig};

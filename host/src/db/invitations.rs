@@ -20,8 +20,10 @@ pub struct Invitation {
     pub use_count: i64,
     /// Access duration of the accounts it creates, days.
     pub access_duration_days: Option<i64>,
-    /// Admin note.
+    /// Admin note (admins only).
     pub note: Option<String>,
+    /// The admin's message to invitees, shown on the landing page.
+    pub message: Option<String>,
     /// Creator (audit actor form).
     pub created_by: String,
     /// Creation time.
@@ -146,7 +148,7 @@ impl Invitation {
     }
 }
 
-const COLS: &str = "id, code, enabled, expires_at, max_uses, use_count, access_duration_days, note, created_by, created_at, updated_at, pre_wizard_id, post_wizard_id, closed_at, closed_reason";
+const COLS: &str = "id, code, enabled, expires_at, max_uses, use_count, access_duration_days, note, created_by, created_at, updated_at, pre_wizard_id, post_wizard_id, closed_at, closed_reason, message";
 
 fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Invitation> {
     Ok(Invitation {
@@ -165,6 +167,7 @@ fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Invitation> {
         post_wizard_id: r.get(12)?,
         closed_at: r.get(13)?,
         closed_reason: r.get(14)?,
+        message: r.get(15)?,
         targets: Vec::new(),
     })
 }
@@ -290,9 +293,9 @@ fn write_targets(c: &Connection, id: i64, targets: &[Target]) -> rusqlite::Resul
 pub fn insert(c: &Connection, inv: &Invitation) -> rusqlite::Result<i64> {
     let now = time::now();
     c.execute(
-        "INSERT INTO invitations (code, enabled, expires_at, max_uses, access_duration_days, note, created_by, created_at, updated_at, pre_wizard_id, post_wizard_id)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8, ?9, ?10)",
-        params![inv.code, inv.enabled, inv.expires_at, inv.max_uses, inv.access_duration_days, inv.note, inv.created_by, now, inv.pre_wizard_id, inv.post_wizard_id],
+        "INSERT INTO invitations (code, enabled, expires_at, max_uses, access_duration_days, note, created_by, created_at, updated_at, pre_wizard_id, post_wizard_id, message)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8, ?9, ?10, ?11)",
+        params![inv.code, inv.enabled, inv.expires_at, inv.max_uses, inv.access_duration_days, inv.note, inv.created_by, now, inv.pre_wizard_id, inv.post_wizard_id, inv.message],
     )?;
     let id = c.last_insert_rowid();
     write_targets(c, id, &inv.targets)?;
@@ -303,9 +306,9 @@ pub fn insert(c: &Connection, inv: &Invitation) -> rusqlite::Result<i64> {
 pub fn update(c: &Connection, inv: &Invitation) -> rusqlite::Result<usize> {
     let n = c.execute(
         "UPDATE invitations SET enabled = ?2, expires_at = ?3, max_uses = ?4, access_duration_days = ?5, note = ?6, updated_at = ?7,
-         pre_wizard_id = ?8, post_wizard_id = ?9
+         pre_wizard_id = ?8, post_wizard_id = ?9, message = ?10
          WHERE id = ?1",
-        params![inv.id, inv.enabled, inv.expires_at, inv.max_uses, inv.access_duration_days, inv.note, time::now(), inv.pre_wizard_id, inv.post_wizard_id],
+        params![inv.id, inv.enabled, inv.expires_at, inv.max_uses, inv.access_duration_days, inv.note, time::now(), inv.pre_wizard_id, inv.post_wizard_id, inv.message],
     )?;
     write_targets(c, inv.id, &inv.targets)?;
     Ok(n)
@@ -364,6 +367,8 @@ pub fn release_use(c: &Connection, id: i64) -> rusqlite::Result<()> {
 pub struct Filter {
     /// Only this status.
     pub status: Option<Status>,
+    /// Only invitations never redeemed: no use so far and none in progress.
+    pub unused: bool,
     /// Only invitations targeting this server.
     pub server_id: Option<i64>,
     /// Code contains (case-insensitive).
@@ -421,6 +426,9 @@ pub fn list(
         clauses.push(format!("({STATUS_SQL}) = ?"));
         args.push(Value::Text(now.clone()));
         args.push(Value::Text(status.as_str().to_owned()));
+    }
+    if f.unused {
+        clauses.push("use_count = 0".into());
     }
     if let Some(server) = f.server_id {
         clauses.push(

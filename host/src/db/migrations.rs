@@ -37,6 +37,7 @@ migrations! {
     8 => "0008_redemption_safety",
     9 => "0009_library_refs",
     10 => "0010_list_indexes",
+    11 => "0011_invitation_message",
 }
 
 /// The schema version recorded in the database.

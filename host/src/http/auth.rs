@@ -3,14 +3,17 @@
 //!
 //! Every credential check answers the same error for an unknown user and a wrong password, after
 //! the same Argon2 work, and is rate limited per client address and per username with a growing
-//! lockout. Nothing secret reaches a response, a log line or the audit log.
+//! lockout. Nothing secret reaches a response, a log line or the audit log. The rules live in
+//! [`crate::auth::sign_in`] and [`crate::auth::account`]; this module is the JSON skin (cookies,
+//! the login origin check, the request and response shapes).
 
-use crate::auth::{
-    Admin, ClientIp, audit_anonymous, check_locked, issue_session, password, record_failure, totp,
+use crate::auth::sign_in::{
+    SignInStep, load_admin, password_sign_in, second_factor_sign_in, setup_admin, sign_in_step,
+    sign_out,
 };
-use crate::crypto::{Purpose, random_token, token_hash};
-use crate::db::{self, audit::Outcome};
-use crate::error::{Error, ErrorCode, FieldError, Result, code};
+use crate::auth::{Admin, ClientIp, account};
+use crate::db;
+use crate::error::{Error, ErrorCode, Result, code};
 use crate::http::Routes;
 use crate::http::extract::Json;
 use crate::http::openapi::Errors;
@@ -19,9 +22,7 @@ use axum::extract::State;
 use axum::http::header::{SET_COOKIE, USER_AGENT};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use chrono::Utc;
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 use utoipa::ToSchema;
 use utoipa_axum::routes;
 
@@ -77,34 +78,6 @@ struct SetupRequest {
     /// Where users reach Zondarr, e.g. `https://media.example.org` (used in invitation links and
     /// the CSRF origin check); ignored when the configuration fixes it.
     public_url: Option<String>,
-}
-
-fn credential_fields(username: &str, password_value: &str) -> Vec<FieldError> {
-    let mut fields = Vec::new();
-    if let Err(rule) = password::check_username(username) {
-        fields.push(FieldError::new("username", rule));
-    }
-    if let Err(rule) = password::check_password(password_value, username) {
-        fields.push(FieldError::new("password", rule));
-    }
-    fields
-}
-
-async fn hash_blocking(state: &AppState, password_value: String) -> Result<String> {
-    state
-        .security()
-        .hashing
-        .run(move || password::hash(&password_value))
-        .await?
-        .map_err(Error::Internal)
-}
-
-async fn verify_blocking(state: &AppState, password_value: String, hash: String) -> Result<bool> {
-    state
-        .security()
-        .hashing
-        .run(move || password::verify(&password_value, &hash))
-        .await
 }
 
 /// The signed-in admin, as answered by setup and sign-in.
@@ -176,86 +149,6 @@ async fn setup(
     ))
 }
 
-/// First-run setup without HTTP: check the account and the public URL, create the admin, store
-/// the URL, mark setup done and open a session. Both the JSON API and the setup page call it.
-pub(crate) async fn setup_admin(
-    state: &AppState,
-    ip: Option<String>,
-    user_agent: Option<String>,
-    username: &str,
-    password_value: String,
-    public_url: Option<&str>,
-) -> Result<(i64, crate::auth::IssuedSession)> {
-    let security = state.security();
-    if security.setup_done() {
-        return Err(Error::new(
-            ErrorCode::SetupAlreadyDone,
-            "setup was already done",
-        ));
-    }
-    let mut fields = credential_fields(username, &password_value);
-    let public_url =
-        match public_url.map(|url| crate::config::Config::check_value("public_url", url)) {
-            Some(Ok(url)) => Some(url),
-            Some(Err(rule)) => {
-                fields.push(FieldError::new("public_url", rule));
-                None
-            }
-            None => None,
-        };
-    if !fields.is_empty() {
-        return Err(Error::invalid(fields));
-    }
-    let hash = hash_blocking(state, password_value).await?;
-    let username = username.to_owned();
-    let url_to_store = public_url.clone().filter(|_| !security.public_url_locked());
-    let audit_ip = ip.clone();
-    let name = username.clone();
-    // The single writer connection plus BEGIN IMMEDIATE makes "no admin yet → insert" atomic:
-    // of concurrent setups exactly one sees zero admins.
-    let admin_id = state
-        .db()
-        .write(move |tx| {
-            if db::auth::count_admins(tx)? > 0 {
-                return Err(Error::new(
-                    ErrorCode::SetupAlreadyDone,
-                    "setup was already done",
-                ));
-            }
-            let id = db::auth::insert_admin(tx, &name, &hash)?;
-            if let Some(url) = &url_to_store {
-                db::settings::set(tx, "public_url", url)?;
-            }
-            db::meta::get_or_insert(tx, "setup_completed_at", db::time::now)?;
-            db::audit::append(
-                tx,
-                &db::audit::NewEvent {
-                    actor: &format!("admin:{name}"),
-                    ip: audit_ip.as_deref(),
-                    action: "setup.complete",
-                    target: Some(&format!("admin:{id}")),
-                    outcome: Outcome::Success,
-                    detail: url_to_store.as_ref().map(|u| json!({ "public_url": u })),
-                },
-            )?;
-            Ok(id)
-        })
-        .await?;
-    security.mark_setup_done();
-    if let Some(url) = &public_url {
-        // Through the live settings (a locked URL is left as configured), so later setting changes keep this URL.
-        let next = state
-            .live()
-            .get()
-            .with_app_values([("public_url", Some(url.as_str()))])
-            .map_err(|e| Error::Internal(anyhow::anyhow!(e)))?;
-        crate::settings::apply(state, next);
-    }
-    tracing::info!(admin = %username, "first-run setup completed");
-    let session = issue_session(state, admin_id, ip, user_agent).await?;
-    Ok((admin_id, session))
-}
-
 /// Credentials for the first sign-in step.
 #[derive(Deserialize, ToSchema)]
 struct LoginRequest {
@@ -291,14 +184,6 @@ pub(crate) struct SecondFactorRequired {
     challenge: String,
     /// Seconds the challenge stays valid.
     expires_in: u64,
-}
-
-pub(crate) fn rate_limited(secs: u64) -> Error {
-    Error::new(ErrorCode::RateLimited, "too many attempts; slow down").with_retry_after(secs)
-}
-
-pub(crate) fn invalid_credentials() -> Error {
-    Error::new(ErrorCode::InvalidCredentials, "wrong username or password")
 }
 
 /// Refuse a sign-in posted from another site (login CSRF), when the browser says where from.
@@ -339,165 +224,6 @@ async fn login(
     complete_sign_in(&state, admin, ip, &headers, "password").await
 }
 
-/// The first sign-in step without HTTP: rate limits, lockout, the password check (the same work
-/// for unknown users), failures counted and audited. Returns the admin whose password matched.
-pub(crate) async fn password_sign_in(
-    state: &AppState,
-    ip: Option<String>,
-    username: &str,
-    password_value: String,
-) -> Result<db::auth::Admin> {
-    let security = state.security();
-    if !security.refresh_setup(state.db()).await? {
-        return Err(Error::new(
-            ErrorCode::SetupRequired,
-            "first-run setup is required",
-        ));
-    }
-    let ip_key = ip.clone().unwrap_or_else(|| "unknown".into());
-    security.login_ip.check(&ip_key).map_err(rate_limited)?;
-    let username = username.trim().to_owned();
-    if username.is_empty() || username.len() > 64 || password_value.len() > 1024 {
-        return Err(invalid_credentials());
-    }
-    // Per account *and* address: failures elsewhere never throttle or lock this client.
-    let lock = crate::auth::lock_key(&username, ip.as_deref());
-    security.login_account.check(&lock).map_err(rate_limited)?;
-
-    let (lookup_name, lookup_lock) = (username.clone(), lock.clone());
-    let (admin, failures) = state
-        .db()
-        .run(move |c| {
-            Ok((
-                db::auth::admin_by_username(c, &lookup_name)?,
-                db::auth::failures(c, &lookup_lock)?,
-            ))
-        })
-        .await?;
-    if let Err(locked) = check_locked(&failures) {
-        audit_anonymous(
-            state.db(),
-            format!("anonymous:{username}"),
-            ip,
-            "auth.login",
-            None,
-            Outcome::Failure,
-            Some(json!({"reason": "locked"})),
-        )
-        .await?;
-        return Err(locked);
-    }
-    // Unknown users cost the same Argon2 work as known ones.
-    let hash = admin.as_ref().map_or_else(
-        || security.dummy_hash().to_owned(),
-        |a| a.password_hash.clone(),
-    );
-    let ok = verify_blocking(state, password_value, hash).await? && admin.is_some();
-    let Some(admin) = admin.filter(|_| ok) else {
-        let locked = count_failure(state, lock.clone()).await?;
-        // One log line per failure, for the log stream and for tools like fail2ban.
-        tracing::warn!(
-            username = %username,
-            ip = ip.as_deref().unwrap_or("unknown"),
-            locked,
-            "sign-in failed: wrong username or password"
-        );
-        let detail = json!({ "reason": "invalid_credentials", "locked": locked });
-        audit_anonymous(
-            state.db(),
-            format!("anonymous:{username}"),
-            ip.clone(),
-            "auth.login",
-            None,
-            Outcome::Failure,
-            Some(detail),
-        )
-        .await?;
-        if locked {
-            audit_anonymous(
-                state.db(),
-                "system".into(),
-                ip,
-                "auth.lockout",
-                Some(format!("username:{username}")),
-                Outcome::Success,
-                None,
-            )
-            .await?;
-        }
-        return Err(invalid_credentials());
-    };
-
-    // The failures of this account and address are forgotten only once the sign-in is whole
-    // (after the second factor, when there is one, in `open_session`), so a known password does
-    // not reset the count of TOTP guesses.
-    Ok(admin)
-}
-
-/// Record a failed sign-in or second factor under `lock` (see [`crate::auth::lock_key`]);
-/// returns whether it locked the key.
-async fn count_failure(state: &AppState, lock: String) -> Result<bool> {
-    let cfg = state.security().config();
-    state
-        .db()
-        .write(move |tx| {
-            let mut f = db::auth::failures(tx, &lock)?;
-            let locked = record_failure(&cfg, &mut f);
-            db::auth::save_failures(tx, &lock, &f)?;
-            Ok(locked)
-        })
-        .await
-}
-
-/// What follows a correct first factor.
-pub(crate) enum SignInStep {
-    /// TOTP is on: the challenge to send back with a code.
-    SecondFactor {
-        /// The challenge (valid five minutes).
-        challenge: String,
-    },
-    /// Signed in.
-    Done {
-        /// The admin.
-        admin: db::auth::Admin,
-        /// The new session.
-        session: crate::auth::IssuedSession,
-    },
-}
-
-/// The credentials were right: ask for the second factor when TOTP is on, else open the session.
-pub(crate) async fn sign_in_step(
-    state: &AppState,
-    admin: db::auth::Admin,
-    ip: Option<String>,
-    user_agent: Option<String>,
-    method: &'static str,
-) -> Result<SignInStep> {
-    if admin.totp_secret.is_some() {
-        let challenge = random_token(32);
-        let hash = token_hash(&challenge);
-        let admin_id = admin.id;
-        let expires = Utc::now() + chrono::Duration::minutes(5);
-        state
-            .db()
-            .write(move |tx| Ok(db::auth::insert_challenge(tx, &hash, admin_id, expires)?))
-            .await?;
-        audit_anonymous(
-            state.db(),
-            format!("admin:{}", admin.username),
-            ip,
-            "auth.login.first_factor",
-            None,
-            Outcome::Success,
-            Some(json!({"second_factor": "required"})),
-        )
-        .await?;
-        return Ok(SignInStep::SecondFactor { challenge });
-    }
-    let session = open_session(state, &admin, ip, user_agent, method).await?;
-    Ok(SignInStep::Done { admin, session })
-}
-
 /// The JSON answer of a correct first factor (password or external sign-in).
 pub(crate) async fn complete_sign_in(
     state: &AppState,
@@ -517,33 +243,6 @@ pub(crate) async fn complete_sign_in(
         }
         SignInStep::Done { admin, session } => Ok(signed_in(state, admin, session)),
     }
-}
-
-async fn open_session(
-    state: &AppState,
-    admin: &db::auth::Admin,
-    ip: Option<String>,
-    user_agent: Option<String>,
-    method: &'static str,
-) -> Result<crate::auth::IssuedSession> {
-    let lock = crate::auth::lock_key(&admin.username, ip.as_deref());
-    state
-        .db()
-        .write(move |tx| Ok(db::auth::clear_failures(tx, &lock)?))
-        .await?;
-    let session = issue_session(state, admin.id, ip.clone(), user_agent).await?;
-    let session_id = session.id;
-    audit_anonymous(
-        state.db(),
-        format!("admin:{}", admin.username),
-        ip,
-        "auth.login",
-        Some(format!("session:{session_id}")),
-        Outcome::Success,
-        Some(json!({ "method": method })),
-    )
-    .await?;
-    Ok(session)
 }
 
 fn signed_in(
@@ -574,59 +273,6 @@ struct TotpLoginRequest {
     code: String,
 }
 
-fn invalid_second_factor() -> Error {
-    Error::new(
-        ErrorCode::InvalidSecondFactor,
-        "the code is wrong or was already used, or the sign-in expired",
-    )
-}
-
-/// Check a TOTP code (or, when it looks like one, a backup code) for `admin`, consuming it.
-async fn consume_second_factor(
-    state: &AppState,
-    admin: &db::auth::Admin,
-    code: &str,
-) -> Result<&'static str> {
-    let code = code.trim().to_owned();
-    if code.len() > 64 {
-        return Err(invalid_second_factor());
-    }
-    let admin_id = admin.id;
-    if code.len() == 6 && code.bytes().all(|b| b.is_ascii_digit()) {
-        let sealed = admin
-            .totp_secret
-            .clone()
-            .ok_or_else(invalid_second_factor)?;
-        let secret = state
-            .security()
-            .crypto
-            .open(Purpose::TotpSecret, &format!("admin:{admin_id}"), &sealed)
-            .map_err(|e| Error::Internal(anyhow::anyhow!("cannot open the TOTP secret: {e}")))?;
-        let now = Utc::now().timestamp().max(0) as u64;
-        let step = totp::verify(&secret, &code, now, admin.totp_last_step)
-            .ok_or_else(invalid_second_factor)?;
-        let fresh = state
-            .db()
-            .write(move |tx| Ok(db::auth::advance_totp_step(tx, admin_id, step)?))
-            .await?;
-        return if fresh {
-            Ok("totp")
-        } else {
-            Err(invalid_second_factor())
-        };
-    }
-    let hash = token_hash(&totp::normalize_backup_code(&code));
-    let used = state
-        .db()
-        .write(move |tx| Ok(db::auth::use_backup_code(tx, admin_id, &hash)?))
-        .await?;
-    if used {
-        Ok("backup_code")
-    } else {
-        Err(invalid_second_factor())
-    }
-}
-
 /// Finish sign-in with a TOTP or backup code
 #[utoipa::path(
     post,
@@ -652,74 +298,6 @@ async fn login_totp(
     Ok(signed_in(&state, admin, session))
 }
 
-/// The second sign-in step without HTTP: rate limit, the challenge, the TOTP or backup code
-/// (consumed), then the session.
-pub(crate) async fn second_factor_sign_in(
-    state: &AppState,
-    ip: Option<String>,
-    user_agent: Option<String>,
-    challenge: &str,
-    code: &str,
-) -> Result<(db::auth::Admin, crate::auth::IssuedSession)> {
-    let ip_key = ip.clone().unwrap_or_else(|| "unknown".into());
-    state
-        .security()
-        .login_ip
-        .check(&ip_key)
-        .map_err(rate_limited)?;
-    let hash = token_hash(challenge);
-    let admin = state
-        .db()
-        .write(move |tx| {
-            let Some(admin_id) = db::auth::challenge_attempt(tx, &hash)? else {
-                return Ok(None);
-            };
-            Ok(db::auth::admin_by_id(tx, admin_id)?)
-        })
-        .await?
-        .ok_or_else(invalid_second_factor)?;
-    // Second-factor guesses count toward the same lock as passwords (per account and address):
-    // with the password known, six digits must not be guessable at the rate limit.
-    let lock = crate::auth::lock_key(&admin.username, ip.as_deref());
-    let lookup = lock.clone();
-    let failures = state
-        .db()
-        .run(move |c| Ok(db::auth::failures(c, &lookup)?))
-        .await?;
-    check_locked(&failures)?;
-    match consume_second_factor(state, &admin, code).await {
-        Ok(method) => {
-            let hash = token_hash(challenge);
-            state
-                .db()
-                .write(move |tx| Ok(db::auth::delete_challenge(tx, &hash)?))
-                .await?;
-            let session = open_session(state, &admin, ip, user_agent, method).await?;
-            Ok((admin, session))
-        }
-        Err(e) => {
-            let locked = count_failure(state, lock).await?;
-            tracing::warn!(
-                username = %admin.username,
-                ip = ip.as_deref().unwrap_or("unknown"),
-                locked,
-                "sign-in failed: wrong second factor"
-            );
-            audit_anonymous(
-                state.db(),
-                format!("admin:{}", admin.username),
-                ip,
-                "auth.totp",
-                None,
-                Outcome::Failure,
-                Some(json!({ "locked": locked })),
-            )
-            .await?;
-            Err(e)
-        }
-    }
-}
-
 /// Sign out
 ///
 /// Ends the current session and clears the cookie (with an API key there is nothing to end).
@@ -736,34 +314,6 @@ async fn logout(State(state): State<AppState>, admin: Admin) -> Result<Response>
         StatusCode::NO_CONTENT.into_response(),
         &state.security().clear_cookie(),
     ))
-}
-
-/// End the admin's session (nothing to end for an API key) and audit it.
-pub(crate) async fn sign_out(state: &AppState, admin: &Admin) -> Result<()> {
-    if let Some(id) = admin.session_id() {
-        let admin_id = admin.id;
-        state
-            .db()
-            .write(move |tx| Ok(db::auth::delete_session(tx, admin_id, id)?))
-            .await?;
-    }
-    admin
-        .audit(
-            state.db(),
-            "auth.logout",
-            admin.session_id().map(|id| format!("session:{id}")),
-            Outcome::Success,
-            None,
-        )
-        .await
-}
-
-async fn load_admin(state: &AppState, id: i64) -> Result<db::auth::Admin> {
-    state
-        .db()
-        .run(move |c| Ok(db::auth::admin_by_id(c, id)?))
-        .await?
-        .ok_or_else(|| Error::new(ErrorCode::Unauthenticated, "the admin no longer exists"))
 }
 
 /// The signed-in admin and how this request authenticated.
@@ -851,21 +401,6 @@ struct PasswordChanged {
     sessions_revoked: usize,
 }
 
-async fn check_current_password(
-    state: &AppState,
-    row: &db::auth::Admin,
-    given: String,
-) -> Result<()> {
-    if given.len() > 1024 || !verify_blocking(state, given, row.password_hash.clone()).await? {
-        return Err(Error::invalid(vec![FieldError::new(
-            "current_password",
-            "is wrong",
-        )]));
-    }
-    let _ = state;
-    Ok(())
-}
-
 /// Change the password
 ///
 /// Signs out every other session of the admin.
@@ -882,29 +417,8 @@ async fn change_password(
     admin: Admin,
     Json(req): Json<PasswordChange>,
 ) -> Result<impl IntoResponse> {
-    let row = load_admin(&state, admin.id).await?;
-    check_current_password(&state, &row, req.current_password).await?;
-    if let Err(rule) = password::check_password(&req.new_password, &row.username) {
-        return Err(Error::invalid(vec![FieldError::new("new_password", rule)]));
-    }
-    let hash = hash_blocking(&state, req.new_password).await?;
-    let (admin_id, keep) = (admin.id, admin.session_id());
-    let revoked = state
-        .db()
-        .write(move |tx| {
-            db::auth::set_password(tx, admin_id, &hash)?;
-            Ok(db::auth::delete_other_sessions(tx, admin_id, keep)?)
-        })
-        .await?;
-    admin
-        .audit(
-            state.db(),
-            "auth.password_change",
-            Some(format!("admin:{admin_id}")),
-            Outcome::Success,
-            Some(json!({ "sessions_revoked": revoked })),
-        )
-        .await?;
+    let revoked =
+        account::change_password(&state, &admin, req.current_password, req.new_password).await?;
     Ok(Json(PasswordChanged {
         sessions_revoked: revoked,
     }))
@@ -932,39 +446,11 @@ struct TotpSecret {
     responses((status = OK, body = TotpSecret), Errors<code::Conflict>)
 )]
 async fn totp_setup(State(state): State<AppState>, admin: Admin) -> Result<impl IntoResponse> {
-    let row = load_admin(&state, admin.id).await?;
-    if row.totp_secret.is_some() {
-        return Err(Error::new(
-            ErrorCode::Conflict,
-            "TOTP is already enabled; disable it first",
-        ));
-    }
-    let secret = totp::new_secret();
-    let sealed =
-        state
-            .security()
-            .crypto
-            .seal(Purpose::TotpSecret, &format!("admin:{}", admin.id), &secret);
-    let id = admin.id;
-    state
-        .db()
-        .write(move |tx| Ok(db::auth::set_totp_pending(tx, id, Some(&sealed))?))
-        .await?;
-    let uri = totp::otpauth_uri(&secret, &row.username).map_err(Error::Internal)?;
-    let svg = totp::qr_svg(&uri).map_err(Error::Internal)?;
-    admin
-        .audit(
-            state.db(),
-            "auth.totp_setup",
-            Some(format!("admin:{id}")),
-            Outcome::Success,
-            None,
-        )
-        .await?;
+    let new = account::totp_setup(&state, &admin).await?;
     Ok(Json(TotpSecret {
-        secret: totp::base32(&secret),
-        otpauth_uri: uri,
-        qr_svg: svg,
+        secret: new.secret,
+        otpauth_uri: new.otpauth_uri,
+        qr_svg: new.qr_svg,
     }))
 }
 
@@ -1000,60 +486,10 @@ async fn totp_confirm(
     admin: Admin,
     Json(req): Json<CodeRequest>,
 ) -> Result<impl IntoResponse> {
-    let row = load_admin(&state, admin.id).await?;
-    let binding = format!("admin:{}", admin.id);
-    let sealed = row.totp_pending.ok_or_else(|| {
-        Error::new(
-            ErrorCode::Conflict,
-            "start with POST /api/v1/auth/totp/setup",
-        )
-    })?;
-    let secret = state
-        .security()
-        .crypto
-        .open(Purpose::TotpSecret, &binding, &sealed)
-        .map_err(|e| {
-            Error::Internal(anyhow::anyhow!("cannot open the pending TOTP secret: {e}"))
-        })?;
-    let now = Utc::now().timestamp().max(0) as u64;
-    let Some(step) = totp::verify(&secret, &req.code, now, None) else {
-        admin
-            .audit(
-                state.db(),
-                "auth.totp_enable",
-                Some(binding),
-                Outcome::Failure,
-                None,
-            )
-            .await?;
-        return Err(Error::invalid(vec![FieldError::new(
-            "code",
-            "does not match; check the device clock and try the next code",
-        )]));
-    };
-    let codes = totp::new_backup_codes();
-    let hashes: Vec<Vec<u8>> = codes.iter().map(|(_, h)| h.clone()).collect();
-    let id = admin.id;
-    state
-        .db()
-        .write(move |tx| {
-            db::auth::enable_totp(tx, id, &sealed, step)?;
-            db::auth::replace_backup_codes(tx, id, &hashes)?;
-            Ok(())
-        })
-        .await?;
-    admin
-        .audit(
-            state.db(),
-            "auth.totp_enable",
-            Some(binding),
-            Outcome::Success,
-            None,
-        )
-        .await?;
+    let backup_codes = account::totp_confirm(&state, &admin, &req.code).await?;
     Ok(Json(TotpEnabled {
         totp_enabled: true,
-        backup_codes: codes.into_iter().map(|(c, _)| c).collect(),
+        backup_codes,
     }))
 }
 
@@ -1087,38 +523,7 @@ async fn totp_disable(
     admin: Admin,
     Json(req): Json<DisableRequest>,
 ) -> Result<impl IntoResponse> {
-    let row = load_admin(&state, admin.id).await?;
-    if row.totp_secret.is_none() {
-        return Err(Error::new(ErrorCode::Conflict, "TOTP is not enabled"));
-    }
-    check_current_password(&state, &row, req.password).await?;
-    let target = Some(format!("admin:{}", admin.id));
-    if let Err(e) = consume_second_factor(&state, &row, &req.code).await {
-        admin
-            .audit(
-                state.db(),
-                "auth.totp_disable",
-                target,
-                Outcome::Failure,
-                None,
-            )
-            .await?;
-        return Err(e);
-    }
-    let id = admin.id;
-    state
-        .db()
-        .write(move |tx| Ok(db::auth::disable_totp(tx, id)?))
-        .await?;
-    admin
-        .audit(
-            state.db(),
-            "auth.totp_disable",
-            target,
-            Outcome::Success,
-            None,
-        )
-        .await?;
+    account::totp_disable(&state, &admin, req.password, &req.code).await?;
     Ok(Json(TotpDisabled {
         totp_enabled: false,
     }))
@@ -1152,28 +557,6 @@ async fn totp_backup_codes(
     admin: Admin,
     Json(req): Json<RegenerateRequest>,
 ) -> Result<impl IntoResponse> {
-    let row = load_admin(&state, admin.id).await?;
-    if row.totp_secret.is_none() {
-        return Err(Error::new(ErrorCode::Conflict, "TOTP is not enabled"));
-    }
-    check_current_password(&state, &row, req.password).await?;
-    let codes = totp::new_backup_codes();
-    let hashes: Vec<Vec<u8>> = codes.iter().map(|(_, h)| h.clone()).collect();
-    let id = admin.id;
-    state
-        .db()
-        .write(move |tx| Ok(db::auth::replace_backup_codes(tx, id, &hashes)?))
-        .await?;
-    admin
-        .audit(
-            state.db(),
-            "auth.backup_codes_regenerate",
-            Some(format!("admin:{id}")),
-            Outcome::Success,
-            None,
-        )
-        .await?;
-    Ok(Json(BackupCodes {
-        backup_codes: codes.into_iter().map(|(c, _)| c).collect(),
-    }))
+    let backup_codes = account::replace_backup_codes(&state, &admin, req.password).await?;
+    Ok(Json(BackupCodes { backup_codes }))
 }

@@ -45,7 +45,7 @@ struct TargetInput {
 
 /// An invitation's settings. On create every field is optional except `servers`; on update
 /// absent fields keep their value and `null` clears `expires_at`, `max_uses`,
-/// `access_duration_days` and `note`. The code and the use count cannot be changed.
+/// `access_duration_days`, `note` and `message`. The code and the use count cannot be changed.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct InvitationInput {
@@ -72,6 +72,12 @@ struct InvitationInput {
     #[serde(default, deserialize_with = "crate::http::extract::double")]
     #[schema(max_length = 500)]
     note: Option<Option<String>>,
+    /// The admin's message to invitees, shown as plain text on the join page and in the public
+    /// validation (`GET /join/{code}`): at most 1000 characters, trimmed, NFC, line breaks kept; control
+    /// and invisible characters are refused. `null` or blank clears it.
+    #[serde(default, deserialize_with = "crate::http::extract::double")]
+    #[schema(max_length = 1000)]
+    message: Option<Option<String>>,
     /// Whether the code can be redeemed (default `true`).
     enabled: Option<bool>,
     /// Wizard the invitee must complete before redeeming (`GET /wizards`); `null`: none.
@@ -148,8 +154,10 @@ struct InvitationView {
     remaining_uses: Option<i64>,
     /// Days the created accounts last; `null`: no limit.
     access_duration_days: Option<i64>,
-    /// Admin note.
+    /// Admin note (admins only).
     note: Option<String>,
+    /// The admin's message to invitees, shown on the join page.
+    message: Option<String>,
     /// Target servers.
     servers: Vec<TargetView>,
     /// A target offers a library that is no longer on its server (see `servers[].libraries_missing`).
@@ -189,6 +197,7 @@ impl From<InvitationInput> for invitations::Changes {
             max_uses: i.max_uses,
             access_duration_days: i.access_duration_days,
             note: i.note,
+            message: i.message,
             enabled: i.enabled,
             pre_wizard_id: i.pre_wizard_id,
             post_wizard_id: i.post_wizard_id,
@@ -212,6 +221,7 @@ fn view(d: invitations::Detail) -> InvitationView {
         use_count: inv.use_count,
         access_duration_days: inv.access_duration_days,
         note: inv.note,
+        message: inv.message,
         libraries_missing,
         servers: d
             .targets
@@ -291,7 +301,8 @@ struct ListQuery {
     /// Items per page (default 50, at most 100).
     #[param(minimum = 1, maximum = 100)]
     per_page: Option<u32>,
-    /// `active`, `expired`, `used_up` or `disabled`.
+    /// `active`, `unused` (active and never redeemed: no use so far and none in progress; the
+    /// dashboard's `pending`), `expired`, `used_up` or `disabled`.
     #[param(schema_with = status_schema)]
     status: Option<String>,
     /// Only invitations targeting this server.
@@ -385,7 +396,7 @@ async fn remove(
 }
 
 fn status_schema() -> utoipa::openapi::Object {
-    crate::http::openapi::string_enum(&["active", "expired", "used_up", "disabled"])
+    crate::http::openapi::string_enum(&["active", "unused", "expired", "used_up", "disabled"])
 }
 
 fn sort_schema() -> utoipa::openapi::Object {

@@ -64,6 +64,9 @@ struct Validation {
     servers: Vec<ServerOffer>,
     /// Days the accounts last; `null`: no limit.
     access_duration_days: Option<i64>,
+    /// The admin's message to invitees (plain text with line breaks; show it escaped);
+    /// `null`: none.
+    message: Option<String>,
     /// Whether the invitee must choose a username and password.
     needs_credentials: bool,
     /// Connectors whose account must be linked first (`POST .../oauth/{connector}`).
@@ -111,6 +114,7 @@ async fn validate(
             })
             .collect(),
         access_duration_days: offer.invitation.access_duration_days,
+        message: offer.invitation.message,
         oauth: offer.oauth,
     }))
 }

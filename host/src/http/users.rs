@@ -2,30 +2,22 @@
 //! disable where the connector can, delete (remote first, then local), libraries, permissions,
 //! password, expiry; identities: rename, link, unlink.
 //!
-//! Remote changes happen first; the local row changes only when the server accepted them, so the
-//! two never disagree after an error.
+//! The rules and the remote-first orchestration live in [`crate::users`]; these handlers parse,
+//! call one domain function and render JSON.
 
 use crate::auth::Admin;
-use crate::db::{
-    self,
-    audit::Outcome,
-    users::{Filter, User},
-};
-use crate::error::{Error, ErrorCode, FieldError, Result, code};
+use crate::db::{self, users::User};
+use crate::error::{Result, code};
 use crate::http::Routes;
 use crate::http::extract::{Json, Path, Query};
 use crate::http::openapi::{ConnectorCall, Errors};
 use crate::http::pagination::{PageQuery, Paginated};
-use crate::plugins::{
-    Capability, DeleteOptions, LibraryAccess, Manifest, PermissionValue, SecretString,
-    ServerContext, Value, ValueKind,
-};
-use crate::servers;
 use crate::state::AppState;
+use crate::users;
 use axum::extract::State;
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value as JsonValue, json};
+use serde_json::{Map, Value as JsonValue};
 use utoipa::ToSchema;
 use utoipa_axum::routes;
 
@@ -95,74 +87,19 @@ async fn list(
         per_page: q.per_page,
     }
     .validate()?;
-    let mut fields = Vec::new();
-    if q.expiry
-        .as_deref()
-        .is_some_and(|e| !["expired", "expiring", "never"].contains(&e))
-    {
-        fields.push(FieldError::new(
-            "expiry",
-            "must be expired, expiring or never",
-        ));
-    }
-    let sort = match q.sort.as_deref().unwrap_or("username") {
-        "username" => "u.username COLLATE NOCASE",
-        "created_at" => "u.created_at",
-        "expires_at" => "coalesce(u.expires_at, '9999')",
-        "server" => "s.name COLLATE NOCASE",
-        _ => {
-            fields.push(FieldError::new(
-                "sort",
-                "must be username, created_at, expires_at or server",
-            ));
-            "u.id"
-        }
-    };
-    let descending = match q.order.as_deref() {
-        None | Some("asc") => false,
-        Some("desc") => true,
-        Some(_) => {
-            fields.push(FieldError::new("order", "must be asc or desc"));
-            false
-        }
-    };
-    if !fields.is_empty() {
-        return Err(Error::invalid(fields));
-    }
-    let search = q
-        .search
-        .filter(|s| !s.trim().is_empty())
-        .map(|s| s.chars().take(100).collect());
-    let filter = Filter {
+    let spec = users::ListQuery {
         server_id: q.server_id,
         invitation_id: q.invitation_id,
         enabled: q.enabled,
         expiry: q.expiry,
         vanished: q.vanished,
-        search,
-    };
-    let (items, total) = state
-        .db()
-        .run(move |c| {
-            Ok(db::users::list(
-                c,
-                &filter,
-                sort,
-                descending,
-                page.limit(),
-                page.offset(),
-            )?)
-        })
-        .await?;
+        search: q.search,
+        sort: q.sort,
+        order: q.order,
+    }
+    .check()?;
+    let (items, total) = users::list(&state, spec, page.limit(), page.offset()).await?;
     Ok(Json(Paginated::new(items, total, page)))
-}
-
-async fn load(state: &AppState, id: i64) -> Result<User> {
-    state
-        .db()
-        .run(move |c| Ok(db::users::get(c, id)?))
-        .await?
-        .ok_or_else(|| Error::not_found("user"))
 }
 
 /// A user with its identity, the invitation it came from and what can be done with it.
@@ -197,18 +134,13 @@ struct IdentityView {
     users: Vec<User>,
 }
 
-fn actions(manifest: Option<&Manifest>) -> Vec<&'static str> {
-    let Some(m) = manifest else { return Vec::new() };
-    [
-        (Capability::SetEnabled, "enable_disable"),
-        (Capability::DeleteUser, "delete"),
-        (Capability::LibraryAccess, "libraries"),
-        (Capability::Permissions, "permissions"),
-        (Capability::SetPassword, "password"),
-    ]
-    .into_iter()
-    .filter_map(|(cap, name)| m.supports(cap).then_some(name))
-    .collect()
+impl From<users::IdentityDetail> for IdentityView {
+    fn from(d: users::IdentityDetail) -> IdentityView {
+        IdentityView {
+            identity: d.identity,
+            users: d.users,
+        }
+    }
 }
 
 /// Get a user
@@ -225,109 +157,13 @@ async fn show(
     _admin: Admin,
     Path(id): Path<i64>,
 ) -> Result<Json<UserDetail>> {
-    let user = load(&state, id).await?;
-    let (identity_id, invitation_id) = (user.identity_id, user.invitation_id);
-    let (identity, invitation) = state
-        .db()
-        .run(move |c| {
-            let identity = match identity_id {
-                Some(i) => db::users::identity(c, i)?
-                    .map(|identity| {
-                        Ok::<_, Error>(IdentityView {
-                            users: db::users::of_identity(c, i)?,
-                            identity,
-                        })
-                    })
-                    .transpose()?,
-                None => None,
-            };
-            let invitation = match invitation_id {
-                Some(i) => db::invitations::get(c, i)?.map(|inv| InvitationRef {
-                    id: inv.id,
-                    code: inv.code,
-                }),
-                None => None,
-            };
-            Ok((identity, invitation))
-        })
-        .await?;
-    let manifest = state.plugins().manifest(&user.server_kind);
+    let d = users::detail(&state, id).await?;
     Ok(Json(UserDetail {
-        actions: actions(manifest.as_ref()),
-        user,
-        identity,
-        invitation,
+        actions: d.actions,
+        user: d.user,
+        identity: d.identity.map(IdentityView::from),
+        invitation: d.invitation.map(|(id, code)| InvitationRef { id, code }),
     }))
-}
-
-/// The connector manifest and call context of a user's server, checking the capability.
-async fn remote(
-    state: &AppState,
-    user: &User,
-    cap: Capability,
-) -> Result<(Manifest, ServerContext)> {
-    let manifest = state
-        .plugins()
-        .manifest(&user.server_kind)
-        .ok_or_else(|| servers::connector_missing(&user.server_kind))?;
-    if !manifest.supports(cap) {
-        return Err(Error::new(
-            ErrorCode::Unsupported,
-            format!("{} servers do not support this", manifest.name),
-        ));
-    }
-    let server_id = user.server_id;
-    let row = state
-        .db()
-        .run(move |c| Ok(db::servers::get(c, server_id)?))
-        .await?
-        .ok_or_else(|| Error::not_found("server"))?;
-    let ctx = servers::context_of(&state.security().crypto, &manifest, &row)?;
-    Ok((manifest, ctx))
-}
-
-async fn audit(
-    state: &AppState,
-    admin: &Admin,
-    action: &'static str,
-    user: &User,
-    detail: Option<JsonValue>,
-) -> Result<()> {
-    admin
-        .audit(
-            state.db(),
-            action,
-            Some(format!("user:{}", user.id)),
-            Outcome::Success,
-            detail,
-        )
-        .await
-}
-
-async fn set_enabled(state: AppState, admin: Admin, id: i64, enabled: bool) -> Result<Json<User>> {
-    let user = load(&state, id).await?;
-    let (_, ctx) = remote(&state, &user, Capability::SetEnabled).await?;
-    state
-        .plugins()
-        .set_enabled(&user.server_kind, &ctx, &user.external_id, enabled)
-        .await?;
-    state
-        .db()
-        .write(move |tx| Ok(db::users::set_enabled(tx, id, enabled)?))
-        .await?;
-    audit(
-        &state,
-        &admin,
-        if enabled {
-            "user.enable"
-        } else {
-            "user.disable"
-        },
-        &user,
-        None,
-    )
-    .await?;
-    Ok(Json(load(&state, id).await?))
 }
 
 /// Enable a user
@@ -346,7 +182,9 @@ async fn enable(
     admin: Admin,
     Path(id): Path<i64>,
 ) -> Result<Json<User>> {
-    set_enabled(state, admin, id, true).await
+    Ok(Json(
+        users::set_enabled(&state, &(&admin).into(), id, true).await?,
+    ))
 }
 
 /// Disable a user
@@ -365,7 +203,9 @@ async fn disable(
     admin: Admin,
     Path(id): Path<i64>,
 ) -> Result<Json<User>> {
-    set_enabled(state, admin, id, false).await
+    Ok(Json(
+        users::set_enabled(&state, &(&admin).into(), id, false).await?,
+    ))
 }
 
 /// Options of a user deletion.
@@ -398,54 +238,11 @@ async fn remove(
     Path(id): Path<i64>,
     Query(q): Query<DeleteQuery>,
 ) -> Result<StatusCode> {
-    let user = load(&state, id).await?;
-    if q.keep_remote == Some(true) {
-        let (server_id, external_id, username, actor) = (
-            user.server_id,
-            user.external_id.clone(),
-            user.username.clone(),
-            admin.actor(),
-        );
-        state
-            .db()
-            .write(move |tx| {
-                db::jobs::exclude(tx, server_id, &external_id, &username, &actor)?;
-                Ok(db::users::delete(tx, id)?)
-            })
-            .await?;
-        audit(
-            &state,
-            &admin,
-            "user.forget",
-            &user,
-            Some(
-                json!({ "username": user.username, "server": user.server_name, "excluded": true }),
-            ),
-        )
-        .await?;
-        return Ok(StatusCode::NO_CONTENT);
-    }
-    let (_, ctx) = remote(&state, &user, Capability::DeleteUser).await?;
-    let options = DeleteOptions {
+    let mode = users::DeleteMode {
         remove_account: q.remove_account.unwrap_or(false),
+        keep_remote: q.keep_remote.unwrap_or(false),
     };
-    // Already gone remotely counts as removed: removing the local row is what the admin wants.
-    state
-        .plugins()
-        .remove_user(&user.server_kind, &ctx, &user.external_id, options)
-        .await?;
-    state
-        .db()
-        .write(move |tx| Ok(db::users::delete(tx, id)?))
-        .await?;
-    audit(
-        &state,
-        &admin,
-        "user.delete",
-        &user,
-        Some(json!({ "username": user.username, "server": user.server_name })),
-    )
-    .await?;
+    users::delete(&state, &(&admin).into(), id, mode).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -474,56 +271,9 @@ async fn set_libraries(
     Path(id): Path<i64>,
     Json(input): Json<LibrariesInput>,
 ) -> Result<Json<User>> {
-    let user = load(&state, id).await?;
-    let (_, ctx) = remote(&state, &user, Capability::LibraryAccess).await?;
-    let server_id = user.server_id;
-    let libs = state
-        .db()
-        .run(move |c| Ok(db::servers::libraries(c, server_id)?))
-        .await?;
-    let access = match &input.libraries {
-        None => LibraryAccess::All,
-        Some(ids) => {
-            // A library the server no longer lists (marked missing) cannot be granted either.
-            let unknown: Vec<String> = ids
-                .iter()
-                .filter(|i| !libs.iter().any(|l| l.id == **i && !l.is_missing()))
-                .map(|i| i.to_string())
-                .collect();
-            if !unknown.is_empty() || ids.is_empty() {
-                return Err(Error::invalid(vec![FieldError::new(
-                    "libraries",
-                    if ids.is_empty() {
-                        "give at least one library, or null for all".to_owned()
-                    } else {
-                        format!(
-                            "not libraries of this server (or no longer on it): {}",
-                            unknown.join(", ")
-                        )
-                    },
-                )]));
-            }
-            LibraryAccess::Only(
-                libs.iter()
-                    .filter(|l| ids.contains(&l.id))
-                    .map(|l| l.external_id.clone())
-                    .collect(),
-            )
-        }
-    };
-    state
-        .plugins()
-        .set_library_access(&user.server_kind, &ctx, &user.external_id, &access)
-        .await?;
-    audit(
-        &state,
-        &admin,
-        "user.libraries",
-        &user,
-        Some(json!({ "libraries": input.libraries })),
-    )
-    .await?;
-    Ok(Json(user))
+    Ok(Json(
+        users::set_libraries(&state, &(&admin).into(), id, input.libraries).await?,
+    ))
 }
 
 /// Permission values to apply.
@@ -552,56 +302,9 @@ async fn set_permissions(
     Path(id): Path<i64>,
     Json(input): Json<PermissionsInput>,
 ) -> Result<Json<User>> {
-    let user = load(&state, id).await?;
-    let (manifest, ctx) = remote(&state, &user, Capability::Permissions).await?;
-    let mut fields = Vec::new();
-    let mut values = Vec::new();
-    for (key, v) in &input.permissions {
-        let Some(def) = manifest.permissions.iter().find(|p| &p.key == key) else {
-            fields.push(FieldError::new(
-                format!("permissions.{key}"),
-                format!("is not a permission of {} servers", manifest.name),
-            ));
-            continue;
-        };
-        let value = match def.kind {
-            ValueKind::Flag => v.as_bool().map(Value::Flag),
-            ValueKind::Number => v.as_i64().map(Value::Number),
-            _ => v.as_str().map(|s| Value::Text(s.to_owned())),
-        };
-        match value {
-            Some(value) => values.push(PermissionValue {
-                key: key.clone(),
-                value,
-            }),
-            None => fields.push(FieldError::new(
-                format!("permissions.{key}"),
-                "has the wrong type",
-            )),
-        }
-    }
-    if values.is_empty() && fields.is_empty() {
-        fields.push(FieldError::new(
-            "permissions",
-            "give at least one permission",
-        ));
-    }
-    if !fields.is_empty() {
-        return Err(Error::invalid(fields));
-    }
-    state
-        .plugins()
-        .set_permissions(&user.server_kind, &ctx, &user.external_id, &values)
-        .await?;
-    audit(
-        &state,
-        &admin,
-        "user.permissions",
-        &user,
-        Some(json!({ "permissions": input.permissions })),
-    )
-    .await?;
-    Ok(Json(user))
+    Ok(Json(
+        users::set_permissions(&state, &(&admin).into(), id, input.permissions).await?,
+    ))
 }
 
 /// A new password for the account on the server.
@@ -631,20 +334,7 @@ async fn set_password(
     Path(id): Path<i64>,
     Json(input): Json<PasswordInput>,
 ) -> Result<StatusCode> {
-    if !(8..=256).contains(&input.password.chars().count()) {
-        return Err(Error::invalid(vec![FieldError::new(
-            "password",
-            "must be 8 to 256 characters",
-        )]));
-    }
-    let user = load(&state, id).await?;
-    let (_, ctx) = remote(&state, &user, Capability::SetPassword).await?;
-    let password = SecretString::new(input.password);
-    state
-        .plugins()
-        .set_password(&user.server_kind, &ctx, &user.external_id, &password)
-        .await?;
-    audit(&state, &admin, "user.password", &user, None).await?;
+    users::set_password(&state, &(&admin).into(), id, input.password).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -674,46 +364,10 @@ async fn update(
     Path(id): Path<i64>,
     Json(input): Json<UserPatch>,
 ) -> Result<Json<User>> {
-    let user = load(&state, id).await?;
-    if let Some(expiry) = input.expires_at {
-        let parsed = match expiry.as_deref() {
-            None => None,
-            Some(text) => Some(db::time::parse(text).map(db::time::fmt).ok_or_else(|| {
-                Error::invalid(vec![FieldError::new(
-                    "expires_at",
-                    "must be an RFC 3339 time or null",
-                )])
-            })?),
-        };
-        let stored = parsed.clone();
-        state
-            .db()
-            .write(move |tx| Ok(db::users::set_expiry(tx, id, stored.as_deref())?))
-            .await?;
-        audit(
-            &state,
-            &admin,
-            "user.expiry",
-            &user,
-            Some(json!({ "expires_at": parsed })),
-        )
-        .await?;
-    }
-    Ok(Json(load(&state, id).await?))
-}
-
-async fn load_identity(state: &AppState, id: i64) -> Result<IdentityView> {
-    state
-        .db()
-        .run(move |c| {
-            let identity =
-                db::users::identity(c, id)?.ok_or_else(|| Error::not_found("identity"))?;
-            Ok(IdentityView {
-                users: db::users::of_identity(c, id)?,
-                identity,
-            })
-        })
-        .await
+    Ok(Json(match input.expires_at {
+        Some(expiry) => users::set_expiry(&state, &(&admin).into(), id, expiry).await?,
+        None => users::get(&state, id).await?,
+    }))
 }
 
 /// Get an identity
@@ -730,7 +384,7 @@ async fn show_identity(
     _admin: Admin,
     Path(id): Path<i64>,
 ) -> Result<Json<IdentityView>> {
-    Ok(Json(load_identity(&state, id).await?))
+    Ok(Json(users::identity(&state, id).await?.into()))
 }
 
 /// Changes to an identity; absent fields keep their value.
@@ -762,45 +416,15 @@ async fn update_identity(
     Path(id): Path<i64>,
     Json(input): Json<IdentityPatch>,
 ) -> Result<Json<IdentityView>> {
-    let current = load_identity(&state, id).await?;
-    let mut fields = Vec::new();
-    let name = input
-        .display_name
-        .map(|n| n.trim().to_owned())
-        .unwrap_or(current.identity.display_name);
-    if name.is_empty() || name.chars().count() > 100 {
-        fields.push(FieldError::new(
-            "display_name",
-            "must be 1 to 100 characters",
-        ));
-    }
-    let email = match input.email {
-        Some(e) => e.map(|e| e.trim().to_owned()).filter(|e| !e.is_empty()),
-        None => current.identity.email,
-    };
-    if email
-        .as_ref()
-        .is_some_and(|e| !e.contains('@') || e.chars().count() > 254)
-    {
-        fields.push(FieldError::new("email", "is not a valid e-mail address"));
-    }
-    if !fields.is_empty() {
-        return Err(Error::invalid(fields));
-    }
-    state
-        .db()
-        .write(move |tx| Ok(db::users::update_identity(tx, id, &name, email.as_deref())?))
-        .await?;
-    admin
-        .audit(
-            state.db(),
-            "identity.update",
-            Some(format!("identity:{id}")),
-            Outcome::Success,
-            None,
-        )
-        .await?;
-    Ok(Json(load_identity(&state, id).await?))
+    let identity = users::update_identity(
+        &state,
+        &(&admin).into(),
+        id,
+        input.display_name,
+        input.email,
+    )
+    .await?;
+    Ok(Json(identity.into()))
 }
 
 /// A user to add to an identity.
@@ -827,22 +451,8 @@ async fn link(
     Path(id): Path<i64>,
     Json(input): Json<LinkInput>,
 ) -> Result<Json<IdentityView>> {
-    load_identity(&state, id).await?;
-    let user = load(&state, input.user_id).await?;
-    state
-        .db()
-        .write(move |tx| Ok(db::users::set_identity(tx, user.id, Some(id))?))
-        .await?;
-    admin
-        .audit(
-            state.db(),
-            "identity.link",
-            Some(format!("identity:{id}")),
-            Outcome::Success,
-            Some(json!({ "user": input.user_id })),
-        )
-        .await?;
-    Ok(Json(load_identity(&state, id).await?))
+    let identity = users::link(&state, &(&admin).into(), id, input.user_id).await?;
+    Ok(Json(identity.into()))
 }
 
 /// Unlink a user from an identity
@@ -861,23 +471,7 @@ async fn unlink(
     admin: Admin,
     Path((id, user_id)): Path<(i64, i64)>,
 ) -> Result<StatusCode> {
-    let user = load(&state, user_id).await?;
-    if user.identity_id != Some(id) {
-        return Err(Error::not_found("user in this identity"));
-    }
-    state
-        .db()
-        .write(move |tx| Ok(db::users::set_identity(tx, user_id, None)?))
-        .await?;
-    admin
-        .audit(
-            state.db(),
-            "identity.unlink",
-            Some(format!("identity:{id}")),
-            Outcome::Success,
-            Some(json!({ "user": user_id })),
-        )
-        .await?;
+    users::unlink(&state, &(&admin).into(), id, user_id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

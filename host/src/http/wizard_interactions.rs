@@ -1,19 +1,20 @@
-//! The admin API for a wizard step's interactions: list, add, edit (merge), delete. Settings
-//! are checked by `crate::wizard::parse_config`, with one field error per problem.
+//! The admin API for a wizard step's interactions: list, add, edit (merge), delete. The rules
+//! (settings checked by `crate::wizard::parse_config`, limits, merging) and the audit are in
+//! `crate::wizard::builder`.
 
-use super::wizards::{Actor, WizardInteractionView, interaction_view, load_step};
+use super::wizards::{WizardInteractionView, interaction_view};
 use crate::auth::Admin;
 use crate::db;
-use crate::error::{Error, ErrorCode, Result, code};
+use crate::error::{Error, Result, code};
 use crate::http::Routes;
 use crate::http::extract::{Json, Path, Query};
 use crate::http::openapi::Errors;
 use crate::http::pagination::{PageQuery, Paginated};
 use crate::state::AppState;
-use crate::wizard::{self, InteractionConfig};
+use crate::wizard::{InteractionConfig, builder};
 use axum::extract::State;
 use axum::http::StatusCode;
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 use utoipa_axum::routes;
 
 /// Interaction routes (admin; merged into the wizard routes).
@@ -46,7 +47,7 @@ async fn list_interactions(
     state
         .db()
         .run(move |c| {
-            load_step(c, id, step)?;
+            builder::load_step(c, id, step)?;
             let items = db::wizards::interactions(c, step)?
                 .into_iter()
                 .map(interaction_view)
@@ -81,35 +82,11 @@ async fn create_interaction(
     Path((id, step)): Path<(i64, i64)>,
     Json(input): Json<Map<String, Value>>,
 ) -> Result<(StatusCode, Json<WizardInteractionView>)> {
-    let actor = Actor::of(&admin);
-    let view = state
-        .db()
-        .write(move |tx| {
-            load_step(tx, id, step)?;
-            let config = wizard::parse_config(&input).map_err(Error::invalid)?;
-            if db::wizards::interactions(tx, step)?.len() >= wizard::MAX_INTERACTIONS {
-                // The step is full: a state of the step, not a fault of this body.
-                return Err(Error::new(
-                    ErrorCode::Conflict,
-                    format!(
-                        "the step has the most interactions allowed ({})",
-                        wizard::MAX_INTERACTIONS
-                    ),
-                ));
-            }
-            let iid = db::wizards::insert_interaction(tx, id, step, &config)?;
-            actor.audit(
-                tx,
-                "wizard.interaction.create",
-                id,
-                Some(json!({ "step": step, "interaction": iid, "type": config.kind() })),
-            )?;
-            db::wizards::interaction_of(tx, step, iid)?
-                .map(interaction_view)
-                .ok_or_else(|| Error::not_found("interaction"))
-        })
-        .await?;
-    Ok((StatusCode::CREATED, Json(view)))
+    let iid = builder::create_interaction(&state, &(&admin).into(), id, step, input).await?;
+    Ok((
+        StatusCode::CREATED,
+        show_interaction(State(state), Path((id, step, iid))).await?,
+    ))
 }
 
 /// Get an interaction
@@ -132,7 +109,7 @@ async fn show_interaction(
     state
         .db()
         .run(move |c| {
-            load_step(c, id, step)?;
+            builder::load_step(c, id, step)?;
             db::wizards::interaction_of(c, step, interaction)?
                 .map(interaction_view)
                 .ok_or_else(|| Error::not_found("interaction"))
@@ -165,43 +142,8 @@ async fn update_interaction(
     Path((id, step, interaction)): Path<(i64, i64, i64)>,
     Json(input): Json<Map<String, Value>>,
 ) -> Result<Json<WizardInteractionView>> {
-    let actor = Actor::of(&admin);
-    state
-        .db()
-        .write(move |tx| {
-            load_step(tx, id, step)?;
-            let current = db::wizards::interaction_of(tx, step, interaction)?
-                .ok_or_else(|| Error::not_found("interaction"))?;
-            let mut merged = match serde_json::to_value(&current.config) {
-                Ok(Value::Object(m)) => m,
-                _ => Map::new(),
-            };
-            if let Some(kind) = input.get("type")
-                && kind.as_str() != Some(current.config.kind())
-            {
-                merged = Map::new();
-            }
-            for (k, v) in input {
-                if v.is_null() {
-                    merged.remove(&k);
-                } else {
-                    merged.insert(k, v);
-                }
-            }
-            let config = wizard::parse_config(&merged).map_err(Error::invalid)?;
-            db::wizards::update_interaction(tx, id, interaction, &config)?;
-            actor.audit(
-                tx,
-                "wizard.interaction.update",
-                id,
-                Some(json!({ "step": step, "interaction": interaction })),
-            )?;
-            db::wizards::interaction_of(tx, step, interaction)?
-                .map(interaction_view)
-                .ok_or_else(|| Error::not_found("interaction"))
-        })
-        .await
-        .map(Json)
+    builder::update_interaction(&state, &(&admin).into(), id, step, interaction, input).await?;
+    show_interaction(State(state), Path((id, step, interaction))).await
 }
 
 /// Delete an interaction
@@ -222,22 +164,6 @@ async fn remove_interaction(
     admin: Admin,
     Path((id, step, interaction)): Path<(i64, i64, i64)>,
 ) -> Result<StatusCode> {
-    let actor = Actor::of(&admin);
-    state
-        .db()
-        .write(move |tx| {
-            load_step(tx, id, step)?;
-            if !db::wizards::delete_interaction(tx, id, step, interaction)? {
-                return Err(Error::not_found("interaction"));
-            }
-            actor.audit(
-                tx,
-                "wizard.interaction.delete",
-                id,
-                Some(json!({ "step": step, "interaction": interaction })),
-            )?;
-            Ok(())
-        })
-        .await?;
+    builder::delete_interaction(&state, &(&admin).into(), id, step, interaction).await?;
     Ok(StatusCode::NO_CONTENT)
 }

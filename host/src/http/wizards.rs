@@ -1,27 +1,25 @@
 //! Onboarding wizards: the admin builder API for wizards and their ordered steps (interactions
 //! are in `wizard_interactions`, the invitee's step check in `wizard_join`).
 //!
-//! The rules (interaction settings, rendering, tokens, answers) live in `crate::wizard`; this
-//! module only maps them to HTTP, audits every admin change and never reveals a quiz answer on
-//! the public side.
+//! The rules (settings, limits, positions, interaction settings, rendering, tokens, answers) and
+//! the audited changes live in `crate::wizard` (the builder in `crate::wizard::builder`); this
+//! module only maps them to HTTP and never reveals a quiz answer on the public side.
 
 use crate::auth::Admin;
 use crate::db::{
     self,
-    audit::Outcome,
     wizards::{Interaction, Step, Wizard},
 };
-use crate::error::{Error, ErrorCode, FieldError, Result, code};
+use crate::error::{Result, code};
 use crate::http::Routes;
 use crate::http::extract::{Json, Path, Query};
 use crate::http::openapi::Errors;
 use crate::http::pagination::{PageQuery, Paginated};
 use crate::state::AppState;
-use crate::wizard::{self, InteractionConfig};
+use crate::wizard::{self, InteractionConfig, builder};
 use axum::extract::State;
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
 use utoipa::ToSchema;
 use utoipa_axum::routes;
 
@@ -158,51 +156,6 @@ fn wizard_view(c: &rusqlite::Connection, w: Wizard) -> Result<WizardView> {
     })
 }
 
-fn load_wizard(c: &rusqlite::Connection, id: i64) -> Result<Wizard> {
-    db::wizards::get(c, id)?.ok_or_else(|| Error::not_found("wizard"))
-}
-
-pub(super) fn load_step(c: &rusqlite::Connection, wizard_id: i64, step_id: i64) -> Result<Step> {
-    load_wizard(c, wizard_id)?;
-    db::wizards::step_of(c, wizard_id, step_id)?.ok_or_else(|| Error::not_found("wizard step"))
-}
-
-/// Who did it, for the audit log.
-pub(super) struct Actor {
-    actor: String,
-    ip: Option<String>,
-}
-
-impl Actor {
-    pub(super) fn of(admin: &Admin) -> Actor {
-        Actor {
-            actor: admin.actor(),
-            ip: admin.ip.clone(),
-        }
-    }
-
-    pub(super) fn audit(
-        &self,
-        c: &rusqlite::Connection,
-        action: &str,
-        wizard_id: i64,
-        detail: Option<Value>,
-    ) -> Result<()> {
-        db::audit::append(
-            c,
-            &db::audit::NewEvent {
-                actor: &self.actor,
-                ip: self.ip.as_deref(),
-                action,
-                target: Some(&format!("wizard:{wizard_id}")),
-                outcome: Outcome::Success,
-                detail,
-            },
-        )?;
-        Ok(())
-    }
-}
-
 /// A wizard's settings. On create `name` is required; on update absent fields keep their value
 /// and `null` clears `description`.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -219,6 +172,26 @@ struct WizardInput {
     enabled: Option<bool>,
 }
 
+impl From<WizardInput> for builder::WizardChanges {
+    fn from(i: WizardInput) -> builder::WizardChanges {
+        builder::WizardChanges {
+            name: i.name,
+            description: i.description,
+            enabled: i.enabled,
+        }
+    }
+}
+
+impl From<StepInput> for builder::StepChanges {
+    fn from(i: StepInput) -> builder::StepChanges {
+        builder::StepChanges {
+            title: i.title,
+            content: i.content,
+            position: i.position,
+        }
+    }
+}
+
 crate::required_body!(
     /// A new wizard: `name` is required.
     NewWizard(WizardInput): "name"
@@ -233,36 +206,6 @@ crate::required_body!(
     /// Changes to a step (its position changes with `POST .../move`).
     StepChanges(StepInput): ; omit "position"
 );
-
-fn check_wizard_input(w: &mut Wizard, input: WizardInput, fields: &mut Vec<FieldError>) {
-    if let Some(name) = input.name {
-        let name = name.trim();
-        if name.is_empty() || name.chars().count() > 100 {
-            fields.push(FieldError::new("name", "must be 1 to 100 characters"));
-        }
-        w.name = name.to_owned();
-    }
-    if let Some(description) = input.description {
-        let description = description
-            .as_deref()
-            .map(str::trim)
-            .filter(|d| !d.is_empty())
-            .map(str::to_owned);
-        if description
-            .as_ref()
-            .is_some_and(|d| d.chars().count() > 1000)
-        {
-            fields.push(FieldError::new(
-                "description",
-                "must be at most 1000 characters",
-            ));
-        }
-        w.description = description;
-    }
-    if let Some(enabled) = input.enabled {
-        w.enabled = enabled;
-    }
-}
 
 /// List wizards
 #[utoipa::path(
@@ -317,33 +260,8 @@ async fn create(
     admin: Admin,
     Json(NewWizard(input)): Json<NewWizard>,
 ) -> Result<(StatusCode, Json<WizardView>)> {
-    let mut fields = Vec::new();
-    if input.name.is_none() {
-        fields.push(FieldError::new("name", "is required"));
-    }
-    let mut w = Wizard {
-        id: 0,
-        name: String::new(),
-        description: None,
-        enabled: true,
-        version: 1,
-        created_at: String::new(),
-        updated_at: String::new(),
-    };
-    check_wizard_input(&mut w, input, &mut fields);
-    if !fields.is_empty() {
-        return Err(Error::invalid(fields));
-    }
-    let actor = Actor::of(&admin);
-    let view = state
-        .db()
-        .write(move |tx| {
-            let id = db::wizards::insert(tx, &w.name, w.description.as_deref(), w.enabled)?;
-            actor.audit(tx, "wizard.create", id, Some(json!({ "name": w.name })))?;
-            wizard_view(tx, load_wizard(tx, id)?)
-        })
-        .await?;
-    Ok((StatusCode::CREATED, Json(view)))
+    let id = builder::create(&state, &(&admin).into(), input.into()).await?;
+    Ok((StatusCode::CREATED, show(State(state), Path(id)).await?))
 }
 
 /// Get a wizard
@@ -360,7 +278,7 @@ async fn create(
 async fn show(State(state): State<AppState>, Path(id): Path<i64>) -> Result<Json<WizardView>> {
     state
         .db()
-        .run(move |c| wizard_view(c, load_wizard(c, id)?))
+        .run(move |c| wizard_view(c, builder::load_wizard(c, id)?))
         .await
         .map(Json)
 }
@@ -383,22 +301,8 @@ async fn update(
     Path(id): Path<i64>,
     Json(input): Json<WizardInput>,
 ) -> Result<Json<WizardView>> {
-    let actor = Actor::of(&admin);
-    state
-        .db()
-        .write(move |tx| {
-            let mut w = load_wizard(tx, id)?;
-            let mut fields = Vec::new();
-            check_wizard_input(&mut w, input, &mut fields);
-            if !fields.is_empty() {
-                return Err(Error::invalid(fields));
-            }
-            db::wizards::update(tx, &w)?;
-            actor.audit(tx, "wizard.update", id, None)?;
-            wizard_view(tx, load_wizard(tx, id)?)
-        })
-        .await
-        .map(Json)
+    builder::update(&state, &(&admin).into(), id, input.into()).await?;
+    show(State(state), Path(id)).await
 }
 
 /// Delete a wizard
@@ -417,22 +321,7 @@ async fn remove(
     admin: Admin,
     Path(id): Path<i64>,
 ) -> Result<StatusCode> {
-    let actor = Actor::of(&admin);
-    state
-        .db()
-        .write(move |tx| {
-            let w = load_wizard(tx, id)?;
-            let invitations = db::wizards::invitation_count(tx, id)?;
-            db::wizards::delete(tx, id)?;
-            actor.audit(
-                tx,
-                "wizard.delete",
-                id,
-                Some(json!({ "name": w.name, "invitations_unlinked": invitations })),
-            )?;
-            Ok(())
-        })
-        .await?;
+    builder::delete(&state, &(&admin).into(), id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -453,25 +342,6 @@ struct StepInput {
     position: Option<i64>,
 }
 
-fn check_step_input(s: &mut Step, input: &StepInput, fields: &mut Vec<FieldError>) {
-    if let Some(title) = &input.title {
-        let title = title.trim();
-        if title.is_empty() || title.chars().count() > 200 {
-            fields.push(FieldError::new("title", "must be 1 to 200 characters"));
-        }
-        s.title = title.to_owned();
-    }
-    if let Some(content) = &input.content {
-        if content.chars().count() > wizard::MAX_CONTENT_CHARS {
-            fields.push(FieldError::new(
-                "content",
-                format!("must be at most {} characters", wizard::MAX_CONTENT_CHARS),
-            ));
-        }
-        s.content = content.clone();
-    }
-}
-
 /// List a wizard's steps
 #[utoipa::path(
     get,
@@ -490,7 +360,7 @@ async fn list_steps(
     state
         .db()
         .run(move |c| {
-            load_wizard(c, id)?;
+            builder::load_wizard(c, id)?;
             let steps = db::wizards::steps(c, id)?
                 .into_iter()
                 .map(|s| step_view(c, s))
@@ -517,62 +387,11 @@ async fn create_step(
     Path(id): Path<i64>,
     Json(NewStep(input)): Json<NewStep>,
 ) -> Result<(StatusCode, Json<WizardStepView>)> {
-    let actor = Actor::of(&admin);
-    let view = state
-        .db()
-        .write(move |tx| {
-            load_wizard(tx, id)?;
-            let count = db::wizards::steps(tx, id)?.len();
-            let mut fields = Vec::new();
-            if input.title.is_none() {
-                fields.push(FieldError::new("title", "is required"));
-            }
-            if count >= wizard::MAX_STEPS {
-                // The wizard is full: a state of the wizard, not a fault of this body.
-                return Err(Error::new(
-                    ErrorCode::Conflict,
-                    format!(
-                        "the wizard has the most steps allowed ({})",
-                        wizard::MAX_STEPS
-                    ),
-                ));
-            }
-            let position = match input.position {
-                None => None,
-                // Past the end appends, like inserting at the end of a list.
-                Some(p) if p >= 0 => Some((p as usize).min(count)),
-                Some(_) => {
-                    fields.push(FieldError::new(
-                        "position",
-                        format!("must be from 0 to {count}"),
-                    ));
-                    None
-                }
-            };
-            let mut s = Step {
-                id: 0,
-                wizard_id: id,
-                position: 0,
-                title: String::new(),
-                content: String::new(),
-                created_at: String::new(),
-                updated_at: String::new(),
-            };
-            check_step_input(&mut s, &input, &mut fields);
-            if !fields.is_empty() {
-                return Err(Error::invalid(fields));
-            }
-            let step_id = db::wizards::insert_step(tx, id, position, &s.title, &s.content)?;
-            actor.audit(
-                tx,
-                "wizard.step.create",
-                id,
-                Some(json!({ "step": step_id })),
-            )?;
-            step_view(tx, load_step(tx, id, step_id)?)
-        })
-        .await?;
-    Ok((StatusCode::CREATED, Json(view)))
+    let step = builder::create_step(&state, &(&admin).into(), id, input.into()).await?;
+    Ok((
+        StatusCode::CREATED,
+        show_step(State(state), Path((id, step))).await?,
+    ))
 }
 
 /// Get a step
@@ -593,7 +412,7 @@ async fn show_step(
 ) -> Result<Json<WizardStepView>> {
     state
         .db()
-        .run(move |c| step_view(c, load_step(c, id, step)?))
+        .run(move |c| step_view(c, builder::load_step(c, id, step)?))
         .await
         .map(Json)
 }
@@ -619,28 +438,8 @@ async fn update_step(
     Path((id, step)): Path<(i64, i64)>,
     Json(StepChanges(input)): Json<StepChanges>,
 ) -> Result<Json<WizardStepView>> {
-    let actor = Actor::of(&admin);
-    state
-        .db()
-        .write(move |tx| {
-            let mut s = load_step(tx, id, step)?;
-            let mut fields = Vec::new();
-            if input.position.is_some() {
-                fields.push(FieldError::new(
-                    "position",
-                    "cannot be changed here; use POST .../move",
-                ));
-            }
-            check_step_input(&mut s, &input, &mut fields);
-            if !fields.is_empty() {
-                return Err(Error::invalid(fields));
-            }
-            db::wizards::update_step(tx, &s)?;
-            actor.audit(tx, "wizard.step.update", id, Some(json!({ "step": step })))?;
-            step_view(tx, load_step(tx, id, step)?)
-        })
-        .await
-        .map(Json)
+    builder::update_step(&state, &(&admin).into(), id, step, input.into()).await?;
+    show_step(State(state), Path((id, step))).await
 }
 
 /// Delete a step
@@ -662,16 +461,7 @@ async fn remove_step(
     admin: Admin,
     Path((id, step)): Path<(i64, i64)>,
 ) -> Result<StatusCode> {
-    let actor = Actor::of(&admin);
-    state
-        .db()
-        .write(move |tx| {
-            load_step(tx, id, step)?;
-            db::wizards::delete_step(tx, id, step)?;
-            actor.audit(tx, "wizard.step.delete", id, Some(json!({ "step": step })))?;
-            Ok(())
-        })
-        .await?;
+    builder::delete_step(&state, &(&admin).into(), id, step).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -706,29 +496,6 @@ async fn move_step(
     Path((id, step)): Path<(i64, i64)>,
     Json(input): Json<MoveInput>,
 ) -> Result<Json<WizardView>> {
-    let actor = Actor::of(&admin);
-    state
-        .db()
-        .write(move |tx| {
-            let s = load_step(tx, id, step)?;
-            let count = db::wizards::steps(tx, id)?.len() as i64;
-            if input.position < 0 {
-                return Err(Error::invalid(vec![FieldError::new(
-                    "position",
-                    "must be 0 or more",
-                )]));
-            }
-            // Past the end moves the step to the end.
-            let to = input.position.min(count - 1).max(0);
-            db::wizards::move_step(tx, id, step, to as usize)?;
-            actor.audit(
-                tx,
-                "wizard.step.move",
-                id,
-                Some(json!({ "step": step, "from": s.position, "to": to })),
-            )?;
-            wizard_view(tx, load_wizard(tx, id)?)
-        })
-        .await
-        .map(Json)
+    builder::move_step(&state, &(&admin).into(), id, step, input.position).await?;
+    show(State(state), Path(id)).await
 }

@@ -20,6 +20,7 @@
 
 pub mod admin;
 pub mod assets;
+pub mod field_messages;
 pub mod forms;
 pub mod i18n;
 pub mod join;
@@ -45,6 +46,7 @@ pub struct Web {
     catalogues: Arc<Catalogues>,
     assets: assets::Assets,
     once: forms::Once,
+    drafts: admin::drafts::Drafts,
 }
 
 impl std::fmt::Debug for Web {
@@ -61,6 +63,7 @@ impl Web {
             catalogues: Arc::new(Catalogues::load()),
             assets: assets::Assets::load(),
             once: forms::Once::default(),
+            drafts: admin::drafts::Drafts::default(),
         })
     }
 }
@@ -681,6 +684,107 @@ mod tests {
         );
     }
 
+    /// A form posted after the session ended comes back filled after signing in: once, only to
+    /// the browser holding the draft's cookie, never for a post from another site.
+    #[tokio::test]
+    async fn a_form_posted_after_the_session_ended_comes_back_filled() {
+        let app = app(&[]).await;
+        let req = Request::post("/api/v1/setup")
+            .header("content-type", "application/json")
+            .body(Body::from(
+                r#"{"username":"robin","password":"violet-kettle-harbour-42"}"#,
+            ))
+            .unwrap();
+        let resp = app.clone().oneshot(req).await.unwrap();
+        let session = resp.headers()[header::SET_COOKIE]
+            .to_str()
+            .unwrap()
+            .split(';')
+            .next()
+            .unwrap()
+            .to_owned();
+        let post = |site: &'static str| {
+            let app = app.clone();
+            async move {
+                let req = Request::post("/admin/invitations/new")
+                    .header("content-type", "application/x-www-form-urlencoded")
+                    .header("accept", "text/html")
+                    .header("cookie", "zondarr_session=ended")
+                    .header("sec-fetch-site", site)
+                    .body(Body::from(
+                        "csrf=old&note=half-typed&max_uses=7&message=Hi%0Athere",
+                    ))
+                    .unwrap();
+                app.oneshot(req).await.unwrap()
+            }
+        };
+        // From another site: signed out as ever, nothing kept.
+        let resp = post("cross-site").await;
+        assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+        assert_eq!(
+            resp.headers()[header::LOCATION],
+            "/admin/sign-in?next=%2Fadmin%2Finvitations%2Fnew&expired=1"
+        );
+        assert!(resp.headers().get(header::SET_COOKIE).is_none());
+        // From this site: the draft's id in `next` and in a cookie.
+        let resp = post("same-origin").await;
+        let location = resp.headers()[header::LOCATION]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        let id = location
+            .split("draft%3D")
+            .nth(1)
+            .and_then(|rest| rest.split('&').next())
+            .expect("the draft id in next")
+            .to_owned();
+        let set = resp.headers()[header::SET_COOKIE]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        assert!(
+            set.starts_with(&format!("zondarr_draft={id};")) && set.contains("SameSite=Strict"),
+            "{set}"
+        );
+        let page = format!("/admin/invitations/new?draft={id}");
+        let draft_cookie = format!("{session}; zondarr_draft={id}");
+        // Another browser (no draft cookie) gets the empty form, and does not use it up.
+        let (_, _, body) = get(&app, &page, &[BROWSER, ("cookie", &session)]).await;
+        assert!(!body.contains("half-typed"), "{body}");
+        // The admin's browser gets it back, once.
+        let (status, _, body) = get(&app, &page, &[BROWSER, ("cookie", &draft_cookie)]).await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(body.contains(">half-typed</textarea>"), "{body}");
+        assert!(body.contains(">Hi\nthere</textarea>"), "{body}");
+        assert!(body.contains("value=\"7\""), "{body}");
+        assert!(body.contains("Your session had ended"), "{body}");
+        let (_, _, body) = get(&app, &page, &[BROWSER, ("cookie", &draft_cookie)]).await;
+        assert!(!body.contains("half-typed"), "taken once: {body}");
+        // A draft belongs to its page.
+        let resp = post("same-origin").await;
+        let location = resp.headers()[header::LOCATION]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        let id = location
+            .split("draft%3D")
+            .nth(1)
+            .unwrap()
+            .split('&')
+            .next()
+            .unwrap();
+        let (_, _, body) = get(
+            &app,
+            &format!("/admin/servers/new?draft={id}"),
+            &[
+                BROWSER,
+                ("cookie", &format!("{session}; zondarr_draft={id}")),
+            ],
+        )
+        .await;
+        assert!(!body.contains("Your session had ended"), "{body}");
+    }
+
     async fn post_form(
         app: &Router,
         path: &str,
@@ -805,7 +909,9 @@ mod tests {
         )
         .await;
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
-        assert!(body.contains("choose at least one server"), "{body}");
+        // The domain's rule, in the page's language (not the API's English text).
+        assert!(body.contains("Choose at least one server."), "{body}");
+        assert!(!body.contains("choose at least one server"), "{body}");
         assert!(
             body.contains("value=\"3\""),
             "the entered value is kept: {body}"

@@ -22,6 +22,7 @@
 //!
 //! The answers themselves are checked and then forgotten: nothing is stored per invitee.
 
+pub mod builder;
 mod interactions;
 mod token;
 

@@ -189,6 +189,8 @@ async fn journey(driver: String, axe: Arc<String>, viewport: Viewport) {
     p.click("input[id$='-allow_downloads']").await;
     p.fill("#max_uses", "5").await;
     p.fill("#note", "for the neighbours").await;
+    p.fill("#message", "Hi neighbours,\nsee you <i>soon</i>")
+        .await;
     p.click("#save").await;
     p.wait_path("created=1").await;
     assert!(p.text("#flash").await.contains("ready"));
@@ -202,6 +204,9 @@ async fn journey(driver: String, axe: Arc<String>, viewport: Viewport) {
     p.check("invitation").await;
     let invitation_path = p.location().await;
     let invitation_path = invitation_path.split('?').next().unwrap().to_owned();
+    // Not used yet: under the "unused" filter (the dashboard's "not used yet" links there).
+    p.goto("/admin/invitations?status=unused").await;
+    assert!(p.text("#total").await.contains("1 invitation"));
 
     // A second browser session joins with the link.
     let username = format!("sam-{}", viewport.name);
@@ -216,6 +221,11 @@ async fn journey(driver: String, axe: Arc<String>, viewport: Viewport) {
     )
     .await;
     invitee.goto(link.strip_prefix(&daemon.url).unwrap()).await;
+    assert_eq!(
+        invitee.text("#welcome blockquote").await,
+        "Hi neighbours,\nsee you <i>soon</i>",
+        "the admin's message, as text"
+    );
     invitee.check("landing").await;
     invitee.click("#start").await;
     invitee.wait_path("/account").await;
@@ -243,6 +253,8 @@ async fn journey(driver: String, axe: Arc<String>, viewport: Viewport) {
     let users = users.split_whitespace().collect::<Vec<_>>().join(" ");
     assert!(users.starts_with("1 active"), "{users}");
     p.check("dashboard").await;
+    p.goto("/admin/invitations?status=unused").await;
+    assert!(p.text("#total").await.contains("0 invitations"), "used now");
     p.goto(&invitation_path).await;
     let redemptions = p.text("#redemptions").await;
     assert!(redemptions.contains(&username), "{redemptions}");
@@ -271,6 +283,8 @@ async fn journey(driver: String, axe: Arc<String>, viewport: Viewport) {
     // The session expires in the middle of a form: sign in again, back to the form.
     p.goto("/admin/invitations/new").await;
     p.fill("#note", "half-typed").await;
+    p.fill("#message", "Welcome\nback").await;
+    p.fill("#max_uses", "7").await;
     rusqlite::Connection::open(daemon.data_dir.join("zondarr.db"))
         .unwrap()
         .execute(
@@ -286,6 +300,19 @@ async fn journey(driver: String, axe: Arc<String>, viewport: Viewport) {
     p.fill("#password", PASSWORD).await;
     p.click("#sign-in").await;
     p.wait_path("/admin/invitations/new").await;
+    // What was typed came back with the form, and the page says so.
+    assert_eq!(p.value("#note").await, "half-typed", "the note survived");
+    assert_eq!(
+        p.value("#message").await,
+        "Welcome\nback",
+        "the message survived"
+    );
+    assert_eq!(p.value("#max_uses").await, "7");
+    assert!(p.text("#notice").await.contains("session had ended"));
+    p.check("draft-restored").await;
+    // A draft is given back once: a reload shows the empty form.
+    p.client.refresh().await.unwrap();
+    assert_eq!(p.value("#note").await, "");
 
     // Servers list and a server's page.
     p.goto("/admin/servers").await;
@@ -360,6 +387,49 @@ async fn journey(driver: String, axe: Arc<String>, viewport: Viewport) {
     p.click("#verify").await;
     p.wait_path("/admin/invitations").await;
     assert!(p.text("h1").await.contains("Invitations"));
+
+    // "Sign in with your media server", once the admin allows it for the Jellyfin server.
+    let db = rusqlite::Connection::open(daemon.data_dir.join("zondarr.db")).unwrap();
+    let server: i64 = db
+        .query_row("SELECT id FROM servers ORDER BY id LIMIT 1", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    p.click("#sign-out").await;
+    p.wait_path("/admin/sign-in").await;
+    assert!(
+        p.client.find(Locator::Css("#external")).await.is_err(),
+        "not offered while no server allows it"
+    );
+    db.execute("UPDATE servers SET admin_login = 1 WHERE id = ?1", [server])
+        .unwrap();
+    p.goto("/admin/sign-in?next=/admin/servers").await;
+    let offered = p.text("#external").await;
+    assert!(offered.contains("Home server (Jellyfin)"), "{offered}");
+    p.check("sign-in-external").await;
+    let field = |f: &str| format!("#server-{server}-{f}");
+    p.fill(&field("username"), zondarr_fakes::jellyfin::ADMIN_NAME)
+        .await;
+    p.fill(&field("password"), "not-the-password").await;
+    p.click(&field("submit")).await;
+    wait_for(&p, "#notice").await;
+    assert!(p.text("#notice").await.contains("INVALID_CREDENTIALS"));
+    assert_eq!(
+        p.value(&field("username")).await,
+        zondarr_fakes::jellyfin::ADMIN_NAME,
+        "the name is kept in the server's form"
+    );
+    p.fill(&field("password"), zondarr_fakes::jellyfin::ADMIN_PASSWORD)
+        .await;
+    p.click(&field("submit")).await;
+    p.wait_path("/admin/servers").await;
+    assert!(
+        p.text("#sign-out").await.contains(&format!(
+            "{}@server{server}",
+            zondarr_fakes::jellyfin::ADMIN_NAME
+        )),
+        "signed in as the server's administrator"
+    );
     p.close().await;
     drop(daemon);
 }

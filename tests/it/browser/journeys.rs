@@ -25,6 +25,12 @@ pub(super) async fn jellyfin_with_wizards(w: &World, viewport: Viewport, js: boo
         "{}",
         p.text("main").await
     );
+    // The admin's message: shown as typed, HTML as text, the line break kept.
+    assert_eq!(p.text("#welcome blockquote").await, WELCOME);
+    assert!(
+        p.client.find(Locator::Css("#welcome b")).await.is_err(),
+        "HTML in the message is not markup"
+    );
     p.check("landing").await;
     p.click("#start").await;
     p.wait_path("/wizard/pre").await;
@@ -144,43 +150,7 @@ pub(super) async fn plex_sign_in(w: &World, viewport: Viewport, js: bool) {
     assert!(p.text("#link-start").await.contains("Sign in with Plex"));
     p.check("account").await;
 
-    p.click("#link-start").await;
-    if js {
-        // The popup opens at plex.tv; the page waits and polls.
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while p.text("#link-status").await.is_empty() {
-            assert!(Instant::now() < deadline, "no popup status");
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        assert!(
-            p.client.windows().await.unwrap().len() >= 2,
-            "a popup opened"
-        );
-        let pin = w.newest_pin(&code);
-        assert!(w.plex.approve_pin(&pin, invitee.id));
-    } else {
-        let deadline = Instant::now() + Duration::from_secs(15);
-        let url = loop {
-            let url = p.client.current_url().await.unwrap();
-            if url.host_str() == Some("app.plex.tv") {
-                break url;
-            }
-            assert!(Instant::now() < deadline, "no redirect to plex.tv: {url}");
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        };
-        let fragment = url.fragment().unwrap_or_default().to_owned();
-        let forward = fragment
-            .trim_start_matches('?')
-            .split('&')
-            .find_map(|kv| kv.strip_prefix("forwardUrl="))
-            .expect("forwardUrl in the sign-in URL");
-        let forward = percent_decode(forward);
-        assert!(forward.starts_with(&p.base), "{forward}");
-        // plex.tv: the invitee signs in and approves, then plex.tv sends the browser back.
-        let pin = w.newest_pin(&code);
-        assert!(w.plex.approve_pin(&pin, invitee.id));
-        p.client.goto(&forward).await.unwrap();
-    }
+    link_plex(w, &mut p, &code, invitee.id, js).await;
     p.wait_path("link=").await;
     assert!(
         p.text("#linked").await.contains(&name),
@@ -200,6 +170,111 @@ pub(super) async fn plex_sign_in(w: &World, viewport: Viewport, js: bool) {
     p.close().await;
     assert!(
         w.plex.shares().iter().any(|s| s.user_id == invitee.id),
+        "the Plex account was shared with"
+    );
+}
+
+/// A mixed invitation (SPEC §3.4 step 3, "mixed invitations do both"): two credential servers
+/// whose username rules differ (Jellyfin refuses `#`, Navidrome takes it) and Plex. The account
+/// page offers "Sign in with Plex" and the credentials form together; a name only one server
+/// refuses rolls everything back and is shown next to the username; the corrected name creates
+/// the account on both credential servers and shares Plex with the linked account.
+pub(super) async fn mixed(w: &World, viewport: Viewport, js: bool) {
+    let mode = if js { "js" } else { "nojs" };
+    let code = format!("mixed-{mode}-{}", viewport.name);
+    let plex_name = format!("kim-{mode}-{}", viewport.name);
+    let invitee = w
+        .plex
+        .add_account(&plex_name, &format!("{plex_name}@example.org"));
+    w.admin(
+        "/invitations",
+        json!({ "code": code, "servers": [
+            { "server_id": w.jellyfin_server },
+            { "server_id": w.navidrome_server },
+            { "server_id": w.plex_server },
+        ] }),
+    )
+    .await;
+    let mut p = w
+        .page(
+            format!("mixed-{mode}-{}", viewport.name),
+            viewport,
+            js,
+            "en-US",
+        )
+        .await;
+    p.tolerated.push("plex.tv");
+    p.goto(&format!("/j/{code}")).await;
+    let servers = p.text(".servers").await;
+    for name in ["Home", "Music", "Movies"] {
+        assert!(servers.contains(name), "{servers}");
+    }
+    p.click("#start").await;
+    p.wait_path("/account").await;
+    assert!(p.text("#link-start").await.contains("Sign in with Plex"));
+    assert!(
+        p.client.find(Locator::Css("#username")).await.is_ok(),
+        "the credentials form is there too"
+    );
+    p.check("mixed-account").await;
+
+    link_plex(w, &mut p, &code, invitee.id, js).await;
+    p.wait_path("link=").await;
+    assert!(p.text("#linked").await.contains(&plex_name));
+
+    // A name Navidrome would take but Jellyfin refuses: nothing is kept anywhere.
+    let refused = format!("kim#{mode}{}", viewport.name);
+    p.fill("#username", &refused).await;
+    p.fill("#password", "a-long-password-3").await;
+    p.fill("#password2", "a-long-password-3").await;
+    p.click("#create").await;
+    p.client
+        .wait()
+        .at_most(Duration::from_secs(15))
+        .for_element(Locator::Css("#username-error"))
+        .await
+        .unwrap();
+    assert!(
+        p.text("#notice").await.contains("REMOTE_INVALID_INPUT"),
+        "{}",
+        p.text("main").await
+    );
+    assert_eq!(p.value("#username").await, refused, "the username is kept");
+    assert!(
+        p.text("#linked").await.contains(&plex_name),
+        "the Plex link is kept"
+    );
+    p.check("mixed-refused").await;
+    assert!(w.navidrome.user(&refused).is_none(), "rolled back");
+    assert!(w.jellyfin.user(&refused).is_none());
+    assert!(
+        w.plex.shares_of(invitee.id).is_empty(),
+        "no share is left from the refused try"
+    );
+
+    let username = format!("kim-{mode}-{}", viewport.name);
+    p.fill("#username", &username).await;
+    p.fill("#password", "a-long-password-3").await;
+    p.fill("#password2", "a-long-password-3").await;
+    p.click("#create").await;
+    p.wait_path("/done").await;
+    let done = p.text("main").await;
+    assert!(done.contains(&username), "{done}");
+    p.check("mixed-done").await;
+    p.close().await;
+
+    let jf = w
+        .jellyfin
+        .user(&username)
+        .expect("the account is on Jellyfin");
+    assert!(w.jellyfin.check_password(&jf.id, "a-long-password-3"));
+    let nd = w
+        .navidrome
+        .user(&username)
+        .expect("the account is on Navidrome");
+    assert_eq!(nd.password, "a-long-password-3");
+    assert!(
+        !w.plex.shares_of(invitee.id).is_empty(),
         "the Plex account was shared with"
     );
 }
@@ -337,4 +412,46 @@ pub(super) async fn german(w: &World, viewport: Viewport) {
     assert_eq!(p.text("h1").await, "You are in");
     p.close().await;
     assert!(w.jellyfin.user(&username).is_some());
+}
+
+/// "Sign in with Plex" on the account page, approved on the fake plex.tv: with JavaScript in the
+/// popup while the page polls, without it by the full-page redirect and back.
+async fn link_plex(w: &World, p: &mut Page, code: &str, plex_user: u64, js: bool) {
+    p.click("#link-start").await;
+    if js {
+        // The popup opens at plex.tv; the page waits and polls.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while p.text("#link-status").await.is_empty() {
+            assert!(Instant::now() < deadline, "no popup status");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        assert!(
+            p.client.windows().await.unwrap().len() >= 2,
+            "a popup opened"
+        );
+        let pin = w.newest_pin(code);
+        assert!(w.plex.approve_pin(&pin, plex_user));
+    } else {
+        let deadline = Instant::now() + Duration::from_secs(15);
+        let url = loop {
+            let url = p.client.current_url().await.unwrap();
+            if url.host_str() == Some("app.plex.tv") {
+                break url;
+            }
+            assert!(Instant::now() < deadline, "no redirect to plex.tv: {url}");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        };
+        let fragment = url.fragment().unwrap_or_default().to_owned();
+        let forward = fragment
+            .trim_start_matches('?')
+            .split('&')
+            .find_map(|kv| kv.strip_prefix("forwardUrl="))
+            .expect("forwardUrl in the sign-in URL");
+        let forward = percent_decode(forward);
+        assert!(forward.starts_with(&p.base), "{forward}");
+        // plex.tv: the invitee signs in and approves, then plex.tv sends the browser back.
+        let pin = w.newest_pin(code);
+        assert!(w.plex.approve_pin(&pin, plex_user));
+        p.client.goto(&forward).await.unwrap();
+    }
 }

@@ -18,13 +18,14 @@ mod journeys;
 
 use crate::support::{Daemon, admin_key, client};
 use fantoccini::{Client, ClientBuilder, Locator};
-use journeys::{expired, german, jellyfin_with_wizards, plex_sign_in, taken_username};
+use journeys::{expired, german, jellyfin_with_wizards, mixed, plex_sign_in, taken_username};
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use zondarr_fakes::jellyfin::JellyfinFake;
+use zondarr_fakes::navidrome::NavidromeFake;
 use zondarr_fakes::plex::PlexFake;
 
 const CHROMIUM: &str = "/usr/bin/chromium";
@@ -380,13 +381,20 @@ struct World {
     key: String,
     jellyfin: JellyfinFake,
     plex: PlexFake,
+    /// A second credential server whose name rules are looser than Jellyfin's.
+    navidrome: NavidromeFake,
     jellyfin_server: i64,
     plex_server: i64,
+    navidrome_server: i64,
     pre_wizard: i64,
     post_wizard: i64,
     driver: String,
     axe: Arc<String>,
 }
+
+/// The admin's message on the wizard journeys' invitations: HTML in it must show as text, its
+/// line break kept.
+const WELCOME: &str = "Welcome, <b>friend</b>!\nPopcorn is on me.";
 
 impl World {
     async fn admin(&self, path: &str, body: Value) -> Value {
@@ -408,6 +416,7 @@ impl World {
         if wizards {
             body["pre_wizard_id"] = json!(self.pre_wizard);
             body["post_wizard_id"] = json!(self.post_wizard);
+            body["message"] = json!(WELCOME);
         }
         self.admin("/invitations", body).await;
     }
@@ -456,14 +465,17 @@ async fn setup(driver: String, axe: String) -> (Daemon, World) {
     let key = admin_key(&daemon).await;
     let jellyfin = JellyfinFake::start().await;
     let plex = PlexFake::start().await;
+    let navidrome = NavidromeFake::start().await;
     let mut world = World {
         url: daemon.url.clone(),
         data_dir: daemon.data_dir.clone(),
         key,
         jellyfin,
         plex,
+        navidrome,
         jellyfin_server: 0,
         plex_server: 0,
+        navidrome_server: 0,
         pre_wizard: 0,
         post_wizard: 0,
         driver,
@@ -480,6 +492,17 @@ async fn setup(driver: String, axe: String) -> (Daemon, World) {
             "config": { "token": world.plex.owner_token() },
             "extra_hosts": { "plex-tv": world.plex.plex_tv_url(), "clients-plex-tv": world.plex.plex_tv_url() }
         }))
+        .await["id"]
+        .as_i64()
+        .unwrap();
+    world.navidrome_server = world
+        .admin(
+            "/servers",
+            json!({
+                "name": "Music", "kind": "navidrome", "url": world.navidrome.base_url(),
+                "config": { "admin_user": zondarr_fakes::navidrome::ADMIN_NAME }
+            }),
+        )
         .await["id"]
         .as_i64()
         .unwrap();
@@ -619,6 +642,11 @@ async fn invitees_join_in_a_real_browser() {
             journeys.push((
                 format!("plex js={js} {}", viewport.name),
                 Box::pin(async move { plex_sign_in(&w, viewport, js).await }),
+            ));
+            let w = world.clone();
+            journeys.push((
+                format!("mixed js={js} {}", viewport.name),
+                Box::pin(async move { mixed(&w, viewport, js).await }),
             ));
         }
         let w = world.clone();

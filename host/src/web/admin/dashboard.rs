@@ -68,7 +68,7 @@ pub(super) async fn page(a: AdminCtx) -> Response {
         fig(
             "dash-inv-pending",
             i.pending,
-            "/admin/invitations?status=active&sort=use_count&order=asc",
+            "/admin/invitations?status=unused",
         ),
         fig(
             "dash-inv-used-up",

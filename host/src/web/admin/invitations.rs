@@ -145,7 +145,7 @@ pub(super) async fn list(a: AdminCtx, Query(q): Query<ListParams>) -> Response {
         search: search.unwrap_or_default(),
         sort: sort.unwrap_or_default(),
         order: order.unwrap_or_default(),
-        statuses: ["active", "used_up", "expired", "disabled"]
+        statuses: ["active", "unused", "used_up", "expired", "disabled"]
             .into_iter()
             .map(|s| (s, t.t(&format!("inv-status-{}", s.replace('_', "-")))))
             .collect(),
@@ -214,6 +214,7 @@ struct FormPage {
     expires: String,
     access_days: String,
     note: String,
+    message: String,
     enabled: bool,
     wizards: Vec<WizardOpt>,
     tz: String,
@@ -235,6 +236,7 @@ struct Values {
     expires: String,
     access_days: String,
     note: String,
+    message: String,
     enabled: bool,
     pre_wizard: Option<i64>,
     post_wizard: Option<i64>,
@@ -360,6 +362,7 @@ async fn render_form(
         expires: v.expires,
         access_days: v.access_days,
         note: v.note,
+        message: v.message,
         enabled: v.enabled,
         wizards: wizards
             .into_iter()
@@ -377,19 +380,39 @@ async fn render_form(
     html(status, &page)
 }
 
-/// `GET /admin/invitations/new`.
-pub(super) async fn new_page(a: AdminCtx) -> Response {
-    let v = Values {
-        enabled: true,
-        ..Values::default()
+/// `?draft=`: what the admin typed before the session ended (see [`super::drafts`]).
+#[derive(Debug, Default, Deserialize)]
+pub(super) struct DraftQuery {
+    draft: Option<String>,
+}
+
+/// The values of a kept draft, and the notice that says where they came from.
+fn restored(a: &AdminCtx, q: &DraftQuery, editing: bool) -> Option<(Values, Refusal)> {
+    let form = a.take_draft(q.draft.as_deref())?;
+    let (_, v, _) = read_form(a, &form, editing);
+    let r = Refusal {
+        notice: Some(a.t().t("draft-restored")),
+        ..Refusal::default()
     };
+    Some((v, r))
+}
+
+/// `GET /admin/invitations/new[?draft=]`.
+pub(super) async fn new_page(a: AdminCtx, Query(q): Query<DraftQuery>) -> Response {
+    let (v, r) = restored(&a, &q, false).unwrap_or_else(|| {
+        let v = Values {
+            enabled: true,
+            ..Values::default()
+        };
+        (v, Refusal::default())
+    });
     render_form(
         &a,
         StatusCode::OK,
         "/admin/invitations/new".into(),
         false,
         v,
-        Refusal::default(),
+        r,
     )
     .await
 }
@@ -406,6 +429,7 @@ fn read_form(a: &AdminCtx, form: &Form, editing: bool) -> (Changes, Values, Refu
         expires: form.get("expires").trim().to_owned(),
         access_days: form.get("access_days").trim().to_owned(),
         note: form.get("note").to_owned(),
+        message: form.get("message").to_owned(),
         enabled: !editing || form.checked("enabled"),
         pre_wizard: form.get("pre_wizard").parse().ok(),
         post_wizard: form.get("post_wizard").parse().ok(),
@@ -499,6 +523,7 @@ fn read_form(a: &AdminCtx, form: &Form, editing: bool) -> (Changes, Values, Refu
         max_uses,
         access_duration_days: access,
         note: Some(Some(v.note.clone())),
+        message: Some(Some(v.message.clone())),
         enabled: Some(v.enabled),
         pre_wizard_id: Some(v.pre_wizard),
         post_wizard_id: Some(v.post_wizard),
@@ -594,6 +619,7 @@ fn values_of(a: &AdminCtx, d: &Detail) -> Values {
             .map(|m| m.to_string())
             .unwrap_or_default(),
         note: d.inv.note.clone().unwrap_or_default(),
+        message: d.inv.message.clone().unwrap_or_default(),
         enabled: d.inv.enabled,
         pre_wizard: d.inv.pre_wizard_id,
         post_wizard: d.inv.post_wizard_id,
@@ -611,21 +637,25 @@ fn not_found(a: &AdminCtx) -> Response {
     )
 }
 
-/// `GET /admin/invitations/{id}/edit`.
+/// `GET /admin/invitations/{id}/edit[?draft=]`.
 pub(super) async fn edit_page(
     a: AdminCtx,
     axum::extract::Path(id): axum::extract::Path<i64>,
+    Query(q): Query<DraftQuery>,
 ) -> Response {
     match domain::get(a.state(), id).await {
         Ok(d) => {
-            let v = values_of(&a, &d);
+            let (mut v, r) =
+                restored(&a, &q, true).unwrap_or_else(|| (values_of(&a, &d), Refusal::default()));
+            // The code is not a form field when editing.
+            v.code = d.inv.code.clone();
             render_form(
                 &a,
                 StatusCode::OK,
                 format!("/admin/invitations/{id}/edit"),
                 true,
                 v,
-                Refusal::default(),
+                r,
             )
             .await
         }
@@ -777,6 +807,10 @@ pub(super) async fn show(
             ),
         ),
         (t.t("inv-note"), d.inv.note.clone().unwrap_or_default()),
+        (
+            t.t("inv-message"),
+            d.inv.message.clone().unwrap_or_default(),
+        ),
         (t.t("inv-created"), local_time(&a.ctx, &d.inv.created_at)),
     ];
     let targets = d

@@ -3,7 +3,7 @@
 //!
 //! Same rules as the join pages: a handler parses the request, calls one domain function (the
 //! ones the JSON API calls: [`crate::invitations`], [`crate::servers`], [`crate::dashboard`],
-//! and the sign-in functions of `http::auth`) and renders a page. Every page works without
+//! [`crate::auth::sign_in`] and [`crate::auth::external`]) and renders a page. Every page works without
 //! JavaScript; `admin.js` only adds the copy button, the password strength meter and the
 //! in-place "Test connection".
 //!
@@ -28,6 +28,7 @@ use axum::routing::get;
 use std::collections::BTreeMap;
 
 mod dashboard;
+pub mod drafts;
 mod invitations;
 mod servers;
 mod sign_in;
@@ -46,6 +47,18 @@ pub fn router() -> Router<AppState> {
         .route(
             "/admin/sign-in/code",
             axum::routing::post(sign_in::code_submit),
+        )
+        .route(
+            "/admin/sign-in/server/{id}",
+            axum::routing::post(sign_in::server_submit),
+        )
+        .route(
+            "/admin/sign-in/server/{id}/link",
+            get(sign_in::server_link_start),
+        )
+        .route(
+            "/admin/sign-in/server/{id}/link/{challenge}",
+            get(sign_in::server_link_return),
         )
         .route(
             "/admin/sign-out",
@@ -92,6 +105,7 @@ pub fn router() -> Router<AppState> {
             "/admin/servers/{id}/delete",
             get(servers::delete_page).post(servers::delete),
         )
+        .route_layer(axum::middleware::from_fn(drafts::keep_body))
 }
 
 /// `GET /`: setup on a fresh install, else the dashboard (which asks to sign in first).
@@ -134,9 +148,27 @@ impl FromRequestParts<AppState> for AdminCtx {
             Err(e) => return Err(e.into_response()),
         }
         let to_sign_in = |expired: bool| {
-            let next = percent_encode(&ctx.path_and_query);
+            // A form posted after the session ended: keep what was typed for the way back.
+            let draft = parts
+                .extensions
+                .get::<drafts::PostedForm>()
+                .and_then(|posted| {
+                    let path = parts.uri.path();
+                    ctx.web.drafts.keep(state, path, &parts.headers, posted)
+                });
+            let next = match &draft {
+                Some((id, _)) => format!("{}?draft={id}", parts.uri.path()),
+                None => ctx.path_and_query.clone(),
+            };
+            let next = percent_encode(&next);
             let expired = if expired { "&expired=1" } else { "" };
-            see_other(&format!("/admin/sign-in?next={next}{expired}"))
+            let mut response = see_other(&format!("/admin/sign-in?next={next}{expired}"));
+            if let Some((_, cookie)) = draft
+                && let Ok(v) = HeaderValue::from_str(&cookie)
+            {
+                response.headers_mut().append(header::SET_COOKIE, v);
+            }
+            response
         };
         let Some(token) = crate::auth::session_token(&parts.headers) else {
             return Err(to_sign_in(false));
@@ -170,6 +202,17 @@ impl AdminCtx {
             csrf: self.csrf.clone(),
         });
         l
+    }
+
+    /// The draft `id` of the form on this page (see [`drafts`]), taken once.
+    pub fn take_draft(&self, id: Option<&str>) -> Option<Form> {
+        let path = self
+            .ctx
+            .path_and_query
+            .split('?')
+            .next()
+            .unwrap_or_default();
+        self.ctx.web.drafts.take(id?, path, &self.ctx.cookies)
     }
 
     /// The translator.
@@ -264,7 +307,7 @@ impl Refusal {
             for f in fields {
                 out.fields
                     .entry(rename(&f.field))
-                    .or_insert_with(|| f.message.clone());
+                    .or_insert_with(|| crate::web::field_messages::translate(t, &f.message));
             }
         }
         let key = match e.code() {

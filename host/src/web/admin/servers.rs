@@ -129,6 +129,8 @@ struct NewPage {
 pub(super) struct NewQuery {
     kind: Option<String>,
     first: Option<String>,
+    /// What the admin typed before the session ended (see [`super::drafts`]).
+    draft: Option<String>,
 }
 
 struct NewRender {
@@ -218,21 +220,30 @@ fn render_new(a: &AdminCtx, status: StatusCode, n: NewRender) -> Response {
     html(status, &page)
 }
 
-/// `GET /admin/servers/new[?kind=…]`: choose a connector, then its form.
+/// `GET /admin/servers/new[?kind=…][&draft=…]`: choose a connector, then its form (filled from a
+/// draft kept when the session ended mid-form).
 pub(super) async fn new_page(a: AdminCtx, Query(q): Query<NewQuery>) -> Response {
-    let manifest = q
-        .kind
+    let draft = a.take_draft(q.draft.as_deref());
+    let kind = match &draft {
+        Some(form) => Some(form.get("kind").to_owned()),
+        None => q.kind.clone(),
+    };
+    let manifest = kind
         .as_deref()
         .and_then(|k| a.state().plugins().manifest(k));
+    let r = Refusal {
+        notice: draft.as_ref().map(|_| a.t().t("draft-restored")),
+        ..Refusal::default()
+    };
     render_new(
         &a,
         StatusCode::OK,
         NewRender {
-            first: q.first.is_some(),
+            first: q.first.is_some() || draft.as_ref().is_some_and(|f| f.checked("first")),
             manifest,
-            form: Form::default(),
+            form: draft.unwrap_or_default(),
             tested: None,
-            r: Refusal::default(),
+            r,
         },
     )
 }
@@ -365,7 +376,7 @@ pub(super) async fn create(
         Err(e) => {
             let mut r = Refusal::from_error(a.t(), &e, str::to_owned);
             if e.code() == ErrorCode::Conflict {
-                r.fields.insert("name".into(), e.public_message());
+                r.fields.insert("name".into(), a.t().t("srv-name-taken"));
             }
             place_remote_error(&manifest, &e, &mut r);
             render_new(
@@ -608,7 +619,7 @@ pub(super) async fn edit(
             if r.fields.is_empty() {
                 r = Refusal::from_error(a.t(), &e, str::to_owned);
                 if e.code() == ErrorCode::Conflict {
-                    r.fields.insert("name".into(), e.public_message());
+                    r.fields.insert("name".into(), a.t().t("srv-name-taken"));
                 }
                 place_remote_error(&manifest, &e, &mut r);
             }

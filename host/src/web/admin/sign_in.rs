@@ -2,12 +2,13 @@
 //! functions as `POST /api/v1/setup`, `/auth/login`, `/auth/totp` and `/auth/logout`.
 
 use super::*;
-use crate::http::auth::{
-    SignInStep, check_login_origin, password_sign_in, second_factor_sign_in, setup_admin,
-    sign_in_step, sign_out,
+use crate::auth::external;
+use crate::auth::sign_in::{
+    SignInStep, password_sign_in, second_factor_sign_in, setup_admin, sign_in_step, sign_out,
 };
+use crate::http::auth::check_login_origin;
 use askama::Template;
-use axum::extract::Query;
+use axum::extract::{Path, Query};
 use axum::http::HeaderMap;
 use serde::Deserialize;
 
@@ -149,6 +150,21 @@ struct SignInPage {
     expired: bool,
     signed_out: bool,
     r: Refusal,
+    /// "Sign in with your media server", where enabled.
+    servers: Vec<ExternalView>,
+    /// The server whose form was refused (its fields carry the errors).
+    refused_server: Option<i64>,
+}
+
+/// A media server admins may sign in through, on the sign-in page.
+struct ExternalView {
+    id: i64,
+    /// "Home (Jellyfin)".
+    label: String,
+    /// `password` or `oauth`.
+    method: &'static str,
+    /// The no-JavaScript start of the account link (`oauth`).
+    link_href: String,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -167,7 +183,37 @@ struct SignInRender {
     r: Refusal,
 }
 
-fn render_sign_in(ctx: &Ctx, status: StatusCode, s: SignInRender) -> Response {
+async fn render_sign_in(ctx: &Ctx, status: StatusCode, s: SignInRender) -> Response {
+    render_sign_in_for(ctx, status, s, None).await
+}
+
+async fn render_sign_in_for(
+    ctx: &Ctx,
+    status: StatusCode,
+    s: SignInRender,
+    refused_server: Option<i64>,
+) -> Response {
+    // The offer is public (as `GET /api/v1/auth/servers`); a failure to list only hides it.
+    let servers = match &s.challenge {
+        Some(_) => Vec::new(),
+        None => external::servers(ctx.state())
+            .await
+            .unwrap_or_default()
+            .into_iter()
+            .map(|x| ExternalView {
+                link_href: format!(
+                    "/admin/sign-in/server/{}/link?next={}",
+                    x.id,
+                    percent_encode(&s.next)
+                ),
+                id: x.id,
+                label: ctx
+                    .t
+                    .t2("signin-server-label", "name", &x.name, "kind", &x.kind_name),
+                method: x.method,
+            })
+            .collect(),
+    };
     let page = SignInPage {
         l: ctx.admin_layout(ctx.t.t("signin-title")),
         t: ctx.t.clone(),
@@ -177,6 +223,8 @@ fn render_sign_in(ctx: &Ctx, status: StatusCode, s: SignInRender) -> Response {
         expired: s.expired,
         signed_out: s.signed_out,
         r: s.r,
+        servers,
+        refused_server,
     };
     html(status, &page)
 }
@@ -204,6 +252,7 @@ pub(super) async fn sign_in_page(ctx: Ctx, Query(q): Query<SignInQuery>) -> Resp
             r: Refusal::default(),
         },
     )
+    .await
 }
 
 /// The refusal of a sign-in step; lockouts and rate limits say when to retry.
@@ -244,60 +293,55 @@ fn with_retry(mut response: Response, e: &Error) -> Response {
     response
 }
 
-/// `POST /admin/sign-in`: the password step (as `POST /api/v1/auth/login`).
-pub(super) async fn sign_in_submit(
-    ctx: Ctx,
-    headers: HeaderMap,
-    axum::Form(pairs): axum::Form<Vec<(String, String)>>,
+/// The sign-in page again with the error of a first step (`server`: the media server whose
+/// form was refused).
+async fn refuse_first(
+    ctx: &Ctx,
+    e: &Error,
+    next: &str,
+    username: &str,
+    server: Option<i64>,
 ) -> Response {
-    let form = Form(pairs);
-    let next = local_next(Some(form.get("next")));
-    let username = form.get("username").trim().to_owned();
-    let refuse = |e: Error| {
-        let (status, r) = sign_in_refusal(&ctx, &e);
-        with_retry(
-            render_sign_in(
-                &ctx,
-                status,
-                SignInRender {
-                    next: next.clone(),
-                    username: username.clone(),
-                    challenge: None,
-                    expired: false,
-                    signed_out: false,
-                    r,
-                },
-            ),
-            &e,
-        )
-    };
-    if let Err(e) = check_login_origin(ctx.state(), &headers) {
-        return refuse(e);
-    }
-    let admin = match password_sign_in(
-        ctx.state(),
-        ctx.ip.clone(),
-        &username,
-        form.get("password").to_owned(),
+    let (status, r) = sign_in_refusal(ctx, e);
+    let page = render_sign_in_for(
+        ctx,
+        status,
+        SignInRender {
+            next: next.to_owned(),
+            username: username.to_owned(),
+            challenge: None,
+            expired: false,
+            signed_out: false,
+            r,
+        },
+        server,
     )
-    .await
-    {
-        Ok(a) => a,
-        Err(e) if e.code() == ErrorCode::SetupRequired => return see_other("/setup"),
-        Err(e) => return refuse(e),
-    };
+    .await;
+    with_retry(page, e)
+}
+
+/// A correct first factor (password, or a media server's): the session, or the second-factor
+/// step when TOTP is on.
+async fn after_first_factor(
+    ctx: &Ctx,
+    headers: &HeaderMap,
+    admin: crate::db::auth::Admin,
+    method: &'static str,
+    next: String,
+) -> Result<Response, Error> {
+    let username = admin.username.clone();
     match sign_in_step(
         ctx.state(),
         admin,
         ctx.ip.clone(),
-        user_agent(&headers),
-        "password",
+        user_agent(headers),
+        method,
     )
-    .await
+    .await?
     {
-        Ok(SignInStep::Done { session, .. }) => signed_in(&ctx, &session.token, &next),
-        Ok(SignInStep::SecondFactor { challenge }) => render_sign_in(
-            &ctx,
+        SignInStep::Done { session, .. } => Ok(signed_in(ctx, &session.token, &next)),
+        SignInStep::SecondFactor { challenge } => Ok(render_sign_in(
+            ctx,
             StatusCode::OK,
             SignInRender {
                 next,
@@ -307,8 +351,151 @@ pub(super) async fn sign_in_submit(
                 signed_out: false,
                 r: Refusal::default(),
             },
-        ),
-        Err(e) => refuse(e),
+        )
+        .await),
+    }
+}
+
+/// `POST /admin/sign-in`: the password step (as `POST /api/v1/auth/login`).
+pub(super) async fn sign_in_submit(
+    ctx: Ctx,
+    headers: HeaderMap,
+    axum::Form(pairs): axum::Form<Vec<(String, String)>>,
+) -> Response {
+    let form = Form(pairs);
+    let next = local_next(Some(form.get("next")));
+    let username = form.get("username").trim().to_owned();
+    let result = async {
+        check_login_origin(ctx.state(), &headers)?;
+        let admin = password_sign_in(
+            ctx.state(),
+            ctx.ip.clone(),
+            &username,
+            form.get("password").to_owned(),
+        )
+        .await?;
+        after_first_factor(&ctx, &headers, admin, "password", next.clone()).await
+    }
+    .await;
+    match result {
+        Ok(response) => response,
+        Err(e) if e.code() == ErrorCode::SetupRequired => see_other("/setup"),
+        Err(e) => refuse_first(&ctx, &e, &next, &username, None).await,
+    }
+}
+
+/// `POST /admin/sign-in/server/{id}`: an administrator of a media server with its username and
+/// password (as `POST /api/v1/auth/login/server/{id}`), where the admin enabled it.
+pub(super) async fn server_submit(
+    ctx: Ctx,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+    axum::Form(pairs): axum::Form<Vec<(String, String)>>,
+) -> Response {
+    let form = Form(pairs);
+    let next = local_next(Some(form.get("next")));
+    let username = form.get("username").trim().to_owned();
+    let result = async {
+        check_login_origin(ctx.state(), &headers)?;
+        let admin = external::password_sign_in(
+            ctx.state(),
+            ctx.ip.clone(),
+            id,
+            &username,
+            form.get("password").to_owned(),
+        )
+        .await?;
+        after_first_factor(&ctx, &headers, admin, "server_password", next.clone()).await
+    }
+    .await;
+    match result {
+        Ok(response) => response,
+        Err(e) => refuse_first(&ctx, &e, &next, &username, Some(id)).await,
+    }
+}
+
+/// `?next=` of the account-link sign-in.
+#[derive(Debug, Default, Deserialize)]
+pub(super) struct NextQuery {
+    next: Option<String>,
+}
+
+/// `GET /admin/sign-in/server/{id}/link?next=`: start the account link of a media server (as
+/// `POST /api/v1/auth/login/server/{id}/oauth`) and send the browser to the provider's sign-in,
+/// which comes back to [`server_link_return`]. A plain link, not a form: the CSP's
+/// `form-action 'self'` would stop a form's redirect to another origin.
+pub(super) async fn server_link_start(
+    ctx: Ctx,
+    Path(id): Path<i64>,
+    Query(q): Query<NextQuery>,
+) -> Response {
+    let next = local_next(q.next.as_deref());
+    match external::start_link(ctx.state(), ctx.ip.clone(), id).await {
+        Ok(started) => {
+            let back = format!(
+                "{}/admin/sign-in/server/{id}/link/{}?next={}",
+                ctx.public_url(),
+                started.challenge,
+                percent_encode(&next)
+            );
+            // The provider reads its parameters from the URL fragment (`#?a=b`).
+            let joiner = if started.auth_url.contains('#') {
+                "&"
+            } else {
+                "#?"
+            };
+            see_other(&format!(
+                "{}{joiner}forwardUrl={}",
+                started.auth_url,
+                percent_encode(&back)
+            ))
+        }
+        Err(e) => refuse_first(&ctx, &e, &next, "", Some(id)).await,
+    }
+}
+
+/// `GET /admin/sign-in/server/{id}/link/{challenge}?next=`: back from the provider: signed in
+/// when the linked account owns the server (as `POST .../oauth/poll`), "check again" while
+/// the link is not approved.
+pub(super) async fn server_link_return(
+    ctx: Ctx,
+    headers: HeaderMap,
+    Path((id, challenge)): Path<(i64, String)>,
+    Query(q): Query<NextQuery>,
+) -> Response {
+    let next = local_next(q.next.as_deref());
+    let result = async {
+        match external::poll_link(ctx.state(), ctx.ip.clone(), id, &challenge).await? {
+            external::LinkPoll::Admin(admin) => {
+                after_first_factor(&ctx, &headers, admin, "server_link", next.clone()).await
+            }
+            external::LinkPoll::Pending => Ok(message(
+                &ctx,
+                StatusCode::OK,
+                "signin-link-pending-title",
+                ctx.t.t("signin-link-pending-text"),
+                None,
+                vec![
+                    (
+                        format!(
+                            "/admin/sign-in/server/{id}/link/{}?next={}",
+                            percent_encode(&challenge),
+                            percent_encode(&next)
+                        ),
+                        ctx.t.t("link-check-again"),
+                    ),
+                    (
+                        format!("/admin/sign-in?next={}", percent_encode(&next)),
+                        ctx.t.t("link-start-over"),
+                    ),
+                ],
+            )),
+        }
+    }
+    .await;
+    match result {
+        Ok(response) => response,
+        Err(e) => refuse_first(&ctx, &e, &next, "", Some(id)).await,
     }
 }
 
@@ -342,21 +529,20 @@ pub(super) async fn code_submit(
                 r.fields.insert("code".into(), ctx.t.t("signin-code-wrong"));
                 r.notice = None;
             }
-            with_retry(
-                render_sign_in(
-                    &ctx,
-                    status,
-                    SignInRender {
-                        next,
-                        username: String::new(),
-                        challenge: Some(challenge),
-                        expired: false,
-                        signed_out: false,
-                        r,
-                    },
-                ),
-                &e,
+            let page = render_sign_in(
+                &ctx,
+                status,
+                SignInRender {
+                    next,
+                    username: String::new(),
+                    challenge: Some(challenge),
+                    expired: false,
+                    signed_out: false,
+                    r,
+                },
             )
+            .await;
+            with_retry(page, &e)
         }
     }
 }

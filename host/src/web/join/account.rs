@@ -302,7 +302,10 @@ pub(super) async fn account_submit(
                     code: ErrorCode::RemoteInvalidInput,
                     ..
                 } => {
-                    let errors = BTreeMap::from([("password", ctx.t.t("field-remote-invalid"))]);
+                    // The servers of one invitation may have different rules (Jellyfin refuses
+                    // names that Navidrome takes); which one refused is in the domain's English
+                    // message only, so the page says what usually helps, next to the username.
+                    let errors = BTreeMap::from([("username", ctx.t.t("field-remote-invalid"))]);
                     let r = again(errors, code_);
                     render_account(&ctx, StatusCode::UNPROCESSABLE_ENTITY, &offer, r).await
                 }

@@ -204,6 +204,8 @@ struct LandingPage {
     expires: Option<String>,
     start_href: String,
     wizard_steps: Option<i64>,
+    /// The admin's message, plain text (escaped by the template, line breaks kept by CSS).
+    message: Option<String>,
 }
 
 /// `GET /j/{code}` and `GET /join/{code}`: who invites, to what, for how long.
@@ -242,6 +244,7 @@ async fn landing(ctx: Ctx, Path(code): Path<String>) -> Response {
             .map(|e| t.datetime(e)),
         start_href,
         wizard_steps: offer.pre_wizard.as_ref().map(|w| w.steps.len() as i64),
+        message: offer.invitation.message.clone(),
         t: ctx.t.clone(),
     };
     html(StatusCode::OK, &page)
