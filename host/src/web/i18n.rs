@@ -99,9 +99,27 @@ pub fn from_cookie(header: &str) -> Option<Lang> {
     super::cookie(header, LANG_COOKIE).and_then(Lang::parse)
 }
 
+/// Each language's catalogue: the main file and one file per group of admin pages (kept apart
+/// so that work on different pages does not collide in one file).
 const SOURCES: [&str; 2] = [
-    include_str!("locales/en.ftl"),
-    include_str!("locales/de.ftl"),
+    concat!(
+        include_str!("locales/en.ftl"),
+        "\n",
+        include_str!("locales/en-users.ftl"),
+        "\n",
+        include_str!("locales/en-account.ftl"),
+        "\n",
+        include_str!("locales/en-ops.ftl"),
+    ),
+    concat!(
+        include_str!("locales/de.ftl"),
+        "\n",
+        include_str!("locales/de-users.ftl"),
+        "\n",
+        include_str!("locales/de-account.ftl"),
+        "\n",
+        include_str!("locales/de-ops.ftl"),
+    ),
 ];
 
 /// The compiled catalogues.
