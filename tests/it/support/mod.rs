@@ -221,3 +221,34 @@ pub async fn admin_key(daemon: &Daemon) -> String {
         .expect("key json");
     key["key"].as_str().expect("key").to_owned()
 }
+
+/// Sign in as the admin made by [`admin_key`] (password, no TOTP) and return the session's
+/// `cookie` header value and its CSRF token, for posting the admin pages' forms.
+pub async fn admin_session(daemon: &Daemon) -> (String, String) {
+    let http = client();
+    let resp = http
+        .post(daemon.at("/api/v1/auth/login"))
+        .json(&serde_json::json!({ "username": "admin", "password": ADMIN_PASSWORD }))
+        .send()
+        .await
+        .expect("login request");
+    assert_eq!(resp.status(), 200, "login");
+    let cookie = resp.headers()["set-cookie"]
+        .to_str()
+        .expect("cookie")
+        .split(';')
+        .next()
+        .expect("pair")
+        .to_owned();
+    let me: serde_json::Value = http
+        .get(daemon.at("/api/v1/auth/me"))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .expect("me")
+        .json()
+        .await
+        .expect("me json");
+    let csrf = me["auth"]["csrf_token"].as_str().expect("csrf").to_owned();
+    (cookie, csrf)
+}

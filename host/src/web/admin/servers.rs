@@ -690,6 +690,9 @@ struct SyncPage {
     id: i64,
     name: String,
     dry_run: bool,
+    /// The safety check's refusal (`SYNC_REFUSED`): the preview shows what a forced sync would
+    /// do, and its button forces it.
+    refused: Option<String>,
     parts: Vec<SyncPart>,
 }
 
@@ -736,6 +739,11 @@ fn sync_part(t: &Tr, title: &str, run: &crate::db::jobs::JobRun) -> SyncPart {
 /// `POST /admin/servers/{id}/sync`: `dry_run=1` shows what a sync would change, with a button
 /// to apply it; applying syncs ([`crate::sync::run_by`], as `POST /api/v1/servers/{id}/sync`)
 /// and shows the result.
+///
+/// When the safety check refuses (more accounts or libraries would vanish than
+/// `sync.max_vanished_percent` allows), the page says why and previews what a forced sync would
+/// change (a forced dry run changes nothing); its button sends `force=1`, the JSON API's
+/// `force`.
 pub(super) async fn sync(
     a: AdminCtx,
     Path(id): Path<i64>,
@@ -748,17 +756,20 @@ pub(super) async fn sync(
     let Ok(row) = domain::load(a.state(), id).await else {
         return not_found(&a);
     };
-    let dry_run = form.get("dry_run") == "1";
-    let report = match crate::sync::run_by(
-        a.state(),
-        &a.actor(),
-        id,
-        crate::sync::What::All,
-        dry_run,
-        false,
-    )
-    .await
+    let mut dry_run = form.get("dry_run") == "1";
+    let force = form.get("force") == "1";
+    let mut refused = None;
+    let all = crate::sync::What::All;
+    let mut result = crate::sync::run_by(a.state(), &a.actor(), id, all, dry_run, force).await;
+    if let Err(e) = &result
+        && e.code() == ErrorCode::SyncRefused
+        && !force
     {
+        refused = Some(e.public_message());
+        dry_run = true;
+        result = crate::sync::run_by(a.state(), &a.actor(), id, all, true, true).await;
+    }
+    let report = match result {
         Ok(r) => r,
         Err(e) => {
             return message(
@@ -779,7 +790,9 @@ pub(super) async fn sync(
     if let Some(run) = &report.users {
         parts.push(sync_part(t, "dash-users", run));
     }
-    let title = if dry_run {
+    let title = if refused.is_some() {
+        t.t1("srv-sync-refused-title", "name", &row.name)
+    } else if dry_run {
         t.t1("srv-sync-preview-title", "name", &row.name)
     } else {
         t.t1("srv-sync-done-title", "name", &row.name)
@@ -791,6 +804,7 @@ pub(super) async fn sync(
         id,
         name: row.name,
         dry_run,
+        refused,
         parts,
     };
     html(StatusCode::OK, &page)
