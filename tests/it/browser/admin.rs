@@ -260,9 +260,19 @@ async fn journey(driver: String, axe: Arc<String>, viewport: Viewport) {
     assert!(redemptions.contains(&username), "{redemptions}");
     p.check("invitation-redeemed").await;
 
-    // List filters live in the URL and survive a reload.
+    // List filters live in the URL and survive a reload. With JavaScript the list is updated
+    // in place (the page is not loaded again: a mark set on it stays), and the back button
+    // brings the unfiltered list back.
     p.goto("/admin/invitations").await;
     p.check("invitations").await;
+    let unfiltered = p.text("#total").await;
+    p.client
+        .execute(
+            "document.body.dataset.kept = 'yes'; return true;",
+            Vec::new(),
+        )
+        .await
+        .unwrap();
     p.client
         .find(Locator::Css("#f-status option[value='active']"))
         .await
@@ -274,6 +284,46 @@ async fn journey(driver: String, axe: Arc<String>, viewport: Viewport) {
         .await;
     p.click("#apply-filters").await;
     p.wait_path("status=active").await;
+    wait_text(&p, "#total", "1 invitation").await;
+    let kept = |p: &Page| {
+        let client = p.client.clone();
+        async move {
+            client
+                .execute("return document.body.dataset.kept || '';", Vec::new())
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(kept(&p).await, "yes", "the list was updated in place");
+    // Back undoes one filter step at a time (the search, then the status), fields included.
+    let wait_value = |p: &Page, css: &'static str, want: &'static str| {
+        let client = p.client.clone();
+        async move {
+            let deadline = Instant::now() + Duration::from_secs(20);
+            loop {
+                let field = client.find(Locator::Css(css)).await.unwrap();
+                let value = field.prop("value").await.unwrap().unwrap_or_default();
+                if value == want {
+                    return;
+                }
+                assert!(Instant::now() < deadline, "{css} stayed {value:?}");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+    };
+    p.client.back().await.unwrap();
+    wait_value(&p, "#f-search", "").await;
+    assert_eq!(p.value("#f-status").await, "active");
+    p.client.back().await.unwrap();
+    wait_value(&p, "#f-status", "").await;
+    wait_text(&p, "#total", &unfiltered).await;
+    assert!(!p.location().await.contains("status=active"));
+    assert_eq!(kept(&p).await, "yes", "back stayed on the page");
+    p.client.forward().await.unwrap();
+    p.client.forward().await.unwrap();
+    p.wait_path("status=active").await;
+    wait_value(&p, "#f-status", "active").await;
+    wait_text(&p, "#total", "1 invitation").await;
     p.client.refresh().await.unwrap();
     assert!(p.location().await.contains("status=active"));
     assert_eq!(p.value("#f-status").await, "active");

@@ -341,6 +341,7 @@ srv-sync-refused-title = { $name } abgleichen: von der Sicherheitsprüfung angeh
 srv-sync-refused-lead = Nichts wurde geändert: Der Server listet weit weniger Konten oder Bibliotheken, als Zondarr kennt.
 srv-sync-refused-what = Das bedeutet oft eine falsche Adresse, ein abgelaufenes Token oder einen Server, der noch startet. Wenn die Konten unten wirklich fort sind, trotzdem abgleichen: Sie werden als verschwunden markiert (nie gelöscht) und kehren zurück, sobald der Server sie wieder listet.
 srv-sync-force = Trotzdem abgleichen
+srv-sync-working = Der Server wird gefragt… bei einem großen Server kann das eine Minute dauern.
 srv-back-to = Zurück zu { $name }
 sync-added = hinzugefügt
 sync-imported = übernommen

@@ -341,6 +341,7 @@ srv-sync-refused-title = Sync { $name }: stopped by the safety check
 srv-sync-refused-lead = Nothing was changed: the server lists far fewer accounts or libraries than Zondarr knows.
 srv-sync-refused-what = This often means a wrong address, an expired token or a server that is still starting. If the accounts below really are gone, sync anyway: they are marked vanished (never deleted) and come back if the server lists them again.
 srv-sync-force = Sync anyway
+srv-sync-working = Asking the server… a large server can take a minute.
 srv-back-to = Back to { $name }
 sync-added = added
 sync-imported = imported

@@ -3,7 +3,10 @@
 //    are shown and entered in local time,
 //  - shows the password strength while the admin types (the server enforces the rules),
 //  - copies the invitation link to the clipboard,
-//  - runs "Test connection" in place (the same form post, the answer swapped into the page).
+//  - runs "Test connection" in place (the same form post, the answer swapped into the page),
+//  - updates a list in place when its filters change (the same GET the form sends; the URL
+//    follows, so the back button and a reload work as without it),
+//  - says that a long action (a sync) is under way while the server works.
 'use strict';
 
 (function () {
@@ -89,4 +92,99 @@
     });
   }
   bindTest();
+
+  // Progress: a form with data-progress shows that element while its answer is on the way.
+  document.querySelectorAll('form[data-progress]').forEach(function (form) {
+    var note = document.getElementById(form.dataset.progress);
+    if (!note) { return; }
+    form.addEventListener('submit', function () { note.hidden = false; });
+  });
+
+  // Live filters: a GET form with data-live="<region id>" reloads only that region. Any
+  // failure (or an answer without the region, e.g. the sign-in page) falls back to a full page.
+  (function () {
+    var form = document.querySelector('form[data-live]');
+    var region = form && document.getElementById(form.dataset.live);
+    if (!region || !window.fetch || !window.DOMParser || !window.history.pushState) { return; }
+    var status = document.createElement('p');
+    status.className = 'visually-hidden';
+    status.setAttribute('aria-live', 'polite');
+    region.parentNode.insertBefore(status, region);
+    var seq = 0;
+    var load = function (url, push) {
+      var mine = ++seq;
+      region.setAttribute('aria-busy', 'true');
+      fetch(url, { credentials: 'same-origin' })
+        .then(function (response) {
+          if (!response.ok || response.redirected) { throw new Error('full page'); }
+          return response.text();
+        })
+        .then(function (text) {
+          if (mine !== seq) { return; }
+          var doc = new DOMParser().parseFromString(text, 'text/html');
+          var fresh = doc.getElementById(region.id);
+          if (!fresh) { throw new Error('full page'); }
+          if (!push) {
+            // Back or forward: the fields show what the server rendered for that URL.
+            var shown = doc.querySelector('form[data-live]');
+            Array.prototype.forEach.call(form.elements, function (field) {
+              var same = shown && field.name && shown.elements.namedItem(field.name);
+              if (same && 'value' in same) { field.value = same.value; }
+            });
+          }
+          region.replaceChildren.apply(region, Array.prototype.map.call(fresh.childNodes, function (n) {
+            return document.importNode(n, true);
+          }));
+          region.removeAttribute('aria-busy');
+          var total = region.querySelector('[data-total]');
+          status.textContent = total ? total.textContent : '';
+          var here = window.location.pathname + window.location.search;
+          if (push === 'replace' || (push && url === here)) {
+            window.history.replaceState({ live: true }, '', url);
+          } else if (push) {
+            window.history.pushState({ live: true }, '', url);
+          }
+        })
+        .catch(function () { window.location.assign(url); });
+    };
+    var current = function () {
+      var query = new URLSearchParams(new FormData(form)).toString();
+      return form.getAttribute('action') + (query ? '?' + query : '');
+    };
+    form.addEventListener('submit', function (event) {
+      event.preventDefault();
+      window.clearTimeout(typing);
+      var mode = pending && typed ? 'replace' : true;
+      typed = typed || pending;
+      pending = false;
+      load(current(), mode);
+    });
+    form.addEventListener('change', function (event) {
+      if (event.target.type !== 'search') { typed = false; load(current(), true); }
+    });
+    var typing = null;
+    var typed = false;
+    var pending = false;
+    form.addEventListener('input', function (event) {
+      if (event.target.type !== 'search') { return; }
+      window.clearTimeout(typing);
+      pending = true;
+      // Typing refines the entry made for this search rather than adding one per pause.
+      typing = window.setTimeout(function () {
+        pending = false;
+        load(current(), typed ? 'replace' : true);
+        typed = true;
+      }, 350);
+    });
+    region.addEventListener('click', function (event) {
+      var link = event.target.closest('nav.pages a[href]');
+      if (!link || event.ctrlKey || event.metaKey || event.shiftKey) { return; }
+      event.preventDefault();
+      load(link.getAttribute('href'), true);
+    });
+    // Back and forward: the list and the fields follow the URL.
+    window.addEventListener('popstate', function () {
+      load(window.location.pathname + window.location.search, false);
+    });
+  })();
 })();

@@ -20,12 +20,25 @@
         copy.type = 'hidden';
         copy.name = submitter.name;
         copy.value = submitter.value;
+        copy.dataset.submitter = '1';
         form.appendChild(copy);
       }
       window.setTimeout(function () {
         form.querySelectorAll('button[type="submit"]').forEach(function (b) { b.disabled = true; });
       }, 0);
     });
+  });
+
+  // Back to a page kept in the browser's cache: its forms can be sent again.
+  window.addEventListener('pageshow', function (event) {
+    if (!event.persisted) { return; }
+    document.querySelectorAll('form[data-once]').forEach(function (form) {
+      if (form.dataset.sent !== '1') { return; }
+      form.dataset.sent = '';
+      form.querySelectorAll('input[data-submitter]').forEach(function (i) { i.remove(); });
+      form.querySelectorAll('button[type="submit"]').forEach(function (b) { b.disabled = false; });
+    });
+    document.querySelectorAll('.progress').forEach(function (p) { p.hidden = true; });
   });
 
   // Timer: the server said how many seconds are left; count down, then enable the button.
