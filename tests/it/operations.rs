@@ -3,7 +3,7 @@
 //! Jellyfin, the dashboard.
 
 use crate::domain::{Api, code, public_post};
-use crate::support::{self, Daemon, client};
+use crate::support::{Daemon, client};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
@@ -574,67 +574,6 @@ async fn an_empty_remote_user_list_is_refused_by_the_safety_threshold() {
         .await;
     assert_eq!(status, StatusCode::OK, "{report}");
     assert_eq!(report["users"]["counts"]["vanished"], 2);
-}
-
-/// The server page's "Sync now" past the safety check: the page says why nothing changed and
-/// previews what a forced sync would mark vanished; its "Sync anyway" applies it.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_server_page_offers_a_forced_sync_when_the_safety_check_refuses() {
-    let dir = tempfile::tempdir().unwrap();
-    let daemon = Daemon::start(dir.path());
-    let api = Api::new(&daemon).await;
-    let fake = JellyfinFake::start().await;
-    let server = api.add_jellyfin("Home", &fake).await;
-    fake.add_user("ann", "pw");
-    fake.add_user("ben", "pw");
-    let sync = json!({ "what": "users" });
-    api.post(&format!("/servers/{server}/sync"), sync).await;
-    assert_eq!(api.get("/users").await.1["total"], 3);
-    for name in ["ann", "ben"] {
-        assert!(fake.remove_user(&fake.user(name).unwrap().id));
-    }
-
-    let (cookie, csrf) = support::admin_session(&daemon).await;
-    let page = |force: bool| {
-        let mut form = vec![("csrf", csrf.clone()), ("dry_run", "0".to_owned())];
-        if force {
-            form.push(("force", "1".to_owned()));
-        }
-        let req = client()
-            .post(daemon.at(&format!("/admin/servers/{server}/sync")))
-            .header("cookie", &cookie)
-            .form(&form);
-        async move {
-            let resp = req.send().await.unwrap();
-            (resp.status(), resp.text().await.unwrap())
-        }
-    };
-    let vanished = |users: &Value| {
-        let mut names: Vec<String> = users["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|u| u["vanished_at"].is_string())
-            .map(|u| u["username"].as_str().unwrap().to_owned())
-            .collect();
-        names.sort();
-        names
-    };
-
-    let (status, html) = page(false).await;
-    assert_eq!(status, StatusCode::OK, "{html}");
-    assert!(html.contains("id=\"refused\""), "{html}");
-    assert!(html.contains("id=\"sync-force\""), "{html}");
-    assert!(html.contains("ann, ben"), "the preview names them: {html}");
-    assert!(
-        vanished(&api.get("/users").await.1).is_empty(),
-        "nothing changed"
-    );
-
-    let (status, html) = page(true).await;
-    assert_eq!(status, StatusCode::OK, "{html}");
-    assert!(!html.contains("id=\"refused\""), "{html}");
-    assert_eq!(vanished(&api.get("/users").await.1), vec!["ann", "ben"]);
 }
 
 #[tokio::test]

@@ -91,6 +91,38 @@ fn same_site(state: &AppState, headers: &HeaderMap) -> bool {
             .is_some_and(|o| o.eq_ignore_ascii_case(&state.security().public_origin()))
 }
 
+/// The admin page a form was posted from (its `Referer`, when the browser says the post comes
+/// from this site): path and query, without an earlier `draft`. A form often posts to an action
+/// with no page of its own (`/admin/servers/3/sync`); sign-in then returns to this page.
+pub fn form_page(state: &AppState, headers: &HeaderMap) -> Option<String> {
+    if !same_site(state, headers) {
+        return None;
+    }
+    let referer: axum::http::Uri = headers.get(header::REFERER)?.to_str().ok()?.parse().ok()?;
+    let authority = referer.authority()?.as_str();
+    let origin = format!("{}://{authority}", referer.scheme_str()?);
+    let from_here = origin.eq_ignore_ascii_case(&state.security().public_origin())
+        || headers
+            .get(header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .is_some_and(|h| h.eq_ignore_ascii_case(authority));
+    if !from_here || !referer.path().starts_with("/admin") {
+        return None;
+    }
+    let query: Vec<(String, String)> =
+        serde_urlencoded::from_str::<Vec<(String, String)>>(referer.query().unwrap_or_default())
+            .ok()?
+            .into_iter()
+            .filter(|(k, _)| k != "draft")
+            .collect();
+    let mut page = referer.path().to_owned();
+    if !query.is_empty() {
+        page.push('?');
+        page.push_str(&serde_urlencoded::to_string(query).ok()?);
+    }
+    Some(page)
+}
+
 /// Connector settings any loaded connector declares secret (`config.<key>`).
 fn secret_settings(state: &AppState) -> Vec<String> {
     let plugins = state.plugins();

@@ -148,17 +148,22 @@ impl FromRequestParts<AppState> for AdminCtx {
             Err(e) => return Err(e.into_response()),
         }
         let to_sign_in = |expired: bool| {
-            // A form posted after the session ended: keep what was typed for the way back.
-            let draft = parts
-                .extensions
-                .get::<drafts::PostedForm>()
-                .and_then(|posted| {
-                    let path = parts.uri.path();
-                    ctx.web.drafts.keep(state, path, &parts.headers, posted)
-                });
+            // A form posted after the session ended: keep what was typed for the way back to
+            // the page the form was on (its own path when the browser does not say).
+            let posted = parts.extensions.get::<drafts::PostedForm>();
+            let page = posted
+                .and_then(|_| drafts::form_page(state, &parts.headers))
+                .unwrap_or_else(|| ctx.path_and_query.clone());
+            let page_path = page.split('?').next().unwrap_or_default();
+            let draft = posted.and_then(|posted| {
+                ctx.web
+                    .drafts
+                    .keep(state, page_path, &parts.headers, posted)
+            });
             let next = match &draft {
-                Some((id, _)) => format!("{}?draft={id}", parts.uri.path()),
-                None => ctx.path_and_query.clone(),
+                Some((id, _)) if page.contains('?') => format!("{page}&draft={id}"),
+                Some((id, _)) => format!("{page}?draft={id}"),
+                None => page.clone(),
             };
             let next = percent_encode(&next);
             let expired = if expired { "&expired=1" } else { "" };

@@ -51,6 +51,8 @@ pub(super) struct Flash {
     deleted: Option<String>,
     created: Option<String>,
     saved: Option<String>,
+    /// A form of the page posted after the session ended (see [`super::drafts`]).
+    draft: Option<String>,
 }
 
 /// `GET /admin/servers`.
@@ -412,6 +414,10 @@ struct ShowPage {
     csrf: String,
     /// Username, external id, since when.
     exclusions: Vec<(String, String, String)>,
+    /// An action of this page was posted after the session ended: nothing was done.
+    draft_notice: Option<String>,
+    /// The exclusion form's values, from that draft.
+    exclusion: (String, String),
 }
 
 fn not_found(a: &AdminCtx) -> Response {
@@ -434,6 +440,7 @@ pub(super) async fn show(a: AdminCtx, Path(id): Path<i64>, Query(f): Query<Flash
     let exclusions = crate::sync::exclusions(a.state(), id)
         .await
         .unwrap_or_default();
+    let draft = a.take_draft(f.draft.as_deref());
     let t = a.t();
     let h = health(a.state(), &row);
     let connector = domain::connector_state(a.state(), &row.kind);
@@ -490,6 +497,13 @@ pub(super) async fn show(a: AdminCtx, Path(id): Path<i64>, Query(f): Query<Flash
             .into_iter()
             .map(|e| (e.username, e.external_id, local_time(&a.ctx, &e.created_at)))
             .collect(),
+        draft_notice: draft.as_ref().map(|_| t.t("draft-action-not-done")),
+        exclusion: draft.as_ref().map_or_else(Default::default, |d| {
+            (
+                d.get("external_id").to_owned(),
+                d.get("username").to_owned(),
+            )
+        }),
     };
     html(StatusCode::OK, &page)
 }
@@ -548,7 +562,11 @@ fn edit_fields(
 
 /// `GET /admin/servers/{id}/edit`: name, address, the connector's fields; secrets stay as they
 /// are unless typed again (and must be typed again when the address changes).
-pub(super) async fn edit_page(a: AdminCtx, Path(id): Path<i64>) -> Response {
+pub(super) async fn edit_page(
+    a: AdminCtx,
+    Path(id): Path<i64>,
+    Query(f): Query<Flash>,
+) -> Response {
     let Ok(row) = domain::load(a.state(), id).await else {
         return not_found(&a);
     };
@@ -556,17 +574,30 @@ pub(super) async fn edit_page(a: AdminCtx, Path(id): Path<i64>) -> Response {
         return show(a, Path(id), Query(Flash::default())).await;
     };
     let values: BTreeMap<String, String> = serde_json::from_str(&row.config).unwrap_or_default();
+    let draft = a.take_draft(f.draft.as_deref());
     let t = a.t();
+    let mut r = Refusal::default();
+    let (name, url, accept_invalid_certs) = match &draft {
+        Some(d) => {
+            r.notice = Some(t.t("draft-restored"));
+            (
+                d.get("name").to_owned(),
+                d.get("url").to_owned(),
+                d.checked("accept_invalid_certs"),
+            )
+        }
+        None => (row.name.clone(), row.base_url, row.accept_invalid_certs),
+    };
     let page = EditPage {
         l: a.layout(t.t1("srv-edit-title", "name", &row.name), "servers"),
         t: t.clone(),
         csrf: a.csrf.clone(),
         id,
-        fields: edit_fields(&manifest, &values, None),
-        name: row.name,
-        url: row.base_url,
-        accept_invalid_certs: row.accept_invalid_certs,
-        r: Refusal::default(),
+        fields: edit_fields(&manifest, &values, draft.as_ref()),
+        name,
+        url,
+        accept_invalid_certs,
+        r,
     };
     html(StatusCode::OK, &page)
 }

@@ -402,3 +402,4 @@ fm-library-missing = Die Bibliothek { $library } ist nicht mehr auf dem Server {
 fm-library-foreign = Die Bibliothek { $library } gehört nicht zum Server { $server }.
 
 draft-restored = Deine Sitzung war abgelaufen, daher wurde nichts gespeichert. Deine Eingaben stehen wieder unten (außer Passwörtern und geheimen Einstellungen): prüfe sie und speichere erneut.
+draft-action-not-done = Deine Sitzung war abgelaufen, daher ist nichts geschehen. Prüfe die Seite und wiederhole den Schritt.

@@ -402,3 +402,4 @@ fm-library-missing = The library { $library } is no longer on the server { $serv
 fm-library-foreign = The library { $library } does not belong to the server { $server }.
 
 draft-restored = Your session had ended, so nothing was saved. What you typed is back below (passwords and secret settings excepted): check it and save again.
+draft-action-not-done = Your session had ended, so nothing was done. Check the page and do it again.
