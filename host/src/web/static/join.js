@@ -38,7 +38,7 @@
       form.querySelectorAll('input[data-submitter]').forEach(function (i) { i.remove(); });
       form.querySelectorAll('button[type="submit"]').forEach(function (b) { b.disabled = false; });
     });
-    document.querySelectorAll('.progress').forEach(function (p) { p.hidden = true; });
+    document.querySelectorAll('.working').forEach(function (p) { p.hidden = true; });
   });
 
   // Timer: the server said how many seconds are left; count down, then enable the button.
