@@ -176,6 +176,16 @@ pub fn invitation_count(c: &Connection, id: i64) -> rusqlite::Result<i64> {
     )
 }
 
+/// The invitations that use the wizard (pre or post), newest first, at most `limit`: id and code.
+pub fn used_by(c: &Connection, id: i64, limit: i64) -> rusqlite::Result<Vec<(i64, String)>> {
+    let mut stmt = c.prepare(
+        "SELECT id, code FROM invitations WHERE pre_wizard_id = ?1 OR post_wizard_id = ?1
+         ORDER BY id DESC LIMIT ?2",
+    )?;
+    stmt.query_map(params![id, limit], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect()
+}
+
 /// The steps of a wizard, in order.
 pub fn steps(c: &Connection, wizard_id: i64) -> rusqlite::Result<Vec<Step>> {
     let mut stmt = c.prepare(&format!(

@@ -110,6 +110,8 @@ const SOURCES: [&str; 2] = [
         include_str!("locales/en-account.ftl"),
         "\n",
         include_str!("locales/en-ops.ftl"),
+        "\n",
+        include_str!("locales/en-wizards.ftl"),
     ),
     concat!(
         include_str!("locales/de.ftl"),
@@ -119,6 +121,8 @@ const SOURCES: [&str; 2] = [
         include_str!("locales/de-account.ftl"),
         "\n",
         include_str!("locales/de-ops.ftl"),
+        "\n",
+        include_str!("locales/de-wizards.ftl"),
     ),
 ];
 

@@ -131,9 +131,21 @@ fn public_wizard(
 ) -> PublicWizard {
     let claims = Claims::new(TokenKind::Progress, invitation, &wizard, 0, now_ms);
     PublicWizard {
-        id: wizard.id,
         start_token: sign(crypto, &claims),
         token_expires_at: ms_to_rfc3339(claims.expires_ms),
+        ..preview((wizard, steps))
+    }
+}
+
+/// A wizard as an invitee would see it, for the admin's "preview as invitee": the same steps,
+/// content and interactions, without a token (no invitation is involved; the preview checks
+/// the answers with [`check_answers`] and [`check_timers`] and keeps nothing). Shown whether
+/// enabled or not.
+pub fn preview((wizard, steps): (Wizard, Vec<FullStep>)) -> PublicWizard {
+    PublicWizard {
+        id: wizard.id,
+        start_token: String::new(),
+        token_expires_at: String::new(),
         name: wizard.name,
         description: wizard.description,
         steps: steps

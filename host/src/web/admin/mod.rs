@@ -32,6 +32,7 @@ pub mod drafts;
 mod invitations;
 mod servers;
 mod sign_in;
+mod wizards;
 
 /// The admin routes.
 pub fn router() -> Router<AppState> {
@@ -105,6 +106,7 @@ pub fn router() -> Router<AppState> {
             "/admin/servers/{id}/delete",
             get(servers::delete_page).post(servers::delete),
         )
+        .merge(wizards::routes())
         .route_layer(axum::middleware::from_fn(drafts::keep_body))
 }
 

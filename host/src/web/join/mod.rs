@@ -51,6 +51,7 @@ mod steps;
 
 use account::{account_page, account_submit, link_return, link_start, pending_page};
 use done::{Receipt, done_page};
+pub(crate) use steps::{Preview, answers, render_preview};
 use steps::{wizard_page, wizard_submit};
 
 /// The join routes.

@@ -76,6 +76,8 @@ struct WizardPage {
     wait: i64,
     notice: Option<String>,
     error_code: Option<&'static str>,
+    /// The admin's preview: the banner saying so (nothing is used or kept).
+    preview: Option<String>,
 }
 
 /// Where a finished wizard leads.
@@ -277,13 +279,20 @@ struct StepRender<'a> {
     error_code: Option<&'static str>,
 }
 
-fn render_step(ctx: &Ctx, status: StatusCode, r: StepRender<'_>) -> Response {
+/// The page of step `index` (`None` past the end): what the join page and the admin's preview
+/// share. The caller fills in where the form goes and what it carries.
+fn step_page(
+    ctx: &Ctx,
+    wizard: &PublicWizard,
+    index: usize,
+    issued_ms: i64,
+    form: &BTreeMap<String, String>,
+    errors: &[FieldError],
+) -> Option<WizardPage> {
     let t = &ctx.t;
-    let Some(step) = r.wizard.steps.get(r.index) else {
-        return invalid(ctx);
-    };
+    let step = wizard.steps.get(index)?;
     let timer_ms = i64::from(timer_seconds(step)) * 1000;
-    let wait_ms = r.issued_ms + timer_ms - wizard::now_ms();
+    let wait_ms = issued_ms + timer_ms - wizard::now_ms();
     let submit_label = step
         .interactions
         .iter()
@@ -292,31 +301,74 @@ fn render_step(ctx: &Ctx, status: StatusCode, r: StepRender<'_>) -> Response {
             _ => None,
         })
         .unwrap_or_else(|| t.t("wizard-continue"));
-    let csrf = Csrf::for_page(ctx);
-    let page = WizardPage {
-        l: ctx.layout(format!("{} · {}", step.title, r.wizard.name)),
-        action: format!("{}/wizard/{}", base(r.code), r.which.as_str()),
-        csrf: csrf.token.clone(),
-        token: r.token.to_owned(),
-        receipt: r.receipt.to_owned(),
-        wizard_name: r.wizard.name.clone(),
-        number: r.index + 1,
-        count: r.wizard.steps.len(),
+    Some(WizardPage {
+        l: ctx.layout(format!("{} · {}", step.title, wizard.name)),
+        action: String::new(),
+        csrf: String::new(),
+        token: String::new(),
+        receipt: String::new(),
+        wizard_name: wizard.name.clone(),
+        number: index + 1,
+        count: wizard.steps.len(),
         step_id: step.id,
         step_title: step.title.clone(),
         step_html: step.html.clone(),
-        interactions: interaction_views(t, step, &r.form, &r.errors),
+        interactions: interaction_views(t, step, form, errors),
         submit_label,
         wait: if wait_ms > 0 {
             (wait_ms + 999) / 1000
         } else {
             0
         },
-        notice: r.notice,
-        error_code: r.error_code,
+        notice: None,
+        error_code: None,
+        preview: None,
         t: ctx.t.clone(),
+    })
+}
+
+fn render_step(ctx: &Ctx, status: StatusCode, r: StepRender<'_>) -> Response {
+    let Some(mut page) = step_page(ctx, r.wizard, r.index, r.issued_ms, &r.form, &r.errors) else {
+        return invalid(ctx);
     };
+    let csrf = Csrf::for_page(ctx);
+    page.action = format!("{}/wizard/{}", base(r.code), r.which.as_str());
+    page.csrf = csrf.token.clone();
+    page.token = r.token.to_owned();
+    page.receipt = r.receipt.to_owned();
+    page.notice = r.notice;
+    page.error_code = r.error_code;
     csrf.apply(html(status, &page))
+}
+
+/// A step of the admin's "preview as invitee", rendered exactly as the join page renders it.
+pub(crate) struct Preview<'a> {
+    /// The wizard ([`wizard::preview`]).
+    pub wizard: &'a PublicWizard,
+    /// 0-based step.
+    pub index: usize,
+    /// When the step was shown (its timers run from then); sent back in the form's `t` field.
+    pub since_ms: i64,
+    /// Where the answers go, and the admin session's CSRF token.
+    pub action: String,
+    pub csrf: String,
+    /// The answers sent and what was wrong with them.
+    pub form: BTreeMap<String, String>,
+    pub errors: Vec<FieldError>,
+    pub notice: Option<String>,
+    pub error_code: Option<&'static str>,
+}
+
+/// Render a preview step (`None` past the last step).
+pub(crate) fn render_preview(ctx: &Ctx, status: StatusCode, p: Preview<'_>) -> Option<Response> {
+    let mut page = step_page(ctx, p.wizard, p.index, p.since_ms, &p.form, &p.errors)?;
+    page.action = p.action;
+    page.csrf = p.csrf;
+    page.token = p.since_ms.to_string();
+    page.notice = p.notice;
+    page.error_code = p.error_code;
+    page.preview = Some(ctx.t.t("wizard-preview-banner"));
+    Some(html(status, &page))
 }
 
 /// `GET /j/{code}/wizard/{pre|post}`: the step the token unlocks.
@@ -368,7 +420,10 @@ pub(super) async fn wizard_page(
 
 /// The answers of a step from the form: checkbox and button interactions `true` when sent,
 /// text as sent, a quiz option as its number.
-fn answers(step: &PublicStep, form: &BTreeMap<String, String>) -> BTreeMap<String, Value> {
+pub(crate) fn answers(
+    step: &PublicStep,
+    form: &BTreeMap<String, String>,
+) -> BTreeMap<String, Value> {
     let pressed = form.contains_key("go");
     let mut out = BTreeMap::new();
     for i in &step.interactions {

@@ -6,7 +6,9 @@
 //  - runs "Test connection" in place (the same form post, the answer swapped into the page),
 //  - updates a list in place when its filters change (the same GET the form sends; the URL
 //    follows, so the back button and a reload work as without it),
-//  - says that a long action (a sync) is under way while the server works.
+//  - says that a long action (a sync) is under way while the server works,
+//  - in the wizard builder: keeps the focus on a step's arrow button after it moved, shows an
+//    interaction type's settings when it is chosen, and lets steps be dragged into order.
 'use strict';
 
 (function () {
@@ -99,6 +101,56 @@
     if (!note) { return; }
     form.addEventListener('submit', function () { note.hidden = false; });
   });
+
+  // After a move, the pressed button (marked by the server) has the focus again; when the
+  // step reached the end that button is gone, and its other one takes the focus.
+  var focus = document.querySelector('[data-focus]') || document.querySelector('li[data-moved] button');
+  if (focus) { focus.focus(); }
+
+  // A select marked data-autosubmit sends its form when it changes.
+  document.querySelectorAll('select[data-autosubmit]').forEach(function (select) {
+    select.addEventListener('change', function () {
+      HTMLFormElement.prototype.submit.call(select.form);
+    });
+  });
+
+  // Drag a step onto another to put it there: the same move form the arrow buttons send.
+  (function () {
+    var list = document.getElementById('steps');
+    if (!list) { return; }
+    var dragged = null;
+    list.querySelectorAll('li[data-step]').forEach(function (item) {
+      item.draggable = true;
+      item.addEventListener('dragstart', function (event) {
+        dragged = item;
+        item.classList.add('dragging');
+        event.dataTransfer.effectAllowed = 'move';
+        event.dataTransfer.setData('text/plain', item.dataset.step);
+      });
+      item.addEventListener('dragend', function () {
+        item.classList.remove('dragging');
+        dragged = null;
+      });
+      item.addEventListener('dragover', function (event) {
+        if (dragged && dragged !== item) { event.preventDefault(); }
+      });
+      item.addEventListener('drop', function (event) {
+        event.preventDefault();
+        if (!dragged || dragged === item) { return; }
+        var form = dragged.querySelector('form[data-move]');
+        if (!form) { return; }
+        form.querySelectorAll('input[name="position"], input[name="dir"]').forEach(function (i) { i.remove(); });
+        [['position', item.dataset.index], ['dir', 'drag']].forEach(function (pair) {
+          var input = document.createElement('input');
+          input.type = 'hidden';
+          input.name = pair[0];
+          input.value = pair[1];
+          form.appendChild(input);
+        });
+        HTMLFormElement.prototype.submit.call(form);
+      });
+    });
+  })();
 
   // Live filters: a GET form with data-live="<region id>" reloads only that region. Any
   // failure (or an answer without the region, e.g. the sign-in page) falls back to a full page.
