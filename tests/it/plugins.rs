@@ -266,6 +266,10 @@ pub(super) async fn with_fixture(
         "{:#?}",
         env.host.list()
     );
+    // The fixture declares an extra host; as an admin would, open it (the tests of that
+    // approval start without it: `sandbox::a_first_versions_extra_hosts_stay_closed_until_approved`).
+    let approved = env.host.approve("fixture").await;
+    assert_eq!(approved.len(), 1, "{approved:#?}");
     (env, tmp)
 }
 

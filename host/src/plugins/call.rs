@@ -45,6 +45,8 @@ pub(crate) struct CallIo {
     pub(crate) plugin_id: Arc<str>,
     /// `None` while `describe()` runs at load time: no network then.
     pub(crate) manifest: Option<Arc<Manifest>>,
+    /// Whether an admin approved this version's extra hosts (see `LoadedPlugin::reach_approved`).
+    pub(crate) reach_approved: bool,
     pub(crate) http: Arc<HttpShared>,
     pub(crate) budget: RequestBudget,
     pub(crate) install_id: Arc<str>,

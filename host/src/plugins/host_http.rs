@@ -735,7 +735,10 @@ impl CallState {
         session: Option<&([u8; 32], Arc<str>)>,
     ) -> Result<host::Response, HttpError> {
         let token = session.map(|(_, token)| &**token);
-        let planned = match plan_with_session(ctx, manifest, dest, req, token) {
+        let planned = match self
+            .reach_approved(ctx, dest)
+            .and_then(|()| plan_with_session(ctx, manifest, dest, req, token))
+        {
             Ok(p) => p,
             Err(reason) => {
                 // A denied request costs budget like a sent one, and only the first few of a
@@ -763,6 +766,26 @@ impl CallState {
         // The wait was not guest CPU time: the guest resumes here.
         self.cpu_resume();
         response
+    }
+
+    /// An extra host at the origin the plugin chose is reachable only once an admin approved
+    /// this plugin version's network reach (bundled plugins and versions that reach no further
+    /// than an approved one are); an origin the admin set in the server's settings is approved
+    /// by that.
+    fn reach_approved(&self, ctx: &ServerContext, dest: Dest<'_>) -> Result<(), String> {
+        match dest {
+            Dest::Extra(id)
+                if !self.io.reach_approved && !ctx.extra_host_origins.contains_key(id) =>
+            {
+                Err(format!(
+                    "the extra host `{id}` waits for an admin's approval of this plugin version \
+                     (the plugins page, POST /api/v1/plugins/{plugin}/approve or `zondarr plugin \
+                     approve {plugin}`), or an origin set for it in the server's settings",
+                    plugin = self.io.plugin_id
+                ))
+            }
+            _ => Ok(()),
+        }
     }
 
     /// The session token for a request to `dest`, when the connector uses `session` auth and

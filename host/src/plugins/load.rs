@@ -58,6 +58,10 @@ pub struct LoadedPlugin {
     pub(crate) size: usize,
     pub(crate) from_cache: bool,
     pub(crate) timings: LoadTimings,
+    /// Whether this version's extra hosts may be reached at the origins its manifest chose:
+    /// true for bundled plugins, for versions without extra hosts and for versions an admin
+    /// approved (or that reach no further than an approved one); the registry decides.
+    pub(crate) reach_approved: std::sync::atomic::AtomicBool,
     /// Traps of this version, whatever server they were about: health of the whole plugin.
     health: std::sync::Mutex<Health>,
     /// Remote failures (wall-clock timeouts), per server base URL: health of (plugin, server).
@@ -371,6 +375,7 @@ impl Loader {
                 link,
                 describe,
             },
+            reach_approved: std::sync::atomic::AtomicBool::new(true),
             health: std::sync::Mutex::new(Health::default()),
             server_health: std::sync::Mutex::new(std::collections::HashMap::new()),
         })
@@ -458,6 +463,7 @@ impl Loader {
             io: CallIo {
                 plugin_id: Arc::from("(loading)"),
                 manifest: None,
+                reach_approved: false,
                 http: self.http.clone(),
                 budget: RequestBudget { made: 0, max: 0 },
                 install_id: self.install_id.clone(),

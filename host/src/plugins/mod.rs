@@ -564,6 +564,9 @@ impl PluginHost {
             io: CallIo {
                 plugin_id: Arc::from(id.as_str()),
                 manifest: Some(plugin.manifest.clone()),
+                reach_approved: plugin
+                    .reach_approved
+                    .load(std::sync::atomic::Ordering::Acquire),
                 http: inner.loader.http.clone(),
                 budget: RequestBudget {
                     made: 0,

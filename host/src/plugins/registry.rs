@@ -9,7 +9,7 @@ use super::load::{LoadError, LoadedPlugin, Loader, MAX_COMPONENT_BYTES, Source, 
 use chrono::{DateTime, Utc};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::AtomicU64;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use tokio::sync::Semaphore;
 
@@ -78,6 +78,9 @@ struct FileRecord {
     held: Option<(Arc<LoadedPlugin>, String)>,
     attempted_sha: Option<String>,
     error: Option<(LoadError, DateTime<Utc>)>,
+    /// The loaded version serves, but its extra hosts wait for an admin's approval (the first
+    /// version of a new id that declares some): why.
+    reach_pending: Option<String>,
     /// Another file took this file's id over with an admin's approval: not retried by rescans
     /// (only when that file goes away), so two approved files do not take turns.
     superseded: bool,
@@ -178,13 +181,35 @@ impl Registry {
     /// Approve the held version(s) of `id`: they serve from now on, and a file that served the
     /// id before stops serving it. Returns what was approved; empty when nothing was waiting.
     pub(crate) fn approve(&mut self, id: &str, out: &Published) -> Vec<PendingApproval> {
+        // A version serving with its extra hosts closed: they open now.
+        let mut approved = Vec::new();
+        for (name, record) in self.files.iter_mut() {
+            let Some(plugin) = record.loaded.as_ref().filter(|p| p.manifest.id == id) else {
+                continue;
+            };
+            let Some(reason) = record.reach_pending.take() else {
+                continue;
+            };
+            plugin.reach_approved.store(true, Ordering::Release);
+            self.approved.insert(Approval {
+                id: id.to_owned(),
+                sha256: plugin.sha256.clone(),
+            });
+            tracing::warn!(plugin = id, version = %plugin.manifest.version, file = %name, sha256 = %plugin.sha256, "plugin's extra hosts approved by an admin");
+            approved.push(PendingApproval {
+                file: name.clone(),
+                version: plugin.manifest.version.clone(),
+                sha256: plugin.sha256.clone(),
+                reason,
+            });
+            record.error = None;
+        }
         let names: Vec<String> = self
             .files
             .iter()
             .filter(|(_, r)| r.held.as_ref().is_some_and(|(p, _)| p.manifest.id == id))
             .map(|(n, _)| n.clone())
             .collect();
-        let mut approved = Vec::new();
         for name in names {
             self.supersede_others(id, &name);
             let Some(record) = self.files.get_mut(&name) else {
@@ -197,6 +222,7 @@ impl Registry {
                 id: id.to_owned(),
                 sha256: plugin.sha256.clone(),
             });
+            plugin.reach_approved.store(true, Ordering::Release);
             tracing::warn!(plugin = id, version = %plugin.manifest.version, file = %name, sha256 = %plugin.sha256, "plugin version approved by an admin");
             approved.push(PendingApproval {
                 file: name.clone(),
@@ -453,11 +479,37 @@ impl Registry {
         // origin, or credentials sent where they were not) needs an approval too.
         let reach = match &serving {
             Some(s) => more_reach(&s.manifest, &loaded.manifest),
-            // The first version of a new id: extra hosts without credentials take effect (they
-            // must be https and public unless the admin sets an origin), but sending the
-            // server's credentials anywhere else needs an approval.
+            // The first version of a new id: sending the server's credentials to an extra host
+            // holds it; extra hosts without credentials let it serve, but they stay closed
+            // until an admin approves (below).
             None => credentials_elsewhere(&loaded.manifest),
         };
+        // Whether its extra hosts may be reached at the manifest's origins: approved for this
+        // exact file, or no further than an approved version serving now.
+        let approved_reach = self.approved.contains(&Approval {
+            id: id.clone(),
+            sha256: loaded.sha256.clone(),
+        }) || match &serving {
+            Some(s) => s.reach_approved.load(Ordering::Acquire) && reach.is_none(),
+            None => loaded.manifest.extra_hosts.is_empty(),
+        };
+        loaded
+            .reach_approved
+            .store(approved_reach, Ordering::Release);
+        let reach_pending = (!approved_reach && reach.is_none()).then(|| {
+            let hosts: Vec<String> = loaded
+                .manifest
+                .extra_hosts
+                .iter()
+                .map(|h| format!("`{}` ({})", h.id, h.origin))
+                .collect();
+            format!(
+                "version {} serves, but its extra host(s) {} stay closed until an admin approves \
+                 them (or sets an origin for them in a server's settings)",
+                loaded.manifest.version,
+                hosts.join(", ")
+            )
+        });
         let takeover = match (takeover, reach) {
             (Some(a), Some(b)) => Some(format!("{a}; {b}")),
             (a, b) => a.or(b),
@@ -504,12 +556,26 @@ impl Registry {
             "loaded plugin from the plugins folder"
         );
         let record = self.files.entry(name.to_owned()).or_default();
+        let sha256 = loaded.sha256.clone();
         let previous = record
             .loaded
             .replace(Arc::new(loaded))
             .map(|p| p.manifest.id.clone());
         record.held = None;
-        record.error = None;
+        record.error = reach_pending.as_ref().map(|why| {
+            tracing::warn!(plugin = %id, file = name, %sha256, "plugin serves; its extra hosts wait for an admin's approval");
+            (
+                LoadError {
+                    id: Some(id.clone()),
+                    message: format!(
+                        "{why}; approve this file (sha256 {sha256}) with `zondarr plugin approve {id}` \
+                         or POST /api/v1/plugins/{id}/approve"
+                    ),
+                },
+                Utc::now(),
+            )
+        });
+        record.reach_pending = reach_pending;
         record.superseded = false;
         self.publish(&id, out);
         if let Some(old) = previous
@@ -632,12 +698,17 @@ impl Registry {
                     error,
                     at: *at,
                     serving: r.loaded.is_some(),
-                    pending: r.held.as_ref().map(|(p, reason)| PendingApproval {
-                        file: name.clone(),
-                        version: p.manifest.version.clone(),
-                        sha256: p.sha256.clone(),
-                        reason: reason.clone(),
-                    }),
+                    pending: r
+                        .held
+                        .as_ref()
+                        .map(|(p, reason)| (p, reason))
+                        .or_else(|| r.loaded.as_ref().zip(r.reach_pending.as_ref()))
+                        .map(|(p, reason)| PendingApproval {
+                            file: name.clone(),
+                            version: p.manifest.version.clone(),
+                            sha256: p.sha256.clone(),
+                            reason: reason.clone(),
+                        }),
                 });
             }
         }

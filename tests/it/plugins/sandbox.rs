@@ -305,13 +305,14 @@ async fn a_takeover_of_another_file_waits_for_approval_by_api_or_cli() {
         assert_eq!(resp.status(), 200);
     };
 
-    let (status, body) = send_json(
-        &http,
-        reqwest::Method::POST,
-        &daemon.at("/api/v1/plugins/fixture/approve"),
-        json!({}),
-    )
-    .await;
+    // The first file serves; its extra host waits for an approval, given here. Then nothing
+    // waits: approving again is a conflict.
+    let approve_url = daemon.at("/api/v1/plugins/fixture/approve");
+    let approve = || send_json(&http, reqwest::Method::POST, &approve_url, json!({}));
+    let (status, body) = approve().await;
+    assert_eq!(status, 200, "{body:#}");
+    assert_eq!(body["approved"][0]["file"], "a.wasm", "{body:#}");
+    let (status, body) = approve().await;
     assert_eq!(
         (status, body["error"]["code"].as_str()),
         (409, Some("CONFLICT")),
@@ -615,6 +616,77 @@ fn the_response_cap_fits_in_the_guest_memory() {
     assert_eq!(zondarr::plugins::response_cap(&cfg), 1024 * 1024);
 }
 
+/// The first version of a new id serves, but the extra hosts its manifest declares stay closed
+/// (no packet sent) until an admin approves that file; an origin the admin set for the host in
+/// a server's settings is an approval of its own. A later version that reaches no further keeps
+/// the approval; the approval survives a restart of the host (it is stored by the daemon; here
+/// handed back as `set_approvals` does at start).
+#[tokio::test]
+async fn a_first_versions_extra_hosts_stay_closed_until_approved() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let cfg = config(tmp.path());
+    std::fs::create_dir_all(&cfg.dir).expect("mkdir");
+    install(&cfg.dir, "fixture.wasm", &fixture());
+    let env = start(cfg, Vec::new()).await;
+    let fake = fake_server().await;
+    let status = env.host.status("fixture").expect("status");
+    assert_eq!(status.state, PluginState::Loaded, "it serves");
+    let pending = status.pending_approval.expect("its reach waits");
+    assert!(pending.reason.contains("`echo`"), "{}", pending.reason);
+    env.host
+        .test_connection("fixture", &server(&fake, ""))
+        .await
+        .expect("the server's own origin works");
+
+    // The manifest's origin for `echo`: closed, refused by the policy before anything is sent
+    // (`denied`, not `unreachable`).
+    let ctx = ServerContext::new(fake.url.clone()).with_secret("api_key", TOKEN);
+    let before = fake.requests();
+    let err = env
+        .host
+        .start_link("fixture", &ctx)
+        .await
+        .expect_err("closed");
+    match &err {
+        CallError::Connector {
+            error: ConnectorError::Denied(m),
+            ..
+        } => assert!(m.contains("waits for an admin's approval"), "{m}"),
+        other => panic!("the unapproved extra host was used: {other}"),
+    }
+    assert_eq!(fake.requests(), before, "nothing sent anywhere");
+    // The admin's origin for this server is allowed without it.
+    env.host
+        .start_link("fixture", &server(&fake, ""))
+        .await
+        .expect("the admin's own origin");
+
+    // Approved: the manifest's origin now meets the next rule (https and public).
+    let approved = env.host.approve("fixture").await;
+    assert_eq!(approved.len(), 1, "{approved:#?}");
+    assert!(
+        env.host
+            .status("fixture")
+            .unwrap()
+            .pending_approval
+            .is_none()
+    );
+    let err = env
+        .host
+        .start_link("fixture", &ctx)
+        .await
+        .expect_err("still http");
+    assert!(err.to_string().contains("must use https"), "{err}");
+
+    // A new version with the same reach keeps the approval.
+    install(&env.dir, "fixture.wasm", &fixture_version("0.2.0"));
+    env.host.rescan().await;
+    let status = env.host.status("fixture").expect("status");
+    assert_eq!(status.version.as_deref(), Some("0.2.0"));
+    assert!(status.pending_approval.is_none(), "{status:?}");
+    assert!(status.error.is_none(), "{:?}", status.error);
+}
+
 #[tokio::test]
 async fn extra_hosts_chosen_by_the_plugin_must_be_https_and_public() {
     let (env, tmp) = with_fixture(|_| {}).await;
@@ -652,6 +724,11 @@ async fn extra_hosts_chosen_by_the_plugin_must_be_https_and_public() {
     };
     install(&cfg.dir, "fixture.wasm", &local);
     let other = start(cfg, Vec::new()).await;
+    assert_eq!(
+        other.host.approve("fixture").await.len(),
+        1,
+        "its extra host opened"
+    );
     let err = other
         .host
         .start_link("fixture", &ctx)
