@@ -95,12 +95,7 @@ struct RescanResponse {
     responses((status = OK, body = RescanResponse))
 )]
 async fn rescan(State(state): State<AppState>) -> Result<Json<RescanResponse>, Error> {
-    // Approvals given with `zondarr plugin approve` are in the database: apply them first.
-    let approvals = state
-        .db()
-        .run(|c| Ok(db::meta::plugin_approvals(c)?))
-        .await?;
-    let rescan = state.plugins().rescan_with_approvals(approvals).await;
+    let rescan = crate::ops::rescan_plugins(&state).await?;
     Ok(Json(RescanResponse {
         rescan,
         plugins: state.plugins().list(),
