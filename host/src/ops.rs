@@ -80,3 +80,56 @@ pub async fn rescan_plugins(state: &AppState) -> Result<RescanReport> {
         .await?;
     Ok(state.plugins().rescan_with_approvals(approvals).await)
 }
+
+/// Approve the version(s) of plugin `id` waiting for an admin's approval (a folder file that
+/// takes over an id another source provides): they serve from now on. The approvals are
+/// stored (by SHA-256, so a later change of the file needs a new one) and audited as
+/// `plugin.approve`. `PLUGIN_NOT_FOUND` for an unknown id, `CONFLICT` when nothing waits.
+pub async fn approve_plugin(
+    state: &AppState,
+    actor: &crate::auth::Actor,
+    id: &str,
+) -> Result<Vec<crate::plugins::PendingApproval>> {
+    use crate::error::ErrorCode;
+    let shown: String = id
+        .chars()
+        .take(64)
+        .collect::<String>()
+        .escape_debug()
+        .to_string();
+    if state.plugins().status(id).is_none() {
+        return Err(Error::new(
+            ErrorCode::PluginNotFound,
+            format!("no connector plugin `{shown}`"),
+        ));
+    }
+    let approved = state.plugins().approve(id).await;
+    if approved.is_empty() {
+        return Err(Error::new(
+            ErrorCode::Conflict,
+            format!("no version of `{shown}` is waiting for approval"),
+        ));
+    }
+    let stored: Vec<crate::plugins::Approval> = approved
+        .iter()
+        .map(|a| crate::plugins::Approval {
+            id: id.to_owned(),
+            sha256: a.sha256.clone(),
+        })
+        .collect();
+    let detail = serde_json::json!({
+        "versions": approved.iter().map(|a| serde_json::json!({
+            "file": a.file, "version": a.version, "sha256": a.sha256
+        })).collect::<Vec<_>>()
+    });
+    let (actor, target) = (actor.clone(), format!("plugin:{id}"));
+    state
+        .db()
+        .write(move |tx| {
+            db::meta::add_plugin_approvals(tx, &stored)?;
+            actor.audit(tx, "plugin.approve", Some(&target), Some(detail))?;
+            Ok(())
+        })
+        .await?;
+    Ok(approved)
+}

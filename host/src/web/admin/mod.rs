@@ -27,10 +27,15 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use std::collections::BTreeMap;
 
+mod audit;
 mod dashboard;
 pub mod drafts;
 mod invitations;
+mod jobs;
+mod logs;
+mod plugins;
 mod servers;
+mod settings;
 mod sign_in;
 
 /// The admin routes.
@@ -105,6 +110,11 @@ pub fn router() -> Router<AppState> {
             "/admin/servers/{id}/delete",
             get(servers::delete_page).post(servers::delete),
         )
+        .merge(plugins::routes())
+        .merge(settings::routes())
+        .merge(jobs::routes())
+        .merge(logs::routes())
+        .merge(audit::routes())
         .route_layer(axum::middleware::from_fn(drafts::keep_body))
 }
 
