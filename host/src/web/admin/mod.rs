@@ -33,6 +33,8 @@ pub mod drafts;
 mod invitations;
 mod jobs;
 mod logs;
+#[cfg(test)]
+mod ops_tests;
 mod plugins;
 mod servers;
 mod settings;

@@ -161,7 +161,12 @@
       say(paused ? 'paused' : 'live');
     };
     var receive = function (node) {
-      if (paused) { held.push(node); } else { show(node); }
+      if (paused) {
+        held.push(node);
+        list.dataset.held = String(held.length);
+      } else {
+        show(node);
+      }
     };
     source.onmessage = function (m) {
       try { receive(item(JSON.parse(m.data))); } catch (err) { /* not an event: skip */ }
@@ -183,6 +188,7 @@
       if (!paused) {
         held.forEach(show);
         held = [];
+        list.dataset.held = '0';
       }
       say(paused ? 'paused' : 'live');
     });
