@@ -311,10 +311,20 @@ async fn ops_pages_in_a_real_browser() {
             &[],
             &[("ZONDARR_SECURITY_JOIN_PER_IP_PER_MINUTE", "10000")],
         );
+        let key = admin_key(&daemon).await;
+        // Sign-in checks the browser's origin against the public address: the daemon's own.
+        let resp = client()
+            .patch(daemon.at("/api/v1/settings"))
+            .bearer_auth(&key)
+            .json(&json!({ "public_url": daemon.url }))
+            .send()
+            .await
+            .unwrap();
+        assert!(resp.status().is_success(), "{}", resp.status());
         let target = Target {
             url: daemon.url.clone(),
             data_dir: daemon.data_dir.clone(),
-            key: admin_key(&daemon).await,
+            key,
         };
         runs.push(tokio::spawn(journey(
             driver.url.clone(),
