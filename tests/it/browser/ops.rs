@@ -120,7 +120,7 @@ async fn journey(driver: String, axe: Arc<String>, viewport: Viewport, daemon: T
         plex.contains("https://plex.tv") && plex.contains("gets the server's credentials"),
         "extra hosts and their credentials: {plex}"
     );
-    p.check("plugins").await;
+    shot(&mut p, "plugins").await;
     std::fs::write(
         daemon.data_dir.join("plugins/broken.wasm"),
         b"this is not wasm at all",
@@ -133,7 +133,7 @@ async fn journey(driver: String, axe: Arc<String>, viewport: Viewport, daemon: T
     assert!(card.contains("broken.wasm"), "{card}");
     assert!(card.contains("not a WebAssembly file"), "the full error: {card}");
     assert!(card.contains("failed to load"), "{card}");
-    p.check("plugins-broken").await;
+    shot(&mut p, "plugins-broken").await;
 
     // Settings: a locked one is read-only; a wrong value is refused next to its field; a good
     // one applies at once.
@@ -148,13 +148,13 @@ async fn journey(driver: String, axe: Arc<String>, viewport: Viewport, daemon: T
             .await
             .contains("ZONDARR_SECURITY_JOIN_PER_IP_PER_MINUTE")
     );
-    p.check("settings").await;
+    shot(&mut p, "settings").await;
     p.fill("#s-jobs-keep-days", "0").await;
     p.click("#save-settings").await;
     wait_for(&p, "#s-jobs-keep-days-error").await;
     assert!(p.text("#s-jobs-keep-days-error").await.contains("1 to 3650"));
     assert_eq!(p.value("#s-jobs-keep-days").await, "0", "kept as typed");
-    p.check("settings-refused").await;
+    shot(&mut p, "settings-refused").await;
     p.fill("#s-jobs-keep-days", "45").await;
     p.fill("#s-ui-instance-name", "Ops Corner").await;
     p.click("#save-settings").await;
@@ -170,11 +170,11 @@ async fn journey(driver: String, axe: Arc<String>, viewport: Viewport, daemon: T
         .unwrap();
     assert_eq!(keep["value"], 45);
     assert_eq!(keep["source"], "app");
-    p.check("settings-saved").await;
+    shot(&mut p, "settings-saved").await;
 
     // Jobs: run now, daemon-wide and for the server.
     p.goto("/admin/jobs").await;
-    p.check("jobs").await;
+    shot(&mut p, "jobs").await;
     p.click("#run-cleanup").await;
     p.wait_path("ran=").await;
     assert!(p.text("#flash").await.contains("Clean-up: succeeded"));
@@ -187,12 +187,12 @@ async fn journey(driver: String, axe: Arc<String>, viewport: Viewport, daemon: T
     assert!(row.contains("User sync") && row.contains("Home"), "{row}");
     let runs = api(&daemon.url, &key, "GET", "/api/v1/jobs?trigger=manual").await;
     assert_eq!(runs["total"], 2, "{runs}");
-    p.check("jobs-ran").await;
+    shot(&mut p, "jobs-ran").await;
 
     // Logs: a live tail of the jobs' events.
     p.goto("/admin/logs?target=zondarr::jobs").await;
     wait_attr(&p, "#log-tail", "data-state", "live").await;
-    p.check("logs").await;
+    shot(&mut p, "logs").await;
     // The schedule runs these jobs too; only an admin's run is `trigger=manual`.
     api(&daemon.url, &key, "POST", "/api/v1/jobs/invitation_expiry/run").await;
     wait_tail(&p, "invitation_expiry").await;
@@ -204,20 +204,36 @@ async fn journey(driver: String, axe: Arc<String>, viewport: Viewport, daemon: T
     assert!(!tail_has(&p, "prune_job_runs").await, "held while paused");
     p.click("#log-pause").await;
     wait_tail(&p, "prune_job_runs").await;
-    p.check("logs-live").await;
+    shot(&mut p, "logs-live").await;
 
     // Audit: the actions above, filtered, linked to what they are about.
     p.goto("/admin/audit").await;
-    p.check("audit").await;
+    shot(&mut p, "audit").await;
     p.fill("#f-action", "server.").await;
     p.click("#apply-filters").await;
     p.wait_path("action=server.").await;
     let events = p.text("#events").await;
     assert!(events.contains("server.sync") && !events.contains("settings.update"), "{events}");
-    p.check("audit-filtered").await;
+    shot(&mut p, "audit-filtered").await;
     p.click("#events a.target").await;
     p.wait_path(&format!("/admin/servers/{server}")).await;
     p.close().await;
+}
+
+/// Screenshot, console and axe-core checks, and no sideways scrolling (a phone screen too).
+async fn shot(p: &mut Page, name: &str) {
+    p.check(name).await;
+    let wide = p
+        .client
+        .execute(
+            "return document.documentElement.scrollWidth - window.innerWidth;",
+            Vec::new(),
+        )
+        .await
+        .unwrap()
+        .as_i64()
+        .unwrap();
+    assert!(wide <= 0, "{} {name}: the page is {wide}px too wide", p.label);
 }
 
 /// The run id in the page's `ran=` (the run "Run now" started).

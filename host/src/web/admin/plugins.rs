@@ -171,13 +171,15 @@ fn card(a: &AdminCtx, p: PluginStatus) -> Card {
 }
 
 fn render(a: &AdminCtx, status: StatusCode, flash: Option<String>, r: Refusal) -> Response {
-    let cards = a
+    let mut cards: Vec<Card> = a
         .state()
         .plugins()
         .list()
         .into_iter()
         .map(|p| card(a, p))
         .collect();
+    // Problems first: a refused file or a failing plugin is what the admin came to see.
+    cards.sort_by_key(|c| c.ok && c.error.is_none() && c.pending.is_none());
     let t = a.t();
     let page = PluginsPage {
         l: a.layout(t.t("plg-title"), "plugins"),
