@@ -185,6 +185,7 @@ async fn journey(driver: String, axe: Arc<String>, viewport: Viewport, daemon: T
     wait_text(&p, "#flash", "User sync: succeeded").await;
     let row = p.text(&format!("#run-{}", ran(&p).await)).await;
     assert!(row.contains("User sync") && row.contains("Home"), "{row}");
+    assert!(row.contains("imported 1"), "what it did: {row}");
     let runs = api(&daemon.url, &key, "GET", "/api/v1/jobs?trigger=manual").await;
     assert_eq!(runs["total"], 2, "{runs}");
     shot(&mut p, "jobs-ran").await;

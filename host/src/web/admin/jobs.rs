@@ -90,12 +90,22 @@ fn duration(t: &Tr, run: &JobRun) -> String {
     }
 }
 
-/// What a run found or did: each count, lists of names joined.
+/// What a run found or did: each count that is not zero, lists of names joined (zeros, `false`
+/// and empty lists say nothing and are left out).
 fn counts(run: &JobRun) -> Vec<(String, String)> {
+    use serde_json::Value;
+    let said_nothing = |v: &Value| match v {
+        Value::Null | Value::Bool(false) => true,
+        Value::Number(n) => n.as_f64() == Some(0.0),
+        Value::Array(items) => items.is_empty(),
+        Value::String(s) => s.is_empty(),
+        _ => false,
+    };
     run.counts
         .as_object()
         .map(|m| {
             m.iter()
+                .filter(|(_, v)| !said_nothing(v))
                 .map(|(k, v)| {
                     let shown = match v {
                         serde_json::Value::Array(items) => items

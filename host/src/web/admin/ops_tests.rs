@@ -223,7 +223,14 @@ async fn jobs_run_now_from_the_page_and_show_in_the_list_and_the_audit_log() {
     let (_, page) = a.get(&format!("/admin/jobs?ran={run}")).await;
     assert!(page.contains("Clean-up: succeeded."), "{page}");
     assert!(page.contains(&format!("id=\"run-{run}\"")) && page.contains("1 run"));
-    assert!(page.contains("sessions_and_challenges"), "what it did");
+    assert!(
+        page.contains("nothing to do") && !page.contains("sessions_and_challenges"),
+        "counts of zero say nothing"
+    );
+    // The dashboard's recent runs show it as it went (not as failed).
+    let (_, dash) = a.get("/admin").await;
+    let jobs = dash.split("id=\"h-jobs\"").nth(1).unwrap();
+    assert!(jobs.contains("cleanup") && !jobs.contains("badge off"), "{jobs}");
     // The API sees the same run, started by an admin.
     let runs = a.json("/api/v1/jobs?job=cleanup").await;
     assert_eq!(runs["total"], 1);

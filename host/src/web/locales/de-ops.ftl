@@ -231,3 +231,4 @@ aud-outcome = Ergebnis
 aud-detail = Details
 aud-outcome-success = Erfolg
 aud-outcome-failure = Fehlschlag
+job-nothing = nichts zu tun

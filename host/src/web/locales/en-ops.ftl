@@ -231,3 +231,4 @@ aud-outcome = Outcome
 aud-detail = Detail
 aud-outcome-success = success
 aud-outcome-failure = failure
+job-nothing = nothing to do
