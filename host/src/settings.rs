@@ -170,7 +170,8 @@ pub async fn update(
         .map(|(k, v)| {
             (
                 (*k).to_owned(),
-                v.clone().map_or(serde_json::Value::Null, serde_json::Value::from),
+                v.clone()
+                    .map_or(serde_json::Value::Null, serde_json::Value::from),
             )
         })
         .collect();

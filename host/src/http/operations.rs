@@ -310,7 +310,9 @@ async fn run_job(
     Path(name): Path<String>,
 ) -> Result<Json<JobRun>> {
     let job = Job::parse(&name).ok_or_else(|| Error::not_found("job"))?;
-    Ok(Json(crate::jobs::run_by(&state, &(&admin).into(), job).await?))
+    Ok(Json(
+        crate::jobs::run_by(&state, &(&admin).into(), job).await?,
+    ))
 }
 
 /// Preview expiry enforcement

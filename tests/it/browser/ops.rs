@@ -73,7 +73,11 @@ async fn api(base: &str, key: &str, method: &str, path: &str) -> Value {
         _ => http.get(url),
     };
     let resp = req.bearer_auth(key).send().await.unwrap();
-    assert!(resp.status().is_success(), "{method} {path}: {}", resp.status());
+    assert!(
+        resp.status().is_success(),
+        "{method} {path}: {}",
+        resp.status()
+    );
     resp.json().await.unwrap()
 }
 
@@ -131,7 +135,10 @@ async fn journey(driver: String, axe: Arc<String>, viewport: Viewport, daemon: T
     assert!(p.text("#flash").await.contains("Rescan done"));
     let card = p.text("#plugin-broken-wasm").await;
     assert!(card.contains("broken.wasm"), "{card}");
-    assert!(card.contains("not a WebAssembly file"), "the full error: {card}");
+    assert!(
+        card.contains("not a WebAssembly file"),
+        "the full error: {card}"
+    );
     assert!(card.contains("failed to load"), "{card}");
     shot(&mut p, "plugins-broken").await;
 
@@ -152,7 +159,11 @@ async fn journey(driver: String, axe: Arc<String>, viewport: Viewport, daemon: T
     p.fill("#s-jobs-keep-days", "0").await;
     p.click("#save-settings").await;
     wait_for(&p, "#s-jobs-keep-days-error").await;
-    assert!(p.text("#s-jobs-keep-days-error").await.contains("1 to 3650"));
+    assert!(
+        p.text("#s-jobs-keep-days-error")
+            .await
+            .contains("1 to 3650")
+    );
     assert_eq!(p.value("#s-jobs-keep-days").await, "0", "kept as typed");
     shot(&mut p, "settings-refused").await;
     p.fill("#s-jobs-keep-days", "45").await;
@@ -160,7 +171,11 @@ async fn journey(driver: String, axe: Arc<String>, viewport: Viewport, daemon: T
     p.click("#save-settings").await;
     p.wait_path("saved=").await;
     assert!(p.text("#flash").await.contains("Saved"));
-    assert_eq!(p.text(".brand").await, "Ops Corner", "applied to every page");
+    assert_eq!(
+        p.text(".brand").await,
+        "Ops Corner",
+        "applied to every page"
+    );
     let settings = api(&daemon.url, &key, "GET", "/api/v1/settings").await;
     let keep = settings["settings"]
         .as_array()
@@ -195,7 +210,13 @@ async fn journey(driver: String, axe: Arc<String>, viewport: Viewport, daemon: T
     wait_attr(&p, "#log-tail", "data-state", "live").await;
     shot(&mut p, "logs").await;
     // The schedule runs these jobs too; only an admin's run is `trigger=manual`.
-    api(&daemon.url, &key, "POST", "/api/v1/jobs/invitation_expiry/run").await;
+    api(
+        &daemon.url,
+        &key,
+        "POST",
+        "/api/v1/jobs/invitation_expiry/run",
+    )
+    .await;
     wait_tail(&p, "invitation_expiry").await;
     // Paused: the next event is held, then shown on resume.
     p.click("#log-pause").await;
@@ -214,7 +235,10 @@ async fn journey(driver: String, axe: Arc<String>, viewport: Viewport, daemon: T
     p.click("#apply-filters").await;
     p.wait_path("action=server.").await;
     let events = p.text("#events").await;
-    assert!(events.contains("server.sync") && !events.contains("settings.update"), "{events}");
+    assert!(
+        events.contains("server.sync") && !events.contains("settings.update"),
+        "{events}"
+    );
     shot(&mut p, "audit-filtered").await;
     p.click("#events a.target").await;
     p.wait_path(&format!("/admin/servers/{server}")).await;
@@ -234,7 +258,11 @@ async fn shot(p: &mut Page, name: &str) {
         .unwrap()
         .as_i64()
         .unwrap();
-    assert!(wide <= 0, "{} {name}: the page is {wide}px too wide", p.label);
+    assert!(
+        wide <= 0,
+        "{} {name}: the page is {wide}px too wide",
+        p.label
+    );
 }
 
 /// The run id in the page's `ran=` (the run "Run now" started).

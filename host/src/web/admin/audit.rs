@@ -171,10 +171,9 @@ pub(super) async fn list(a: AdminCtx, Query(q): Query<Params>) -> Response {
         }
     };
     let offset = tz_offset(&a.ctx);
-    let tz_minutes = q
-        .tz
-        .filter(|m| (-14 * 60..=14 * 60).contains(m))
-        .unwrap_or(offset.local_minus_utc() / 60);
+    let tz_minutes =
+        q.tz.filter(|m| (-14 * 60..=14 * 60).contains(m))
+            .unwrap_or(offset.local_minus_utc() / 60);
     let mut base = String::from("/admin/audit");
     let mut sep = '?';
     let tz_text = tz_minutes.to_string();
@@ -233,7 +232,10 @@ mod tests {
             target_href("plugin:jellyfin").as_deref(),
             Some("/admin/plugins#plugin-jellyfin")
         );
-        assert_eq!(target_href("job_run:9").as_deref(), Some("/admin/jobs#run-9"));
+        assert_eq!(
+            target_href("job_run:9").as_deref(),
+            Some("/admin/jobs#run-9")
+        );
         assert_eq!(target_href("server:x"), None, "not an id");
         assert_eq!(target_href("session:4"), None, "no page");
         assert_eq!(target_href("plain"), None);

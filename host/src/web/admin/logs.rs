@@ -106,7 +106,11 @@ pub(super) async fn page(a: AdminCtx, Query(q): Query<Params>) -> Response {
         .iter()
         .map(|e| {
             // Suggest the crate and its first module (`zondarr::jobs`), not every path.
-            e.target.splitn(3, "::").take(2).collect::<Vec<_>>().join("::")
+            e.target
+                .splitn(3, "::")
+                .take(2)
+                .collect::<Vec<_>>()
+                .join("::")
         })
         .collect();
     let matching: Vec<_> = recent.iter().filter(|e| filter.matches(e)).collect();

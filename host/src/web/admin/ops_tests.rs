@@ -126,7 +126,13 @@ async fn settings_are_changed_on_the_page_with_the_apis_rules() {
     let a = Admin::new(&[("ZONDARR_EXPIRY_ACTION", "delete")]).await;
     let (status, page) = a.get("/admin/settings").await;
     assert_eq!(status, StatusCode::OK);
-    for group in ["Public address", "Sessions", "Sync and expiry", "Rate limits", "Logging"] {
+    for group in [
+        "Public address",
+        "Sessions",
+        "Sync and expiry",
+        "Rate limits",
+        "Logging",
+    ] {
         assert!(page.contains(group), "{group}");
     }
     // Locked by the environment: read-only, not sent, and says what locks it.
@@ -137,7 +143,10 @@ async fn settings_are_changed_on_the_page_with_the_apis_rules() {
         .split("</div>")
         .next()
         .unwrap();
-    assert!(row.contains("readonly") && !row.contains("name=\"expiry.action\""), "{row}");
+    assert!(
+        row.contains("readonly") && !row.contains("name=\"expiry.action\""),
+        "{row}"
+    );
     assert!(row.contains("ZONDARR_EXPIRY_ACTION"), "{row}");
 
     // A value out of range: refused next to its field, what was typed kept, nothing changed.
@@ -156,7 +165,9 @@ async fn settings_are_changed_on_the_page_with_the_apis_rules() {
     assert_eq!(a.setting("ui.instance_name").await["value"], "Zondarr");
 
     // A locked setting sent anyway (a stale page) is refused by the domain, next to the field.
-    let (status, _, body) = a.post("/admin/settings", &[("expiry.action", "disable")]).await;
+    let (status, _, body) = a
+        .post("/admin/settings", &[("expiry.action", "disable")])
+        .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(body.contains("id=\"s-expiry-action-error\""), "{body}");
     assert!(body.contains("locked by the configuration"));
@@ -176,9 +187,15 @@ async fn settings_are_changed_on_the_page_with_the_apis_rules() {
     assert_eq!(status, StatusCode::SEE_OTHER);
     assert_eq!(to, "/admin/settings?saved=2");
     let keep = a.setting("jobs.keep_days").await;
-    assert_eq!((keep["value"].clone(), keep["source"].clone()), (45.into(), "app".into()));
+    assert_eq!(
+        (keep["value"].clone(), keep["source"].clone()),
+        (45.into(), "app".into())
+    );
     let (_, page) = a.get("/admin/settings?saved=2").await;
-    assert!(page.contains("Robin&#x27;s Media") || page.contains("Robin&#39;s Media"), "the header shows the new name");
+    assert!(
+        page.contains("Robin&#x27;s Media") || page.contains("Robin&#39;s Media"),
+        "the header shows the new name"
+    );
     assert!(page.contains("Saved."));
     // Back to the default.
     let (status, _, _) = a
@@ -186,13 +203,19 @@ async fn settings_are_changed_on_the_page_with_the_apis_rules() {
         .await;
     assert_eq!(status, StatusCode::SEE_OTHER);
     let keep = a.setting("jobs.keep_days").await;
-    assert_eq!((keep["value"].clone(), keep["source"].clone()), (30.into(), "default".into()));
+    assert_eq!(
+        (keep["value"].clone(), keep["source"].clone()),
+        (30.into(), "default".into())
+    );
     // Nothing changed: said so, nothing audited.
     let (_, to, _) = a.post("/admin/settings", &[("jobs.keep_days", "30")]).await;
     assert_eq!(to, "/admin/settings?saved=0");
     // A forged form.
     let (status, _, body) = a
-        .post("/admin/settings", &[("csrf", "forged"), ("jobs.keep_days", "9")])
+        .post(
+            "/admin/settings",
+            &[("csrf", "forged"), ("jobs.keep_days", "9")],
+        )
         .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     assert!(body.contains("CSRF_FAILED"));
@@ -230,7 +253,10 @@ async fn jobs_run_now_from_the_page_and_show_in_the_list_and_the_audit_log() {
     // The dashboard's recent runs show it as it went (not as failed).
     let (_, dash) = a.get("/admin").await;
     let jobs = dash.split("id=\"h-jobs\"").nth(1).unwrap();
-    assert!(jobs.contains("cleanup") && !jobs.contains("badge off"), "{jobs}");
+    assert!(
+        jobs.contains("cleanup") && !jobs.contains("badge off"),
+        "{jobs}"
+    );
     // The API sees the same run, started by an admin.
     let runs = a.json("/api/v1/jobs?job=cleanup").await;
     assert_eq!(runs["total"], 1);
@@ -243,7 +269,10 @@ async fn jobs_run_now_from_the_page_and_show_in_the_list_and_the_audit_log() {
     assert!(page.contains("VALIDATION_FAILED"), "{page}");
     // A sync needs a server; an unknown job is refused with its code.
     let (status, _, body) = a
-        .post("/admin/jobs/run", &[("job", "user_sync"), ("server", "999")])
+        .post(
+            "/admin/jobs/run",
+            &[("job", "user_sync"), ("server", "999")],
+        )
         .await;
     assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
     let (status, _, body) = a.post("/admin/jobs/run", &[("job", "nope")]).await;
@@ -251,7 +280,10 @@ async fn jobs_run_now_from_the_page_and_show_in_the_list_and_the_audit_log() {
     assert!(body.contains("NOT_FOUND"));
     // The audit log links the run.
     let (_, audit) = a.get("/admin/audit?action=job.run").await;
-    assert!(audit.contains(&format!("href=\"/admin/jobs#run-{run}\"")), "{audit}");
+    assert!(
+        audit.contains(&format!("href=\"/admin/jobs#run-{run}\"")),
+        "{audit}"
+    );
 }
 
 #[tokio::test]
@@ -263,7 +295,10 @@ async fn audit_logs_and_plugins_pages_answer_wrong_filters_with_errors() {
     let (_, page) = a.get("/admin/audit?since=yesterday").await;
     assert!(page.contains("id=\"f-since-error\""), "{page}");
     let (_, page) = a.get("/admin/audit?since=2020-01-01T00:00&tz=60").await;
-    assert!(page.contains("auth.setup") || page.contains("events"), "{page}");
+    assert!(
+        page.contains("auth.setup") || page.contains("events"),
+        "{page}"
+    );
     let (status, page) = a.get("/admin/logs?level=loud").await;
     assert_eq!(status, StatusCode::OK);
     assert!(page.contains("id=\"f-level-error\""));

@@ -234,7 +234,9 @@ fn field(t: &Tr, d: &Described, typed: Option<&Form>, r: &Refusal) -> Field {
         max,
         options,
         value,
-        default: s.default.map_or_else(|| t.t("set-default-computed"), str::to_owned),
+        default: s
+            .default
+            .map_or_else(|| t.t("set-default-computed"), str::to_owned),
         source: source_label(t, &d.source),
         locked_by: locked_by(t, &d.source),
         app: matches!(d.source, Source::App),
