@@ -323,3 +323,61 @@ async fn audit_logs_and_plugins_pages_answer_wrong_filters_with_errors() {
     let resp = a.app.clone().oneshot(req).await.unwrap();
     assert_eq!(resp.status(), StatusCode::SEE_OTHER);
 }
+
+/// Whether a page shows a message id instead of its text (a key missing from a catalogue is
+/// rendered as the key): a text node that starts with one of the ops pages' prefixes.
+fn shown_keys(body: &str) -> Vec<String> {
+    const PREFIXES: [&str; 6] = ["plg-", "set-", "job-", "log-", "aud-", "nav-"];
+    body.split('>')
+        .filter_map(|chunk| {
+            let text = chunk.trim_start();
+            let word: String = text
+                .chars()
+                .take_while(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '-')
+                .collect();
+            (PREFIXES
+                .iter()
+                .any(|p| word.starts_with(p) && word.len() > p.len()))
+            .then_some(word)
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn every_ops_page_has_its_text_in_english_and_german() {
+    let mut a = Admin::new(&[("ZONDARR_EXPIRY_ACTION", "delete")]).await;
+    a.post("/admin/jobs/run", &[("job", "cleanup")]).await;
+    a.post("/admin/settings", &[("jobs.keep_days", "31")]).await;
+    let session = a.cookie.clone();
+    for lang in ["en", "de"] {
+        a.cookie = format!("{session}; zondarr_lang={lang}");
+        for path in [
+            "/admin/plugins?rescanned=1&loaded=1",
+            "/admin/settings?saved=1",
+            "/admin/jobs?ran=1",
+            "/admin/jobs?outcome=nope",
+            "/admin/logs",
+            "/admin/logs?level=nope",
+            "/admin/audit",
+            "/admin/audit?since=nope",
+        ] {
+            let (status, body) = a.get(path).await;
+            assert_eq!(status, StatusCode::OK, "{lang} {path}");
+            assert!(
+                body.contains(&format!("<html lang=\"{lang}\"")),
+                "{lang} {path}"
+            );
+            let keys = shown_keys(&body);
+            assert!(keys.is_empty(), "{lang} {path} shows message ids: {keys:?}");
+        }
+        // A refused setting, in the page's language.
+        let (_, _, body) = a.post("/admin/settings", &[("jobs.keep_days", "0")]).await;
+        assert!(
+            shown_keys(&body).is_empty(),
+            "{lang}: {:?}",
+            shown_keys(&body)
+        );
+    }
+    // The check itself finds a missing message.
+    assert_eq!(shown_keys("<p>plg-nope</p>"), ["plg-nope"]);
+}
