@@ -107,7 +107,7 @@ async fn journey(driver: String, axe: Arc<String>, viewport: Viewport, daemon: T
         viewport,
         true,
         "en-US",
-        axe,
+        axe.clone(),
     )
     .await;
     p.goto("/admin/plugins").await;
@@ -227,6 +227,50 @@ async fn journey(driver: String, axe: Arc<String>, viewport: Viewport, daemon: T
     p.click("#log-pause").await;
     wait_tail(&p, "prune_job_runs").await;
     shot(&mut p, "logs-live").await;
+
+    // Without JavaScript: the log page is the recent events with a refresh link, and "Run now"
+    // is a plain form.
+    let mut plain = Page::open(
+        &driver,
+        &daemon.url,
+        format!("ops-{}-nojs", viewport.name),
+        viewport,
+        false,
+        "en-US",
+        axe,
+    )
+    .await;
+    plain.goto("/admin/logs?target=zondarr::jobs").await;
+    plain.wait_path("/admin/sign-in").await;
+    plain.fill("#username", "admin").await;
+    plain.fill("#password", ADMIN_PASSWORD).await;
+    plain.click("#sign-in").await;
+    plain.wait_path("/admin/logs").await;
+    assert!(
+        tail_has(&plain, "prune_job_runs").await,
+        "rendered by the server"
+    );
+    assert!(
+        plain
+            .text("#log-status")
+            .await
+            .contains("at the time the page was loaded")
+    );
+    assert!(!tail_has(&plain, "user_expiry").await);
+    shot(&mut plain, "logs-static").await;
+    plain.goto("/admin/jobs").await;
+    plain.click("#run-user_expiry").await;
+    plain.wait_path("ran=").await;
+    assert!(
+        plain
+            .text("#flash")
+            .await
+            .contains("User expiry: succeeded")
+    );
+    plain.goto("/admin/logs?target=zondarr::jobs").await;
+    plain.click("#refresh").await;
+    wait_tail(&plain, "user_expiry").await;
+    plain.close().await;
 
     // Audit: the actions above, filtered, linked to what they are about.
     p.goto("/admin/audit").await;
