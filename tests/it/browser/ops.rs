@@ -284,7 +284,7 @@ async fn journey(driver: String, axe: Arc<String>, viewport: Viewport, daemon: T
         "{events}"
     );
     shot(&mut p, "audit-filtered").await;
-    p.click("#events a.target").await;
+    p.click("#events a.about").await;
     p.wait_path(&format!("/admin/servers/{server}")).await;
     p.close().await;
 }

@@ -120,7 +120,7 @@
       level.className = 'badge lvl';
       level.textContent = labels[e.level] || e.level;
       var target = document.createElement('code');
-      target.className = 'target';
+      target.className = 'source';
       target.textContent = e.target;
       var msg = document.createElement('span');
       msg.className = 'msg';
