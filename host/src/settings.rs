@@ -91,12 +91,12 @@ pub fn describe(config: &Config) -> Vec<Described> {
         .collect()
 }
 
-/// What locks a setting, in words for an error message (the file's path is an internal detail:
-/// only "the configuration file" is named).
+/// What locks a setting, in words (`environment variable ZONDARR_…`, `command-line flag --…`,
+/// `the configuration file`: the file's path is an internal detail and is not named).
 pub fn locked_by(source: &Source) -> Option<String> {
     match source {
-        Source::Env(var) => Some(format!("the environment variable {var}")),
-        Source::Flag(flag) => Some(format!("the command-line flag {flag}")),
+        Source::Env(var) => Some(format!("environment variable {var}")),
+        Source::Flag(flag) => Some(format!("command-line flag {flag}")),
         Source::File(_) => Some("the configuration file".to_owned()),
         _ => None,
     }
@@ -124,6 +124,11 @@ pub fn check(
         if let Some((_, src)) = current.value(setting.key)
             && let Some(by) = src.locks().then(|| locked_by(src)).flatten()
         {
+            let by = if by.starts_with("the ") {
+                by
+            } else {
+                format!("the {by}")
+            };
             fields.push(FieldError::new(
                 key.as_str(),
                 format!("is locked: {by} sets it; change it there"),
@@ -326,6 +331,67 @@ mod tests {
             .unwrap();
         assert_eq!(back.jobs.sync_interval_secs, 21_600);
         assert!(c.with_app_values([("jobs.keep_days", Some("0"))]).is_err());
+    }
+
+    #[test]
+    fn changes_are_checked_for_key_lock_and_value_together() {
+        let c = config(&[("ZONDARR_EXPIRY_ACTION", "delete")]);
+        let given = |pairs: &[(&str, Option<&str>)]| -> Vec<(String, Option<String>)> {
+            pairs
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), v.map(str::to_owned)))
+                .collect()
+        };
+        let problems = check(
+            &c,
+            &given(&[
+                ("expiry.action", Some("disable")),
+                ("nope", Some("1")),
+                ("listen", Some("127.0.0.1:1")),
+                ("jobs.keep_days", Some("0")),
+                ("jobs.sync_interval_secs", Some("60")),
+            ]),
+        )
+        .unwrap_err();
+        let by_key: Vec<(&str, &str)> = problems
+            .iter()
+            .map(|f| (f.field.as_str(), f.message.as_str()))
+            .collect();
+        assert_eq!(by_key.len(), 4, "{by_key:?}");
+        assert_eq!(
+            by_key[0],
+            (
+                "expiry.action",
+                "is locked: the environment variable ZONDARR_EXPIRY_ACTION sets it; change it there"
+            )
+        );
+        assert_eq!(by_key[1], ("nope", "is not a setting"));
+        assert!(by_key[2].1.starts_with("cannot be changed at run time"));
+        assert!(
+            by_key[3]
+                .1
+                .contains("allowed: a whole number from 1 to 3650")
+        );
+        let clean = check(
+            &c,
+            &given(&[("jobs.keep_days", Some(" 45 ")), ("log.level", None)]),
+        )
+        .unwrap();
+        assert_eq!(
+            clean,
+            [
+                ("jobs.keep_days", Some("45".to_owned())),
+                ("log.level", None)
+            ]
+        );
+        let d = describe(&c);
+        assert_eq!(d.len(), LIVE.len());
+        let action = d.iter().find(|d| d.setting.key == "expiry.action").unwrap();
+        assert!(action.locked());
+        assert_eq!(
+            locked_by(&action.source).as_deref(),
+            Some("environment variable ZONDARR_EXPIRY_ACTION")
+        );
     }
 
     #[tokio::test]
