@@ -397,6 +397,114 @@ fn maintenance_tick(state: AppState) {
     });
 }
 
+/// Outcomes of a run, as recorded.
+pub const OUTCOMES: [&str; 5] = ["running", "succeeded", "failed", "refused", "interrupted"];
+
+/// Filters of the run list as given (query strings of the JSON API and the jobs page).
+#[derive(Debug, Default, Clone)]
+pub struct ListQuery {
+    /// Job name.
+    pub job: Option<String>,
+    /// Only runs for this server.
+    pub server_id: Option<i64>,
+    /// One of [`OUTCOMES`].
+    pub outcome: Option<String>,
+    /// `automatic` or `manual`.
+    pub trigger: Option<String>,
+}
+
+impl ListQuery {
+    /// The filter, or every field that is not one of its allowed values.
+    pub fn check(self) -> crate::error::Result<db::jobs::Filter> {
+        use crate::error::FieldError;
+        let mut fields = Vec::new();
+        if self.job.as_deref().is_some_and(|j| Job::parse(j).is_none()) {
+            fields.push(FieldError::new(
+                "job",
+                format!("must be one of {}", Job::ALL.map(Job::name).join(", ")),
+            ));
+        }
+        if self
+            .outcome
+            .as_deref()
+            .is_some_and(|o| !OUTCOMES.contains(&o))
+        {
+            fields.push(FieldError::new(
+                "outcome",
+                format!("must be one of {}", OUTCOMES.join(", ")),
+            ));
+        }
+        if self
+            .trigger
+            .as_deref()
+            .is_some_and(|t| t != "automatic" && t != "manual")
+        {
+            fields.push(FieldError::new("trigger", "must be automatic or manual"));
+        }
+        if !fields.is_empty() {
+            return Err(Error::invalid(fields));
+        }
+        Ok(db::jobs::Filter {
+            job: self.job,
+            server_id: self.server_id,
+            outcome: self.outcome,
+            trigger: self.trigger,
+        })
+    }
+}
+
+/// Runs matching `filter`, newest first, with the total.
+pub async fn list(
+    state: &AppState,
+    filter: db::jobs::Filter,
+    limit: i64,
+    offset: i64,
+) -> crate::error::Result<(Vec<JobRun>, i64)> {
+    state
+        .db()
+        .run(move |c| Ok(db::jobs::list(c, &filter, limit, offset)?))
+        .await
+}
+
+/// An admin's "run now" of a daemon-wide job: runs it at once, audits it as `job.run` and
+/// answers its record. A per-server job (a sync) is refused here: it runs through
+/// [`crate::sync::run_by`]; a job already running is `JOB_RUNNING`.
+pub async fn run_by(
+    state: &AppState,
+    actor: &crate::auth::Actor,
+    job: Job,
+) -> crate::error::Result<JobRun> {
+    use crate::error::{ErrorCode, FieldError};
+    let Some(result) = run_now(state, job).await else {
+        return Err(Error::invalid(vec![FieldError::new(
+            "job",
+            "syncs run per server: use POST /api/v1/servers/{id}/sync",
+        )]));
+    };
+    let record = result.map_err(|e| match e {
+        RunError::AlreadyRunning => Error::new(
+            ErrorCode::JobRunning,
+            format!("{} is already running; try again when it ends", job.name()),
+        ),
+        RunError::Db(e) => e,
+    })?;
+    let actor = actor.clone();
+    let target = format!("job_run:{}", record.id);
+    state
+        .db()
+        .write(move |tx| {
+            actor.audit(
+                tx,
+                "job.run",
+                Some(&target),
+                Some(json!({ "job": job.name() })),
+            )?;
+            Ok(())
+        })
+        .await?;
+    Ok(record)
+}
+
 /// Run a global job by name now (the admin's "run now"); `None` when it is a per-server job.
 pub async fn run_now(state: &AppState, job: Job) -> Option<std::result::Result<JobRun, RunError>> {
     let trigger = Trigger::Manual;

@@ -19,6 +19,7 @@ pub mod jobs;
 pub mod join;
 pub mod logging;
 pub mod metrics;
+pub mod ops;
 pub mod plugins;
 pub mod redemption;
 pub mod secret;

@@ -2,8 +2,8 @@
 //! a prefix ending in `.`), actor, outcome and time range.
 
 use crate::auth::Admin;
-use crate::db::{self, audit::Filter, time};
-use crate::error::{Error, FieldError, Result, code};
+use crate::db;
+use crate::error::{Result, code};
 use crate::http::Routes;
 use crate::http::extract::{Json, Query};
 use crate::http::openapi::Errors;
@@ -68,38 +68,14 @@ async fn list(
         per_page: q.per_page,
     }
     .validate()?;
-    let mut fields = Vec::new();
-    if q.outcome
-        .as_deref()
-        .is_some_and(|o| o != "success" && o != "failure")
-    {
-        fields.push(FieldError::new("outcome", "must be `success` or `failure`"));
-    }
-    let mut time_field = |name: &str, v: &Option<String>| -> Option<String> {
-        let v = v.as_deref()?;
-        match time::parse(v) {
-            Some(t) => Some(time::fmt(t)),
-            None => {
-                fields.push(FieldError::new(name, "must be an RFC 3339 time"));
-                None
-            }
-        }
-    };
-    let since = time_field("since", &q.since);
-    let until = time_field("until", &q.until);
-    if !fields.is_empty() {
-        return Err(Error::invalid(fields));
-    }
-    let filter = Filter {
+    let filter = crate::ops::AuditQuery {
         action: q.action,
         actor: q.actor,
         outcome: q.outcome,
-        since,
-        until,
-    };
-    let (items, total) = state
-        .db()
-        .run(move |c| Ok(db::audit::list(c, &filter, page.limit(), page.offset())?))
-        .await?;
+        since: q.since,
+        until: q.until,
+    }
+    .check()?;
+    let (items, total) = crate::ops::audit_log(&state, filter, page.limit(), page.offset()).await?;
     Ok(Json(Paginated::new(items, total, page)))
 }

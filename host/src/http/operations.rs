@@ -4,19 +4,19 @@
 
 use crate::auth::Admin;
 use crate::config::{Config, Kind, Source};
-use crate::db::{self, audit, jobs::JobRun};
-use crate::error::{Error, ErrorCode, FieldError, Result, code};
+use crate::db::{audit, jobs::JobRun};
+use crate::error::{Error, FieldError, Result, code};
 use crate::expiry::Planned;
 use crate::http::Routes;
 use crate::http::extract::{Json, Path, Query};
 use crate::http::openapi::Errors;
 use crate::http::pagination::{PageQuery, Paginated};
-use crate::jobs::{Job, RunError};
+use crate::jobs::Job;
 use crate::settings;
 use crate::state::AppState;
 use axum::extract::State;
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 use utoipa::ToSchema;
 use utoipa_axum::routes;
 
@@ -92,32 +92,18 @@ fn source_name(source: &Source) -> &'static str {
 }
 
 fn settings_view(config: &Config) -> SettingsView {
-    let settings = settings::LIVE
-        .iter()
-        .filter_map(|key| settings::setting(key))
-        .map(|s| {
-            let (value, source) = match config.value(s.key) {
-                Some((v, src)) => (Some(v), src.clone()),
-                None => (None, Source::Default),
-            };
-            let locked_by = match &source {
-                Source::Env(var) => Some(format!("environment variable {var}")),
-                Source::Flag(flag) => Some(format!("command-line flag {flag}")),
-                // The file's path is an internal detail: name the file only.
-                Source::File(_) => Some("the configuration file".to_owned()),
-                _ => None,
-            };
-            SettingView {
-                key: s.key,
-                value: typed(&s.kind, value),
-                default: typed(&s.kind, s.default),
-                source: source_name(&source),
-                locked: source.locks(),
-                locked_by,
-                env_var: s.env_var(),
-                allowed: s.kind.allowed(),
-                description: s.doc,
-            }
+    let settings = settings::describe(config)
+        .into_iter()
+        .map(|d| SettingView {
+            key: d.setting.key,
+            value: typed(&d.setting.kind, d.value.as_deref()),
+            default: typed(&d.setting.kind, d.setting.default),
+            source: source_name(&d.source),
+            locked: d.locked(),
+            locked_by: settings::locked_by(&d.source),
+            env_var: d.setting.env_var(),
+            allowed: d.setting.kind.allowed(),
+            description: d.setting.doc,
         })
         .collect();
     SettingsView { settings }
@@ -200,52 +186,19 @@ async fn patch_settings(
     admin: Admin,
     Json(input): Json<Map<String, Value>>,
 ) -> Result<Json<SettingsView>> {
-    let current = state.live().get();
+    // The JSON types are this skin's concern; the rules (key, lock, value) are the domain's.
     let mut fields = Vec::new();
-    let mut changes: Vec<(&'static str, Option<String>)> = Vec::new();
-    if input.is_empty() {
-        fields.push(FieldError::new(
-            "settings",
-            "give at least one setting to change",
-        ));
-    }
+    let mut changes: Vec<(String, Option<String>)> = Vec::new();
     for (key, value) in &input {
-        let Some(setting) = settings::setting(key) else {
-            let message = if crate::config::SETTINGS.iter().any(|s| s.key == key) {
-                "cannot be changed at run time; set it in zondarr.toml or the environment and restart"
-            } else {
-                "is not a setting"
-            };
-            fields.push(FieldError::new(key.as_str(), message));
-            continue;
-        };
-        if let Some((_, src)) = current.value(setting.key)
-            && src.locks()
-        {
-            fields.push(FieldError::new(
-                key.as_str(),
-                format!(
-                    "is locked: {} sets it; change it there",
-                    match src {
-                        Source::Env(var) => format!("the environment variable {var}"),
-                        Source::Flag(flag) => format!("the command-line flag {flag}"),
-                        _ => "the configuration file".to_owned(),
-                    }
-                ),
-            ));
-            continue;
-        }
-        let raw = match (value, &setting.kind) {
-            (Value::Null, _) => {
-                changes.push((setting.key, None));
-                continue;
+        let kind = settings::setting(key).map(|s| s.kind);
+        let raw = match (value, kind) {
+            (Value::Null, _) | (_, None) => None,
+            (Value::Number(n), Some(Kind::Number { .. })) => Some(n.to_string()),
+            (Value::Bool(b), Some(Kind::Bool)) => Some(b.to_string()),
+            (Value::String(s), Some(kind)) if !matches!(kind, Kind::Number { .. } | Kind::Bool) => {
+                Some(s.clone())
             }
-            (Value::Number(n), Kind::Number { .. }) => n.to_string(),
-            (Value::Bool(b), Kind::Bool) => b.to_string(),
-            (Value::String(s), kind) if !matches!(kind, Kind::Number { .. } | Kind::Bool) => {
-                s.clone()
-            }
-            (_, kind) => {
+            (_, Some(kind)) => {
                 fields.push(FieldError::new(
                     key.as_str(),
                     match kind {
@@ -257,46 +210,15 @@ async fn patch_settings(
                 continue;
             }
         };
-        match Config::check_value(setting.key, &raw) {
-            Ok(clean) => changes.push((setting.key, Some(clean))),
-            Err(problem) => fields.push(FieldError::new(key.as_str(), problem)),
-        }
+        changes.push((key.clone(), raw));
     }
     if !fields.is_empty() {
+        if let Err(more) = settings::check(&state.live().get(), &changes) {
+            fields.extend(more);
+        }
         return Err(Error::invalid(fields));
     }
-    let next = current
-        .with_app_values(changes.iter().map(|(k, v)| (*k, v.as_deref())))
-        .map_err(|e| Error::invalid(vec![FieldError::new("settings", e.to_string())]))?;
-    let (actor, ip) = (admin.actor(), admin.ip.clone());
-    let detail: Map<String, Value> = changes
-        .iter()
-        .map(|(k, v)| ((*k).to_owned(), v.clone().map_or(Value::Null, Value::from)))
-        .collect();
-    state
-        .db()
-        .write(move |tx| {
-            for (key, value) in &changes {
-                match value {
-                    Some(v) => db::settings::set(tx, key, v)?,
-                    None => db::settings::delete(tx, key)?,
-                }
-            }
-            audit::append(
-                tx,
-                &audit::NewEvent {
-                    actor: &actor,
-                    ip: ip.as_deref(),
-                    action: "settings.update",
-                    target: None,
-                    outcome: audit::Outcome::Success,
-                    detail: Some(Value::Object(detail)),
-                },
-            )?;
-            Ok(())
-        })
-        .await?;
-    settings::apply(&state, next);
+    settings::update(&state, &(&admin).into(), &changes).await?;
     Ok(Json(settings_view(&state.live().get())))
 }
 
@@ -327,8 +249,6 @@ struct JobsQuery {
     trigger: Option<String>,
 }
 
-const OUTCOMES: [&str; 5] = ["running", "succeeded", "failed", "refused", "interrupted"];
-
 /// List job runs
 ///
 /// Newest first.
@@ -350,40 +270,15 @@ async fn list_jobs(
         per_page: q.per_page,
     }
     .validate()?;
-    let mut fields = Vec::new();
-    if q.job.as_deref().is_some_and(|j| Job::parse(j).is_none()) {
-        fields.push(FieldError::new("job", job_names()));
-    }
-    if q.outcome.as_deref().is_some_and(|o| !OUTCOMES.contains(&o)) {
-        fields.push(FieldError::new(
-            "outcome",
-            format!("must be one of {}", OUTCOMES.join(", ")),
-        ));
-    }
-    if q.trigger
-        .as_deref()
-        .is_some_and(|t| t != "automatic" && t != "manual")
-    {
-        fields.push(FieldError::new("trigger", "must be automatic or manual"));
-    }
-    if !fields.is_empty() {
-        return Err(Error::invalid(fields));
-    }
-    let filter = db::jobs::Filter {
+    let filter = crate::jobs::ListQuery {
         job: q.job,
         server_id: q.server_id,
         outcome: q.outcome,
         trigger: q.trigger,
-    };
-    let (items, total) = state
-        .db()
-        .run(move |c| Ok(db::jobs::list(c, &filter, page.limit(), page.offset())?))
-        .await?;
+    }
+    .check()?;
+    let (items, total) = crate::jobs::list(&state, filter, page.limit(), page.offset()).await?;
     Ok(Json(Paginated::new(items, total, page)))
-}
-
-fn job_names() -> String {
-    format!("must be one of {}", Job::ALL.map(Job::name).join(", "))
 }
 
 /// The job of `POST /jobs/{job}/run`.
@@ -415,29 +310,9 @@ async fn run_job(
     Path(name): Path<String>,
 ) -> Result<Json<JobRun>> {
     let job = Job::parse(&name).ok_or_else(|| Error::not_found("job"))?;
-    let Some(result) = crate::jobs::run_now(&state, job).await else {
-        return Err(Error::invalid(vec![FieldError::new(
-            "job",
-            "syncs run per server: use POST /api/v1/servers/{id}/sync",
-        )]));
-    };
-    let record = result.map_err(|e| match e {
-        RunError::AlreadyRunning => Error::new(
-            ErrorCode::JobRunning,
-            format!("{name} is already running; try again when it ends"),
-        ),
-        RunError::Db(e) => e,
-    })?;
-    admin
-        .audit(
-            state.db(),
-            "job.run",
-            Some(format!("job_run:{}", record.id)),
-            audit::Outcome::Success,
-            Some(json!({ "job": name })),
-        )
-        .await?;
-    Ok(Json(record))
+    Ok(Json(
+        crate::jobs::run_by(&state, &(&admin).into(), job).await?,
+    ))
 }
 
 /// Preview expiry enforcement
@@ -657,7 +532,7 @@ fn daemon_job_schema() -> utoipa::openapi::Object {
 }
 
 fn run_outcome_schema() -> utoipa::openapi::Object {
-    crate::http::openapi::string_enum(&OUTCOMES)
+    crate::http::openapi::string_enum(&crate::jobs::OUTCOMES)
 }
 
 fn trigger_schema() -> utoipa::openapi::Object {

@@ -3,13 +3,12 @@
 //! waiting for approval, for the admin. No handler here calls into a plugin.
 
 use crate::auth::Admin;
-use crate::db::{self, audit::Outcome};
 use crate::error::{Error, ErrorCode, code};
 use crate::http::Routes;
 use crate::http::extract::{Path, Query};
 use crate::http::openapi::Errors;
 use crate::http::pagination::{PageQuery, Paginated};
-use crate::plugins::{Approval, PendingApproval, PluginStatus, RescanReport};
+use crate::plugins::{PendingApproval, PluginStatus, RescanReport};
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::State;
@@ -95,12 +94,7 @@ struct RescanResponse {
     responses((status = OK, body = RescanResponse))
 )]
 async fn rescan(State(state): State<AppState>) -> Result<Json<RescanResponse>, Error> {
-    // Approvals given with `zondarr plugin approve` are in the database: apply them first.
-    let approvals = state
-        .db()
-        .run(|c| Ok(db::meta::plugin_approvals(c)?))
-        .await?;
-    let rescan = state.plugins().rescan_with_approvals(approvals).await;
+    let rescan = crate::ops::rescan_plugins(&state).await?;
     Ok(Json(RescanResponse {
         rescan,
         plugins: state.plugins().list(),
@@ -135,53 +129,12 @@ async fn approve(
     admin: Admin,
     Path(id): Path<String>,
 ) -> Result<Json<ApproveResponse>, Error> {
-    let shown: String = id
-        .chars()
-        .take(64)
-        .collect::<String>()
-        .escape_debug()
-        .to_string();
-    if state.plugins().status(&id).is_none() {
-        return Err(Error::new(
-            ErrorCode::PluginNotFound,
-            format!("no connector plugin `{shown}`"),
-        ));
-    }
-    let approved = state.plugins().approve(&id).await;
-    if approved.is_empty() {
-        return Err(Error::new(
-            ErrorCode::Conflict,
-            format!("no version of `{shown}` is waiting for approval"),
-        ));
-    }
-    let stored: Vec<Approval> = approved
-        .iter()
-        .map(|a| Approval {
-            id: id.clone(),
-            sha256: a.sha256.clone(),
-        })
-        .collect();
-    state
-        .db()
-        .write(move |tx| Ok(db::meta::add_plugin_approvals(tx, &stored)?))
-        .await?;
-    admin
-        .audit(
-            state.db(),
-            "plugin.approve",
-            Some(format!("plugin:{id}")),
-            Outcome::Success,
-            Some(serde_json::json!({
-                "versions": approved.iter().map(|a| serde_json::json!({
-                    "file": a.file, "version": a.version, "sha256": a.sha256
-                })).collect::<Vec<_>>()
-            })),
-        )
-        .await?;
+    let approved = crate::ops::approve_plugin(&state, &(&admin).into(), &id).await?;
     let plugin = state.plugins().status(&id).ok_or_else(|| {
+        let shown: String = id.chars().take(64).collect();
         Error::new(
             ErrorCode::PluginNotFound,
-            format!("no connector plugin `{shown}`"),
+            format!("no connector plugin `{}`", shown.escape_debug()),
         )
     })?;
     Ok(Json(ApproveResponse { approved, plugin }))

@@ -406,13 +406,14 @@ pub fn error_page(web: &Web, headers: &HeaderMap, code: ErrorCode, request_id: &
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use axum::body::{Body, to_bytes};
     use axum::http::Request;
     use tower::ServiceExt;
 
-    async fn app(env: &[(&str, &str)]) -> Router {
+    /// The whole app on an in-memory database, with these environment variables.
+    pub(crate) async fn app(env: &[(&str, &str)]) -> Router {
         let dir = tempfile::tempdir().unwrap().keep();
         let env: Vec<(String, String)> = env
             .iter()

@@ -15,6 +15,7 @@
 
 mod admin;
 mod journeys;
+mod ops;
 mod wizards;
 
 use crate::support::{Daemon, admin_key, client};

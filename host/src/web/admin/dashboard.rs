@@ -149,7 +149,8 @@ pub(super) async fn page(a: AdminCtx) -> Response {
                 None => j.job.clone(),
             },
             who: j.trigger.clone(),
-            ok: j.outcome == "success" || j.outcome == "running",
+            // Runs record `succeeded`, not `success` (the audit log's word).
+            ok: matches!(j.outcome.as_str(), "succeeded" | "running"),
         })
         .collect();
     let page = DashboardPage {

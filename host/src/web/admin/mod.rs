@@ -1,11 +1,12 @@
 //! The admin's pages: first-run setup, sign-in (password, then TOTP or a backup code), sign-out,
-//! the dashboard, invitations and servers.
+//! the dashboard, invitations and servers; the ops pages (plugins, settings, jobs, logs, audit)
+//! each bring their own `routes()`, merged here.
 //!
 //! Same rules as the join pages: a handler parses the request, calls one domain function (the
 //! ones the JSON API calls: [`crate::invitations`], [`crate::servers`], [`crate::dashboard`],
 //! [`crate::auth::sign_in`] and [`crate::auth::external`]) and renders a page. Every page works without
-//! JavaScript; `admin.js` only adds the copy button, the password strength meter and the
-//! in-place "Test connection".
+//! JavaScript; `admin.js` only adds the copy button, the password strength meter, the
+//! in-place "Test connection" and the live log tail.
 //!
 //! **Sessions** are the JSON API's: the same cookie, issued by the same sign-in code, checked by
 //! [`crate::auth::authenticate_session`]. A form carries the session's synchronizer token
@@ -27,10 +28,17 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use std::collections::BTreeMap;
 
+mod audit;
 mod dashboard;
 pub mod drafts;
 mod invitations;
+mod jobs;
+mod logs;
+#[cfg(test)]
+mod ops_tests;
+mod plugins;
 mod servers;
+mod settings;
 mod sign_in;
 mod wizards;
 
@@ -107,6 +115,11 @@ pub fn router() -> Router<AppState> {
             get(servers::delete_page).post(servers::delete),
         )
         .merge(wizards::routes())
+        .merge(plugins::routes())
+        .merge(settings::routes())
+        .merge(jobs::routes())
+        .merge(logs::routes())
+        .merge(audit::routes())
         .route_layer(axum::middleware::from_fn(drafts::keep_body))
 }
 
@@ -248,7 +261,7 @@ impl AdminCtx {
 /// The admin navigation in the layout's header.
 #[derive(Debug, Clone)]
 pub struct Nav {
-    /// `dashboard`, `invitations` or `servers`.
+    /// `dashboard`, `invitations`, `servers`, `plugins`, `settings`, `jobs`, `logs` or `audit`.
     pub section: &'static str,
     /// Who is signed in.
     pub username: String,

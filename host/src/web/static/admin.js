@@ -9,6 +9,7 @@
 //  - says that a long action (a sync) is under way while the server works,
 //  - in the wizard builder: keeps the focus on a step's arrow button after it moved, shows an
 //    interaction type's settings when it is chosen, and lets steps be dragged into order.
+//  - turns the log page's list into a live tail (server-sent events) with pause and resume.
 'use strict';
 
 (function () {
@@ -239,4 +240,108 @@
       load(window.location.pathname + window.location.search, false);
     });
   })();
+  // Live log tail: the stream with the page's filters and the same backfill replaces the list
+  // rendered by the server (so nothing between rendering and connecting is missed); newest on
+  // top; while paused, events are held and shown on resume.
+  function tail() {
+    var list = document.getElementById('log-tail');
+    var status = document.getElementById('log-status');
+    var pause = document.getElementById('log-pause');
+    if (!list || !status || !pause || !window.EventSource) { return; }
+    var labels = {};
+    (list.dataset.levels || '').split('|').forEach(function (pair) {
+      var i = pair.indexOf(':');
+      if (i > 0) { labels[pair.slice(0, i)] = pair.slice(i + 1); }
+    });
+    var max = parseInt(list.dataset.max, 10) || 500;
+    var paused = false;
+    var held = [];
+    var opened = false;
+    var say = function (key) { status.textContent = status.dataset[key] || ''; };
+    var item = function (e) {
+      var li = document.createElement('li');
+      li.className = 'lvl-' + e.level;
+      li.dataset.seq = String(e.seq);
+      var time = document.createElement('span');
+      time.className = 'meta';
+      time.textContent = new Date(e.time).toLocaleString(document.documentElement.lang);
+      var level = document.createElement('span');
+      level.className = 'badge lvl';
+      level.textContent = labels[e.level] || e.level;
+      var target = document.createElement('code');
+      target.className = 'source';
+      target.textContent = e.target;
+      var msg = document.createElement('span');
+      msg.className = 'msg';
+      msg.textContent = e.message;
+      li.append(time, ' ', level, ' ', target, ' ', msg);
+      var fields = Object.keys(e.fields || {}).map(function (k) {
+        var v = e.fields[k];
+        return k + '=' + (typeof v === 'string' ? v : JSON.stringify(v));
+      });
+      if (fields.length) {
+        var f = document.createElement('code');
+        f.className = 'fields';
+        f.textContent = fields.join(' ');
+        li.append(' ', f);
+      }
+      return li;
+    };
+    var show = function (node) {
+      list.insertBefore(node, list.firstChild);
+      while (list.children.length > max) { list.removeChild(list.lastChild); }
+      var empty = document.getElementById('log-empty');
+      if (empty) { empty.remove(); }
+    };
+    var note = function (text) {
+      var li = document.createElement('li');
+      li.className = 'lagged';
+      li.textContent = text;
+      return li;
+    };
+    var source = new EventSource(list.dataset.stream);
+    source.onopen = function () {
+      if (!opened) {
+        // The stream's backfill replaces what the server rendered.
+        opened = true;
+        list.textContent = '';
+      }
+      list.dataset.state = 'live';
+      say(paused ? 'paused' : 'live');
+    };
+    var receive = function (node) {
+      if (paused) {
+        held.push(node);
+        list.dataset.held = String(held.length);
+      } else {
+        show(node);
+      }
+    };
+    source.onmessage = function (m) {
+      try { receive(item(JSON.parse(m.data))); } catch (err) { /* not an event: skip */ }
+    };
+    source.addEventListener('lagged', function (m) {
+      var missed = 0;
+      try { missed = JSON.parse(m.data).missed; } catch (err) { /* keep 0 */ }
+      receive(note((status.dataset.lagged || '').replace('%n', String(missed))));
+    });
+    source.onerror = function () {
+      list.dataset.state = 'waiting';
+      say('waiting');
+    };
+    pause.hidden = false;
+    pause.addEventListener('click', function () {
+      paused = !paused;
+      pause.textContent = paused ? pause.dataset.resume : pause.dataset.pause;
+      pause.setAttribute('aria-pressed', paused ? 'true' : 'false');
+      if (!paused) {
+        held.forEach(show);
+        held = [];
+        list.dataset.held = '0';
+      }
+      say(paused ? 'paused' : 'live');
+    });
+    pause.setAttribute('aria-pressed', 'false');
+  }
+  tail();
 })();
