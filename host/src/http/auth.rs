@@ -146,7 +146,7 @@ fn user_agent(headers: &HeaderMap) -> Option<String> {
     responses(
         (status = CREATED, description = "The admin, signed in", body = AdminView,
             headers(("set-cookie" = String, description = "The session cookie"))),
-        Errors<(code::SetupAlreadyDone, code::ValidationFailed)>,
+        Errors<(code::SetupAlreadyDone, code::SetupHostRefused, code::ValidationFailed)>,
     )
 )]
 async fn setup(
@@ -158,7 +158,7 @@ async fn setup(
     let (admin_id, session) = setup_admin(
         &state,
         ip,
-        user_agent(&headers),
+        &headers,
         &req.username,
         req.password,
         req.public_url.as_deref(),
@@ -176,12 +176,69 @@ async fn setup(
     ))
 }
 
-/// First-run setup without HTTP: check the account and the public URL, create the admin, store
-/// the URL, mark setup done and open a session. Both the JSON API and the setup page call it.
+/// Whether a host name can only be the daemon's own: an IP address, `localhost`, one label
+/// (`nas`), or a name under a suffix nobody can register publicly.
+fn local_host_name(name: &str) -> bool {
+    let name = name.trim_end_matches('.');
+    !name.is_empty()
+        && (name.parse::<std::net::IpAddr>().is_ok()
+            || !name.contains('.')
+            || [".local", ".lan", ".home.arpa", ".internal", ".localhost"]
+                .iter()
+                .any(|suffix| name.ends_with(suffix)))
+}
+
+/// `host[:port]` without the port (an IPv6 literal without its brackets).
+fn host_name(authority: &str) -> &str {
+    if let Some(rest) = authority.strip_prefix('[') {
+        return rest.split(']').next().unwrap_or_default();
+    }
+    match authority.rsplit_once(':') {
+        Some((name, port)) if port.bytes().all(|b| b.is_ascii_digit()) => name,
+        _ => authority,
+    }
+}
+
+/// Setup is the one unauthenticated request that makes an admin, so it must be made at the
+/// daemon's own address, not by a page elsewhere: a site whose name resolves to the daemon (DNS
+/// rebinding) sends its own name as `Host`. The `Host` must be the public URL's host or a name
+/// that can only be local ([`local_host_name`]); an `Origin`, when sent, must be that same host
+/// or the public URL's origin (a reverse proxy may rewrite `Host`).
+pub(crate) fn check_setup_request(state: &AppState, headers: &HeaderMap) -> Result<()> {
+    let Some(host) = headers
+        .get(axum::http::header::HOST)
+        .map(|v| v.to_str().unwrap_or("\u{0}").trim().to_ascii_lowercase())
+    else {
+        return Ok(()); // not a browser (HTTP/1.0 without Host); nothing to rebind
+    };
+    let public = crate::auth::origin_of(&state.security().public_url());
+    let public_authority = public.split_once("://").map_or("", |(_, a)| a);
+    if host != public_authority && !local_host_name(host_name(&host)) {
+        return Err(Error::new(
+            ErrorCode::SetupHostRefused,
+            "setup is accepted only at the daemon's own address (an IP address, localhost, a LAN \
+             name or the public URL's host): open it there",
+        ));
+    }
+    if let Some(origin) = headers.get(axum::http::header::ORIGIN) {
+        let origin = origin.to_str().unwrap_or_default().to_ascii_lowercase();
+        if origin != public && origin.split_once("://").map(|(_, a)| a) != Some(host.as_str()) {
+            return Err(Error::new(
+                ErrorCode::SetupHostRefused,
+                "setup from a page of another site refused",
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// First-run setup without HTTP: check the request's host, the account and the public URL,
+/// create the admin, store the URL, mark setup done and open a session. Both the JSON API and
+/// the setup page call it.
 pub(crate) async fn setup_admin(
     state: &AppState,
     ip: Option<String>,
-    user_agent: Option<String>,
+    headers: &HeaderMap,
     username: &str,
     password_value: String,
     public_url: Option<&str>,
@@ -193,6 +250,8 @@ pub(crate) async fn setup_admin(
             "setup was already done",
         ));
     }
+    check_setup_request(state, headers)?;
+    let user_agent = user_agent(headers);
     let mut fields = credential_fields(username, &password_value);
     let public_url =
         match public_url.map(|url| crate::config::Config::check_value("public_url", url)) {
@@ -746,6 +805,7 @@ pub(crate) async fn sign_out(state: &AppState, admin: &Admin) -> Result<()> {
             .db()
             .write(move |tx| Ok(db::auth::delete_session(tx, admin_id, id)?))
             .await?;
+        state.security().credentials_revoked();
     }
     admin
         .audit(
@@ -839,7 +899,8 @@ async fn me(State(state): State<AppState>, admin: Admin) -> Result<impl IntoResp
 #[derive(Deserialize, ToSchema)]
 struct PasswordChange {
     /// The current password.
-    current_password: String,
+    #[serde(default)]
+    current_password: Option<String>,
     /// The new password (12 to 256 characters, not the username, not a common password).
     new_password: String,
 }
@@ -849,64 +910,144 @@ struct PasswordChange {
 struct PasswordChanged {
     /// Other sessions of the admin that were signed out.
     sessions_revoked: usize,
+    /// API keys of the admin that were revoked (all of them, the one making the request too).
+    api_keys_revoked: usize,
 }
 
-async fn check_current_password(
-    state: &AppState,
-    row: &db::auth::Admin,
-    given: String,
-) -> Result<()> {
-    if given.len() > 1024 || !verify_blocking(state, given, row.password_hash.clone()).await? {
-        return Err(Error::invalid(vec![FieldError::new(
-            "current_password",
-            "is wrong",
-        )]));
+/// How recent a sign-in must be to stand in for the password, for an admin who has none (signed
+/// in through a media server).
+pub(crate) const STEP_UP_FRESH_MINUTES: i64 = 5;
+
+fn step_up_refused(field: &str, rule: &str, message: &str) -> Error {
+    Error::Client {
+        code: ErrorCode::StepUpRequired,
+        message: message.to_owned(),
+        fields: vec![FieldError::new(field, rule)],
+        retry_after: None,
     }
-    let _ = state;
-    Ok(())
+}
+
+/// Step-up for sensitive changes (TOTP, password, API keys): the admin's current password, sent
+/// in the request as `field`. Wrong passwords count toward the lockout of this account and
+/// address, like sign-in failures, so a stolen session or key cannot be used to guess it. An
+/// admin without a Zondarr password (signed in through a media server) needs a session opened
+/// within the last [`STEP_UP_FRESH_MINUTES`] minutes instead. Returns the admin's row.
+pub(crate) async fn step_up(
+    state: &AppState,
+    admin: &Admin,
+    field: &'static str,
+    given: Option<String>,
+) -> Result<db::auth::Admin> {
+    let row = load_admin(state, admin.id).await?;
+    if !row.password_hash.starts_with("$argon2") {
+        let (admin_id, session) = (admin.id, admin.session_id());
+        let sessions = state
+            .db()
+            .run(move |c| Ok(db::auth::sessions_of(c, admin_id)?))
+            .await?;
+        let fresh = sessions
+            .iter()
+            .find(|s| Some(s.id) == session)
+            .and_then(|s| db::time::parse(&s.created_at))
+            .is_some_and(|at| Utc::now() - at < chrono::Duration::minutes(STEP_UP_FRESH_MINUTES));
+        return if fresh {
+            Ok(row)
+        } else {
+            Err(step_up_refused(
+                field,
+                "is not available for this account",
+                "this change needs a fresh sign-in: sign in through the media server again and \
+                 repeat it within 5 minutes",
+            ))
+        };
+    }
+    let Some(given) = given.filter(|g| !g.is_empty()) else {
+        return Err(step_up_refused(
+            field,
+            "is required",
+            "this change needs the current password",
+        ));
+    };
+    let lock = crate::auth::lock_key(&row.username, admin.ip.as_deref());
+    let lookup = lock.clone();
+    let failures = state
+        .db()
+        .run(move |c| Ok(db::auth::failures(c, &lookup)?))
+        .await?;
+    check_locked(&failures)?;
+    if given.len() > 1024 || !verify_blocking(state, given, row.password_hash.clone()).await? {
+        let locked = count_failure(state, lock).await?;
+        tracing::warn!(
+            username = %row.username,
+            ip = admin.ip.as_deref().unwrap_or("unknown"),
+            locked,
+            "step-up failed: wrong current password"
+        );
+        admin
+            .audit(
+                state.db(),
+                "auth.step_up",
+                Some(format!("admin:{}", row.id)),
+                Outcome::Failure,
+                Some(json!({ "locked": locked })),
+            )
+            .await?;
+        return Err(step_up_refused(
+            field,
+            "is wrong",
+            "the current password is wrong",
+        ));
+    }
+    Ok(row)
 }
 
 /// Change the password
 ///
-/// Signs out every other session of the admin.
+/// Needs the current password. Signs out every other session of the admin and revokes all of
+/// the admin's API keys (the one making this request too): they were issued under the old
+/// password.
 #[utoipa::path(
     post,
     path = "/auth/password",
     tag = "auth",
     operation_id = "change_password",
     request_body = PasswordChange,
-    responses((status = OK, body = PasswordChanged), Errors<code::ValidationFailed>)
+    responses((status = OK, body = PasswordChanged), Errors<(code::ValidationFailed, code::StepUpRequired, code::AccountLocked)>)
 )]
 async fn change_password(
     State(state): State<AppState>,
     admin: Admin,
     Json(req): Json<PasswordChange>,
 ) -> Result<impl IntoResponse> {
-    let row = load_admin(&state, admin.id).await?;
-    check_current_password(&state, &row, req.current_password).await?;
+    let row = step_up(&state, &admin, "current_password", req.current_password).await?;
     if let Err(rule) = password::check_password(&req.new_password, &row.username) {
         return Err(Error::invalid(vec![FieldError::new("new_password", rule)]));
     }
     let hash = hash_blocking(&state, req.new_password).await?;
     let (admin_id, keep) = (admin.id, admin.session_id());
-    let revoked = state
+    let (revoked, keys) = state
         .db()
         .write(move |tx| {
             db::auth::set_password(tx, admin_id, &hash)?;
-            Ok(db::auth::delete_other_sessions(tx, admin_id, keep)?)
+            Ok((
+                db::auth::delete_other_sessions(tx, admin_id, keep)?,
+                db::auth::revoke_api_keys_of(tx, admin_id)?,
+            ))
         })
         .await?;
+    state.security().credentials_revoked();
     admin
         .audit(
             state.db(),
             "auth.password_change",
             Some(format!("admin:{admin_id}")),
             Outcome::Success,
-            Some(json!({ "sessions_revoked": revoked })),
+            Some(json!({ "sessions_revoked": revoked, "api_keys_revoked": keys })),
         )
         .await?;
     Ok(Json(PasswordChanged {
         sessions_revoked: revoked,
+        api_keys_revoked: keys,
     }))
 }
 
@@ -921,18 +1062,32 @@ struct TotpSecret {
     qr_svg: String,
 }
 
+/// Proof for a sensitive change.
+#[derive(Deserialize, ToSchema)]
+pub(crate) struct StepUp {
+    /// The admin's current password (see `STEP_UP_REQUIRED`).
+    #[serde(default)]
+    pub(crate) current_password: Option<String>,
+}
+
 /// Start enabling TOTP
 ///
-/// Creates a pending secret; it takes effect with `POST /api/v1/auth/totp/confirm`.
+/// Needs the current password. Creates a pending secret; it takes effect with
+/// `POST /api/v1/auth/totp/confirm`.
 #[utoipa::path(
     post,
     path = "/auth/totp/setup",
     tag = "auth",
     operation_id = "start_totp_setup",
-    responses((status = OK, body = TotpSecret), Errors<code::Conflict>)
+    request_body = StepUp,
+    responses((status = OK, body = TotpSecret), Errors<(code::Conflict, code::StepUpRequired, code::AccountLocked)>)
 )]
-async fn totp_setup(State(state): State<AppState>, admin: Admin) -> Result<impl IntoResponse> {
-    let row = load_admin(&state, admin.id).await?;
+async fn totp_setup(
+    State(state): State<AppState>,
+    admin: Admin,
+    Json(req): Json<StepUp>,
+) -> Result<impl IntoResponse> {
+    let row = step_up(&state, &admin, "current_password", req.current_password).await?;
     if row.totp_secret.is_some() {
         return Err(Error::new(
             ErrorCode::Conflict,
@@ -1061,7 +1216,8 @@ async fn totp_confirm(
 #[derive(Deserialize, ToSchema)]
 struct DisableRequest {
     /// The admin's password.
-    password: String,
+    #[serde(default)]
+    password: Option<String>,
     /// A current TOTP code or an unused backup code.
     code: String,
 }
@@ -1080,7 +1236,7 @@ struct TotpDisabled {
     tag = "auth",
     operation_id = "disable_totp",
     request_body = DisableRequest,
-    responses((status = OK, body = TotpDisabled), Errors<(code::Conflict, code::ValidationFailed, code::InvalidSecondFactor)>)
+    responses((status = OK, body = TotpDisabled), Errors<(code::Conflict, code::StepUpRequired, code::AccountLocked, code::InvalidSecondFactor)>)
 )]
 async fn totp_disable(
     State(state): State<AppState>,
@@ -1091,7 +1247,7 @@ async fn totp_disable(
     if row.totp_secret.is_none() {
         return Err(Error::new(ErrorCode::Conflict, "TOTP is not enabled"));
     }
-    check_current_password(&state, &row, req.password).await?;
+    let row = step_up(&state, &admin, "password", req.password).await?;
     let target = Some(format!("admin:{}", admin.id));
     if let Err(e) = consume_second_factor(&state, &row, &req.code).await {
         admin
@@ -1128,7 +1284,8 @@ async fn totp_disable(
 #[derive(Deserialize, ToSchema)]
 struct RegenerateRequest {
     /// The admin's password.
-    password: String,
+    #[serde(default)]
+    password: Option<String>,
 }
 
 /// New backup codes.
@@ -1145,7 +1302,7 @@ struct BackupCodes {
     tag = "auth",
     operation_id = "regenerate_backup_codes",
     request_body = RegenerateRequest,
-    responses((status = OK, body = BackupCodes), Errors<(code::Conflict, code::ValidationFailed)>)
+    responses((status = OK, body = BackupCodes), Errors<(code::Conflict, code::StepUpRequired, code::AccountLocked)>)
 )]
 async fn totp_backup_codes(
     State(state): State<AppState>,
@@ -1156,7 +1313,7 @@ async fn totp_backup_codes(
     if row.totp_secret.is_none() {
         return Err(Error::new(ErrorCode::Conflict, "TOTP is not enabled"));
     }
-    check_current_password(&state, &row, req.password).await?;
+    step_up(&state, &admin, "password", req.password).await?;
     let codes = totp::new_backup_codes();
     let hashes: Vec<Vec<u8>> = codes.iter().map(|(_, h)| h.clone()).collect();
     let id = admin.id;
@@ -1176,4 +1333,36 @@ async fn totp_backup_codes(
     Ok(Json(BackupCodes {
         backup_codes: codes.into_iter().map(|(c, _)| c).collect(),
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_names_that_cannot_be_registered_count_as_local() {
+        for local in [
+            "127.0.0.1",
+            "192.168.1.5",
+            "::1",
+            "localhost",
+            "nas",
+            "nas.local",
+            "media.lan",
+            "box.home.arpa",
+        ] {
+            assert!(local_host_name(local), "{local}");
+        }
+        for foreign in [
+            "rebind.attacker.example",
+            "nas.local.evil.com",
+            "example.org",
+            "",
+        ] {
+            assert!(!local_host_name(foreign), "{foreign}");
+        }
+        assert_eq!(host_name("nas.local:8000"), "nas.local");
+        assert_eq!(host_name("[::1]:8000"), "::1");
+        assert_eq!(host_name("example.org"), "example.org");
+    }
 }

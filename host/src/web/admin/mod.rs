@@ -138,7 +138,9 @@ impl FromRequestParts<AppState> for AdminCtx {
             let expired = if expired { "&expired=1" } else { "" };
             see_other(&format!("/admin/sign-in?next={next}{expired}"))
         };
-        let Some(token) = crate::auth::session_token(&parts.headers) else {
+        let Some(token) =
+            crate::auth::session_token(&parts.headers, state.security().cookie_name())
+        else {
             return Err(to_sign_in(false));
         };
         match crate::auth::authenticate_session(state, token, ctx.ip.clone()).await {
@@ -270,6 +272,7 @@ impl Refusal {
         let key = match e.code() {
             ErrorCode::InvalidCredentials => Some("code-invalid-credentials"),
             ErrorCode::Conflict => Some("code-conflict"),
+            ErrorCode::SetupHostRefused => Some("code-setup-host-refused"),
             ErrorCode::NotFound => Some("code-not-found"),
             ErrorCode::ValidationFailed => Some("form-has-errors"),
             ErrorCode::RemoteUnauthorized

@@ -118,7 +118,7 @@ pub(super) async fn setup_submit(
     match setup_admin(
         ctx.state(),
         ctx.ip.clone(),
-        user_agent(&headers),
+        &headers,
         &username,
         form.get("password").to_owned(),
         given_url,
