@@ -204,7 +204,7 @@ error_codes! {
     RemoteRateLimited = ("REMOTE_RATE_LIMITED", StatusCode::SERVICE_UNAVAILABLE),
     /// The media server answered with something unexpected.
     RemoteError = ("REMOTE_ERROR", StatusCode::BAD_GATEWAY),
-    /// The server's address (the origin of its URL) or an extra host's origin changes, and the
+    /// The server's URL (its origin or base path) or an extra host's origin changes, and the
     /// stored secrets were given for the old one: enter them again in the same request (`fields`
     /// names each). The stored secrets are never sent to the new address.
     SecretsRequired = ("SECRETS_REQUIRED", StatusCode::UNPROCESSABLE_ENTITY),

@@ -603,8 +603,8 @@ pub async fn library_count(state: &AppState, id: i64) -> Result<i64> {
         .await
 }
 
-/// The secrets stored for a server were given for its address: when the origin of its URL, or
-/// the origin of an extra host, changes, every stored secret must be entered again in the same
+/// The secrets stored for a server were given for its address: when its URL (origin or base
+/// path) or the origin of an extra host changes, every stored secret must be entered again in the same
 /// request (`SECRETS_REQUIRED` names the missing ones), so a typo or a hostile edit never sends
 /// them — not even for the connection test — to the new address. A sealed value the connector
 /// no longer declares cannot be entered again and is dropped.
@@ -615,7 +615,9 @@ fn secrets_follow_the_address(
     settings: &mut Settings,
 ) -> Result<()> {
     let origin = |url: &str| crate::auth::origin_of(url);
-    let url_moved = origin(&settings.url) != origin(&current.url);
+    // The base path counts too: another application may sit behind the same reverse proxy.
+    let url_moved = origin(&settings.url) != origin(&current.url)
+        || settings.url.trim_end_matches('/') != current.url.trim_end_matches('/');
     let hosts_moved = input.extra_hosts.is_some() && {
         let norm = |m: &BTreeMap<String, String>| -> BTreeMap<String, String> {
             m.iter().map(|(k, v)| (k.clone(), origin(v))).collect()

@@ -1564,6 +1564,18 @@ async fn a_new_address_needs_the_secrets_again() {
     );
     let (_, shown) = admin.get(&format!("/api/v1/servers/{jf}")).await;
     assert_eq!(shown["url"], home.base_url(), "nothing changed");
+    // Another base path on the same origin may be another application: the same rule.
+    let (status, body) = admin
+        .patch_json(
+            &format!("/api/v1/servers/{jf}"),
+            json!({ "url": format!("{}/other-app", home.base_url()) }),
+        )
+        .await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::UNPROCESSABLE_ENTITY, "SECRETS_REQUIRED"),
+        "{body}"
+    );
 
     // The same origin (another name of nothing: only other fields change) needs nothing again.
     let (status, body) = admin

@@ -281,8 +281,8 @@ async fn show(
 /// Edit a media server
 ///
 /// Absent fields keep their value. An enabled server is tested again before the change is
-/// saved, and its libraries are re-imported. When the URL's origin or an extra host's origin
-/// changes, the secrets must be given again in the same request (`SECRETS_REQUIRED`): the
+/// saved, and its libraries are re-imported. When the URL (origin or base path) or an extra
+/// host's origin changes, the secrets must be given again in the same request (`SECRETS_REQUIRED`): the
 /// stored ones are never sent to the new address.
 #[utoipa::path(
     patch,
