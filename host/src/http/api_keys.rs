@@ -1,10 +1,12 @@
 //! API keys: created with a name, a scope (`read` or `admin`) and an optional expiry; the key is
 //! shown once and stored hashed; listed with last use; revoked.
 
-use crate::auth::{Admin, Scope, new_api_key};
+use crate::auth::account::step_up;
+use crate::auth::{Admin, Scope, Via, new_api_key};
 use crate::db::{self, audit::Outcome, time};
-use crate::error::{Error, FieldError, Result, code};
+use crate::error::{Error, ErrorCode, FieldError, Result, code};
 use crate::http::Routes;
+use crate::http::auth::StepUp;
 use crate::http::extract::{Json, Path, Query};
 use crate::http::openapi::Errors;
 use crate::http::pagination::{PageQuery, Paginated};
@@ -35,6 +37,9 @@ struct CreateKey {
     /// Expiry (RFC 3339, in the future); absent or `null` for none.
     #[schema(format = DateTime)]
     expires_at: Option<String>,
+    /// The admin's current password (see `STEP_UP_REQUIRED`).
+    #[serde(default)]
+    current_password: Option<String>,
 }
 
 /// The created key, with its secret (shown this once).
@@ -57,13 +62,16 @@ struct CreatedKey {
 }
 
 /// Create an API key
+///
+/// Needs the current password. An API key may create `read` keys; it may create `admin` keys
+/// only when `security.api_keys_create_admin_keys` is on.
 #[utoipa::path(
     post,
     path = "/api-keys",
     tag = "api-keys",
     operation_id = "create_api_key",
     request_body = CreateKey,
-    responses((status = CREATED, body = CreatedKey), Errors<code::ValidationFailed>)
+    responses((status = CREATED, body = CreatedKey), Errors<(code::ValidationFailed, code::StepUpRequired, code::AdminKeyFromKey, code::AccountLocked)>)
 )]
 async fn create(
     State(state): State<AppState>,
@@ -97,6 +105,16 @@ async fn create(
     let Some(scope) = scope.filter(|_| fields.is_empty()) else {
         return Err(Error::invalid(fields));
     };
+    if scope == Scope::Admin
+        && matches!(admin.via, Via::ApiKey { .. })
+        && !state.security().config().api_keys_create_admin_keys
+    {
+        return Err(Error::new(
+            ErrorCode::AdminKeyFromKey,
+            "an API key may not create admin-scope keys (security.api_keys_create_admin_keys is off)",
+        ));
+    }
+    step_up(&state, &admin, "current_password", req.current_password).await?;
     let (prefix, full, hash) = new_api_key();
     let admin_id = admin.id;
     let (p, n, e) = (prefix.clone(), name.clone(), expires_at.clone());
@@ -184,31 +202,37 @@ async fn show(
 }
 
 /// Revoke an API key
+///
+/// Needs the current password (`{"current_password": ...}` as the body).
 #[utoipa::path(
     delete,
     path = "/api-keys/{id}",
     tag = "api-keys",
     operation_id = "revoke_api_key",
     params(("id" = i64, Path, description = "API key id")),
-    responses((status = NO_CONTENT, description = "Revoked"), Errors<(code::NotFound, code::Conflict)>)
+    request_body = StepUp,
+    responses((status = NO_CONTENT, description = "Revoked"), Errors<(code::NotFound, code::Conflict, code::StepUpRequired, code::AccountLocked)>)
 )]
 async fn revoke(
     State(state): State<AppState>,
     admin: Admin,
     Path(id): Path<i64>,
+    Json(req): Json<StepUp>,
 ) -> Result<StatusCode> {
     let key = state
         .db()
         .run(move |c| Ok(db::auth::api_key_by_id(c, id)?))
         .await?
         .ok_or_else(|| Error::not_found("API key"))?;
+    step_up(&state, &admin, "current_password", req.current_password).await?;
     let revoked = state
         .db()
         .write(move |tx| Ok(db::auth::revoke_api_key(tx, id)?))
         .await?;
+    state.security().credentials_revoked();
     if !revoked {
         return Err(Error::new(
-            crate::error::ErrorCode::Conflict,
+            ErrorCode::Conflict,
             "the API key is already revoked",
         ));
     }

@@ -96,6 +96,7 @@ async fn revoke(
     if !found {
         return Err(Error::not_found("session"));
     }
+    state.security().credentials_revoked();
     admin
         .audit(
             state.db(),
@@ -131,6 +132,7 @@ async fn revoke_others(State(state): State<AppState>, admin: Admin) -> Result<Js
         .db()
         .write(move |tx| Ok(db::auth::delete_other_sessions(tx, admin_id, keep)?))
         .await?;
+    state.security().credentials_revoked();
     admin
         .audit(
             state.db(),

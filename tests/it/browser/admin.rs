@@ -63,7 +63,7 @@ async fn enable_totp(base: &str, username: &str) -> String {
             .json(&body)
             .send()
     };
-    let enrol: Value = post("/auth/totp/setup", json!({}))
+    let enrol: Value = post("/auth/totp/setup", json!({ "current_password": PASSWORD }))
         .await
         .unwrap()
         .json()

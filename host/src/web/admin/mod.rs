@@ -170,7 +170,9 @@ impl FromRequestParts<AppState> for AdminCtx {
             }
             response
         };
-        let Some(token) = crate::auth::session_token(&parts.headers) else {
+        let Some(token) =
+            crate::auth::session_token(&parts.headers, state.security().cookie_name())
+        else {
             return Err(to_sign_in(false));
         };
         match crate::auth::authenticate_session(state, token, ctx.ip.clone()).await {
@@ -313,6 +315,7 @@ impl Refusal {
         let key = match e.code() {
             ErrorCode::InvalidCredentials => Some("code-invalid-credentials"),
             ErrorCode::Conflict => Some("code-conflict"),
+            ErrorCode::SetupHostRefused => Some("code-setup-host-refused"),
             ErrorCode::NotFound => Some("code-not-found"),
             ErrorCode::ValidationFailed => Some("form-has-errors"),
             ErrorCode::RemoteUnauthorized

@@ -6,7 +6,7 @@ use crate::auth::external;
 use crate::auth::sign_in::{
     SignInStep, password_sign_in, second_factor_sign_in, setup_admin, sign_in_step, sign_out,
 };
-use crate::http::auth::check_login_origin;
+use crate::http::auth::{check_login_origin, request_address};
 use askama::Template;
 use axum::extract::{Path, Query};
 use axum::http::HeaderMap;
@@ -120,6 +120,7 @@ pub(super) async fn setup_submit(
         ctx.state(),
         ctx.ip.clone(),
         user_agent(&headers),
+        &request_address(&headers),
         &username,
         form.get("password").to_owned(),
         given_url,
