@@ -7,6 +7,7 @@
 //! reuses the layer's result instead of authenticating twice.
 
 pub mod account;
+pub mod api_keys;
 pub mod external;
 pub mod password;
 pub mod sign_in;

@@ -27,6 +27,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use std::collections::BTreeMap;
 
+mod account;
 mod dashboard;
 pub mod drafts;
 mod invitations;
@@ -106,6 +107,8 @@ pub fn router() -> Router<AppState> {
             get(servers::delete_page).post(servers::delete),
         )
         .route_layer(axum::middleware::from_fn(drafts::keep_body))
+        // After the drafts layer: nothing posted to the account pages is kept (secrets, codes).
+        .merge(account::routes())
 }
 
 /// `GET /`: setup on a fresh install, else the dashboard (which asks to sign in first).

@@ -257,7 +257,7 @@ pub(super) async fn sign_in_page(ctx: Ctx, Query(q): Query<SignInQuery>) -> Resp
 }
 
 /// The refusal of a sign-in step; lockouts and rate limits say when to retry.
-fn sign_in_refusal(ctx: &Ctx, e: &Error) -> (StatusCode, Refusal) {
+pub(super) fn sign_in_refusal(ctx: &Ctx, e: &Error) -> (StatusCode, Refusal) {
     let mut r = Refusal::from_error(&ctx.t, e, str::to_owned);
     if let Error::Client {
         retry_after: Some(secs),
