@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod access;
+mod account;
 mod api_truth;
 mod audiobookshelf;
 mod browser;

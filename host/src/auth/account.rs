@@ -212,20 +212,28 @@ pub async fn totp_setup(
 /// The pending enrolment again (its QR code), for a page that shows it once more after a wrong
 /// first code. Only when `secret` (base32, as that page had it) is the pending secret, so it
 /// reveals nothing the caller did not hold already; `None` otherwise.
-pub async fn pending_totp(state: &AppState, admin: &Admin, secret: &str) -> Result<Option<NewTotp>> {
+pub async fn pending_totp(
+    state: &AppState,
+    admin: &Admin,
+    secret: &str,
+) -> Result<Option<NewTotp>> {
     let row = load_admin(state, admin.id).await?;
     let Some(sealed) = row.totp_pending else {
         return Ok(None);
     };
-    let Ok(pending) = state.security().crypto.open(
-        Purpose::TotpSecret,
-        &format!("admin:{}", admin.id),
-        &sealed,
-    ) else {
+    let Ok(pending) =
+        state
+            .security()
+            .crypto
+            .open(Purpose::TotpSecret, &format!("admin:{}", admin.id), &sealed)
+    else {
         return Ok(None);
     };
     let encoded = totp::base32(&pending);
-    let given: String = secret.split_whitespace().collect::<String>().to_ascii_uppercase();
+    let given: String = secret
+        .split_whitespace()
+        .collect::<String>()
+        .to_ascii_uppercase();
     if !crate::crypto::constant_time_eq(given.as_bytes(), encoded.as_bytes()) {
         return Ok(None);
     }

@@ -123,7 +123,11 @@ pub async fn create(state: &AppState, admin: &Admin, new: NewKey) -> Result<Crea
 }
 
 /// Every key, newest first, revoked ones included (never the secrets); and the total.
-pub async fn list(state: &AppState, limit: i64, offset: i64) -> Result<(Vec<db::auth::ApiKey>, i64)> {
+pub async fn list(
+    state: &AppState,
+    limit: i64,
+    offset: i64,
+) -> Result<(Vec<db::auth::ApiKey>, i64)> {
     state
         .db()
         .run(move |c| Ok(db::auth::list_api_keys(c, limit, offset)?))

@@ -36,10 +36,7 @@ pub fn routes() -> Router<AppState> {
             "/admin/account/sessions/revoke-others",
             post(sessions_revoke_others),
         )
-        .route(
-            "/admin/account/sessions/{id}/revoke",
-            post(session_revoke),
-        )
+        .route("/admin/account/sessions/{id}/revoke", post(session_revoke))
         .route("/admin/account/api-keys", get(keys_page).post(key_create))
         .route(
             "/admin/account/api-keys/{id}/revoke",
@@ -497,7 +494,9 @@ pub(super) async fn sessions_page(a: AdminCtx, Query(q): Query<SessionsQuery>) -
         tab: "sessions",
         rows,
         others,
-        flash: q.revoked.map(|n| t.n("acc-sessions-revoked", "count", n.max(0))),
+        flash: q
+            .revoked
+            .map(|n| t.n("acc-sessions-revoked", "count", n.max(0))),
     };
     html(StatusCode::OK, &page)
 }
@@ -600,11 +599,10 @@ async fn render_keys(
 ) -> Response {
     let page_no = page_no.max(1);
     let offset = i64::from((page_no - 1) * KEYS_PER_PAGE);
-    let (list, total) =
-        match api_keys::list(a.state(), i64::from(KEYS_PER_PAGE), offset).await {
-            Ok(x) => x,
-            Err(e) => return e.into_response(),
-        };
+    let (list, total) = match api_keys::list(a.state(), i64::from(KEYS_PER_PAGE), offset).await {
+        Ok(x) => x,
+        Err(e) => return e.into_response(),
+    };
     let t = a.t();
     let now = chrono::Utc::now();
     let never = t.t("acc-never");
@@ -722,8 +720,7 @@ pub(super) async fn key_create(
                     .insert("expires_at".into(), a.t().t("field-datetime"));
                 r.notice = Some(a.t().t("form-has-errors"));
                 r.code = Some(ErrorCode::ValidationFailed.as_str());
-                return render_keys(&a, StatusCode::UNPROCESSABLE_ENTITY, 1, None, values, r)
-                    .await;
+                return render_keys(&a, StatusCode::UNPROCESSABLE_ENTITY, 1, None, values, r).await;
             }
         }
     };
@@ -819,9 +816,7 @@ pub(super) async fn key_revoke(
     let password = Some(form.get("current_password").to_owned());
     match api_keys::revoke(a.state(), &a.admin, id, password).await {
         Ok(()) => see_other("/admin/account/api-keys?revoked=1"),
-        Err(e) if matches!(e.code(), ErrorCode::Conflict) => {
-            see_other("/admin/account/api-keys")
-        }
+        Err(e) if matches!(e.code(), ErrorCode::Conflict) => see_other("/admin/account/api-keys"),
         Err(e) => {
             let r = refusal(&a, &e, str::to_owned);
             render_revoke(&a, id, refused_status(&e), r).await
