@@ -1,8 +1,8 @@
 //! The account pages as plain form posts over real HTTP (what a browser without JavaScript
 //! sends): the session's form token is required, the step-up holds on every form that changes a
 //! credential (the same `STEP_UP_REQUIRED` as the API, the error next to the field), a key made
-//! on the page works as the API's keys do, the backup-code download writes only backup codes,
-//! and the pages come in German too.
+//! on the page works as the API's keys do, "sign out all other sessions" ends exactly the
+//! others, the backup-code download writes only backup codes, and the pages come in German too.
 
 use crate::support::{Daemon, client};
 use reqwest::StatusCode;
@@ -151,6 +151,18 @@ async fn account_forms_need_the_form_token_and_the_current_password() {
         .unwrap();
     assert_eq!(keys["total"], 0, "{keys}");
 
+    // Confirming with nothing pending leads back to the account page, which shows TOTP off.
+    let (status, to) = s
+        .post(
+            "/admin/account/totp/confirm",
+            &[("csrf", &csrf), ("code", "123456"), ("secret", "AAAA")],
+        )
+        .await;
+    assert_eq!(
+        (status, to.as_str()),
+        (StatusCode::SEE_OTHER, "/admin/account")
+    );
+
     // A repeated password that differs, and an expiry in the past: errors next to the fields.
     let (status, page) = s
         .post(
@@ -210,6 +222,45 @@ async fn account_forms_need_the_form_token_and_the_current_password() {
         list.contains("deploy") && !list.contains(key),
         "never the secret again"
     );
+
+    // "Sign out all other sessions": two other devices signed out, this session kept.
+    let mut others = Vec::new();
+    for _ in 0..2 {
+        let resp = client()
+            .post(daemon.at("/api/v1/auth/login"))
+            .header("origin", &s.base)
+            .json(&json!({ "username": "kim", "password": PASSWORD }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), StatusCode::OK);
+        let cookie = resp.headers()["set-cookie"].to_str().unwrap();
+        others.push(cookie.split(';').next().unwrap().to_owned());
+    }
+    let (_, page) = s.get("/admin/account/sessions", "en").await;
+    assert!(page.contains("Sign out all 2 other sessions"), "{page}");
+    let (status, to) = s
+        .post("/admin/account/sessions/revoke-others", &[("csrf", &csrf)])
+        .await;
+    assert_eq!(
+        (status, to.as_str()),
+        (StatusCode::SEE_OTHER, "/admin/account/sessions?revoked=2")
+    );
+    for cookie in others.iter().chain([&s.cookie]) {
+        let status = client()
+            .get(daemon.at("/api/v1/auth/me"))
+            .header("cookie", cookie)
+            .send()
+            .await
+            .unwrap()
+            .status();
+        let want = if cookie == &s.cookie {
+            StatusCode::OK
+        } else {
+            StatusCode::UNAUTHORIZED
+        };
+        assert_eq!(status, want);
+    }
 
     // The download writes backup codes only.
     let (status, page) = s

@@ -269,6 +269,8 @@ pub(super) async fn totp_start(
     let current = Some(form.get("current_password").to_owned());
     match account::totp_setup(a.state(), &a.admin, current).await {
         Ok(new) => render_enrol(&a, StatusCode::OK, &new, Refusal::default()),
+        // Already on (a second tab, a double submit): the page shows how things are.
+        Err(e) if e.code() == ErrorCode::Conflict => see_other("/admin/account"),
         Err(e) => {
             let r = refusal(&a, &e, str::to_owned);
             render_account(&a, refused_status(&e), None, Which::TotpStart, r).await
@@ -316,7 +318,9 @@ pub(super) async fn totp_confirm(
                 let r = refusal(&a, &e, str::to_owned);
                 render_enrol(&a, refused_status(&e), &new, r)
             }
-            // Nothing pending any more (confirmed elsewhere, or started again): start over.
+            // Nothing pending any more (confirmed elsewhere, or started again): the account
+            // page shows how things are.
+            _ if e.code() == ErrorCode::Conflict => see_other("/admin/account"),
             _ => {
                 let r = refusal(&a, &e, str::to_owned);
                 render_account(&a, refused_status(&e), None, Which::None, r).await
@@ -338,6 +342,7 @@ pub(super) async fn totp_disable(
     let password = Some(form.get("password").to_owned());
     match account::totp_disable(a.state(), &a.admin, password, form.get("code")).await {
         Ok(()) => see_other("/admin/account?totp=off"),
+        Err(e) if e.code() == ErrorCode::Conflict => see_other("/admin/account"),
         Err(e) => {
             let mut r = refusal(&a, &e, str::to_owned);
             if e.code() == ErrorCode::InvalidSecondFactor {
@@ -362,6 +367,7 @@ pub(super) async fn backup_codes(
     let password = Some(form.get("password").to_owned());
     match account::replace_backup_codes(a.state(), &a.admin, password).await {
         Ok(codes) => render_codes(&a, false, codes),
+        Err(e) if e.code() == ErrorCode::Conflict => see_other("/admin/account"),
         Err(e) => {
             let r = refusal(&a, &e, str::to_owned);
             render_account(&a, refused_status(&e), None, Which::Codes, r).await

@@ -80,7 +80,7 @@ acc-scope-admin-hint = kann alles, was Sie können
 acc-key-expires = Läuft ab
 acc-key-expires-hint = Leer lassen für einen Schlüssel, der nicht abläuft. Zeitzone: { $tz }.
 acc-key-create = API-Schlüssel erstellen
-acc-keys-list = Ihre API-Schlüssel
+acc-keys-list = API-Schlüssel dieses Zondarr
 acc-keys-total = { $count ->
     [one] { $count } Schlüssel
    *[other] { $count } Schlüssel

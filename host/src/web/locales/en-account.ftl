@@ -80,7 +80,7 @@ acc-scope-admin-hint = can do everything you can
 acc-key-expires = Expires
 acc-key-expires-hint = Leave empty for a key that does not expire. Time zone: { $tz }.
 acc-key-create = Create API key
-acc-keys-list = Your API keys
+acc-keys-list = API keys of this Zondarr
 acc-keys-total = { $count ->
     [one] { $count } key
    *[other] { $count } keys
