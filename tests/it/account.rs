@@ -272,3 +272,39 @@ async fn account_forms_need_the_form_token_and_the_current_password() {
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(!page.contains("<script>alert"), "{page}");
 }
+
+/// Wrong current passwords on the account forms count toward the lockout, as on the API; the
+/// locked page says when to try again and sends `Retry-After`.
+#[tokio::test]
+async fn wrong_step_up_passwords_on_the_pages_lock_and_say_when_to_retry() {
+    let dir = tempfile::tempdir().unwrap();
+    let daemon = Daemon::start_with(dir.path(), &[], &[("ZONDARR_SECURITY_LOCKOUT_AFTER", "2")]);
+    let s = signed_in(&daemon).await;
+    for _ in 0..2 {
+        let (status, _) = s
+            .post(
+                "/admin/account/totp",
+                &[("csrf", &s.csrf), ("current_password", "not-it-at-all-1")],
+            )
+            .await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+    }
+    // Locked now: even the right password waits.
+    let resp = no_redirects()
+        .post(daemon.at("/admin/account/totp"))
+        .header("cookie", &s.cookie)
+        .header("accept", "text/html")
+        .form(&[("csrf", s.csrf.as_str()), ("current_password", PASSWORD)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::TOO_MANY_REQUESTS);
+    let retry: u64 = resp.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(retry > 0);
+    let page = resp.text().await.unwrap();
+    assert!(page.contains("Try again in"), "{page}");
+}

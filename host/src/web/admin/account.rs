@@ -217,7 +217,10 @@ pub(super) async fn change_password(
         )),
         Err(e) => {
             let r = refusal(&a, &e, str::to_owned);
-            render_account(&a, refused_status(&e), None, Which::Password, r).await
+            super::sign_in::with_retry(
+                render_account(&a, refused_status(&e), None, Which::Password, r).await,
+                &e,
+            )
         }
     }
 }
@@ -273,7 +276,10 @@ pub(super) async fn totp_start(
         Err(e) if e.code() == ErrorCode::Conflict => see_other("/admin/account"),
         Err(e) => {
             let r = refusal(&a, &e, str::to_owned);
-            render_account(&a, refused_status(&e), None, Which::TotpStart, r).await
+            super::sign_in::with_retry(
+                render_account(&a, refused_status(&e), None, Which::TotpStart, r).await,
+                &e,
+            )
         }
     }
 }
@@ -349,7 +355,10 @@ pub(super) async fn totp_disable(
                 r.fields
                     .insert("code".into(), a.t().t("acc-totp-code-wrong"));
             }
-            render_account(&a, refused_status(&e), None, Which::TotpOff, r).await
+            super::sign_in::with_retry(
+                render_account(&a, refused_status(&e), None, Which::TotpOff, r).await,
+                &e,
+            )
         }
     }
 }
@@ -370,7 +379,10 @@ pub(super) async fn backup_codes(
         Err(e) if e.code() == ErrorCode::Conflict => see_other("/admin/account"),
         Err(e) => {
             let r = refusal(&a, &e, str::to_owned);
-            render_account(&a, refused_status(&e), None, Which::Codes, r).await
+            super::sign_in::with_retry(
+                render_account(&a, refused_status(&e), None, Which::Codes, r).await,
+                &e,
+            )
         }
     }
 }
@@ -758,7 +770,10 @@ pub(super) async fn key_create(
         }
         Err(e) => {
             let r = refusal(&a, &e, str::to_owned);
-            render_keys(&a, refused_status(&e), 1, None, values, r).await
+            super::sign_in::with_retry(
+                render_keys(&a, refused_status(&e), 1, None, values, r).await,
+                &e,
+            )
         }
     }
 }
@@ -825,7 +840,7 @@ pub(super) async fn key_revoke(
         Err(e) if matches!(e.code(), ErrorCode::Conflict) => see_other("/admin/account/api-keys"),
         Err(e) => {
             let r = refusal(&a, &e, str::to_owned);
-            render_revoke(&a, id, refused_status(&e), r).await
+            super::sign_in::with_retry(render_revoke(&a, id, refused_status(&e), r).await, &e)
         }
     }
 }

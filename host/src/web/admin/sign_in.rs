@@ -281,7 +281,7 @@ fn signed_in(ctx: &Ctx, token: &str, next: &str) -> Response {
     )
 }
 
-fn with_retry(mut response: Response, e: &Error) -> Response {
+pub(super) fn with_retry(mut response: Response, e: &Error) -> Response {
     if let Error::Client {
         retry_after: Some(secs),
         ..
