@@ -128,7 +128,7 @@ impl Daemon {
             .post(format!("{url}/api/v1/api-keys"))
             .header("cookie", &cookie)
             .header("x-csrf-token", me["auth"]["csrf_token"].as_str().unwrap())
-            .json(&json!({ "name": "bench", "scope": "admin" }))
+            .json(&json!({ "name": "bench", "scope": "admin", "current_password": "bench-password-long-enough" }))
             .send()
             .await
             .unwrap()

@@ -148,7 +148,8 @@ pub async fn run_command(command: &Command, config: &Config) -> anyhow::Result<S
     match command {
         Command::Serve => anyhow::bail!("serve is handled by main"),
         Command::Migrate => {
-            let (db, _) = crate::open_storage(config)?;
+            let lock = crate::lock::DataLock::acquire(&config.data_dir, "to migrate the database")?;
+            let (db, _) = crate::open_storage_locked(config, &lock)?;
             let version = db
                 .run(|c| Ok(crate::db::schema_version(c)?))
                 .await

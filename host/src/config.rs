@@ -363,7 +363,7 @@ pub static SETTINGS: &[Setting] = &[
         Kind::AddressList,
         None,
         None,
-        "Reverse proxies whose X-Forwarded-For is believed: the client is the right-most address not in this list. Unset: none (see docs/security.md)."
+        "Reverse proxies whose X-Forwarded-For is believed: the client is the right-most address not in this list. Unset: none (see docs/reverse-proxy.md)."
     ),
     setting!(
         "database.pool_size",
@@ -499,6 +499,13 @@ pub static SETTINGS: &[Setting] = &[
         Some("3600"),
         None,
         "Longest lockout."
+    ),
+    setting!(
+        "security.api_keys_create_admin_keys",
+        Kind::Bool,
+        Some("false"),
+        None,
+        "Whether an admin-scope API key may create admin-scope API keys (signed-in admins always may). Not a live setting, so a key cannot turn it on."
     ),
     setting!(
         "plugins.dir",
@@ -847,6 +854,8 @@ pub struct SecurityConfig {
     pub lockout_base_secs: u64,
     /// Longest lockout, seconds.
     pub lockout_max_secs: u64,
+    /// Whether an admin-scope API key may create admin-scope keys.
+    pub api_keys_create_admin_keys: bool,
 }
 
 /// Background jobs.
@@ -1108,6 +1117,8 @@ impl Config {
                 lockout_after: num(&values, "security.lockout_after") as u32,
                 lockout_base_secs: num(&values, "security.lockout_base_secs"),
                 lockout_max_secs: num(&values, "security.lockout_max_secs"),
+                api_keys_create_admin_keys: values.get("security.api_keys_create_admin_keys")
+                    == Some("true"),
             },
             jobs: JobsConfig {
                 sync_interval_secs: num(&values, "jobs.sync_interval_secs"),

@@ -112,6 +112,9 @@ pub struct Overview {
     pub recent_activity: Vec<audit::Event>,
     /// The latest job runs (10).
     pub recent_jobs: Vec<JobRun>,
+    /// When a request last came through a reverse proxy that is not trusted (within the last
+    /// day; see [`crate::auth::Security::untrusted_proxy_seen`]).
+    pub untrusted_proxy_seen_at: Option<String>,
 }
 
 /// Compute the overview.
@@ -220,5 +223,6 @@ pub async fn overview(state: &AppState) -> Result<Overview> {
         redemptions,
         recent_activity,
         recent_jobs,
+        untrusted_proxy_seen_at: state.security().untrusted_proxy_seen().map(time::fmt),
     })
 }

@@ -116,6 +116,11 @@ error_codes! {
     SyncRefused = ("SYNC_REFUSED", StatusCode::CONFLICT),
     /// First-run setup has not been done yet; `POST /api/v1/setup` first.
     SetupRequired = ("SETUP_REQUIRED", StatusCode::FORBIDDEN),
+    /// First-run setup was sent to a host name that is not the daemon's own (an IP address,
+    /// `localhost`, a LAN name such as `nas` or `nas.local`, or the public URL's host), or from a
+    /// page of another origin: a site whose name resolves to the daemon (DNS rebinding) must not
+    /// be able to create the admin. Open the setup at the daemon's address.
+    SetupHostRefused = ("SETUP_HOST_REFUSED", StatusCode::FORBIDDEN),
     /// Setup was already done; it runs only once.
     SetupAlreadyDone = ("SETUP_ALREADY_DONE", StatusCode::CONFLICT),
     /// No valid session cookie or API key was presented (or it expired).
@@ -130,6 +135,14 @@ error_codes! {
     Forbidden = ("FORBIDDEN", StatusCode::FORBIDDEN),
     /// The API key's scope (`read`) does not allow changes.
     ForbiddenScope = ("FORBIDDEN_SCOPE", StatusCode::FORBIDDEN),
+    /// A sensitive change (TOTP, password, API keys) needs the admin's current password in the
+    /// request (`current_password`), and it was missing or wrong. An admin who signs in through a
+    /// media server has no Zondarr password: for them the session must have been opened within
+    /// the last 5 minutes instead (sign in again). Wrong passwords count toward the lockout.
+    StepUpRequired = ("STEP_UP_REQUIRED", StatusCode::FORBIDDEN),
+    /// An API key may not create an admin-scope key unless the configuration allows it
+    /// (`security.api_keys_create_admin_keys`); create it signed in, or ask for a `read` key.
+    AdminKeyFromKey = ("ADMIN_KEY_FROM_KEY", StatusCode::FORBIDDEN),
     /// A cookie-authenticated change came without a matching `Origin` or CSRF token.
     CsrfFailed = ("CSRF_FAILED", StatusCode::FORBIDDEN),
     /// Too many requests; retry after the time in `Retry-After`.
@@ -191,6 +204,10 @@ error_codes! {
     RemoteRateLimited = ("REMOTE_RATE_LIMITED", StatusCode::SERVICE_UNAVAILABLE),
     /// The media server answered with something unexpected.
     RemoteError = ("REMOTE_ERROR", StatusCode::BAD_GATEWAY),
+    /// The server's URL (its origin or base path) or an extra host's origin changes, and the
+    /// stored secrets were given for the old one: enter them again in the same request (`fields`
+    /// names each). The stored secrets are never sent to the new address.
+    SecretsRequired = ("SECRETS_REQUIRED", StatusCode::UNPROCESSABLE_ENTITY),
     /// While the connection was tested, the address answered "not found" (HTTP 404): the URL
     /// probably does not lead to a server of this kind (check the port and any path prefix).
     ServerUrlNotFound = ("SERVER_URL_NOT_FOUND", StatusCode::BAD_GATEWAY),

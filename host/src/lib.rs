@@ -17,6 +17,7 @@ pub mod input;
 pub mod invitations;
 pub mod jobs;
 pub mod join;
+pub mod lock;
 pub mod logging;
 pub mod metrics;
 pub mod ops;
@@ -37,8 +38,45 @@ use crate::state::AppState;
 use anyhow::Context;
 use std::time::Duration;
 
-/// Prepare the data folder, the secret key and the database (with migrations applied).
+/// Prepare the data folder, the secret key and the database for a command beside the daemon
+/// (`admin`, `plugin approve`). Without a daemon the data folder is locked while migrations and
+/// an interrupted key rotation are dealt with; while a daemon holds it ([`lock::DataLock`]), the
+/// database is used as it is: a command never migrates it or moves key files under a running
+/// daemon, and refuses when it would have to migrate.
 pub fn open_storage(config: &Config) -> anyhow::Result<(Db, config::SecretKey)> {
+    secret::ensure_data_dir(&config.data_dir)?;
+    if let Some(lock) = lock::DataLock::try_acquire(&config.data_dir)? {
+        let out = open_storage_locked(config, &lock);
+        drop(lock);
+        return out;
+    }
+    let conn = rusqlite::Connection::open(config.database_path())?;
+    let (current, latest) = (
+        db::schema_version(&conn)?,
+        db::MIGRATIONS.last().map_or(0, |m| m.version),
+    );
+    if current != latest {
+        return Err(lock::held_by_other(
+            &config.data_dir,
+            &format!("to migrate the database (schema {current} to {latest})"),
+        ));
+    }
+    let key = secret::load_or_create(config)?;
+    secret::check_key_matches(&conn, &key)?;
+    let db = Db::open(
+        &config.database_path(),
+        config.database.pool_size,
+        Duration::from_millis(config.database.busy_timeout_ms),
+    )?;
+    Ok((db, key))
+}
+
+/// [`open_storage`] with the data folder's lock held: migrations applied, an interrupted key
+/// rotation finished or undone.
+pub fn open_storage_locked(
+    config: &Config,
+    _lock: &lock::DataLock,
+) -> anyhow::Result<(Db, config::SecretKey)> {
     secret::ensure_data_dir(&config.data_dir)?;
     let db = Db::open(
         &config.database_path(),
@@ -61,7 +99,15 @@ pub fn open_storage(config: &Config) -> anyhow::Result<(Db, config::SecretKey)> 
 /// Run the daemon until SIGTERM or Ctrl-C; in-flight requests finish before it returns. `logs`
 /// is the handle [`logging::init`] returned.
 pub async fn run(config: Config, logs: logging::LogHandle) -> anyhow::Result<()> {
-    let (db, secret_key) = open_storage(&config)?;
+    secret::ensure_data_dir(&config.data_dir)?;
+    // Held until the daemon exits (the kernel releases it even after SIGKILL): `secrets rotate`
+    // and `migrate` refuse to run beside it, and a second daemon on this folder refuses to start.
+    let _lock = lock::DataLock::acquire_waiting(
+        &config.data_dir,
+        "to start the daemon",
+        Duration::from_secs(10),
+    )?;
+    let (db, secret_key) = open_storage_locked(&config, &_lock)?;
     let config = settings::effective(&config, &db).await?;
     if let Err(e) = logs.set_filter(&config.log_level) {
         tracing::warn!(error = %e, "cannot apply the stored log level");

@@ -195,6 +195,13 @@ pub fn recover_interrupted_rotation(
 /// configured key, the caller must update the configuration. Returns a summary for the CLI.
 pub fn rotate(config: &Config, new_key: Option<String>) -> anyhow::Result<String> {
     use crate::crypto::Crypto;
+    // Never beside a daemon: it keeps the old key in memory and would seal new values with it.
+    let _lock = crate::lock::DataLock::acquire(&config.data_dir, "to rotate the secret key")?;
+    {
+        // A rotation killed half-way is finished (or undone) before anything else.
+        let conn = rusqlite::Connection::open(config.database_path())?;
+        recover_interrupted_rotation(config, &conn)?;
+    }
     let old_key = load_or_create(config)?;
     let new_key = match new_key {
         Some(k) => {
@@ -230,10 +237,15 @@ pub fn rotate(config: &Config, new_key: Option<String>) -> anyhow::Result<String
         f.write_all(new_key.as_bytes())?;
         f.write_all(b"\n")?;
         f.sync_all()?;
+        sync_dir(&config.data_dir);
     }
+    failpoint("rotate-key-written");
 
     let mut conn = rusqlite::Connection::open(config.database_path())?;
     conn.busy_timeout(std::time::Duration::from_secs(30))?;
+    // The commit must be on disk before the key files move (WAL with NORMAL could lose it in a
+    // power cut, leaving values sealed with a key that is only in the kept old file).
+    conn.execute_batch("PRAGMA synchronous = FULL")?;
     crate::db::migrate(&mut conn)?;
     let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
     check_key_matches(&tx, &old_key)?;
@@ -257,6 +269,7 @@ pub fn rotate(config: &Config, new_key: Option<String>) -> anyhow::Result<String
                 rusqlite::params![resealed, id],
             )?;
             count += 1;
+            failpoint("rotate-mid-transaction");
         }
     }
     tx.execute(
@@ -275,6 +288,7 @@ pub fn rotate(config: &Config, new_key: Option<String>) -> anyhow::Result<String
         },
     )?;
     tx.commit()?;
+    failpoint("rotate-committed");
 
     if file_based {
         let path = config.secret_key_path();
@@ -283,7 +297,9 @@ pub fn rotate(config: &Config, new_key: Option<String>) -> anyhow::Result<String
             chrono::Utc::now().format("%Y%m%dT%H%M%SZ")
         ));
         std::fs::rename(&path, &kept)?;
+        failpoint("rotate-old-key-moved");
         std::fs::rename(&new_path, &path)?;
+        sync_dir(&config.data_dir);
         Ok(format!(
             "re-encrypted {count} secret(s); new key in {} (fingerprint {}); the old key is kept in {} — delete it once your backups use the new key. Restart the daemon now.",
             path.display(),
@@ -295,6 +311,22 @@ pub fn rotate(config: &Config, new_key: Option<String>) -> anyhow::Result<String
             "re-encrypted {count} secret(s) with the new key (fingerprint {}). Update secret_key in your configuration to the new key before restarting the daemon.",
             new.fingerprint()
         ))
+    }
+}
+
+/// Make renames and new files in `dir` durable (best effort; not every platform can).
+fn sync_dir(dir: &Path) {
+    if let Ok(d) = std::fs::File::open(dir) {
+        let _ = d.sync_all();
+    }
+}
+
+/// Crash-safety tests: when `ZONDARR_FAILPOINT` names this point, the process dies here at once
+/// (as a `SIGKILL` or a power cut would stop it), so the integration tests can show that every
+/// value stays readable after a rotation killed at each step.
+fn failpoint(name: &str) {
+    if std::env::var_os("ZONDARR_FAILPOINT").is_some_and(|v| v == name) {
+        std::process::abort();
     }
 }
 

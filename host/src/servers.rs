@@ -603,6 +603,67 @@ pub async fn library_count(state: &AppState, id: i64) -> Result<i64> {
         .await
 }
 
+/// The secrets stored for a server were given for its address: when its URL (origin or base
+/// path) or the origin of an extra host changes, every stored secret must be entered again in the same
+/// request (`SECRETS_REQUIRED` names the missing ones), so a typo or a hostile edit never sends
+/// them — not even for the connection test — to the new address. A sealed value the connector
+/// no longer declares cannot be entered again and is dropped.
+fn secrets_follow_the_address(
+    manifest: &Manifest,
+    input: &Input,
+    current: &Settings,
+    settings: &mut Settings,
+) -> Result<()> {
+    let origin = |url: &str| crate::auth::origin_of(url);
+    // The base path counts too: another application may sit behind the same reverse proxy.
+    let url_moved = origin(&settings.url) != origin(&current.url)
+        || settings.url.trim_end_matches('/') != current.url.trim_end_matches('/');
+    let hosts_moved = input.extra_hosts.is_some() && {
+        let norm = |m: &BTreeMap<String, String>| -> BTreeMap<String, String> {
+            m.iter().map(|(k, v)| (k.clone(), origin(v))).collect()
+        };
+        norm(&settings.extra_hosts) != norm(&current.extra_hosts)
+    };
+    if !url_moved && !hosts_moved {
+        return Ok(());
+    }
+    let retyped = |key: &str| {
+        input
+            .config
+            .as_ref()
+            .and_then(|c| c.get(key))
+            .and_then(Json::as_str)
+            .is_some_and(|v| !v.trim().is_empty())
+    };
+    let mut missing = Vec::new();
+    for key in current.config.keys() {
+        if !current.is_secret(manifest, key) || retyped(key) {
+            continue;
+        }
+        if manifest.config_field(key).is_some() {
+            missing.push(FieldError::new(
+                format!("config.{key}"),
+                "must be entered again: the address changed",
+            ));
+        } else {
+            settings.config.remove(key);
+        }
+    }
+    if missing.is_empty() {
+        return Ok(());
+    }
+    let what = if url_moved { "URL" } else { "extra host" };
+    Err(Error::Client {
+        code: ErrorCode::SecretsRequired,
+        message: format!(
+            "the server's {what} moves to another address: enter its secrets again in the same \
+             request (the stored ones are not sent to the new address)"
+        ),
+        fields: missing,
+        retry_after: None,
+    })
+}
+
 /// Edit a server: absent fields keep their value. An enabled server is tested again before the
 /// change is saved, and its libraries are re-imported.
 pub async fn update(state: &AppState, actor: &Actor, id: i64, input: Input) -> Result<()> {
@@ -619,7 +680,7 @@ pub async fn update(state: &AppState, actor: &Actor, id: i64, input: Input) -> R
         .manifest(&row.kind)
         .ok_or_else(|| connector_missing(&row.kind))?;
     let current = settings_of(&state.security().crypto, &row)?;
-    let settings = settings_from(&manifest, &input, Some(&current), &mut fields);
+    let mut settings = settings_from(&manifest, &input, Some(&current), &mut fields);
     if let Some(name) = &input.name {
         row.name = check_name(name, &mut fields);
         let (check, except) = (row.name.clone(), row.id);
@@ -635,6 +696,7 @@ pub async fn update(state: &AppState, actor: &Actor, id: i64, input: Input) -> R
     if !fields.is_empty() {
         return Err(Error::invalid(fields));
     }
+    secrets_follow_the_address(&manifest, &input, &current, &mut settings)?;
     row.enabled = input.enabled.unwrap_or(row.enabled);
     let mut admin_fields = Vec::new();
     check_admin_login(&manifest, input.admin_login, &mut admin_fields);
@@ -684,6 +746,19 @@ pub async fn update(state: &AppState, actor: &Actor, id: i64, input: Input) -> R
             if let Some(enabled) = admin_login {
                 db::servers::set_admin_login(tx, stored.id, enabled)?;
             }
+            // Admins who sign in through this server lose their sessions and keys the moment
+            // it stops vouching for them (admin sign-in off, or the server switched off).
+            if !stored.enabled || !admin_login.unwrap_or(stored.admin_login) {
+                let (sessions, keys) = db::auth::revoke_external_admins(tx, stored.id)?;
+                if sessions + keys > 0 {
+                    actor.audit(
+                        tx,
+                        "server.external_admins_revoked",
+                        Some(&format!("server:{}", stored.id)),
+                        Some(json!({ "sessions": sessions, "api_keys": keys })),
+                    )?;
+                }
+            }
             if let Some(libs) = &libs {
                 db::servers::sync_libraries(tx, stored.id, libs)?;
             }
@@ -695,7 +770,9 @@ pub async fn update(state: &AppState, actor: &Actor, id: i64, input: Input) -> R
             )?;
             Ok(())
         })
-        .await
+        .await?;
+    state.security().credentials_revoked();
+    Ok(())
 }
 
 /// Delete a server: its users and libraries are removed from Zondarr (not from the server);
@@ -717,7 +794,10 @@ pub async fn delete(state: &AppState, actor: &Actor, id: i64) -> Result<()> {
             )?;
             Ok(())
         })
-        .await
+        .await?;
+    // Admins who signed in through it are deleted with it (their sessions and keys too).
+    state.security().credentials_revoked();
+    Ok(())
 }
 
 /// The libraries of server `id` (`NOT_FOUND` for an unknown server).

@@ -220,7 +220,8 @@ async fn servers_are_tested_before_saving_and_keep_credentials_secret() {
     let (status, body) = api
         .patch(
             &format!("/servers/{id}"),
-            json!({ "enabled": false, "url": "http://127.0.0.1:9" }),
+            // A new address needs the secret again (issue 17 item 17), even for a disabled server.
+            json!({ "enabled": false, "url": "http://127.0.0.1:9", "config": { "api_key": fake.api_key() } }),
         )
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");

@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod access;
+mod account;
 mod admin_pages;
 mod api_truth;
 mod audiobookshelf;

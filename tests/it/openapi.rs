@@ -674,7 +674,7 @@ async fn every_operation_answers_as_the_served_document_says() {
             Browser,
             M::POST,
             "/api/v1/api-keys",
-            Some(json!({ "name": "walk", "scope": "admin" })),
+            Some(json!({ "name": "walk", "scope": "admin", "current_password": PASSWORD })),
             201,
         )
         .await;
@@ -685,7 +685,7 @@ async fn every_operation_answers_as_the_served_document_says() {
             M::POST,
             "/api/v1/api-keys",
             Some(
-                json!({ "name": "reader", "scope": "read", "expires_at": "2099-01-01T00:00:00Z" }),
+                json!({ "name": "reader", "scope": "read", "expires_at": "2099-01-01T00:00:00Z", "current_password": PASSWORD }),
             ),
             201,
         )
@@ -698,6 +698,22 @@ async fn every_operation_answers_as_the_served_document_says() {
         "VALIDATION_FAILED",
     )
     .await;
+    w.fails(
+        Key,
+        M::POST,
+        "/api/v1/api-keys",
+        Some(json!({ "name": "minted", "scope": "admin", "current_password": PASSWORD })),
+        "ADMIN_KEY_FROM_KEY",
+    )
+    .await;
+    w.fails(
+        Key,
+        M::POST,
+        "/api/v1/api-keys",
+        Some(json!({ "name": "minted", "scope": "read" })),
+        "STEP_UP_REQUIRED",
+    )
+    .await;
     w.ok(Key, M::GET, "/api/v1/api-keys?per_page=10", None, 200)
         .await;
     w.ok(
@@ -708,11 +724,19 @@ async fn every_operation_answers_as_the_served_document_says() {
         200,
     )
     .await;
+    w.fails(
+        Key,
+        M::DELETE,
+        &format!("/api/v1/api-keys/{}", id(&read_key)),
+        Some(json!({})),
+        "STEP_UP_REQUIRED",
+    )
+    .await;
     w.ok(
         Key,
         M::DELETE,
         &format!("/api/v1/api-keys/{}", id(&read_key)),
-        None,
+        Some(json!({ "current_password": PASSWORD })),
         204,
     )
     .await;
@@ -720,7 +744,7 @@ async fn every_operation_answers_as_the_served_document_says() {
         Key,
         M::DELETE,
         &format!("/api/v1/api-keys/{}", id(&read_key)),
-        None,
+        Some(json!({ "current_password": PASSWORD })),
         "CONFLICT",
     )
     .await;
@@ -729,8 +753,22 @@ async fn every_operation_answers_as_the_served_document_says() {
     let me = w.ok(Key, M::GET, "/api/v1/auth/me", None, 200).await;
     assert_eq!(me["auth"]["kind"], "api_key");
 
+    w.fails(
+        Browser,
+        M::POST,
+        "/api/v1/auth/totp/setup",
+        Some(json!({ "current_password": "not-the-password" })),
+        "STEP_UP_REQUIRED",
+    )
+    .await;
     let enrol = w
-        .ok(Browser, M::POST, "/api/v1/auth/totp/setup", None, 200)
+        .ok(
+            Browser,
+            M::POST,
+            "/api/v1/auth/totp/setup",
+            Some(json!({ "current_password": PASSWORD })),
+            200,
+        )
         .await;
     let secret = enrol["secret"].as_str().unwrap().to_owned();
     w.fails(
@@ -756,7 +794,7 @@ async fn every_operation_answers_as_the_served_document_says() {
         Browser,
         M::POST,
         "/api/v1/auth/totp/setup",
-        None,
+        Some(json!({ "current_password": PASSWORD })),
         "CONFLICT",
     )
     .await;
@@ -1594,6 +1632,14 @@ async fn every_operation_answers_as_the_served_document_says() {
         M::POST,
         "/api/v1/auth/password",
         Some(json!({ "current_password": "nope", "new_password": NEW_PASSWORD })),
+        "STEP_UP_REQUIRED",
+    )
+    .await;
+    w.fails(
+        Browser,
+        M::POST,
+        "/api/v1/auth/password",
+        Some(json!({ "current_password": PASSWORD, "new_password": "short" })),
         "VALIDATION_FAILED",
     )
     .await;

@@ -72,6 +72,10 @@ impl Browser {
     async fn delete(&mut self, path: &str) -> (StatusCode, Value) {
         self.send(reqwest::Method::DELETE, path, None).await
     }
+
+    async fn delete_json(&mut self, path: &str, body: Value) -> (StatusCode, Value) {
+        self.send(reqwest::Method::DELETE, path, Some(body)).await
+    }
 }
 
 async fn setup(daemon: &Daemon) -> Browser {
@@ -307,7 +311,7 @@ async fn login_logout_sessions_and_password_change() {
         .await;
     assert_eq!(
         (status, code(&body)),
-        (StatusCode::UNPROCESSABLE_ENTITY, "VALIDATION_FAILED")
+        (StatusCode::FORBIDDEN, "STEP_UP_REQUIRED")
     );
     let (status, body) = first
         .post(
@@ -360,7 +364,12 @@ async fn totp_enrolment_login_replay_and_backup_codes() {
     let daemon = Daemon::start(dir.path());
     let mut admin = setup(&daemon).await;
 
-    let (status, enrol) = admin.post("/api/v1/auth/totp/setup", json!({})).await;
+    let (status, enrol) = admin
+        .post(
+            "/api/v1/auth/totp/setup",
+            json!({ "current_password": PASSWORD }),
+        )
+        .await;
     assert_eq!(status, StatusCode::OK, "{enrol}");
     let secret = enrol["secret"].as_str().unwrap().to_owned();
     assert!(
@@ -552,7 +561,7 @@ async fn api_keys_scopes_and_csrf() {
     let (status, body) = admin
         .post(
             "/api/v1/api-keys",
-            json!({ "name": "dashboard", "scope": "read" }),
+            json!({ "name": "dashboard", "scope": "read", "current_password": PASSWORD }),
         )
         .await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
@@ -560,13 +569,16 @@ async fn api_keys_scopes_and_csrf() {
     let (_, body) = admin
         .post(
             "/api/v1/api-keys",
-            json!({ "name": "bot", "scope": "admin", "expires_at": "2099-01-01T00:00:00Z" }),
+            json!({ "name": "bot", "scope": "admin", "expires_at": "2099-01-01T00:00:00Z", "current_password": PASSWORD }),
         )
         .await;
     let admin_key = body["key"].as_str().unwrap().to_owned();
     let admin_key_id = body["id"].as_i64().unwrap();
     let (status, body) = admin
-        .post("/api/v1/api-keys", json!({ "name": "", "scope": "root" }))
+        .post(
+            "/api/v1/api-keys",
+            json!({ "name": "", "scope": "root", "current_password": PASSWORD }),
+        )
         .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(body["error"]["fields"].as_array().unwrap().len(), 2);
@@ -611,7 +623,10 @@ async fn api_keys_scopes_and_csrf() {
 
     // Revoke → the key stops working.
     let (status, _) = admin
-        .delete(&format!("/api/v1/api-keys/{admin_key_id}"))
+        .delete_json(
+            &format!("/api/v1/api-keys/{admin_key_id}"),
+            json!({ "current_password": PASSWORD }),
+        )
         .await;
     assert_eq!(status, StatusCode::NO_CONTENT);
     let resp = http
@@ -938,15 +953,6 @@ async fn admins_can_sign_in_through_a_media_server_when_enabled() {
             );
         }
     }
-    let actions = audit_actions(&mut admin).await;
-    assert!(
-        actions
-            .iter()
-            .filter(|(a, o)| a == "auth.login" && o == "failure")
-            .count()
-            >= 3
-    );
-
     // The sign-in page offers both; its "Sign in with Plex" works without JavaScript: a link to
     // plex.tv that comes back to the daemon, which signs the owner in and goes on to `next`.
     let http = reqwest::Client::builder()
@@ -1018,6 +1024,250 @@ async fn admins_can_sign_in_through_a_media_server_when_enabled() {
             assert!(resp.text().await.unwrap().contains("INVALID_CREDENTIALS"));
         }
     }
+
+    // An external admin has no Zondarr password: a fresh sign-in is its step-up.
+    let (status, body) = jf_admin
+        .post(
+            "/api/v1/api-keys",
+            json!({ "name": "jf-bot", "scope": "admin" }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let jf_key = body["key"].as_str().unwrap().to_owned();
+    assert_eq!(me_with_key(&daemon, &jf_key).await, StatusCode::OK);
+    // Turning its sign-in off ends its sessions and revokes its keys at once.
+    let (status, body) = admin
+        .patch_json(
+            &format!("/api/v1/servers/{jf}"),
+            json!({ "admin_login": false }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(
+        jf_admin.get("/api/v1/auth/me").await.0,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        me_with_key(&daemon, &jf_key).await,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(admin.get("/api/v1/auth/me").await.0, StatusCode::OK);
+
+    let actions = audit_actions(&mut admin).await;
+    assert!(
+        actions
+            .iter()
+            .filter(|(a, o)| a == "auth.login" && o == "failure")
+            .count()
+            >= 3
+    );
+    assert!(
+        actions
+            .iter()
+            .any(|(a, _)| a == "server.external_admins_revoked")
+    );
+}
+
+/// GET /api/v1/auth/me with an API key.
+async fn me_with_key(daemon: &Daemon, key: &str) -> StatusCode {
+    client()
+        .get(daemon.at("/api/v1/auth/me"))
+        .bearer_auth(key)
+        .send()
+        .await
+        .unwrap()
+        .status()
+}
+
+/// POST as an API key.
+async fn post_with_key(daemon: &Daemon, key: &str, path: &str, body: Value) -> (StatusCode, Value) {
+    let resp = client()
+        .post(daemon.at(path))
+        .bearer_auth(key)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    let status = resp.status();
+    (status, resp.json().await.unwrap_or(Value::Null))
+}
+
+/// Issue 17 item 15: enrolling TOTP and creating or revoking API keys need the current password;
+/// an admin key cannot mint admin keys; a password change revokes every key and other session;
+/// wrong step-up passwords count toward the lockout.
+#[tokio::test]
+async fn sensitive_changes_need_the_current_password() {
+    let dir = tempfile::tempdir().unwrap();
+    let daemon = Daemon::start(dir.path());
+    let mut admin = setup(&daemon).await;
+
+    for body in [json!({}), json!({ "current_password": "not-the-password" })] {
+        let (status, body) = admin.post("/api/v1/auth/totp/setup", body).await;
+        assert_eq!(
+            (status, code(&body)),
+            (StatusCode::FORBIDDEN, "STEP_UP_REQUIRED"),
+            "{body}"
+        );
+        assert_eq!(body["error"]["fields"][0]["field"], "current_password");
+    }
+    let (_, me) = admin.get("/api/v1/auth/me").await;
+    assert_eq!(me["totp_enabled"], false);
+
+    let (status, body) = admin
+        .post(
+            "/api/v1/api-keys",
+            json!({ "name": "bot", "scope": "admin" }),
+        )
+        .await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::FORBIDDEN, "STEP_UP_REQUIRED")
+    );
+    let (status, body) = admin
+        .post(
+            "/api/v1/api-keys",
+            json!({ "name": "bot", "scope": "admin", "current_password": PASSWORD }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let admin_key = body["key"].as_str().unwrap().to_owned();
+
+    // An admin key may create read keys, with the password, but never admin keys.
+    let (status, body) = post_with_key(
+        &daemon,
+        &admin_key,
+        "/api/v1/api-keys",
+        json!({ "name": "forever", "scope": "admin", "current_password": PASSWORD }),
+    )
+    .await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::FORBIDDEN, "ADMIN_KEY_FROM_KEY")
+    );
+    let (status, body) = post_with_key(
+        &daemon,
+        &admin_key,
+        "/api/v1/api-keys",
+        json!({ "name": "reader", "scope": "read" }),
+    )
+    .await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::FORBIDDEN, "STEP_UP_REQUIRED")
+    );
+    let (status, body) = post_with_key(
+        &daemon,
+        &admin_key,
+        "/api/v1/api-keys",
+        json!({ "name": "reader", "scope": "read", "current_password": PASSWORD }),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let read_key = body["key"].as_str().unwrap().to_owned();
+    let read_id = body["id"].as_i64().unwrap();
+    let (_, list) = admin.get("/api/v1/api-keys").await;
+    assert_eq!(list["total"], 2, "{list}");
+
+    // Revoking needs the password too.
+    let (status, body) = admin
+        .delete_json(&format!("/api/v1/api-keys/{read_id}"), json!({}))
+        .await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::FORBIDDEN, "STEP_UP_REQUIRED")
+    );
+    assert_eq!(me_with_key(&daemon, &read_key).await, StatusCode::OK);
+
+    // A password change ends the other sessions and revokes every key.
+    let mut other = Browser::new(&daemon);
+    let (status, _) = other
+        .post(
+            "/api/v1/auth/login",
+            json!({ "username": "alice", "password": PASSWORD }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, body) = admin
+        .post(
+            "/api/v1/auth/password",
+            json!({ "current_password": PASSWORD, "new_password": "another-long-passphrase" }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(
+        (&body["sessions_revoked"], &body["api_keys_revoked"]),
+        (&json!(1), &json!(2))
+    );
+    assert_eq!(
+        me_with_key(&daemon, &admin_key).await,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        me_with_key(&daemon, &read_key).await,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        other.get("/api/v1/auth/me").await.0,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(admin.get("/api/v1/auth/me").await.0, StatusCode::OK);
+
+    // Guessing the password through a stolen session is locked like sign-in.
+    let mut last = (StatusCode::OK, Value::Null);
+    for _ in 0..5 {
+        last = admin
+            .post(
+                "/api/v1/auth/totp/setup",
+                json!({ "current_password": "guess-guess-guess" }),
+            )
+            .await;
+    }
+    assert_eq!(code(&last.1), "STEP_UP_REQUIRED");
+    let (status, body) = admin
+        .post(
+            "/api/v1/auth/totp/setup",
+            json!({ "current_password": "another-long-passphrase" }),
+        )
+        .await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::TOO_MANY_REQUESTS, "ACCOUNT_LOCKED"),
+        "{body}"
+    );
+    let actions = audit_actions(&mut admin).await;
+    assert!(
+        actions
+            .iter()
+            .any(|(a, o)| a == "auth.step_up" && o == "failure")
+    );
+}
+
+/// `security.api_keys_create_admin_keys` lets an admin key create admin keys.
+#[tokio::test]
+async fn admin_keys_may_mint_admin_keys_when_configured() {
+    let dir = tempfile::tempdir().unwrap();
+    let daemon = Daemon::start_with(
+        dir.path(),
+        &[],
+        &[("ZONDARR_SECURITY_API_KEYS_CREATE_ADMIN_KEYS", "true")],
+    );
+    let mut admin = setup(&daemon).await;
+    let (status, body) = admin
+        .post(
+            "/api/v1/api-keys",
+            json!({ "name": "bot", "scope": "admin", "current_password": PASSWORD }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let key = body["key"].as_str().unwrap().to_owned();
+    let (status, body) = post_with_key(
+        &daemon,
+        &key,
+        "/api/v1/api-keys",
+        json!({ "name": "minted", "scope": "admin", "current_password": PASSWORD }),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
 }
 
 /// POST a login as a client behind a proxy that sends `forwarded` as X-Forwarded-For.
@@ -1141,13 +1391,53 @@ async fn spoofed_forwarded_for_neither_bypasses_limits_nor_forges_audit_addresse
 async fn an_untrusted_reverse_proxy_is_reported() {
     let dir = tempfile::tempdir().unwrap();
     let daemon = Daemon::start(dir.path());
-    setup(&daemon).await;
+    let mut admin = setup(&daemon).await;
+    // Nothing to report before any proxied request.
+    let (_, dashboard) = admin.get("/api/v1/dashboard").await;
+    assert!(
+        dashboard["untrusted_proxy_seen_at"].is_null(),
+        "{dashboard}"
+    );
+    let page = client()
+        .get(daemon.at("/admin"))
+        .header("cookie", admin.cookie.clone().unwrap())
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(!page.contains("id=\"untrusted-proxy\""));
+
     let _ = login_via(&daemon, "203.0.113.5", "nobody", "wrong-password-1").await;
     let log = daemon.wait_for_stderr(
         "reverse proxy that is not trusted",
         std::time::Duration::from_secs(10),
     );
     assert!(log.contains("http.trusted_proxies"), "{log}");
+    // The dashboard says so too, in JSON and on the page (English and German).
+    let (_, dashboard) = admin.get("/api/v1/dashboard").await;
+    assert!(
+        dashboard["untrusted_proxy_seen_at"].is_string(),
+        "{dashboard}"
+    );
+    for (lang, words) in [("en", "does not trust"), ("de", "nicht vertraut")] {
+        let page = client()
+            .get(daemon.at("/admin"))
+            .header("cookie", admin.cookie.clone().unwrap())
+            .header("accept-language", lang)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(page.contains("id=\"untrusted-proxy\""), "{lang}");
+        assert!(
+            page.contains(words) && page.contains("http.trusted_proxies"),
+            "{lang}"
+        );
+    }
 }
 
 /// Issue 17 item 13: someone else's failures, from elsewhere, do not lock the admin out; the
@@ -1194,7 +1484,12 @@ async fn totp_guesses_count_toward_the_lockout() {
         ],
     );
     let mut admin = setup(&daemon).await;
-    let (_, enrol) = admin.post("/api/v1/auth/totp/setup", json!({})).await;
+    let (_, enrol) = admin
+        .post(
+            "/api/v1/auth/totp/setup",
+            json!({ "current_password": PASSWORD }),
+        )
+        .await;
     let secret = enrol["secret"].as_str().unwrap().to_owned();
     let (status, body) = admin
         .post(
@@ -1302,4 +1597,383 @@ async fn a_flood_of_bad_sign_ins_is_queued_within_bounds() {
     let grown_mib = daemon.peak_rss_kib().saturating_sub(before) / 1024;
     // Measured: about 1.2 GiB with the blocking pool (before the fix), about 210 MiB now.
     assert!(grown_mib < 400, "peak memory grew by {grown_mib} MiB");
+}
+
+/// Issue 17 item 17: a server's stored secrets were given for its address. Moving the URL or an
+/// extra host to another origin needs them again in the same request, and the new address never
+/// sees the old ones (not even as a connection test).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_address_needs_the_secrets_again() {
+    use zondarr_fakes::jellyfin::JellyfinFake;
+    use zondarr_fakes::plex::PlexFake;
+    let dir = tempfile::tempdir().unwrap();
+    let daemon = Daemon::start(dir.path());
+    let mut admin = setup(&daemon).await;
+    let home = JellyfinFake::start().await;
+    let elsewhere = JellyfinFake::start().await;
+
+    let (status, body) = admin
+        .post("/api/v1/servers", json!({ "name": "JF", "kind": "jellyfin", "url": home.base_url(), "config": { "api_key": home.api_key() } }))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let jf = body["id"].as_i64().unwrap();
+
+    let (status, body) = admin
+        .patch_json(
+            &format!("/api/v1/servers/{jf}"),
+            json!({ "url": elsewhere.base_url() }),
+        )
+        .await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::UNPROCESSABLE_ENTITY, "SECRETS_REQUIRED"),
+        "{body}"
+    );
+    assert_eq!(body["error"]["fields"][0]["field"], "config.api_key");
+    assert!(
+        elsewhere.requests().is_empty(),
+        "nothing was sent to the new address"
+    );
+    let (_, shown) = admin.get(&format!("/api/v1/servers/{jf}")).await;
+    assert_eq!(shown["url"], home.base_url(), "nothing changed");
+    // Another base path on the same origin may be another application: the same rule.
+    let (status, body) = admin
+        .patch_json(
+            &format!("/api/v1/servers/{jf}"),
+            json!({ "url": format!("{}/other-app", home.base_url()) }),
+        )
+        .await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::UNPROCESSABLE_ENTITY, "SECRETS_REQUIRED"),
+        "{body}"
+    );
+
+    // The same origin (another name of nothing: only other fields change) needs nothing again.
+    let (status, body) = admin
+        .patch_json(&format!("/api/v1/servers/{jf}"), json!({ "name": "Home" }))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    // With the secret of the new address, the move is made.
+    let (status, body) = admin
+        .patch_json(
+            &format!("/api/v1/servers/{jf}"),
+            json!({ "url": elsewhere.base_url(), "config": { "api_key": elsewhere.api_key() } }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert!(
+        elsewhere
+            .requests()
+            .iter()
+            .all(|r| !format!("{:?}", r.headers).contains(home.api_key())),
+        "the old secret never reached the new address"
+    );
+
+    // An extra host moved to another origin: the same rule.
+    let plex = PlexFake::start().await;
+    let other = PlexFake::start().await;
+    let (status, body) = admin
+        .post(
+            "/api/v1/servers",
+            json!({ "name": "PX", "kind": "plex", "url": plex.pms_url(), "config": { "token": plex.owner_token() },
+                    "extra_hosts": { "plex-tv": plex.plex_tv_url(), "clients-plex-tv": plex.plex_tv_url() } }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let px = body["id"].as_i64().unwrap();
+    let (status, body) = admin
+        .patch_json(
+            &format!("/api/v1/servers/{px}"),
+            json!({ "extra_hosts": { "plex-tv": other.plex_tv_url(), "clients-plex-tv": plex.plex_tv_url() } }),
+        )
+        .await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::UNPROCESSABLE_ENTITY, "SECRETS_REQUIRED"),
+        "{body}"
+    );
+    assert_eq!(body["error"]["fields"][0]["field"], "config.token");
+    assert!(
+        other.requests().is_empty(),
+        "nothing was sent to the new host"
+    );
+}
+
+/// PATCH as an API key.
+async fn patch_with_key(
+    daemon: &Daemon,
+    key: &str,
+    path: &str,
+    body: Value,
+) -> (StatusCode, Value) {
+    let resp = client()
+        .patch(daemon.at(path))
+        .bearer_auth(key)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    let status = resp.status();
+    (status, resp.json().await.unwrap_or(Value::Null))
+}
+
+/// Issue 17 items 18 and 19: `secrets rotate` and `migrate` refuse while a daemon holds the data
+/// folder, a daemon killed with SIGKILL leaves no lock behind, and a rotation killed at any step
+/// leaves every sealed value readable (the next start finishes or undoes it).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn secrets_rotate_refuses_beside_the_daemon_and_survives_being_killed() {
+    use zondarr_fakes::jellyfin::JellyfinFake;
+    let dir = tempfile::tempdir().unwrap();
+    let jellyfin = JellyfinFake::start().await;
+    let cli = |args: &[&str], failpoint: Option<&str>| {
+        let mut cmd = crate::support::command(dir.path());
+        cmd.args(args);
+        if let Some(point) = failpoint {
+            cmd.env("ZONDARR_FAILPOINT", point);
+        }
+        cmd.output().unwrap()
+    };
+
+    let daemon = Daemon::start(dir.path());
+    let mut admin = setup(&daemon).await;
+    let (status, body) = admin
+        .post("/api/v1/servers", json!({ "name": "JF", "kind": "jellyfin", "url": jellyfin.base_url(), "config": { "api_key": jellyfin.api_key() } }))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let jf = body["id"].as_i64().unwrap();
+    let (status, body) = admin
+        .post(
+            "/api/v1/api-keys",
+            json!({ "name": "ops", "scope": "admin", "current_password": PASSWORD }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let key = body["key"].as_str().unwrap().to_owned();
+
+    for args in [&["secrets", "rotate"][..], &["migrate"][..]] {
+        let out = cli(args, None);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{args:?} ran beside the daemon");
+        assert!(
+            err.contains("stop the daemon first") && err.contains("pid "),
+            "{args:?}: {err}"
+        );
+    }
+    // A second daemon on the same folder refuses to start too.
+    let second = crate::support::command(dir.path())
+        .args(["--listen", "127.0.0.1:0", "serve"])
+        .output()
+        .unwrap();
+    assert!(!second.status.success());
+    assert!(String::from_utf8_lossy(&second.stderr).contains("stop the daemon first"));
+    drop(daemon); // SIGKILL: the kernel releases the lock
+
+    // The credential opens with the key in force, and the fake accepts it only when right.
+    let readable = |round: String| {
+        let key = key.clone();
+        let dir = dir.path().to_owned();
+        async move {
+            let daemon = Daemon::start(&dir);
+            let (status, body) = patch_with_key(
+                &daemon,
+                &key,
+                &format!("/api/v1/servers/{jf}"),
+                json!({ "name": format!("JF {round}") }),
+            )
+            .await;
+            assert_eq!(status, StatusCode::OK, "after {round}: {body}");
+        }
+    };
+    for point in [
+        "rotate-key-written",
+        "rotate-mid-transaction",
+        "rotate-committed",
+        "rotate-old-key-moved",
+    ] {
+        let out = cli(&["secrets", "rotate"], Some(point));
+        assert!(!out.status.success(), "the failpoint {point} killed it");
+        readable(format!("a rotation killed at {point}")).await;
+    }
+    let out = cli(&["secrets", "rotate"], None);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("re-encrypted 1 secret"));
+    readable("a whole rotation".into()).await;
+    let out = cli(&["migrate"], None);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Issue 17 item 19: setup is taken only at the daemon's own address (no DNS rebinding, no
+/// other site's page).
+#[tokio::test]
+async fn setup_is_refused_for_foreign_hosts_and_origins() {
+    let dir = tempfile::tempdir().unwrap();
+    let daemon = Daemon::start(dir.path());
+    let body = json!({ "username": "alice", "password": PASSWORD });
+    let authority = daemon.url.trim_start_matches("http://").to_owned();
+    for (host, origin) in [
+        ("rebind.attacker.example:80", None),
+        (authority.as_str(), Some("http://rebind.attacker.example")),
+    ] {
+        let mut req = client()
+            .post(daemon.at("/api/v1/setup"))
+            .header("host", host)
+            .json(&body);
+        if let Some(origin) = origin {
+            req = req.header("origin", origin);
+        }
+        let resp = req.send().await.unwrap();
+        let status = resp.status();
+        let answer: Value = resp.json().await.unwrap();
+        assert_eq!(
+            (status, code(&answer)),
+            (StatusCode::FORBIDDEN, "SETUP_HOST_REFUSED"),
+            "{host} {origin:?}"
+        );
+    }
+    // A LAN name works (the daemon's own name on the network, not one anybody can register).
+    let port = authority.rsplit_once(':').unwrap().1;
+    let resp = client()
+        .post(daemon.at("/api/v1/setup"))
+        .header("host", format!("nas.local:{port}"))
+        .header("origin", format!("http://nas.local:{port}"))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::CREATED);
+}
+
+/// Issue 17 item 19: over http only the plain cookie name counts, and every answer carrying a
+/// secret or token is `Cache-Control: no-store`.
+#[tokio::test]
+async fn cookie_name_follows_the_scheme_and_secrets_are_not_cached() {
+    let dir = tempfile::tempdir().unwrap();
+    let daemon = Daemon::start(dir.path());
+    let mut admin = setup(&daemon).await;
+    let pair = admin.cookie.clone().unwrap();
+    let token = pair.split_once('=').unwrap().1.to_owned();
+    assert!(pair.starts_with("zondarr_session="), "{pair}");
+    let resp = client()
+        .get(daemon.at("/api/v1/auth/me"))
+        .header("cookie", format!("__Host-zondarr_session={token}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        resp.status(),
+        StatusCode::UNAUTHORIZED,
+        "the __Host- name means nothing over http"
+    );
+
+    let (_, me) = admin.get("/api/v1/auth/me").await;
+    let csrf = me["auth"]["csrf_token"].as_str().unwrap().to_owned();
+    let resp = client()
+        .post(daemon.at("/api/v1/api-keys"))
+        .header("cookie", &pair)
+        .header("x-csrf-token", &csrf)
+        .json(&json!({ "name": "k", "scope": "read", "current_password": PASSWORD }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::CREATED);
+    assert_eq!(resp.headers()["cache-control"], "no-store");
+    let resp = client()
+        .post(daemon.at("/api/v1/auth/login"))
+        .json(&json!({ "username": "alice", "password": PASSWORD }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert_eq!(resp.headers()["cache-control"], "no-store");
+    let resp = client()
+        .get(daemon.at("/api/v1/auth/me"))
+        .header("cookie", &pair)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.headers()["cache-control"], "no-store");
+    let resp = client()
+        .get(daemon.at("/admin/servers"))
+        .header("cookie", &pair)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert_eq!(resp.headers()["cache-control"], "no-store");
+}
+
+/// Read an SSE response until it ends; `Ok` when the daemon closed it, `Err` when the client's
+/// own timeout (30 s) cut it.
+async fn read_until_closed(mut resp: reqwest::Response) -> Result<(), reqwest::Error> {
+    while resp.chunk().await?.is_some() {}
+    Ok(())
+}
+
+/// Issue 17 item 19: the log stream ends when the session or key it was opened with is revoked.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_log_stream_ends_when_its_credential_is_revoked() {
+    let dir = tempfile::tempdir().unwrap();
+    let daemon = Daemon::start(dir.path());
+    let mut admin = setup(&daemon).await;
+    let (_, body) = admin
+        .post(
+            "/api/v1/api-keys",
+            json!({ "name": "tail", "scope": "read", "current_password": PASSWORD }),
+        )
+        .await;
+    let key = body["key"].as_str().unwrap().to_owned();
+    let key_id = body["id"].as_i64().unwrap();
+
+    let resp = client()
+        .get(daemon.at("/api/v1/logs/stream?backfill=0"))
+        .bearer_auth(&key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    let reading = tokio::spawn(read_until_closed(resp));
+    let (status, _) = admin
+        .delete_json(
+            &format!("/api/v1/api-keys/{key_id}"),
+            json!({ "current_password": PASSWORD }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    assert!(
+        reading.await.unwrap().is_ok(),
+        "the daemon ended the stream of the revoked key"
+    );
+
+    // A session's stream ends when the session is signed out.
+    let mut other = Browser::new(&daemon);
+    let (status, _) = other
+        .post(
+            "/api/v1/auth/login",
+            json!({ "username": "alice", "password": PASSWORD }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let resp = client()
+        .get(daemon.at("/api/v1/logs/stream?backfill=0"))
+        .header("cookie", other.cookie.clone().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    let reading = tokio::spawn(read_until_closed(resp));
+    let (status, _) = other.post("/api/v1/auth/logout", json!({})).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    assert!(
+        reading.await.unwrap().is_ok(),
+        "the daemon ended the stream of the ended session"
+    );
 }

@@ -7,6 +7,7 @@
 //! reuses the layer's result instead of authenticating twice.
 
 pub mod account;
+pub mod api_keys;
 pub mod external;
 pub mod password;
 pub mod sign_in;
@@ -208,6 +209,9 @@ pub struct Security {
     trusted_proxies: Vec<Cidr>,
     /// When a request last came through a proxy that is not trusted (Unix seconds; 0: never).
     untrusted_proxy_at: std::sync::atomic::AtomicU64,
+    /// Bumped whenever sessions end or API keys are revoked, so long-lived responses (the log
+    /// stream) check at once whether their credential still holds.
+    revocations: tokio::sync::watch::Sender<u64>,
     /// Admin sign-in links in progress: challenge → (server id, the connector's PIN id, expiry).
     /// In memory on purpose: a restart simply asks the admin to start again.
     links: std::sync::Mutex<std::collections::HashMap<String, (i64, String, std::time::Instant)>>,
@@ -243,8 +247,19 @@ impl Security {
             trust_forwarded_for: config.http.trust_forwarded_for,
             trusted_proxies: config.http.trusted_proxies.clone(),
             untrusted_proxy_at: std::sync::atomic::AtomicU64::new(0),
+            revocations: tokio::sync::watch::channel(0).0,
             links: std::sync::Mutex::new(std::collections::HashMap::new()),
         })
+    }
+
+    /// Say that sessions ended or API keys were revoked (see [`Security::watch_revocations`]).
+    pub fn credentials_revoked(&self) {
+        self.revocations.send_modify(|n| *n = n.wrapping_add(1));
+    }
+
+    /// A receiver that changes whenever [`Security::credentials_revoked`] is called.
+    pub fn watch_revocations(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.revocations.subscribe()
     }
 
     /// Record a request that carried `X-Forwarded-For` from a private address that is not a
@@ -259,7 +274,7 @@ impl Security {
                 proxy = %peer,
                 "requests arrive through a reverse proxy that is not trusted: every visitor \
                  shares its address and its rate limits; add it to http.trusted_proxies \
-                 (docs/security.md#reverse-proxies)"
+                 (docs/reverse-proxy.md)"
             );
         }
     }
@@ -736,8 +751,10 @@ fn is_write(method: &Method) -> bool {
     !matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
 }
 
-/// The session token from the `Cookie` header, under either cookie name.
-pub fn session_token(headers: &HeaderMap) -> Option<String> {
+/// The session token from the `Cookie` header, under the cookie name of the scheme in use only
+/// ([`Security::cookie_name`]): over https a plain `zondarr_session` (which a sibling subdomain or
+/// a man in the middle on http could have planted) is ignored, so the `__Host-` guarantees hold.
+pub fn session_token(headers: &HeaderMap, cookie_name: &str) -> Option<String> {
     headers
         .get_all(COOKIE)
         .iter()
@@ -745,7 +762,7 @@ pub fn session_token(headers: &HeaderMap) -> Option<String> {
         .flat_map(|v| v.split(';'))
         .find_map(|pair| {
             let (name, value) = pair.trim().split_once('=')?;
-            (name == COOKIE_NAME || name == SECURE_COOKIE_NAME)
+            (name == cookie_name)
                 .then(|| value.trim().to_owned())
                 .filter(|v| !v.is_empty())
         })
@@ -781,7 +798,7 @@ impl FromRequestParts<AppState> for Admin {
             // Every credential a request carries must hold: a valid key does not excuse a
             // session cookie that is unknown or expired (the request is refused, not silently
             // served as the key), so a client never acts under an identity it did not mean.
-            if let Some(token) = session_token(&parts.headers) {
+            if let Some(token) = session_token(&parts.headers, security.cookie_name()) {
                 authenticate_session(state, token, ip.clone()).await?;
             }
             let admin = authenticate_api_key(state.db(), key, ip).await?;
@@ -800,7 +817,7 @@ impl FromRequestParts<AppState> for Admin {
                 ));
             }
             admin
-        } else if let Some(token) = session_token(&parts.headers) {
+        } else if let Some(token) = session_token(&parts.headers, security.cookie_name()) {
             let (admin, csrf) = authenticate_session(state, token, ip).await?;
             if write {
                 check_csrf(&parts.headers, &security.public_origin(), &csrf)?;
@@ -904,6 +921,34 @@ pub async fn authenticate_session(
         },
         session.csrf_token,
     ))
+}
+
+/// Whether the credential `admin` authenticated with still holds: the session exists and has
+/// not reached its absolute expiry, or the API key is neither revoked nor expired. Long-lived
+/// responses (the log stream) ask this when credentials are revoked and every few seconds.
+pub async fn still_valid(state: &AppState, admin: &Admin) -> bool {
+    let (admin_id, via) = (admin.id, admin.via.clone());
+    let now = Utc::now();
+    state
+        .db()
+        .run(move |c| {
+            Ok(match via {
+                Via::Session { id, .. } => db::auth::sessions_of(c, admin_id)?
+                    .iter()
+                    .find(|s| s.id == id)
+                    .and_then(|s| time::parse(&s.expires_at))
+                    .is_some_and(|exp| now < exp),
+                Via::ApiKey { id, .. } => db::auth::api_key_by_id(c, id)?.is_some_and(|k| {
+                    k.revoked_at.is_none()
+                        && k.expires_at
+                            .as_deref()
+                            .and_then(time::parse)
+                            .is_none_or(|exp| now < exp)
+                }),
+            })
+        })
+        .await
+        .unwrap_or(false)
 }
 
 /// Split `zk_<prefix>_<secret>`.
@@ -1161,9 +1206,16 @@ mod tests {
     #[test]
     fn cookie_parsing() {
         let h = headers(&[("cookie", "a=b; zondarr_session=tok123; c=d")]);
-        assert_eq!(session_token(&h).as_deref(), Some("tok123"));
+        assert_eq!(session_token(&h, COOKIE_NAME).as_deref(), Some("tok123"));
         assert_eq!(
-            session_token(&headers(&[("cookie", "zondarr_session=")])),
+            session_token(&h, SECURE_COOKIE_NAME),
+            None,
+            "not over https"
+        );
+        let h = headers(&[("cookie", "__Host-zondarr_session=tok9")]);
+        assert_eq!(session_token(&h, COOKIE_NAME), None, "not over http");
+        assert_eq!(
+            session_token(&headers(&[("cookie", "zondarr_session=")]), COOKIE_NAME),
             None
         );
     }
@@ -1194,6 +1246,7 @@ mod tests {
             lockout_after: 2,
             lockout_base_secs: 60,
             lockout_max_secs: 150,
+            api_keys_create_admin_keys: false,
         };
         let mut f = db::auth::Failures::default();
         assert!(!record_failure(&cfg, &mut f));

@@ -49,12 +49,78 @@ pub async fn verify_blocking(
         .await
 }
 
-/// First-run setup without HTTP: check the account and the public URL, create the admin, store
-/// the URL, mark setup done and open a session. Both the JSON API and the setup page call it.
+/// Where a request was made, as its `Host` and `Origin` headers say (a header that is not text
+/// is given as `"\u{0}"`, which matches nothing).
+#[derive(Debug, Clone, Default)]
+pub struct RequestAddress {
+    /// The `Host` header, when sent.
+    pub host: Option<String>,
+    /// The `Origin` header, when sent.
+    pub origin: Option<String>,
+}
+
+/// Whether a host name can only be the daemon's own: an IP address, `localhost`, one label
+/// (`nas`), or a name under a suffix nobody can register publicly.
+fn local_host_name(name: &str) -> bool {
+    let name = name.trim_end_matches('.');
+    !name.is_empty()
+        && (name.parse::<std::net::IpAddr>().is_ok()
+            || !name.contains('.')
+            || [".local", ".lan", ".home.arpa", ".internal", ".localhost"]
+                .iter()
+                .any(|suffix| name.ends_with(suffix)))
+}
+
+/// `host[:port]` without the port (an IPv6 literal without its brackets).
+fn host_name(authority: &str) -> &str {
+    if let Some(rest) = authority.strip_prefix('[') {
+        return rest.split(']').next().unwrap_or_default();
+    }
+    match authority.rsplit_once(':') {
+        Some((name, port)) if port.bytes().all(|b| b.is_ascii_digit()) => name,
+        _ => authority,
+    }
+}
+
+/// Setup is the one unauthenticated request that makes an admin, so it must be made at the
+/// daemon's own address, not by a page elsewhere: a site whose name resolves to the daemon (DNS
+/// rebinding) sends its own name as `Host`. The `Host` must be the public URL's host or a name
+/// that can only be local ([`local_host_name`]); an `Origin`, when sent, must be that same host
+/// or the public URL's origin (a reverse proxy may rewrite `Host`). `SETUP_HOST_REFUSED`
+/// otherwise.
+pub fn check_setup_request(state: &AppState, at: &RequestAddress) -> Result<()> {
+    let Some(host) = at.host.as_deref().map(|h| h.trim().to_ascii_lowercase()) else {
+        return Ok(()); // not a browser (HTTP/1.0 without Host); nothing to rebind
+    };
+    let public = super::origin_of(&state.security().public_url());
+    let public_authority = public.split_once("://").map_or("", |(_, a)| a);
+    if host != public_authority && !local_host_name(host_name(&host)) {
+        return Err(Error::new(
+            ErrorCode::SetupHostRefused,
+            "setup is accepted only at the daemon's own address (an IP address, localhost, a LAN \
+             name or the public URL's host): open it there",
+        ));
+    }
+    if let Some(origin) = &at.origin {
+        let origin = origin.to_ascii_lowercase();
+        if origin != public && origin.split_once("://").map(|(_, a)| a) != Some(host.as_str()) {
+            return Err(Error::new(
+                ErrorCode::SetupHostRefused,
+                "setup from a page of another site refused",
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// First-run setup without HTTP: check where the request was made ([`check_setup_request`]),
+/// the account and the public URL, create the admin, store the URL, mark setup done and open a
+/// session. Both the JSON API and the setup page call it.
 pub async fn setup_admin(
     state: &AppState,
     ip: Option<String>,
     user_agent: Option<String>,
+    at: &RequestAddress,
     username: &str,
     password_value: String,
     public_url: Option<&str>,
@@ -66,6 +132,7 @@ pub async fn setup_admin(
             "setup was already done",
         ));
     }
+    check_setup_request(state, at)?;
     let mut fields = credential_fields(username, &password_value);
     let public_url =
         match public_url.map(|url| crate::config::Config::check_value("public_url", url)) {
@@ -452,6 +519,7 @@ pub async fn sign_out(state: &AppState, admin: &Admin) -> Result<()> {
             .db()
             .write(move |tx| Ok(db::auth::delete_session(tx, admin_id, id)?))
             .await?;
+        state.security().credentials_revoked();
     }
     admin
         .audit(
@@ -472,17 +540,34 @@ pub async fn load_admin(state: &AppState, id: i64) -> Result<db::auth::Admin> {
         .ok_or_else(|| Error::new(ErrorCode::Unauthenticated, "the admin no longer exists"))
 }
 
-/// Check the signed-in admin's current password before a change to their credentials.
-pub async fn check_current_password(
-    state: &AppState,
-    row: &db::auth::Admin,
-    given: String,
-) -> Result<()> {
-    if given.len() > 1024 || !verify_blocking(state, given, row.password_hash.clone()).await? {
-        return Err(Error::invalid(vec![FieldError::new(
-            "current_password",
-            "is wrong",
-        )]));
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_names_that_cannot_be_registered_count_as_local() {
+        for local in [
+            "127.0.0.1",
+            "192.168.1.5",
+            "::1",
+            "localhost",
+            "nas",
+            "nas.local",
+            "media.lan",
+            "box.home.arpa",
+        ] {
+            assert!(local_host_name(local), "{local}");
+        }
+        for foreign in [
+            "rebind.attacker.example",
+            "nas.local.evil.com",
+            "example.org",
+            "",
+        ] {
+            assert!(!local_host_name(foreign), "{foreign}");
+        }
+        assert_eq!(host_name("nas.local:8000"), "nas.local");
+        assert_eq!(host_name("[::1]:8000"), "::1");
+        assert_eq!(host_name("example.org"), "example.org");
     }
-    Ok(())
 }

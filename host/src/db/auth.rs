@@ -471,6 +471,31 @@ pub fn revoke_api_key(c: &Connection, id: i64) -> rusqlite::Result<bool> {
     )? == 1)
 }
 
+/// Revoke every key of an admin that is not revoked yet; returns how many.
+pub fn revoke_api_keys_of(c: &Connection, admin_id: i64) -> rusqlite::Result<usize> {
+    c.execute(
+        "UPDATE api_keys SET revoked_at = ?2 WHERE admin_id = ?1 AND revoked_at IS NULL",
+        params![admin_id, time::now()],
+    )
+}
+
+/// End every session and revoke every API key of the admins who sign in through server
+/// `server_id` (its admin sign-in was turned off, or the server was switched off); returns the
+/// numbers of sessions and keys.
+pub fn revoke_external_admins(c: &Connection, server_id: i64) -> rusqlite::Result<(usize, usize)> {
+    let sessions = c.execute(
+        "DELETE FROM admin_sessions WHERE admin_id IN
+            (SELECT id FROM admins WHERE external_server_id = ?1)",
+        [server_id],
+    )?;
+    let keys = c.execute(
+        "UPDATE api_keys SET revoked_at = ?2 WHERE revoked_at IS NULL AND admin_id IN
+            (SELECT id FROM admins WHERE external_server_id = ?1)",
+        params![server_id, time::now()],
+    )?;
+    Ok((sessions, keys))
+}
+
 /// Record use.
 pub fn touch_api_key(c: &Connection, id: i64) -> rusqlite::Result<usize> {
     c.execute(
@@ -535,4 +560,41 @@ pub fn prune_failures(c: &Connection, before: &str) -> rusqlite::Result<usize> {
 pub fn clear_failures(c: &Connection, username: &str) -> rusqlite::Result<()> {
     c.execute("DELETE FROM login_failures WHERE username = ?1", [username])?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Issue 17 item 19: failed sign-in records do not pile up; locked or recent ones stay.
+    #[test]
+    fn failed_sign_ins_are_pruned_unless_locked_or_recent() {
+        let mut c = Connection::open_in_memory().unwrap();
+        crate::db::migrate(&mut c).unwrap();
+        let past = time::fmt(Utc::now() - chrono::Duration::days(2));
+        let future = time::fmt(Utc::now() + chrono::Duration::hours(1));
+        for key in ["old", "recent", "locked"] {
+            save_failures(&c, key, &Failures::default()).unwrap();
+        }
+        c.execute(
+            "UPDATE login_failures SET last_failure_at = ?1 WHERE username IN ('old', 'locked')",
+            [&past],
+        )
+        .unwrap();
+        c.execute(
+            "UPDATE login_failures SET locked_until = ?1 WHERE username = 'locked'",
+            [&future],
+        )
+        .unwrap();
+        let before = time::fmt(Utc::now() - chrono::Duration::days(1));
+        assert_eq!(prune_failures(&c, &before).unwrap(), 1);
+        let left: Vec<String> = c
+            .prepare("SELECT username FROM login_failures ORDER BY username")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        assert_eq!(left, ["locked", "recent"]);
+    }
 }

@@ -8,8 +8,8 @@
 //! the login origin check, the request and response shapes).
 
 use crate::auth::sign_in::{
-    SignInStep, load_admin, password_sign_in, second_factor_sign_in, setup_admin, sign_in_step,
-    sign_out,
+    RequestAddress, SignInStep, load_admin, password_sign_in, second_factor_sign_in, setup_admin,
+    sign_in_step, sign_out,
 };
 use crate::auth::{Admin, ClientIp, account};
 use crate::db;
@@ -119,7 +119,7 @@ fn user_agent(headers: &HeaderMap) -> Option<String> {
     responses(
         (status = CREATED, description = "The admin, signed in", body = AdminView,
             headers(("set-cookie" = String, description = "The session cookie"))),
-        Errors<(code::SetupAlreadyDone, code::ValidationFailed)>,
+        Errors<(code::SetupAlreadyDone, code::SetupHostRefused, code::ValidationFailed)>,
     )
 )]
 async fn setup(
@@ -132,6 +132,7 @@ async fn setup(
         &state,
         ip,
         user_agent(&headers),
+        &request_address(&headers),
         &req.username,
         req.password,
         req.public_url.as_deref(),
@@ -184,6 +185,19 @@ pub(crate) struct SecondFactorRequired {
     challenge: String,
     /// Seconds the challenge stays valid.
     expires_in: u64,
+}
+
+/// Where the request was made, for the setup check ([`crate::auth::sign_in::check_setup_request`]).
+pub(crate) fn request_address(headers: &HeaderMap) -> RequestAddress {
+    let text = |name| {
+        headers
+            .get(name)
+            .map(|v: &HeaderValue| v.to_str().unwrap_or("\u{0}").to_owned())
+    };
+    RequestAddress {
+        host: text(axum::http::header::HOST),
+        origin: text(axum::http::header::ORIGIN),
+    }
 }
 
 /// Refuse a sign-in posted from another site (login CSRF), when the browser says where from.
@@ -388,8 +402,9 @@ async fn me(State(state): State<AppState>, admin: Admin) -> Result<impl IntoResp
 /// A password change.
 #[derive(Deserialize, ToSchema)]
 struct PasswordChange {
-    /// The current password.
-    current_password: String,
+    /// The current password (see `STEP_UP_REQUIRED`).
+    #[serde(default)]
+    current_password: Option<String>,
     /// The new password (12 to 256 characters, not the username, not a common password).
     new_password: String,
 }
@@ -399,28 +414,33 @@ struct PasswordChange {
 struct PasswordChanged {
     /// Other sessions of the admin that were signed out.
     sessions_revoked: usize,
+    /// API keys of the admin that were revoked (all of them, the one making the request too).
+    api_keys_revoked: usize,
 }
 
 /// Change the password
 ///
-/// Signs out every other session of the admin.
+/// Needs the current password. Signs out every other session of the admin and revokes all of
+/// the admin's API keys (the one making this request too): they were issued under the old
+/// password.
 #[utoipa::path(
     post,
     path = "/auth/password",
     tag = "auth",
     operation_id = "change_password",
     request_body = PasswordChange,
-    responses((status = OK, body = PasswordChanged), Errors<code::ValidationFailed>)
+    responses((status = OK, body = PasswordChanged), Errors<(code::ValidationFailed, code::StepUpRequired, code::AccountLocked)>)
 )]
 async fn change_password(
     State(state): State<AppState>,
     admin: Admin,
     Json(req): Json<PasswordChange>,
 ) -> Result<impl IntoResponse> {
-    let revoked =
+    let changed =
         account::change_password(&state, &admin, req.current_password, req.new_password).await?;
     Ok(Json(PasswordChanged {
-        sessions_revoked: revoked,
+        sessions_revoked: changed.sessions_revoked,
+        api_keys_revoked: changed.api_keys_revoked,
     }))
 }
 
@@ -435,18 +455,32 @@ struct TotpSecret {
     qr_svg: String,
 }
 
+/// Proof for a sensitive change.
+#[derive(Deserialize, ToSchema)]
+pub(crate) struct StepUp {
+    /// The admin's current password (see `STEP_UP_REQUIRED`).
+    #[serde(default)]
+    pub(crate) current_password: Option<String>,
+}
+
 /// Start enabling TOTP
 ///
-/// Creates a pending secret; it takes effect with `POST /api/v1/auth/totp/confirm`.
+/// Needs the current password. Creates a pending secret; it takes effect with
+/// `POST /api/v1/auth/totp/confirm`.
 #[utoipa::path(
     post,
     path = "/auth/totp/setup",
     tag = "auth",
     operation_id = "start_totp_setup",
-    responses((status = OK, body = TotpSecret), Errors<code::Conflict>)
+    request_body = StepUp,
+    responses((status = OK, body = TotpSecret), Errors<(code::Conflict, code::StepUpRequired, code::AccountLocked)>)
 )]
-async fn totp_setup(State(state): State<AppState>, admin: Admin) -> Result<impl IntoResponse> {
-    let new = account::totp_setup(&state, &admin).await?;
+async fn totp_setup(
+    State(state): State<AppState>,
+    admin: Admin,
+    Json(req): Json<StepUp>,
+) -> Result<impl IntoResponse> {
+    let new = account::totp_setup(&state, &admin, req.current_password).await?;
     Ok(Json(TotpSecret {
         secret: new.secret,
         otpauth_uri: new.otpauth_uri,
@@ -497,7 +531,8 @@ async fn totp_confirm(
 #[derive(Deserialize, ToSchema)]
 struct DisableRequest {
     /// The admin's password.
-    password: String,
+    #[serde(default)]
+    password: Option<String>,
     /// A current TOTP code or an unused backup code.
     code: String,
 }
@@ -516,7 +551,7 @@ struct TotpDisabled {
     tag = "auth",
     operation_id = "disable_totp",
     request_body = DisableRequest,
-    responses((status = OK, body = TotpDisabled), Errors<(code::Conflict, code::ValidationFailed, code::InvalidSecondFactor)>)
+    responses((status = OK, body = TotpDisabled), Errors<(code::Conflict, code::StepUpRequired, code::AccountLocked, code::InvalidSecondFactor)>)
 )]
 async fn totp_disable(
     State(state): State<AppState>,
@@ -533,7 +568,8 @@ async fn totp_disable(
 #[derive(Deserialize, ToSchema)]
 struct RegenerateRequest {
     /// The admin's password.
-    password: String,
+    #[serde(default)]
+    password: Option<String>,
 }
 
 /// New backup codes.
@@ -550,7 +586,7 @@ struct BackupCodes {
     tag = "auth",
     operation_id = "regenerate_backup_codes",
     request_body = RegenerateRequest,
-    responses((status = OK, body = BackupCodes), Errors<(code::Conflict, code::ValidationFailed)>)
+    responses((status = OK, body = BackupCodes), Errors<(code::Conflict, code::StepUpRequired, code::AccountLocked)>)
 )]
 async fn totp_backup_codes(
     State(state): State<AppState>,

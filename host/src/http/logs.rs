@@ -175,11 +175,17 @@ async fn stream(
         "log stream opened"
     );
 
+    let mut recheck = tokio::time::interval(RECHECK);
+    recheck.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let cursor = Cursor {
         queue,
         receiver: sub.receiver,
         filter,
         ended: logs.ended(),
+        revocations: state.security().watch_revocations(),
+        recheck,
+        state: state.clone(),
+        admin,
     };
     let events = futures_util::stream::unfold(cursor, next);
     let mut response = Sse::new(events)
@@ -198,21 +204,44 @@ struct Cursor {
     receiver: broadcast::Receiver<Arc<LogEvent>>,
     filter: LogFilter,
     ended: watch::Receiver<bool>,
+    /// Changes when this daemon ends sessions or revokes keys: the stream checks its own.
+    revocations: watch::Receiver<u64>,
+    /// Checks the credential every [`RECHECK`] too (expiry, changes by the CLI).
+    recheck: tokio::time::Interval,
+    state: AppState,
+    admin: Admin,
 }
+
+/// How often an open stream checks that its session or key still holds, besides doing so at
+/// once when this daemon revokes credentials.
+const RECHECK: Duration = Duration::from_secs(10);
 
 async fn next(mut c: Cursor) -> Option<(Result<Event, Infallible>, Cursor)> {
     if let Some(event) = c.queue.pop_front() {
         return Some((Ok(event), c));
     }
     let event = loop {
-        tokio::select! {
+        // Decide in the select, await outside it: the branches' futures (one holds a watch
+        // guard) must be gone before the credential check awaits.
+        let check = tokio::select! {
             _ = c.ended.wait_for(|ended| *ended) => return None,
+            changed = c.revocations.changed() => {
+                if changed.is_err() {
+                    return None;
+                }
+                true
+            }
+            _ = c.recheck.tick() => true,
             received = c.receiver.recv() => match received {
                 Ok(event) if c.filter.matches(&event) => break message(&event),
-                Ok(_) => {}
+                Ok(_) => false,
                 Err(broadcast::error::RecvError::Lagged(missed)) => break lagged(missed),
                 Err(broadcast::error::RecvError::Closed) => return None,
             },
+        };
+        if check && !crate::auth::still_valid(&c.state, &c.admin).await {
+            tracing::info!(admin = %c.admin.actor(), "log stream ended: its session or key no longer holds");
+            return None;
         }
     };
     Some((Ok(event), c))

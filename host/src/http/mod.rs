@@ -120,6 +120,12 @@ pub fn app(state: AppState) -> Router {
     .split_for_parts();
 
     let security_headers = ServiceBuilder::new()
+        // Nothing the daemon answers may sit in a shared or browser cache (API keys, TOTP
+        // secrets, CSRF tokens, admin data) unless the handler says otherwise (hashed assets).
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("no-store"),
+        ))
         .layer(SetResponseHeaderLayer::if_not_present(
             header::CONTENT_SECURITY_POLICY,
             HeaderValue::from_static(CSP),

@@ -446,6 +446,12 @@ struct Dashboard {
     recent_activity: Vec<audit::Event>,
     /// The latest job runs (10).
     recent_jobs: Vec<JobRun>,
+    /// When a request last came through a reverse proxy that is not trusted (a private address
+    /// sending `X-Forwarded-For` that is not in `http.trusted_proxies`), within the last day;
+    /// `null` otherwise. While it happens every visitor shares the proxy's address, and so its
+    /// per-address rate limits: add the proxy to `http.trusted_proxies` (docs/reverse-proxy.md).
+    #[schema(format = DateTime)]
+    untrusted_proxy_seen_at: Option<String>,
 }
 
 /// The dashboard
@@ -514,6 +520,7 @@ async fn dashboard(State(state): State<AppState>, _admin: Admin) -> Result<Json<
         },
         recent_activity: o.recent_activity,
         recent_jobs: o.recent_jobs,
+        untrusted_proxy_seen_at: o.untrusted_proxy_seen_at,
     }))
 }
 

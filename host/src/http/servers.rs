@@ -281,7 +281,9 @@ async fn show(
 /// Edit a media server
 ///
 /// Absent fields keep their value. An enabled server is tested again before the change is
-/// saved, and its libraries are re-imported.
+/// saved, and its libraries are re-imported. When the URL (origin or base path) or an extra
+/// host's origin changes, the secrets must be given again in the same request (`SECRETS_REQUIRED`): the
+/// stored ones are never sent to the new address.
 #[utoipa::path(
     patch,
     path = "/servers/{id}",
@@ -289,7 +291,7 @@ async fn show(
     operation_id = "update_server",
     params(("id" = i64, Path, description = "Server id")),
     request_body = ServerChanges,
-    responses((status = OK, body = ServerView), Errors<(code::NotFound, code::ValidationFailed, code::Conflict, code::ServerUrlNotFound, ConnectorCall)>)
+    responses((status = OK, body = ServerView), Errors<(code::NotFound, code::ValidationFailed, code::SecretsRequired, code::Conflict, code::ServerUrlNotFound, ConnectorCall)>)
 )]
 async fn update(
     State(state): State<AppState>,

@@ -1,8 +1,8 @@
 //! The signed-in admin's sessions: list, revoke one, revoke all others ("sign out everywhere").
+//! The rules are in [`crate::auth::api_keys`]; this is the JSON skin.
 
-use crate::auth::Admin;
-use crate::db::{self, audit::Outcome};
-use crate::error::{Error, Result, code};
+use crate::auth::{Admin, api_keys};
+use crate::error::{Result, code};
 use crate::http::Routes;
 use crate::http::extract::{Json, Path, Query};
 use crate::http::openapi::Errors;
@@ -11,7 +11,6 @@ use crate::state::AppState;
 use axum::extract::State;
 use axum::http::StatusCode;
 use serde::Serialize;
-use serde_json::json;
 use utoipa_axum::routes;
 
 /// Session routes.
@@ -53,11 +52,7 @@ async fn list(
     Query(q): Query<PageQuery>,
 ) -> Result<Json<Paginated<SessionView>>> {
     let page = q.validate()?;
-    let id = admin.id;
-    let rows = state
-        .db()
-        .run(move |c| Ok(db::auth::sessions_of(c, id)?))
-        .await?;
+    let rows = api_keys::sessions(&state, &admin).await?;
     let current = admin.session_id();
     let items: Vec<SessionView> = rows
         .into_iter()
@@ -88,23 +83,7 @@ async fn revoke(
     admin: Admin,
     Path(id): Path<i64>,
 ) -> Result<StatusCode> {
-    let admin_id = admin.id;
-    let found = state
-        .db()
-        .write(move |tx| Ok(db::auth::delete_session(tx, admin_id, id)?))
-        .await?;
-    if !found {
-        return Err(Error::not_found("session"));
-    }
-    admin
-        .audit(
-            state.db(),
-            "session.revoke",
-            Some(format!("session:{id}")),
-            Outcome::Success,
-            None,
-        )
-        .await?;
+    api_keys::revoke_session(&state, &admin, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -126,19 +105,6 @@ struct Revoked {
     responses((status = OK, body = Revoked))
 )]
 async fn revoke_others(State(state): State<AppState>, admin: Admin) -> Result<Json<Revoked>> {
-    let (admin_id, keep) = (admin.id, admin.session_id());
-    let n = state
-        .db()
-        .write(move |tx| Ok(db::auth::delete_other_sessions(tx, admin_id, keep)?))
-        .await?;
-    admin
-        .audit(
-            state.db(),
-            "session.revoke_all",
-            None,
-            Outcome::Success,
-            Some(json!({ "revoked": n })),
-        )
-        .await?;
+    let n = api_keys::revoke_other_sessions(&state, &admin).await?;
     Ok(Json(Revoked { revoked: n }))
 }

@@ -10,7 +10,7 @@ use crate::support::client;
 
 const PASSWORD: &str = "violet-kettle-harbour-42";
 
-const ADMIN_VIEWPORTS: [Viewport; 2] = [
+pub(super) const ADMIN_VIEWPORTS: [Viewport; 2] = [
     Viewport {
         name: "phone",
         width: 390,
@@ -25,7 +25,7 @@ const ADMIN_VIEWPORTS: [Viewport; 2] = [
 
 /// The TOTP code of the window `ahead` steps from now (the daemon accepts one step of skew and
 /// never the same step twice).
-fn totp_code(secret_b32: &str, ahead: u64) -> String {
+pub(super) fn totp_code(secret_b32: &str, ahead: u64) -> String {
     let bytes = totp_rs::Secret::Encoded(secret_b32.to_owned())
         .to_bytes()
         .unwrap();
@@ -63,7 +63,7 @@ async fn enable_totp(base: &str, username: &str) -> String {
             .json(&body)
             .send()
     };
-    let enrol: Value = post("/auth/totp/setup", json!({}))
+    let enrol: Value = post("/auth/totp/setup", json!({ "current_password": PASSWORD }))
         .await
         .unwrap()
         .json()
@@ -80,7 +80,7 @@ async fn enable_totp(base: &str, username: &str) -> String {
     secret
 }
 
-async fn wait_for(p: &Page, css: &str) {
+pub(super) async fn wait_for(p: &Page, css: &str) {
     if let Err(e) = p
         .client
         .wait()
@@ -93,7 +93,7 @@ async fn wait_for(p: &Page, css: &str) {
 }
 
 /// Wait until the text of `css` contains `needle` (after a click that reloads the same URL).
-async fn wait_text(p: &Page, css: &str, needle: &str) {
+pub(super) async fn wait_text(p: &Page, css: &str, needle: &str) {
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
         let text = p.text(css).await;

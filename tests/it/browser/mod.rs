@@ -13,6 +13,7 @@
 //! saying how to install them and passes — unless `BROWSER_TESTS=required` (`.ci/run` sets it),
 //! where it fails.
 
+mod account;
 mod admin;
 mod journeys;
 mod ops;

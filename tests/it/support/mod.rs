@@ -212,7 +212,7 @@ pub async fn admin_key(daemon: &Daemon) -> String {
         .post(daemon.at("/api/v1/api-keys"))
         .header("cookie", &cookie)
         .header("x-csrf-token", csrf)
-        .json(&serde_json::json!({ "name": "tests", "scope": "admin" }))
+        .json(&serde_json::json!({ "name": "tests", "scope": "admin", "current_password": ADMIN_PASSWORD }))
         .send()
         .await
         .expect("create key")

@@ -43,6 +43,8 @@ struct DashboardPage {
     activity: Vec<Line>,
     jobs: Vec<Line>,
     no_servers: bool,
+    /// The warning about an untrusted reverse proxy, when one was seen.
+    untrusted_proxy: Option<String>,
 }
 
 /// `GET /admin`.
@@ -167,6 +169,10 @@ pub(super) async fn page(a: AdminCtx) -> Response {
             .collect(),
         activity,
         jobs,
+        untrusted_proxy: o
+            .untrusted_proxy_seen_at
+            .as_deref()
+            .map(|at| t.t1("dash-untrusted-proxy", "when", &local_time(&a.ctx, at))),
     };
     html(StatusCode::OK, &page)
 }

@@ -737,7 +737,7 @@ pub(super) struct ShowQuery {
 
 /// The link as an SVG QR code, without the XML prologue (it is inlined in the page). Only
 /// presentation attributes, no `style`: the CSP allows no inline style.
-fn qr_svg(url: &str) -> String {
+pub(super) fn qr_svg(url: &str) -> String {
     match crate::auth::totp::qr_svg(url) {
         Ok(svg) => {
             let start = svg.find("<svg").unwrap_or(0);

@@ -28,6 +28,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use std::collections::BTreeMap;
 
+mod account;
 mod audit;
 mod dashboard;
 pub mod drafts;
@@ -121,6 +122,8 @@ pub fn router() -> Router<AppState> {
         .merge(logs::routes())
         .merge(audit::routes())
         .route_layer(axum::middleware::from_fn(drafts::keep_body))
+        // After the drafts layer: nothing posted to the account pages is kept (secrets, codes).
+        .merge(account::routes())
 }
 
 /// `GET /`: setup on a fresh install, else the dashboard (which asks to sign in first).
@@ -190,7 +193,9 @@ impl FromRequestParts<AppState> for AdminCtx {
             }
             response
         };
-        let Some(token) = crate::auth::session_token(&parts.headers) else {
+        let Some(token) =
+            crate::auth::session_token(&parts.headers, state.security().cookie_name())
+        else {
             return Err(to_sign_in(false));
         };
         match crate::auth::authenticate_session(state, token, ctx.ip.clone()).await {
@@ -333,6 +338,7 @@ impl Refusal {
         let key = match e.code() {
             ErrorCode::InvalidCredentials => Some("code-invalid-credentials"),
             ErrorCode::Conflict => Some("code-conflict"),
+            ErrorCode::SetupHostRefused => Some("code-setup-host-refused"),
             ErrorCode::NotFound => Some("code-not-found"),
             ErrorCode::ValidationFailed => Some("form-has-errors"),
             ErrorCode::RemoteUnauthorized

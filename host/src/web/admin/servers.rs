@@ -622,38 +622,20 @@ pub(super) async fn edit(
     let mut input = input_of(&manifest, &form);
     input.kind = None;
     input.enabled = None;
-    let mut r = Refusal::default();
-    // A new address gets the secrets again: they were given for the old one.
-    let url_changed = crate::servers::check_url(form.get("url")).is_ok_and(|u| u != row.base_url);
-    if url_changed {
-        for f in manifest
-            .config
-            .iter()
-            .filter(|f| f.kind == ValueKind::Secret)
-        {
-            let name = format!("config.{}", f.key);
-            if form.opt(&name).is_none() {
-                r.fields.insert(name, a.t().t("srv-secret-again"));
-            }
-        }
-    }
-    let result = if r.fields.is_empty() {
-        domain::update(a.state(), &a.actor(), id, input).await
-    } else {
-        r.notice = Some(a.t().t("form-has-errors"));
-        r.code = Some(ErrorCode::ValidationFailed.as_str());
-        Err(Error::invalid(Vec::new()))
-    };
-    match result {
+    // A new address gets the secrets again (the domain refuses with SECRETS_REQUIRED otherwise).
+    match domain::update(a.state(), &a.actor(), id, input).await {
         Ok(()) => see_other(&format!("/admin/servers/{id}?saved=1")),
         Err(e) => {
-            if r.fields.is_empty() {
-                r = Refusal::from_error(a.t(), &e, str::to_owned);
-                if e.code() == ErrorCode::Conflict {
-                    r.fields.insert("name".into(), a.t().t("srv-name-taken"));
+            let mut r = Refusal::from_error(a.t(), &e, str::to_owned);
+            if e.code() == ErrorCode::SecretsRequired {
+                for message in r.fields.values_mut() {
+                    *message = a.t().t("srv-secret-again");
                 }
-                place_remote_error(&manifest, &e, &mut r);
             }
+            if e.code() == ErrorCode::Conflict {
+                r.fields.insert("name".into(), a.t().t("srv-name-taken"));
+            }
+            place_remote_error(&manifest, &e, &mut r);
             let values = BTreeMap::new();
             let t = a.t();
             let page = EditPage {

@@ -6,7 +6,7 @@ use crate::auth::external;
 use crate::auth::sign_in::{
     SignInStep, password_sign_in, second_factor_sign_in, setup_admin, sign_in_step, sign_out,
 };
-use crate::http::auth::check_login_origin;
+use crate::http::auth::{check_login_origin, request_address};
 use askama::Template;
 use axum::extract::{Path, Query};
 use axum::http::HeaderMap;
@@ -120,6 +120,7 @@ pub(super) async fn setup_submit(
         ctx.state(),
         ctx.ip.clone(),
         user_agent(&headers),
+        &request_address(&headers),
         &username,
         form.get("password").to_owned(),
         given_url,
@@ -256,7 +257,7 @@ pub(super) async fn sign_in_page(ctx: Ctx, Query(q): Query<SignInQuery>) -> Resp
 }
 
 /// The refusal of a sign-in step; lockouts and rate limits say when to retry.
-fn sign_in_refusal(ctx: &Ctx, e: &Error) -> (StatusCode, Refusal) {
+pub(super) fn sign_in_refusal(ctx: &Ctx, e: &Error) -> (StatusCode, Refusal) {
     let mut r = Refusal::from_error(&ctx.t, e, str::to_owned);
     if let Error::Client {
         retry_after: Some(secs),
@@ -280,7 +281,7 @@ fn signed_in(ctx: &Ctx, token: &str, next: &str) -> Response {
     )
 }
 
-fn with_retry(mut response: Response, e: &Error) -> Response {
+pub(super) fn with_retry(mut response: Response, e: &Error) -> Response {
     if let Error::Client {
         retry_after: Some(secs),
         ..

@@ -132,6 +132,7 @@ nav-sign-out = Abmelden ({ $name })
 admin-csrf-text = Dieses Formular gehört zu einer beendeten Sitzung oder kam von anderswo. Öffne die Seite neu und wiederhole die Änderung.
 code-invalid-credentials = Benutzername oder Passwort falsch.
 code-conflict = Das ist schon vergeben.
+code-setup-host-refused = Die Einrichtung geht nur über die eigene Adresse dieses Servers (seine IP-Adresse, localhost oder seinen lokalen Namen). Bitte dort öffnen.
 code-remote = Der Medienserver hat das nicht angenommen. Seine Antwort steht beim Feld.
 code-not-found = Das gibt es nicht mehr.
 cancel = Abbrechen
@@ -189,6 +190,8 @@ signin-rate-limited = { $seconds ->
 }
 signout-title = Abmelden
 dash-title = Übersicht
+dash-untrusted-proxy-title = Reverse-Proxy nicht vertrauenswürdig
+dash-untrusted-proxy = Anfragen kommen über einen Reverse-Proxy, dem Zondarr nicht vertraut (zuletzt { $when }). Alle Besucher teilen sich dann die Adresse des Proxys und damit die Grenzen für Anmeldungen und Einladungen. Trage die Adresse des Proxys in die Einstellung http.trusted_proxies ein und starte neu.
 dash-users = Benutzer
 dash-no-servers = Noch ist kein Medienserver verbunden. Füge einen hinzu, um Leute einzuladen.
 dash-inv-active = aktiv

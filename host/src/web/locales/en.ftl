@@ -132,6 +132,7 @@ nav-sign-out = Sign out ({ $name })
 admin-csrf-text = This form was opened in a session that has ended or was sent from somewhere else. Open the page again and repeat the change.
 code-invalid-credentials = Wrong username or password.
 code-conflict = That is already taken.
+code-setup-host-refused = Setup works only at this server’s own address (its IP address, localhost or its local name). Open it there.
 code-remote = The media server did not accept this. Its answer is shown next to the field.
 code-not-found = It no longer exists.
 cancel = Cancel
@@ -189,6 +190,8 @@ signin-rate-limited = { $seconds ->
 }
 signout-title = Sign out
 dash-title = Dashboard
+dash-untrusted-proxy-title = Reverse proxy not trusted
+dash-untrusted-proxy = Requests arrive through a reverse proxy that Zondarr does not trust (last seen { $when }). Every visitor then shares the proxy’s address, and with it the limits on sign-ins and invitations. Add the proxy’s address to the setting http.trusted_proxies and restart.
 dash-users = Users
 dash-no-servers = No media server is connected yet. Add one to start inviting people.
 dash-inv-active = active
