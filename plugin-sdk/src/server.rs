@@ -118,6 +118,31 @@ impl<'a> Server<'a> {
             .json()
     }
 
+    /// Ends a session the connector opened as someone else, e.g. the one a password check in
+    /// `authenticate` created: sends `request` (the server's logout, carrying that session's
+    /// token) without the server's credentials and checks the status. A failure is only logged
+    /// (at warn level): the check itself already succeeded, and the session ends on its own.
+    ///
+    /// ```
+    /// # use zondarr_plugin_sdk::prelude::*;
+    /// # use zondarr_plugin_sdk::testing::MockServer;
+    /// # let fake = MockServer::new("http://x.test", |_, request| {
+    /// #     assert!(!request.sends_credentials());
+    /// #     Ok(Response::new(204))
+    /// # });
+    /// # let server = fake.server();
+    /// server.end_session(Request::post("/api/logout").header("X-Auth-Token", "session-id"));
+    /// ```
+    pub fn end_session(&self, request: Request) {
+        let label = request.label();
+        let ended = self
+            .request_without_credentials(request)
+            .and_then(Response::error_for_status);
+        if let Err(error) = ended {
+            crate::warn!("could not end the session ({label}): {error}");
+        }
+    }
+
     /// Sends a request to an extra host declared in the manifest, by its id; the target is
     /// relative to that host's origin. Credentials are added only if the manifest says so for
     /// that host.

@@ -124,4 +124,17 @@ async fn an_audiobookshelf_invitee_gets_exactly_the_offered_libraries_and_is_man
         StatusCode::NO_CONTENT
     );
     assert!(fake.user(&remote_id).is_none());
+
+    // Admin sign-in with Audiobookshelf's own /login, each check's session logged out again.
+    fake.add_account("keeper", "keeper password", "admin");
+    fake.add_account("listener2", "listener password", "user");
+    media::admin_sign_in(
+        &api,
+        &daemon,
+        server,
+        ("keeper", "keeper password"),
+        ("listener2", "listener password"),
+    )
+    .await;
+    assert!(fake.sessions().is_empty(), "every sign-in check logged out");
 }

@@ -4,7 +4,7 @@
 
 use reqwest::StatusCode;
 use serde_json::json;
-use zondarr_fakes::emby::EmbyFake;
+use zondarr_fakes::emby::{ADMIN_NAME, ADMIN_PASSWORD, EmbyFake};
 
 use crate::domain::{Api, code};
 use crate::media;
@@ -126,6 +126,18 @@ async fn an_emby_invitee_gets_exactly_the_offered_libraries_and_is_managed_to_th
         StatusCode::NO_CONTENT
     );
     assert!(fake.user(&remote.id).is_none());
+
+    // Admin sign-in with Emby's own AuthenticateByName, each check's session logged out again.
+    fake.add_user("viewer", "viewer password");
+    media::admin_sign_in(
+        &api,
+        &daemon,
+        server,
+        (ADMIN_NAME, ADMIN_PASSWORD),
+        ("viewer", "viewer password"),
+    )
+    .await;
+    assert!(fake.sessions().is_empty(), "every sign-in check logged out");
 
     media::assert_contract(&media::specs("emby-"), &fake.requests());
 }

@@ -1,11 +1,11 @@
 //! The bundled Kavita connector through the real daemon against the stateful fake Kavita
 //! (`tests/fakes/src/kavita.rs`); every request it sends is checked against the official Kavita
-//! 0.8.3.2 OpenAPI document (the committed excerpt), with four allowances where the document is
+//! 0.8.3.2 OpenAPI document (the committed excerpt), with five allowances where the document is
 //! wrong about the server (see `KNOWN_DOCUMENT_ERRORS`).
 
 use reqwest::StatusCode;
 use serde_json::json;
-use zondarr_fakes::kavita::{ADMIN_NAME, KavitaFake};
+use zondarr_fakes::kavita::{ADMIN_NAME, ADMIN_PASSWORD, KavitaFake};
 use zondarr_fakes::server::Failure;
 
 use crate::domain::{Api, code};
@@ -16,10 +16,10 @@ use crate::support::Daemon;
 /// - The daemon adds the manifest's credential, the `apiKey` query parameter, to every request
 ///   (contract 0.2 has no per-request credential); Kavita reads it only at
 ///   `/api/Plugin/authenticate` and ignores it elsewhere, where the document does not declare it.
-/// - `/api/Plugin/authenticate` and `/api/Account/confirm-email` are `[AllowAnonymous]` in
-///   Kavita's source, but the document puts its global `Bearer` requirement on every operation.
-///   (The connector sends the Bearer token to confirm-email anyway, so only the sign-in is
-///   allowed here.)
+/// - `/api/Plugin/authenticate`, `/api/Account/login` and `/api/Account/confirm-email` are
+///   `[AllowAnonymous]` in Kavita's source, but the document puts its global `Bearer`
+///   requirement on every operation. (The connector sends the Bearer token to confirm-email
+///   anyway, so only the two sign-ins are allowed here.)
 /// - `POST /api/Account/invite` is declared as answering a string; the source
 ///   (`AccountController.InviteUser`) answers an `InviteUserResponse` object.
 /// - Kavita writes its local times (`created`, `lastActive`, `lastScanned`) as .NET
@@ -30,6 +30,10 @@ const KNOWN_DOCUMENT_ERRORS: &[(&str, &str)] = &[
     ("", "query parameter `apiKey` is not declared"),
     (
         "POST /api/Plugin/authenticate",
+        "requires credentials that were not sent",
+    ),
+    (
+        "POST /api/Account/login",
         "requires credentials that were not sent",
     ),
     ("POST /api/Account/invite", "expected string, found object"),
@@ -206,6 +210,17 @@ async fn a_kavita_invitee_is_invited_confirmed_and_managed_by_user_name() {
             .any(|l| l.contains("/api/Users/delete-user?username=reader")),
         "{deletes:?}"
     );
+
+    // Admin sign-in with Kavita's own /api/Account/login.
+    fake.add_user("viewer", "viewer@example.org", &[1]);
+    media::admin_sign_in(
+        &api,
+        &daemon,
+        server,
+        (ADMIN_NAME, ADMIN_PASSWORD),
+        ("viewer", "password"),
+    )
+    .await;
 
     media::assert_contract_allowing(
         &media::specs("kavita-"),

@@ -4,7 +4,7 @@
 
 use reqwest::StatusCode;
 use serde_json::json;
-use zondarr_fakes::komga::{ADMIN_EMAIL, KomgaFake};
+use zondarr_fakes::komga::{ADMIN_EMAIL, ADMIN_PASSWORD, KomgaFake};
 
 use crate::domain::{Api, code, public_post};
 use crate::media;
@@ -157,6 +157,18 @@ async fn a_komga_invitee_signs_in_with_their_email_and_loses_the_libraries_on_ex
         StatusCode::NO_CONTENT
     );
     assert!(fake.user(&remote.id).is_none());
+
+    // Admin sign-in with Komga's HTTP Basic (the e-mail address), each check's session ended.
+    fake.add_user("viewer@example.org", "viewer password", &["PAGE_STREAMING"]);
+    media::admin_sign_in(
+        &api,
+        &daemon,
+        server,
+        (ADMIN_EMAIL, ADMIN_PASSWORD),
+        ("viewer@example.org", "viewer password"),
+    )
+    .await;
+    assert!(fake.sessions().is_empty(), "every sign-in check logged out");
 
     media::assert_contract(&media::specs("komga-"), &fake.requests());
 }

@@ -139,6 +139,49 @@ pub(crate) async fn expire(api: &Api, user: i64) -> Value {
     run
 }
 
+/// The external admin sign-in through `server` (issue 19's "sign-in check for admin login"):
+/// once switched on, an administrator of the media server signs in with their own password and
+/// becomes the local admin `<name>@server<id>`; a member who is not an administrator and a wrong
+/// password get the same refusal.
+pub(crate) async fn admin_sign_in(
+    api: &Api,
+    daemon: &Daemon,
+    server: i64,
+    admin: (&str, &str),
+    member: (&str, &str),
+) {
+    let (status, body) = api
+        .patch(&format!("/servers/{server}"), json!({ "admin_login": true }))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let path = format!("/api/v1/auth/login/server/{server}");
+    for (name, password) in [member, (admin.0, "not the password")] {
+        let (status, body) = public_post(
+            daemon,
+            &path,
+            json!({ "username": name, "password": password }),
+        )
+        .await;
+        assert_eq!(
+            (status, code(&body)),
+            (StatusCode::UNAUTHORIZED, "INVALID_CREDENTIALS"),
+            "{name}: {body}"
+        );
+    }
+    let (status, body) = public_post(
+        daemon,
+        &path,
+        json!({ "username": admin.0, "password": admin.1 }),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let local = body["admin"]["username"].as_str().unwrap_or_default();
+    assert!(
+        local.ends_with(&format!("@server{server}")),
+        "signed in as the server's admin: {body}"
+    );
+}
+
 /// The committed excerpts of the official documents whose file names start with `prefix`.
 pub(crate) fn specs(prefix: &str) -> Vec<OpenApi> {
     let specs: Vec<OpenApi> = excerpt::EXCERPTS

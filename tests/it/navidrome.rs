@@ -147,4 +147,21 @@ async fn a_navidrome_invitee_gets_exactly_the_offered_libraries_through_the_nati
         .count();
     assert_eq!(refused, 1, "only the request after the expiry was refused");
     assert_eq!(tokens.len(), 1, "only the new session is live");
+
+    // Admin sign-in with Navidrome's /auth/login as the person signing in (not the daemon's
+    // session, which the fake would refuse to see on a sign-in).
+    fake.add_account("guest", "guest password", false);
+    media::admin_sign_in(
+        &api,
+        &daemon,
+        server,
+        (ADMIN_NAME, ADMIN_PASSWORD),
+        ("guest", "guest password"),
+    )
+    .await;
+    assert_eq!(
+        fake.sign_ins()[2..],
+        ["guest", ADMIN_NAME],
+        "the checks signed in as those people"
+    );
 }

@@ -41,6 +41,7 @@ const PLEB: &str = "Pleb";
 
 #[derive(Deserialize)]
 struct SignIn {
+    username: Option<String>,
     token: Option<String>,
     #[serde(rename = "kavitaVersion")]
     version: Option<String>,
@@ -252,7 +253,7 @@ impl Connector for Kavita {
             "Kavita",
             env!("CARGO_PKG_VERSION"),
             "Creates and manages accounts on Kavita servers (0.8): libraries, roles, passwords, \
-             disabling.",
+             disabling, admin sign-in.",
         )
         .with_capabilities([
             Capability::ListUsers,
@@ -263,6 +264,7 @@ impl Connector for Kavita {
             Capability::LibraryAccess,
             Capability::Permissions,
             Capability::SetPassword,
+            Capability::Authenticate,
         ])
         .with_config(
             ConfigField::secret("api_key", "API key")
@@ -496,5 +498,26 @@ impl Connector for Kavita {
         let member = session.existing(user_id)?;
         let body = json!({ "userName": member.name(), "password": password });
         session.post("/api/Account/reset-password", &body).map(drop)
+    }
+
+    fn authenticate(server: &Server<'_>, username: &str, password: &str) -> Result<Authenticated> {
+        if username.trim().is_empty() {
+            return Err(Error::Unauthorized);
+        }
+        // Kavita's own sign-in, as the user and without the API key. Its `UserDto` names no
+        // roles, so the account is then looked up with the administrator's session. Kavita keeps
+        // no server-side session for the JWT: there is nothing to log out.
+        let request = Request::post("/api/Account/login")
+            .json(&json!({ "username": username, "password": password }))?;
+        let signed_in: SignIn = server.send_json_without_credentials(request)?;
+        let name = signed_in.username.unwrap_or_else(|| username.to_owned());
+        let session = Session::open(server)?;
+        let member = session
+            .members(false)?
+            .into_iter()
+            .find(|m| m.name().to_uppercase() == name.to_uppercase())
+            .ok_or(Error::Unauthorized)?;
+        let admin = member.has(ADMIN);
+        Ok(Authenticated::new(member.id.to_string(), member.name(), admin))
     }
 }

@@ -52,6 +52,16 @@ struct ApiLibrary {
     name: String,
 }
 
+/// Navidrome's answer to `POST /auth/login`.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct SignedIn {
+    id: String,
+    username: String,
+    #[serde(default)]
+    is_admin: bool,
+}
+
 #[derive(Deserialize)]
 struct Created {
     id: String,
@@ -136,7 +146,7 @@ impl Connector for Navidrome {
             "Navidrome",
             env!("CARGO_PKG_VERSION"),
             "Creates and manages accounts on Navidrome servers (0.58 or later) through its \
-             native API: libraries and passwords.",
+             native API: libraries, passwords, and admin sign-in.",
         )
         .with_capabilities([
             Capability::ListUsers,
@@ -145,6 +155,7 @@ impl Connector for Navidrome {
             Capability::DeleteUser,
             Capability::LibraryAccess,
             Capability::SetPassword,
+            Capability::Authenticate,
         ])
         .with_config(
             ConfigField::text("username", "Administrator's user name")
@@ -269,5 +280,21 @@ impl Connector for Navidrome {
             Ok(())
         })?;
         Ok(())
+    }
+
+    fn authenticate(server: &Server<'_>, username: &str, password: &str) -> Result<Authenticated> {
+        if username.trim().is_empty() {
+            return Err(Error::Unauthorized);
+        }
+        // The same sign-in as the daemon's, as this user and without the daemon's session token.
+        // Navidrome's tokens are JWTs without a server-side session: there is nothing to log out.
+        let request =
+            Request::post("/auth/login").json(&json!({ "username": username, "password": password }))?;
+        let signed_in: SignedIn = server.send_json_without_credentials(request)?;
+        Ok(Authenticated::new(
+            signed_in.id,
+            signed_in.username,
+            signed_in.is_admin,
+        ))
     }
 }

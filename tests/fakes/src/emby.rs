@@ -17,6 +17,12 @@
 //! - User ids are 32-hex GUIDs; unknown ids are 404 with a text body.
 //! - `GET /System/Info/Public` needs no key and has no `ProductName` (how Emby differs from
 //!   Jellyfin).
+//! - `POST /Users/AuthenticateByName {Username, Pw}` (user names case-insensitive) answers an
+//!   `AuthenticationResult` with a new session's `AccessToken`; a wrong password, an unknown or
+//!   a disabled user is 401. `POST /Sessions/Logout` with that token (`X-Emby-Token` or `Token=`
+//!   of `X-Emby-Authorization`) ends the session (204). Test instrument, not Emby behaviour: a
+//!   sign-in that carries the server's API key is answered 400, so a test fails if the daemon
+//!   attached it.
 
 use serde_json::{Map, Value, json};
 
@@ -26,6 +32,8 @@ use crate::server::{Backend, Fake, Incoming, Reply, flag, hex_id};
 pub const VERSION: &str = "4.8.11.0";
 /// The administrator every fake starts with.
 pub const ADMIN_NAME: &str = "admin";
+/// The administrator's password.
+pub const ADMIN_PASSWORD: &str = "admin-password";
 
 /// A library.
 #[derive(Debug, Clone)]
@@ -84,6 +92,8 @@ pub struct Emby {
     pub libraries: Vec<EmbyLibrary>,
     /// Accounts.
     pub users: Vec<EmbyUser>,
+    /// Live user sessions as (access token, user id).
+    pub sessions: Vec<(String, String)>,
     base_url: String,
 }
 
@@ -153,6 +163,7 @@ impl EmbyFake {
                 server_id: hex_id(),
                 libraries: Vec::new(),
                 users: Vec::new(),
+                sessions: Vec::new(),
                 base_url: base_url.to_owned(),
             };
             for (i, (name, kind)) in [
@@ -170,7 +181,7 @@ impl EmbyFake {
                     kind: kind.to_owned(),
                 });
             }
-            let admin = emby.insert(ADMIN_NAME, "admin-password");
+            let admin = emby.insert(ADMIN_NAME, ADMIN_PASSWORD);
             if let Some(user) = emby.user_mut(&admin) {
                 user.policy["IsAdministrator"] = json!(true);
             }
@@ -199,6 +210,20 @@ impl EmbyFake {
         })
     }
 
+    /// The live user sessions as (access token, user id).
+    pub fn sessions(&self) -> Vec<(String, String)> {
+        self.with(|e| e.sessions.clone())
+    }
+
+    /// Makes the account an administrator.
+    pub fn make_admin(&self, id: &str) {
+        self.with(|e| {
+            if let Some(user) = e.user_mut(id) {
+                user.policy["IsAdministrator"] = json!(true);
+            }
+        });
+    }
+
     /// The libraries.
     pub fn libraries(&self) -> Vec<EmbyLibrary> {
         self.with(|e| e.libraries.clone())
@@ -221,7 +246,9 @@ impl Emby {
         self.users.iter_mut().find(|u| u.id == id)
     }
 
-    fn authorized(&self, request: &Incoming) -> bool {
+    /// Every token the request carries: `X-Emby-Token`, `api_key`, and `Token=` of an
+    /// `X-Emby-Authorization` (or `Authorization`) `Emby …` header.
+    fn tokens(request: &Incoming) -> Vec<String> {
         let header_token = request.header("x-emby-token");
         let query_token = request.query("api_key");
         let emby_auth = request
@@ -241,7 +268,36 @@ impl Emby {
         ]
         .into_iter()
         .flatten()
-        .any(|token| token == self.api_key)
+        .collect()
+    }
+
+    fn authorized(&self, request: &Incoming) -> bool {
+        Self::tokens(request).iter().any(|token| *token == self.api_key)
+    }
+
+    /// `POST /Users/AuthenticateByName`.
+    fn sign_in(&mut self, request: &Incoming) -> Reply {
+        if self.authorized(request) {
+            return Reply::text(400, "test fake: the sign-in carried the server's API key");
+        }
+        let body = request.json_object().unwrap_or_default();
+        let text = |key: &str| body.get(key).and_then(Value::as_str).unwrap_or("").to_owned();
+        let (name, password) = (text("Username"), text("Pw"));
+        let Some(user) = self
+            .users
+            .iter()
+            .find(|u| u.name.eq_ignore_ascii_case(&name) && u.password == password)
+            .filter(|u| !u.flag("IsDisabled"))
+            .cloned()
+        else {
+            return Reply::text(401, "Invalid username or password entered.");
+        };
+        let token = hex_id();
+        self.sessions.push((token.clone(), user.id.clone()));
+        Reply::json(
+            200,
+            &json!({"User": self.user_dto(&user), "AccessToken": token, "ServerId": self.server_id}),
+        )
     }
 
     fn user_dto(&self, user: &EmbyUser) -> Value {
@@ -312,8 +368,19 @@ impl Backend for Emby {
         let parts = request.parts();
         let lower: Vec<String> = parts.iter().map(|p| p.to_ascii_lowercase()).collect();
         let lower: Vec<&str> = lower.iter().map(String::as_str).collect();
-        if let ("GET", ["system", "info", "public"]) = (method, lower.as_slice()) {
-            return Reply::json(200, &self.info(false));
+        match (method, lower.as_slice()) {
+            ("GET", ["system", "info", "public"]) => return Reply::json(200, &self.info(false)),
+            ("POST", ["users", "authenticatebyname"]) => return self.sign_in(request),
+            ("POST", ["sessions", "logout"]) => {
+                let tokens = Self::tokens(request);
+                let before = self.sessions.len();
+                self.sessions.retain(|(t, _)| !tokens.contains(t));
+                if self.sessions.len() == before {
+                    return Reply::text(401, "Access token is invalid or expired.");
+                }
+                return Reply::empty(204);
+            }
+            _ => {}
         }
         if !self.authorized(request) {
             return Reply::text(401, "Access token is invalid or expired.");
