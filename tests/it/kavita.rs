@@ -1,6 +1,6 @@
 //! The bundled Kavita connector through the real daemon against the stateful fake Kavita
 //! (`tests/fakes/src/kavita.rs`); every request it sends is checked against the official Kavita
-//! 0.8.3.2 OpenAPI document (the committed excerpt), with five allowances where the document is
+//! 0.8.3.2 OpenAPI document (the committed excerpt), with four allowances where the document is
 //! wrong about the server (see `KNOWN_DOCUMENT_ERRORS`).
 
 use reqwest::StatusCode;
@@ -13,9 +13,6 @@ use crate::media;
 use crate::support::Daemon;
 
 /// Violations that are the document's, not the connector's:
-/// - The daemon adds the manifest's credential, the `apiKey` query parameter, to every request
-///   (contract 0.2 has no per-request credential); Kavita reads it only at
-///   `/api/Plugin/authenticate` and ignores it elsewhere, where the document does not declare it.
 /// - `/api/Plugin/authenticate`, `/api/Account/login` and `/api/Account/confirm-email` are
 ///   `[AllowAnonymous]` in Kavita's source, but the document puts its global `Bearer`
 ///   requirement on every operation. (The connector sends the Bearer token to confirm-email
@@ -27,7 +24,6 @@ use crate::support::Daemon;
 ///   (RFC 3339) does not allow; the fake answers as the server does.
 const KNOWN_DOCUMENT_ERRORS: &[(&str, &str)] = &[
     ("", "is not a valid date-time"),
-    ("", "query parameter `apiKey` is not declared"),
     (
         "POST /api/Plugin/authenticate",
         "requires credentials that were not sent",
@@ -221,6 +217,18 @@ async fn a_kavita_invitee_is_invited_confirmed_and_managed_by_user_name() {
         ("viewer", "password"),
     )
     .await;
+
+    // The API key is in exactly one kind of request, the plugin sign-in; every other request
+    // carries that sign-in's JWT instead.
+    for request in fake.requests() {
+        let sign_in = request.method == "POST" && request.path == "/api/Plugin/authenticate";
+        let has_key = request.query.as_deref().unwrap_or("").contains("apiKey=");
+        assert_eq!(has_key, sign_in, "{}", request.line());
+        if !sign_in && request.path != "/api/Account/login" {
+            let bearer = request.header("authorization").unwrap_or_default();
+            assert!(bearer.starts_with("Bearer "), "{}", request.line());
+        }
+    }
 
     media::assert_contract_allowing(
         &media::specs("kavita-"),

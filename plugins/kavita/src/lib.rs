@@ -1,6 +1,7 @@
 //! The Kavita connector, bundled with Zondarr and written with the plugin SDK's building blocks
 //! only. Every call first exchanges the API key (which the daemon adds as the `apiKey` query
-//! parameter) for a JWT at `POST /api/Plugin/authenticate`, then sends that as
+//! parameter) for a JWT at `POST /api/Plugin/authenticate`, then sends every other request
+//! without the daemon's credentials (so the key is in no other URL) and with that JWT as
 //! `Authorization: Bearer`. Accounts are made in two steps (invite, then confirm with the token of
 //! the invite link), deleted by user name, and disabled by taking away the `Login` role.
 //! `docs/connectors/kavita.md` lists the requests of every operation.
@@ -120,12 +121,16 @@ impl<'a> Session<'a> {
         })
     }
 
+    /// Sends a request with the session's JWT, without the daemon's `apiKey` (Kavita reads it
+    /// only at the sign-in; elsewhere it would just sit in the URL, and in proxies' logs).
     fn send(&self, request: Request) -> Result<Response> {
-        self.server.send(
-            request
-                .header("Authorization", self.bearer.as_str())
-                .header("Accept", "application/json"),
-        )
+        self.server
+            .request_without_credentials(
+                request
+                    .header("Authorization", self.bearer.as_str())
+                    .header("Accept", "application/json"),
+            )?
+            .error_for_status()
     }
 
     fn get<T: serde::de::DeserializeOwned>(&self, request: Request) -> Result<T> {
