@@ -8,9 +8,8 @@ use serde_json::json;
 use zondarr_fakes::kavita::{ADMIN_NAME, ADMIN_PASSWORD, KavitaFake};
 use zondarr_fakes::server::Failure;
 
-use crate::domain::{Api, code};
+use crate::domain::code;
 use crate::media;
-use crate::support::Daemon;
 
 /// Violations that are the document's, not the connector's:
 /// - `/api/Plugin/authenticate`, `/api/Account/login` and `/api/Account/confirm-email` are
@@ -41,25 +40,19 @@ fn config(fake: &KavitaFake) -> serde_json::Value {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_kavita_invitee_is_invited_confirmed_and_managed_by_user_name() {
-    let dir = tempfile::tempdir().unwrap();
-    let daemon = Daemon::start(dir.path());
-    let api = Api::new(&daemon).await;
     let fake = KavitaFake::start().await;
-
-    media::wrong_url_is_explained(&api, "kavita", config(&fake)).await;
-    let (status, body) = api
-        .post(
-            "/servers/test",
-            json!({ "kind": "kavita", "url": fake.base_url(), "config": { "api_key": "wrong" } }),
-        )
-        .await;
-    assert_eq!(
-        (status, code(&body)),
-        (StatusCode::BAD_GATEWAY, "REMOTE_UNAUTHORIZED"),
-        "{body}"
-    );
-
-    let server = media::add_server(&api, "kavita", fake.base_url(), config(&fake)).await;
+    let media::Started {
+        daemon,
+        api,
+        server,
+        dir: _dir,
+    } = media::start_with_server(
+        "kavita",
+        fake.base_url(),
+        config(&fake),
+        json!({ "api_key": "wrong" }),
+    )
+    .await;
     let chosen = media::invite_two_of_three(
         &api,
         server,

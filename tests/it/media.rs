@@ -13,6 +13,54 @@ use zondarr_fakes::server::{Fake, WebSite};
 use crate::domain::{Api, code, public_post};
 use crate::support::Daemon;
 
+/// A daemon with an admin API client and one server of a connector under test.
+pub(crate) struct Started {
+    /// The daemon.
+    pub(crate) daemon: Daemon,
+    /// The admin's API client.
+    pub(crate) api: Api,
+    /// The server's id.
+    pub(crate) server: i64,
+    /// The daemon's data folder (bind it: it is removed when dropped).
+    pub(crate) dir: tempfile::TempDir,
+}
+
+/// What every connector test starts with: a fresh daemon and an admin; a URL that serves a web
+/// page and the server's URL with the `wrong` credentials are each explained to the admin
+/// (`servers/test`); then the server at `url` with `config` is added, its connector loaded and
+/// its three libraries listed.
+pub(crate) async fn start_with_server(
+    kind: &str,
+    url: &str,
+    config: Value,
+    wrong: Value,
+) -> Started {
+    let dir = tempfile::tempdir().unwrap();
+    let daemon = Daemon::start(dir.path());
+    let api = Api::new(&daemon).await;
+    wrong_url_is_explained(&api, kind, config.clone()).await;
+    let (status, body) = api
+        .post(
+            "/servers/test",
+            json!({ "kind": kind, "url": url, "config": wrong }),
+        )
+        .await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::BAD_GATEWAY, "REMOTE_UNAUTHORIZED"),
+        "{body}"
+    );
+    let server = add_server(&api, kind, url, config).await;
+    let (_, shown) = api.get(&format!("/servers/{server}")).await;
+    assert_eq!(shown["libraries"], 3, "{shown}");
+    Started {
+        daemon,
+        api,
+        server,
+        dir,
+    }
+}
+
 /// Adds a server of `kind` at `url` and returns its id.
 pub(crate) async fn add_server(api: &Api, kind: &str, url: &str, config: Value) -> i64 {
     let (status, body) = api
@@ -151,7 +199,10 @@ pub(crate) async fn admin_sign_in(
     member: (&str, &str),
 ) {
     let (status, body) = api
-        .patch(&format!("/servers/{server}"), json!({ "admin_login": true }))
+        .patch(
+            &format!("/servers/{server}"),
+            json!({ "admin_login": true }),
+        )
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let path = format!("/api/v1/auth/login/server/{server}");

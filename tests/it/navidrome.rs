@@ -8,9 +8,8 @@ use reqwest::StatusCode;
 use serde_json::json;
 use zondarr_fakes::navidrome::{ADMIN_NAME, ADMIN_PASSWORD, NavidromeFake};
 
-use crate::domain::{Api, code};
+use crate::domain::code;
 use crate::media;
-use crate::support::Daemon;
 
 fn config() -> serde_json::Value {
     json!({ "username": ADMIN_NAME, "password": ADMIN_PASSWORD })
@@ -18,28 +17,19 @@ fn config() -> serde_json::Value {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_navidrome_invitee_gets_exactly_the_offered_libraries_through_the_native_api() {
-    let dir = tempfile::tempdir().unwrap();
-    let daemon = Daemon::start(dir.path());
-    let api = Api::new(&daemon).await;
     let fake = NavidromeFake::start().await;
-
-    media::wrong_url_is_explained(&api, "navidrome", config()).await;
-    // A wrong password: Navidrome refuses the daemon's sign-in, and the admin is told so.
-    let (status, body) = api
-        .post(
-            "/servers/test",
-            json!({ "kind": "navidrome", "url": fake.base_url(),
-                    "config": { "username": ADMIN_NAME, "password": "wrong" } }),
-        )
-        .await;
-    assert_eq!(
-        (status, code(&body)),
-        (StatusCode::BAD_GATEWAY, "REMOTE_UNAUTHORIZED"),
-        "{body}"
-    );
-    assert!(fake.sign_ins().is_empty());
-
-    let server = media::add_server(&api, "navidrome", fake.base_url(), config()).await;
+    let media::Started {
+        daemon,
+        api,
+        server,
+        dir: _dir,
+    } = media::start_with_server(
+        "navidrome",
+        fake.base_url(),
+        config(),
+        json!({ "username": ADMIN_NAME, "password": "wrong" }),
+    )
+    .await;
     let chosen = media::invite_two_of_three(&api, server, "nd-club", json!({})).await;
     let took = media::redeem(
         &daemon,
@@ -113,7 +103,11 @@ async fn a_navidrome_invitee_gets_exactly_the_offered_libraries_through_the_nati
 
     // One sign-in served every call so far; when Navidrome ends the session, the daemon signs
     // in again once and the call goes through.
-    assert_eq!(fake.sign_ins(), [ADMIN_NAME], "one sign-in, reused across calls");
+    assert_eq!(
+        fake.sign_ins(),
+        [ADMIN_NAME],
+        "one sign-in, reused across calls"
+    );
     fake.expire_tokens();
     media::sync_users(&api, server).await;
     assert_eq!(fake.sign_ins(), [ADMIN_NAME, ADMIN_NAME]);

@@ -4,11 +4,11 @@
 
 use serde::Deserialize;
 use zondarr_plugin_sdk::prelude::*;
-use zondarr_plugin_sdk::{install_id, percent_encode};
 use zondarr_plugin_sdk::rest::{
     TakenExt, collect_pages, ensure_applied, permission_fields, undo_on_error,
 };
 use zondarr_plugin_sdk::serde_json::{Value as Json, json};
+use zondarr_plugin_sdk::{install_id, percent_encode};
 
 /// The connector.
 pub struct Emby;

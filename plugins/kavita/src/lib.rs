@@ -523,6 +523,10 @@ impl Connector for Kavita {
             .find(|m| m.name().to_uppercase() == name.to_uppercase())
             .ok_or(Error::Unauthorized)?;
         let admin = member.has(ADMIN);
-        Ok(Authenticated::new(member.id.to_string(), member.name(), admin))
+        Ok(Authenticated::new(
+            member.id.to_string(),
+            member.name(),
+            admin,
+        ))
     }
 }

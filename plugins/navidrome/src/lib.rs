@@ -288,8 +288,8 @@ impl Connector for Navidrome {
         }
         // The same sign-in as the daemon's, as this user and without the daemon's session token.
         // Navidrome's tokens are JWTs without a server-side session: there is nothing to log out.
-        let request =
-            Request::post("/auth/login").json(&json!({ "username": username, "password": password }))?;
+        let request = Request::post("/auth/login")
+            .json(&json!({ "username": username, "password": password }))?;
         let signed_in: SignedIn = server.send_json_without_credentials(request)?;
         Ok(Authenticated::new(
             signed_in.id,

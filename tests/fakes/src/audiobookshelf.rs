@@ -215,15 +215,27 @@ impl Audiobookshelf {
     /// `POST /login`, the local strategy.
     fn login(&mut self, request: &Incoming) -> Reply {
         if request.header("authorization").is_some() {
-            return Reply::text(400, "test fake: the sign-in carried an Authorization header");
+            return Reply::text(
+                400,
+                "test fake: the sign-in carried an Authorization header",
+            );
         }
         let body = request.json_object().unwrap_or_default();
-        let text = |key: &str| body.get(key).and_then(Value::as_str).unwrap_or("").to_owned();
+        let text = |key: &str| {
+            body.get(key)
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_owned()
+        };
         let (name, password) = (text("username").to_lowercase(), text("password"));
         let Some(user) = self
             .users
             .iter()
-            .find(|u| u["username"].as_str().is_some_and(|n| n.to_lowercase() == name))
+            .find(|u| {
+                u["username"]
+                    .as_str()
+                    .is_some_and(|n| n.to_lowercase() == name)
+            })
             .filter(|u| u["isActive"] == true && u["password"] == password.as_str())
             .cloned()
         else {

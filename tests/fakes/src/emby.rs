@@ -272,7 +272,9 @@ impl Emby {
     }
 
     fn authorized(&self, request: &Incoming) -> bool {
-        Self::tokens(request).iter().any(|token| *token == self.api_key)
+        Self::tokens(request)
+            .iter()
+            .any(|token| *token == self.api_key)
     }
 
     /// `POST /Users/AuthenticateByName`.
@@ -281,7 +283,12 @@ impl Emby {
             return Reply::text(400, "test fake: the sign-in carried the server's API key");
         }
         let body = request.json_object().unwrap_or_default();
-        let text = |key: &str| body.get(key).and_then(Value::as_str).unwrap_or("").to_owned();
+        let text = |key: &str| {
+            body.get(key)
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_owned()
+        };
         let (name, password) = (text("Username"), text("Pw"));
         let Some(user) = self
             .users

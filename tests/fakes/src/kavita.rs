@@ -154,7 +154,10 @@ impl Kavita {
     /// `POST /api/Account/login`, as `AccountController.Login` answers it.
     fn login(&mut self, request: &Incoming) -> Reply {
         if request.query("apiKey").is_some() || request.header("authorization").is_some() {
-            return Reply::text(400, "test fake: the sign-in carried the administrator's credentials");
+            return Reply::text(
+                400,
+                "test fake: the sign-in carried the administrator's credentials",
+            );
         }
         let body = request.json_object().unwrap_or_default();
         let missing: Vec<&str> = ["username", "password"]
@@ -177,14 +180,22 @@ impl Kavita {
                         "errors": errors}),
             );
         }
-        let text = |key: &str| body.get(key).and_then(Value::as_str).unwrap_or("").to_owned();
+        let text = |key: &str| {
+            body.get(key)
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_owned()
+        };
         let (name, password, key) = (text("username"), text("password"), text("apiKey"));
         let user = if key.is_empty() {
             self.users
                 .iter()
                 .find(|u| u.username.to_uppercase() == name.to_uppercase())
         } else {
-            self.users.iter().find(|_| key == self.api_key).and(self.users.first())
+            self.users
+                .iter()
+                .find(|_| key == self.api_key)
+                .and(self.users.first())
         };
         let refused = || Reply::text(401, "Your credentials are not correct");
         let Some(user) = user else {

@@ -133,7 +133,10 @@ impl Navidrome {
     /// `POST /auth/login`, as `server/auth.go` `login` answers it.
     fn login(&mut self, request: &Incoming) -> Reply {
         if request.header("x-nd-authorization").is_some() {
-            return error(400, "test fake: the sign-in carried an x-nd-authorization header");
+            return error(
+                400,
+                "test fake: the sign-in carried an x-nd-authorization header",
+            );
         }
         let Some(body) = request.json_object() else {
             return error(422, "invalid request payload");
