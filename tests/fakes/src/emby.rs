@@ -24,8 +24,9 @@
 //!   sign-in that carries the server's API key is answered 400, so a test fails if the daemon
 //!   attached it.
 
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
+use crate::policy::{emby_defaults as default_policy, replace_policy};
 use crate::server::{Backend, Fake, Incoming, Reply, flag, hex_id};
 
 /// The server version the fake reports.
@@ -99,60 +100,6 @@ pub struct Emby {
 
 /// A running fake Emby.
 pub type EmbyFake = Fake<Emby>;
-
-/// Emby's defaults for a policy field a client leaves out.
-fn default_policy() -> Map<String, Value> {
-    let fields = [
-        ("IsAdministrator", json!(false)),
-        ("IsHidden", json!(true)),
-        ("IsHiddenRemotely", json!(true)),
-        ("IsHiddenFromUnusedDevices", json!(false)),
-        ("IsDisabled", json!(false)),
-        ("AllowTagOrRating", json!(false)),
-        ("BlockedTags", json!([])),
-        ("IsTagBlockingModeInclusive", json!(false)),
-        ("IncludeTags", json!([])),
-        ("EnableUserPreferenceAccess", json!(true)),
-        ("AccessSchedules", json!([])),
-        ("BlockUnratedItems", json!([])),
-        ("EnableRemoteControlOfOtherUsers", json!(false)),
-        ("EnableSharedDeviceControl", json!(true)),
-        ("EnableRemoteAccess", json!(true)),
-        ("EnableLiveTvManagement", json!(true)),
-        ("EnableLiveTvAccess", json!(true)),
-        ("EnableMediaPlayback", json!(true)),
-        ("EnableAudioPlaybackTranscoding", json!(true)),
-        ("EnableVideoPlaybackTranscoding", json!(true)),
-        ("EnablePlaybackRemuxing", json!(true)),
-        ("EnableContentDeletion", json!(false)),
-        ("RestrictedFeatures", json!([])),
-        ("EnableContentDeletionFromFolders", json!([])),
-        ("EnableContentDownloading", json!(true)),
-        ("EnableSubtitleDownloading", json!(true)),
-        ("EnableSubtitleManagement", json!(false)),
-        ("EnableSyncTranscoding", json!(true)),
-        ("EnableMediaConversion", json!(true)),
-        ("EnabledChannels", json!([])),
-        ("EnableAllChannels", json!(true)),
-        ("EnabledFolders", json!([])),
-        ("EnableAllFolders", json!(true)),
-        ("InvalidLoginAttemptCount", json!(0)),
-        ("EnablePublicSharing", json!(true)),
-        ("BlockedMediaFolders", json!([])),
-        ("RemoteClientBitrateLimit", json!(0)),
-        (
-            "AuthenticationProviderId",
-            json!("Emby.Server.Implementations.Library.DefaultAuthenticationProvider"),
-        ),
-        ("ExcludedSubFolders", json!([])),
-        ("SimultaneousStreamLimit", json!(0)),
-        ("EnabledDevices", json!([])),
-        ("EnableAllDevices", json!(true)),
-        ("AllowCameraUpload", json!(true)),
-        ("AllowSharingPersonalItems", json!(false)),
-    ];
-    fields.into_iter().map(|(k, v)| (k.to_owned(), v)).collect()
-}
 
 impl EmbyFake {
     /// Starts a fake with one administrator and three libraries (Movies, TV Shows, Music).
@@ -345,12 +292,10 @@ impl Emby {
         let Some(user) = self.user_mut(id) else {
             return Reply::text(404, "User not found");
         };
-        let mut policy = default_policy();
-        for (key, value) in body {
-            if policy.contains_key(&key) {
-                policy.insert(key, value);
-            }
-        }
+        // Emby matches the sent fields' names exactly and takes their values as sent.
+        let (mut policy, _) = replace_policy(default_policy(), &body, &[], false, |_, value, _| {
+            Ok(value.clone())
+        });
         // Ids Emby does not know as library Guids are dropped.
         if let Some(Value::Array(folders)) = policy.get_mut("EnabledFolders") {
             folders.retain(|f| f.as_str().is_some_and(|f| known.iter().any(|k| k == f)));
