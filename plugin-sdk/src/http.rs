@@ -404,13 +404,26 @@ impl Response {
     /// The body decoded from JSON.
     ///
     /// # Errors
-    /// [`Error::InvalidResponse`] when the body is not valid JSON for `T`. The message tells an
-    /// HTML page (a login page, a reverse proxy's error page: the server URL points at the wrong
-    /// thing) and an empty body apart from JSON of the wrong shape.
+    /// [`Error::InvalidResponse`] naming the request, when the body is not valid JSON for `T`.
+    /// The message tells an HTML page (a login page, a reverse proxy's error page: the server URL
+    /// points at the wrong thing), an empty body and a cut-off body ("truncated JSON") apart from
+    /// JSON of the wrong shape ("JSON the connector cannot read").
     pub fn json<T: DeserializeOwned>(&self) -> Result<T> {
         serde_json::from_slice(&self.body).map_err(|err| {
-            self.not_understood("JSON")
-                .unwrap_or_else(|| Error::InvalidResponse(format!("bad JSON: {err}")))
+            self.not_understood("JSON").unwrap_or_else(|| {
+                Error::InvalidResponse(if err.is_eof() {
+                    format!(
+                        "{} was answered with truncated JSON (the body ends after {} bytes)",
+                        self.what(),
+                        self.body.len()
+                    )
+                } else {
+                    format!(
+                        "{} was answered with JSON the connector cannot read: {err}",
+                        self.what()
+                    )
+                })
+            })
         })
     }
 
@@ -866,7 +879,18 @@ mod tests {
             ))
         );
         let shape = Response::new(200).with_body("{}").json::<Vec<User>>();
-        assert!(matches!(shape, Err(Error::InvalidResponse(m)) if m.starts_with("bad JSON")));
+        assert!(
+            matches!(shape, Err(Error::InvalidResponse(m)) if m.starts_with("the request was answered with JSON the connector cannot read"))
+        );
+        let cut = Response::new(200)
+            .with_body("[{\"a\": 1")
+            .json::<Vec<User>>();
+        assert_eq!(
+            cut,
+            Err(Error::InvalidResponse(
+                "the request was answered with truncated JSON (the body ends after 8 bytes)".into()
+            ))
+        );
     }
 
     #[test]

@@ -314,7 +314,8 @@ impl<'a> Server<'a> {
     /// Read-modify-write of a JSON document, keeping every field the connector does not know
     /// about: `GET read_path`, take the part at the JSON pointer `pointer` (`""` for the whole
     /// document, `"/Policy"` for one member), let `edit` change it, and send it back with
-    /// `write` (its JSON body is set here). Returns the document as written.
+    /// `write` (its JSON body is set here). Returns the part as it now is on the server; when
+    /// `edit` left it as it was, nothing is written (one request instead of two).
     ///
     /// ```
     /// # use zondarr_plugin_sdk::prelude::*;
@@ -352,9 +353,12 @@ impl<'a> Server<'a> {
                 read_path.split('?').next().unwrap_or(read_path)
             ))
         })?;
+        let before = part.clone();
         edit(part)?;
         let part = part.take();
-        self.send_accepting_json(write.json(&part)?)?;
+        if part != before {
+            self.send_accepting_json(write.json(&part)?)?;
+        }
         Ok(part)
     }
 
