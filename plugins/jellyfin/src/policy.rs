@@ -242,10 +242,10 @@ pub(crate) fn update(
             ))
         })?;
         let missing = PROVIDER_FIELDS.iter().find(|field| {
-            !policy
+            policy
                 .get(**field)
                 .and_then(Json::as_str)
-                .is_some_and(|value| !value.trim().is_empty())
+                .is_none_or(|value| value.trim().is_empty())
         });
         if let Some(field) = missing {
             return Err(Error::InvalidResponse(format!(

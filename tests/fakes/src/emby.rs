@@ -219,9 +219,7 @@ impl Emby {
     }
 
     fn authorized(&self, request: &Incoming) -> bool {
-        Self::tokens(request)
-            .iter()
-            .any(|token| *token == self.api_key)
+        Self::tokens(request).contains(&self.api_key)
     }
 
     /// `POST /Users/AuthenticateByName`.
