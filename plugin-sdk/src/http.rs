@@ -153,6 +153,22 @@ impl Request {
         self
     }
 
+    /// Adds `Authorization: Basic …` for `user:password` (RFC 7617, UTF-8), for servers whose own
+    /// sign-in is HTTP Basic (Komga's e-mail and password). Send it with
+    /// [`Server::request_without_credentials`](crate::Server::request_without_credentials) when
+    /// it checks someone's password, so the server's own credentials do not ride along.
+    ///
+    /// ```
+    /// # use zondarr_plugin_sdk::prelude::*;
+    /// let request = Request::get("/api/v2/users/me").basic_auth("Aladdin", "open sesame");
+    /// assert_eq!(request.header_value("Authorization"), Some("Basic QWxhZGRpbjpvcGVuIHNlc2FtZQ=="));
+    /// ```
+    #[must_use]
+    pub fn basic_auth(self, user: &str, password: &str) -> Self {
+        let credentials = base64(format!("{user}:{password}").as_bytes());
+        self.header("Authorization", format!("Basic {credentials}"))
+    }
+
     /// Appends a query parameter to the target, percent-encoding name and value.
     pub fn query(mut self, name: &str, value: &str) -> Self {
         let separator = if self.target.contains('?') { '&' } else { '?' };
@@ -388,13 +404,26 @@ impl Response {
     /// The body decoded from JSON.
     ///
     /// # Errors
-    /// [`Error::InvalidResponse`] when the body is not valid JSON for `T`. The message tells an
-    /// HTML page (a login page, a reverse proxy's error page: the server URL points at the wrong
-    /// thing) and an empty body apart from JSON of the wrong shape.
+    /// [`Error::InvalidResponse`] naming the request, when the body is not valid JSON for `T`.
+    /// The message tells an HTML page (a login page, a reverse proxy's error page: the server URL
+    /// points at the wrong thing), an empty body and a cut-off body ("truncated JSON") apart from
+    /// JSON of the wrong shape ("JSON the connector cannot read").
     pub fn json<T: DeserializeOwned>(&self) -> Result<T> {
         serde_json::from_slice(&self.body).map_err(|err| {
-            self.not_understood("JSON")
-                .unwrap_or_else(|| Error::InvalidResponse(format!("bad JSON: {err}")))
+            self.not_understood("JSON").unwrap_or_else(|| {
+                Error::InvalidResponse(if err.is_eof() {
+                    format!(
+                        "{} was answered with truncated JSON (the body ends after {} bytes)",
+                        self.what(),
+                        self.body.len()
+                    )
+                } else {
+                    format!(
+                        "{} was answered with JSON the connector cannot read: {err}",
+                        self.what()
+                    )
+                })
+            })
         })
     }
 
@@ -551,6 +580,26 @@ fn find_header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a st
         .map(|(_, value)| value.as_str())
 }
 
+/// Standard base64 with padding (RFC 4648 §4).
+fn base64(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let n = chunk
+            .iter()
+            .enumerate()
+            .fold(0_u32, |n, (i, b)| n | (u32::from(*b) << (16 - 8 * i)));
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(char::from(ALPHABET[(n >> (18 - 6 * i)) as usize & 63]));
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
 /// Percent-encodes everything except the unreserved characters (`A-Z a-z 0-9 - . _ ~`), for a
 /// path segment or a query value: `format!("/Users/{}", percent_encode(id))`.
 pub fn percent_encode(text: &str) -> String {
@@ -574,6 +623,27 @@ mod tests {
     use serde::Deserialize;
 
     use super::*;
+
+    #[test]
+    fn base64_matches_rfc_4648_test_vectors() {
+        for (plain, encoded) in [
+            ("", ""),
+            ("f", "Zg=="),
+            ("fo", "Zm8="),
+            ("foo", "Zm9v"),
+            ("foob", "Zm9vYg=="),
+            ("fooba", "Zm9vYmE="),
+            ("foobar", "Zm9vYmFy"),
+        ] {
+            assert_eq!(base64(plain.as_bytes()), encoded);
+        }
+        assert_eq!(base64(&[0xfb, 0xff]), "+/8=");
+        let request = Request::get("/me").basic_auth("ü@x.org", "p:w");
+        assert_eq!(
+            request.header_value("authorization"),
+            Some("Basic w7xAeC5vcmc6cDp3")
+        );
+    }
 
     #[test]
     fn status_mapping() {
@@ -809,7 +879,18 @@ mod tests {
             ))
         );
         let shape = Response::new(200).with_body("{}").json::<Vec<User>>();
-        assert!(matches!(shape, Err(Error::InvalidResponse(m)) if m.starts_with("bad JSON")));
+        assert!(
+            matches!(shape, Err(Error::InvalidResponse(m)) if m.starts_with("the request was answered with JSON the connector cannot read"))
+        );
+        let cut = Response::new(200)
+            .with_body("[{\"a\": 1")
+            .json::<Vec<User>>();
+        assert_eq!(
+            cut,
+            Err(Error::InvalidResponse(
+                "the request was answered with truncated JSON (the body ends after 8 bytes)".into()
+            ))
+        );
     }
 
     #[test]

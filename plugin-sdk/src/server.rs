@@ -118,6 +118,31 @@ impl<'a> Server<'a> {
             .json()
     }
 
+    /// Ends a session the connector opened as someone else, e.g. the one a password check in
+    /// `authenticate` created: sends `request` (the server's logout, carrying that session's
+    /// token) without the server's credentials and checks the status. A failure is only logged
+    /// (at warn level): the check itself already succeeded, and the session ends on its own.
+    ///
+    /// ```
+    /// # use zondarr_plugin_sdk::prelude::*;
+    /// # use zondarr_plugin_sdk::testing::MockServer;
+    /// # let fake = MockServer::new("http://x.test", |_, request| {
+    /// #     assert!(!request.sends_credentials());
+    /// #     Ok(Response::new(204))
+    /// # });
+    /// # let server = fake.server();
+    /// server.end_session(Request::post("/api/logout").header("X-Auth-Token", "session-id"));
+    /// ```
+    pub fn end_session(&self, request: Request) {
+        let label = request.label();
+        let ended = self
+            .request_without_credentials(request)
+            .and_then(Response::error_for_status);
+        if let Err(error) = ended {
+            crate::warn!("could not end the session ({label}): {error}");
+        }
+    }
+
     /// Sends a request to an extra host declared in the manifest, by its id; the target is
     /// relative to that host's origin. Credentials are added only if the manifest says so for
     /// that host.
@@ -289,7 +314,8 @@ impl<'a> Server<'a> {
     /// Read-modify-write of a JSON document, keeping every field the connector does not know
     /// about: `GET read_path`, take the part at the JSON pointer `pointer` (`""` for the whole
     /// document, `"/Policy"` for one member), let `edit` change it, and send it back with
-    /// `write` (its JSON body is set here). Returns the document as written.
+    /// `write` (its JSON body is set here). Returns the part as it now is on the server; when
+    /// `edit` left it as it was, nothing is written (one request instead of two).
     ///
     /// ```
     /// # use zondarr_plugin_sdk::prelude::*;
@@ -327,9 +353,12 @@ impl<'a> Server<'a> {
                 read_path.split('?').next().unwrap_or(read_path)
             ))
         })?;
+        let before = part.clone();
         edit(part)?;
         let part = part.take();
-        self.send_accepting_json(write.json(&part)?)?;
+        if part != before {
+            self.send_accepting_json(write.json(&part)?)?;
+        }
         Ok(part)
     }
 

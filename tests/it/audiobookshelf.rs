@@ -6,9 +6,8 @@ use reqwest::StatusCode;
 use serde_json::json;
 use zondarr_fakes::audiobookshelf::{AudiobookshelfFake, ROOT_NAME};
 
-use crate::domain::{Api, code};
+use crate::domain::code;
 use crate::media;
-use crate::support::Daemon;
 
 fn config(fake: &AudiobookshelfFake) -> serde_json::Value {
     json!({ "api_token": fake.token() })
@@ -16,25 +15,19 @@ fn config(fake: &AudiobookshelfFake) -> serde_json::Value {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_audiobookshelf_invitee_gets_exactly_the_offered_libraries_and_is_managed() {
-    let dir = tempfile::tempdir().unwrap();
-    let daemon = Daemon::start(dir.path());
-    let api = Api::new(&daemon).await;
     let fake = AudiobookshelfFake::start().await;
-
-    media::wrong_url_is_explained(&api, "audiobookshelf", config(&fake)).await;
-    let (status, body) = api
-        .post(
-            "/servers/test",
-            json!({ "kind": "audiobookshelf", "url": fake.base_url(), "config": { "api_token": "wrong" } }),
-        )
-        .await;
-    assert_eq!(
-        (status, code(&body)),
-        (StatusCode::BAD_GATEWAY, "REMOTE_UNAUTHORIZED"),
-        "{body}"
-    );
-
-    let server = media::add_server(&api, "audiobookshelf", fake.base_url(), config(&fake)).await;
+    let media::Started {
+        daemon,
+        api,
+        server,
+        dir: _dir,
+    } = media::start_with_server(
+        "audiobookshelf",
+        fake.base_url(),
+        config(&fake),
+        json!({ "api_token": "wrong" }),
+    )
+    .await;
     let chosen = media::invite_two_of_three(
         &api,
         server,
@@ -124,4 +117,17 @@ async fn an_audiobookshelf_invitee_gets_exactly_the_offered_libraries_and_is_man
         StatusCode::NO_CONTENT
     );
     assert!(fake.user(&remote_id).is_none());
+
+    // Admin sign-in with Audiobookshelf's own /login, each check's session logged out again.
+    fake.add_account("keeper", "keeper password", "admin");
+    fake.add_account("listener2", "listener password", "user");
+    media::admin_sign_in(
+        &api,
+        &daemon,
+        server,
+        ("keeper", "keeper password"),
+        ("listener2", "listener password"),
+    )
+    .await;
+    assert!(fake.sessions().is_empty(), "every sign-in check logged out");
 }

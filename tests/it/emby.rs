@@ -4,11 +4,10 @@
 
 use reqwest::StatusCode;
 use serde_json::json;
-use zondarr_fakes::emby::EmbyFake;
+use zondarr_fakes::emby::{ADMIN_NAME, ADMIN_PASSWORD, EmbyFake};
 
-use crate::domain::{Api, code};
+use crate::domain::code;
 use crate::media;
-use crate::support::Daemon;
 
 fn config(fake: &EmbyFake) -> serde_json::Value {
     json!({ "api_key": fake.api_key() })
@@ -16,27 +15,19 @@ fn config(fake: &EmbyFake) -> serde_json::Value {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_emby_invitee_gets_exactly_the_offered_libraries_and_is_managed_to_the_end() {
-    let dir = tempfile::tempdir().unwrap();
-    let daemon = Daemon::start(dir.path());
-    let api = Api::new(&daemon).await;
     let fake = EmbyFake::start().await;
-
-    media::wrong_url_is_explained(&api, "emby", config(&fake)).await;
-    let (status, body) = api
-        .post(
-            "/servers/test",
-            json!({ "kind": "emby", "url": fake.base_url(), "config": { "api_key": "wrong" } }),
-        )
-        .await;
-    assert_eq!(
-        (status, code(&body)),
-        (StatusCode::BAD_GATEWAY, "REMOTE_UNAUTHORIZED"),
-        "{body}"
-    );
-
-    let server = media::add_server(&api, "emby", fake.base_url(), config(&fake)).await;
-    let (_, shown) = api.get(&format!("/servers/{server}")).await;
-    assert_eq!(shown["libraries"], 3, "{shown}");
+    let media::Started {
+        daemon,
+        api,
+        server,
+        dir: _dir,
+    } = media::start_with_server(
+        "emby",
+        fake.base_url(),
+        config(&fake),
+        json!({ "api_key": "wrong" }),
+    )
+    .await;
     // Library ids are Emby's Guids, which EnabledFolders takes, not the numeric ids.
     let guids: Vec<String> = fake.libraries().into_iter().map(|l| l.guid).collect();
     let chosen = media::invite_two_of_three(
@@ -126,6 +117,18 @@ async fn an_emby_invitee_gets_exactly_the_offered_libraries_and_is_managed_to_th
         StatusCode::NO_CONTENT
     );
     assert!(fake.user(&remote.id).is_none());
+
+    // Admin sign-in with Emby's own AuthenticateByName, each check's session logged out again.
+    fake.add_user("viewer", "viewer password");
+    media::admin_sign_in(
+        &api,
+        &daemon,
+        server,
+        (ADMIN_NAME, ADMIN_PASSWORD),
+        ("viewer", "viewer password"),
+    )
+    .await;
+    assert!(fake.sessions().is_empty(), "every sign-in check logged out");
 
     media::assert_contract(&media::specs("emby-"), &fake.requests());
 }

@@ -5,21 +5,17 @@
 
 use reqwest::StatusCode;
 use serde_json::json;
-use zondarr_fakes::kavita::{ADMIN_NAME, KavitaFake};
+use zondarr_fakes::kavita::{ADMIN_NAME, ADMIN_PASSWORD, KavitaFake};
 use zondarr_fakes::server::Failure;
 
-use crate::domain::{Api, code};
+use crate::domain::code;
 use crate::media;
-use crate::support::Daemon;
 
 /// Violations that are the document's, not the connector's:
-/// - The daemon adds the manifest's credential, the `apiKey` query parameter, to every request
-///   (contract 0.2 has no per-request credential); Kavita reads it only at
-///   `/api/Plugin/authenticate` and ignores it elsewhere, where the document does not declare it.
-/// - `/api/Plugin/authenticate` and `/api/Account/confirm-email` are `[AllowAnonymous]` in
-///   Kavita's source, but the document puts its global `Bearer` requirement on every operation.
-///   (The connector sends the Bearer token to confirm-email anyway, so only the sign-in is
-///   allowed here.)
+/// - `/api/Plugin/authenticate`, `/api/Account/login` and `/api/Account/confirm-email` are
+///   `[AllowAnonymous]` in Kavita's source, but the document puts its global `Bearer`
+///   requirement on every operation. (The connector sends the Bearer token to confirm-email
+///   anyway, so only the two sign-ins are allowed here.)
 /// - `POST /api/Account/invite` is declared as answering a string; the source
 ///   (`AccountController.InviteUser`) answers an `InviteUserResponse` object.
 /// - Kavita writes its local times (`created`, `lastActive`, `lastScanned`) as .NET
@@ -27,9 +23,12 @@ use crate::support::Daemon;
 ///   (RFC 3339) does not allow; the fake answers as the server does.
 const KNOWN_DOCUMENT_ERRORS: &[(&str, &str)] = &[
     ("", "is not a valid date-time"),
-    ("", "query parameter `apiKey` is not declared"),
     (
         "POST /api/Plugin/authenticate",
+        "requires credentials that were not sent",
+    ),
+    (
+        "POST /api/Account/login",
         "requires credentials that were not sent",
     ),
     ("POST /api/Account/invite", "expected string, found object"),
@@ -41,25 +40,19 @@ fn config(fake: &KavitaFake) -> serde_json::Value {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_kavita_invitee_is_invited_confirmed_and_managed_by_user_name() {
-    let dir = tempfile::tempdir().unwrap();
-    let daemon = Daemon::start(dir.path());
-    let api = Api::new(&daemon).await;
     let fake = KavitaFake::start().await;
-
-    media::wrong_url_is_explained(&api, "kavita", config(&fake)).await;
-    let (status, body) = api
-        .post(
-            "/servers/test",
-            json!({ "kind": "kavita", "url": fake.base_url(), "config": { "api_key": "wrong" } }),
-        )
-        .await;
-    assert_eq!(
-        (status, code(&body)),
-        (StatusCode::BAD_GATEWAY, "REMOTE_UNAUTHORIZED"),
-        "{body}"
-    );
-
-    let server = media::add_server(&api, "kavita", fake.base_url(), config(&fake)).await;
+    let media::Started {
+        daemon,
+        api,
+        server,
+        dir: _dir,
+    } = media::start_with_server(
+        "kavita",
+        fake.base_url(),
+        config(&fake),
+        json!({ "api_key": "wrong" }),
+    )
+    .await;
     let chosen = media::invite_two_of_three(
         &api,
         server,
@@ -206,6 +199,29 @@ async fn a_kavita_invitee_is_invited_confirmed_and_managed_by_user_name() {
             .any(|l| l.contains("/api/Users/delete-user?username=reader")),
         "{deletes:?}"
     );
+
+    // Admin sign-in with Kavita's own /api/Account/login.
+    fake.add_user("viewer", "viewer@example.org", &[1]);
+    media::admin_sign_in(
+        &api,
+        &daemon,
+        server,
+        (ADMIN_NAME, ADMIN_PASSWORD),
+        ("viewer", "password"),
+    )
+    .await;
+
+    // The API key is in exactly one kind of request, the plugin sign-in; every other request
+    // carries that sign-in's JWT instead.
+    for request in fake.requests() {
+        let sign_in = request.method == "POST" && request.path == "/api/Plugin/authenticate";
+        let has_key = request.query.as_deref().unwrap_or("").contains("apiKey=");
+        assert_eq!(has_key, sign_in, "{}", request.line());
+        if !sign_in && request.path != "/api/Account/login" {
+            let bearer = request.header("authorization").unwrap_or_default();
+            assert!(bearer.starts_with("Bearer "), "{}", request.line());
+        }
+    }
 
     media::assert_contract_allowing(
         &media::specs("kavita-"),

@@ -4,11 +4,10 @@
 
 use reqwest::StatusCode;
 use serde_json::json;
-use zondarr_fakes::komga::{ADMIN_EMAIL, KomgaFake};
+use zondarr_fakes::komga::{ADMIN_EMAIL, ADMIN_PASSWORD, KomgaFake};
 
-use crate::domain::{Api, code, public_post};
+use crate::domain::{code, public_post};
 use crate::media;
-use crate::support::Daemon;
 
 fn config(fake: &KomgaFake) -> serde_json::Value {
     json!({ "api_key": fake.api_key() })
@@ -22,27 +21,19 @@ fn roles(fake: &KomgaFake, id: &str) -> Vec<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_komga_invitee_signs_in_with_their_email_and_loses_the_libraries_on_expiry() {
-    let dir = tempfile::tempdir().unwrap();
-    let daemon = Daemon::start(dir.path());
-    let api = Api::new(&daemon).await;
     let fake = KomgaFake::start().await;
-
-    media::wrong_url_is_explained(&api, "komga", config(&fake)).await;
-    let (status, body) = api
-        .post(
-            "/servers/test",
-            json!({ "kind": "komga", "url": fake.base_url(), "config": { "api_key": "wrong" } }),
-        )
-        .await;
-    assert_eq!(
-        (status, code(&body)),
-        (StatusCode::BAD_GATEWAY, "REMOTE_UNAUTHORIZED"),
-        "{body}"
-    );
-
-    let server = media::add_server(&api, "komga", fake.base_url(), config(&fake)).await;
-    let (_, shown) = api.get(&format!("/servers/{server}")).await;
-    assert_eq!(shown["libraries"], 3, "{shown}");
+    let media::Started {
+        daemon,
+        api,
+        server,
+        dir: _dir,
+    } = media::start_with_server(
+        "komga",
+        fake.base_url(),
+        config(&fake),
+        json!({ "api_key": "wrong" }),
+    )
+    .await;
     let chosen = media::invite_two_of_three(
         &api,
         server,
@@ -157,6 +148,18 @@ async fn a_komga_invitee_signs_in_with_their_email_and_loses_the_libraries_on_ex
         StatusCode::NO_CONTENT
     );
     assert!(fake.user(&remote.id).is_none());
+
+    // Admin sign-in with Komga's HTTP Basic (the e-mail address), each check's session ended.
+    fake.add_user("viewer@example.org", "viewer password", &["PAGE_STREAMING"]);
+    media::admin_sign_in(
+        &api,
+        &daemon,
+        server,
+        (ADMIN_EMAIL, ADMIN_PASSWORD),
+        ("viewer@example.org", "viewer password"),
+    )
+    .await;
+    assert!(fake.sessions().is_empty(), "every sign-in check logged out");
 
     media::assert_contract(&media::specs("komga-"), &fake.requests());
 }

@@ -13,6 +13,54 @@ use zondarr_fakes::server::{Fake, WebSite};
 use crate::domain::{Api, code, public_post};
 use crate::support::Daemon;
 
+/// A daemon with an admin API client and one server of a connector under test.
+pub(crate) struct Started {
+    /// The daemon.
+    pub(crate) daemon: Daemon,
+    /// The admin's API client.
+    pub(crate) api: Api,
+    /// The server's id.
+    pub(crate) server: i64,
+    /// The daemon's data folder (bind it: it is removed when dropped).
+    pub(crate) dir: tempfile::TempDir,
+}
+
+/// What every connector test starts with: a fresh daemon and an admin; a URL that serves a web
+/// page and the server's URL with the `wrong` credentials are each explained to the admin
+/// (`servers/test`); then the server at `url` with `config` is added, its connector loaded and
+/// its three libraries listed.
+pub(crate) async fn start_with_server(
+    kind: &str,
+    url: &str,
+    config: Value,
+    wrong: Value,
+) -> Started {
+    let dir = tempfile::tempdir().unwrap();
+    let daemon = Daemon::start(dir.path());
+    let api = Api::new(&daemon).await;
+    wrong_url_is_explained(&api, kind, config.clone()).await;
+    let (status, body) = api
+        .post(
+            "/servers/test",
+            json!({ "kind": kind, "url": url, "config": wrong }),
+        )
+        .await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::BAD_GATEWAY, "REMOTE_UNAUTHORIZED"),
+        "{body}"
+    );
+    let server = add_server(&api, kind, url, config).await;
+    let (_, shown) = api.get(&format!("/servers/{server}")).await;
+    assert_eq!(shown["libraries"], 3, "{shown}");
+    Started {
+        daemon,
+        api,
+        server,
+        dir,
+    }
+}
+
 /// Adds a server of `kind` at `url` and returns its id.
 pub(crate) async fn add_server(api: &Api, kind: &str, url: &str, config: Value) -> i64 {
     let (status, body) = api
@@ -137,6 +185,52 @@ pub(crate) async fn expire(api: &Api, user: i64) -> Value {
     assert_eq!(status, StatusCode::OK, "{run}");
     assert_eq!(run["counts"]["failed"], 0, "{run}");
     run
+}
+
+/// The external admin sign-in through `server` (issue 19's "sign-in check for admin login"):
+/// once switched on, an administrator of the media server signs in with their own password and
+/// becomes the local admin `<name>@server<id>`; a member who is not an administrator and a wrong
+/// password get the same refusal.
+pub(crate) async fn admin_sign_in(
+    api: &Api,
+    daemon: &Daemon,
+    server: i64,
+    admin: (&str, &str),
+    member: (&str, &str),
+) {
+    let (status, body) = api
+        .patch(
+            &format!("/servers/{server}"),
+            json!({ "admin_login": true }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let path = format!("/api/v1/auth/login/server/{server}");
+    for (name, password) in [member, (admin.0, "not the password")] {
+        let (status, body) = public_post(
+            daemon,
+            &path,
+            json!({ "username": name, "password": password }),
+        )
+        .await;
+        assert_eq!(
+            (status, code(&body)),
+            (StatusCode::UNAUTHORIZED, "INVALID_CREDENTIALS"),
+            "{name}: {body}"
+        );
+    }
+    let (status, body) = public_post(
+        daemon,
+        &path,
+        json!({ "username": admin.0, "password": admin.1 }),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let local = body["admin"]["username"].as_str().unwrap_or_default();
+    assert!(
+        local.ends_with(&format!("@server{server}")),
+        "signed in as the server's admin: {body}"
+    );
 }
 
 /// The committed excerpts of the official documents whose file names start with `prefix`.

@@ -1,51 +1,35 @@
 //! The bundled Navidrome connector through the real daemon against the stateful fake Navidrome
 //! (`tests/fakes/src/navidrome.rs`). Navidrome publishes no OpenAPI document for its native API;
 //! the fake follows its source, and the test checks that only the native API is used (never
-//! Subsonic) and that every request carries the external-authentication header.
+//! Subsonic), that every request carries the session token of the daemon's own sign-in, and that
+//! the daemon signs in once and again only after Navidrome ended the session.
 
 use reqwest::StatusCode;
 use serde_json::json;
-use zondarr_fakes::navidrome::{ADMIN_NAME, NavidromeFake};
+use zondarr_fakes::navidrome::{ADMIN_NAME, ADMIN_PASSWORD, NavidromeFake};
 
-use crate::domain::{Api, code};
+use crate::domain::code;
 use crate::media;
-use crate::support::Daemon;
 
 fn config() -> serde_json::Value {
-    json!({ "admin_user": ADMIN_NAME })
+    json!({ "username": ADMIN_NAME, "password": ADMIN_PASSWORD })
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_navidrome_invitee_gets_exactly_the_offered_libraries_through_the_native_api() {
-    let dir = tempfile::tempdir().unwrap();
-    let daemon = Daemon::start(dir.path());
-    let api = Api::new(&daemon).await;
     let fake = NavidromeFake::start().await;
-
-    media::wrong_url_is_explained(&api, "navidrome", config()).await;
-    // External authentication not set up: the admin is told what to configure.
-    fake.with(|n| n.trusted = false);
-    let (status, body) = api
-        .post(
-            "/servers/test",
-            json!({ "kind": "navidrome", "url": fake.base_url(), "config": config() }),
-        )
-        .await;
-    assert_eq!(
-        (status, code(&body)),
-        (StatusCode::UNPROCESSABLE_ENTITY, "REMOTE_INVALID_INPUT"),
-        "{body}"
-    );
-    assert!(
-        body["error"]["message"]
-            .as_str()
-            .unwrap()
-            .contains("ND_EXTAUTH_TRUSTEDSOURCES"),
-        "{body}"
-    );
-    fake.with(|n| n.trusted = true);
-
-    let server = media::add_server(&api, "navidrome", fake.base_url(), config()).await;
+    let media::Started {
+        daemon,
+        api,
+        server,
+        dir: _dir,
+    } = media::start_with_server(
+        "navidrome",
+        fake.base_url(),
+        config(),
+        json!({ "username": ADMIN_NAME, "password": "wrong" }),
+    )
+    .await;
     let chosen = media::invite_two_of_three(&api, server, "nd-club", json!({})).await;
     let took = media::redeem(
         &daemon,
@@ -117,19 +101,61 @@ async fn a_navidrome_invitee_gets_exactly_the_offered_libraries_through_the_nati
     );
     assert!(fake.user("listener").is_none());
 
+    // One sign-in served every call so far; when Navidrome ends the session, the daemon signs
+    // in again once and the call goes through.
+    assert_eq!(
+        fake.sign_ins(),
+        [ADMIN_NAME],
+        "one sign-in, reused across calls"
+    );
+    fake.expire_tokens();
+    media::sync_users(&api, server).await;
+    assert_eq!(fake.sign_ins(), [ADMIN_NAME, ADMIN_NAME]);
+    media::sync_users(&api, server).await;
+    assert_eq!(fake.sign_ins().len(), 2, "the new session is kept");
+
     let requests = fake.requests();
     assert!(!requests.is_empty());
+    let tokens: Vec<String> = fake.with(|n| n.tokens.iter().map(|(t, _)| t.clone()).collect());
     for request in &requests {
+        if request.path == "/auth/login" {
+            assert_eq!(request.method, "POST");
+            assert_eq!(request.header("x-nd-authorization"), None);
+            continue;
+        }
         assert!(
             request.path.starts_with("/api/"),
             "only the native API: {}",
             request.line()
         );
-        assert_eq!(
-            request.header("remote-user"),
-            Some(ADMIN_NAME),
+        let bearer = request.header("x-nd-authorization").unwrap_or_default();
+        assert!(
+            bearer.starts_with("Bearer ") && request.header("remote-user").is_none(),
             "{}",
             request.line()
         );
     }
+    let refused = requests
+        .iter()
+        .filter(|r| r.path != "/auth/login" && r.response.as_ref().is_some_and(|a| a.status == 401))
+        .count();
+    assert_eq!(refused, 1, "only the request after the expiry was refused");
+    assert_eq!(tokens.len(), 1, "only the new session is live");
+
+    // Admin sign-in with Navidrome's /auth/login as the person signing in (not the daemon's
+    // session, which the fake would refuse to see on a sign-in).
+    fake.add_account("guest", "guest password", false);
+    media::admin_sign_in(
+        &api,
+        &daemon,
+        server,
+        (ADMIN_NAME, ADMIN_PASSWORD),
+        ("guest", "guest password"),
+    )
+    .await;
+    assert_eq!(
+        fake.sign_ins()[2..],
+        ["guest", ADMIN_NAME],
+        "the checks signed in as those people"
+    );
 }

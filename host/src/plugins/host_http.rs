@@ -857,8 +857,12 @@ impl CallState {
             // answer, and reports it as it would a refused credential.
             return Err(SessionFailure::Answer(response));
         }
-        let token = serde_json::from_slice::<serde_json::Value>(&response.body)
-            .ok()
+        let Ok(answer) = serde_json::from_slice::<serde_json::Value>(&response.body) else {
+            // Not JSON at all (a web page: the URL is not the server's API): the plugin sees that
+            // answer and explains it as it would for any request.
+            return Err(SessionFailure::Answer(response));
+        };
+        let token = Some(answer)
             .and_then(|v| {
                 v.pointer(token_pointer)
                     .and_then(|t| t.as_str())

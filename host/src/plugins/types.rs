@@ -263,7 +263,9 @@ pub enum AuthScheme {
     Session {
         /// Path of the sign-in `POST`, relative to the base URL.
         login_path: String,
-        /// The JSON object sent: (member name, config field key); each value a JSON string.
+        /// The JSON object sent, as `[member name, config field key]` pairs; each value a JSON
+        /// string.
+        #[schema(value_type = Vec<Vec<String>>)]
         body_fields: Vec<(String, String)>,
         /// JSON pointer to the token in the answer.
         token_pointer: String,

@@ -62,6 +62,20 @@ struct User {
     is_active: bool,
 }
 
+/// Audiobookshelf's answer to `POST /login`.
+#[derive(Deserialize)]
+struct SignedIn {
+    user: SignedInUser,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct SignedInUser {
+    #[serde(flatten)]
+    user: User,
+    refresh_token: Option<String>,
+}
+
 impl User {
     fn is_admin(&self) -> bool {
         self.kind == "root" || self.kind == "admin"
@@ -126,7 +140,7 @@ impl Connector for Audiobookshelf {
             "Audiobookshelf",
             env!("CARGO_PKG_VERSION"),
             "Creates and manages accounts on Audiobookshelf servers: libraries, permissions, \
-             passwords, disabling.",
+             passwords, disabling, admin sign-in.",
         )
         .with_capabilities([
             Capability::ListUsers,
@@ -137,6 +151,7 @@ impl Connector for Audiobookshelf {
             Capability::LibraryAccess,
             Capability::Permissions,
             Capability::SetPassword,
+            Capability::Authenticate,
         ])
         .with_config(
             ConfigField::secret("api_token", "API token")
@@ -280,5 +295,27 @@ impl Connector for Audiobookshelf {
 
     fn set_password(server: &Server<'_>, user_id: &str, password: &str) -> Result<()> {
         patch(server, user_id, &json!({ "password": password }))
+    }
+
+    fn authenticate(server: &Server<'_>, username: &str, password: &str) -> Result<Authenticated> {
+        if username.trim().is_empty() {
+            return Err(Error::Unauthorized);
+        }
+        // Audiobookshelf's local sign-in, without the admin's token. `x-return-tokens` asks for
+        // the refresh token in the answer (instead of a cookie), to end the session right after.
+        let request = Request::post("/login")
+            .header("x-return-tokens", "true")
+            .json(&json!({ "username": username, "password": password }))?;
+        let signed_in: SignedIn = server.send_json_without_credentials(request)?;
+        let SignedInUser {
+            user,
+            refresh_token,
+        } = signed_in.user;
+        if let Some(token) = refresh_token.filter(|t| !t.is_empty()) {
+            let logout = Request::post("/logout").header("x-refresh-token", token);
+            server.end_session(logout);
+        }
+        let admin = user.is_admin();
+        Ok(Authenticated::new(user.id, user.username, admin))
     }
 }

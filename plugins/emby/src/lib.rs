@@ -3,12 +3,12 @@
 //! as `X-Emby-Token`; `docs/connectors/emby.md` lists the requests of every operation.
 
 use serde::Deserialize;
-use zondarr_plugin_sdk::percent_encode;
 use zondarr_plugin_sdk::prelude::*;
 use zondarr_plugin_sdk::rest::{
     TakenExt, collect_pages, ensure_applied, permission_fields, undo_on_error,
 };
 use zondarr_plugin_sdk::serde_json::{Value as Json, json};
+use zondarr_plugin_sdk::{install_id, percent_encode};
 
 /// The connector.
 pub struct Emby;
@@ -108,6 +108,28 @@ struct UserPage {
     total_record_count: Option<usize>,
 }
 
+/// Emby's answer to a sign-in (`AuthenticationResult`).
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct SignedIn {
+    user: User,
+    access_token: Option<String>,
+}
+
+/// The `X-Emby-Authorization` a client signs in with (Emby wants to know the client and device);
+/// with `token`, the header of that session.
+fn client_header(token: Option<&str>) -> String {
+    let mut header = format!(
+        "Emby Client=\"Zondarr\", Device=\"Zondarr\", DeviceId=\"{}\", Version=\"{}\"",
+        percent_encode(&install_id()),
+        env!("CARGO_PKG_VERSION"),
+    );
+    if let Some(token) = token {
+        header.push_str(&format!(", Token=\"{}\"", percent_encode(token)));
+    }
+    header
+}
+
 impl User {
     fn flag(&self, field: &str) -> bool {
         self.policy[field].as_bool().unwrap_or(false)
@@ -196,7 +218,7 @@ impl Connector for Emby {
             "Emby",
             env!("CARGO_PKG_VERSION"),
             "Creates and manages accounts on Emby servers (4.8): libraries, permissions, \
-             passwords.",
+             passwords, and admin sign-in.",
         )
         .with_capabilities([
             Capability::ListUsers,
@@ -207,6 +229,7 @@ impl Connector for Emby {
             Capability::LibraryAccess,
             Capability::Permissions,
             Capability::SetPassword,
+            Capability::Authenticate,
         ])
         .with_config(
             ConfigField::secret("api_key", "API key")
@@ -350,5 +373,25 @@ impl Connector for Emby {
         }
         let body = json!({ "Id": user_id, "NewPw": password, "ResetPassword": false });
         server.post_json_discard(&format!("{}/Password", user_path(user_id)), &body)
+    }
+
+    fn authenticate(server: &Server<'_>, username: &str, password: &str) -> Result<Authenticated> {
+        if username.trim().is_empty() {
+            return Err(Error::Unauthorized);
+        }
+        // As the user, not with the API key: sent without the server's credentials.
+        let request = Request::post("/Users/AuthenticateByName")
+            .header("X-Emby-Authorization", client_header(None))
+            .json(&json!({ "Username": username, "Pw": password }))?;
+        let signed_in: SignedIn = server.send_json_without_credentials(request)?;
+        // End the session the check opened, so checks do not pile up as devices in Emby.
+        if let Some(token) = signed_in.access_token.filter(|t| !t.is_empty()) {
+            let logout = Request::post("/Sessions/Logout")
+                .header("X-Emby-Authorization", client_header(Some(&token)));
+            server.end_session(logout);
+        }
+        let user = signed_in.user;
+        let admin = user.flag("IsAdministrator");
+        Ok(Authenticated::new(user.id, user.name, admin))
     }
 }

@@ -14,6 +14,7 @@ mod ids;
 mod policy;
 
 use zondarr_plugin_sdk::prelude::*;
+use zondarr_plugin_sdk::rest::undo_on_error;
 use zondarr_plugin_sdk::serde_json::json;
 use zondarr_plugin_sdk::{install_id, percent_encode};
 
@@ -89,8 +90,7 @@ impl Connector for Jellyfin {
             });
         }
         let what = "the Jellyfin API (GET /System/Info answered 404; check the server URL)";
-        let response = api::check(response, "GET /System/Info", what)?;
-        let info: api::SystemInfo = api::decode(&response, "GET /System/Info")?;
+        let info: api::SystemInfo = api::check(response, what)?.json()?;
         match info.product_name.as_deref() {
             Some(product) if product.to_ascii_lowercase().contains("jellyfin") => {}
             Some(product) => {
@@ -166,35 +166,27 @@ impl Connector for Jellyfin {
         // fetched here; Jellyfin answers a duplicate with a bare 400, which is told apart below.
         let body = json!({ "Name": user.username, "Password": password });
         let request = Request::post("/Users/New").json(&body)?;
-        let label = api::describe(&request);
-        let created = match server.request(request.header("Accept", "application/json")) {
-            Ok(response) if response.status() == 400 => {
-                // Someone took the name since the check, or Jellyfin refused the name itself.
-                return Err(if name_taken(server, &user.username)? {
-                    Error::UsernameTaken
-                } else {
-                    Error::InvalidInput(match api::server_text(&response) {
-                        Some(text) => format!("Jellyfin refused the username: {text}"),
-                        None => "Jellyfin refused the username".to_owned(),
-                    })
-                });
-            }
-            // Refused before anything was created.
-            Ok(response) if response.status() == 401 => return Err(Error::Unauthorized),
-            Ok(response) if response.status() == 403 => {
-                return Err(Error::Forbidden(
-                    "the API key may not create users on this Jellyfin server".into(),
-                ));
-            }
-            Ok(response) => api::check(response, &label, "the Jellyfin user-creation endpoint")
-                .and_then(|response| api::decode::<api::User>(&response, &label)),
-            Err(err) => Err(err),
-        };
+        let response = server.request(request.header("Accept", "application/json"))?;
+        if response.status() == 400 {
+            // Someone took the name since the check, or Jellyfin refused the name itself.
+            return Err(if find_by_name(server, &user.username)?.is_some() {
+                Error::UsernameTaken
+            } else {
+                let text = response
+                    .server_message()
+                    .filter(|text| text != "Error processing request.");
+                Error::InvalidInput(match text {
+                    Some(text) => format!("Jellyfin refused the username: {text}"),
+                    None => "Jellyfin refused the username".to_owned(),
+                })
+            });
+        }
         // The account may exist although the answer was lost (a timeout, a cut-off body, a
         // server error after the insert). The connector does not guess: the error tells the
         // daemon that the outcome is unknown, and the daemon finds the account with `find-user`
         // and removes it by id only if its journal proves that this redemption made it.
-        let created = created?;
+        let created: api::User =
+            api::check(response, "the Jellyfin user-creation endpoint")?.json()?;
         let Some(id) = Guid::parse(&created.id) else {
             remove_by_name(server, &user.username);
             return Err(Error::InvalidResponse(format!(
@@ -207,21 +199,10 @@ impl Connector for Jellyfin {
             changes.apply(policy);
             Ok(())
         });
-        let policy = match applied {
-            Ok(policy) => policy,
-            Err(err) => {
-                // Nothing half-done: an account without its library limits must not stay.
-                if let Err(cleanup) = delete(server, &id) {
-                    zondarr_plugin_sdk::error!(
-                        "Jellyfin user {} was created but its policy could not be applied ({err}), \
-                         and removing it failed too ({cleanup}); delete it in Jellyfin",
-                        id.hex()
-                    );
-                }
-                return Err(err);
-            }
-        };
-        let flag = |field: &str| policy.get(field).and_then(|v| v.as_bool()).unwrap_or(false);
+        // Nothing half-done: an account without its library limits must not stay.
+        let what = format!("the new Jellyfin user {}", id.hex());
+        let policy = undo_on_error(applied, &what, || delete(server, &id))?;
+        let flag = |field: &str| policy[field].as_bool().unwrap_or(false);
         Ok(CreatedUser::created(
             RemoteUser::new(id.hex(), created.name.unwrap_or(user.username))
                 .with_kind("local")
@@ -312,35 +293,24 @@ impl Connector for Jellyfin {
         let request = Request::post("/Users/AuthenticateByName")
             .header("Authorization", authorization)
             .json(&body)?;
-        let label = api::describe(&request);
         let response =
             server.request_without_credentials(request.header("Accept", "application/json"))?;
-        let response = api::check(response, &label, "the Jellyfin sign-in endpoint")?;
-        let result: api::AuthenticationResult = api::decode(&response, &label)?;
+        let result: api::AuthenticationResult =
+            api::check(response, "the Jellyfin sign-in endpoint")?.json()?;
         let user = result.user.ok_or_else(|| {
             Error::InvalidResponse("Jellyfin accepted the sign-in but sent no user".into())
         })?;
+        // End the session the check created, so checks do not pile up as devices in Jellyfin.
+        // Only `Token=` is sent: with the client fields Jellyfin would rewrite the device record.
         if let Some(token) = result.access_token.filter(|token| !token.is_empty()) {
-            log_out(server, &token);
+            server.end_session(Request::post("/Sessions/Logout").header(
+                "Authorization",
+                format!("MediaBrowser Token=\"{}\"", percent_encode(&token)),
+            ));
         }
         let admin = user.policy.as_ref().is_some_and(|p| p.is_administrator);
         let name = user.name.clone().unwrap_or_else(|| username.to_owned());
         Ok(Authenticated::new(Guid::normalise(&user.id), name, admin))
-    }
-}
-
-/// Ends the session a sign-in check created, so checks do not pile up as devices in Jellyfin.
-/// Only `Token=` is sent: with the client fields Jellyfin would rewrite the device record.
-fn log_out(server: &Server<'_>, token: &str) {
-    let request = Request::post("/Sessions/Logout").header(
-        "Authorization",
-        format!("MediaBrowser Token=\"{}\"", percent_encode(token)),
-    );
-    let outcome = server
-        .request_without_credentials(request)
-        .and_then(|response| api::check(response, "POST /Sessions/Logout", "the Jellyfin session"));
-    if let Err(err) = outcome {
-        zondarr_plugin_sdk::warn!("could not log out the sign-in session: {err}");
     }
 }
 
@@ -352,7 +322,8 @@ fn is_emby(server: &Server<'_>) -> bool {
         return false;
     };
     response.is_success()
-        && api::decode::<api::SystemInfo>(&response, "GET /System/Info/Public")
+        && response
+            .json::<api::SystemInfo>()
             .is_ok_and(|info| info.product_name.is_none() && info.version.is_some())
 }
 
@@ -371,10 +342,6 @@ fn find_by_name(server: &Server<'_>, name: &str) -> Result<Option<api::User>> {
             .as_deref()
             .is_some_and(|existing| existing.to_lowercase() == wanted)
     }))
-}
-
-fn name_taken(server: &Server<'_>, name: &str) -> Result<bool> {
-    find_by_name(server, name).map(|user| user.is_some())
 }
 
 /// Best effort after a creation whose answer was lost: deletes the account called `name` if

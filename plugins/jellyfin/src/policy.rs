@@ -12,7 +12,6 @@ use zondarr_plugin_sdk::{
     Error, LibraryAccess, PermissionDef, PermissionValue, Request, Result, Server, Value,
 };
 
-use crate::api;
 use crate::ids::Guid;
 
 /// The two fields Jellyfin requires in every policy it is sent.
@@ -222,7 +221,7 @@ impl Changes {
 }
 
 /// Reads user `user`'s whole policy, lets `edit` change it, and writes the whole policy back when
-/// something changed. Returns the policy as it now is on the server.
+/// something changed (the SDK's `update_json`). Returns the policy as it now is on the server.
 ///
 /// # Errors
 /// `not-found` for an unknown user, `invalid-response` when the server's policy lacks the
@@ -232,22 +231,23 @@ pub(crate) fn update(
     server: &Server<'_>,
     user: &Guid,
     edit: impl FnOnce(&mut Map<String, Json>) -> Result<()>,
-) -> Result<Map<String, Json>> {
-    let what = format!("Jellyfin user {}", user.hex());
+) -> Result<Json> {
     let path = format!("/Users/{}", user.dashed());
-    let dto: api::UserWithPolicy = api::fetch_json(server, Request::get(path.as_str()), &what)?;
-    let mut policy = dto.policy.ok_or_else(|| {
-        Error::InvalidResponse(format!(
-            "Jellyfin returned user {} without its policy",
-            user.hex()
-        ))
-    })?;
-    for field in PROVIDER_FIELDS {
-        let present = policy
-            .get(field)
-            .and_then(Json::as_str)
-            .is_some_and(|value| !value.trim().is_empty());
-        if !present {
+    let write = Request::post(format!("{path}/Policy"));
+    let updated = server.update_json(&path, "/Policy", write, |policy| {
+        let policy = policy.as_object_mut().ok_or_else(|| {
+            Error::InvalidResponse(format!(
+                "Jellyfin returned user {} without its policy",
+                user.hex()
+            ))
+        })?;
+        let missing = PROVIDER_FIELDS.iter().find(|field| {
+            policy
+                .get(**field)
+                .and_then(Json::as_str)
+                .is_none_or(|value| value.trim().is_empty())
+        });
+        if let Some(field) = missing {
             return Err(Error::InvalidResponse(format!(
                 "the policy Jellyfin returned for user {} has no {field}; the connector does not \
                  write a policy back without it, since Jellyfin would refuse it or reset how the \
@@ -255,14 +255,12 @@ pub(crate) fn update(
                 user.hex()
             )));
         }
-    }
-    let before = policy.clone();
-    edit(&mut policy)?;
-    if policy != before {
-        let request = Request::post(format!("{path}/Policy")).json(&policy)?;
-        api::send(server, request, &what)?;
-    }
-    Ok(policy)
+        edit(policy)
+    });
+    updated.map_err(|error| match error {
+        Error::NotFound(_) => Error::NotFound(format!("Jellyfin user {}", user.hex())),
+        other => other,
+    })
 }
 
 #[cfg(test)]

@@ -1,6 +1,7 @@
 //! The Kavita connector, bundled with Zondarr and written with the plugin SDK's building blocks
 //! only. Every call first exchanges the API key (which the daemon adds as the `apiKey` query
-//! parameter) for a JWT at `POST /api/Plugin/authenticate`, then sends that as
+//! parameter) for a JWT at `POST /api/Plugin/authenticate`, then sends every other request
+//! without the daemon's credentials (so the key is in no other URL) and with that JWT as
 //! `Authorization: Bearer`. Accounts are made in two steps (invite, then confirm with the token of
 //! the invite link), deleted by user name, and disabled by taking away the `Login` role.
 //! `docs/connectors/kavita.md` lists the requests of every operation.
@@ -41,6 +42,7 @@ const PLEB: &str = "Pleb";
 
 #[derive(Deserialize)]
 struct SignIn {
+    username: Option<String>,
     token: Option<String>,
     #[serde(rename = "kavitaVersion")]
     version: Option<String>,
@@ -119,12 +121,16 @@ impl<'a> Session<'a> {
         })
     }
 
+    /// Sends a request with the session's JWT, without the daemon's `apiKey` (Kavita reads it
+    /// only at the sign-in; elsewhere it would just sit in the URL, and in proxies' logs).
     fn send(&self, request: Request) -> Result<Response> {
-        self.server.send(
-            request
-                .header("Authorization", self.bearer.as_str())
-                .header("Accept", "application/json"),
-        )
+        self.server
+            .request_without_credentials(
+                request
+                    .header("Authorization", self.bearer.as_str())
+                    .header("Accept", "application/json"),
+            )?
+            .error_for_status()
     }
 
     fn get<T: serde::de::DeserializeOwned>(&self, request: Request) -> Result<T> {
@@ -252,7 +258,7 @@ impl Connector for Kavita {
             "Kavita",
             env!("CARGO_PKG_VERSION"),
             "Creates and manages accounts on Kavita servers (0.8): libraries, roles, passwords, \
-             disabling.",
+             disabling, admin sign-in.",
         )
         .with_capabilities([
             Capability::ListUsers,
@@ -263,6 +269,7 @@ impl Connector for Kavita {
             Capability::LibraryAccess,
             Capability::Permissions,
             Capability::SetPassword,
+            Capability::Authenticate,
         ])
         .with_config(
             ConfigField::secret("api_key", "API key")
@@ -496,5 +503,30 @@ impl Connector for Kavita {
         let member = session.existing(user_id)?;
         let body = json!({ "userName": member.name(), "password": password });
         session.post("/api/Account/reset-password", &body).map(drop)
+    }
+
+    fn authenticate(server: &Server<'_>, username: &str, password: &str) -> Result<Authenticated> {
+        if username.trim().is_empty() {
+            return Err(Error::Unauthorized);
+        }
+        // Kavita's own sign-in, as the user and without the API key. Its `UserDto` names no
+        // roles, so the account is then looked up with the administrator's session. Kavita keeps
+        // no server-side session for the JWT: there is nothing to log out.
+        let request = Request::post("/api/Account/login")
+            .json(&json!({ "username": username, "password": password }))?;
+        let signed_in: SignIn = server.send_json_without_credentials(request)?;
+        let name = signed_in.username.unwrap_or_else(|| username.to_owned());
+        let session = Session::open(server)?;
+        let member = session
+            .members(false)?
+            .into_iter()
+            .find(|m| m.name().to_uppercase() == name.to_uppercase())
+            .ok_or(Error::Unauthorized)?;
+        let admin = member.has(ADMIN);
+        Ok(Authenticated::new(
+            member.id.to_string(),
+            member.name(),
+            admin,
+        ))
     }
 }

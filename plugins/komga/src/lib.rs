@@ -157,8 +157,8 @@ impl Connector for Komga {
             "komga",
             "Komga",
             env!("CARGO_PKG_VERSION"),
-            "Creates and manages accounts on Komga servers: shared libraries, roles, passwords. \
-             Komga signs in with the e-mail address.",
+            "Creates and manages accounts on Komga servers: shared libraries, roles, passwords, \
+             admin sign-in. Komga signs in with the e-mail address.",
         )
         .with_capabilities([
             Capability::ListUsers,
@@ -168,6 +168,7 @@ impl Connector for Komga {
             Capability::LibraryAccess,
             Capability::Permissions,
             Capability::SetPassword,
+            Capability::Authenticate,
         ])
         .with_config(
             ConfigField::secret("api_key", "API key")
@@ -302,5 +303,28 @@ impl Connector for Komga {
         existing(server, user_id)?;
         let body = json!({ "password": password });
         server.patch_json_discard(&format!("{}/password", user_path(user_id)), &body)
+    }
+
+    fn authenticate(server: &Server<'_>, username: &str, password: &str) -> Result<Authenticated> {
+        if username.trim().is_empty() {
+            return Err(Error::Unauthorized);
+        }
+        // Komga's own sign-in: HTTP Basic with the e-mail address, without the API key. An empty
+        // `X-Auth-Token` asks Komga to answer the new session's id in that header.
+        let request = Request::get("/api/v2/users/me")
+            .basic_auth(username, password)
+            .header("X-Auth-Token", "")
+            .header("Accept", "application/json");
+        let response = server
+            .request_without_credentials(request)?
+            .error_for_status()?;
+        let me: User = response.json()?;
+        // End that session, so sign-in checks do not pile up in Komga's session registry.
+        if let Some(session) = response.header("x-auth-token").filter(|s| !s.is_empty()) {
+            let logout = Request::post("/api/logout").header("X-Auth-Token", session);
+            server.end_session(logout);
+        }
+        let admin = me.is_admin();
+        Ok(Authenticated::new(me.id, me.email, admin))
     }
 }

@@ -2,12 +2,10 @@
 //! blocks only. It manages accounts through Navidrome's native API (`/api/user`,
 //! `/api/library`), never Subsonic, whose user-management endpoints Navidrome answers with 501.
 //!
-//! Authentication: Navidrome's native API takes a JWT from `POST /auth/login {username,
-//! password}`, which a connector cannot send (contract 0.2 injects secrets into a header or the
-//! query, never into a body). It also accepts Navidrome's external authentication: a request from
-//! an address in `ExtAuth.TrustedSources` whose `Remote-User` header names a user is that user.
-//! The daemon sends the administrator's user name in that header; the admin lists Zondarr's
-//! address in Navidrome's `ND_EXTAUTH_TRUSTEDSOURCES`. `docs/connectors/navidrome.md` says more.
+//! Authentication: Navidrome's own sign-in. The daemon posts the administrator's user name and
+//! password to `POST /auth/login` (`session` auth), keeps the JWT it answers and sends it as
+//! `x-nd-authorization: Bearer …`, signing in again when Navidrome answers 401.
+//! `docs/connectors/navidrome.md` says more.
 
 use serde::Deserialize;
 use zondarr_plugin_sdk::percent_encode;
@@ -22,10 +20,6 @@ zondarr_plugin_sdk::export!(Navidrome);
 
 /// Users per `GET /api/user` page.
 const PAGE: usize = 500;
-
-const NOT_TRUSTED: &str = "Navidrome did not accept Zondarr's Remote-User header: list Zondarr's \
-                           address in Navidrome's ND_EXTAUTH_TRUSTEDSOURCES and check the \
-                           administrator's user name";
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -58,6 +52,16 @@ struct ApiLibrary {
     name: String,
 }
 
+/// Navidrome's answer to `POST /auth/login`.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct SignedIn {
+    id: String,
+    username: String,
+    #[serde(default)]
+    is_admin: bool,
+}
+
 #[derive(Deserialize)]
 struct Created {
     id: String,
@@ -67,16 +71,8 @@ fn user_path(id: &str) -> String {
     format!("/api/user/{}", percent_encode(id))
 }
 
-/// Maps Navidrome's 401 (external authentication not trusted) to a message saying what to fix.
-fn trusted<T>(result: Result<T>) -> Result<T> {
-    result.map_err(|error| match error {
-        Error::Unauthorized => Error::InvalidInput(NOT_TRUSTED.into()),
-        other => other,
-    })
-}
-
 fn users(server: &Server<'_>) -> Result<Vec<User>> {
-    trusted(collect_pages(100, |start| {
+    collect_pages(100, |start| {
         let request = Request::get("/api/user")
             .query("_start", &start.to_string())
             .query("_end", &(start + PAGE).to_string())
@@ -87,12 +83,12 @@ fn users(server: &Server<'_>) -> Result<Vec<User>> {
             .header("x-total-count")
             .and_then(|t| t.trim().parse().ok());
         Ok((response.json::<Vec<User>>()?, total))
-    }))
+    })
 }
 
 /// The account `id`, refused when it administers the server; `None` when it does not exist.
 fn managed(server: &Server<'_>, id: &str) -> Result<Option<User>> {
-    let user: User = match trusted(server.get_json(&user_path(id))) {
+    let user: User = match server.get_json(&user_path(id)) {
         Ok(user) => user,
         Err(Error::NotFound(_)) => return Ok(None),
         Err(other) => return Err(other),
@@ -110,7 +106,8 @@ fn managed(server: &Server<'_>, id: &str) -> Result<Option<User>> {
 /// "every library, also later ones" setting.
 fn library_ids(server: &Server<'_>, access: &LibraryAccess) -> Result<Vec<i64>> {
     let ids: Vec<i64> = match access.only_ids() {
-        None => trusted(server.get_list::<ApiLibrary>("/api/library"))?
+        None => server
+            .get_list::<ApiLibrary>("/api/library")?
             .into_iter()
             .map(|l| l.id)
             .collect(),
@@ -149,7 +146,7 @@ impl Connector for Navidrome {
             "Navidrome",
             env!("CARGO_PKG_VERSION"),
             "Creates and manages accounts on Navidrome servers (0.58 or later) through its \
-             native API: libraries and passwords.",
+             native API: libraries, passwords, and admin sign-in.",
         )
         .with_capabilities([
             Capability::ListUsers,
@@ -158,18 +155,28 @@ impl Connector for Navidrome {
             Capability::DeleteUser,
             Capability::LibraryAccess,
             Capability::SetPassword,
+            Capability::Authenticate,
         ])
         .with_config(
-            ConfigField::secret("admin_user", "Administrator's user name")
+            ConfigField::text("username", "Administrator's user name")
                 .required()
                 .with_help(
-                    "A Navidrome administrator. Zondarr acts as this user through Navidrome's \
-                     external authentication: set ND_EXTAUTH_TRUSTEDSOURCES on Navidrome to \
-                     Zondarr's address (e.g. 192.168.1.5/32); Zondarr sends the name in the \
-                     Remote-User header.",
+                    "A Navidrome administrator. Zondarr signs in as this user at /auth/login, \
+                     as Navidrome's web interface does, and keeps the session in memory.",
                 ),
         )
-        .with_auth(AuthScheme::header("Remote-User", "{admin_user}"))
+        .with_config(
+            ConfigField::secret("password", "Administrator's password")
+                .required()
+                .with_help("The password of that administrator."),
+        )
+        .with_auth(AuthScheme::session(
+            "/auth/login",
+            [("username", "username"), ("password", "password")],
+            "/token",
+            "x-nd-authorization",
+            "Bearer {token}",
+        ))
         .with_member_address_field(
             "member_url",
             "Address for members",
@@ -183,7 +190,7 @@ impl Connector for Navidrome {
     fn test_connection(server: &Server<'_>) -> Result<ServerInfo> {
         users(server).map_err(|error| match error {
             Error::Forbidden(_) => Error::InvalidInput(
-                "the user Zondarr acts as is not a Navidrome administrator".into(),
+                "the user Zondarr signs in as is not a Navidrome administrator".into(),
             ),
             other => other,
         })?;
@@ -191,7 +198,7 @@ impl Connector for Navidrome {
     }
 
     fn list_libraries(server: &Server<'_>) -> Result<Vec<Library>> {
-        let libraries: Vec<ApiLibrary> = trusted(server.get_list("/api/library"))?;
+        let libraries: Vec<ApiLibrary> = server.get_list("/api/library")?;
         Ok(libraries
             .into_iter()
             .map(|l| Library::new(l.id.to_string(), l.name, "music"))
@@ -225,8 +232,9 @@ impl Connector for Navidrome {
             "password": password,
             "isAdmin": false,
         });
-        let created: Created =
-            trusted(server.post_json("/api/user", &body)).or_taken(&["ra.validation.unique"])?;
+        let created: Created = server
+            .post_json("/api/user", &body)
+            .or_taken(&["ra.validation.unique"])?;
         let path = user_path(&created.id);
         // A new user gets the libraries Navidrome marks for new users; set exactly the chosen ones.
         let applied = set_libraries(server, &created.id, &libraries).and_then(|got| {
@@ -272,5 +280,21 @@ impl Connector for Navidrome {
             Ok(())
         })?;
         Ok(())
+    }
+
+    fn authenticate(server: &Server<'_>, username: &str, password: &str) -> Result<Authenticated> {
+        if username.trim().is_empty() {
+            return Err(Error::Unauthorized);
+        }
+        // The same sign-in as the daemon's, as this user and without the daemon's session token.
+        // Navidrome's tokens are JWTs without a server-side session: there is nothing to log out.
+        let request = Request::post("/auth/login")
+            .json(&json!({ "username": username, "password": password }))?;
+        let signed_in: SignedIn = server.send_json_without_credentials(request)?;
+        Ok(Authenticated::new(
+            signed_in.id,
+            signed_in.username,
+            signed_in.is_admin,
+        ))
     }
 }

@@ -13,6 +13,13 @@
 //! - `PATCH /api/users/{id}` merges what it is sent; **`librariesAccessible` is applied only when
 //!   the body also has a `permissions` object** (as in the source); the root user cannot be
 //!   changed by anyone else (403). `DELETE` refuses the root user (403) and oneself (400).
+//! - `POST /login {username, password}` (`server/Auth.js`, `auth/LocalAuthStrategy.js`; user
+//!   names compared in lower case) answers `{user, userDefaultLibraryId, serverSettings, …}` with
+//!   the user's `accessToken`, and its `refreshToken` when sent `x-return-tokens: true`; a wrong
+//!   password, an unknown or an inactive user is 401 "Unauthorized". `POST /logout` with that
+//!   refresh token in `x-refresh-token` ends the session. Test instrument, not Audiobookshelf
+//!   behaviour: a sign-in that carries an `Authorization` header (the admin's token riding
+//!   along) is answered 400, so a test fails if the daemon attached it.
 
 use serde_json::{Map, Value, json};
 
@@ -32,6 +39,8 @@ pub struct Audiobookshelf {
     pub libraries: Vec<(String, String, String)>,
     /// Users as the JSON the server stores (with `password` kept in the clear for tests).
     pub users: Vec<Map<String, Value>>,
+    /// Live sign-in sessions as (refresh token, user id).
+    pub sessions: Vec<(String, String)>,
 }
 
 /// A running fake Audiobookshelf.
@@ -202,6 +211,54 @@ impl Audiobookshelf {
     }
 }
 
+impl Audiobookshelf {
+    /// `POST /login`, the local strategy.
+    fn login(&mut self, request: &Incoming) -> Reply {
+        if request.header("authorization").is_some() {
+            return Reply::text(
+                400,
+                "test fake: the sign-in carried an Authorization header",
+            );
+        }
+        let body = request.json_object().unwrap_or_default();
+        let text = |key: &str| {
+            body.get(key)
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_owned()
+        };
+        let (name, password) = (text("username").to_lowercase(), text("password"));
+        let Some(user) = self
+            .users
+            .iter()
+            .find(|u| {
+                u["username"]
+                    .as_str()
+                    .is_some_and(|n| n.to_lowercase() == name)
+            })
+            .filter(|u| u["isActive"] == true && u["password"] == password.as_str())
+            .cloned()
+        else {
+            return Reply::text(401, "Unauthorized");
+        };
+        let refresh = uuid();
+        let id = user["id"].as_str().unwrap_or("").to_owned();
+        self.sessions.push((refresh.clone(), id));
+        let mut json = Self::browser_json(&user);
+        json["accessToken"] = json!(uuid());
+        json["refreshToken"] = if request.header("x-return-tokens") == Some("true") {
+            json!(refresh)
+        } else {
+            Value::Null
+        };
+        Reply::json(
+            200,
+            &json!({"user": json, "userDefaultLibraryId": self.libraries.first().map(|l| l.0.clone()),
+                    "serverSettings": {}, "ereaderDevices": [], "Source": "docker"}),
+        )
+    }
+}
+
 impl Backend for Audiobookshelf {
     fn error(&self, status: u16) -> Reply {
         Reply::text(status, "Internal Server Error")
@@ -216,6 +273,15 @@ impl Backend for Audiobookshelf {
                 &json!({"app": "audiobookshelf", "serverVersion": VERSION, "isInit": true,
                         "language": "en-us", "authMethods": ["local"], "authFormData": {}}),
             );
+        }
+        match (method, parts.as_slice()) {
+            ("POST", ["login"]) => return self.login(request),
+            ("POST", ["logout"]) => {
+                let refresh = request.header("x-refresh-token").unwrap_or("");
+                self.sessions.retain(|(t, _)| t != refresh);
+                return Reply::json(200, &json!({ "redirect_url": null }));
+            }
+            _ => {}
         }
         if parts.first() != Some(&"api") {
             return Reply::html(200);
@@ -294,6 +360,7 @@ impl AudiobookshelfFake {
                     (uuid(), "Radio plays".to_owned(), "book".to_owned()),
                 ],
                 users: Vec::new(),
+                sessions: Vec::new(),
             };
             let root = abs.insert(ROOT_NAME, "root", true);
             abs.token = abs
@@ -323,6 +390,22 @@ impl AudiobookshelfFake {
                 })
                 .cloned()
         })
+    }
+
+    /// Adds an active user of this type (`user`, `admin`, …) with this password; returns its id.
+    pub fn add_account(&self, username: &str, password: &str, kind: &str) -> String {
+        self.with(|a| {
+            let id = a.insert(username, kind, true);
+            if let Some(at) = a.position(&id) {
+                a.users[at].insert("password".into(), json!(password));
+            }
+            id
+        })
+    }
+
+    /// The live sign-in sessions as (refresh token, user id).
+    pub fn sessions(&self) -> Vec<(String, String)> {
+        self.with(|a| a.sessions.clone())
     }
 
     /// Adds an active user, as an admin would in Audiobookshelf; returns its id.

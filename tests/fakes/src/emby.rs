@@ -17,15 +17,24 @@
 //! - User ids are 32-hex GUIDs; unknown ids are 404 with a text body.
 //! - `GET /System/Info/Public` needs no key and has no `ProductName` (how Emby differs from
 //!   Jellyfin).
+//! - `POST /Users/AuthenticateByName {Username, Pw}` (user names case-insensitive) answers an
+//!   `AuthenticationResult` with a new session's `AccessToken`; a wrong password, an unknown or
+//!   a disabled user is 401. `POST /Sessions/Logout` with that token (`X-Emby-Token` or `Token=`
+//!   of `X-Emby-Authorization`) ends the session (204). Test instrument, not Emby behaviour: a
+//!   sign-in that carries the server's API key is answered 400, so a test fails if the daemon
+//!   attached it.
 
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
+use crate::policy::{emby_defaults as default_policy, replace_policy};
 use crate::server::{Backend, Fake, Incoming, Reply, flag, hex_id};
 
 /// The server version the fake reports.
 pub const VERSION: &str = "4.8.11.0";
 /// The administrator every fake starts with.
 pub const ADMIN_NAME: &str = "admin";
+/// The administrator's password.
+pub const ADMIN_PASSWORD: &str = "admin-password";
 
 /// A library.
 #[derive(Debug, Clone)]
@@ -84,65 +93,13 @@ pub struct Emby {
     pub libraries: Vec<EmbyLibrary>,
     /// Accounts.
     pub users: Vec<EmbyUser>,
+    /// Live user sessions as (access token, user id).
+    pub sessions: Vec<(String, String)>,
     base_url: String,
 }
 
 /// A running fake Emby.
 pub type EmbyFake = Fake<Emby>;
-
-/// Emby's defaults for a policy field a client leaves out.
-fn default_policy() -> Map<String, Value> {
-    let fields = [
-        ("IsAdministrator", json!(false)),
-        ("IsHidden", json!(true)),
-        ("IsHiddenRemotely", json!(true)),
-        ("IsHiddenFromUnusedDevices", json!(false)),
-        ("IsDisabled", json!(false)),
-        ("AllowTagOrRating", json!(false)),
-        ("BlockedTags", json!([])),
-        ("IsTagBlockingModeInclusive", json!(false)),
-        ("IncludeTags", json!([])),
-        ("EnableUserPreferenceAccess", json!(true)),
-        ("AccessSchedules", json!([])),
-        ("BlockUnratedItems", json!([])),
-        ("EnableRemoteControlOfOtherUsers", json!(false)),
-        ("EnableSharedDeviceControl", json!(true)),
-        ("EnableRemoteAccess", json!(true)),
-        ("EnableLiveTvManagement", json!(true)),
-        ("EnableLiveTvAccess", json!(true)),
-        ("EnableMediaPlayback", json!(true)),
-        ("EnableAudioPlaybackTranscoding", json!(true)),
-        ("EnableVideoPlaybackTranscoding", json!(true)),
-        ("EnablePlaybackRemuxing", json!(true)),
-        ("EnableContentDeletion", json!(false)),
-        ("RestrictedFeatures", json!([])),
-        ("EnableContentDeletionFromFolders", json!([])),
-        ("EnableContentDownloading", json!(true)),
-        ("EnableSubtitleDownloading", json!(true)),
-        ("EnableSubtitleManagement", json!(false)),
-        ("EnableSyncTranscoding", json!(true)),
-        ("EnableMediaConversion", json!(true)),
-        ("EnabledChannels", json!([])),
-        ("EnableAllChannels", json!(true)),
-        ("EnabledFolders", json!([])),
-        ("EnableAllFolders", json!(true)),
-        ("InvalidLoginAttemptCount", json!(0)),
-        ("EnablePublicSharing", json!(true)),
-        ("BlockedMediaFolders", json!([])),
-        ("RemoteClientBitrateLimit", json!(0)),
-        (
-            "AuthenticationProviderId",
-            json!("Emby.Server.Implementations.Library.DefaultAuthenticationProvider"),
-        ),
-        ("ExcludedSubFolders", json!([])),
-        ("SimultaneousStreamLimit", json!(0)),
-        ("EnabledDevices", json!([])),
-        ("EnableAllDevices", json!(true)),
-        ("AllowCameraUpload", json!(true)),
-        ("AllowSharingPersonalItems", json!(false)),
-    ];
-    fields.into_iter().map(|(k, v)| (k.to_owned(), v)).collect()
-}
 
 impl EmbyFake {
     /// Starts a fake with one administrator and three libraries (Movies, TV Shows, Music).
@@ -153,6 +110,7 @@ impl EmbyFake {
                 server_id: hex_id(),
                 libraries: Vec::new(),
                 users: Vec::new(),
+                sessions: Vec::new(),
                 base_url: base_url.to_owned(),
             };
             for (i, (name, kind)) in [
@@ -170,7 +128,7 @@ impl EmbyFake {
                     kind: kind.to_owned(),
                 });
             }
-            let admin = emby.insert(ADMIN_NAME, "admin-password");
+            let admin = emby.insert(ADMIN_NAME, ADMIN_PASSWORD);
             if let Some(user) = emby.user_mut(&admin) {
                 user.policy["IsAdministrator"] = json!(true);
             }
@@ -199,6 +157,20 @@ impl EmbyFake {
         })
     }
 
+    /// The live user sessions as (access token, user id).
+    pub fn sessions(&self) -> Vec<(String, String)> {
+        self.with(|e| e.sessions.clone())
+    }
+
+    /// Makes the account an administrator.
+    pub fn make_admin(&self, id: &str) {
+        self.with(|e| {
+            if let Some(user) = e.user_mut(id) {
+                user.policy["IsAdministrator"] = json!(true);
+            }
+        });
+    }
+
     /// The libraries.
     pub fn libraries(&self) -> Vec<EmbyLibrary> {
         self.with(|e| e.libraries.clone())
@@ -221,7 +193,9 @@ impl Emby {
         self.users.iter_mut().find(|u| u.id == id)
     }
 
-    fn authorized(&self, request: &Incoming) -> bool {
+    /// Every token the request carries: `X-Emby-Token`, `api_key`, and `Token=` of an
+    /// `X-Emby-Authorization` (or `Authorization`) `Emby …` header.
+    fn tokens(request: &Incoming) -> Vec<String> {
         let header_token = request.header("x-emby-token");
         let query_token = request.query("api_key");
         let emby_auth = request
@@ -241,7 +215,41 @@ impl Emby {
         ]
         .into_iter()
         .flatten()
-        .any(|token| token == self.api_key)
+        .collect()
+    }
+
+    fn authorized(&self, request: &Incoming) -> bool {
+        Self::tokens(request).contains(&self.api_key)
+    }
+
+    /// `POST /Users/AuthenticateByName`.
+    fn sign_in(&mut self, request: &Incoming) -> Reply {
+        if self.authorized(request) {
+            return Reply::text(400, "test fake: the sign-in carried the server's API key");
+        }
+        let body = request.json_object().unwrap_or_default();
+        let text = |key: &str| {
+            body.get(key)
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_owned()
+        };
+        let (name, password) = (text("Username"), text("Pw"));
+        let Some(user) = self
+            .users
+            .iter()
+            .find(|u| u.name.eq_ignore_ascii_case(&name) && u.password == password)
+            .filter(|u| !u.flag("IsDisabled"))
+            .cloned()
+        else {
+            return Reply::text(401, "Invalid username or password entered.");
+        };
+        let token = hex_id();
+        self.sessions.push((token.clone(), user.id.clone()));
+        Reply::json(
+            200,
+            &json!({"User": self.user_dto(&user), "AccessToken": token, "ServerId": self.server_id}),
+        )
     }
 
     fn user_dto(&self, user: &EmbyUser) -> Value {
@@ -282,12 +290,10 @@ impl Emby {
         let Some(user) = self.user_mut(id) else {
             return Reply::text(404, "User not found");
         };
-        let mut policy = default_policy();
-        for (key, value) in body {
-            if policy.contains_key(&key) {
-                policy.insert(key, value);
-            }
-        }
+        // Emby matches the sent fields' names exactly and takes their values as sent.
+        let (mut policy, _) = replace_policy(default_policy(), &body, &[], false, |_, value, _| {
+            Ok(value.clone())
+        });
         // Ids Emby does not know as library Guids are dropped.
         if let Some(Value::Array(folders)) = policy.get_mut("EnabledFolders") {
             folders.retain(|f| f.as_str().is_some_and(|f| known.iter().any(|k| k == f)));
@@ -312,8 +318,19 @@ impl Backend for Emby {
         let parts = request.parts();
         let lower: Vec<String> = parts.iter().map(|p| p.to_ascii_lowercase()).collect();
         let lower: Vec<&str> = lower.iter().map(String::as_str).collect();
-        if let ("GET", ["system", "info", "public"]) = (method, lower.as_slice()) {
-            return Reply::json(200, &self.info(false));
+        match (method, lower.as_slice()) {
+            ("GET", ["system", "info", "public"]) => return Reply::json(200, &self.info(false)),
+            ("POST", ["users", "authenticatebyname"]) => return self.sign_in(request),
+            ("POST", ["sessions", "logout"]) => {
+                let tokens = Self::tokens(request);
+                let before = self.sessions.len();
+                self.sessions.retain(|(t, _)| !tokens.contains(t));
+                if self.sessions.len() == before {
+                    return Reply::text(401, "Access token is invalid or expired.");
+                }
+                return Reply::empty(204);
+            }
+            _ => {}
         }
         if !self.authorized(request) {
             return Reply::text(401, "Access token is invalid or expired.");

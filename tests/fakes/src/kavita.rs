@@ -19,6 +19,14 @@
 //!   dropped); `DELETE /api/Users/delete-user?username=…` deletes **by user name**, and an unknown
 //!   name is a 500 (the source deletes a null user); `POST /api/Account/reset-password` sets a
 //!   password (6 to 256 characters).
+//! - `POST /api/Account/login {username, password, apiKey?}` (anonymous) answers a `UserDto` with
+//!   a JWT; both `username` and `password` must be present (the `LoginDto` declares them
+//!   non-nullable, which ASP.NET Core's implicit `[Required]` enforces: 400 with the validation
+//!   problem otherwise), an `apiKey` replaces the password check. An unknown user or a wrong
+//!   password is a 401 "Your credentials are not correct", an account without the `Login` role
+//!   or still pending is refused too (401). Kavita has no logout for these tokens. Test
+//!   instrument, not Kavita behaviour: a sign-in that carries the administrator's `apiKey` query
+//!   parameter or a Bearer token is answered 400, so a test fails if the daemon attached them.
 
 use serde_json::{Value, json};
 
@@ -28,6 +36,8 @@ use crate::server::{Backend, Fake, Incoming, Reply, hex_id};
 pub const VERSION: &str = "0.8.3.2";
 /// The administrator every fake starts with.
 pub const ADMIN_NAME: &str = "admin";
+/// The administrator's password.
+pub const ADMIN_PASSWORD: &str = "admin-password";
 /// Kavita's valid roles.
 pub const ROLES: [&str; 9] = [
     "Admin",
@@ -139,6 +149,67 @@ impl Kavita {
                "token": token, "refreshToken": hex_id(), "apiKey": null,
                "ageRestriction": {"ageRating": -1, "includeUnknowns": true},
                "kavitaVersion": VERSION})
+    }
+
+    /// `POST /api/Account/login`, as `AccountController.Login` answers it.
+    fn login(&mut self, request: &Incoming) -> Reply {
+        if request.query("apiKey").is_some() || request.header("authorization").is_some() {
+            return Reply::text(
+                400,
+                "test fake: the sign-in carried the administrator's credentials",
+            );
+        }
+        let body = request.json_object().unwrap_or_default();
+        let missing: Vec<&str> = ["username", "password"]
+            .into_iter()
+            .filter(|key| !body.get(*key).is_some_and(Value::is_string))
+            .collect();
+        if !missing.is_empty() {
+            let errors: serde_json::Map<String, Value> = missing
+                .iter()
+                .map(|key| {
+                    let name = format!("{}{}", key[..1].to_uppercase(), &key[1..]);
+                    let message = format!("The {name} field is required.");
+                    (name, json!([message]))
+                })
+                .collect();
+            return Reply::json(
+                400,
+                &json!({"type": "https://tools.ietf.org/html/rfc9110#section-15.5.1",
+                        "title": "One or more validation errors occurred.", "status": 400,
+                        "errors": errors}),
+            );
+        }
+        let text = |key: &str| {
+            body.get(key)
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_owned()
+        };
+        let (name, password, key) = (text("username"), text("password"), text("apiKey"));
+        let user = if key.is_empty() {
+            self.users
+                .iter()
+                .find(|u| u.username.to_uppercase() == name.to_uppercase())
+        } else {
+            self.users
+                .iter()
+                .find(|_| key == self.api_key)
+                .and(self.users.first())
+        };
+        let refused = || Reply::text(401, "Your credentials are not correct");
+        let Some(user) = user else {
+            return refused();
+        };
+        if !user.has("Login") {
+            return Reply::text(401, "Your account is disabled. Contact the server admin.");
+        }
+        if key.is_empty() && (user.pending || user.password != password) {
+            return refused();
+        }
+        let id = user.id;
+        let dto = self.user_dto(id);
+        Reply::json(200, &dto)
     }
 
     /// Roles as Kavita stores them: valid ones only, `Pleb` added to every non-admin.
@@ -354,6 +425,7 @@ impl Backend for Kavita {
                 return Reply::json(200, &dto);
             }
             ("POST", ["api", "account", "confirm-email"]) => return self.confirm(request),
+            ("POST", ["api", "account", "login"]) => return self.login(request),
             _ => {}
         }
         let caller = request
@@ -453,7 +525,7 @@ impl KavitaFake {
             let admin = kavita.insert(
                 ADMIN_NAME,
                 "admin@example.org",
-                "admin-password",
+                ADMIN_PASSWORD,
                 &["Admin", "Login"],
             );
             if let Some(user) = kavita.users.iter_mut().find(|u| u.id == admin) {

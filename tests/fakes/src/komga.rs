@@ -12,6 +12,12 @@
 //!   being dropped) and answers 204; an admin cannot patch or delete itself (403).
 //! - There is no way to disable an account.
 //! - Errors carry Spring Boot's JSON error body (`timestamp, status, error, message, path`).
+//! - Sessions (`SmartHttpSessionIdResolver`, `SessionTest.kt`): a request authenticated with HTTP
+//!   Basic that carries an `X-Auth-Token` header (even empty) gets a new session id back in
+//!   `X-Auth-Token`; `GET|POST /api/logout` with that header ends the session (204). A wrong
+//!   password is 401. Test instrument, not Komga behaviour: a Basic request that also carries
+//!   the administrator's `X-API-Key` is answered 400, so a test fails if the daemon attached it
+//!   to someone's sign-in.
 
 use serde_json::{Value, json};
 
@@ -21,6 +27,8 @@ use crate::server::{Backend, Fake, Incoming, Reply};
 pub const VERSION: &str = "1.26.3";
 /// The e-mail address of the administrator every fake starts with.
 pub const ADMIN_EMAIL: &str = "admin@example.org";
+/// The administrator's password.
+pub const ADMIN_PASSWORD: &str = "admin-password";
 /// Komga's roles.
 pub const ROLES: [&str; 5] = [
     "ADMIN",
@@ -56,6 +64,8 @@ pub struct Komga {
     pub libraries: Vec<(String, String)>,
     /// Accounts.
     pub users: Vec<KomgaUser>,
+    /// Live sessions as (session id, user id).
+    pub sessions: Vec<(String, String)>,
     next: u64,
 }
 
@@ -295,6 +305,44 @@ impl Backend for Komga {
 
     fn handle(&mut self, request: &Incoming) -> Reply {
         let path = request.path.clone();
+        let basic = request
+            .header("authorization")
+            .is_some_and(|h| h.starts_with("Basic "));
+        if basic && request.header("x-api-key").is_some() {
+            return Self::spring_error(
+                400,
+                "test fake: a Basic sign-in carried the administrator's API key",
+                &path,
+            );
+        }
+        if let ["api", "logout"] = request.parts().as_slice() {
+            let session = request.header("x-auth-token").unwrap_or("");
+            let before = self.sessions.len();
+            self.sessions.retain(|(s, _)| s != session);
+            if self.sessions.len() == before {
+                return Self::spring_error(401, "Unauthorized", &path);
+            }
+            return Reply::empty(204);
+        }
+        let Some(caller) = self.caller(request) else {
+            return Self::spring_error(401, "Unauthorized", &path);
+        };
+        let new_session = (basic && request.header("x-auth-token").is_some())
+            .then(|| (crate::server::hex_id(), caller.id.clone()));
+        let reply = self.answer(request, &path);
+        match new_session {
+            Some((session, user)) if reply.status < 300 => {
+                self.sessions.push((session.clone(), user));
+                reply.with_header("X-Auth-Token", session)
+            }
+            _ => reply,
+        }
+    }
+}
+
+impl Komga {
+    fn answer(&mut self, request: &Incoming, path: &str) -> Reply {
+        let path = path.to_owned();
         let Some(caller) = self.caller(request) else {
             return Self::spring_error(401, "Unauthorized", &path);
         };
@@ -373,11 +421,12 @@ impl KomgaFake {
                 api_key: crate::server::hex_id(),
                 libraries: Vec::new(),
                 users: Vec::new(),
+                sessions: Vec::new(),
                 next: 0,
             };
             komga.insert(
                 ADMIN_EMAIL,
-                "admin-password",
+                ADMIN_PASSWORD,
                 &["ADMIN", "FILE_DOWNLOAD", "PAGE_STREAMING"],
             );
             for name in ["Comics", "Manga", "Books"] {
@@ -407,6 +456,11 @@ impl KomgaFake {
     /// Adds an account with roles, as an admin would in Komga; returns its id.
     pub fn add_user(&self, email: &str, password: &str, roles: &[&str]) -> String {
         self.with(|k| k.insert(email, password, roles))
+    }
+
+    /// The live sessions as (session id, user id).
+    pub fn sessions(&self) -> Vec<(String, String)> {
+        self.with(|k| k.sessions.clone())
     }
 
     /// The library ids, in order.

@@ -10,4 +10,5 @@ pub mod komga;
 pub mod navidrome;
 pub mod openapi;
 pub mod plex;
+pub mod policy;
 pub mod server;

@@ -3,11 +3,18 @@
 //! (`server/auth.go`, `server/nativeapi/native_api.go`, `server/nativeapi/library.go`,
 //! `persistence/user_repository.go`, `core/library.go`). Navidrome publishes no OpenAPI document
 //! for it.
-//! - Authentication: `x-nd-authorization: Bearer <JWT>` from `POST /auth/login`, or the external
-//!   authentication header (`ExtAuth.UserHeader`, default `Remote-User`) naming an existing user
-//!   when the request comes from a source in `ExtAuth.TrustedSources` (here: when
-//!   [`Navidrome::trusted`] is on, as for a loopback proxy). Anything else: 401
-//!   `{"error": "Not authenticated"}`. User management needs an admin (403 otherwise).
+//! - Sign-in: `POST /auth/login {"username", "password"}` (user names compared case-insensitively,
+//!   as `COLLATE NOCASE`) answers `{id, name, username, isAdmin, token, subsonicSalt,
+//!   subsonicToken}`; a wrong password or unknown user is 401 `{"error": "Invalid username or
+//!   password"}`, a body that is not a JSON object 422 `{"error": "invalid request payload"}`.
+//!   Navidrome has no logout: the token is a JWT that ends with `SessionTimeout`
+//!   ([`NavidromeFake::expire_tokens`] ends every token at once, as a restart with a new secret
+//!   or a timeout does).
+//! - Every `/api` request needs `x-nd-authorization: Bearer <token>` of a sign-in (anything else:
+//!   401 `{"error": "Not authenticated"}`); user management needs an admin (403 otherwise).
+//! - Test instrument, not Navidrome behaviour: a sign-in that carries an `x-nd-authorization`
+//!   header (the administrator's session riding along on someone else's sign-in) is answered
+//!   400, so a test fails if the daemon attached it.
 //! - `GET /api/user?_start=&_end=&_sort=&_order=` is a JSON list with the total in
 //!   `X-Total-Count`; ids are 22-character random strings; user names are unique
 //!   case-insensitively (400 `{"errors": {"userName": "ra.validation.unique"}}`).
@@ -25,6 +32,8 @@ use crate::server::{Backend, Fake, Incoming, Reply, hex_id};
 
 /// The administrator every fake starts with.
 pub const ADMIN_NAME: &str = "admin";
+/// The administrator's password.
+pub const ADMIN_PASSWORD: &str = "admin-password";
 
 /// An account.
 #[derive(Debug, Clone)]
@@ -52,8 +61,10 @@ pub struct Navidrome {
     pub libraries: Vec<(i64, String, bool)>,
     /// Accounts.
     pub users: Vec<NavidromeUser>,
-    /// Whether requests come from a trusted source for external authentication.
-    pub trusted: bool,
+    /// Valid session tokens, with the id of the user each belongs to.
+    pub tokens: Vec<(String, String)>,
+    /// The user names of successful sign-ins, in order.
+    pub sign_ins: Vec<String>,
 }
 
 /// A running fake Navidrome.
@@ -110,10 +121,45 @@ impl Navidrome {
     }
 
     fn caller(&self, request: &Incoming) -> Option<&NavidromeUser> {
-        let name = request.header("remote-user").filter(|_| self.trusted)?;
-        self.users
+        let bearer = request.header("x-nd-authorization")?;
+        let token = bearer
+            .get(..7)
+            .filter(|p| p.eq_ignore_ascii_case("bearer "))
+            .map(|_| &bearer[7..])?;
+        let (_, id) = self.tokens.iter().find(|(t, _)| t == token)?;
+        self.users.iter().find(|u| u.id == *id)
+    }
+
+    /// `POST /auth/login`, as `server/auth.go` `login` answers it.
+    fn login(&mut self, request: &Incoming) -> Reply {
+        if request.header("x-nd-authorization").is_some() {
+            return error(
+                400,
+                "test fake: the sign-in carried an x-nd-authorization header",
+            );
+        }
+        let Some(body) = request.json_object() else {
+            return error(422, "invalid request payload");
+        };
+        let text = |key: &str| body.get(key).and_then(Value::as_str).unwrap_or("");
+        let (name, password) = (text("username"), text("password"));
+        let Some(user) = self
+            .users
             .iter()
-            .find(|u| u.user_name.eq_ignore_ascii_case(name))
+            .find(|u| u.user_name.eq_ignore_ascii_case(name) && u.password == password)
+            .cloned()
+        else {
+            return error(401, "Invalid username or password");
+        };
+        let token = hex_id();
+        self.tokens.push((token.clone(), user.id.clone()));
+        self.sign_ins.push(user.user_name.clone());
+        Reply::json(
+            200,
+            &json!({"id": user.id, "name": user.name, "username": user.user_name,
+                    "isAdmin": user.is_admin, "token": token,
+                    "subsonicSalt": "a1b2c3", "subsonicToken": hex_id()}),
+        )
     }
 
     fn name_taken(&self, name: &str, except: &str) -> bool {
@@ -178,6 +224,9 @@ impl Backend for Navidrome {
                 return Reply::text(501, "Not Implemented");
             }
             return Reply::empty(404);
+        }
+        if let ("POST", ["auth", "login"]) = (request.method.as_str(), parts.as_slice()) {
+            return self.login(request);
         }
         if parts.first() != Some(&"api") {
             return Reply::html(200);
@@ -302,7 +351,7 @@ impl Backend for Navidrome {
 }
 
 impl NavidromeFake {
-    /// Starts a fake with an administrator ([`ADMIN_NAME`]), external authentication trusted, and
+    /// Starts a fake with an administrator ([`ADMIN_NAME`], password [`ADMIN_PASSWORD`]) and
     /// three libraries (Music and Audiobooks given to new users, Podcasts not).
     pub async fn start() -> NavidromeFake {
         Fake::serve(|_| {
@@ -313,9 +362,10 @@ impl NavidromeFake {
                     (3, "Podcasts".to_owned(), false),
                 ],
                 users: Vec::new(),
-                trusted: true,
+                tokens: Vec::new(),
+                sign_ins: Vec::new(),
             };
-            navidrome.insert(ADMIN_NAME, "admin-password", true);
+            navidrome.insert(ADMIN_NAME, ADMIN_PASSWORD, true);
             navidrome
         })
         .await
@@ -334,5 +384,20 @@ impl NavidromeFake {
     /// Adds a regular account, as an admin would in Navidrome; returns its id.
     pub fn add_user(&self, user_name: &str) -> String {
         self.with(|n| n.insert(user_name, "password", false))
+    }
+
+    /// Adds an account with this password, an administrator or not; returns its id.
+    pub fn add_account(&self, user_name: &str, password: &str, admin: bool) -> String {
+        self.with(|n| n.insert(user_name, password, admin))
+    }
+
+    /// Ends every session token (as `SessionTimeout` or a new JWT secret does).
+    pub fn expire_tokens(&self) {
+        self.with(|n| n.tokens.clear());
+    }
+
+    /// The user names of successful sign-ins so far, in order.
+    pub fn sign_ins(&self) -> Vec<String> {
+        self.with(|n| n.sign_ins.clone())
     }
 }

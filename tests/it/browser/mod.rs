@@ -503,7 +503,8 @@ async fn setup(driver: String, axe: String) -> (Daemon, World) {
             "/servers",
             json!({
                 "name": "Music", "kind": "navidrome", "url": world.navidrome.base_url(),
-                "config": { "admin_user": zondarr_fakes::navidrome::ADMIN_NAME }
+                "config": { "username": zondarr_fakes::navidrome::ADMIN_NAME,
+                            "password": zondarr_fakes::navidrome::ADMIN_PASSWORD }
             }),
         )
         .await["id"]

@@ -9,6 +9,7 @@ use super::policy::{convert_policy_value, default_configuration, default_policy,
 use super::{
     Account, ERROR_TEXT, FakeSession, FakeUser, PROVIDER_FIELDS, Shared, State, new_id, parse_guid,
 };
+use crate::policy::replace_policy;
 
 /// A .NET-style UTC timestamp with seven fractional digits.
 pub(super) fn dotnet_date(at: DateTime<Utc>) -> String {
@@ -319,25 +320,13 @@ impl State {
             return Reply::problem(&[("", "A non-empty request body is required.".to_owned())]);
         };
         // A new policy object: Jellyfin's defaults, overwritten by what was sent.
-        let mut policy = default_policy();
-        let mut errors: Vec<(String, String)> = Vec::new();
-        for (key, value) in &body {
-            let canonical = policy
-                .keys()
-                .map(String::as_str)
-                .chain(PROVIDER_FIELDS)
-                .find(|k| k.eq_ignore_ascii_case(key))
-                .map(str::to_owned);
-            let Some(canonical) = canonical else {
-                continue;
-            };
-            match convert_policy_value(&canonical, value, policy.get(&canonical)) {
-                Ok(value) => {
-                    policy.insert(canonical, value);
-                }
-                Err(message) => errors.push((canonical, message)),
-            }
-        }
+        let (policy, mut errors) = replace_policy(
+            default_policy(),
+            &body,
+            &PROVIDER_FIELDS,
+            true,
+            convert_policy_value,
+        );
         for provider in PROVIDER_FIELDS {
             let present = policy
                 .get(provider)

@@ -1,64 +1,13 @@
 //! `UserPolicy` as the fake stores it: Jellyfin's defaults for a new account and for fields a
 //! policy update leaves out, and how a sent value is converted (or refused) field by field.
 
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
+
+pub(super) use crate::policy::jellyfin_defaults as default_policy;
 
 use super::{
     DEFAULT_AUTH_PROVIDER, DEFAULT_RESET_PROVIDER, GUID_LIST_FIELDS, PROVIDER_FIELDS, parse_guid,
 };
-
-/// Jellyfin's defaults for a `UserPolicy` field the client left out (the `UserPolicy`
-/// constructor's values). The provider ids have none: they are required.
-pub(super) fn default_policy() -> Map<String, Value> {
-    let fields = [
-        ("IsAdministrator", json!(false)),
-        ("IsHidden", json!(true)),
-        ("EnableCollectionManagement", json!(false)),
-        ("EnableSubtitleManagement", json!(false)),
-        ("EnableLyricManagement", json!(false)),
-        ("IsDisabled", json!(false)),
-        ("MaxParentalRating", json!(null)),
-        ("MaxParentalSubRating", json!(null)),
-        ("BlockedTags", json!([])),
-        ("AllowedTags", json!([])),
-        ("EnableUserPreferenceAccess", json!(true)),
-        ("AccessSchedules", json!([])),
-        ("BlockUnratedItems", json!([])),
-        ("EnableRemoteControlOfOtherUsers", json!(false)),
-        ("EnableSharedDeviceControl", json!(true)),
-        ("EnableRemoteAccess", json!(true)),
-        ("EnableLiveTvManagement", json!(true)),
-        ("EnableLiveTvAccess", json!(true)),
-        ("EnableMediaPlayback", json!(true)),
-        ("EnableAudioPlaybackTranscoding", json!(true)),
-        ("EnableVideoPlaybackTranscoding", json!(true)),
-        ("EnablePlaybackRemuxing", json!(true)),
-        ("ForceRemoteSourceTranscoding", json!(false)),
-        ("EnableContentDeletion", json!(false)),
-        ("EnableContentDeletionFromFolders", json!([])),
-        ("EnableContentDownloading", json!(true)),
-        ("EnableSyncTranscoding", json!(true)),
-        ("EnableMediaConversion", json!(true)),
-        ("EnabledDevices", json!([])),
-        ("EnableAllDevices", json!(true)),
-        ("EnabledChannels", json!([])),
-        ("EnableAllChannels", json!(true)),
-        ("EnabledFolders", json!([])),
-        ("EnableAllFolders", json!(true)),
-        ("InvalidLoginAttemptCount", json!(0)),
-        ("LoginAttemptsBeforeLockout", json!(-1)),
-        ("MaxActiveSessions", json!(0)),
-        ("EnablePublicSharing", json!(true)),
-        ("BlockedMediaFolders", json!([])),
-        ("BlockedChannels", json!([])),
-        ("RemoteClientBitrateLimit", json!(0)),
-        ("SyncPlayAccess", json!("CreateAndJoinGroups")),
-    ];
-    fields
-        .into_iter()
-        .map(|(key, value)| (key.to_owned(), value))
-        .collect()
-}
 
 pub(super) fn new_user_policy() -> Value {
     let mut policy = default_policy();

@@ -98,6 +98,8 @@ const EMBY_OPERATIONS: &[(&str, &str)] = &[
     ("DELETE", "/Users/{Id}"),
     ("POST", "/Users/{Id}/Policy"),
     ("POST", "/Users/{Id}/Password"),
+    ("POST", "/Users/AuthenticateByName"),
+    ("POST", "/Sessions/Logout"),
 ];
 
 /// The operations the bundled Komga connector sends.
@@ -110,6 +112,7 @@ const KOMGA_OPERATIONS: &[(&str, &str)] = &[
     ("PATCH", "/api/v2/users/{id}"),
     ("DELETE", "/api/v2/users/{id}"),
     ("PATCH", "/api/v2/users/{id}/password"),
+    ("POST", "/api/logout"),
 ];
 
 /// The operations the bundled Kavita connector sends.
@@ -122,6 +125,7 @@ const KAVITA_OPERATIONS: &[(&str, &str)] = &[
     ("POST", "/api/Account/update"),
     ("DELETE", "/api/Users/delete-user"),
     ("POST", "/api/Account/reset-password"),
+    ("POST", "/api/Account/login"),
 ];
 
 /// Every excerpt the repository keeps.
