@@ -99,7 +99,7 @@ pub struct Filter {
     pub invitation_id: Option<i64>,
     /// Only enabled or disabled.
     pub enabled: Option<bool>,
-    /// `expired`, `expiring` (within 7 days) or `never`.
+    /// `expired`, `expiring` (within 7 days), `never` or `current` (not expired).
     pub expiry: Option<String>,
     /// Only accounts user sync found gone from their server (`true`) or present (`false`).
     pub vanished: Option<bool>,
@@ -149,6 +149,10 @@ pub fn list(
             )));
         }
         Some("never") => clauses.push("u.expires_at IS NULL"),
+        Some("current") => {
+            clauses.push("(u.expires_at IS NULL OR u.expires_at > ?)");
+            args.push(Value::Text(now));
+        }
         _ => {}
     }
     if let Some(q) = &f.search {
@@ -358,6 +362,56 @@ pub fn update_identity(
         params![id, display_name, email, time::now()],
     )?;
     Ok(())
+}
+
+/// Accounts whose username is `name` (case-insensitive), on any server.
+pub fn by_username(c: &Connection, name: &str) -> rusqlite::Result<Vec<User>> {
+    let mut stmt = c.prepare(&format!(
+        "SELECT {COLS} FROM users u JOIN servers s ON s.id = u.server_id
+         WHERE u.username = ?1 COLLATE NOCASE ORDER BY u.id LIMIT 20"
+    ))?;
+    stmt.query_map([name], row)?.collect()
+}
+
+/// A new identity; returns its id.
+pub fn create_identity(
+    c: &Connection,
+    display_name: &str,
+    email: Option<&str>,
+) -> rusqlite::Result<i64> {
+    c.execute(
+        "INSERT INTO identities (display_name, email, created_at, updated_at) VALUES (?1, ?2, ?3, ?3)",
+        params![display_name, email, time::now()],
+    )?;
+    Ok(c.last_insert_rowid())
+}
+
+/// The audit events about an account (`user:{id}`) and its identity (`identity:{id}`), newest
+/// first.
+pub fn audit_trail(
+    c: &Connection,
+    user: i64,
+    identity: Option<i64>,
+    limit: i64,
+) -> rusqlite::Result<Vec<super::audit::Event>> {
+    let identity = identity.map(|i| format!("identity:{i}"));
+    let mut stmt = c.prepare(
+        "SELECT id, at, actor, action, outcome FROM audit_log
+         WHERE target = ?1 OR target = ?2 ORDER BY id DESC LIMIT ?3",
+    )?;
+    stmt.query_map(params![format!("user:{user}"), identity, limit], |r| {
+        Ok(super::audit::Event {
+            id: r.get(0)?,
+            at: r.get(1)?,
+            actor: r.get(2)?,
+            ip: None,
+            action: r.get(3)?,
+            target: None,
+            outcome: r.get(4)?,
+            detail: None,
+        })
+    })?
+    .collect()
 }
 
 /// Move a user to an identity (`None`: unlink), removing its old identity when it empties.

@@ -30,6 +30,9 @@ use std::collections::BTreeMap;
 mod dashboard;
 pub mod drafts;
 mod invitations;
+mod permissions;
+mod users;
+mod users_bulk;
 mod servers;
 mod sign_in;
 
@@ -105,6 +108,7 @@ pub fn router() -> Router<AppState> {
             "/admin/servers/{id}/delete",
             get(servers::delete_page).post(servers::delete),
         )
+        .merge(users::routes())
         .route_layer(axum::middleware::from_fn(drafts::keep_body))
 }
 
