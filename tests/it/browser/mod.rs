@@ -15,6 +15,7 @@
 
 mod admin;
 mod journeys;
+mod users;
 
 use crate::support::{Daemon, admin_key, client};
 use fantoccini::{Client, ClientBuilder, Locator};
