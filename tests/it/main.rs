@@ -25,4 +25,5 @@ mod redemption;
 mod sdk;
 mod security;
 mod support;
+mod users_pages;
 mod wizards;
