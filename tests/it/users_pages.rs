@@ -378,6 +378,22 @@ async fn bulk_and_user_forms_refuse_bad_input_with_a_code_never_a_500() {
         .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(body.contains("id=\"password-error\""), "{body}");
+    // A form's target opened as a page (sign-in comes back there after a session ended
+    // mid-form) leads to the page the form is on.
+    for (path, to) in [
+        (format!("/admin/users/{ann}/expiry"), format!("/admin/users/{ann}")),
+        ("/admin/users/bulk".to_owned(), "/admin/users".to_owned()),
+    ] {
+        let resp = a
+            .http
+            .get(format!("{}{path}", a.url))
+            .header("cookie", &a.cookie)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), StatusCode::SEE_OTHER, "{path}");
+        assert_eq!(resp.headers()["location"], to.as_str());
+    }
     let (status, _) = a.page("/admin/users/999999").await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     let (status, _) = a

@@ -517,6 +517,66 @@ mod tests {
     }
 
     #[test]
+    fn current_is_the_complement_of_expired_and_names_match_whole_and_caseless() {
+        let c = seeded();
+        let count = |expiry: Option<&str>| {
+            let f = Filter {
+                expiry: expiry.map(str::to_owned),
+                ..Filter::default()
+            };
+            list(&c, &f, "u.id", false, 1, 0).unwrap().1
+        };
+        c.execute(
+            "UPDATE users SET expires_at = '2001-01-01T00:00:00.000Z' WHERE id % 10 = 0",
+            [],
+        )
+        .unwrap();
+        let (all, expired, current) = (count(None), count(Some("expired")), count(Some("current")));
+        assert_eq!(expired, 30);
+        assert_eq!(current + expired, all);
+        assert!(count(Some("never")) < current, "never is part of current");
+
+        c.execute("UPDATE users SET username = 'Zed' WHERE id IN (7, 8)", [])
+            .unwrap();
+        let found: Vec<i64> = by_username(&c, "zED").unwrap().iter().map(|u| u.id).collect();
+        assert_eq!(found, [7, 8]);
+        assert!(by_username(&c, "Ze").unwrap().is_empty(), "whole names only");
+    }
+
+    #[test]
+    fn the_audit_trail_is_the_accounts_and_its_persons_newest_first() {
+        let c = seeded();
+        let person = create_identity(&c, "Zed", None).unwrap();
+        set_identity(&c, 7, Some(person)).unwrap();
+        for (action, target) in [
+            ("user.disable", "user:7"),
+            ("user.disable", "user:70"),
+            ("identity.link", &*format!("identity:{person}")),
+            ("user.expiry", "user:7"),
+        ] {
+            crate::db::audit::append(
+                &c,
+                &crate::db::audit::NewEvent {
+                    actor: "admin:robin",
+                    ip: None,
+                    action,
+                    target: Some(target),
+                    outcome: crate::db::audit::Outcome::Success,
+                    detail: None,
+                },
+            )
+            .unwrap();
+        }
+        let trail: Vec<String> = audit_trail(&c, 7, Some(person), 50)
+            .unwrap()
+            .into_iter()
+            .map(|e| e.action)
+            .collect();
+        assert_eq!(trail, ["user.expiry", "identity.link", "user.disable"]);
+        assert_eq!(audit_trail(&c, 7, None, 50).unwrap().len(), 2);
+    }
+
+    #[test]
     fn every_user_sort_is_served_by_an_index() {
         let c = seeded();
         for sort in SORTS {

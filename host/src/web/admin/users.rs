@@ -17,19 +17,31 @@ use serde::Deserialize;
 /// Rows per page of the list.
 pub(super) const PER_PAGE: u32 = 50;
 
-/// The user routes.
+/// The user routes. The forms' targets also answer `GET` with the page the form is on: after
+/// a session ended mid-form, sign-in comes back to the form's target (see [`super::drafts`]).
 pub(super) fn routes() -> Router<AppState> {
     Router::new()
         .route("/admin/users", get(list))
-        .route("/admin/users/bulk", post(super::users_bulk::bulk))
+        .route(
+            "/admin/users/bulk",
+            post(super::users_bulk::bulk).get(|| async { see_other("/admin/users") }),
+        )
         .route("/admin/users/{id}", get(show))
-        .route("/admin/users/{id}/enabled", post(set_enabled))
-        .route("/admin/users/{id}/expiry", post(set_expiry))
-        .route("/admin/users/{id}/libraries", post(set_libraries))
-        .route("/admin/users/{id}/permissions", post(set_permissions))
-        .route("/admin/users/{id}/password", post(set_password))
-        .route("/admin/users/{id}/link", post(link))
-        .route("/admin/users/{id}/unlink", post(unlink))
+        .route("/admin/users/{id}/enabled", post(set_enabled).get(to_user))
+        .route("/admin/users/{id}/expiry", post(set_expiry).get(to_user))
+        .route("/admin/users/{id}/libraries", post(set_libraries).get(to_user))
+        .route(
+            "/admin/users/{id}/permissions",
+            post(set_permissions).get(to_user),
+        )
+        .route("/admin/users/{id}/password", post(set_password).get(to_user))
+        .route("/admin/users/{id}/link", post(link).get(to_user))
+        .route("/admin/users/{id}/unlink", post(unlink).get(to_user))
+}
+
+/// `GET` on a form's target: the user's page.
+async fn to_user(Path(id): Path<i64>) -> Response {
+    see_other(&format!("/admin/users/{id}"))
 }
 
 /// One row of the list.
