@@ -240,9 +240,20 @@ async fn journey(
     p.click("#save-password").await;
     wait_for_css(&p, "#password-error").await;
     p.check("user-refused").await;
+    // "Never expire" is the expiry form's second button (its name survives the submit-once
+    // script).
+    p.click("#clear-expiry").await;
+    wait_text_in(&p, "#flash", "Expiry saved").await;
+    assert_eq!(
+        api.call(reqwest::Method::GET, &format!("/users/{id}"), None)
+            .await["expires_at"],
+        Value::Null
+    );
     let audit = p.text("#audit").await;
     assert!(
-        audit.contains("user.permissions") && audit.contains("user.password"),
+        audit.contains("user.permissions")
+            && audit.contains("user.password")
+            && audit.contains("user.expiry"),
         "{audit}"
     );
     p.close().await;
