@@ -452,7 +452,10 @@ async fn main() {
     .unwrap();
     let mut page_bytes = 0;
     for (label, path) in [
-        ("admin user list, 10,000 users: first page (50 rows)", "/admin/users".to_owned()),
+        (
+            "admin user list, 10,000 users: first page (50 rows)",
+            "/admin/users".to_owned(),
+        ),
         (
             "admin user list, 10,000 users: one server, disabled, page 20",
             format!("/admin/users?server={server_id}&status=disabled&page=20"),
@@ -497,7 +500,10 @@ async fn main() {
             format!("p99 {}", ms(pct(&samples, 0.99))),
         ));
     }
-    assert!(page_bytes < 100 * 1024, "one page of 50 users is {page_bytes} bytes");
+    assert!(
+        page_bytes < 100 * 1024,
+        "one page of 50 users is {page_bytes} bytes"
+    );
     rows.push((
         "admin user list: HTML of one page of 50 users".to_owned(),
         format!("{page_bytes} B"),

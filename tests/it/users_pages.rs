@@ -121,11 +121,7 @@ impl Admin {
 
     async fn user(&self, name: &str) -> Value {
         let found = self
-            .api(
-                reqwest::Method::GET,
-                &format!("/users?search={name}"),
-                None,
-            )
+            .api(reqwest::Method::GET, &format!("/users?search={name}"), None)
             .await;
         found["items"]
             .as_array()
@@ -247,7 +243,10 @@ async fn bulk_actions_summarise_first_then_report_each_user() {
         body.contains("Navidrome servers do not support this (UNSUPPORTED)"),
         "{body}"
     );
-    assert!(body.contains("href=\"/admin/users?server=1\""), "back to the list");
+    assert!(
+        body.contains("href=\"/admin/users?server=1\""),
+        "back to the list"
+    );
     assert_eq!(w.jellyfin.policy(&ann_ext).unwrap()["IsDisabled"], true);
     assert_eq!(a.user("bob").await["enabled"], false);
     assert_eq!(a.user("carl").await["enabled"], true);
@@ -332,34 +331,57 @@ async fn bulk_and_user_forms_refuse_bad_input_with_a_code_never_a_500() {
     let ann = a.id("ann").await;
     for (pairs, says) in [
         (vec![("action", "disable")], "Select at least one user."),
-        (vec![("user", "abc"), ("action", "disable")], "Select at least one user."),
-        (vec![("user", ann.as_str()), ("action", "explode")], "Choose an action."),
+        (
+            vec![("user", "abc"), ("action", "disable")],
+            "Select at least one user.",
+        ),
+        (
+            vec![("user", ann.as_str()), ("action", "explode")],
+            "Choose an action.",
+        ),
         (
             vec![("user", ann.as_str()), ("action", "extend"), ("days", "0")],
             "Enter the days to extend by",
         ),
         (
-            vec![("user", ann.as_str()), ("action", "set_expiry"), ("expires", "soon")],
+            vec![
+                ("user", ann.as_str()),
+                ("action", "set_expiry"),
+                ("expires", "soon"),
+            ],
             "Enter a date and time",
         ),
     ] {
         let (status, body) = a.post("/admin/users/bulk", &pairs).await;
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{pairs:?}");
-        assert!(body.contains(says) && body.contains("VALIDATION_FAILED"), "{body}");
+        assert!(
+            body.contains(says) && body.contains("VALIDATION_FAILED"),
+            "{body}"
+        );
     }
     // A form without the session's token changes nothing.
     let resp = a
         .http
         .post(format!("{}/admin/users/bulk", a.url))
         .header("cookie", &a.cookie)
-        .form(&[("csrf", "forged"), ("user", ann.as_str()), ("action", "disable"), ("confirmed", "1")])
+        .form(&[
+            ("csrf", "forged"),
+            ("user", ann.as_str()),
+            ("action", "disable"),
+            ("confirmed", "1"),
+        ])
         .send()
         .await
         .unwrap();
     assert_eq!(resp.status(), StatusCode::FORBIDDEN);
     assert_eq!(a.user("ann").await["enabled"], true);
     // Bad list parameters are shown as such.
-    for query in ["?status=bogus", "?server=abc", "?sort=bogus", "?expiry=soon"] {
+    for query in [
+        "?status=bogus",
+        "?server=abc",
+        "?sort=bogus",
+        "?expiry=soon",
+    ] {
         let (status, body) = a.page(&format!("/admin/users{query}")).await;
         assert_eq!(status, StatusCode::OK, "{query}");
         assert!(body.contains("VALIDATION_FAILED"), "{query}: {body}");
@@ -374,14 +396,20 @@ async fn bulk_and_user_forms_refuse_bad_input_with_a_code_never_a_500() {
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(body.contains("id=\"expires-error\""), "{body}");
     let (status, body) = a
-        .post(&format!("/admin/users/{ann}/password"), &[("password", "short")])
+        .post(
+            &format!("/admin/users/{ann}/password"),
+            &[("password", "short")],
+        )
         .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(body.contains("id=\"password-error\""), "{body}");
     // A form's target opened as a page (sign-in comes back there after a session ended
     // mid-form) leads to the page the form is on.
     for (path, to) in [
-        (format!("/admin/users/{ann}/expiry"), format!("/admin/users/{ann}")),
+        (
+            format!("/admin/users/{ann}/expiry"),
+            format!("/admin/users/{ann}"),
+        ),
         ("/admin/users/bulk".to_owned(), "/admin/users".to_owned()),
     ] {
         let resp = a
@@ -412,7 +440,10 @@ async fn a_users_page_links_and_unlinks_accounts_of_one_person() {
     assert!(body.contains("id=\"toggle\""), "Jellyfin can disable");
 
     let (status, body) = a
-        .post(&format!("/admin/users/{ann}/link"), &[("account", "nobody")])
+        .post(
+            &format!("/admin/users/{ann}/link"),
+            &[("account", "nobody")],
+        )
         .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(body.contains("No other account is named nobody."), "{body}");
@@ -428,7 +459,10 @@ async fn a_users_page_links_and_unlinks_accounts_of_one_person() {
     assert!(identity.is_number());
     assert_eq!(a.user("dora").await["identity_id"], identity);
     let (_, body) = a.page(&format!("/admin/users/{dora}")).await;
-    assert!(body.contains(&format!("href=\"/admin/users/{ann}\"")), "{body}");
+    assert!(
+        body.contains(&format!("href=\"/admin/users/{ann}\"")),
+        "{body}"
+    );
     assert!(body.contains("identity.link"), "in the audit trail");
 
     // Carl (Navidrome) by #id: one person across servers.
@@ -469,8 +503,12 @@ async fn every_user_number_of_the_dashboard_links_to_a_list_of_that_many() {
             .await;
     }
     let dora = a.id("dora").await;
-    a.api(reqwest::Method::POST, &format!("/users/{dora}/disable"), None)
-        .await;
+    a.api(
+        reqwest::Method::POST,
+        &format!("/users/{dora}/disable"),
+        None,
+    )
+    .await;
     let (_, body) = a.page("/admin").await;
     let figures = body
         .split("id=\"user-figures\"")

@@ -538,9 +538,16 @@ mod tests {
 
         c.execute("UPDATE users SET username = 'Zed' WHERE id IN (7, 8)", [])
             .unwrap();
-        let found: Vec<i64> = by_username(&c, "zED").unwrap().iter().map(|u| u.id).collect();
+        let found: Vec<i64> = by_username(&c, "zED")
+            .unwrap()
+            .iter()
+            .map(|u| u.id)
+            .collect();
         assert_eq!(found, [7, 8]);
-        assert!(by_username(&c, "Ze").unwrap().is_empty(), "whole names only");
+        assert!(
+            by_username(&c, "Ze").unwrap().is_empty(),
+            "whole names only"
+        );
     }
 
     #[test]

@@ -47,11 +47,7 @@ impl Api {
     /// The id and the Jellyfin id of the account named `name`.
     async fn user(&self, name: &str) -> (i64, String) {
         let found = self
-            .call(
-                reqwest::Method::GET,
-                &format!("/users?search={name}"),
-                None,
-            )
+            .call(reqwest::Method::GET, &format!("/users?search={name}"), None)
             .await;
         let u = found["items"]
             .as_array()
@@ -279,7 +275,11 @@ async fn server_of(api: &Api, id: i64) -> i64 {
 async fn wait_unchecked(p: &Page, css: &str) {
     let deadline = Instant::now() + Duration::from_secs(20);
     while checked(p, css).await {
-        assert!(Instant::now() < deadline, "{}: {css} stays checked", p.label);
+        assert!(
+            Instant::now() < deadline,
+            "{}: {css} stays checked",
+            p.label
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }

@@ -90,14 +90,26 @@ pub(super) async fn page(a: AdminCtx) -> Response {
     // present and not expired, as the dashboard counts it).
     let users = vec![
         fig("dash-users-active", u.active, "/admin/users?status=active"),
-        fig("dash-users-disabled", u.disabled, "/admin/users?status=disabled"),
+        fig(
+            "dash-users-disabled",
+            u.disabled,
+            "/admin/users?status=disabled",
+        ),
         fig(
             "dash-users-expiring",
             u.expiring_7d,
             "/admin/users?expiry=expiring",
         ),
-        fig("dash-users-expired", u.expired, "/admin/users?expiry=expired"),
-        fig("dash-users-vanished", u.vanished, "/admin/users?status=vanished"),
+        fig(
+            "dash-users-expired",
+            u.expired,
+            "/admin/users?expiry=expired",
+        ),
+        fig(
+            "dash-users-vanished",
+            u.vanished,
+            "/admin/users?status=vanished",
+        ),
     ];
     let servers = o
         .servers

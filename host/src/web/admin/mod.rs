@@ -31,10 +31,10 @@ mod dashboard;
 pub mod drafts;
 mod invitations;
 mod permissions;
-mod users;
-mod users_bulk;
 mod servers;
 mod sign_in;
+mod users;
+mod users_bulk;
 
 /// The admin routes.
 pub fn router() -> Router<AppState> {

@@ -29,12 +29,18 @@ pub(super) fn routes() -> Router<AppState> {
         .route("/admin/users/{id}", get(show))
         .route("/admin/users/{id}/enabled", post(set_enabled).get(to_user))
         .route("/admin/users/{id}/expiry", post(set_expiry).get(to_user))
-        .route("/admin/users/{id}/libraries", post(set_libraries).get(to_user))
+        .route(
+            "/admin/users/{id}/libraries",
+            post(set_libraries).get(to_user),
+        )
         .route(
             "/admin/users/{id}/permissions",
             post(set_permissions).get(to_user),
         )
-        .route("/admin/users/{id}/password", post(set_password).get(to_user))
+        .route(
+            "/admin/users/{id}/password",
+            post(set_password).get(to_user),
+        )
         .route("/admin/users/{id}/link", post(link).get(to_user))
         .route("/admin/users/{id}/unlink", post(unlink).get(to_user))
 }
@@ -269,8 +275,7 @@ pub(super) async fn list(a: AdminCtx, Query(q): Query<ListParams>) -> Response {
         sort: sort.unwrap_or_default(),
         order: order.unwrap_or_default(),
         invitation: invitation.map(|raw| {
-            let label = invitation_ref
-                .map_or_else(|| raw.clone(), |(_, code)| code);
+            let label = invitation_ref.map_or_else(|| raw.clone(), |(_, code)| code);
             let mut without = base.clone();
             without = without
                 .replace(&format!("invitation={}", percent_encode(&raw)), "")
@@ -468,13 +473,19 @@ async fn render_show(
         .map(|ls| ls.iter().map(|l| l.id).collect())
         .unwrap_or_default();
     let mut facts = vec![
-        (t.t("users-server"), format!("{} ({kind})", user.server_name)),
+        (
+            t.t("users-server"),
+            format!("{} ({kind})", user.server_name),
+        ),
         (
             t.t("users-email"),
             user.email.clone().unwrap_or_else(|| t.t("none")),
         ),
         (t.t("users-external-id"), user.external_id.clone()),
-        (t.t("users-source"), t.t(&format!("users-source-{}", user.source))),
+        (
+            t.t("users-source"),
+            t.t(&format!("users-source-{}", user.source)),
+        ),
         (t.t("users-created"), local_time(&a.ctx, &user.created_at)),
         (
             t.t("users-expires"),
@@ -654,7 +665,16 @@ pub(super) async fn set_enabled(
         .await
         .map(|_| ());
     let done = if enabled { "enabled" } else { "disabled" };
-    answer(&a, id, result, done, "enabled", str::to_owned, String::new()).await
+    answer(
+        &a,
+        id,
+        result,
+        done,
+        "enabled",
+        str::to_owned,
+        String::new(),
+    )
+    .await
 }
 
 /// `POST /admin/users/{id}/expiry` (`op=save` with `expires`, or `op=clear`).
@@ -853,10 +873,7 @@ pub(super) async fn link(
         r.code = Some(ErrorCode::ValidationFailed.as_str());
         r
     };
-    let other = if let Some(n) = typed
-        .strip_prefix('#')
-        .and_then(|n| n.parse::<i64>().ok())
-    {
+    let other = if let Some(n) = typed.strip_prefix('#').and_then(|n| n.parse::<i64>().ok()) {
         Ok(n)
     } else if typed.is_empty() {
         Err(refuse(t.t("users-link-empty")))
@@ -867,15 +884,17 @@ pub(super) async fn link(
                 match found.as_slice() {
                     [one] => Ok(one.id),
                     [] => Err(refuse(t.t1("users-link-none", "name", &typed))),
-                    many => Err(refuse(t.t1(
-                        "users-link-many",
-                        "choices",
-                        &many
-                            .iter()
-                            .map(|u| format!("#{} ({})", u.id, u.server_name))
-                            .collect::<Vec<_>>()
-                            .join(", "),
-                    ))),
+                    many => Err(refuse(
+                        t.t1(
+                            "users-link-many",
+                            "choices",
+                            &many
+                                .iter()
+                                .map(|u| format!("#{} ({})", u.id, u.server_name))
+                                .collect::<Vec<_>>()
+                                .join(", "),
+                        ),
+                    )),
                 }
             }
             Err(e) => return e.into_response(),

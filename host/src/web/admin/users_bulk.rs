@@ -330,7 +330,9 @@ async fn run(a: &AdminCtx, plan: &Plan, users: Vec<User>) -> Response {
     for u in users {
         let id = u.id;
         let result = match plan.action {
-            Action::Enable => domain::set_enabled(state, &actor, id, true).await.map(|_| ()),
+            Action::Enable => domain::set_enabled(state, &actor, id, true)
+                .await
+                .map(|_| ()),
             Action::Disable => domain::set_enabled(state, &actor, id, false)
                 .await
                 .map(|_| ()),
