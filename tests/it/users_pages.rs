@@ -550,3 +550,134 @@ async fn every_user_number_of_the_dashboard_links_to_a_list_of_that_many() {
     assert_eq!(values[1..4], [1, 1, 1], "{values:?}");
     assert!(values[0] >= 2 && values[4] == 0, "{values:?}");
 }
+
+/// Libraries on a user's page: chosen ones reach the server as exactly those folders; "chosen"
+/// with none ticked is refused next to the field.
+#[tokio::test]
+async fn a_users_libraries_are_set_on_the_server() {
+    let w = world().await;
+    let a = &w.admin;
+    let ann = a.user("ann").await;
+    let (id, sid) = (
+        ann["id"].as_i64().unwrap(),
+        ann["server_id"].as_i64().unwrap(),
+    );
+    let external = ann["external_id"].as_str().unwrap();
+    let libs = a
+        .api(
+            reqwest::Method::GET,
+            &format!("/servers/{sid}/libraries"),
+            None,
+        )
+        .await;
+    let first = &libs["items"][0];
+    let lib_id = first["id"].as_i64().unwrap().to_string();
+    let (_, body) = a.page(&format!("/admin/users/{id}")).await;
+    assert!(
+        body.contains(&format!("id=\"lib-{sid}-{lib_id}\"")),
+        "{body}"
+    );
+
+    let field = format!("libs-{sid}");
+    let (status, body) = a
+        .post(
+            &format!("/admin/users/{id}/libraries"),
+            &[(&field, "chosen")],
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(body.contains("VALIDATION_FAILED"), "{body}");
+    assert_eq!(
+        w.jellyfin.policy(external).unwrap()["EnableAllFolders"],
+        true,
+        "unchanged"
+    );
+
+    let one = format!("lib-{sid}");
+    let (status, to) = a
+        .post(
+            &format!("/admin/users/{id}/libraries"),
+            &[(&field, "chosen"), (&one, &lib_id)],
+        )
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "{to}");
+    assert_eq!(to, format!("/admin/users/{id}?done=libraries"));
+    let policy = w.jellyfin.policy(external).unwrap();
+    assert_eq!(policy["EnableAllFolders"], false, "{policy}");
+    assert_eq!(
+        policy["EnabledFolders"],
+        json!([first["external_id"]]),
+        "{policy}"
+    );
+    let (_, body) = a.page(&to).await;
+    assert!(body.contains("Libraries saved on the server."));
+    assert!(body.contains("user.libraries"), "in the audit trail");
+}
+
+/// From an invitation to its accounts and back: the invitation page links each redeemed account
+/// and the list filtered by the invitation; the account's page links the invitation; the
+/// server page links its accounts.
+#[tokio::test]
+async fn invitations_servers_and_users_link_to_each_other() {
+    let w = world().await;
+    let a = &w.admin;
+    let sid = a.user("ann").await["server_id"].as_i64().unwrap();
+    let inv = a
+        .api(
+            reqwest::Method::POST,
+            "/invitations",
+            Some(json!({ "code": "friends", "servers": [{ "server_id": sid }] })),
+        )
+        .await["id"]
+        .as_i64()
+        .unwrap();
+    let resp = reqwest::Client::new()
+        .post(format!("{}/api/v1/join/friends", a.url))
+        .json(&json!({ "username": "erin", "password": "a fine password" }))
+        .send()
+        .await
+        .unwrap();
+    assert!(resp.status().is_success(), "{}", resp.text().await.unwrap());
+    let erin = a.id("erin").await;
+
+    let (_, body) = a.page(&format!("/admin/invitations/{inv}")).await;
+    assert!(
+        body.contains(&format!("href=\"/admin/users/{erin}\"")),
+        "{body}"
+    );
+    assert!(body.contains(&format!("href=\"/admin/users?invitation={inv}\"")));
+    let (_, list) = a.page(&format!("/admin/users?invitation={inv}")).await;
+    assert!(list.contains("id=\"total\">1 user<"), "{list}");
+    assert!(
+        list.contains("Only accounts from invitation friends."),
+        "{list}"
+    );
+    assert!(
+        list.contains("href=\"/admin/users\" id=\"drop-invitation\""),
+        "{list}"
+    );
+    let (_, page) = a.page(&format!("/admin/users/{erin}")).await;
+    assert!(
+        page.contains(&format!("href=\"/admin/invitations/{inv}\"")),
+        "{page}"
+    );
+    assert!(page.contains("an invitation"), "its source");
+
+    let (_, server) = a.page(&format!("/admin/servers/{sid}")).await;
+    assert!(server.contains(&format!("href=\"/admin/users?server={sid}\"")));
+    let (_, list) = a.page(&format!("/admin/users?server={sid}")).await;
+    let total: i64 = list
+        .split("id=\"total\">")
+        .nth(1)
+        .unwrap()
+        .split(' ')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert_eq!(
+        total,
+        w.jellyfin.users().len() as i64,
+        "every Jellyfin account"
+    );
+}

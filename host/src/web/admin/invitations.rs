@@ -613,6 +613,7 @@ struct TargetLine {
 
 #[derive(Debug)]
 struct Redemption {
+    id: i64,
     username: String,
     server: String,
     when: String,
@@ -754,6 +755,7 @@ pub(super) async fn show(
     let redemptions = users
         .into_iter()
         .map(|u| Redemption {
+            id: u.id,
             state: if u.vanished_at.is_some() {
                 t.t("user-vanished")
             } else if u.enabled {

@@ -1,4 +1,6 @@
 # Admin pages: users
+users-of-invitation = Alle Konten aus dieser Einladung
+users-of-server = Konten auf diesem Server
 nav-users = Benutzer
 users-title = Benutzer
 users-not-found = Diesen Benutzer gibt es nicht.

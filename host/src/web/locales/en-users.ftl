@@ -1,4 +1,6 @@
 # Admin pages: users
+users-of-invitation = Every account from this invitation
+users-of-server = Accounts on this server
 nav-users = Users
 users-title = Users
 users-not-found = There is no such user.
