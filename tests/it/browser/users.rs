@@ -129,6 +129,7 @@ async fn journey(
         .await
         .unwrap();
     assert_eq!(rows.len(), 50, "one page of 50");
+    reveal(&p, "#users").await;
     p.check("list").await;
 
     // Search.
@@ -155,6 +156,7 @@ async fn journey(
     for name in &names {
         assert!(listed.contains(name.as_str()), "{name} in {listed}");
     }
+    reveal(&p, "#users").await;
     p.check("expiring").await;
     // The filter lives in the URL: a reload keeps it.
     p.client.refresh().await.unwrap();
@@ -166,6 +168,7 @@ async fn journey(
     for (id, _) in &accounts {
         assert!(checked(&p, &format!("#sel-{id}")).await, "row {id} checked");
     }
+    reveal(&p, "#users").await;
     p.check("select-all").await;
     p.click("#select-all").await;
     wait_unchecked(&p, &format!("#sel-{}", accounts[0].0)).await;
@@ -210,6 +213,7 @@ async fn journey(
     p.wait_path("expiry=expiring").await;
     let listed = p.text("#users").await;
     assert_eq!(listed.matches("disabled").count(), 3, "{listed}");
+    reveal(&p, "#users").await;
     p.check("list-after").await;
 
     // A user's page: password and a permission on the server, the expiry extended.
@@ -263,6 +267,17 @@ async fn journey(
         )
         .await;
     }
+}
+
+/// Scroll `css` into view before a screenshot (the phone shows the filters first).
+async fn reveal(p: &Page, css: &str) {
+    p.client
+        .execute(
+            "document.querySelector(arguments[0]).scrollIntoView();",
+            vec![json!(css)],
+        )
+        .await
+        .unwrap();
 }
 
 async fn server_of(api: &Api, id: i64) -> i64 {

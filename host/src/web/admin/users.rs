@@ -369,8 +369,8 @@ struct ShowPage {
     access_from: String,
     audit: Vec<(String, String, String, bool)>,
     flash: Option<String>,
-    /// Which form the refusal belongs to: `enabled`, `expiry`, `libraries`, `permissions`,
-    /// `password`, `link`.
+    /// Which form the flash or the refusal belongs to: `enabled`, `expiry`, `libraries`,
+    /// `permissions`, `password`, `link`.
     at: &'static str,
     account: String,
     r: Refusal,
@@ -404,19 +404,19 @@ struct Refused {
 
 /// `GET /admin/users/{id}`.
 pub(super) async fn show(a: AdminCtx, Path(id): Path<i64>, Query(q): Query<Done>) -> Response {
+    // The confirmation is shown at the form that was sent (the form's URL fragment brings the
+    // browser there, through the redirect).
     let flash = q.done.as_deref().and_then(|d| {
-        [
-            "enabled",
-            "disabled",
-            "expiry",
-            "libraries",
-            "permissions",
-            "password",
-            "linked",
-            "unlinked",
-        ]
-        .contains(&d)
-        .then(|| a.t().t(&format!("users-done-{d}")))
+        let at = match d {
+            "enabled" | "disabled" => "enabled",
+            "expiry" => "expiry",
+            "libraries" => "libraries",
+            "permissions" => "permissions",
+            "password" => "password",
+            "linked" | "unlinked" => "link",
+            _ => return None,
+        };
+        Some((at, a.t().t(&format!("users-done-{d}"))))
     });
     render_show(&a, id, flash, None).await
 }
@@ -424,7 +424,7 @@ pub(super) async fn show(a: AdminCtx, Path(id): Path<i64>, Query(q): Query<Done>
 async fn render_show(
     a: &AdminCtx,
     id: i64,
-    flash: Option<String>,
+    flash: Option<(&'static str, String)>,
     refused: Option<Refused>,
 ) -> Response {
     let Ok(d) = domain::detail(a.state(), id).await else {
@@ -509,7 +509,7 @@ async fn render_show(
     let offset = tz_offset(&a.ctx);
     let refused = refused.unwrap_or(Refused {
         status: StatusCode::OK,
-        at: "",
+        at: flash.as_ref().map_or("", |(at, _)| *at),
         r: Refusal::default(),
         account: String::new(),
     });
@@ -595,7 +595,7 @@ async fn render_show(
                 (local_time(&a.ctx, &e.at), e.action, e.actor, ok)
             })
             .collect(),
-        flash,
+        flash: flash.map(|(_, f)| f),
         at: refused.at,
         account: refused.account,
         r: refused.r,
