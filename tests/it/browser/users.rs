@@ -162,15 +162,35 @@ async fn journey(
     p.client.refresh().await.unwrap();
     assert_eq!(p.value("#f-expiry").await, "expiring");
 
-    // "Select all on this page" is a plain link: the page comes back with every row checked.
+    // "Select all on this page": with JavaScript it ticks the boxes in place, and clears them
+    // again; without, it is a plain link to the page with every box ticked by the server.
+    let href = p
+        .client
+        .find(Locator::Css("#select-all"))
+        .await
+        .unwrap()
+        .attr("href")
+        .await
+        .unwrap()
+        .unwrap();
     p.click("#select-all").await;
-    p.wait_path("select=all").await;
+    for (id, _) in &accounts {
+        assert!(checked(&p, &format!("#sel-{id}")).await, "row {id} ticked");
+    }
+    assert!(!p.location().await.contains("select=all"), "in place");
+    assert_eq!(p.text("#select-all").await, "Clear the selection");
+    p.click("#select-all").await;
+    wait_unchecked(&p, &format!("#sel-{}", accounts[0].0)).await;
+    let path = href.strip_prefix(&api.url).unwrap_or(&href).to_owned();
+    assert!(path.contains("select=all"), "{path}");
+    p.goto(&path).await;
     for (id, _) in &accounts {
         assert!(checked(&p, &format!("#sel-{id}")).await, "row {id} checked");
     }
     reveal(&p, "#users").await;
     p.check("select-all").await;
     p.click("#select-all").await;
+    p.wait_path("expiry=expiring").await;
     wait_unchecked(&p, &format!("#sel-{}", accounts[0].0)).await;
 
     // Bulk-disable three of them: the summary first, then the result.

@@ -3,7 +3,8 @@
 //    are shown and entered in local time,
 //  - shows the password strength while the admin types (the server enforces the rules),
 //  - copies the invitation link to the clipboard,
-//  - runs "Test connection" in place (the same form post, the answer swapped into the page).
+//  - runs "Test connection" in place (the same form post, the answer swapped into the page),
+//  - ticks every box of the users list in place ("Select all on this page").
 'use strict';
 
 (function () {
@@ -89,4 +90,19 @@
     });
   }
   bindTest();
+})();
+
+// Users list: "Select all on this page" ticks (or clears) the page's boxes in place. Without
+// JavaScript it is a link to the same page with every box ticked by the server.
+(function () {
+  var link = document.getElementById('select-all');
+  if (!link) { return; }
+  link.addEventListener('click', function (event) {
+    var boxes = document.querySelectorAll('#users input[name="user"]');
+    if (!boxes.length) { return; }
+    event.preventDefault();
+    var all = Array.prototype.every.call(boxes, function (b) { return b.checked; });
+    boxes.forEach(function (b) { b.checked = !all; });
+    link.textContent = all ? link.dataset.all : link.dataset.none;
+  });
 })();
