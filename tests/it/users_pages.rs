@@ -312,14 +312,21 @@ async fn bulk_actions_summarise_first_then_report_each_user() {
     assert!(body.contains("1 done, 0 failed."), "{body}");
     assert_eq!(a.user("carl").await, Value::Null);
     assert!(w.navidrome.user("carl").is_some(), "kept on the server");
-    // Delete on the server too.
+    // Delete on the server too, from the user's page: back leads to the list then.
+    let page = format!("/admin/users/{bob}");
     let (_, body) = a
         .post(
             "/admin/users/bulk",
-            &[("user", &bob), ("action", "delete"), ("confirmed", "1")],
+            &[
+                ("user", &bob),
+                ("action", "delete"),
+                ("back", &page),
+                ("confirmed", "1"),
+            ],
         )
         .await;
     assert!(body.contains("1 done, 0 failed."), "{body}");
+    assert!(body.contains("href=\"/admin/users\" id=\"back\""), "{body}");
     assert!(w.jellyfin.user("bob").is_none(), "deleted on Jellyfin");
     assert_eq!(a.user("bob").await, Value::Null);
 }

@@ -365,6 +365,12 @@ async fn run(a: &AdminCtx, plan: &Plan, users: Vec<User>) -> Response {
             },
         });
     }
+    // A deleted user's page is gone: from there, back leads to the list.
+    let back = if plan.action == Action::Delete && plan.back.starts_with("/admin/users/") {
+        "/admin/users".to_owned()
+    } else {
+        plan.back.clone()
+    };
     let failed = outcomes.iter().filter(|o| !o.ok).count() as i64;
     let done = outcomes.len() as i64 - failed;
     let heading = heading(t, plan, outcomes.len());
@@ -380,7 +386,7 @@ async fn run(a: &AdminCtx, plan: &Plan, users: Vec<User>) -> Response {
             &failed.to_string(),
         ),
         outcomes,
-        back: plan.back.clone(),
+        back,
     };
     let status = if failed > 0 && done == 0 {
         StatusCode::UNPROCESSABLE_ENTITY
