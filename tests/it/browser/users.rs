@@ -3,7 +3,8 @@
 //! "expiring within 7 days" filter, "select all on this page" without JavaScript, a bulk disable
 //! of 3 users through the confirmation summary (the fake then shows exactly those 3 disabled),
 //! and a user's page (set a password and a permission on the server, extend the expiry). Every
-//! page is screenshotted and checked by axe-core.
+//! page is screenshotted and checked by axe-core. Then, without JavaScript, the "select all"
+//! link and a bulk enable of those 3.
 
 use super::*;
 use crate::support::ADMIN_PASSWORD;
@@ -300,6 +301,77 @@ async fn reveal(p: &Page, css: &str) {
         .unwrap();
 }
 
+/// Without JavaScript, at phone width: the phone journey's three disabled accounts, made to
+/// expire soon again, are found with the filter, all ticked by the "select all" link (the
+/// server renders the page with every box checked) and enabled in bulk; the fake shows them
+/// enabled again.
+async fn without_javascript(driver: &str, axe: Arc<String>, api: &Api, jellyfin: &JellyfinFake) {
+    let soon = zondarr_time(Duration::from_secs(2 * 24 * 3600));
+    let mut accounts = Vec::new();
+    for i in 101..104 {
+        let (id, external) = api.user(&format!("user{i:05}")).await;
+        api.call(
+            reqwest::Method::PATCH,
+            &format!("/users/{id}"),
+            Some(json!({ "expires_at": soon })),
+        )
+        .await;
+        assert_eq!(jellyfin.policy(&external).unwrap()["IsDisabled"], true);
+        accounts.push(external);
+    }
+    let mut p = Page::open(
+        driver,
+        &api.url,
+        "users-nojs".into(),
+        VIEWPORTS[0],
+        false,
+        "en-US",
+        axe,
+    )
+    .await;
+    p.goto("/admin/users?expiry=expiring&status=disabled").await;
+    p.wait_path("/admin/sign-in").await;
+    p.fill("#username", "admin").await;
+    p.fill("#password", ADMIN_PASSWORD).await;
+    p.click("#sign-in").await;
+    p.wait_path("status=disabled").await;
+    assert_eq!(p.text("#total").await, "3 users");
+    p.click("#select-all").await;
+    p.wait_path("select=all").await;
+    let boxes = p
+        .client
+        .find_all(Locator::Css("#users input[name='user']:checked"))
+        .await
+        .unwrap();
+    assert_eq!(boxes.len(), 3, "all three ticked by the server");
+    p.client
+        .find(Locator::Css("#bulk-action option[value='enable']"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    p.click("#bulk-review").await;
+    p.wait_path("/admin/users/bulk").await;
+    assert!(
+        p.text("#summary")
+            .await
+            .contains("3 accounts will be enabled on the server")
+    );
+    p.check("bulk-confirm").await;
+    p.click("#confirm").await;
+    wait_text_in(&p, "#flash", "3 done, 0 failed").await;
+    p.check("bulk-result").await;
+    for external in &accounts {
+        assert_eq!(
+            jellyfin.policy(external).unwrap()["IsDisabled"],
+            false,
+            "enabled again on the fake"
+        );
+    }
+    p.close().await;
+}
+
 async fn server_of(api: &Api, id: i64) -> i64 {
     api.call(reqwest::Method::GET, &format!("/users/{id}"), None)
         .await["server_id"]
@@ -415,6 +487,7 @@ async fn users_pages_with_10000_users_in_a_real_browser() {
     for (viewport, first) in VIEWPORTS.into_iter().zip([101, 201]) {
         journey(&driver.url, axe.clone(), viewport, &api, &jellyfin, first).await;
     }
+    without_javascript(&driver.url, axe.clone(), &api, &jellyfin).await;
     println!(
         "users browser journeys passed; screenshots in {}",
         screenshot_dir().display()
