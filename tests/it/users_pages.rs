@@ -382,6 +382,18 @@ async fn bulk_and_user_forms_refuse_bad_input_with_a_code_never_a_500() {
         .unwrap();
     assert_eq!(resp.status(), StatusCode::FORBIDDEN);
     assert_eq!(a.user("ann").await["enabled"], true);
+    // Unparseable numbers in the address: a page saying so with the code.
+    for path in ["/admin/users?page=abc", "/admin/users/abc"] {
+        let (status, body) = a.page(path).await;
+        assert!(status.is_client_error(), "{path}: {status}");
+        assert!(
+            ["BAD_REQUEST", "VALIDATION_FAILED", "NOT_FOUND"]
+                .iter()
+                .any(|c| body.contains(&format!("<code>{c}</code>"))),
+            "{path}: {body}"
+        );
+        assert!(body.contains("<html"), "{path}: an HTML page");
+    }
     // Bad list parameters are shown as such.
     for query in [
         "?status=bogus",

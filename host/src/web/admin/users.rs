@@ -8,9 +8,9 @@
 use super::permissions::{self, PermField};
 use super::*;
 use crate::db;
+use crate::http::extract::{Path, Query};
 use crate::users::{self as domain, ListQuery};
 use askama::Template;
-use axum::extract::{Path, Query};
 use axum::routing::post;
 use serde::Deserialize;
 
