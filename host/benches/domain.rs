@@ -10,6 +10,8 @@
 //! - the admin's dashboard page and invitation list page with 1,000 invitations (first page,
 //!   a status filter with a search, a late page), signed in with a session, sequential;
 //! - user list with 10,000 users (first page, a search, a late page);
+//! - the admin's user list page with those users (first page, a filter, the expiring filter,
+//!   a search, a late page) and the HTML size of one page of 50 users;
 //! - user sync of a server with 10,000 accounts (first import, then a sync with no change).
 
 // A benchmark is a test tool: a failed setup step should stop it loudly.
@@ -59,6 +61,13 @@ impl Daemon {
                 "10000".to_owned(),
             ),
             ("ZONDARR_LOG".to_owned(), "warn".to_owned()),
+            // The user sync row lists 10,000 Jellyfin accounts, a body of about 20 MB: more
+            // than the default response cap (16 MiB).
+            (
+                "ZONDARR_PLUGINS_MAX_RESPONSE_BYTES".to_owned(),
+                "67108864".to_owned(),
+            ),
+            ("ZONDARR_PLUGINS_MEMORY_MIB".to_owned(), "256".to_owned()),
             // wrk spreads its requests over 1,000 client addresses (X-Forwarded-For) so the
             // per-address join limit measures nothing but itself.
             (
@@ -429,6 +438,77 @@ async fn main() {
             format!("p99 {}", ms(pct(&samples, 0.99))),
         ));
     }
+
+    // The admin's user list page with those 10,000 users (plus the redeemed ones), signed in
+    // with the session, through the real router: every fifth disabled, every seventh expiring
+    // within three days, so the filters have something to find.
+    db.write(move |tx| {
+        let soon = zondarr::db::time::fmt(chrono::Utc::now() + chrono::Duration::days(3));
+        tx.execute("UPDATE users SET enabled = 0 WHERE id % 5 = 0", [])?;
+        tx.execute("UPDATE users SET expires_at = ?1 WHERE id % 7 = 0", [soon])?;
+        Ok(())
+    })
+    .await
+    .unwrap();
+    let mut page_bytes = 0;
+    for (label, path) in [
+        (
+            "admin user list, 10,000 users: first page (50 rows)",
+            "/admin/users".to_owned(),
+        ),
+        (
+            "admin user list, 10,000 users: one server, disabled, page 20",
+            format!("/admin/users?server={server_id}&status=disabled&page=20"),
+        ),
+        (
+            "admin user list, 10,000 users: expiring within 7 days, by expiry",
+            "/admin/users?expiry=expiring&sort=expires_at".to_owned(),
+        ),
+        (
+            "admin user list, 10,000 users: search",
+            "/admin/users?search=member0999".to_owned(),
+        ),
+        (
+            "admin user list, 10,000 users: page 200, newest first",
+            "/admin/users?page=200&sort=created_at&order=desc".to_owned(),
+        ),
+    ] {
+        let mut samples = Vec::with_capacity(pages);
+        for _ in 0..pages {
+            let started = Instant::now();
+            let resp = daemon
+                .http
+                .get(format!("{}{path}", daemon.url))
+                .header("cookie", &daemon.cookie)
+                .header("accept", "text/html")
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(resp.status(), 200, "{path}");
+            let body = resp.text().await.unwrap();
+            samples.push(started.elapsed());
+            assert!(body.contains("id=\"users\""), "{path}: a list of users");
+            if path == "/admin/users" {
+                assert_eq!(body.matches("name=\"user\"").count(), 50, "50 rows");
+                page_bytes = body.len();
+            }
+        }
+        samples.sort();
+        rows.push((
+            format!("{label} ({pages} sequential)"),
+            format!("p50 {}", ms(pct(&samples, 0.5))),
+            format!("p99 {}", ms(pct(&samples, 0.99))),
+        ));
+    }
+    assert!(
+        page_bytes < 100 * 1024,
+        "one page of 50 users is {page_bytes} bytes"
+    );
+    rows.push((
+        "admin user list: HTML of one page of 50 users".to_owned(),
+        format!("{page_bytes} B"),
+        format!("{:.1} KiB", page_bytes as f64 / 1024.0),
+    ));
 
     // User sync against a server with 10,000 accounts: the first sync imports them all, a
     // second finds nothing to change (the plugin's list call is most of it).

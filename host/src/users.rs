@@ -30,7 +30,7 @@ pub struct ListQuery {
     pub invitation_id: Option<i64>,
     /// Only enabled or disabled accounts.
     pub enabled: Option<bool>,
-    /// `expired`, `expiring` (within 7 days) or `never`.
+    /// `expired`, `expiring` (within 7 days), `never` or `current` (not expired).
     pub expiry: Option<String>,
     /// Only vanished (or only present) accounts.
     pub vanished: Option<bool>,
@@ -58,11 +58,11 @@ impl ListQuery {
         if self
             .expiry
             .as_deref()
-            .is_some_and(|e| !["expired", "expiring", "never"].contains(&e))
+            .is_some_and(|e| !["expired", "expiring", "never", "current"].contains(&e))
         {
             fields.push(FieldError::new(
                 "expiry",
-                "must be expired, expiring or never",
+                "must be expired, expiring, never or current",
             ));
         }
         let sort = match self.sort.as_deref().unwrap_or("username") {
@@ -619,5 +619,82 @@ pub async fn unlink(state: &AppState, actor: &Actor, id: i64, user_id: i64) -> R
                 Some(json!({ "user": user_id })),
             )?)
         })
+        .await
+}
+
+/// Extend an account's access by `days` (1 to 3650): from its current expiry, or from now when
+/// it has none or it has passed.
+pub async fn extend_expiry(state: &AppState, actor: &Actor, id: i64, days: i64) -> Result<User> {
+    if !(1..=3650).contains(&days) {
+        return Err(Error::invalid(vec![FieldError::new(
+            "days",
+            "must be 1 to 3650",
+        )]));
+    }
+    let user = get(state, id).await?;
+    let now = chrono::Utc::now();
+    let from = user
+        .expires_at
+        .as_deref()
+        .and_then(db::time::parse)
+        .filter(|at| *at > now)
+        .unwrap_or(now);
+    let until = db::time::fmt(from + chrono::Duration::days(days));
+    set_expiry(state, actor, id, Some(until)).await
+}
+
+/// Put account `other` into the identity of account `id` (it leaves its own); when `id` has no
+/// identity yet, one is made for it first, named after it.
+pub async fn link_accounts(
+    state: &AppState,
+    actor: &Actor,
+    id: i64,
+    other: i64,
+) -> Result<IdentityDetail> {
+    let user = get(state, id).await?;
+    get(state, other).await?;
+    if id == other {
+        return Err(Error::invalid(vec![FieldError::new(
+            "user_id",
+            "is this account itself",
+        )]));
+    }
+    let identity = match user.identity_id {
+        Some(i) => i,
+        None => {
+            let actor = actor.clone();
+            state
+                .db()
+                .write(move |tx| {
+                    let i = db::users::create_identity(tx, &user.username, user.email.as_deref())?;
+                    db::users::set_identity(tx, id, Some(i))?;
+                    actor.audit(
+                        tx,
+                        "identity.link",
+                        Some(&format!("identity:{i}")),
+                        Some(json!({ "user": id })),
+                    )?;
+                    Ok(i)
+                })
+                .await?
+        }
+    };
+    link(state, actor, identity, other).await
+}
+
+/// The latest audit events about an account and its identity (50).
+pub async fn audit_trail(state: &AppState, user: &User) -> Result<Vec<db::audit::Event>> {
+    let (id, identity) = (user.id, user.identity_id);
+    state
+        .db()
+        .run(move |c| Ok(db::users::audit_trail(c, id, identity, 50)?))
+        .await
+}
+
+/// Accounts named `name` exactly (case-insensitive), on any server.
+pub async fn by_username(state: &AppState, name: String) -> Result<Vec<User>> {
+    state
+        .db()
+        .run(move |c| Ok(db::users::by_username(c, &name)?))
         .await
 }

@@ -27,4 +27,5 @@ mod redemption;
 mod sdk;
 mod security;
 mod support;
+mod users_pages;
 mod wizards;

@@ -99,7 +99,7 @@ pub struct Filter {
     pub invitation_id: Option<i64>,
     /// Only enabled or disabled.
     pub enabled: Option<bool>,
-    /// `expired`, `expiring` (within 7 days) or `never`.
+    /// `expired`, `expiring` (within 7 days), `never` or `current` (not expired).
     pub expiry: Option<String>,
     /// Only accounts user sync found gone from their server (`true`) or present (`false`).
     pub vanished: Option<bool>,
@@ -149,6 +149,10 @@ pub fn list(
             )));
         }
         Some("never") => clauses.push("u.expires_at IS NULL"),
+        Some("current") => {
+            clauses.push("(u.expires_at IS NULL OR u.expires_at > ?)");
+            args.push(Value::Text(now));
+        }
         _ => {}
     }
     if let Some(q) = &f.search {
@@ -360,6 +364,56 @@ pub fn update_identity(
     Ok(())
 }
 
+/// Accounts whose username is `name` (case-insensitive), on any server.
+pub fn by_username(c: &Connection, name: &str) -> rusqlite::Result<Vec<User>> {
+    let mut stmt = c.prepare(&format!(
+        "SELECT {COLS} FROM users u JOIN servers s ON s.id = u.server_id
+         WHERE u.username = ?1 COLLATE NOCASE ORDER BY u.id LIMIT 20"
+    ))?;
+    stmt.query_map([name], row)?.collect()
+}
+
+/// A new identity; returns its id.
+pub fn create_identity(
+    c: &Connection,
+    display_name: &str,
+    email: Option<&str>,
+) -> rusqlite::Result<i64> {
+    c.execute(
+        "INSERT INTO identities (display_name, email, created_at, updated_at) VALUES (?1, ?2, ?3, ?3)",
+        params![display_name, email, time::now()],
+    )?;
+    Ok(c.last_insert_rowid())
+}
+
+/// The audit events about an account (`user:{id}`) and its identity (`identity:{id}`), newest
+/// first.
+pub fn audit_trail(
+    c: &Connection,
+    user: i64,
+    identity: Option<i64>,
+    limit: i64,
+) -> rusqlite::Result<Vec<super::audit::Event>> {
+    let identity = identity.map(|i| format!("identity:{i}"));
+    let mut stmt = c.prepare(
+        "SELECT id, at, actor, action, outcome FROM audit_log
+         WHERE target = ?1 OR target = ?2 ORDER BY id DESC LIMIT ?3",
+    )?;
+    stmt.query_map(params![format!("user:{user}"), identity, limit], |r| {
+        Ok(super::audit::Event {
+            id: r.get(0)?,
+            at: r.get(1)?,
+            actor: r.get(2)?,
+            ip: None,
+            action: r.get(3)?,
+            target: None,
+            outcome: r.get(4)?,
+            detail: None,
+        })
+    })?
+    .collect()
+}
+
 /// Move a user to an identity (`None`: unlink), removing its old identity when it empties.
 pub fn set_identity(c: &Connection, user: i64, identity: Option<i64>) -> rusqlite::Result<()> {
     let old: Option<i64> = c
@@ -459,6 +513,102 @@ mod tests {
                     assert_eq!(paged, all.iter().map(|u| u.id).collect::<Vec<_>>());
                 }
             }
+        }
+    }
+
+    #[test]
+    fn current_is_the_complement_of_expired_and_names_match_whole_and_caseless() {
+        let c = seeded();
+        let count = |expiry: Option<&str>| {
+            let f = Filter {
+                expiry: expiry.map(str::to_owned),
+                ..Filter::default()
+            };
+            list(&c, &f, "u.id", false, 1, 0).unwrap().1
+        };
+        c.execute(
+            "UPDATE users SET expires_at = '2001-01-01T00:00:00.000Z' WHERE id % 10 = 0",
+            [],
+        )
+        .unwrap();
+        let (all, expired, current) = (count(None), count(Some("expired")), count(Some("current")));
+        assert_eq!(expired, 30);
+        assert_eq!(current + expired, all);
+        assert!(count(Some("never")) < current, "never is part of current");
+
+        c.execute("UPDATE users SET username = 'Zed' WHERE id IN (7, 8)", [])
+            .unwrap();
+        let found: Vec<i64> = by_username(&c, "zED")
+            .unwrap()
+            .iter()
+            .map(|u| u.id)
+            .collect();
+        assert_eq!(found, [7, 8]);
+        assert!(
+            by_username(&c, "Ze").unwrap().is_empty(),
+            "whole names only"
+        );
+    }
+
+    #[test]
+    fn the_audit_trail_is_the_accounts_and_its_persons_newest_first() {
+        let c = seeded();
+        let person = create_identity(&c, "Zed", None).unwrap();
+        set_identity(&c, 7, Some(person)).unwrap();
+        for (action, target) in [
+            ("user.disable", "user:7"),
+            ("user.disable", "user:70"),
+            ("identity.link", &*format!("identity:{person}")),
+            ("user.expiry", "user:7"),
+        ] {
+            crate::db::audit::append(
+                &c,
+                &crate::db::audit::NewEvent {
+                    actor: "admin:robin",
+                    ip: None,
+                    action,
+                    target: Some(target),
+                    outcome: crate::db::audit::Outcome::Success,
+                    detail: None,
+                },
+            )
+            .unwrap();
+        }
+        let trail: Vec<String> = audit_trail(&c, 7, Some(person), 50)
+            .unwrap()
+            .into_iter()
+            .map(|e| e.action)
+            .collect();
+        assert_eq!(trail, ["user.expiry", "identity.link", "user.disable"]);
+        assert_eq!(audit_trail(&c, 7, None, 50).unwrap().len(), 2);
+    }
+
+    #[test]
+    fn the_dashboards_filters_never_read_and_sort_every_row() {
+        let c = seeded();
+        // The filters the dashboard's user numbers link to, with the list's default sort.
+        for filter in [
+            "WHERE u.enabled = 1 AND u.vanished_at IS NULL AND (u.expires_at IS NULL OR u.expires_at > '2026')",
+            "WHERE u.enabled = 0",
+            "WHERE u.expires_at IS NOT NULL AND u.expires_at > '2026' AND u.expires_at <= '2027'",
+            "WHERE u.expires_at IS NOT NULL AND u.expires_at <= '2026'",
+            "WHERE u.vanished_at IS NOT NULL",
+        ] {
+            let sql = format!(
+                "EXPLAIN QUERY PLAN SELECT u.id FROM users u {filter} \
+                 ORDER BY u.username COLLATE NOCASE ASC, u.id ASC LIMIT 50 OFFSET 100"
+            );
+            let mut stmt = c.prepare(&sql).unwrap();
+            let plan: Vec<String> = stmt
+                .query_map([], |r| r.get::<_, String>(3))
+                .unwrap()
+                .collect::<rusqlite::Result<_>>()
+                .unwrap();
+            // Either the sort index is walked, or an index finds the (few) matching rows and
+            // only those are sorted (the expiry ranges): never every row read and sorted.
+            let sorts = plan.iter().any(|p| p.contains("TEMP B-TREE"));
+            let searched = plan.iter().any(|p| p.starts_with("SEARCH u USING INDEX"));
+            assert!(!sorts || searched, "{sql}: {plan:?}");
         }
     }
 

@@ -53,7 +53,7 @@ struct ListQuery {
     invitation_id: Option<i64>,
     /// Only enabled (`true`) or disabled (`false`) accounts.
     enabled: Option<bool>,
-    /// `expired`, `expiring` (within 7 days) or `never`.
+    /// `expired`, `expiring` (within 7 days), `never` or `current` (not expired).
     #[param(schema_with = expiry_schema)]
     expiry: Option<String>,
     /// Only accounts user sync found gone from their server (`true`), or only present ones.
@@ -476,7 +476,7 @@ async fn unlink(
 }
 
 fn expiry_schema() -> utoipa::openapi::Object {
-    crate::http::openapi::string_enum(&["expired", "expiring", "never"])
+    crate::http::openapi::string_enum(&["expired", "expiring", "never", "current"])
 }
 
 fn sort_schema() -> utoipa::openapi::Object {

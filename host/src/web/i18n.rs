@@ -249,6 +249,16 @@ impl Tr {
         self.catalogues.format(self.lang, key, Some(&args))
     }
 
+    /// The message `key` with a count (plurals) and text arguments.
+    pub fn nt(&self, key: &str, count: (&str, i64), texts: &[(&str, &str)]) -> String {
+        let mut args = FluentArgs::new();
+        args.set(count.0.to_owned(), FluentValue::from(count.1));
+        for (name, value) in texts {
+            args.set((*name).to_owned(), FluentValue::from((*value).to_owned()));
+        }
+        self.catalogues.format(self.lang, key, Some(&args))
+    }
+
     /// An RFC 3339 time as a date and time in the page's language (the time in UTC: the
     /// server does not know the invitee's time zone). Unparseable input is shown as it is.
     pub fn datetime(&self, rfc3339: &str) -> String {

@@ -17,6 +17,7 @@ mod account;
 mod admin;
 mod journeys;
 mod ops;
+mod users;
 mod wizards;
 
 use crate::support::{Daemon, admin_key, client};

@@ -88,28 +88,29 @@ pub(super) async fn page(a: AdminCtx) -> Response {
             "/admin/invitations?status=disabled",
         ),
     ];
-    // The user pages come with the next issue; the JSON list behind each number is linked.
+    // Each number links to the user list with the filter that counts it ("active" is enabled,
+    // present and not expired, as the dashboard counts it).
     let users = vec![
-        fig("dash-users-active", u.active, "/api/v1/users?enabled=true"),
+        fig("dash-users-active", u.active, "/admin/users?status=active"),
         fig(
             "dash-users-disabled",
             u.disabled,
-            "/api/v1/users?enabled=false",
+            "/admin/users?status=disabled",
         ),
         fig(
             "dash-users-expiring",
             u.expiring_7d,
-            "/api/v1/users?expiry=expiring",
+            "/admin/users?expiry=expiring",
         ),
         fig(
             "dash-users-expired",
             u.expired,
-            "/api/v1/users?expiry=expired",
+            "/admin/users?expiry=expired",
         ),
         fig(
             "dash-users-vanished",
             u.vanished,
-            "/api/v1/users?vanished=true",
+            "/admin/users?status=vanished",
         ),
     ];
     let servers = o

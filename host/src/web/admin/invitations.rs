@@ -6,7 +6,6 @@
 use super::*;
 use crate::db;
 use crate::invitations::{self as domain, Changes, Detail, ListQuery, TargetSpec};
-use crate::plugins::ValueKind;
 use askama::Template;
 use axum::extract::Query;
 use serde::Deserialize;
@@ -160,19 +159,6 @@ pub(super) async fn list(a: AdminCtx, Query(q): Query<ListParams>) -> Response {
     html(StatusCode::OK, &page)
 }
 
-/// A permission control of the form.
-#[derive(Debug)]
-struct PermField {
-    key: String,
-    name: String,
-    label: String,
-    help: Option<String>,
-    /// `flag`, `number` or `text`.
-    kind: &'static str,
-    value: String,
-    checked: bool,
-}
-
 #[derive(Debug)]
 struct LibChoice {
     id: i64,
@@ -188,7 +174,7 @@ struct ServerChoice {
     checked: bool,
     all_libraries: bool,
     libraries: Vec<LibChoice>,
-    permissions: Vec<PermField>,
+    permissions: Vec<super::permissions::PermField>,
 }
 
 #[derive(Debug)]
@@ -276,52 +262,7 @@ async fn render_form(
             let manifest = st.plugins().manifest(&row.kind);
             let permissions = manifest
                 .as_ref()
-                .map(|m| {
-                    m.permissions
-                        .iter()
-                        .map(|p| {
-                            let given = chosen.and_then(|(_, _, perms)| perms.get(&p.key));
-                            let default = &p.default_value;
-                            let (kind, value, checked) = match p.kind {
-                                ValueKind::Flag => (
-                                    "flag",
-                                    String::new(),
-                                    given.and_then(Value::as_bool).unwrap_or(matches!(
-                                        default,
-                                        crate::plugins::Value::Flag(true)
-                                    )),
-                                ),
-                                ValueKind::Number => (
-                                    "number",
-                                    given.map_or_else(
-                                        || default.to_config_text(),
-                                        |g| {
-                                            g.as_i64()
-                                                .map_or_else(|| g.to_string(), |n| n.to_string())
-                                        },
-                                    ),
-                                    false,
-                                ),
-                                _ => (
-                                    "text",
-                                    given
-                                        .and_then(Value::as_str)
-                                        .map_or_else(|| default.to_config_text(), str::to_owned),
-                                    false,
-                                ),
-                            };
-                            PermField {
-                                key: p.key.clone(),
-                                name: format!("perm-{}-{}", row.id, p.key),
-                                label: p.label.clone(),
-                                help: p.description.clone(),
-                                kind,
-                                value,
-                                checked,
-                            }
-                        })
-                        .collect()
-                })
+                .map(|m| super::permissions::fields(m, row.id, chosen.map(|(_, _, perms)| perms)))
                 .unwrap_or_default();
             ServerChoice {
                 id: row.id,
@@ -446,42 +387,7 @@ fn read_form(a: &AdminCtx, form: &Form, editing: bool) -> (Changes, Values, Refu
             .iter()
             .filter_map(|x| x.parse().ok())
             .collect();
-        let mut perms = Map::new();
-        let prefix = format!("perm-{sid}-");
-        let kinds: Vec<(String, &'static str)> = form
-            .all(&format!("permkind-{sid}"))
-            .iter()
-            .filter_map(|x| x.split_once(':'))
-            .map(|(k, kind)| {
-                (
-                    k.to_owned(),
-                    match kind {
-                        "flag" => "flag",
-                        "number" => "number",
-                        _ => "text",
-                    },
-                )
-            })
-            .collect();
-        for (key, kind) in kinds {
-            let name = format!("{prefix}{key}");
-            match kind {
-                "flag" => {
-                    perms.insert(key, Value::Bool(form.checked(&name)));
-                }
-                "number" => match form.get(&name).trim().parse::<i64>() {
-                    Ok(n) => {
-                        perms.insert(key, Value::from(n));
-                    }
-                    Err(_) => {
-                        r.fields.insert(name, t.t("field-number"));
-                    }
-                },
-                _ => {
-                    perms.insert(key, Value::String(form.get(&name).to_owned()));
-                }
-            }
-        }
+        let perms = super::permissions::read(form, sid, t, &mut r);
         v.chosen.insert(sid, (all, ids.clone(), perms.clone()));
         targets.push(TargetSpec {
             server_id: sid,
@@ -707,6 +613,7 @@ struct TargetLine {
 
 #[derive(Debug)]
 struct Redemption {
+    id: i64,
     username: String,
     server: String,
     when: String,
@@ -848,6 +755,7 @@ pub(super) async fn show(
     let redemptions = users
         .into_iter()
         .map(|u| Redemption {
+            id: u.id,
             state: if u.vanished_at.is_some() {
                 t.t("user-vanished")
             } else if u.enabled {

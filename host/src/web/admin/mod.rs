@@ -37,10 +37,13 @@ mod jobs;
 mod logs;
 #[cfg(test)]
 mod ops_tests;
+mod permissions;
 mod plugins;
 mod servers;
 mod settings;
 mod sign_in;
+mod users;
+mod users_bulk;
 mod wizards;
 
 /// The admin routes.
@@ -121,6 +124,7 @@ pub fn router() -> Router<AppState> {
         .merge(jobs::routes())
         .merge(logs::routes())
         .merge(audit::routes())
+        .merge(users::routes())
         .route_layer(axum::middleware::from_fn(drafts::keep_body))
         // After the drafts layer: nothing posted to the account pages is kept (secrets, codes).
         .merge(account::routes())

@@ -10,6 +10,7 @@
 //  - in the wizard builder: keeps the focus on a step's arrow button after it moved, shows an
 //    interaction type's settings when it is chosen, and lets steps be dragged into order.
 //  - turns the log page's list into a live tail (server-sent events) with pause and resume.
+//  - ticks every box of the users list in place ("Select all on this page").
 'use strict';
 
 (function () {
@@ -344,4 +345,19 @@
     pause.setAttribute('aria-pressed', 'false');
   }
   tail();
+})();
+
+// Users list: "Select all on this page" ticks (or clears) the page's boxes in place. Without
+// JavaScript it is a link to the same page with every box ticked by the server.
+(function () {
+  var link = document.getElementById('select-all');
+  if (!link) { return; }
+  link.addEventListener('click', function (event) {
+    var boxes = document.querySelectorAll('#users input[name="user"]');
+    if (!boxes.length) { return; }
+    event.preventDefault();
+    var all = Array.prototype.every.call(boxes, function (b) { return b.checked; });
+    boxes.forEach(function (b) { b.checked = !all; });
+    link.textContent = all ? link.dataset.all : link.dataset.none;
+  });
 })();
