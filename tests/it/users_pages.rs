@@ -167,7 +167,7 @@ async fn world() -> World {
         .api(
             reqwest::Method::POST,
             "/servers",
-            Some(json!({ "name": "Music", "kind": "navidrome", "url": navidrome.base_url(), "config": { "admin_user": zondarr_fakes::navidrome::ADMIN_NAME } })),
+            Some(json!({ "name": "Music", "kind": "navidrome", "url": navidrome.base_url(), "config": { "username": zondarr_fakes::navidrome::ADMIN_NAME, "password": zondarr_fakes::navidrome::ADMIN_PASSWORD } })),
         )
         .await["id"]
         .as_i64()
