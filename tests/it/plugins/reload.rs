@@ -295,7 +295,10 @@ async fn cache_entries_of_versions_no_longer_installed_are_pruned_after_a_rescan
     );
     let entries = cache_entries(&cache);
     assert_eq!(entries.len(), 1, "{entries:?}");
-    assert!(!entries.iter().any(starts(&v2)), "old entry kept: {entries:?}");
+    assert!(
+        !entries.iter().any(starts(&v2)),
+        "old entry kept: {entries:?}"
+    );
     assert!(entries.iter().any(starts(&v3)), "{entries:?}");
     env.host.shutdown().await;
     drop(env);
@@ -303,7 +306,10 @@ async fn cache_entries_of_versions_no_longer_installed_are_pruned_after_a_rescan
     // The entry kept still loads: the next load of that version takes the component from it.
     let check = PluginHost::standalone(&cfg, Some(cache.clone())).expect("standalone host");
     let inspected = check.inspect(&v3).await.expect("inspect");
-    assert!(inspected.from_cache, "the current version loads from the cache");
+    assert!(
+        inspected.from_cache,
+        "the current version loads from the cache"
+    );
     assert_eq!(inspected.manifest.version, "0.3.0");
 
     // At start too: a version removed while the daemon was stopped loses its entry; a bundled
