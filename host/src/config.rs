@@ -519,7 +519,7 @@ pub static SETTINGS: &[Setting] = &[
         Kind::Path,
         None,
         None,
-        "Folder for plugins' compiled code, keyed by file hash and engine; several daemons may share one. Default: <data_dir>/plugin-cache."
+        "Folder for plugins' compiled code, keyed by file hash and engine; entries of plugins no longer installed are deleted, so daemons sharing one should have the same plugins. Default: <data_dir>/plugin-cache."
     ),
     setting!(
         "plugins.watch",

@@ -4,17 +4,22 @@
 //! module wrote are ever deserialized: they live in the daemon's own cache folder, are written
 //! atomically (temporary file + rename), and end with a SHA-256 of their contents that is
 //! checked before deserializing, which catches truncation and corruption. Never point this at
-//! the plugins folder.
+//! the plugins folder. The registry deletes the entries of plugin versions no longer installed
+//! ([`CodeCache::retain`]) after every scan.
 
 use sha2::{Digest, Sha256};
+use std::collections::HashSet;
 use std::fs;
 use std::io::Write;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
 use wasmtime::Engine;
 use wasmtime::component::Component;
 
 const DIGEST_LEN: usize = 32;
+/// Age after which a temporary file in the cache is left over from a crash.
+const STALE_TMP: Duration = Duration::from_secs(3600);
 
 /// The on-disk cache of compiled components.
 #[derive(Debug, Clone)]
@@ -41,7 +46,7 @@ impl CodeCache {
     }
 
     /// Delete entries another engine (an older wasmtime or other settings) wrote: this engine
-    /// never loads them. Entries of plugin versions no longer installed stay (~0.5 MB each).
+    /// never loads them. Entries of plugin versions no longer installed go in [`Self::retain`].
     fn prune(&self) {
         let suffix = format!("-{}.cwasm", self.compat);
         let Ok(entries) = fs::read_dir(&self.dir) else {
@@ -65,6 +70,49 @@ impl CodeCache {
                 "pruned plugin cache entries of another engine version"
             );
         }
+    }
+
+    /// Delete this engine's entries of components not in `keep` (hex SHA-256 of every plugin
+    /// installed now: bundled, in the plugins folder, serving or held), and temporary files a
+    /// crash left behind more than [`STALE_TMP`] ago. Blocking I/O: call off the async threads.
+    /// Returns how many entries were deleted.
+    pub(crate) fn retain(&self, keep: &HashSet<String>) -> usize {
+        let suffix = format!("-{}.cwasm", self.compat);
+        let Ok(entries) = fs::read_dir(&self.dir) else {
+            return 0;
+        };
+        let mut removed = 0;
+        for entry in entries.flatten() {
+            let name = entry.file_name();
+            let Some(name) = name.to_str() else { continue };
+            let Ok(meta) = entry.metadata() else { continue };
+            if !meta.is_file() {
+                continue;
+            }
+            let stale = if let Some(sha256) = name.strip_suffix(&suffix) {
+                !keep.contains(sha256)
+            } else {
+                // A writer that is still running renames its file within moments; one from a
+                // crash is never renamed.
+                name.starts_with('.')
+                    && name.ends_with(".tmp")
+                    && meta
+                        .modified()
+                        .ok()
+                        .and_then(|t| t.elapsed().ok())
+                        .is_some_and(|age| age > STALE_TMP)
+            };
+            if stale && fs::remove_file(entry.path()).is_ok() {
+                removed += 1;
+            }
+        }
+        if removed > 0 {
+            tracing::info!(
+                removed,
+                "pruned plugin cache entries of plugin versions no longer installed"
+            );
+        }
+        removed
     }
 
     fn path(&self, sha256: &str) -> PathBuf {

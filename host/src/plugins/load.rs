@@ -18,6 +18,14 @@ use wasmtime::component::{Component, InstancePre, Linker};
 
 /// Largest plugin file accepted.
 pub const MAX_COMPONENT_BYTES: usize = 32 * 1024 * 1024;
+/// Largest function body (bytes of code) a plugin may have. The compiler's working memory grows
+/// with the function it compiles (and as many functions compile at once as there are cores), and
+/// its time faster than that: a crafted 1 MiB function took 100 s and 440 MB, one of 256 KiB
+/// 6 s and 130 MB. The bundled plugins' largest is about 12 KiB.
+pub const MAX_FUNCTION_BYTES: usize = 256 * 1024;
+/// Longest a plugin may take to compile (a cache hit is not a compile). A component that takes
+/// longer is refused, and not compiled again until its file changes or the daemon restarts.
+pub const COMPILE_LIMIT: Duration = Duration::from_secs(60);
 /// CPU budget of `describe()` at load time.
 pub const DESCRIBE_CPU: Duration = Duration::from_secs(1);
 /// Wall-clock limit of `describe()` at load time.
@@ -260,6 +268,29 @@ pub(crate) fn check_header(bytes: &[u8]) -> Result<(), LoadError> {
     }
 }
 
+/// Refuse a component with a function too large to compile within bounded memory (see
+/// [`MAX_FUNCTION_BYTES`]). A file that does not parse is left to the compiler, which says
+/// precisely what is wrong with it.
+pub(crate) fn check_code(bytes: &[u8]) -> Result<(), LoadError> {
+    use wasmparser::{Parser, Payload};
+    for payload in Parser::new(0).parse_all(bytes) {
+        let Ok(payload) = payload else {
+            return Ok(());
+        };
+        if let Payload::CodeSectionEntry(body) = payload {
+            let size = body.range().len();
+            if size > MAX_FUNCTION_BYTES {
+                return Err(LoadError::new(format!(
+                    "the component has a function of {size} bytes of code; plugins may have \
+                     functions of at most {} KiB each (larger ones take too much memory and time to compile)",
+                    MAX_FUNCTION_BYTES / 1024
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Refuse a component that would take more memories, tables or core instances per call than
 /// any plugin may (so one crafted component cannot take every slot of the instance pool).
 pub(crate) fn check_resources(component: &Component) -> Result<(), LoadError> {
@@ -285,6 +316,21 @@ pub(crate) fn check_resources(component: &Component) -> Result<(), LoadError> {
     Ok(())
 }
 
+/// [`COMPILE_LIMIT`] as the loader holds it.
+pub(crate) fn default_compile_limit() -> Arc<std::sync::atomic::AtomicU64> {
+    Arc::new(std::sync::atomic::AtomicU64::new(
+        u64::try_from(COMPILE_LIMIT.as_millis()).unwrap_or(u64::MAX),
+    ))
+}
+
+/// The refusal of a file that did not compile within `limit`.
+fn too_slow(limit: Duration) -> LoadError {
+    LoadError::new(format!(
+        "compiling the plugin took longer than {limit:?}; plugins must compile within that \
+         (the file is not compiled again until it changes or the daemon restarts)"
+    ))
+}
+
 /// What a load needs from the host.
 #[derive(Clone)]
 pub(crate) struct Loader {
@@ -294,6 +340,11 @@ pub(crate) struct Loader {
     pub(crate) http: Arc<HttpShared>,
     pub(crate) install_id: Arc<str>,
     pub(crate) memory_bytes: usize,
+    /// How long a compile may take, milliseconds ([`COMPILE_LIMIT`]; tests lower it).
+    pub(crate) compile_limit_ms: Arc<std::sync::atomic::AtomicU64>,
+    /// Files (SHA-256) whose compile took longer than the limit: refused without compiling
+    /// again, so a rescan does not start another long compile of the same file.
+    pub(crate) too_slow: Arc<std::sync::Mutex<std::collections::HashSet<String>>>,
 }
 
 impl Loader {
@@ -381,27 +432,68 @@ impl Loader {
         })
     }
 
-    /// Compile on a blocking thread, or load from the cache.
+    /// Load from the cache, or compile on a blocking thread within the time limit (the
+    /// function-size check first bounds its memory).
     async fn compile(
         &self,
         bytes: Arc<[u8]>,
         sha256: String,
     ) -> Result<(Component, bool), LoadError> {
+        let limit = Duration::from_millis(
+            self.compile_limit_ms
+                .load(std::sync::atomic::Ordering::Relaxed),
+        );
+        if self.too_slow.lock().is_ok_and(|s| s.contains(&sha256)) {
+            return Err(too_slow(limit));
+        }
         let engine = self.engine.clone();
         let cache = self.cache.clone();
-        tokio::task::spawn_blocking(move || {
-            if let Some(component) = cache.as_ref().and_then(|c| c.load(&engine, &sha256)) {
-                return Ok((component, true));
+        let key = sha256.clone();
+        // A cache hit is a read and a checksum, not a compile: no time limit.
+        let cached =
+            tokio::task::spawn_blocking(move || cache.as_ref().and_then(|c| c.load(&engine, &key)))
+                .await
+                .ok()
+                .flatten();
+        if let Some(component) = cached {
+            return Ok((component, true));
+        }
+        // Its own thread rather than the runtime's blocking pool: a compile given up on is not
+        // waited for when the runtime shuts down (`zondarr plugin check` exits at once).
+        let engine = self.engine.clone();
+        let (done, compiling) = tokio::sync::oneshot::channel();
+        std::thread::Builder::new()
+            .name("zondarr-compile".into())
+            .spawn(move || {
+                let result = check_code(&bytes).and_then(|()| {
+                    Component::from_binary(&engine, &bytes).map_err(|e| {
+                        LoadError::new(format!("not a valid WebAssembly component: {e:#}"))
+                    })
+                });
+                let _ = done.send(result);
+            })
+            .map_err(|e| LoadError::new(format!("cannot start compiling the plugin: {e}")))?;
+        let component = match tokio::time::timeout(limit, compiling).await {
+            Ok(joined) => joined
+                .map_err(|_| LoadError::new("compiling the plugin failed (it panicked)"))??,
+            Err(_) => {
+                // The compile cannot be interrupted: it finishes on its thread and its result is
+                // dropped. Remember the file so it is not compiled again.
+                if let Ok(mut s) = self.too_slow.lock() {
+                    s.insert(sha256);
+                }
+                tracing::warn!(
+                    limit_ms = limit.as_millis() as u64,
+                    "plugin compile took too long; refused"
+                );
+                return Err(too_slow(limit));
             }
-            let component = Component::from_binary(&engine, &bytes)
-                .map_err(|e| LoadError::new(format!("not a valid WebAssembly component: {e:#}")))?;
-            if let Some(cache) = &cache {
-                cache.store(&sha256, &component);
-            }
-            Ok((component, false))
-        })
-        .await
-        .map_err(|e| LoadError::new(format!("compiling the plugin failed: {e}")))?
+        };
+        if let Some(cache) = self.cache.clone() {
+            let stored = component.clone();
+            let _ = tokio::task::spawn_blocking(move || cache.store(&sha256, &stored)).await;
+        }
+        Ok((component, false))
     }
 
     /// The contract version from the name of the `connector` export, checked for compatibility.
@@ -514,5 +606,23 @@ mod tests {
         );
         let component = [WASM_MAGIC, COMPONENT_VERSION].concat();
         assert!(check_header(&component).is_ok());
+    }
+
+    #[test]
+    fn the_bundled_plugins_are_within_the_function_size_cap() {
+        let bundled = crate::plugins::bundled();
+        for b in bundled.iter().filter(|b| !b.bytes.is_empty()) {
+            let largest = wasmparser::Parser::new(0)
+                .parse_all(&b.bytes)
+                .filter_map(|p| match p {
+                    Ok(wasmparser::Payload::CodeSectionEntry(body)) => Some(body.range().len()),
+                    _ => None,
+                })
+                .max()
+                .unwrap_or(0);
+            println!("{}: largest function {largest} bytes", b.name);
+            assert!(largest > 0, "{}: no code found", b.name);
+            assert!(check_code(&b.bytes).is_ok(), "{}", b.name);
+        }
     }
 }

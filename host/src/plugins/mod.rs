@@ -29,7 +29,7 @@ mod watch;
 
 pub use error::{CallError, ConnectorError, CrashKind};
 pub use host_http::ServerHandle;
-pub use load::{LoadError, LoadTimings, MAX_COMPONENT_BYTES};
+pub use load::{COMPILE_LIMIT, LoadError, LoadTimings, MAX_COMPONENT_BYTES, MAX_FUNCTION_BYTES};
 pub use registry::{Approval, Bundled, PendingApproval, RescanFailure, RescanReport};
 pub use status::{Inspection, LoadErrorView, PluginState, PluginStatus, SourceView};
 pub use types::*;
@@ -175,6 +175,8 @@ impl Default for PluginHost {
                 http: Arc::new(http.unwrap_or_else(HttpShared::unusable)),
                 install_id: Arc::from(""),
                 memory_bytes: 64 * 1024 * 1024,
+                compile_limit_ms: load::default_compile_limit(),
+                too_slow: Default::default(),
             },
             false,
             None,
@@ -251,6 +253,8 @@ impl PluginHost {
             http: Arc::new(http),
             install_id: Arc::from(install_id),
             memory_bytes: usize::try_from(cfg.memory_bytes).unwrap_or(usize::MAX),
+            compile_limit_ms: load::default_compile_limit(),
+            too_slow: Default::default(),
         };
         let host = Self::assemble(
             cfg,
@@ -306,6 +310,8 @@ impl PluginHost {
             http: Arc::new(http),
             install_id: Arc::from("zondarr-plugin-check"),
             memory_bytes: usize::try_from(cfg.memory_bytes).unwrap_or(usize::MAX),
+            compile_limit_ms: load::default_compile_limit(),
+            too_slow: Default::default(),
         };
         Ok(Self::assemble(
             cfg,
@@ -391,6 +397,16 @@ impl PluginHost {
         if let Ok(mut b) = self.inner.backoff.write() {
             *b = backoff;
         }
+    }
+
+    /// Change how long a plugin may take to compile (tests; the default is
+    /// [`COMPILE_LIMIT`]).
+    #[doc(hidden)]
+    pub fn set_compile_limit(&self, limit: Duration) {
+        self.inner.loader.compile_limit_ms.store(
+            u64::try_from(limit.as_millis()).unwrap_or(u64::MAX),
+            Ordering::Relaxed,
+        );
     }
 
     /// Whether the engine uses the pooling allocator.

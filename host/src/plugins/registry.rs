@@ -7,7 +7,7 @@
 
 use super::load::{LoadError, LoadedPlugin, Loader, MAX_COMPONENT_BYTES, Source, sha256_hex};
 use chrono::{DateTime, Utc};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
@@ -373,6 +373,7 @@ impl Registry {
             }
         }
         self.publish_errors(out);
+        self.prune_cache(loader).await;
         report
     }
 
@@ -382,6 +383,35 @@ impl Registry {
             self.reload_file(&name, false, loader, out).await;
         }
         self.publish_errors(out);
+        self.prune_cache(loader).await;
+    }
+
+    /// Delete the compiled code of plugin versions no longer installed: every version that is
+    /// bundled, in the folder now, serving or held for approval keeps its entry.
+    async fn prune_cache(&self, loader: &Loader) {
+        let Some(cache) = loader.cache.clone() else {
+            return;
+        };
+        let mut keep: HashSet<String> = HashSet::new();
+        let mut unhashed: Vec<Arc<[u8]>> = Vec::new();
+        for b in &self.bundled {
+            match &b.loaded {
+                Some(p) => {
+                    keep.insert(p.sha256.clone());
+                }
+                None => unhashed.push(b.source.bytes.clone()),
+            }
+        }
+        for r in self.files.values() {
+            keep.extend(r.attempted_sha.iter().cloned());
+            keep.extend(r.loaded.iter().map(|p| p.sha256.clone()));
+            keep.extend(r.held.iter().map(|(p, _)| p.sha256.clone()));
+        }
+        let _ = tokio::task::spawn_blocking(move || {
+            keep.extend(unhashed.iter().map(|b| sha256_hex(b)));
+            cache.retain(&keep)
+        })
+        .await;
     }
 
     async fn reload_file(

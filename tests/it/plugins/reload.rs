@@ -255,6 +255,81 @@ async fn the_compiled_code_cache_is_used_on_the_next_start() {
     );
 }
 
+/// Names of the compiled-code entries in `cache`.
+fn cache_entries(cache: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(cache)
+        .expect("cache dir")
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".cwasm"))
+        .collect();
+    names.sort();
+    names
+}
+
+#[tokio::test]
+async fn cache_entries_of_versions_no_longer_installed_are_pruned_after_a_rescan() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let cfg = config(tmp.path());
+    let cache = tmp.path().join("cache");
+    std::fs::create_dir_all(&cfg.dir).expect("mkdir");
+    let v2 = fixture_version("0.2.0");
+    let v3 = fixture_version("0.3.0");
+    install(&cfg.dir, "fixture.wasm", &v2);
+    let env = start(cfg.clone(), Vec::new()).await;
+    env.host.rescan().await;
+    let starts = |bytes: &[u8]| {
+        let sha = hex_sha256(bytes);
+        move |n: &String| n.starts_with(&sha)
+    };
+    let entries = cache_entries(&cache);
+    assert_eq!(entries.len(), 1, "{entries:?}");
+    assert!(entries.iter().any(starts(&v2)), "{entries:?}");
+
+    // Replaced by another version: after the rescan the old entry is gone, the new one stays.
+    install(&cfg.dir, "fixture.wasm", &v3);
+    env.host.rescan().await;
+    assert_eq!(
+        env.host.manifest("fixture").map(|m| m.version),
+        Some("0.3.0".to_owned())
+    );
+    let entries = cache_entries(&cache);
+    assert_eq!(entries.len(), 1, "{entries:?}");
+    assert!(
+        !entries.iter().any(starts(&v2)),
+        "old entry kept: {entries:?}"
+    );
+    assert!(entries.iter().any(starts(&v3)), "{entries:?}");
+    env.host.shutdown().await;
+    drop(env);
+
+    // The entry kept still loads: the next load of that version takes the component from it.
+    let check = PluginHost::standalone(&cfg, Some(cache.clone())).expect("standalone host");
+    let inspected = check.inspect(&v3).await.expect("inspect");
+    assert!(
+        inspected.from_cache,
+        "the current version loads from the cache"
+    );
+    assert_eq!(inspected.manifest.version, "0.3.0");
+
+    // At start too: a version removed while the daemon was stopped loses its entry; a bundled
+    // plugin's stays.
+    std::fs::remove_file(cfg.dir.join("fixture.wasm")).expect("rm");
+    let bundled = fixture();
+    let again = start(
+        cfg,
+        vec![Bundled {
+            name: "fixture".into(),
+            bytes: Arc::from(bundled.clone()),
+        }],
+    )
+    .await;
+    assert_eq!(again.host.ids(), vec!["fixture".to_owned()]);
+    let entries = cache_entries(&cache);
+    assert_eq!(entries.len(), 1, "{entries:?}");
+    assert!(entries.iter().any(starts(&bundled)), "{entries:?}");
+}
+
 fn hex_sha256(bytes: &[u8]) -> String {
     use sha2::Digest;
     hex::encode(sha2::Sha256::digest(bytes))

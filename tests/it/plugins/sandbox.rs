@@ -884,3 +884,115 @@ async fn a_new_plugin_that_sends_credentials_elsewhere_waits_for_approval() {
         .await
         .expect("serves once approved");
 }
+
+/// A component whose one core function has `pairs` × (`i32.const 0`, `drop`): 3 bytes each.
+fn component_with_a_function_of(pairs: usize) -> Vec<u8> {
+    use wasm_encoder::{
+        CodeSection, Component, Function, FunctionSection, Instruction, Module, ModuleSection,
+        TypeSection,
+    };
+    let mut module = Module::new();
+    let mut types = TypeSection::new();
+    types.ty().function([], []);
+    module.section(&types);
+    let mut functions = FunctionSection::new();
+    functions.function(0);
+    module.section(&functions);
+    let mut body = Function::new([]);
+    for _ in 0..pairs {
+        body.instruction(&Instruction::I32Const(0));
+        body.instruction(&Instruction::Drop);
+    }
+    body.instruction(&Instruction::End);
+    let mut code = CodeSection::new();
+    code.function(&body);
+    module.section(&code);
+    let mut component = Component::new();
+    component.section(&ModuleSection(&module));
+    component.finish()
+}
+
+#[tokio::test]
+async fn a_component_with_a_function_too_large_to_compile_in_bounded_memory_is_refused() {
+    let (env, _tmp) = with_fixture(|_| {}).await;
+    let fake = fake_server().await;
+    let pairs = zondarr::plugins::MAX_FUNCTION_BYTES / 3 + 1000;
+    let err = env
+        .host
+        .inspect(&component_with_a_function_of(pairs))
+        .await
+        .expect_err("refused");
+    println!("{}", err.message);
+    assert!(
+        err.message.contains("a function of") && err.message.contains("at most 256 KiB"),
+        "{}",
+        err.message
+    );
+    // Just under the cap it gets as far as the compiler (and fails later: no connector export).
+    let small = env
+        .host
+        .inspect(&component_with_a_function_of(1000))
+        .await
+        .expect_err("not a connector");
+    assert!(
+        small.message.contains("does not export"),
+        "{}",
+        small.message
+    );
+    // The daemon is healthy and the plugin serving is unaffected.
+    env.host
+        .test_connection("fixture", &server(&fake, ""))
+        .await
+        .expect("fixture still serves");
+}
+
+#[tokio::test]
+async fn a_plugin_that_takes_longer_than_the_limit_to_compile_is_refused_and_not_compiled_again() {
+    let (env, _tmp) = with_fixture(|_| {}).await;
+    let fake = fake_server().await;
+    // No component compiles within a millisecond (the cache holds only the version serving).
+    env.host.set_compile_limit(Duration::from_millis(1));
+    let slow = fixture_version("0.7.0");
+    let err = env.host.inspect(&slow).await.expect_err("refused");
+    println!("{}", err.message);
+    assert!(
+        err.message.contains("took longer than 1ms"),
+        "{}",
+        err.message
+    );
+
+    // With the usual limit again, the same file is still refused without another compile...
+    env.host.set_compile_limit(zondarr::plugins::COMPILE_LIMIT);
+    let again = env.host.inspect(&slow).await.expect_err("still refused");
+    assert!(
+        again.message.contains("took longer than"),
+        "{}",
+        again.message
+    );
+    // ...through the plugins folder too, where the version serving keeps serving...
+    install(&env.dir, "fixture.wasm", &slow);
+    let report = env.host.rescan().await;
+    assert!(
+        report
+            .failed
+            .iter()
+            .any(|f| f.file == "fixture.wasm" && f.error.contains("took longer than")),
+        "{report:?}"
+    );
+    assert_eq!(
+        env.host.manifest("fixture").map(|m| m.version),
+        Some("0.1.0".to_owned())
+    );
+    env.host
+        .test_connection("fixture", &server(&fake, ""))
+        .await
+        .expect("the old version serves");
+    // ...while another file compiles as usual.
+    let other = env
+        .host
+        .inspect(&fixture_version("0.8.0"))
+        .await
+        .expect("compiles within the usual limit");
+    assert!(!other.from_cache);
+    assert_eq!(other.manifest.version, "0.8.0");
+}
