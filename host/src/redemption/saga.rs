@@ -284,6 +284,7 @@ pub(super) async fn start(
             remote: None,
             name_free: None,
             pre_existing_id: None,
+            verifier: false,
         });
     }
     let display_name = username
@@ -492,6 +493,12 @@ async fn create_all(
         };
         let (kind, ctx) = (step.kind.clone(), target.ctx.clone());
         let oauth = target.manifest.join_flow == JoinFlow::OauthLink;
+        if journal::uses_verifier(&target.manifest) && step.user.password.is_some() {
+            if let Some(failed) = create_with_verifier(state, id, step).await? {
+                return Ok(Some(failed));
+            }
+            continue;
+        }
         if target.manifest.supports(Capability::FindUser) {
             match state
                 .plugins()
@@ -549,6 +556,65 @@ async fn create_all(
                 return Ok(Some((code.as_str(), message)));
             }
         }
+    }
+    Ok(None)
+}
+
+/// Creates a credential account without a name check before the call (which would download the
+/// server's user list): the account is created with the redemption's one-time password (the
+/// proof, see [`journal::uses_verifier`]), its id is journaled, and only then is the invitee's
+/// password set, by that id. A taken name is the server's refusal (`username-taken`). Answers
+/// like [`create_all`] for this one step.
+async fn create_with_verifier(
+    state: &AppState,
+    id: i64,
+    step: &mut Step,
+) -> Result<Option<(&'static str, String)>> {
+    let Some(target) = &step.target else {
+        return Ok(None);
+    };
+    let (kind, ctx) = (step.kind.clone(), target.ctx.clone());
+    let Some(password) = step.user.password.clone() else {
+        return Ok(None);
+    };
+    step.verifier = true;
+    step.state = StepState::Calling;
+    journal::record(state, id, step).await?;
+    let mut first = step.user.clone();
+    first.password = Some(journal::verifier_password(state, id, step.server_id));
+    let made = match state.plugins().create_user(&kind, &ctx, &first).await {
+        Ok(made) => made,
+        Err(e) => {
+            tracing::warn!(redemption = id, server = %step.server_name, error = %e, "account creation failed; rolling back");
+            step.state = if journal::nothing_made(&e) {
+                StepState::Failed
+            } else {
+                StepState::Unknown
+            };
+            journal::record(state, id, step).await?;
+            let (code, message) = public_error(e, &step.server_name);
+            return Ok(Some((code.as_str(), message)));
+        }
+    };
+    // The account exists and is ours: its id is journaled before anything else is tried, so a
+    // crash from here on is undone by id. The step stays `calling` until the invitee's password
+    // is set, so recovery never rolls forward an account its owner cannot sign in to.
+    let remote_id = made.user.id.clone();
+    step.external_id = Some(remote_id.clone());
+    step.remote = Some(made.user);
+    journal::record(state, id, step).await?;
+    let result = state
+        .plugins()
+        .set_password(&kind, &ctx, &remote_id, &password)
+        .await;
+    // A connector that answers "adopted" for a credential account is not believed: this call
+    // made it with a password only this redemption knows.
+    step.state = StepState::Created;
+    journal::record(state, id, step).await?;
+    if let Err(e) = result {
+        tracing::warn!(redemption = id, server = %step.server_name, error = %e, "could not set the new account's password; rolling back");
+        let (code, message) = public_error(e, &step.server_name);
+        return Ok(Some((code.as_str(), message)));
     }
     Ok(None)
 }
