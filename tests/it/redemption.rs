@@ -293,6 +293,52 @@ async fn a_refused_password_after_the_create_removes_the_new_account() {
     assert_eq!(removed[0]["detail"]["username"], "heidi");
 }
 
+/// The one case the one-time password cannot settle: Emby's connector creates the account and
+/// sets its password in two requests, and the call dies between them (the plugin's time limit
+/// ends while the password request hangs). The account then has no password: the one-time
+/// password does not sign in, an empty one does, so the account is reported, never deleted (it
+/// could be someone else's passwordless account).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_passwordless_account_left_by_a_dead_call_is_reported_not_deleted() {
+    let dir = tempfile::tempdir().unwrap();
+    let daemon = start(
+        dir.path(),
+        &[
+            ("ZONDARR_PLUGINS_HTTP_TIMEOUT_SECS", "10"),
+            ("ZONDARR_PLUGINS_CALL_TIMEOUT_SECS", "2"),
+        ],
+    );
+    let api = Api::new(&daemon).await;
+    let fake = zondarr_fakes::emby::EmbyFake::start().await;
+    let server = crate::media::add_server(
+        &api,
+        "emby",
+        fake.base_url(),
+        json!({ "api_key": fake.api_key() }),
+    )
+    .await;
+    let inv = invite(&api, "half", &[server], None).await;
+    fake.fail_next_on("POST", "/Users/*/Password", Failure::Hang);
+    let (status, body) = public_post(
+        &daemon,
+        "/api/v1/join/half",
+        json!({ "username": "ivan", "password": "a fine password" }),
+    )
+    .await;
+    assert!(!status.is_success(), "{status} {body}");
+    let ivan = fake.user("ivan").expect("the half-made account is left");
+    assert_eq!(ivan.password, "", "it has no password");
+    assert_eq!(use_count(&api, inv).await, 0, "the use was released");
+    assert!(audit(&api, "redemption.account_removed").await.is_empty());
+    let reported = audit(&api, "redemption.unresolved").await;
+    assert_eq!(reported.len(), 1, "{reported:?}");
+    assert_eq!(reported[0]["detail"]["username"], "ivan");
+    assert_eq!(
+        journal(dir.path()),
+        vec![("unresolved".to_owned(), vec!["reported".to_owned()])]
+    );
+}
+
 /// The client goes away in the middle: the saga carries on to a recorded end, here a complete
 /// one, and the same attempt key then answers with its result instead of a second attempt.
 #[tokio::test]

@@ -190,9 +190,12 @@ pub(super) fn verifier_password(state: &AppState, redemption: i64, server_id: i6
 
 /// Resolves a step made with the one-time password. An id in the journal came from this
 /// redemption's own `create-user` answer: that account is ours. Otherwise an account that signs
-/// in with the one-time password is ours, and a refused sign-in means the call made none (the
-/// server refuses a taken name, so the account of that name, if any, is someone else's and is
-/// not touched).
+/// in with the one-time password is ours, and a refused sign-in means the call made none with
+/// that password (the server refuses a taken name, so the account of that name, if any, is
+/// someone else's and is not touched). One case is left: a connector that creates the account
+/// and sets its password in two requests (Emby's; Jellyfin does both inside one request) and
+/// stopped between them leaves an account without a password, so an account of that name that
+/// signs in with an empty password is reported (never deleted: it may be someone else's).
 async fn resolve_by_verifier(
     state: &AppState,
     redemption: i64,
@@ -210,7 +213,6 @@ async fn resolve_by_verifier(
             last_activity: None,
         });
     }
-    let password = verifier_password(state, redemption, step.server_id);
     let mut logins = vec![step.user.username.clone()];
     // Servers that sign in with the e-mail address (Komga).
     if let Some(email) = step
@@ -221,28 +223,40 @@ async fn resolve_by_verifier(
     {
         logins.push(email.clone());
     }
-    for login in logins {
-        match state
-            .plugins()
-            .authenticate(&step.kind, &target.ctx, &login, &password)
-            .await
-        {
-            Ok(signed_in) => {
-                return Resolution::Ours(RemoteUser {
-                    id: signed_in.user_id,
-                    username: signed_in.username,
-                    email: None,
-                    kind: None,
-                    disabled: false,
-                    admin: signed_in.admin,
-                    last_activity: None,
-                });
+    let verifier = verifier_password(state, redemption, step.server_id);
+    let empty = SecretString::new(String::new());
+    for (password, ours) in [(&verifier, true), (&empty, false)] {
+        for login in &logins {
+            match state
+                .plugins()
+                .authenticate(&step.kind, &target.ctx, login, password)
+                .await
+            {
+                Ok(signed_in) => {
+                    let found = RemoteUser {
+                        id: signed_in.user_id,
+                        username: signed_in.username,
+                        email: None,
+                        kind: None,
+                        disabled: false,
+                        admin: signed_in.admin,
+                        last_activity: None,
+                    };
+                    return if ours {
+                        Resolution::Ours(found)
+                    } else {
+                        Resolution::Unprovable(
+                            Some(found),
+                            "an account without a password has this name; nothing proves that this redemption made it",
+                        )
+                    };
+                }
+                Err(CallError::Connector {
+                    error: ConnectorError::Unauthorized,
+                    ..
+                }) => {}
+                Err(e) => return Resolution::NotNow(e.to_string()),
             }
-            Err(CallError::Connector {
-                error: ConnectorError::Unauthorized,
-                ..
-            }) => {}
-            Err(e) => return Resolution::NotNow(e.to_string()),
         }
     }
     Resolution::Nothing
