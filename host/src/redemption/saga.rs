@@ -1,10 +1,15 @@
 //! The saga of one redemption: checks, the reservation, then the accounts, server by server, in a
 //! task the daemon owns (see [`Sagas`]).
 //!
-//! Per server: `find-user` looks for the account first (a taken name fails here, before anything
-//! is made; an existing share to adopt is noted), the proof is journaled with the state `calling`,
-//! then `create-user` runs and its answer (`created` or `adopted`, with the remote id) is
-//! journaled. A failure whose outcome is unknown leaves the step `unknown`; the undo resolves it.
+//! Per server, for a credential account on a connector whose server refuses taken names itself
+//! ([`journal::uses_verifier`]): the proof (`verifier`) is journaled with the state `calling`,
+//! `create-user` runs with the redemption's one-time password, its id is journaled, and the
+//! invitee's password is set by that id; no name check (it would read the server's whole user
+//! list). Otherwise: `find-user` looks for the account first (a taken name fails here, before
+//! anything is made; an existing share to adopt is noted), the proof is journaled with the state
+//! `calling`, then `create-user` runs and its answer (`created` or `adopted`, with the remote id)
+//! is journaled. A failure whose outcome is unknown leaves the step `unknown`; the undo resolves
+//! it.
 
 use super::journal::{self, Step, StepState, Target};
 use super::{RedeemRequest, StoredAccount, invite_invalid, linked_account, prepare, public_error};
