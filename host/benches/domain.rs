@@ -12,7 +12,10 @@
 //! - user list with 10,000 users (first page, a search, a late page);
 //! - the admin's user list page with those users (first page, a filter, the expiring filter,
 //!   a search, a late page) and the HTML size of one page of 50 users;
-//! - user sync of a server with 10,000 accounts (first import, then a sync with no change).
+//! - user sync of a server with 10,000 accounts (first import, then a sync with no change);
+//! - a join on a Jellyfin server with 0, 1,000 and 10,000 accounts (issue 22): latency (p50/p99
+//!   over `BENCH_JOINS`, default 50, sequential) and the bytes the fake sent per join (its
+//!   recorded answers). `BENCH_ONLY_JOIN_SIZES=1` prints only these rows.
 
 // A benchmark is a test tool: a failed setup step should stop it loudly.
 #![allow(clippy::expect_used, clippy::unwrap_used)]
@@ -243,6 +246,61 @@ async fn main() {
     let server_id = server["id"].as_i64().unwrap();
     daemon.post("/invitations", json!({ "code": "bench", "servers": [{ "server_id": server_id, "permissions": { "allow_downloads": false } }] })).await;
     let mut rows: Vec<(String, String, String)> = Vec::new();
+
+    // A join against servers of growing size: its cost must not grow with the server.
+    let joins = env_num("BENCH_JOINS", 50);
+    for accounts in [0, 1_000, 10_000] {
+        let sized = JellyfinFake::start().await;
+        sized.seed_users(accounts);
+        let created = daemon.post("/servers", json!({ "name": format!("Sized {accounts}"), "kind": "jellyfin", "url": sized.base_url(), "config": { "api_key": sized.api_key() } })).await;
+        let id = created["id"].as_i64().unwrap();
+        let code = format!("sized{accounts}");
+        daemon
+            .post(
+                "/invitations",
+                json!({ "code": code, "servers": [{ "server_id": id }] }),
+            )
+            .await;
+        sized.clear_requests();
+        let mut samples = Vec::with_capacity(joins);
+        for i in 0..joins {
+            let started = Instant::now();
+            let resp = daemon
+                .http
+                .post(format!("{}/api/v1/join/{code}", daemon.url))
+                .json(&json!({ "username": format!("joiner{i}"), "password": "bench password" }))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(
+                resp.status(),
+                201,
+                "{}",
+                resp.text().await.unwrap_or_default()
+            );
+            samples.push(started.elapsed());
+        }
+        samples.sort();
+        let requests = sized.requests();
+        let bytes: usize = requests
+            .iter()
+            .filter_map(|r| r.response.as_ref().map(|a| a.size))
+            .sum();
+        rows.push((
+            format!("join, Jellyfin with {accounts} accounts ({joins} sequential): latency"),
+            format!("p50 {}", ms(pct(&samples, 0.5))),
+            format!("p99 {}", ms(pct(&samples, 0.99))),
+        ));
+        rows.push((
+            format!("join, Jellyfin with {accounts} accounts: from the server per join"),
+            format!("{:.1} KB", bytes as f64 / joins as f64 / 1000.0),
+            format!("{:.1} requests", requests.len() as f64 / joins as f64),
+        ));
+    }
+    if std::env::var_os("BENCH_ONLY_JOIN_SIZES").is_some() {
+        print_rows(rows);
+        return;
+    }
 
     // Redemption latency.
     let n = env_num("BENCH_REDEMPTIONS", 200);
@@ -545,6 +603,10 @@ async fn main() {
         ms(pct(&samples, 0.5)),
     ));
 
+    print_rows(rows);
+}
+
+fn print_rows(rows: Vec<(String, String, String)>) {
     let w = rows.iter().map(|r| r.0.len()).max().unwrap_or(10);
     println!("\n{:w$}  {:>16}  {:>16}", "measurement", "", "");
     println!("{}", "-".repeat(w + 36));

@@ -55,6 +55,9 @@ pub enum MacPurpose {
     JoinForm,
     /// The join pages' receipt of a redemption (what was created), carried in the result URL.
     JoinReceipt,
+    /// The one-time password a redemption creates a credential account with (the proof that an
+    /// account this redemption may have made is its own; `host/src/redemption/journal.rs`).
+    RedemptionVerifier,
 }
 
 impl MacPurpose {
@@ -63,6 +66,7 @@ impl MacPurpose {
             MacPurpose::WizardToken => "zondarr/v1/wizard-token",
             MacPurpose::JoinForm => "zondarr/v1/join-form",
             MacPurpose::JoinReceipt => "zondarr/v1/join-receipt",
+            MacPurpose::RedemptionVerifier => "zondarr/v1/redemption-verifier",
         }
     }
 }

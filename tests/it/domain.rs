@@ -590,8 +590,9 @@ async fn a_redemption_interrupted_by_a_crash_is_rolled_back_at_start() {
                 json!({ "code": "crash", "servers": [{ "server_id": s1 }, { "server_id": s2 }] }),
             )
             .await;
-        // The second server hangs: the redemption is stuck after the first account exists.
-        second.fail_next_on("GET", "/Users", Failure::Hang);
+        // The second server hangs on the create: the redemption is stuck after the first
+        // account exists.
+        second.fail_next_on("POST", "/Users/New", Failure::Hang);
         let url = daemon.at("/api/v1/join/crash");
         let pending = tokio::spawn(async move {
             let _ = client()

@@ -38,6 +38,7 @@ migrations! {
     9 => "0009_library_refs",
     10 => "0010_list_indexes",
     11 => "0011_invitation_message",
+    12 => "0012_redemption_verifier",
 }
 
 /// The schema version recorded in the database.

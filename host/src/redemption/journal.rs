@@ -2,11 +2,12 @@
 //! an account, undoing exactly what a redemption made, and the compare-and-set state changes that
 //! end a redemption once.
 
+use crate::crypto::MacPurpose;
 use crate::db::{self, audit::Outcome};
 use crate::error::Result;
 use crate::plugins::{
-    CallError, Capability, ConnectorError, DeleteOptions, Manifest, NewUser, RemoteUser,
-    ServerContext,
+    CallError, Capability, ConnectorError, DeleteOptions, JoinFlow, Manifest, NewUser, RemoteUser,
+    SecretString, ServerContext,
 };
 use crate::state::AppState;
 use rusqlite::params;
@@ -78,6 +79,9 @@ pub(super) struct Step {
     /// `Some(false)` when it found `pre_existing_id`, `None` when no check was made.
     pub name_free: Option<bool>,
     pub pre_existing_id: Option<String>,
+    /// The other proof (see [`uses_verifier`]): the account was created with this redemption's
+    /// one-time password, so an account that signs in with it is this redemption's.
+    pub verifier: bool,
 }
 
 impl Step {
@@ -91,22 +95,23 @@ impl Step {
 
 /// Writes a step's journal fields.
 pub(super) async fn record(state: &AppState, redemption: i64, step: &Step) -> Result<()> {
-    let (server, st, external, free, pre, remote_name) = (
+    let (server, st, external, free, pre, remote_name, verifier) = (
         step.server_id,
         step.state.as_str(),
         step.external_id.clone(),
         step.name_free,
         step.pre_existing_id.clone(),
         step.remote.as_ref().map(|r| r.username.clone()),
+        step.verifier,
     );
     state
         .db()
         .write(move |tx| {
             tx.execute(
                 "UPDATE redemption_steps SET state = ?3, external_id = ?4, name_free = ?5, pre_existing_id = ?6,
-                 remote_username = coalesce(?7, remote_username)
+                 remote_username = coalesce(?7, remote_username), verifier = ?8
                  WHERE redemption_id = ?1 AND server_id = ?2",
-                params![redemption, server, st, external, free, pre, remote_name],
+                params![redemption, server, st, external, free, pre, remote_name, verifier],
             )?;
             Ok(())
         })
@@ -153,11 +158,118 @@ pub(super) enum Resolution {
     NotNow(String),
 }
 
+/// The bundled connectors whose `create-user` is known (and tested) to refuse a taken name with
+/// `username-taken` on its own, because their server enforces unique names at creation. Kavita is
+/// not one: its invitation is confirmed in a second request whose refusal of a taken name is not
+/// told apart, so it keeps the name check. A connector not listed (third-party ones included)
+/// keeps the name check too.
+const UNIQUE_AT_CREATE: &[&str] = &["jellyfin", "emby", "navidrome", "komga", "audiobookshelf"];
+
+/// Whether a step proves its account's origin with a one-time password instead of a name check
+/// before the call: a credential account (not a linked one) on a connector of
+/// [`UNIQUE_AT_CREATE`] that can sign in and set a password. The name check needs the server's
+/// whole user list (Jellyfin, Komga, Navidrome and Audiobookshelf have no query by name), so it is
+/// not made; the server's own refusal of a taken name is what keeps names unique.
+pub(super) fn uses_verifier(manifest: &Manifest) -> bool {
+    UNIQUE_AT_CREATE.contains(&manifest.id.as_str())
+        && manifest.join_flow != JoinFlow::OauthLink
+        && manifest.supports(Capability::Authenticate)
+        && manifest.supports(Capability::SetPassword)
+}
+
+/// The one-time password of `redemption`'s account on `server_id`: derived from the daemon's
+/// key, so nothing secret is stored and nobody without the key can know it. Letters of both
+/// cases, digits and a dash, 36 characters: within every bundled server's password rules.
+pub(super) fn verifier_password(state: &AppState, redemption: i64, server_id: i64) -> SecretString {
+    let tag = state.security().crypto.mac(
+        MacPurpose::RedemptionVerifier,
+        format!("{redemption}:{server_id}").as_bytes(),
+    );
+    SecretString::new(format!("Zv9-{}", hex::encode(&tag[..16])))
+}
+
+/// Resolves a step made with the one-time password. An id in the journal came from this
+/// redemption's own `create-user` answer: that account is ours. Otherwise an account that signs
+/// in with the one-time password is ours, and a refused sign-in means the call made none with
+/// that password (the server refuses a taken name, so the account of that name, if any, is
+/// someone else's and is not touched). One case is left: a connector that creates the account
+/// and sets its password in two requests (Emby's; Jellyfin does both inside one request) and
+/// stopped between them leaves an account without a password, so an account of that name that
+/// signs in with an empty password is reported (never deleted: it may be someone else's).
+async fn resolve_by_verifier(
+    state: &AppState,
+    redemption: i64,
+    step: &Step,
+    target: &Target,
+) -> Resolution {
+    if let Some(id) = &step.external_id {
+        return Resolution::Ours(RemoteUser {
+            id: id.clone(),
+            username: step.username().to_owned(),
+            email: None,
+            kind: None,
+            disabled: false,
+            admin: false,
+            last_activity: None,
+        });
+    }
+    let mut logins = vec![step.user.username.clone()];
+    // Servers that sign in with the e-mail address (Komga).
+    if let Some(email) = step
+        .user
+        .email
+        .as_ref()
+        .filter(|e| **e != step.user.username)
+    {
+        logins.push(email.clone());
+    }
+    let verifier = verifier_password(state, redemption, step.server_id);
+    let empty = SecretString::new(String::new());
+    for (password, ours) in [(&verifier, true), (&empty, false)] {
+        for login in &logins {
+            match state
+                .plugins()
+                .authenticate(&step.kind, &target.ctx, login, password)
+                .await
+            {
+                Ok(signed_in) => {
+                    let found = RemoteUser {
+                        id: signed_in.user_id,
+                        username: signed_in.username,
+                        email: None,
+                        kind: None,
+                        disabled: false,
+                        admin: signed_in.admin,
+                        last_activity: None,
+                    };
+                    return if ours {
+                        Resolution::Ours(found)
+                    } else {
+                        Resolution::Unprovable(
+                            Some(found),
+                            "an account without a password has this name; nothing proves that this redemption made it",
+                        )
+                    };
+                }
+                Err(CallError::Connector {
+                    error: ConnectorError::Unauthorized,
+                    ..
+                }) => {}
+                Err(e) => return Resolution::NotNow(e.to_string()),
+            }
+        }
+    }
+    Resolution::Nothing
+}
+
 /// Looks for the account a step may have made and judges it by the journal's proof.
-pub(super) async fn resolve(state: &AppState, step: &Step) -> Resolution {
+pub(super) async fn resolve(state: &AppState, redemption: i64, step: &Step) -> Resolution {
     let Some(target) = &step.target else {
         return Resolution::NotNow("the server or its connector is gone".into());
     };
+    if step.verifier {
+        return resolve_by_verifier(state, redemption, step, target).await;
+    }
     if !target.manifest.supports(Capability::FindUser) {
         return Resolution::Unprovable(None, "the connector cannot look accounts up");
     }
@@ -212,7 +324,8 @@ pub(super) async fn undo(state: &AppState, redemption: i64, steps: &mut [Step]) 
                     settled = false;
                 }
             }
-            StepState::Calling | StepState::Unknown => match resolve(state, step).await {
+            StepState::Calling | StepState::Unknown => match resolve(state, redemption, step).await
+            {
                 Resolution::Ours(found) => {
                     step.external_id = Some(found.id.clone());
                     step.remote = Some(found);

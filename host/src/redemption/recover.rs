@@ -52,6 +52,7 @@ struct JournalStep {
     name_free: Option<bool>,
     pre_existing_id: Option<String>,
     remote_username: Option<String>,
+    verifier: bool,
 }
 
 /// Settles every redemption left `pending` that started before `started_before` and is not
@@ -73,7 +74,7 @@ pub async fn recover(state: &AppState, started_before: String) -> Result<Recover
             let mut out = Vec::new();
             for (id, error_code) in rows {
                 let mut stmt = c.prepare(
-                    "SELECT server_id, kind, state, external_id, username, linked_id, name_free, pre_existing_id, remote_username
+                    "SELECT server_id, kind, state, external_id, username, linked_id, name_free, pre_existing_id, remote_username, verifier
                      FROM redemption_steps WHERE redemption_id = ?1 ORDER BY rowid",
                 )?;
                 let steps = stmt
@@ -88,6 +89,7 @@ pub async fn recover(state: &AppState, started_before: String) -> Result<Recover
                             name_free: r.get(6)?,
                             pre_existing_id: r.get(7)?,
                             remote_username: r.get(8)?,
+                            verifier: r.get(9)?,
                         })
                     })?
                     .collect::<rusqlite::Result<Vec<_>>>()?;
@@ -178,18 +180,20 @@ async fn step(state: &AppState, j: JournalStep) -> Result<Step> {
         _ => None,
     };
     let remote = match (&j.external_id, j.state.as_str()) {
-        (Some(external), "created" | "adopted") => Some(crate::plugins::RemoteUser {
-            id: external.clone(),
-            username: j
-                .remote_username
-                .clone()
-                .unwrap_or_else(|| j.username.clone()),
-            email: None,
-            kind: None,
-            disabled: false,
-            admin: false,
-            last_activity: None,
-        }),
+        (Some(external), "created" | "adopted" | "calling" | "unknown") => {
+            Some(crate::plugins::RemoteUser {
+                id: external.clone(),
+                username: j
+                    .remote_username
+                    .clone()
+                    .unwrap_or_else(|| j.username.clone()),
+                email: None,
+                kind: None,
+                disabled: false,
+                admin: false,
+                last_activity: None,
+            })
+        }
         _ => None,
     };
     Ok(Step {
@@ -215,6 +219,7 @@ async fn step(state: &AppState, j: JournalStep) -> Result<Step> {
         remote,
         name_free: j.name_free,
         pre_existing_id: j.pre_existing_id,
+        verifier: j.verifier,
     })
 }
 

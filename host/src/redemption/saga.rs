@@ -1,10 +1,15 @@
 //! The saga of one redemption: checks, the reservation, then the accounts, server by server, in a
 //! task the daemon owns (see [`Sagas`]).
 //!
-//! Per server: `find-user` looks for the account first (a taken name fails here, before anything
-//! is made; an existing share to adopt is noted), the proof is journaled with the state `calling`,
-//! then `create-user` runs and its answer (`created` or `adopted`, with the remote id) is
-//! journaled. A failure whose outcome is unknown leaves the step `unknown`; the undo resolves it.
+//! Per server, for a credential account on a connector whose server refuses taken names itself
+//! ([`journal::uses_verifier`]): the proof (`verifier`) is journaled with the state `calling`,
+//! `create-user` runs with the redemption's one-time password, its id is journaled, and the
+//! invitee's password is set by that id; no name check (it would read the server's whole user
+//! list). Otherwise: `find-user` looks for the account first (a taken name fails here, before
+//! anything is made; an existing share to adopt is noted), the proof is journaled with the state
+//! `calling`, then `create-user` runs and its answer (`created` or `adopted`, with the remote id)
+//! is journaled. A failure whose outcome is unknown leaves the step `unknown`; the undo resolves
+//! it.
 
 use super::journal::{self, Step, StepState, Target};
 use super::{RedeemRequest, StoredAccount, invite_invalid, linked_account, prepare, public_error};
@@ -284,6 +289,7 @@ pub(super) async fn start(
             remote: None,
             name_free: None,
             pre_existing_id: None,
+            verifier: false,
         });
     }
     let display_name = username
@@ -492,6 +498,12 @@ async fn create_all(
         };
         let (kind, ctx) = (step.kind.clone(), target.ctx.clone());
         let oauth = target.manifest.join_flow == JoinFlow::OauthLink;
+        if journal::uses_verifier(&target.manifest) && step.user.password.is_some() {
+            if let Some(failed) = create_with_verifier(state, id, step).await? {
+                return Ok(Some(failed));
+            }
+            continue;
+        }
         if target.manifest.supports(Capability::FindUser) {
             match state
                 .plugins()
@@ -549,6 +561,65 @@ async fn create_all(
                 return Ok(Some((code.as_str(), message)));
             }
         }
+    }
+    Ok(None)
+}
+
+/// Creates a credential account without a name check before the call (which would download the
+/// server's user list): the account is created with the redemption's one-time password (the
+/// proof, see [`journal::uses_verifier`]), its id is journaled, and only then is the invitee's
+/// password set, by that id. A taken name is the server's refusal (`username-taken`). Answers
+/// like [`create_all`] for this one step.
+async fn create_with_verifier(
+    state: &AppState,
+    id: i64,
+    step: &mut Step,
+) -> Result<Option<(&'static str, String)>> {
+    let Some(target) = &step.target else {
+        return Ok(None);
+    };
+    let (kind, ctx) = (step.kind.clone(), target.ctx.clone());
+    let Some(password) = step.user.password.clone() else {
+        return Ok(None);
+    };
+    step.verifier = true;
+    step.state = StepState::Calling;
+    journal::record(state, id, step).await?;
+    let mut first = step.user.clone();
+    first.password = Some(journal::verifier_password(state, id, step.server_id));
+    let made = match state.plugins().create_user(&kind, &ctx, &first).await {
+        Ok(made) => made,
+        Err(e) => {
+            tracing::warn!(redemption = id, server = %step.server_name, error = %e, "account creation failed; rolling back");
+            step.state = if journal::nothing_made(&e) {
+                StepState::Failed
+            } else {
+                StepState::Unknown
+            };
+            journal::record(state, id, step).await?;
+            let (code, message) = public_error(e, &step.server_name);
+            return Ok(Some((code.as_str(), message)));
+        }
+    };
+    // The account exists and is ours: its id is journaled before anything else is tried, so a
+    // crash from here on is undone by id. The step stays `calling` until the invitee's password
+    // is set, so recovery never rolls forward an account its owner cannot sign in to.
+    let remote_id = made.user.id.clone();
+    step.external_id = Some(remote_id.clone());
+    step.remote = Some(made.user);
+    journal::record(state, id, step).await?;
+    let result = state
+        .plugins()
+        .set_password(&kind, &ctx, &remote_id, &password)
+        .await;
+    // A connector that answers "adopted" for a credential account is not believed: this call
+    // made it with a password only this redemption knows.
+    step.state = StepState::Created;
+    journal::record(state, id, step).await?;
+    if let Err(e) = result {
+        tracing::warn!(redemption = id, server = %step.server_name, error = %e, "could not set the new account's password; rolling back");
+        let (code, message) = public_error(e, &step.server_name);
+        return Ok(Some((code.as_str(), message)));
     }
     Ok(None)
 }

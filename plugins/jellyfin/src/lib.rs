@@ -162,8 +162,10 @@ impl Connector for Jellyfin {
         let changes =
             Changes::libraries(&user.libraries)?.and(Changes::permissions(&user.permissions)?);
 
-        // The daemon looks the name up with `find-user` right before this call, so no list is
-        // fetched here; Jellyfin answers a duplicate with a bare 400, which is told apart below.
+        // No name check before the call: Jellyfin refuses a duplicate name itself (case-
+        // insensitively, under its user lock), and its user list has no filter by name, so a
+        // check would download every account. A duplicate gets a bare 400, which is told apart
+        // below (only then is the list read).
         let body = json!({ "Name": user.username, "Password": password });
         let request = Request::post("/Users/New").json(&body)?;
         let response = server.request(request.header("Accept", "application/json"))?;
