@@ -793,15 +793,39 @@ pub(super) async fn show(
 
 #[derive(Template)]
 #[template(path = "admin_confirm.html")]
-pub(super) struct ConfirmPage {
-    pub l: Layout,
-    pub t: Tr,
-    pub heading: String,
-    pub text: String,
-    pub csrf: String,
-    pub action: String,
-    pub button: String,
-    pub cancel: String,
+struct ConfirmPage {
+    l: Layout,
+    t: Tr,
+    heading: String,
+    text: String,
+    csrf: String,
+    action: String,
+    button: String,
+    cancel: String,
+}
+
+/// "Delete …?": the page that says what deleting means, with the button posting to `action`
+/// and a way back to `cancel`. The admin's pages in `section` share it.
+pub(super) fn confirm_delete(
+    a: &AdminCtx,
+    section: &'static str,
+    heading: String,
+    text: String,
+    action: String,
+    cancel: String,
+) -> Response {
+    let t = a.t();
+    let page = ConfirmPage {
+        l: a.layout(heading.clone(), section),
+        heading,
+        text,
+        csrf: a.csrf.clone(),
+        action,
+        button: t.t("delete"),
+        cancel,
+        t: t.clone(),
+    };
+    html(StatusCode::OK, &page)
 }
 
 /// `GET /admin/invitations/{id}/delete`: what deleting means, and the button.
@@ -813,17 +837,14 @@ pub(super) async fn delete_page(
         return not_found(&a);
     };
     let t = a.t();
-    let page = ConfirmPage {
-        l: a.layout(t.t1("inv-delete-title", "code", &d.inv.code), "invitations"),
-        heading: t.t1("inv-delete-title", "code", &d.inv.code),
-        text: t.t("inv-delete-text"),
-        csrf: a.csrf.clone(),
-        action: format!("/admin/invitations/{id}/delete"),
-        button: t.t("delete"),
-        cancel: format!("/admin/invitations/{id}"),
-        t: t.clone(),
-    };
-    html(StatusCode::OK, &page)
+    confirm_delete(
+        &a,
+        "invitations",
+        t.t1("inv-delete-title", "code", &d.inv.code),
+        t.t("inv-delete-text"),
+        format!("/admin/invitations/{id}/delete"),
+        format!("/admin/invitations/{id}"),
+    )
 }
 
 /// `POST /admin/invitations/{id}/delete`.

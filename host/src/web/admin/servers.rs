@@ -3,7 +3,7 @@
 //! libraries, and delete (saying what happens to its users). Every change goes through
 //! [`crate::servers`], as the JSON API's does.
 
-use super::invitations::ConfirmPage;
+use super::invitations::confirm_delete;
 use super::*;
 use crate::plugins::{Manifest, ValueKind};
 use crate::servers::{self as domain, Input};
@@ -874,17 +874,14 @@ pub(super) async fn delete_page(a: AdminCtx, Path(id): Path<i64>) -> Response {
         return not_found(&a);
     };
     let t = a.t();
-    let page = ConfirmPage {
-        l: a.layout(t.t1("srv-delete-title", "name", &row.name), "servers"),
-        heading: t.t1("srv-delete-title", "name", &row.name),
-        text: t.t("srv-delete-text"),
-        csrf: a.csrf.clone(),
-        action: format!("/admin/servers/{id}/delete"),
-        button: t.t("delete"),
-        cancel: format!("/admin/servers/{id}"),
-        t: t.clone(),
-    };
-    html(StatusCode::OK, &page)
+    confirm_delete(
+        &a,
+        "servers",
+        t.t1("srv-delete-title", "name", &row.name),
+        t.t("srv-delete-text"),
+        format!("/admin/servers/{id}/delete"),
+        format!("/admin/servers/{id}"),
+    )
 }
 
 /// `POST /admin/servers/{id}/delete`.

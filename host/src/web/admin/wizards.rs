@@ -6,7 +6,7 @@
 //! Every change goes through [`crate::wizard::builder`], as the JSON API's; refused forms come
 //! back with the domain's field errors next to their fields.
 
-use super::invitations::ConfirmPage;
+use super::invitations::confirm_delete;
 use super::*;
 use crate::db::{self, wizards::FullStep};
 use crate::web::join::{Preview, answers, render_preview};
@@ -372,17 +372,14 @@ pub(super) async fn delete_page(a: AdminCtx, Path(id): Path<i64>) -> Response {
         return not_found(&a);
     };
     let t = a.t();
-    let page = ConfirmPage {
-        l: a.layout(t.t1("wiz-delete-title", "name", &w.name), "wizards"),
-        heading: t.t1("wiz-delete-title", "name", &w.name),
-        text: t.n("wiz-delete-text", "count", used.len() as i64),
-        csrf: a.csrf.clone(),
-        action: format!("/admin/wizards/{id}/delete"),
-        button: t.t("delete"),
-        cancel: format!("/admin/wizards/{id}"),
-        t: t.clone(),
-    };
-    html(StatusCode::OK, &page)
+    confirm_delete(
+        &a,
+        "wizards",
+        t.t1("wiz-delete-title", "name", &w.name),
+        t.n("wiz-delete-text", "count", used.len() as i64),
+        format!("/admin/wizards/{id}/delete"),
+        format!("/admin/wizards/{id}"),
+    )
 }
 
 /// `POST /admin/wizards/{id}/delete`.
@@ -823,17 +820,14 @@ pub(super) async fn delete_step_page(a: AdminCtx, Path((id, step)): Path<(i64, i
         return not_found(&a);
     };
     let t = a.t();
-    let page = ConfirmPage {
-        l: a.layout(t.t1("wiz-step-delete-title", "title", &s.title), "wizards"),
-        heading: t.t1("wiz-step-delete-title", "title", &s.title),
-        text: t.t("wiz-step-delete-text"),
-        csrf: a.csrf.clone(),
-        action: format!("/admin/wizards/{id}/steps/{step}/delete"),
-        button: t.t("delete"),
-        cancel: format!("/admin/wizards/{id}/steps/{step}"),
-        t: t.clone(),
-    };
-    html(StatusCode::OK, &page)
+    confirm_delete(
+        &a,
+        "wizards",
+        t.t1("wiz-step-delete-title", "title", &s.title),
+        t.t("wiz-step-delete-text"),
+        format!("/admin/wizards/{id}/steps/{step}/delete"),
+        format!("/admin/wizards/{id}/steps/{step}"),
+    )
 }
 
 /// `POST /admin/wizards/{id}/steps/{step}/delete`.
