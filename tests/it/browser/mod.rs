@@ -300,6 +300,16 @@ impl Page {
         e.send_keys(value).await.unwrap();
     }
 
+    /// On the sign-in page an admin page sent the browser to: sign in as the admin made by
+    /// [`admin_key`], and wait until the browser is back at `then` (a part of the path).
+    async fn sign_in_as_test_admin(&self, then: &str) {
+        self.wait_path("/admin/sign-in").await;
+        self.fill("#username", "admin").await;
+        self.fill("#password", crate::support::ADMIN_PASSWORD).await;
+        self.click("#sign-in").await;
+        self.wait_path(then).await;
+    }
+
     async fn value(&self, css: &str) -> String {
         let e = self.client.find(Locator::Css(css)).await.unwrap();
         e.prop("value").await.unwrap().unwrap_or_default()

@@ -8,7 +8,7 @@
 //! screenshotted (`ops-{phone,desktop}-NN-*.png`) and checked by axe-core.
 
 use super::*;
-use crate::support::{ADMIN_PASSWORD, client};
+use crate::support::client;
 
 const OPS_VIEWPORTS: [Viewport; 2] = [
     Viewport {
@@ -111,11 +111,7 @@ async fn journey(driver: String, axe: Arc<String>, viewport: Viewport, daemon: T
     )
     .await;
     p.goto("/admin/plugins").await;
-    p.wait_path("/admin/sign-in").await;
-    p.fill("#username", "admin").await;
-    p.fill("#password", ADMIN_PASSWORD).await;
-    p.click("#sign-in").await;
-    p.wait_path("/admin/plugins").await;
+    p.sign_in_as_test_admin("/admin/plugins").await;
 
     // Plugins: the bundled connectors, then a broken file and a rescan.
     assert!(p.text("#plugin-jellyfin").await.contains("Jellyfin"));
@@ -241,11 +237,7 @@ async fn journey(driver: String, axe: Arc<String>, viewport: Viewport, daemon: T
     )
     .await;
     plain.goto("/admin/logs?target=zondarr::jobs").await;
-    plain.wait_path("/admin/sign-in").await;
-    plain.fill("#username", "admin").await;
-    plain.fill("#password", ADMIN_PASSWORD).await;
-    plain.click("#sign-in").await;
-    plain.wait_path("/admin/logs").await;
+    plain.sign_in_as_test_admin("/admin/logs").await;
     assert!(
         tail_has(&plain, "prune_job_runs").await,
         "rendered by the server"

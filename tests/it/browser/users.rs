@@ -7,7 +7,6 @@
 //! link and a bulk enable of those 3.
 
 use super::*;
-use crate::support::ADMIN_PASSWORD;
 
 const VIEWPORTS: [Viewport; 2] = [
     Viewport {
@@ -118,11 +117,7 @@ async fn journey(
     )
     .await;
     p.goto("/admin/users").await;
-    p.wait_path("/admin/sign-in").await;
-    p.fill("#username", "admin").await;
-    p.fill("#password", ADMIN_PASSWORD).await;
-    p.click("#sign-in").await;
-    p.wait_path("/admin/users").await;
+    p.sign_in_as_test_admin("/admin/users").await;
     assert_eq!(number_in(&p.text("#total").await), 10_001, "every account");
     let rows = p
         .client
@@ -330,11 +325,7 @@ async fn without_javascript(driver: &str, axe: Arc<String>, api: &Api, jellyfin:
     )
     .await;
     p.goto("/admin/users?expiry=expiring&status=disabled").await;
-    p.wait_path("/admin/sign-in").await;
-    p.fill("#username", "admin").await;
-    p.fill("#password", ADMIN_PASSWORD).await;
-    p.click("#sign-in").await;
-    p.wait_path("status=disabled").await;
+    p.sign_in_as_test_admin("status=disabled").await;
     assert_eq!(p.text("#total").await, "3 users");
     p.click("#select-all").await;
     p.wait_path("select=all").await;

@@ -6,7 +6,6 @@
 //! Jellyfin. Every page is screenshotted and checked by axe-core.
 
 use super::*;
-use crate::support::ADMIN_PASSWORD;
 use fantoccini::key::Key;
 
 const VIEWPORTS: [Viewport; 2] = [
@@ -128,11 +127,7 @@ async fn journey(driver: String, axe: Arc<String>, viewport: Viewport) {
     )
     .await;
     p.goto("/admin/wizards").await;
-    p.wait_path("/admin/sign-in").await;
-    p.fill("#username", "admin").await;
-    p.fill("#password", ADMIN_PASSWORD).await;
-    p.click("#sign-in").await;
-    p.wait_path("/admin/wizards").await;
+    p.sign_in_as_test_admin("/admin/wizards").await;
     assert!(p.text("#no-wizards").await.contains("No wizards yet"));
     p.check("wizards-empty").await;
 
