@@ -91,6 +91,14 @@ pub enum PluginCommand {
         /// The plugin id, e.g. `jellyfin`.
         id: String,
     },
+    /// Refuse the file(s) in the plugins folder that provide plugin ID: a takeover is not
+    /// loaded (the version serving now keeps serving) and a first version's extra hosts stay
+    /// closed. Kept for the files' current content (SHA-256): a changed file is asked about
+    /// again. A running daemon applies it at its next rescan. To remove a file, delete it.
+    Refuse {
+        /// The plugin id, e.g. `jellyfin`.
+        id: String,
+    },
     /// Write a ready-to-build connector crate from the template.
     New {
         /// Connector id and crate name, e.g. `emby`.
@@ -168,7 +176,12 @@ pub async fn run_command(command: &Command, config: &Config) -> anyhow::Result<S
         Command::Plugin(PluginCommand::Check { file }) => {
             crate::plugins::cli::check(file, config).await
         }
-        Command::Plugin(PluginCommand::Approve { id }) => approve_plugin(id, config).await,
+        Command::Plugin(PluginCommand::Approve { id }) => {
+            decide_plugin(id, config, crate::ops::PluginDecision::Approve).await
+        }
+        Command::Plugin(PluginCommand::Refuse { id }) => {
+            decide_plugin(id, config, crate::ops::PluginDecision::Refuse).await
+        }
         Command::Plugin(PluginCommand::New { name, dir }) => {
             let parent = dir.clone().unwrap_or_else(|| PathBuf::from("."));
             let path = crate::plugins::cli::new_plugin(name, &parent)?;
@@ -200,8 +213,17 @@ pub async fn run_command(command: &Command, config: &Config) -> anyhow::Result<S
     }
 }
 
-async fn approve_plugin(id: &str, config: &Config) -> anyhow::Result<String> {
+async fn decide_plugin(
+    id: &str,
+    config: &Config,
+    decision: crate::ops::PluginDecision,
+) -> anyhow::Result<String> {
     use crate::db::{self, audit};
+    use crate::ops::PluginDecision;
+    let (action, done) = match decision {
+        PluginDecision::Approve => ("plugin.approve", "approved"),
+        PluginDecision::Refuse => ("plugin.refuse", "refused"),
+    };
     let found = crate::plugins::cli::folder_versions_of(id, config).await?;
     if found.is_empty() {
         anyhow::bail!(
@@ -225,13 +247,16 @@ async fn approve_plugin(id: &str, config: &Config) -> anyhow::Result<String> {
     });
     let target = format!("plugin:{id}");
     db.write(move |tx| {
-        db::meta::add_plugin_approvals(tx, &approvals)?;
+        match decision {
+            PluginDecision::Approve => db::meta::add_plugin_approvals(tx, &approvals)?,
+            PluginDecision::Refuse => db::meta::add_plugin_refusals(tx, &approvals)?,
+        }
         audit::append(
             tx,
             &audit::NewEvent {
                 actor: "cli",
                 ip: None,
-                action: "plugin.approve",
+                action,
                 target: Some(&target),
                 outcome: audit::Outcome::Success,
                 detail: Some(detail),
@@ -243,10 +268,10 @@ async fn approve_plugin(id: &str, config: &Config) -> anyhow::Result<String> {
     .map_err(|e| anyhow::anyhow!("{e}"))?;
     let mut out = String::new();
     for (file, version, sha) in &found {
-        out.push_str(&format!("approved {file}: {id} {version} (sha256 {sha})\n"));
+        out.push_str(&format!("{done} {file}: {id} {version} (sha256 {sha})\n"));
     }
     out.push_str(
-        "a running daemon applies the approval at its next rescan (POST /api/v1/plugins/rescan) or restart",
+        "a running daemon applies it at its next rescan (POST /api/v1/plugins/rescan) or restart",
     );
     Ok(out)
 }

@@ -127,8 +127,13 @@ pub async fn run(config: Config, logs: logging::LogHandle) -> anyhow::Result<()>
         })
         .await
         .map_err(|e| anyhow::anyhow!("cannot read the install id: {e}"))?;
-    let approvals = db
-        .run(|c| Ok(db::meta::plugin_approvals(c)?))
+    let (approvals, refusals) = db
+        .run(|c| {
+            Ok((
+                db::meta::plugin_approvals(c)?,
+                db::meta::plugin_refusals(c)?,
+            ))
+        })
         .await
         .map_err(|e| anyhow::anyhow!("cannot read the plugin approvals: {e}"))?;
     let plugins = plugins::PluginHost::start(
@@ -138,6 +143,7 @@ pub async fn run(config: Config, logs: logging::LogHandle) -> anyhow::Result<()>
         approvals,
     )
     .await?;
+    plugins.set_refusals(refusals).await;
 
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await

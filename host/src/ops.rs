@@ -71,24 +71,43 @@ pub async fn audit_log(
         .await
 }
 
-/// Re-read the plugins folder now. Approvals given with `zondarr plugin approve` are in the
-/// database: they are applied first, so an approved file serves after this rescan.
+/// Re-read the plugins folder now. Approvals and refusals given with `zondarr plugin approve`
+/// or elsewhere are in the database: they are applied first, so an approved file serves after
+/// this rescan and a refused one is not asked again.
 pub async fn rescan_plugins(state: &AppState) -> Result<RescanReport> {
-    let approvals = state
+    let (approvals, refusals) = state
         .db()
-        .run(|c| Ok(db::meta::plugin_approvals(c)?))
+        .run(|c| {
+            Ok((
+                db::meta::plugin_approvals(c)?,
+                db::meta::plugin_refusals(c)?,
+            ))
+        })
         .await?;
+    state.plugins().set_refusals(refusals).await;
     Ok(state.plugins().rescan_with_approvals(approvals).await)
 }
 
-/// Approve the version(s) of plugin `id` waiting for an admin's approval (a folder file that
-/// takes over an id another source provides): they serve from now on. The approvals are
-/// stored (by SHA-256, so a later change of the file needs a new one) and audited as
-/// `plugin.approve`. `PLUGIN_NOT_FOUND` for an unknown id, `CONFLICT` when nothing waits.
-pub async fn approve_plugin(
+/// An admin's answer to a plugin version waiting for approval.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PluginDecision {
+    /// It serves (a takeover), or its extra hosts open.
+    Approve,
+    /// It is dropped (a takeover: the version serving now keeps serving), or its extra hosts
+    /// stay closed; not asked again until the file changes.
+    Refuse,
+}
+
+/// Approve or refuse the version(s) of plugin `id` waiting for an admin's approval (a folder
+/// file that takes over an id another source provides, or a first version's extra hosts). The
+/// decision is stored (by SHA-256, so a later change of the file asks again) and audited as
+/// `plugin.approve` or `plugin.refuse`. `PLUGIN_NOT_FOUND` for an unknown id, `CONFLICT` when
+/// nothing waits.
+pub async fn decide_plugin(
     state: &AppState,
     actor: &crate::auth::Actor,
     id: &str,
+    decision: PluginDecision,
 ) -> Result<Vec<crate::plugins::PendingApproval>> {
     use crate::error::ErrorCode;
     let shown: String = id
@@ -103,14 +122,17 @@ pub async fn approve_plugin(
             format!("no connector plugin `{shown}`"),
         ));
     }
-    let approved = state.plugins().approve(id).await;
-    if approved.is_empty() {
+    let decided = match decision {
+        PluginDecision::Approve => state.plugins().approve(id).await,
+        PluginDecision::Refuse => state.plugins().refuse(id).await,
+    };
+    if decided.is_empty() {
         return Err(Error::new(
             ErrorCode::Conflict,
             format!("no version of `{shown}` is waiting for approval"),
         ));
     }
-    let stored: Vec<crate::plugins::Approval> = approved
+    let stored: Vec<crate::plugins::Approval> = decided
         .iter()
         .map(|a| crate::plugins::Approval {
             id: id.to_owned(),
@@ -118,7 +140,7 @@ pub async fn approve_plugin(
         })
         .collect();
     let detail = serde_json::json!({
-        "versions": approved.iter().map(|a| serde_json::json!({
+        "versions": decided.iter().map(|a| serde_json::json!({
             "file": a.file, "version": a.version, "sha256": a.sha256
         })).collect::<Vec<_>>()
     });
@@ -126,10 +148,18 @@ pub async fn approve_plugin(
     state
         .db()
         .write(move |tx| {
-            db::meta::add_plugin_approvals(tx, &stored)?;
-            actor.audit(tx, "plugin.approve", Some(&target), Some(detail))?;
+            match decision {
+                PluginDecision::Approve => {
+                    db::meta::add_plugin_approvals(tx, &stored)?;
+                    actor.audit(tx, "plugin.approve", Some(&target), Some(detail))?;
+                }
+                PluginDecision::Refuse => {
+                    db::meta::add_plugin_refusals(tx, &stored)?;
+                    actor.audit(tx, "plugin.refuse", Some(&target), Some(detail))?;
+                }
+            }
             Ok(())
         })
         .await?;
-    Ok(approved)
+    Ok(decided)
 }

@@ -944,6 +944,22 @@ async fn every_operation_answers_as_the_served_document_says() {
         "PLUGIN_NOT_FOUND",
     )
     .await;
+    w.fails(
+        Key,
+        M::POST,
+        "/api/v1/plugins/jellyfin/refuse",
+        None,
+        "CONFLICT",
+    )
+    .await;
+    w.fails(
+        Key,
+        M::POST,
+        "/api/v1/plugins/nope/refuse",
+        None,
+        "PLUGIN_NOT_FOUND",
+    )
+    .await;
 
     // Servers on the fakes.
     let jellyfin = JellyfinFake::start().await;

@@ -41,14 +41,39 @@ pub fn add_plugin_approvals(
     conn: &Connection,
     new: &[crate::plugins::Approval],
 ) -> rusqlite::Result<()> {
-    let mut all = plugin_approvals(conn)?;
+    add_versions(conn, PLUGIN_APPROVALS, plugin_approvals(conn)?, new)
+}
+
+const PLUGIN_REFUSALS: &str = "plugin_refusals";
+
+/// The plugin versions an admin refused.
+pub fn plugin_refusals(conn: &Connection) -> rusqlite::Result<Vec<crate::plugins::Approval>> {
+    Ok(get(conn, PLUGIN_REFUSALS)?
+        .and_then(|text| serde_json::from_str(&text).ok())
+        .unwrap_or_default())
+}
+
+/// Add refused plugin versions (kept sorted, without duplicates).
+pub fn add_plugin_refusals(
+    conn: &Connection,
+    new: &[crate::plugins::Approval],
+) -> rusqlite::Result<()> {
+    add_versions(conn, PLUGIN_REFUSALS, plugin_refusals(conn)?, new)
+}
+
+fn add_versions(
+    conn: &Connection,
+    key: &str,
+    mut all: Vec<crate::plugins::Approval>,
+    new: &[crate::plugins::Approval],
+) -> rusqlite::Result<()> {
     all.extend(new.iter().cloned());
     all.sort();
     all.dedup();
     let text = serde_json::to_string(&all).unwrap_or_else(|_| "[]".into());
     conn.execute(
         "INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-        params![PLUGIN_APPROVALS, text],
+        params![key, text],
     )?;
     Ok(())
 }

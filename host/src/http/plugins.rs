@@ -1,5 +1,5 @@
-//! `GET /plugins`, `GET /plugins/{id}`, `POST /plugins/rescan`, `POST /plugins/{id}/approve`
-//! (nested under `/api/v1`): the loaded connector plugins, the refused files and the versions
+//! `GET /plugins`, `GET /plugins/{id}`, `POST /plugins/rescan`, `POST /plugins/{id}/approve`,
+//! `POST /plugins/{id}/refuse` (nested under `/api/v1`): the loaded connector plugins, the refused files and the versions
 //! waiting for approval, for the admin. No handler here calls into a plugin.
 
 use crate::auth::Admin;
@@ -8,6 +8,7 @@ use crate::http::Routes;
 use crate::http::extract::{Path, Query};
 use crate::http::openapi::Errors;
 use crate::http::pagination::{PageQuery, Paginated};
+use crate::ops::PluginDecision;
 use crate::plugins::{PendingApproval, PluginStatus, RescanReport};
 use crate::state::AppState;
 use axum::Json;
@@ -22,6 +23,7 @@ pub fn routes() -> Routes {
         routes!(rescan),
         routes!(show),
         routes!(approve),
+        routes!(refuse),
     ]
 }
 
@@ -129,13 +131,58 @@ async fn approve(
     admin: Admin,
     Path(id): Path<String>,
 ) -> Result<Json<ApproveResponse>, Error> {
-    let approved = crate::ops::approve_plugin(&state, &(&admin).into(), &id).await?;
-    let plugin = state.plugins().status(&id).ok_or_else(|| {
+    let approved = decide(&state, &admin, &id, PluginDecision::Approve).await?;
+    Ok(Json(ApproveResponse {
+        approved: approved.0,
+        plugin: approved.1,
+    }))
+}
+
+/// What a refusal turned away.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+struct RefuseResponse {
+    /// The refused file versions.
+    refused: Vec<PendingApproval>,
+    /// The plugin afterwards.
+    plugin: PluginStatus,
+}
+
+/// Refuse a plugin version waiting for approval
+///
+/// The opposite of approving: a file that would take over an id is not loaded and the version
+/// serving now keeps serving; a first version's extra hosts stay closed and it serves without
+/// them. The refusal is kept (by SHA-256): the same file is not asked about again, a changed
+/// file is. To remove a refused file, delete it from the plugins folder.
+#[utoipa::path(
+    post,
+    path = "/plugins/{id}/refuse",
+    tag = "plugins",
+    operation_id = "refuse_plugin",
+    params(("id" = String, Path, description = "Plugin id, e.g. `jellyfin`")),
+    responses((status = OK, body = RefuseResponse), Errors<(code::PluginNotFound, code::Conflict)>)
+)]
+async fn refuse(
+    State(state): State<AppState>,
+    admin: Admin,
+    Path(id): Path<String>,
+) -> Result<Json<RefuseResponse>, Error> {
+    let (refused, plugin) = decide(&state, &admin, &id, PluginDecision::Refuse).await?;
+    Ok(Json(RefuseResponse { refused, plugin }))
+}
+
+async fn decide(
+    state: &AppState,
+    admin: &Admin,
+    id: &str,
+    decision: PluginDecision,
+) -> Result<(Vec<PendingApproval>, PluginStatus), Error> {
+    let decided = crate::ops::decide_plugin(state, &admin.into(), id, decision).await?;
+    let plugin = state.plugins().status(id).ok_or_else(|| {
         let shown: String = id.chars().take(64).collect();
         Error::new(
             ErrorCode::PluginNotFound,
             format!("no connector plugin `{}`", shown.escape_debug()),
         )
     })?;
-    Ok(Json(ApproveResponse { approved, plugin }))
+    Ok((decided, plugin))
 }

@@ -376,6 +376,24 @@ impl PluginHost {
         registry.approve(id, &inner.published)
     }
 
+    /// Refuse what waits for an approval for `id` (see [`PluginHost::approve`]): a held version
+    /// is dropped while the version serving now keeps serving; a serving version's extra hosts
+    /// stay closed. Neither is asked again until the file changes. Returns what was refused
+    /// (empty when nothing was waiting); the caller stores the refusals.
+    pub async fn refuse(&self, id: &str) -> Vec<PendingApproval> {
+        let inner = &self.inner;
+        let mut registry = inner.registry.lock().await;
+        registry.refuse(id, &inner.published)
+    }
+
+    /// Replace the set of refused versions (from the database) and refuse what waits now and
+    /// is in it.
+    pub async fn set_refusals(&self, refusals: Vec<Approval>) {
+        let inner = &self.inner;
+        let mut registry = inner.registry.lock().await;
+        registry.set_refusals(refusals, &inner.published);
+    }
+
     /// Stop watching the folder and refuse new calls. Calls already running finish.
     pub async fn shutdown(&self) {
         self.inner.closed.store(true, Ordering::Relaxed);

@@ -130,6 +130,9 @@ pub(crate) struct Registry {
     files: BTreeMap<String, FileRecord>,
     bundled: Vec<BundledRecord>,
     approved: BTreeSet<Approval>,
+    /// Versions an admin refused: a takeover or extra hosts they asked for are not asked again
+    /// until the file changes.
+    refused: BTreeSet<Approval>,
 }
 
 /// What the registry publishes to.
@@ -170,12 +173,97 @@ impl Registry {
                 })
                 .collect(),
             approved: BTreeSet::new(),
+            refused: BTreeSet::new(),
         }
     }
 
     /// Replace the set of approved versions (at start, and before a rescan, from the database).
     pub(crate) fn set_approvals(&mut self, approvals: impl IntoIterator<Item = Approval>) {
         self.approved = approvals.into_iter().collect();
+    }
+
+    /// Replace the set of refused versions (at start and before a rescan, from the database),
+    /// and refuse what waits now and is in it.
+    pub(crate) fn set_refusals(
+        &mut self,
+        refusals: impl IntoIterator<Item = Approval>,
+        out: &Published,
+    ) {
+        self.refused = refusals.into_iter().collect();
+        let ids: BTreeSet<String> = self.refused.iter().map(|r| r.id.clone()).collect();
+        for id in ids {
+            self.refuse_matching(&id, true, out);
+        }
+    }
+
+    /// Refuse what waits for an approval for `id`: a held version is dropped (the version
+    /// serving now keeps serving), and a serving version's extra hosts stay closed. Neither is
+    /// asked again until the file changes. Returns what was refused; empty when nothing waited.
+    pub(crate) fn refuse(&mut self, id: &str, out: &Published) -> Vec<PendingApproval> {
+        self.refuse_matching(id, false, out)
+    }
+
+    /// [`Registry::refuse`]; with `only_listed`, only the versions in the refused set.
+    fn refuse_matching(
+        &mut self,
+        id: &str,
+        only_listed: bool,
+        out: &Published,
+    ) -> Vec<PendingApproval> {
+        let mut refused = Vec::new();
+        for (name, record) in self.files.iter_mut() {
+            let waiting = match (&record.held, &record.loaded, &record.reach_pending) {
+                (Some((p, reason)), _, _) if p.manifest.id == id => {
+                    Some((p.clone(), reason.clone(), true))
+                }
+                (None, Some(p), Some(reason)) if p.manifest.id == id => {
+                    Some((p.clone(), reason.clone(), false))
+                }
+                _ => None,
+            };
+            let Some((plugin, reason, held)) = waiting else {
+                continue;
+            };
+            let version = Approval {
+                id: id.to_owned(),
+                sha256: plugin.sha256.clone(),
+            };
+            if only_listed && !self.refused.contains(&version) {
+                continue;
+            }
+            self.refused.insert(version);
+            let message = if held {
+                record.held = None;
+                format!("refused by an admin: {reason}; the version serving now keeps serving")
+            } else {
+                record.reach_pending = None;
+                format!(
+                    "extra hosts refused by an admin: version {} serves without them",
+                    plugin.manifest.version
+                )
+            };
+            tracing::warn!(plugin = id, version = %plugin.manifest.version, file = %name, sha256 = %plugin.sha256, "{message}");
+            record.error = Some((
+                LoadError {
+                    id: Some(id.to_owned()),
+                    message: format!(
+                        "{message}. It is not asked again until the file changes; to remove it, \
+                         delete the file from the plugins folder"
+                    ),
+                },
+                Utc::now(),
+            ));
+            refused.push(PendingApproval {
+                file: name.clone(),
+                version: plugin.manifest.version.clone(),
+                sha256: plugin.sha256.clone(),
+                reason,
+            });
+        }
+        if !refused.is_empty() {
+            self.publish_errors(out);
+        }
+        refused
     }
 
     /// Approve the held version(s) of `id`: they serve from now on, and a file that served the
@@ -526,7 +614,11 @@ impl Registry {
         loaded
             .reach_approved
             .store(approved_reach, Ordering::Release);
-        let reach_pending = (!approved_reach && reach.is_none()).then(|| {
+        let refused = self.refused.contains(&Approval {
+            id: id.clone(),
+            sha256: loaded.sha256.clone(),
+        });
+        let reach_pending = (!approved_reach && reach.is_none() && !refused).then(|| {
             let hosts: Vec<String> = loaded
                 .manifest
                 .extra_hosts
@@ -548,12 +640,26 @@ impl Registry {
             id: id.clone(),
             sha256: loaded.sha256.clone(),
         };
+        if let Some(why) = &takeover
+            && refused
+            && !self.approved.contains(&approval)
+        {
+            let e = LoadError {
+                id: Some(id),
+                message: format!(
+                    "refused by an admin: {why}. It is not asked again until the file changes; to \
+                     remove it, delete the file from the plugins folder"
+                ),
+            };
+            return self.fail(name, e);
+        }
         if let Some(why) = takeover
             && !self.approved.contains(&approval)
         {
             let message = format!(
                 "waiting for an admin's approval: {why}; approve this file (sha256 {}) with \
-                 `zondarr plugin approve {id}` or POST /api/v1/plugins/{id}/approve",
+                 `zondarr plugin approve {id}` or POST /api/v1/plugins/{id}/approve, or refuse \
+                 it with POST /api/v1/plugins/{id}/refuse",
                 loaded.sha256
             );
             tracing::warn!(
@@ -592,19 +698,35 @@ impl Registry {
             .replace(Arc::new(loaded))
             .map(|p| p.manifest.id.clone());
         record.held = None;
-        record.error = reach_pending.as_ref().map(|why| {
-            tracing::warn!(plugin = %id, file = name, %sha256, "plugin serves; its extra hosts wait for an admin's approval");
-            (
-                LoadError {
-                    id: Some(id.clone()),
-                    message: format!(
-                        "{why}; approve this file (sha256 {sha256}) with `zondarr plugin approve {id}` \
-                         or POST /api/v1/plugins/{id}/approve"
-                    ),
-                },
-                Utc::now(),
-            )
-        });
+        let version = record.loaded.as_ref().map(|p| p.manifest.version.clone());
+        record.error = reach_pending
+            .as_ref()
+            .map(|why| {
+                tracing::warn!(plugin = %id, file = name, %sha256, "plugin serves; its extra hosts wait for an admin's approval");
+                format!(
+                    "{why}; approve this file (sha256 {sha256}) with `zondarr plugin approve {id}` \
+                     or POST /api/v1/plugins/{id}/approve, or refuse it with \
+                     POST /api/v1/plugins/{id}/refuse"
+                )
+            })
+            .or_else(|| {
+                (refused && !approved_reach).then(|| {
+                    format!(
+                        "extra hosts refused by an admin: version {} serves without them. It is \
+                         not asked again until the file changes",
+                        version.unwrap_or_default()
+                    )
+                })
+            })
+            .map(|message| {
+                (
+                    LoadError {
+                        id: Some(id.clone()),
+                        message,
+                    },
+                    Utc::now(),
+                )
+            });
         record.reach_pending = reach_pending;
         record.superseded = false;
         self.publish(&id, out);

@@ -996,3 +996,126 @@ async fn a_plugin_that_takes_longer_than_the_limit_to_compile_is_refused_and_not
     assert!(!other.from_cache);
     assert_eq!(other.manifest.version, "0.8.0");
 }
+
+/// "Refuse", the other answer to a version waiting for approval (API, the plugins page and the
+/// CLI): a first version's extra hosts stay closed while it serves; a takeover is dropped and
+/// the version serving keeps serving. Neither is asked again, across rescans and a restart,
+/// until the file changes.
+#[tokio::test]
+async fn a_refused_version_is_not_asked_again_until_its_file_changes() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let data = tmp.path().join("data");
+    let plugins = data.join("plugins");
+    std::fs::create_dir_all(&plugins).expect("mkdir");
+    install(&plugins, "a.wasm", &fixture());
+    let mut daemon = crate::support::Daemon::start(&data);
+    let http = admin_client(&daemon).await;
+    let plugin_url = daemon.at("/api/v1/plugins/fixture");
+    let rescan = |daemon: &crate::support::Daemon| {
+        let req = http.post(daemon.at("/api/v1/plugins/rescan"));
+        async move { assert_eq!(req.send().await.expect("rescan").status(), 200) }
+    };
+    let decide = |daemon: &crate::support::Daemon, what: &str| {
+        let url = daemon.at(&format!("/api/v1/plugins/fixture/{what}"));
+        let http = http.clone();
+        async move { send_json(&http, reqwest::Method::POST, &url, json!({})).await }
+    };
+
+    // The first version's extra hosts wait; refused, it serves without them.
+    let (_, shown) = get_json(&http, &plugin_url).await;
+    assert_eq!(shown["pending_approval"]["file"], "a.wasm", "{shown:#}");
+    let (status, body) = decide(&daemon, "refuse").await;
+    assert_eq!(status, 200, "{body:#}");
+    assert_eq!(body["refused"][0]["file"], "a.wasm", "{body:#}");
+    assert!(body["plugin"]["pending_approval"].is_null(), "{body:#}");
+    assert_eq!(body["plugin"]["state"], "loaded", "{body:#}");
+    for what in ["refuse", "approve"] {
+        let (status, body) = decide(&daemon, what).await;
+        assert_eq!(
+            (status, body["error"]["code"].as_str()),
+            (409, Some("CONFLICT")),
+            "{what}: nothing waits any more: {body:#}"
+        );
+    }
+
+    // A takeover by another file waits; the plugins page offers "Refuse" and refuses it.
+    install(&plugins, "b.wasm", &fixture_version("0.2.0"));
+    rescan(&daemon).await;
+    let (_, shown) = get_json(&http, &plugin_url).await;
+    assert_eq!(shown["pending_approval"]["file"], "b.wasm", "{shown:#}");
+    let (cookie, csrf) = crate::support::admin_session(&daemon).await;
+    let page = crate::support::client()
+        .get(daemon.at("/admin/plugins"))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .expect("page")
+        .text()
+        .await
+        .expect("html");
+    assert!(
+        page.contains(r#"action="/admin/plugins/fixture/refuse""#),
+        "no Refuse control on the page"
+    );
+    let resp = crate::support::client()
+        .post(daemon.at("/admin/plugins/fixture/refuse"))
+        .header("cookie", &cookie)
+        .form(&[("csrf", csrf.as_str())])
+        .send()
+        .await
+        .expect("refuse form");
+    assert_eq!(resp.status(), 200, "the redirect leads back to the list");
+    assert!(
+        resp.url()
+            .as_str()
+            .contains("/admin/plugins?refused=fixture")
+    );
+    let html = resp.text().await.expect("html");
+    assert!(html.contains("is refused"), "no confirmation shown");
+    let (_, shown) = get_json(&http, &plugin_url).await;
+    assert_eq!(
+        shown["version"], "0.1.0",
+        "the serving version stays: {shown:#}"
+    );
+    assert!(shown["pending_approval"].is_null(), "{shown:#}");
+
+    // Rescans and a restart do not ask again.
+    rescan(&daemon).await;
+    drop(daemon);
+    daemon = crate::support::Daemon::start(&data);
+    let plugin_url = daemon.at("/api/v1/plugins/fixture");
+    let (_, shown) = get_json(&http, &plugin_url).await;
+    assert_eq!(shown["version"], "0.1.0", "{shown:#}");
+    assert!(
+        shown["pending_approval"].is_null(),
+        "asked again after a restart: {shown:#}"
+    );
+    let (_, list) = get_json(&http, &daemon.at("/api/v1/plugins")).await;
+    assert!(
+        list.to_string().contains("refused by an admin"),
+        "the refusal is shown: {list:#}"
+    );
+
+    // A changed file is asked about again; `zondarr plugin refuse` refuses it for the next
+    // rescan.
+    install(&plugins, "b.wasm", &fixture_version("0.3.0"));
+    let req = http.post(daemon.at("/api/v1/plugins/rescan"));
+    assert_eq!(req.send().await.expect("rescan").status(), 200);
+    let (_, shown) = get_json(&http, &plugin_url).await;
+    assert_eq!(shown["pending_approval"]["version"], "0.3.0", "{shown:#}");
+    let out = crate::support::command(&data)
+        .args(["plugin", "refuse", "fixture"])
+        .output()
+        .expect("plugin refuse");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("refused b.wasm"));
+    let req = http.post(daemon.at("/api/v1/plugins/rescan"));
+    assert_eq!(req.send().await.expect("rescan").status(), 200);
+    let (_, shown) = get_json(&http, &plugin_url).await;
+    assert_eq!(shown["version"], "0.1.0", "{shown:#}");
+    assert!(shown["pending_approval"].is_null(), "{shown:#}");
+}

@@ -2,9 +2,10 @@
 //! version, source, state, the full error of a failed load, capabilities, permissions, extra
 //! hosts and whether they get the server's credentials, and its call counts; a "Rescan" button
 //! ([`crate::ops::rescan_plugins`], as `POST /api/v1/plugins/rescan`) and, for a version that
-//! waits for approval, "Approve" ([`crate::ops::approve_plugin`], as the API's).
+//! waits for approval, "Approve" and "Refuse" ([`crate::ops::decide_plugin`], as the API's).
 
 use super::*;
+use crate::ops::PluginDecision;
 use crate::plugins::{PluginState, PluginStatus, SourceView, ValueKind};
 use askama::Template;
 use axum::extract::{Path, Query};
@@ -73,6 +74,7 @@ pub(super) struct Flash {
     removed: Option<u32>,
     waiting: Option<u32>,
     approved: Option<String>,
+    refused: Option<String>,
 }
 
 fn anchor(s: &str) -> String {
@@ -212,6 +214,7 @@ pub(super) async fn list(a: AdminCtx, Query(f): Query<Flash>) -> Response {
         f.approved
             .as_deref()
             .map(|id| t.t1("plg-approved", "id", id))
+            .or_else(|| f.refused.as_deref().map(|id| t.t1("plg-refused", "id", id)))
     };
     render(&a, StatusCode::OK, flash, Refusal::default())
 }
@@ -243,12 +246,35 @@ pub(super) async fn approve(
     Path(id): Path<String>,
     axum::Form(pairs): axum::Form<Vec<(String, String)>>,
 ) -> Response {
+    decide(a, id, pairs, PluginDecision::Approve).await
+}
+
+/// `POST /admin/plugins/{id}/refuse`: turn the waiting version away (the version serving now
+/// keeps serving, or serves without the extra hosts it asked for).
+pub(super) async fn refuse(
+    a: AdminCtx,
+    Path(id): Path<String>,
+    axum::Form(pairs): axum::Form<Vec<(String, String)>>,
+) -> Response {
+    decide(a, id, pairs, PluginDecision::Refuse).await
+}
+
+async fn decide(
+    a: AdminCtx,
+    id: String,
+    pairs: Vec<(String, String)>,
+    decision: PluginDecision,
+) -> Response {
     if !a.form_ok(&Form(pairs)) {
         return a.csrf_failed("/admin/plugins");
     }
-    match crate::ops::approve_plugin(a.state(), &a.actor(), &id).await {
+    match crate::ops::decide_plugin(a.state(), &a.actor(), &id, decision).await {
         Ok(_) => see_other(&format!(
-            "/admin/plugins?approved={}#plugin-{}",
+            "/admin/plugins?{}={}#plugin-{}",
+            match decision {
+                PluginDecision::Approve => "approved",
+                PluginDecision::Refuse => "refused",
+            },
             percent_encode(&id),
             anchor(&id)
         )),
@@ -265,4 +291,5 @@ pub fn routes() -> Router<AppState> {
         .route("/admin/plugins", get(list))
         .route("/admin/plugins/rescan", axum::routing::post(rescan))
         .route("/admin/plugins/{id}/approve", axum::routing::post(approve))
+        .route("/admin/plugins/{id}/refuse", axum::routing::post(refuse))
 }
