@@ -103,7 +103,8 @@ pub struct RescanReport {
     pub unchanged: Vec<String>,
     /// Files that disappeared (their plugins were unloaded or fell back to the bundled one).
     pub removed: Vec<String>,
-    /// Files that loaded but wait for an admin's approval (the previous version serves).
+    /// Files that wait for an admin's approval: held (the previous version serves), or serving
+    /// with their extra hosts closed.
     pub pending_approval: Vec<String>,
 }
 
@@ -453,7 +454,17 @@ impl Registry {
                     || r.loaded.as_ref().is_some_and(|p| p.is_unhealthy())
             });
             match self.reload_file(&name, force, loader, out).await {
-                Outcome::Loaded => report.loaded.push(name),
+                Outcome::Loaded => {
+                    // It serves, but its extra hosts wait for an admin: it waits too.
+                    if self
+                        .files
+                        .get(&name)
+                        .is_some_and(|r| r.reach_pending.is_some())
+                    {
+                        report.pending_approval.push(name.clone());
+                    }
+                    report.loaded.push(name)
+                }
                 Outcome::Held => report.pending_approval.push(name),
                 Outcome::Failed(error) => report.failed.push(RescanFailure { file: name, error }),
                 Outcome::Unchanged => report.unchanged.push(name),

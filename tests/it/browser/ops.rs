@@ -137,6 +137,24 @@ async fn journey(driver: String, axe: Arc<String>, viewport: Viewport, daemon: T
     );
     assert!(card.contains("failed to load"), "{card}");
     shot(&mut p, "plugins-broken").await;
+    // A new plugin whose extra host waits for an admin: the card asks, and "Refuse" answers.
+    std::fs::write(
+        daemon.data_dir.join("plugins/fixture.wasm"),
+        crate::plugins::fixture(),
+    )
+    .unwrap();
+    p.click("#rescan").await;
+    // The URL already says `rescanned=1`: wait for the new card instead.
+    wait_for(&p, "#refuse-fixture").await;
+    let card = p.text("#plugin-fixture").await;
+    assert!(card.contains("Refuse"), "{card}");
+    shot(&mut p, "plugins-pending").await;
+    p.click("#refuse-fixture").await;
+    p.wait_path("refused=fixture").await;
+    assert!(p.text("#flash").await.contains("is refused"));
+    let card = p.text("#plugin-fixture").await;
+    assert!(card.contains("extra hosts refused"), "{card}");
+    assert!(!card.contains("Approve this version"), "{card}");
 
     // Settings: a locked one is read-only; a wrong value is refused next to its field; a good
     // one applies at once.

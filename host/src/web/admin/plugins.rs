@@ -43,6 +43,8 @@ struct Card {
     state: String,
     ok: bool,
     error: Option<(String, String, String)>,
+    /// The "error" is an admin's refusal, not a failed load.
+    refused: bool,
     pending: Option<(String, String, String)>,
     capabilities: Vec<String>,
     permissions: Vec<Perm>,
@@ -120,13 +122,23 @@ fn card(a: &AdminCtx, p: PluginStatus) -> Card {
         source,
         state,
         ok,
-        error: p.error.as_ref().map(|e| {
-            (
-                e.file.clone().unwrap_or_default(),
-                e.message.clone(),
-                local_time(&a.ctx, &e.at),
-            )
-        }),
+        // A version waiting for approval is explained by its own box; its load "error" says
+        // the same.
+        error: p
+            .error
+            .as_ref()
+            .filter(|_| p.pending_approval.is_none())
+            .map(|e| {
+                (
+                    e.file.clone().unwrap_or_default(),
+                    e.message.clone(),
+                    local_time(&a.ctx, &e.at),
+                )
+            }),
+        refused: p
+            .error
+            .as_ref()
+            .is_some_and(|e| e.message.contains("refused by an admin")),
         pending: p
             .pending_approval
             .as_ref()

@@ -39,6 +39,7 @@ plg-approve = Diese Version freigeben
 plg-refuse = Ablehnen
 plg-refuse-hint = Beim Ablehnen bleibt die Version, die jetzt läuft (oder diese läuft ohne die zusätzlichen Hosts, die sie verlangt). Dieselbe Datei wird nicht erneut vorgelegt, eine geänderte schon. Um die Datei zu entfernen, löschen Sie sie aus dem Plugin-Ordner.
 plg-refused = Die wartende Version von { $id } ist abgelehnt. Sie wird erst wieder vorgelegt, wenn sich ihre Datei ändert.
+plg-refused-title = Von einem Admin abgelehnt:
 plg-id = Kennung
 plg-source = Herkunft
 plg-contract = Vertragsversion

@@ -39,6 +39,7 @@ plg-approve = Approve this version
 plg-refuse = Refuse
 plg-refuse-hint = Refusing keeps the version that serves now (or lets this one serve without the extra hosts it asks for). The same file is not asked about again; a changed file is. To remove the file, delete it from the plugins folder.
 plg-refused = The waiting version of { $id } is refused. It is not asked about again until its file changes.
+plg-refused-title = Refused by an admin:
 plg-id = Id
 plg-source = Source
 plg-contract = Contract version
