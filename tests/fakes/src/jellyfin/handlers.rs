@@ -33,23 +33,30 @@ pub(super) fn valid_name(name: &str) -> bool {
 
 impl State {
     pub(super) fn account(&self, id: &str) -> Option<&Account> {
-        self.accounts.iter().find(|a| a.user.id == id)
+        self.by_id.get(id).map(|&i| &self.accounts[i])
     }
 
     pub(super) fn account_mut(&mut self, id: &str) -> Option<&mut Account> {
-        self.accounts.iter_mut().find(|a| a.user.id == id)
+        self.by_id.get(id).map(|&i| &mut self.accounts[i])
+    }
+
+    pub(super) fn remove_account(&mut self, id: &str) {
+        self.accounts.retain(|a| a.user.id != id);
+        self.by_id = (self.accounts.iter().enumerate())
+            .map(|(i, a)| (a.user.id.clone(), i))
+            .collect();
     }
 
     pub(super) fn account_by_name(&self, name: &str) -> Option<&Account> {
         let wanted = name.to_uppercase();
-        self.accounts
-            .iter()
-            .find(|a| a.user.name.to_uppercase() == wanted)
+        self.accounts.iter().find(|a| a.name_key == wanted)
     }
 
     pub(super) fn insert_account(&mut self, name: &str, password: &str) -> String {
         let id = new_id();
+        self.by_id.insert(id.clone(), self.accounts.len());
         self.accounts.push(Account {
+            name_key: name.to_uppercase(),
             user: FakeUser {
                 id: id.clone(),
                 name: name.to_owned(),
@@ -307,7 +314,7 @@ impl State {
         if account.user.flag("IsAdministrator") && admins == 1 {
             return Reply::text(400, ERROR_TEXT);
         }
-        self.accounts.retain(|a| a.user.id != id);
+        self.remove_account(&id);
         self.sessions.retain(|s| s.user_id != id);
         Reply::empty(204)
     }
