@@ -2,7 +2,8 @@
 //! figure of the issue in one table, each with its goal and whether this run met it.
 //!
 //! Sections (each in `benches/perf/`): `users` — the admin user list at 10,000 and 100,000 users
-//! (database layer).
+//! (database layer). `join` — a join against Jellyfin servers of 0, 1,000 and 10,000 accounts
+//! (the real daemon binary).
 //!
 //! Flags: `--short` (CI's quick mode: the smaller data sizes only), `--only SECTION` (one
 //! section), `--record` (write the run's ratios to `benches/perf-recorded.txt`), `--check`
@@ -16,6 +17,8 @@
 // A benchmark is a test tool: a failed setup step should stop it loudly.
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
+#[path = "perf/join.rs"]
+mod join;
 #[path = "perf/table.rs"]
 mod table;
 #[path = "perf/users.rs"]
@@ -26,7 +29,7 @@ use table::Table;
 type Section = (&'static str, fn(&mut Table, bool));
 
 /// Every section, in table order. A section adds rows (with goals) and cost ratios.
-const SECTIONS: &[Section] = &[("users", users::run)];
+const SECTIONS: &[Section] = &[("users", users::run), ("join", join::run)];
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
