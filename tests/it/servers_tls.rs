@@ -182,3 +182,154 @@ async fn servers_behind_a_private_ca_work_with_its_certificate_and_only_for_thei
     assert!(report.to_string().contains("certificate"), "{report}");
     assert_eq!(plex_tv.handshakes(), 0, "the extra host was never trusted");
 }
+
+/// The add and edit forms (plain HTTP, as a browser without JavaScript posts them): the CA text
+/// area, its errors next to it in the page's language, the typed text kept, the summary on the
+/// server's page.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_server_forms_take_a_ca_certificate() {
+    use crate::support::admin_session;
+    let dir = tempfile::tempdir().unwrap();
+    let daemon = Daemon::start(dir.path());
+    let ca = TestCa::new("Home CA");
+    let jellyfin = JellyfinFake::start().await;
+    let front = TlsFront::start(&ca, jellyfin.base_url()).await;
+    crate::support::admin_key(&daemon).await;
+    let (cookie, csrf) = admin_session(&daemon).await;
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let post = |path: String, lang: &'static str, fields: Vec<(&'static str, String)>| {
+        let mut form = vec![("csrf", csrf.clone())];
+        form.extend(fields);
+        let req = http
+            .post(daemon.at(&path))
+            .header("cookie", &cookie)
+            .header("accept-language", lang)
+            .form(&form);
+        async move {
+            let resp = req.send().await.unwrap();
+            let location = resp
+                .headers()
+                .get("location")
+                .map(|v| v.to_str().unwrap().to_owned());
+            (resp.status(), location, resp.text().await.unwrap())
+        }
+    };
+    let new_server = |ca_text: String| {
+        vec![
+            ("kind", "jellyfin".to_owned()),
+            ("name", "Home".to_owned()),
+            ("url", front.url().to_owned()),
+            ("config.api_key", jellyfin.api_key().to_owned()),
+            ("ca_certificate", ca_text),
+            ("op", "save".to_owned()),
+        ]
+    };
+
+    // The add form shows the field.
+    let page = http
+        .get(daemon.at("/admin/servers/new?kind=jellyfin"))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("<textarea id=\"ca_certificate\" name=\"ca_certificate\""), "{page}");
+
+    // A private key instead of the certificate: refused next to the field, in German on a
+    // German page, the text kept.
+    let (status, _, html) = post(
+        "/admin/servers/new".into(),
+        "de",
+        new_server("junk my-ca-text".into()),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{html}");
+    assert!(html.contains("id=\"ca_certificate-error\""), "{html}");
+    assert!(html.contains("Hier ist kein Zertifikat"), "{html}");
+    assert!(html.contains("junk my-ca-text</textarea>"), "{html}");
+    let (status, _, html) = post(
+        "/admin/servers/new".into(),
+        "en",
+        new_server(ca.key_pem().to_owned()),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{html}");
+    assert!(html.contains("This holds a private key"), "{html}");
+
+    // Without a CA the test names the certificate next to the address.
+    let (status, _, html) = post("/admin/servers/new".into(), "en", new_server(String::new())).await;
+    assert_ne!(status, StatusCode::SEE_OTHER, "{html}");
+    assert!(html.contains("id=\"url-error\""), "{html}");
+    assert!(html.contains("TLS certificate is not trusted"), "{html}");
+
+    // With it (CRLF, as a text area sends it): saved; the server's page summarises the CA.
+    let (status, location, html) = post(
+        "/admin/servers/new".into(),
+        "en",
+        new_server(ca.pem().replace('\n', "\r\n")),
+    )
+    .await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "{html}");
+    let location = location.unwrap();
+    let id: i64 = location
+        .trim_start_matches("/admin/servers/")
+        .split('?')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let show = http
+        .get(daemon.at(&format!("/admin/servers/{id}")))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(show.contains("Home CA, valid until 2035-01-01"), "{show}");
+
+    // The edit page shows the stored CA; saving it unchanged needs no secret, another CA does.
+    let edit = http
+        .get(daemon.at(&format!("/admin/servers/{id}/edit")))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(edit.contains(&format!(">{}</textarea>", ca.pem())), "{edit}");
+    let edit_form = |ca_text: String| {
+        vec![
+            ("name", "Home".to_owned()),
+            ("url", front.url().to_owned()),
+            ("ca_certificate", ca_text),
+        ]
+    };
+    let (status, _, html) = post(
+        format!("/admin/servers/{id}/edit"),
+        "en",
+        edit_form(ca.pem().replace('\n', "\r\n")),
+    )
+    .await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "{html}");
+    let other = TestCa::new("Other CA");
+    let (status, _, html) = post(
+        format!("/admin/servers/{id}/edit"),
+        "en",
+        edit_form(other.pem().to_owned()),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{html}");
+    assert!(
+        html.contains("The trusted certificates changed: enter this again."),
+        "{html}"
+    );
+    assert!(html.contains("Other CA") || html.contains(other.pem().lines().nth(1).unwrap()));
+}
