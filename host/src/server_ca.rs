@@ -230,7 +230,8 @@ mod tests {
         assert_eq!(parse(""), Err(RULE_NO_CERTIFICATE));
         let cut = ca.pem().replace("-----END CERTIFICATE-----", "");
         assert_eq!(parse(&cut), Err(RULE_NOT_PEM));
-        let garbage = "-----BEGIN CERTIFICATE-----\nbm90IGEgY2VydGlmaWNhdGU=\n-----END CERTIFICATE-----\n";
+        let garbage =
+            "-----BEGIN CERTIFICATE-----\nbm90IGEgY2VydGlmaWNhdGU=\n-----END CERTIFICATE-----\n";
         assert_eq!(parse(garbage), Err(RULE_NOT_X509));
         let with_key = format!("{}{}", ca.pem(), ca.key_pem());
         assert_eq!(parse(&with_key), Err(RULE_PRIVATE_KEY));
@@ -248,6 +249,9 @@ mod tests {
         assert!(!widens(Some(&both), Some(one.pem())), "narrowed");
         assert!(!widens(Some(one.pem()), None), "removed");
         let rewrapped = one.pem().replace('\n', "\r\n");
-        assert!(!widens(Some(one.pem()), Some(&rewrapped)), "same certificate");
+        assert!(
+            !widens(Some(one.pem()), Some(&rewrapped)),
+            "same certificate"
+        );
     }
 }

@@ -37,7 +37,13 @@ async fn servers_behind_a_private_ca_work_with_its_certificate_and_only_for_thei
     );
     let message = body["error"]["message"].as_str().unwrap();
     assert!(message.contains("certificate"), "{message}");
-    for leak in [front.url(), "127.0.0.1", "UnknownIssuer", "rustls", "reqwest"] {
+    for leak in [
+        front.url(),
+        "127.0.0.1",
+        "UnknownIssuer",
+        "rustls",
+        "reqwest",
+    ] {
         assert!(!body.to_string().contains(leak), "{leak} in {body}");
     }
     assert_eq!(front.handshakes(), 0, "nothing reached the server");
@@ -89,7 +95,11 @@ async fn servers_behind_a_private_ca_work_with_its_certificate_and_only_for_thei
     assert_eq!(status, StatusCode::CREATED, "{body}");
     let id = body["id"].as_i64().unwrap();
     assert_eq!(body["libraries"], 4, "{body}");
-    assert_eq!(body["ca_certificate"], ca.pem(), "stored normalised, returned");
+    assert_eq!(
+        body["ca_certificate"],
+        ca.pem(),
+        "stored normalised, returned"
+    );
     assert_eq!(body["ca_certificates"][0]["subject"], "Home CA");
     assert_eq!(body["ca_certificates"][0]["not_after"], "2035-01-01");
     assert!(front.handshakes() > 0);
@@ -123,14 +133,14 @@ async fn servers_behind_a_private_ca_work_with_its_certificate_and_only_for_thei
     // The same certificate again (other line endings) is no change; removing it narrows trust
     // and needs no secret (and then the server no longer verifies).
     let (status, body) = api
-        .patch(&format!("/servers/{id}"), json!({ "ca_certificate": ca.pem() }))
+        .patch(
+            &format!("/servers/{id}"),
+            json!({ "ca_certificate": ca.pem() }),
+        )
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let (status, body) = api
-        .patch(
-            &format!("/servers/{id}"),
-            json!({ "ca_certificate": null }),
-        )
+        .patch(&format!("/servers/{id}"), json!({ "ca_certificate": null }))
         .await;
     assert_eq!(
         (status, code(&body)),
@@ -138,7 +148,11 @@ async fn servers_behind_a_private_ca_work_with_its_certificate_and_only_for_thei
         "tested again without the CA: {body}"
     );
     let (_, shown) = api.get(&format!("/servers/{id}")).await;
-    assert_eq!(shown["ca_certificate"], ca.pem(), "a failed edit changes nothing");
+    assert_eq!(
+        shown["ca_certificate"],
+        ca.pem(),
+        "a failed edit changes nothing"
+    );
     // Turning "accept invalid certificates" on trusts more as well.
     let (status, body) = api
         .patch(
@@ -238,7 +252,10 @@ async fn the_server_forms_take_a_ca_certificate() {
         .text()
         .await
         .unwrap();
-    assert!(page.contains("<textarea id=\"ca_certificate\" name=\"ca_certificate\""), "{page}");
+    assert!(
+        page.contains("<textarea id=\"ca_certificate\" name=\"ca_certificate\""),
+        "{page}"
+    );
 
     // A private key instead of the certificate: refused next to the field, in German on a
     // German page, the text kept.
@@ -262,7 +279,8 @@ async fn the_server_forms_take_a_ca_certificate() {
     assert!(html.contains("This holds a private key"), "{html}");
 
     // Without a CA the test names the certificate next to the address.
-    let (status, _, html) = post("/admin/servers/new".into(), "en", new_server(String::new())).await;
+    let (status, _, html) =
+        post("/admin/servers/new".into(), "en", new_server(String::new())).await;
     assert_ne!(status, StatusCode::SEE_OTHER, "{html}");
     assert!(html.contains("id=\"url-error\""), "{html}");
     assert!(html.contains("TLS certificate is not trusted"), "{html}");
@@ -304,7 +322,10 @@ async fn the_server_forms_take_a_ca_certificate() {
         .text()
         .await
         .unwrap();
-    assert!(edit.contains(&format!(">{}</textarea>", ca.pem())), "{edit}");
+    assert!(
+        edit.contains(&format!(">{}</textarea>", ca.pem())),
+        "{edit}"
+    );
     let edit_form = |ca_text: String| {
         vec![
             ("name", "Home".to_owned()),

@@ -483,7 +483,10 @@ mod tests {
         };
         let tls = error("client error (Connect): invalid peer certificate: UnknownIssuer");
         assert_eq!(tls.code(), ErrorCode::RemoteUnreachable);
-        assert!(tls.public_message().contains("TLS certificate is not trusted"));
+        assert!(
+            tls.public_message()
+                .contains("TLS certificate is not trusted")
+        );
         assert!(!tls.public_message().contains("UnknownIssuer"));
         let refused = error("connection refused");
         assert_eq!(

@@ -190,8 +190,7 @@ impl HttpShared {
         }
         // The text was checked when the admin saved it; failing here means it was edited in
         // the database by hand.
-        let unusable =
-            || HttpError::Transport("the server's CA certificate cannot be used".into());
+        let unusable = || HttpError::Transport("the server's CA certificate cannot be used".into());
         let mut builder = client_builder(self.timeout);
         for der in crate::server_ca::parse(pem).map_err(|_| unusable())? {
             let certificate = reqwest::Certificate::from_der(&der).map_err(|_| unusable())?;
@@ -1265,7 +1264,9 @@ mod tests {
             Trust::AnyCertificate
         );
         assert_eq!(
-            plan(&insecure, &m, Dest::Extra("tv"), get("/x")).unwrap().trust,
+            plan(&insecure, &m, Dest::Extra("tv"), get("/x"))
+                .unwrap()
+                .trust,
             Trust::Public
         );
         // Both set (the domain refuses that): the certificate is still verified.

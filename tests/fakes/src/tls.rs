@@ -67,8 +67,9 @@ impl TestCa {
     /// When rcgen or rustls refuse what they were given (never with valid input).
     #[allow(clippy::expect_used)]
     pub fn server_config(&self) -> Arc<rustls::ServerConfig> {
-        let mut params = CertificateParams::new(vec!["127.0.0.1".to_owned(), "localhost".to_owned()])
-            .expect("server parameters");
+        let mut params =
+            CertificateParams::new(vec!["127.0.0.1".to_owned(), "localhost".to_owned()])
+                .expect("server parameters");
         params
             .distinguished_name
             .push(DnType::CommonName, "fake media server");
@@ -76,7 +77,10 @@ impl TestCa {
         params.not_after = rcgen::date_time_ymd(NOT_AFTER.0, NOT_AFTER.1, NOT_AFTER.2);
         let key = KeyPair::generate().expect("server key");
         let cert = params.signed_by(&key, &self.issuer).expect("signed");
-        let chain = vec![cert.der().clone(), CertificateDer::from(self.issuer.der().to_vec())];
+        let chain = vec![
+            cert.der().clone(),
+            CertificateDer::from(self.issuer.der().to_vec()),
+        ];
         let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der()));
         let config = rustls::ServerConfig::builder_with_provider(Arc::new(
             rustls::crypto::ring::default_provider(),
@@ -129,7 +133,10 @@ impl TlsFront {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind a loopback port for the TLS front");
-        let port = listener.local_addr().expect("the TLS front's address").port();
+        let port = listener
+            .local_addr()
+            .expect("the TLS front's address")
+            .port();
         let acceptor = tokio_rustls::TlsAcceptor::from(ca.server_config());
         let handshakes = Arc::new(std::sync::atomic::AtomicUsize::new(0));
         let counted = handshakes.clone();
