@@ -204,10 +204,15 @@ error_codes! {
     RemoteRateLimited = ("REMOTE_RATE_LIMITED", StatusCode::SERVICE_UNAVAILABLE),
     /// The media server answered with something unexpected.
     RemoteError = ("REMOTE_ERROR", StatusCode::BAD_GATEWAY),
-    /// The server's URL (its origin or base path) or an extra host's origin changes, and the
-    /// stored secrets were given for the old one: enter them again in the same request (`fields`
-    /// names each). The stored secrets are never sent to the new address.
+    /// The server's URL (its origin or base path) or an extra host's origin changes, or it is to
+    /// trust more certificates (a new CA certificate, or invalid ones accepted), and the stored
+    /// secrets were given under the old address and trust: enter them again in the same request
+    /// (`fields` names each). The stored secrets are never sent to the new address.
     SecretsRequired = ("SECRETS_REQUIRED", StatusCode::UNPROCESSABLE_ENTITY),
+    /// The server's `ca_certificate` is not usable: not PEM, no certificate in it, a block that
+    /// is not an X.509 certificate, a private key among the certificates, or over 64 KiB
+    /// (`fields` says which). Give the CA certificate(s) in PEM form only.
+    CaCertificateInvalid = ("CA_CERTIFICATE_INVALID", StatusCode::UNPROCESSABLE_ENTITY),
     /// While the connection was tested, the address answered "not found" (HTTP 404): the URL
     /// probably does not lead to a server of this kind (check the port and any path prefix).
     ServerUrlNotFound = ("SERVER_URL_NOT_FOUND", StatusCode::BAD_GATEWAY),

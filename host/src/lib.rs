@@ -24,6 +24,7 @@ pub mod ops;
 pub mod plugins;
 pub mod redemption;
 pub mod secret;
+pub mod server_ca;
 pub mod servers;
 pub mod settings;
 pub mod state;

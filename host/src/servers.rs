@@ -25,6 +25,9 @@ pub struct Settings {
     pub extra_hosts: BTreeMap<String, String>,
     /// Accept invalid TLS certificates.
     pub accept_invalid_certs: bool,
+    /// Private CA certificates (normalised PEM) trusted for the server's own origin, in
+    /// addition to the public roots.
+    pub ca_certificate: Option<String>,
     /// Keys whose values are stored sealed. They stay secret whatever manifest is loaded now: a
     /// plugin version that drops or retypes the field never gets them as configuration, they
     /// are never written to the plaintext column and never returned.
@@ -169,6 +172,7 @@ pub fn context(manifest: &Manifest, settings: &Settings) -> ServerContext {
         ctx = ctx.with_extra_host(id.clone(), origin.clone());
     }
     ctx.accept_invalid_certs = settings.accept_invalid_certs;
+    ctx.ca_certificate = settings.ca_certificate.as_deref().map(std::sync::Arc::from);
     ctx
 }
 
@@ -229,6 +233,7 @@ pub fn settings_of(crypto: &Crypto, row: &ServerRow) -> Result<Settings> {
         config,
         extra_hosts: serde_json::from_str(&row.extra_hosts).unwrap_or_default(),
         accept_invalid_certs: row.accept_invalid_certs,
+        ca_certificate: row.ca_certificate.clone(),
         sealed: sealed_keys,
     })
 }
@@ -310,6 +315,8 @@ pub struct Input {
     pub extra_hosts: Option<BTreeMap<String, String>>,
     /// Accept a TLS certificate that does not verify.
     pub accept_invalid_certs: Option<bool>,
+    /// Private CA certificates in PEM form (`Some(None)` or blank clears them).
+    pub ca_certificate: Option<Option<String>>,
     /// Whether the server is used.
     pub enabled: Option<bool>,
     /// Let the server's admins sign in to Zondarr.
@@ -389,13 +396,39 @@ fn check_name(name: &str, fields: &mut Vec<FieldError>) -> String {
     name
 }
 
-/// Validate the settings part of an input against the manifest, over `current` settings.
+/// The CA certificates an input leaves the server with: absent keeps `current`'s, `null` or
+/// blank clears them, anything else must be PEM certificates (`CA_CERTIFICATE_INVALID`).
+fn ca_certificate_from(input: &Input, current: Option<&Settings>) -> Result<Option<String>> {
+    let given = match &input.ca_certificate {
+        None => return Ok(current.and_then(|c| c.ca_certificate.clone())),
+        Some(None) => return Ok(None),
+        Some(Some(text)) if text.trim().is_empty() => return Ok(None),
+        Some(Some(text)) => text,
+    };
+    match crate::server_ca::parse(given) {
+        Ok(_) => Ok(Some(crate::server_ca::normalise(given))),
+        Err(rule) => Err(Error::Client {
+            code: ErrorCode::CaCertificateInvalid,
+            message: format!("the CA certificate {rule}"),
+            fields: vec![FieldError::new("ca_certificate", rule)],
+            retry_after: None,
+        }),
+    }
+}
+
+/// The rule for a CA certificate together with accepting invalid certificates.
+pub const RULE_CA_WITH_INVALID_CERTS: &str = "cannot be combined with accepting invalid \
+     certificates: with a CA certificate the server's certificate is verified; turn that off";
+
+/// Validate the settings part of an input against the manifest, over `current` settings. A CA
+/// certificate that does not parse is refused first, on its own (`CA_CERTIFICATE_INVALID`).
 fn settings_from(
     manifest: &Manifest,
     input: &Input,
     current: Option<&Settings>,
     fields: &mut Vec<FieldError>,
-) -> Settings {
+) -> Result<Settings> {
+    let ca_certificate = ca_certificate_from(input, current)?;
     let url = match input.url.as_deref().or(current.map(|c| c.url.as_str())) {
         Some(u) => check_url(u).unwrap_or_else(|rule| {
             fields.push(FieldError::new("url", rule));
@@ -419,16 +452,25 @@ fn settings_from(
         .or_else(|| current.map(|c| c.extra_hosts.clone()))
         .unwrap_or_default();
     check_extra_hosts(manifest, &extra_hosts, fields);
-    Settings {
+    let accept_invalid_certs = input
+        .accept_invalid_certs
+        .or(current.map(|c| c.accept_invalid_certs))
+        .unwrap_or(false);
+    // Both at once would leave it unclear whether the certificate is verified: refused.
+    if accept_invalid_certs && ca_certificate.is_some() {
+        fields.push(FieldError::new(
+            "ca_certificate",
+            RULE_CA_WITH_INVALID_CERTS,
+        ));
+    }
+    Ok(Settings {
         url,
         config,
         extra_hosts,
-        accept_invalid_certs: input
-            .accept_invalid_certs
-            .or(current.map(|c| c.accept_invalid_certs))
-            .unwrap_or(false),
+        accept_invalid_certs,
+        ca_certificate,
         sealed: current.map(|c| c.sealed.clone()).unwrap_or_default(),
-    }
+    })
 }
 
 /// Test the connection and read the libraries; nothing is stored.
@@ -474,7 +516,7 @@ pub async fn test(state: &AppState, input: &Input) -> Result<Probe> {
         .ok_or_else(|| Error::invalid(vec![FieldError::new("kind", "is required")]))?;
     let manifest = manifest_for(state.plugins(), &kind)?;
     let mut fields = Vec::new();
-    let settings = settings_from(&manifest, input, None, &mut fields);
+    let settings = settings_from(&manifest, input, None, &mut fields)?;
     if !fields.is_empty() {
         return Err(Error::invalid(fields));
     }
@@ -506,7 +548,7 @@ pub async fn create(state: &AppState, actor: &Actor, input: Input) -> Result<(i6
         return Err(Error::invalid(fields));
     }
     let manifest = manifest_for(state.plugins(), &kind)?;
-    let settings = settings_from(&manifest, &input, None, &mut fields);
+    let settings = settings_from(&manifest, &input, None, &mut fields)?;
     check_admin_login(&manifest, input.admin_login, &mut fields);
     let admin_login = input.admin_login.unwrap_or(false);
     let check = name.clone();
@@ -532,6 +574,7 @@ pub async fn create(state: &AppState, actor: &Actor, input: Input) -> Result<(i6
         credentials: None,
         extra_hosts: serde_json::to_string(&settings.extra_hosts).unwrap_or_else(|_| "{}".into()),
         accept_invalid_certs: settings.accept_invalid_certs,
+        ca_certificate: settings.ca_certificate.clone(),
         enabled: input.enabled.unwrap_or(true),
         remote: [
             Some(probed.server.name.clone()),
@@ -608,6 +651,10 @@ pub async fn library_count(state: &AppState, id: i64) -> Result<i64> {
 /// request (`SECRETS_REQUIRED` names the missing ones), so a typo or a hostile edit never sends
 /// them — not even for the connection test — to the new address. A sealed value the connector
 /// no longer declares cannot be entered again and is dropped.
+///
+/// Trusting more at the same address counts as a move too: a CA certificate added or replaced,
+/// or invalid certificates accepted, would let whoever holds that CA's key (or any certificate)
+/// receive the secrets. Trusting less (the CA removed, verification turned back on) does not.
 fn secrets_follow_the_address(
     manifest: &Manifest,
     input: &Input,
@@ -624,7 +671,12 @@ fn secrets_follow_the_address(
         };
         norm(&settings.extra_hosts) != norm(&current.extra_hosts)
     };
-    if !url_moved && !hosts_moved {
+    let trust_widened = (settings.accept_invalid_certs && !current.accept_invalid_certs)
+        || crate::server_ca::widens(
+            current.ca_certificate.as_deref(),
+            settings.ca_certificate.as_deref(),
+        );
+    if !url_moved && !hosts_moved && !trust_widened {
         return Ok(());
     }
     let retyped = |key: &str| {
@@ -643,7 +695,11 @@ fn secrets_follow_the_address(
         if manifest.config_field(key).is_some() {
             missing.push(FieldError::new(
                 format!("config.{key}"),
-                "must be entered again: the address changed",
+                if url_moved || hosts_moved {
+                    "must be entered again: the address changed"
+                } else {
+                    "must be entered again: the trusted certificates changed"
+                },
             ));
         } else {
             settings.config.remove(key);
@@ -652,13 +708,21 @@ fn secrets_follow_the_address(
     if missing.is_empty() {
         return Ok(());
     }
-    let what = if url_moved { "URL" } else { "extra host" };
-    Err(Error::Client {
-        code: ErrorCode::SecretsRequired,
-        message: format!(
+    let message = if url_moved || hosts_moved {
+        let what = if url_moved { "URL" } else { "extra host" };
+        format!(
             "the server's {what} moves to another address: enter its secrets again in the same \
              request (the stored ones are not sent to the new address)"
-        ),
+        )
+    } else {
+        "the server's trusted certificates change (a new CA certificate, or invalid \
+         certificates accepted): enter its secrets again in the same request (the stored ones \
+         are not sent under the new trust)"
+            .to_owned()
+    };
+    Err(Error::Client {
+        code: ErrorCode::SecretsRequired,
+        message,
         fields: missing,
         retry_after: None,
     })
@@ -680,7 +744,7 @@ pub async fn update(state: &AppState, actor: &Actor, id: i64, input: Input) -> R
         .manifest(&row.kind)
         .ok_or_else(|| connector_missing(&row.kind))?;
     let current = settings_of(&state.security().crypto, &row)?;
-    let mut settings = settings_from(&manifest, &input, Some(&current), &mut fields);
+    let mut settings = settings_from(&manifest, &input, Some(&current), &mut fields)?;
     if let Some(name) = &input.name {
         row.name = check_name(name, &mut fields);
         let (check, except) = (row.name.clone(), row.id);
@@ -724,12 +788,14 @@ pub async fn update(state: &AppState, actor: &Actor, id: i64, input: Input) -> R
     row.base_url = settings.url;
     row.extra_hosts = serde_json::to_string(&settings.extra_hosts).unwrap_or_else(|_| "{}".into());
     row.accept_invalid_certs = settings.accept_invalid_certs;
+    row.ca_certificate = settings.ca_certificate.clone();
     let changed: Vec<&str> = [
         ("name", input.name.is_some()),
         ("url", input.url.is_some()),
         ("config", input.config.is_some()),
         ("extra_hosts", input.extra_hosts.is_some()),
         ("accept_invalid_certs", input.accept_invalid_certs.is_some()),
+        ("ca_certificate", input.ca_certificate.is_some()),
         ("enabled", input.enabled.is_some()),
         ("admin_login", input.admin_login.is_some()),
     ]
@@ -861,6 +927,7 @@ mod tests {
             credentials: Some(sealed),
             extra_hosts: "{}".into(),
             accept_invalid_certs: false,
+            ca_certificate: None,
             enabled: true,
             remote: Default::default(),
             last_checked_at: None,

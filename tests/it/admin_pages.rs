@@ -122,10 +122,15 @@ async fn a_form_posted_after_the_session_ended_comes_back_on_its_page() {
         (
             format!("/admin/servers/{server}/edit"),
             format!("/admin/servers/{server}/edit"),
-            vec![("name", "Renamed"), ("url", "http://127.0.0.1:9")],
+            vec![
+                ("name", "Renamed"),
+                ("url", "http://127.0.0.1:9"),
+                ("ca_certificate", "typed-ca-text"),
+            ],
             vec![
                 "value=\"Renamed\"",
                 "value=\"http://127.0.0.1:9\"",
+                ">typed-ca-text</textarea>",
                 "nothing was saved",
             ],
         ),

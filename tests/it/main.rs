@@ -26,6 +26,7 @@ mod plugins;
 mod redemption;
 mod sdk;
 mod security;
+mod servers_tls;
 mod support;
 mod users_pages;
 mod wizards;

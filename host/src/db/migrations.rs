@@ -39,6 +39,7 @@ migrations! {
     10 => "0010_list_indexes",
     11 => "0011_invitation_message",
     12 => "0012_redemption_verifier",
+    13 => "0013_server_ca",
 }
 
 /// The schema version recorded in the database.

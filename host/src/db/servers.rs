@@ -22,6 +22,9 @@ pub struct ServerRow {
     pub extra_hosts: String,
     /// Accept invalid TLS certificates.
     pub accept_invalid_certs: bool,
+    /// PEM of the private CA certificates trusted for the server's origin (checked and
+    /// normalised by `server_ca`); `None`: the public roots only.
+    pub ca_certificate: Option<String>,
     /// Enabled.
     pub enabled: bool,
     /// Remote name, product, version, id from the last successful test.
@@ -44,7 +47,7 @@ pub struct ServerRow {
 
 const COLS: &str = "id, name, kind, base_url, config, credentials, extra_hosts, accept_invalid_certs, enabled, \
                     remote_name, remote_product, remote_version, remote_id, last_checked_at, created_at, updated_at, admin_login, \
-                    last_sync_at, last_error, last_error_at";
+                    last_sync_at, last_error, last_error_at, ca_certificate";
 
 fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ServerRow> {
     Ok(ServerRow {
@@ -65,6 +68,7 @@ fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ServerRow> {
         last_sync_at: r.get(17)?,
         last_error: r.get(18)?,
         last_error_at: r.get(19)?,
+        ca_certificate: r.get(20)?,
     })
 }
 
@@ -101,11 +105,12 @@ pub fn insert(c: &Connection, s: &ServerRow) -> rusqlite::Result<i64> {
     let now = time::now();
     c.execute(
         "INSERT INTO servers (name, kind, base_url, config, extra_hosts, accept_invalid_certs, enabled,
-                              remote_name, remote_product, remote_version, remote_id, last_checked_at, created_at, updated_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?13)",
+                              remote_name, remote_product, remote_version, remote_id, last_checked_at, created_at, updated_at,
+                              ca_certificate)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?13, ?14)",
         params![
             s.name, s.kind, s.base_url, s.config, s.extra_hosts, s.accept_invalid_certs, s.enabled,
-            s.remote[0], s.remote[1], s.remote[2], s.remote[3], s.last_checked_at, now
+            s.remote[0], s.remote[1], s.remote[2], s.remote[3], s.last_checked_at, now, s.ca_certificate
         ],
     )?;
     Ok(c.last_insert_rowid())
@@ -125,11 +130,12 @@ pub fn update(c: &Connection, s: &ServerRow) -> rusqlite::Result<usize> {
     c.execute(
         "UPDATE servers SET name = ?2, base_url = ?3, config = ?4, credentials = ?5, extra_hosts = ?6,
                 accept_invalid_certs = ?7, enabled = ?8, remote_name = ?9, remote_product = ?10,
-                remote_version = ?11, remote_id = ?12, last_checked_at = ?13, updated_at = ?14
+                remote_version = ?11, remote_id = ?12, last_checked_at = ?13, updated_at = ?14,
+                ca_certificate = ?15
          WHERE id = ?1",
         params![
             s.id, s.name, s.base_url, s.config, s.credentials, s.extra_hosts, s.accept_invalid_certs, s.enabled,
-            s.remote[0], s.remote[1], s.remote[2], s.remote[3], s.last_checked_at, time::now()
+            s.remote[0], s.remote[1], s.remote[2], s.remote[3], s.last_checked_at, time::now(), s.ca_certificate
         ],
     )
 }

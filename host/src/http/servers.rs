@@ -51,8 +51,18 @@ struct ServerInput {
     config: Option<Map<String, JsonValue>>,
     /// Origins overriding the defaults of the connector's extra hosts, by extra-host id.
     extra_hosts: Option<BTreeMap<String, String>>,
-    /// Accept a TLS certificate that does not verify (self-signed).
+    /// Accept a TLS certificate that does not verify (self-signed). Cannot be combined with
+    /// `ca_certificate`.
     accept_invalid_certs: Option<bool>,
+    /// Private CA certificates in PEM form (one or more `CERTIFICATE` blocks, at most 64 KiB),
+    /// trusted for the server's own URL in addition to the public roots, never for the
+    /// connector's extra hosts; `null` or blank removes them. Text that holds no certificate, a
+    /// damaged one or a private key is refused (`CA_CERTIFICATE_INVALID`). Adding or replacing a
+    /// CA certificate of a saved server needs its secrets again in the same request
+    /// (`SECRETS_REQUIRED`).
+    #[serde(default, deserialize_with = "crate::http::extract::double")]
+    #[schema(max_length = 65536)]
+    ca_certificate: Option<Option<String>>,
     /// Whether the server is used (default `true`). A disabled server is not contacted.
     enabled: Option<bool>,
     /// Let this server's administrators (Jellyfin) or owner (Plex) sign in to Zondarr as admins
@@ -84,6 +94,16 @@ struct TestResult {
     libraries: Vec<Library>,
 }
 
+/// What a CA certificate says about itself.
+#[derive(Serialize, ToSchema)]
+struct CaCertificateInfo {
+    /// Its subject's common name (or organisation); `?` when it has neither.
+    subject: String,
+    /// The day it expires (UTC), `YYYY-MM-DD`.
+    #[schema(format = Date)]
+    not_after: Option<String>,
+}
+
 /// A media server.
 #[derive(Serialize, ToSchema)]
 struct ServerView {
@@ -99,6 +119,11 @@ struct ServerView {
     enabled: bool,
     /// Whether a TLS certificate that does not verify is accepted.
     accept_invalid_certs: bool,
+    /// The private CA certificates (PEM) trusted for the server's URL; `null` when none (a
+    /// certificate is public, so it is returned).
+    ca_certificate: Option<String>,
+    /// Subject and expiry of each certificate of `ca_certificate`, in order.
+    ca_certificates: Vec<CaCertificateInfo>,
     /// Non-secret configuration values.
     #[schema(value_type = BTreeMap<String, Value>)]
     config: BTreeMap<String, JsonValue>,
@@ -139,6 +164,7 @@ impl From<ServerInput> for servers::Input {
             config: i.config,
             extra_hosts: i.extra_hosts,
             accept_invalid_certs: i.accept_invalid_certs,
+            ca_certificate: i.ca_certificate,
             enabled: i.enabled,
             admin_login: i.admin_login,
         }
@@ -176,6 +202,18 @@ fn view(state: &AppState, row: ServerRow, library_count: i64) -> ServerView {
         url: row.base_url,
         enabled: row.enabled,
         accept_invalid_certs: row.accept_invalid_certs,
+        ca_certificates: row
+            .ca_certificate
+            .as_deref()
+            .map(crate::server_ca::summaries)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|s| CaCertificateInfo {
+                subject: s.subject,
+                not_after: s.not_after,
+            })
+            .collect(),
+        ca_certificate: row.ca_certificate,
         last_checked_at: row.last_checked_at,
         libraries: library_count,
         created_at: row.created_at,
@@ -197,7 +235,7 @@ fn view(state: &AppState, row: ServerRow, library_count: i64) -> ServerView {
     tag = "servers",
     operation_id = "test_server_connection",
     request_body = ServerToTest,
-    responses((status = OK, body = TestResult), Errors<(code::ValidationFailed, code::ServerUrlNotFound, ConnectorCall)>)
+    responses((status = OK, body = TestResult), Errors<(code::ValidationFailed, code::CaCertificateInvalid, code::ServerUrlNotFound, ConnectorCall)>)
 )]
 async fn test(
     State(state): State<AppState>,
@@ -220,7 +258,7 @@ async fn test(
     tag = "servers",
     operation_id = "create_server",
     request_body = NewServer,
-    responses((status = CREATED, body = ServerView), Errors<(code::ValidationFailed, code::Conflict, code::ServerUrlNotFound, ConnectorCall)>)
+    responses((status = CREATED, body = ServerView), Errors<(code::ValidationFailed, code::CaCertificateInvalid, code::Conflict, code::ServerUrlNotFound, ConnectorCall)>)
 )]
 async fn create(
     State(state): State<AppState>,
@@ -282,8 +320,9 @@ async fn show(
 ///
 /// Absent fields keep their value. An enabled server is tested again before the change is
 /// saved, and its libraries are re-imported. When the URL (origin or base path) or an extra
-/// host's origin changes, the secrets must be given again in the same request (`SECRETS_REQUIRED`): the
-/// stored ones are never sent to the new address.
+/// host's origin changes, or the server is to trust more certificates (a CA certificate added or
+/// replaced, `accept_invalid_certs` turned on), the secrets must be given again in the same
+/// request (`SECRETS_REQUIRED`): the stored ones are never sent to the new address.
 #[utoipa::path(
     patch,
     path = "/servers/{id}",
@@ -291,7 +330,7 @@ async fn show(
     operation_id = "update_server",
     params(("id" = i64, Path, description = "Server id")),
     request_body = ServerChanges,
-    responses((status = OK, body = ServerView), Errors<(code::NotFound, code::ValidationFailed, code::SecretsRequired, code::Conflict, code::ServerUrlNotFound, ConnectorCall)>)
+    responses((status = OK, body = ServerView), Errors<(code::NotFound, code::ValidationFailed, code::CaCertificateInvalid, code::SecretsRequired, code::Conflict, code::ServerUrlNotFound, ConnectorCall)>)
 )]
 async fn update(
     State(state): State<AppState>,

@@ -282,10 +282,16 @@ fn connector_to_error(plugin: &str, error: ConnectorError) -> Error {
         C::InvalidInput(m) => Error::new(ErrorCode::RemoteInvalidInput, safe_text(&m)),
         C::Unreachable(detail) => {
             tracing::warn!(plugin, detail = %safe_text(&detail), "media server unreachable");
-            Error::new(
-                ErrorCode::RemoteUnreachable,
-                "the media server could not be reached",
-            )
+            // A certificate the TLS client does not trust is the one cause the admin can fix
+            // in the server's settings; the details (issuer, library errors) stay in the log.
+            let message = if detail.contains("certificate") {
+                "the media server could not be reached: its TLS certificate is not trusted (a \
+                 server with a certificate from your own CA needs that CA certificate in its \
+                 settings)"
+            } else {
+                "the media server could not be reached"
+            };
+            Error::new(ErrorCode::RemoteUnreachable, message)
         }
         C::Timeout => Error::new(
             ErrorCode::RemoteTimeout,
@@ -464,5 +470,28 @@ mod tests {
                 code
             );
         }
+    }
+
+    /// An untrusted certificate is named (the admin can fix it), without the library's detail.
+    #[test]
+    fn an_untrusted_certificate_is_said_cleanly() {
+        let error = |detail: &str| {
+            Error::from(CallError::Connector {
+                plugin: "p".into(),
+                error: ConnectorError::Unreachable(detail.into()),
+            })
+        };
+        let tls = error("client error (Connect): invalid peer certificate: UnknownIssuer");
+        assert_eq!(tls.code(), ErrorCode::RemoteUnreachable);
+        assert!(
+            tls.public_message()
+                .contains("TLS certificate is not trusted")
+        );
+        assert!(!tls.public_message().contains("UnknownIssuer"));
+        let refused = error("connection refused");
+        assert_eq!(
+            refused.public_message(),
+            "the media server could not be reached"
+        );
     }
 }

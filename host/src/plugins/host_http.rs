@@ -54,6 +54,11 @@ pub struct ServerHandle {
 pub(crate) struct HttpShared {
     strict: reqwest::Client,
     insecure: reqwest::Client,
+    /// Clients that also trust a server's private CA, one per distinct CA text (by its SHA-256),
+    /// made on first use: a TLS client is costly to build, and servers usually share one CA.
+    with_ca: std::sync::Mutex<std::collections::HashMap<[u8; 32], reqwest::Client>>,
+    /// The timeout the clients are built with (for the ones made later).
+    timeout: Duration,
     /// For extra hosts at the origin the plugin's manifest chose: https only, and every
     /// resolved address is checked at connect time (see [`PublicOnly`]).
     public: reqwest::Client,
@@ -65,6 +70,20 @@ pub(crate) struct HttpShared {
 
 /// Most session tokens kept; past it the cache starts afresh (servers sign in again).
 const MAX_SESSIONS: usize = 1024;
+/// Most private-CA clients kept; past it the cache starts afresh (they are made again).
+const MAX_CA_CLIENTS: usize = 64;
+
+/// A client builder with the settings every client of the plugin host has.
+fn client_builder(timeout: Duration) -> reqwest::ClientBuilder {
+    // Proxy environment variables are ignored: a proxy would resolve names itself, out of
+    // reach of the address checks, and would see every credential.
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .connect_timeout(timeout.min(Duration::from_secs(10)))
+        .timeout(timeout)
+        .user_agent(concat!("zondarr/", env!("CARGO_PKG_VERSION")))
+        .no_proxy()
+}
 
 /// Why `ip` may not be reached at an origin a plugin chose itself: loopback, link-local (cloud
 /// metadata at 169.254.169.254), private, unique-local, shared (CGNAT), unspecified, broadcast
@@ -142,19 +161,12 @@ impl reqwest::dns::Resolve for PublicOnly {
 
 impl HttpShared {
     pub(crate) fn new(timeout: Duration, max_response_bytes: u64) -> anyhow::Result<Self> {
-        // Proxy environment variables are ignored: a proxy would resolve names itself, out of
-        // reach of the address checks, and would see every credential.
-        let builder = || {
-            reqwest::Client::builder()
-                .redirect(reqwest::redirect::Policy::none())
-                .connect_timeout(timeout.min(Duration::from_secs(10)))
-                .timeout(timeout)
-                .user_agent(concat!("zondarr/", env!("CARGO_PKG_VERSION")))
-                .no_proxy()
-        };
+        let builder = || client_builder(timeout);
         Ok(Self {
             strict: builder().build()?,
             insecure: builder().danger_accept_invalid_certs(true).build()?,
+            with_ca: Default::default(),
+            timeout,
             public: builder()
                 .https_only(true)
                 .dns_resolver(Arc::new(PublicOnly))
@@ -164,11 +176,47 @@ impl HttpShared {
         })
     }
 
+    /// The client that trusts the private CA certificates in `pem` besides the public roots:
+    /// the cached one for this CA text, or a new one.
+    fn client_with_ca(&self, pem: &str) -> Result<reqwest::Client, HttpError> {
+        use sha2::Digest;
+        let key: [u8; 32] = sha2::Sha256::digest(pem.as_bytes()).into();
+        let mut clients = self
+            .with_ca
+            .lock()
+            .map_err(|_| HttpError::Transport("the TLS client cache is unusable".into()))?;
+        if let Some(client) = clients.get(&key) {
+            return Ok(client.clone());
+        }
+        // The text was checked when the admin saved it; failing here means it was edited in
+        // the database by hand.
+        let unusable = || HttpError::Transport("the server's CA certificate cannot be used".into());
+        let mut builder = client_builder(self.timeout);
+        for der in crate::server_ca::parse(pem).map_err(|_| unusable())? {
+            let certificate = reqwest::Certificate::from_der(&der).map_err(|_| unusable())?;
+            builder = builder.add_root_certificate(certificate);
+        }
+        let client = builder.build().map_err(|_| unusable())?;
+        if clients.len() >= MAX_CA_CLIENTS {
+            clients.clear();
+        }
+        clients.insert(key, client.clone());
+        Ok(client)
+    }
+
+    /// Private-CA clients made so far (for tests of the cache).
+    #[cfg(test)]
+    fn ca_clients(&self) -> usize {
+        self.with_ca.lock().map_or(0, |c| c.len())
+    }
+
     /// Clients with reqwest's defaults, for the inert host that never runs a plugin.
     pub(crate) fn unusable() -> Self {
         Self {
             strict: reqwest::Client::new(),
             insecure: reqwest::Client::new(),
+            with_ca: Default::default(),
+            timeout: Duration::ZERO,
             public: reqwest::Client::new(),
             max_response_bytes: 0,
             sessions: Default::default(),
@@ -196,13 +244,24 @@ pub(crate) struct Planned {
     headers: HeaderMap,
     body: Option<Vec<u8>>,
     credential: Credential,
-    insecure: bool,
+    trust: Trust,
     /// An origin the plugin chose (an extra host without the admin's override): https only,
     /// public addresses only.
     public_only: bool,
     /// The path every request and followed redirect must stay under (the server's base path,
     /// `/` for extra hosts), with a trailing `/`.
     scope: String,
+}
+
+/// Which certificates a request's TLS connection accepts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Trust {
+    /// The public roots.
+    Public,
+    /// Any certificate (the server's `accept_invalid_certs`).
+    AnyCertificate,
+    /// The public roots and the server's private CA certificates (PEM).
+    PrivateCa(Arc<str>),
 }
 
 #[derive(Debug, Clone)]
@@ -312,12 +371,19 @@ pub(crate) fn plan_with_session(
     req: host::Request,
     session: Option<&str>,
 ) -> Result<Planned, String> {
-    let (base, credentials, insecure, public_only) = match dest {
-        // The server's own base URL was typed by the admin: allowed wherever it points.
+    let (base, credentials, trust, public_only) = match dest {
+        // The server's own base URL was typed by the admin: allowed wherever it points, with the
+        // trust the admin chose for it. A CA certificate wins over `accept_invalid_certs` (the
+        // domain refuses both at once; verifying is the safe reading).
         Dest::Server | Dest::ServerBare => {
             let base =
                 parse_origin(&ctx.base_url).ok_or("the server URL is not a valid http(s) URL")?;
-            (base, dest == Dest::Server, ctx.accept_invalid_certs, false)
+            let trust = match &ctx.ca_certificate {
+                Some(pem) => Trust::PrivateCa(pem.clone()),
+                None if ctx.accept_invalid_certs => Trust::AnyCertificate,
+                None => Trust::Public,
+            };
+            (base, dest == Dest::Server, trust, false)
         }
         Dest::Extra(id) => {
             let declared = manifest
@@ -347,7 +413,8 @@ pub(crate) fn plan_with_session(
                     ));
                 }
             }
-            (base, declared.send_credentials, false, public_only)
+            // Extra hosts never share the server's trust: public roots only.
+            (base, declared.send_credentials, Trust::Public, public_only)
         }
     };
 
@@ -444,7 +511,7 @@ pub(crate) fn plan_with_session(
         headers,
         body: req.body,
         credential,
-        insecure,
+        trust,
         public_only,
         scope,
     })
@@ -544,16 +611,15 @@ pub(crate) async fn send(
         headers,
         mut body,
         credential,
-        insecure,
+        trust,
         public_only,
         scope,
     } = planned;
-    let client = if public_only {
-        &shared.public
-    } else if insecure {
-        &shared.insecure
-    } else {
-        &shared.strict
+    let client = match trust {
+        _ if public_only => shared.public.clone(),
+        Trust::AnyCertificate => shared.insecure.clone(),
+        Trust::PrivateCa(pem) => shared.client_with_ca(&pem)?,
+        Trust::Public => shared.strict.clone(),
     };
     let origin = url.origin();
     let mut hops = 0;
@@ -1173,6 +1239,62 @@ mod tests {
         let overridden = ctx().with_extra_host("tv", "http://127.0.0.1:4000");
         let p = plan(&overridden, &m, Dest::Extra("tv"), get("/x")).unwrap();
         assert_eq!(p.url.as_str(), "http://127.0.0.1:4000/x");
+    }
+
+    /// Issue 17 item 11: the server's private CA (and `accept_invalid_certs`) apply to its own
+    /// origin only; extra hosts, even ones the admin set, keep the public roots.
+    #[test]
+    fn a_private_ca_is_trusted_for_the_server_origin_only() {
+        let m = manifest(header_auth());
+        let ca = zondarr_fakes::tls::TestCa::new("Home CA");
+        let mut with_ca = ctx().with_extra_host("tv", "https://127.0.0.1:4000");
+        with_ca.ca_certificate = Some(Arc::from(ca.pem()));
+        for dest in [Dest::Server, Dest::ServerBare] {
+            let p = plan(&with_ca, &m, dest, get("/x")).unwrap();
+            assert_eq!(p.trust, Trust::PrivateCa(Arc::from(ca.pem())), "{dest:?}");
+        }
+        for context in [with_ca.clone(), ctx()] {
+            let p = plan(&context, &m, Dest::Extra("tv"), get("/x")).unwrap();
+            assert_eq!(p.trust, Trust::Public);
+        }
+        let mut insecure = ctx();
+        insecure.accept_invalid_certs = true;
+        assert_eq!(
+            plan(&insecure, &m, Dest::Server, get("/x")).unwrap().trust,
+            Trust::AnyCertificate
+        );
+        assert_eq!(
+            plan(&insecure, &m, Dest::Extra("tv"), get("/x"))
+                .unwrap()
+                .trust,
+            Trust::Public
+        );
+        // Both set (the domain refuses that): the certificate is still verified.
+        insecure.ca_certificate = Some(Arc::from(ca.pem()));
+        assert_eq!(
+            plan(&insecure, &m, Dest::Server, get("/x")).unwrap().trust,
+            Trust::PrivateCa(Arc::from(ca.pem()))
+        );
+        assert_eq!(
+            plan(&ctx(), &m, Dest::Server, get("/x")).unwrap().trust,
+            Trust::Public
+        );
+    }
+
+    /// One client per distinct CA, made once and reused (not one per call).
+    #[test]
+    fn private_ca_clients_are_cached_per_ca() {
+        let shared = HttpShared::new(Duration::from_secs(5), 1024).unwrap();
+        let one = zondarr_fakes::tls::TestCa::new("One");
+        let two = zondarr_fakes::tls::TestCa::new("Two");
+        shared.client_with_ca(one.pem()).unwrap();
+        shared.client_with_ca(one.pem()).unwrap();
+        assert_eq!(shared.ca_clients(), 1);
+        shared.client_with_ca(two.pem()).unwrap();
+        shared.client_with_ca(one.pem()).unwrap();
+        assert_eq!(shared.ca_clients(), 2);
+        assert!(shared.client_with_ca("not a certificate").is_err());
+        assert_eq!(shared.ca_clients(), 2);
     }
 
     #[test]

@@ -59,6 +59,9 @@ pub struct ServerContext {
     /// Accept self-signed or otherwise invalid TLS certificates of this server (LAN installs).
     /// Applies to the server's own origin only, never to extra hosts.
     pub accept_invalid_certs: bool,
+    /// Private CA certificates (PEM, checked by `server_ca`) trusted for this server's own
+    /// origin in addition to the public roots; never for extra hosts.
+    pub ca_certificate: Option<std::sync::Arc<str>>,
 }
 
 impl ServerContext {

@@ -81,6 +81,17 @@ const EXACT: &[(&str, &str)] = &[
         "cannot be changed; add a new server instead",
         "fm-kind-fixed",
     ),
+    (crate::server_ca::RULE_NOT_PEM, "fm-ca-not-pem"),
+    (crate::server_ca::RULE_NO_CERTIFICATE, "fm-ca-none"),
+    (crate::server_ca::RULE_NOT_X509, "fm-ca-not-x509"),
+    (crate::server_ca::RULE_PRIVATE_KEY, "fm-ca-private-key"),
+    (crate::server_ca::RULE_OTHER_BLOCK, "fm-ca-other-block"),
+    (crate::server_ca::RULE_TOO_LARGE, "fm-ca-too-large"),
+    (crate::server_ca::RULE_TOO_MANY, "fm-ca-too-many"),
+    (
+        crate::servers::RULE_CA_WITH_INVALID_CERTS,
+        "fm-ca-with-invalid-certs",
+    ),
 ];
 
 /// Rules with one name in them: (text before, text after, key); the name becomes `$name`.
@@ -181,6 +192,18 @@ mod tests {
                 .into_iter()
                 .map(|f| f.message),
         );
+        rules.extend(
+            [
+                "hello",
+                "-----BEGIN CERTIFICATE-----\nAAAA\n",
+                "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n",
+                "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n",
+                "-----BEGIN CERTIFICATE REQUEST-----\nAAAA\n-----END CERTIFICATE REQUEST-----\n",
+            ]
+            .into_iter()
+            .map(|pem| crate::server_ca::parse(pem).unwrap_err().to_owned()),
+        );
+        rules.push(crate::servers::RULE_CA_WITH_INVALID_CERTS.to_owned());
         for rule in &rules {
             let shown = translate(&de, rule);
             assert_ne!(&shown, rule, "no German text for the rule {rule:?}");

@@ -12,3 +12,4 @@ pub mod openapi;
 pub mod plex;
 pub mod policy;
 pub mod server;
+pub mod tls;

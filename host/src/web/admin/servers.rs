@@ -121,6 +121,8 @@ struct NewPage {
     name: String,
     url: String,
     accept_invalid_certs: bool,
+    /// The private CA certificates' PEM, as typed.
+    ca_certificate: String,
     fields: Vec<FieldView>,
     /// What "Test connection" found: server name, version, libraries.
     tested: Option<(String, String, Vec<String>)>,
@@ -215,6 +217,7 @@ fn render_new(a: &AdminCtx, status: StatusCode, n: NewRender) -> Response {
         name: n.form.get("name").to_owned(),
         url: n.form.get("url").to_owned(),
         accept_invalid_certs: n.form.checked("accept_invalid_certs"),
+        ca_certificate: n.form.get("ca_certificate").to_owned(),
         fields,
         tested: n.tested,
         r: n.r,
@@ -270,6 +273,8 @@ fn input_of(manifest: &Manifest, form: &Form) -> Input {
         config: Some(config),
         extra_hosts: None,
         accept_invalid_certs: Some(form.checked("accept_invalid_certs")),
+        // Empty removes the CA; the edit page shows the stored one, so it stays unless changed.
+        ca_certificate: Some(form.opt("ca_certificate")),
         enabled: Some(true),
         admin_login: None,
     }
@@ -445,7 +450,7 @@ pub(super) async fn show(a: AdminCtx, Path(id): Path<i64>, Query(f): Query<Flash
     let h = health(a.state(), &row);
     let connector = domain::connector_state(a.state(), &row.kind);
     let [remote_name, product, version, _] = row.remote.clone();
-    let facts = vec![
+    let mut facts = vec![
         (t.t("srv-kind"), row.kind.clone()),
         (t.t("srv-url"), row.base_url.clone()),
         (
@@ -469,6 +474,22 @@ pub(super) async fn show(a: AdminCtx, Path(id): Path<i64>, Query(f): Query<Flash
                 .map_or_else(|| t.t("never"), |at| local_time(&a.ctx, at)),
         ),
     ];
+    if let Some(pem) = &row.ca_certificate {
+        let summary = crate::server_ca::summaries(pem)
+            .into_iter()
+            .map(|s| {
+                t.t2(
+                    "srv-ca-summary",
+                    "subject",
+                    &s.subject,
+                    "date",
+                    s.not_after.as_deref().unwrap_or("?"),
+                )
+            })
+            .collect::<Vec<_>>()
+            .join("; ");
+        facts.push((t.t("srv-ca"), summary));
+    }
     let page = ShowPage {
         l: a.layout(row.name.clone(), "servers"),
         t: t.clone(),
@@ -518,6 +539,7 @@ struct EditPage {
     name: String,
     url: String,
     accept_invalid_certs: bool,
+    ca_certificate: String,
     fields: Vec<FieldView>,
     r: Refusal,
 }
@@ -577,16 +599,22 @@ pub(super) async fn edit_page(
     let draft = a.take_draft(f.draft.as_deref());
     let t = a.t();
     let mut r = Refusal::default();
-    let (name, url, accept_invalid_certs) = match &draft {
+    let (name, url, accept_invalid_certs, ca_certificate) = match &draft {
         Some(d) => {
             r.notice = Some(t.t("draft-restored"));
             (
                 d.get("name").to_owned(),
                 d.get("url").to_owned(),
                 d.checked("accept_invalid_certs"),
+                d.get("ca_certificate").to_owned(),
             )
         }
-        None => (row.name.clone(), row.base_url, row.accept_invalid_certs),
+        None => (
+            row.name.clone(),
+            row.base_url,
+            row.accept_invalid_certs,
+            row.ca_certificate.unwrap_or_default(),
+        ),
     };
     let page = EditPage {
         l: a.layout(t.t1("srv-edit-title", "name", &row.name), "servers"),
@@ -597,6 +625,7 @@ pub(super) async fn edit_page(
         name,
         url,
         accept_invalid_certs,
+        ca_certificate,
         r,
     };
     html(StatusCode::OK, &page)
@@ -628,8 +657,14 @@ pub(super) async fn edit(
         Err(e) => {
             let mut r = Refusal::from_error(a.t(), &e, str::to_owned);
             if e.code() == ErrorCode::SecretsRequired {
+                // The address moved, or the server is to trust more certificates.
+                let key = if e.public_message().contains("trusted certificates") {
+                    "srv-secret-again-trust"
+                } else {
+                    "srv-secret-again"
+                };
                 for message in r.fields.values_mut() {
-                    *message = a.t().t("srv-secret-again");
+                    *message = a.t().t(key);
                 }
             }
             if e.code() == ErrorCode::Conflict {
@@ -647,6 +682,7 @@ pub(super) async fn edit(
                 name: form.get("name").to_owned(),
                 url: form.get("url").to_owned(),
                 accept_invalid_certs: form.checked("accept_invalid_certs"),
+                ca_certificate: form.get("ca_certificate").to_owned(),
                 r,
             };
             html(
