@@ -16,6 +16,8 @@
 // A benchmark is a test tool: a failed setup step should stop it loudly.
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
+#[path = "perf/plugin_call.rs"]
+mod plugin_call;
 #[path = "perf/table.rs"]
 mod table;
 #[path = "perf/users.rs"]
@@ -26,7 +28,7 @@ use table::Table;
 type Section = (&'static str, fn(&mut Table, bool));
 
 /// Every section, in table order. A section adds rows (with goals) and cost ratios.
-const SECTIONS: &[Section] = &[("users", users::run)];
+const SECTIONS: &[Section] = &[("users", users::run), ("plugin_call", plugin_call::run)];
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
