@@ -3,7 +3,9 @@
 //! - cold compile vs cached load of the fixture component (the load pipeline's compile step,
 //!   and the whole pipeline including `describe()`);
 //! - a call in a fresh instance (`test_connection` against a loopback axum server, one HTTP
-//!   request through the host import) vs a plain reqwest GET of the same URL;
+//!   request through the host import) vs a plain reqwest GET of the same URL, measured
+//!   interleaved, with a call that makes no request and a bare instantiation for the breakdown
+//!   (setup shared with the perf bench's `plugin_call` section, `perf/plugin_setup.rs`);
 //! - hot swap: reloading a changed file (cache miss and cache hit), the swap itself, and
 //!   file-written → served through the watcher.
 //!
