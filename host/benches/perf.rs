@@ -3,7 +3,8 @@
 //!
 //! Sections (each in `benches/perf/`): `users` — the admin user list at 10,000 and 100,000 users
 //! (database layer). `join` — a join against Jellyfin servers of 0, 1,000 and 10,000 accounts
-//! (the real daemon binary).
+//! (the real daemon binary). `plugin_call` — a plugin call in a fresh instance against a plain
+//! reqwest GET, with a breakdown.
 //!
 //! Flags: `--short` (CI's quick mode: the smaller data sizes only), `--only SECTION` (one
 //! section), `--record` (write the run's ratios to `benches/perf-recorded.txt`), `--check`
@@ -19,6 +20,8 @@
 
 #[path = "perf/join.rs"]
 mod join;
+#[path = "perf/plugin_call.rs"]
+mod plugin_call;
 #[path = "perf/table.rs"]
 mod table;
 #[path = "perf/users.rs"]
@@ -29,7 +32,11 @@ use table::Table;
 type Section = (&'static str, fn(&mut Table, bool));
 
 /// Every section, in table order. A section adds rows (with goals) and cost ratios.
-const SECTIONS: &[Section] = &[("users", users::run), ("join", join::run)];
+const SECTIONS: &[Section] = &[
+    ("users", users::run),
+    ("join", join::run),
+    ("plugin_call", plugin_call::run),
+];
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();

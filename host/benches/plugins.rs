@@ -3,7 +3,9 @@
 //! - cold compile vs cached load of the fixture component (the load pipeline's compile step,
 //!   and the whole pipeline including `describe()`);
 //! - a call in a fresh instance (`test_connection` against a loopback axum server, one HTTP
-//!   request through the host import) vs a plain reqwest GET of the same URL;
+//!   request through the host import) vs a plain reqwest GET of the same URL, measured
+//!   interleaved, with a call that makes no request and a bare instantiation for the breakdown
+//!   (setup shared with the perf bench's `plugin_call` section, `perf/plugin_setup.rs`);
 //! - hot swap: reloading a changed file (cache miss and cache hit), the swap itself, and
 //!   file-written → served through the watcher.
 //!
@@ -13,46 +15,18 @@
 // A benchmark is a test tool: a failed setup step should stop it loudly.
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
-use axum::Router;
-use axum::routing::get;
-use serde_json::json;
-use std::path::Path;
-use std::time::{Duration, Instant};
-use zondarr::config::PluginsConfig;
-use zondarr::plugins::{PluginHost, ServerContext};
+#[path = "perf/plugin_setup.rs"]
+mod plugin_setup;
 
-const TOKEN: &str = "bench-token";
+use plugin_setup::{config, fixture, install};
+use std::time::{Duration, Instant};
+use zondarr::plugins::{PluginHost, ServerContext};
 
 fn env_num(key: &str, default: usize) -> usize {
     std::env::var(key)
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(default)
-}
-
-fn config(dir: &Path, watch: bool) -> PluginsConfig {
-    PluginsConfig {
-        dir: dir.join("plugins"),
-        watch,
-        memory_bytes: 64 * 1024 * 1024,
-        cpu_ms: 2000,
-        call_timeout_secs: 30,
-        max_http_requests: 50,
-        max_response_bytes: 16 * 1024 * 1024,
-        http_timeout_secs: 30,
-        concurrency: 8,
-        unhealthy_after: 5,
-    }
-}
-
-const FIXTURE: &[u8] = include_bytes!(env!("ZONDARR_FIXTURE_WASM"));
-
-fn fixture() -> Vec<u8> {
-    assert!(
-        !FIXTURE.is_empty(),
-        "the fixture is empty: no plugin build has run (PLUGINS_SKIP_BUILD)"
-    );
-    FIXTURE.to_vec()
 }
 
 fn with_version(bytes: &[u8], version: &str) -> Vec<u8> {
@@ -65,12 +39,6 @@ fn with_version(bytes: &[u8], version: &str) -> Vec<u8> {
     let mut out = bytes.to_vec();
     out[at..at + from.len()].copy_from_slice(to.as_bytes());
     out
-}
-
-fn install(dir: &Path, name: &str, bytes: &[u8]) {
-    let tmp = dir.join(format!(".{name}.tmp"));
-    std::fs::write(&tmp, bytes).expect("write");
-    std::fs::rename(&tmp, dir.join(name)).expect("rename");
 }
 
 struct Stats {
@@ -120,28 +88,6 @@ impl Table {
             println!("| {a} | {b} | {c} | {d} | {e} |");
         }
     }
-}
-
-async fn loopback_server() -> String {
-    let app = Router::new().route(
-        "/info",
-        get(|headers: axum::http::HeaderMap| async move {
-            if headers.get("x-fixture-token").is_none_or(|v| v != TOKEN) {
-                return Err(axum::http::StatusCode::UNAUTHORIZED);
-            }
-            Ok(axum::Json(
-                json!({"name": "Bench", "version": "1.0", "id": "bench-1"}),
-            ))
-        }),
-    );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let url = format!("http://{}", listener.local_addr().expect("addr"));
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, app).await;
-    });
-    url
 }
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
@@ -199,70 +145,45 @@ async fn main() {
         &Stats::new(hit_total),
     );
 
-    // --- Call overhead -----------------------------------------------------------------------
-    let url = loopback_server().await;
+    // --- Call overhead (the `plugin_call` section of the perf bench measures the same) ---------
     let dir = tmp.path().join("calls");
-    let cfg = config(&dir, false);
-    std::fs::create_dir_all(&cfg.dir).expect("mkdir");
-    install(&cfg.dir, "fixture.wasm", &bytes);
-    let host = PluginHost::start_with_bundled(&cfg, dir.join("cache"), "bench".into(), Vec::new())
-        .await
-        .expect("start");
-    let ctx = ServerContext::new(url.clone()).with_secret("api_key", TOKEN);
+    let bench = plugin_setup::CallBench::start(&dir).await;
     for _ in 0..200 {
-        host.test_connection("fixture", &ctx)
-            .await
-            .expect("warm-up");
+        bench.plugin_call().await;
+        bench.plain_get().await;
+        bench.call_without_request().await;
+        bench.instantiate().await;
     }
-    let mut samples = Vec::with_capacity(calls);
+    let (mut call, mut plain) = (Vec::with_capacity(calls), Vec::with_capacity(calls));
+    let (mut bare, mut inst) = (Vec::with_capacity(calls), Vec::with_capacity(calls));
     for _ in 0..calls {
-        let started = Instant::now();
-        host.test_connection("fixture", &ctx).await.expect("call");
-        samples.push(started.elapsed());
+        call.push(bench.plugin_call().await);
+        plain.push(bench.plain_get().await);
+        bare.push(bench.call_without_request().await);
+        inst.push(bench.instantiate().await);
     }
     table.add(
         "test_connection: fresh instance + 1 loopback GET",
         calls,
-        &Stats::new(samples),
+        &Stats::new(call),
     );
-
-    let client = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .timeout(Duration::from_secs(30))
-        .build()
-        .expect("client");
-    let target = format!("{url}/info");
-    for _ in 0..200 {
-        client
-            .get(&target)
-            .header("X-Fixture-Token", TOKEN)
-            .send()
-            .await
-            .expect("warm-up")
-            .bytes()
-            .await
-            .expect("body");
-    }
-    let mut samples = Vec::with_capacity(calls);
-    for _ in 0..calls {
-        let started = Instant::now();
-        let body = client
-            .get(&target)
-            .header("X-Fixture-Token", TOKEN)
-            .send()
-            .await
-            .expect("get")
-            .bytes()
-            .await
-            .expect("body");
-        let _: serde_json::Value = serde_json::from_slice(&body).expect("json");
-        samples.push(started.elapsed());
-    }
     table.add(
         "baseline: plain reqwest GET + JSON parse, same URL",
         calls,
-        &Stats::new(samples),
+        &Stats::new(plain),
     );
+    table.add(
+        "test_connection in a fresh instance, no request (one config import, error)",
+        calls,
+        &Stats::new(bare),
+    );
+    table.add(
+        "fresh instance created and dropped (no call)",
+        calls,
+        &Stats::new(inst),
+    );
+    let host = bench.host;
+    let cfg = config(&dir, false);
 
     // --- Hot swap ------------------------------------------------------------------------------
     let v2 = with_version(&bytes, "0.2.0");

@@ -308,19 +308,8 @@ pub(crate) struct CallSetup<'a> {
     pub(crate) io: CallIo,
 }
 
-/// Run `op` in a fresh instance with every limit applied.
-pub(crate) async fn run(
-    setup: CallSetup<'_>,
-    server: Option<Arc<ServerContext>>,
-    op: Op,
-) -> Result<Result<Reply, wit::ConnectorError>, Failure> {
-    let CallSetup {
-        engine,
-        pre,
-        exports,
-        limits,
-        io,
-    } = setup;
+/// A fresh store for one call with every limit applied, and the capture of its stderr.
+fn new_store(engine: &Engine, limits: CallLimits, io: CallIo) -> (Store<CallState>, StderrCapture) {
     let stderr = StderrCapture::default();
     let wasi = WasiCtxBuilder::new().stderr(stderr.clone()).build();
     let state = CallState {
@@ -358,6 +347,31 @@ pub(crate) async fn run(
         ))
     });
     store.data().cpu.resume();
+    (store, stderr)
+}
+
+/// Create a fresh instance as [`run`] does and drop it without calling anything (the perf
+/// bench's breakdown of a call).
+pub(crate) async fn instantiate_only(setup: CallSetup<'_>) -> wasmtime::Result<()> {
+    let (mut store, _stderr) = new_store(setup.engine, setup.limits, setup.io);
+    setup.pre.instantiate_async(&mut store).await?;
+    Ok(())
+}
+
+/// Run `op` in a fresh instance with every limit applied.
+pub(crate) async fn run(
+    setup: CallSetup<'_>,
+    server: Option<Arc<ServerContext>>,
+    op: Op,
+) -> Result<Result<Reply, wit::ConnectorError>, Failure> {
+    let CallSetup {
+        engine,
+        pre,
+        exports,
+        limits,
+        io,
+    } = setup;
+    let (mut store, stderr) = new_store(engine, limits, io);
 
     let outcome = tokio::time::timeout(limits.wall, async {
         let instance = pre.instantiate_async(&mut store).await?;

@@ -590,28 +590,7 @@ impl PluginHost {
     ) -> Result<Reply, CallError> {
         let inner = &self.inner;
         let id = plugin.manifest.id.clone();
-        let setup = CallSetup {
-            engine: &inner.loader.engine,
-            pre: &plugin.pre,
-            exports: &plugin.exports,
-            limits: inner.limits,
-            io: CallIo {
-                plugin_id: Arc::from(id.as_str()),
-                manifest: Some(plugin.manifest.clone()),
-                reach_approved: plugin
-                    .reach_approved
-                    .load(std::sync::atomic::Ordering::Acquire),
-                http: inner.loader.http.clone(),
-                budget: RequestBudget {
-                    made: 0,
-                    max: inner.limits.max_requests,
-                },
-                install_id: Arc::from(plugin_install_id(&inner.loader.install_id, &id)),
-                log_lines: 0,
-                denied_logged: 0,
-            },
-        };
-        match call::run(setup, server.map(|s| Arc::new(s.clone())), op).await {
+        match call::run(self.setup(plugin), server.map(|s| Arc::new(s.clone())), op).await {
             Ok(Ok(reply)) => Ok(reply),
             Ok(Err(e)) => Err(CallError::Connector {
                 plugin: id,
@@ -632,6 +611,44 @@ impl PluginHost {
                 interface,
             }),
         }
+    }
+
+    /// What a call of `plugin` needs besides the operation.
+    fn setup<'a>(&'a self, plugin: &'a LoadedPlugin) -> CallSetup<'a> {
+        let inner = &self.inner;
+        let id = plugin.manifest.id.as_str();
+        CallSetup {
+            engine: &inner.loader.engine,
+            pre: &plugin.pre,
+            exports: &plugin.exports,
+            limits: inner.limits,
+            io: CallIo {
+                plugin_id: Arc::from(id),
+                manifest: Some(plugin.manifest.clone()),
+                reach_approved: plugin
+                    .reach_approved
+                    .load(std::sync::atomic::Ordering::Acquire),
+                http: inner.loader.http.clone(),
+                budget: RequestBudget {
+                    made: 0,
+                    max: inner.limits.max_requests,
+                },
+                install_id: Arc::from(plugin_install_id(&inner.loader.install_id, id)),
+                log_lines: 0,
+                denied_logged: 0,
+            },
+        }
+    }
+
+    /// How long creating and dropping a fresh instance of plugin `id` takes, without calling
+    /// anything (the perf bench's breakdown of a call); `None` when it is not loaded or the
+    /// instance cannot be created.
+    #[doc(hidden)]
+    pub async fn time_instantiation(&self, id: &str) -> Option<Duration> {
+        let plugin = self.inner.published.slot(id)?.current.load_full();
+        let started = std::time::Instant::now();
+        call::instantiate_only(self.setup(&plugin)).await.ok()?;
+        Some(started.elapsed())
     }
 
     /// Check the URL and credentials and identify the server.

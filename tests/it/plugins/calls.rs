@@ -204,6 +204,87 @@ async fn a_memory_bomb_fails_cleanly() {
         .expect("normal call after");
 }
 
+/// The message of the fixture's `remember` behaviour: what state the instance found.
+async fn remembered(host: &PluginHost, ctx: &ServerContext) -> String {
+    match host.test_connection("fixture", ctx).await {
+        Err(CallError::Connector {
+            error: ConnectorError::InvalidInput(message),
+            ..
+        }) => message,
+        other => panic!("{other:?}"),
+    }
+}
+
+/// The instance pool resets memory in place (pages stay resident between instances): every call
+/// still starts from the component's initial memory, whatever earlier calls wrote, one at a time
+/// and side by side.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_call_starts_from_fresh_memory() {
+    let (env, _tmp) = with_fixture(|_| {}).await;
+    let fake = fake_server().await;
+    let ctx = server(&fake, "remember");
+    for _ in 0..20 {
+        assert_eq!(
+            remembered(&env.host, &ctx).await,
+            "data=7 bss=0 heap=0",
+            "state of an earlier call"
+        );
+    }
+    let calls: Vec<_> = (0..16)
+        .map(|_| {
+            let (host, ctx) = (env.host.clone(), ctx.clone());
+            tokio::spawn(async move { remembered(&host, &ctx).await })
+        })
+        .collect();
+    for call in calls {
+        assert_eq!(call.await.expect("join"), "data=7 bss=0 heap=0");
+    }
+}
+
+/// Minor page faults of the calling thread so far (`/proc/thread-self/stat`, field 10).
+fn thread_minor_faults() -> u64 {
+    let stat = std::fs::read_to_string("/proc/thread-self/stat").expect("stat");
+    // The command name (field 2) is in parentheses and may hold spaces: count after it.
+    let after = &stat[stat.rfind(')').expect("comm") + 2..];
+    after
+        .split(' ')
+        .nth(7)
+        .and_then(|f| f.parse().ok())
+        .expect("minflt")
+}
+
+/// With `PAGEMAP_SCAN` (Linux 6.7+) the pool keeps an instance's dirty pages mapped and resets
+/// them in place, so the next instance in the slot takes no page faults for the memory the
+/// guest touches again (with `madvise`, each call faulted every page it touched back in).
+#[tokio::test(flavor = "current_thread")]
+async fn a_call_in_a_warm_pool_slot_takes_no_page_faults_for_guest_memory() {
+    if !wasmtime::PoolingAllocationConfig::is_pagemap_scan_available() {
+        println!("PAGEMAP_SCAN is not available on this kernel: memory is reset with madvise");
+        return;
+    }
+    let (env, _tmp) = with_fixture(|_| {}).await;
+    assert!(env.host.uses_pooling());
+    let fake = fake_server().await;
+    // No request: the whole call runs on this thread (current-thread runtime).
+    let ctx = server(&fake, "remember");
+    for _ in 0..5 {
+        remembered(&env.host, &ctx).await;
+    }
+    let calls = 50;
+    let before = thread_minor_faults();
+    for _ in 0..calls {
+        remembered(&env.host, &ctx).await;
+    }
+    let faults = thread_minor_faults() - before;
+    println!("{faults} minor page faults in {calls} calls");
+    // The guest touches its stack, data, heap and the page `remember` grows; with the slot given
+    // back by madvise each call faulted them in again (1,252 faults in 50 calls when measured).
+    assert!(
+        faults < calls,
+        "{faults} minor page faults in {calls} calls: guest memory is not kept resident"
+    );
+}
+
 #[tokio::test]
 async fn undeclared_hosts_and_absolute_urls_are_denied_before_anything_is_sent() {
     let (env, _tmp) = with_fixture(|_| {}).await;
