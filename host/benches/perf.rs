@@ -3,6 +3,8 @@
 //!
 //! Sections (each in `benches/perf/`): `users` — the admin user list at 10,000 and 100,000 users
 //! (database layer).
+//! `http` — the invitee's first request against a bare axum handler, the crowd behind a proxy,
+//! and the user list over HTTP at 10,000 and 100,000 users (the real daemon binary).
 //!
 //! Flags: `--short` (CI's quick mode: the smaller data sizes only), `--only SECTION` (one
 //! section), `--record` (write the run's ratios to `benches/perf-recorded.txt`), `--check`
@@ -20,13 +22,18 @@
 mod table;
 #[path = "perf/users.rs"]
 mod users;
+#[path = "perf/http.rs"]
+mod http;
 
 use table::Table;
 
 type Section = (&'static str, fn(&mut Table, bool));
 
 /// Every section, in table order. A section adds rows (with goals) and cost ratios.
-const SECTIONS: &[Section] = &[("users", users::run)];
+const SECTIONS: &[Section] = &[
+    ("users", users::run),
+    ("http", http::run),
+];
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
