@@ -18,22 +18,19 @@
 // A benchmark is a test tool: a failed setup step should stop it loudly.
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
+#[path = "perf/http.rs"]
+mod http;
 #[path = "perf/table.rs"]
 mod table;
 #[path = "perf/users.rs"]
 mod users;
-#[path = "perf/http.rs"]
-mod http;
 
 use table::Table;
 
 type Section = (&'static str, fn(&mut Table, bool));
 
 /// Every section, in table order. A section adds rows (with goals) and cost ratios.
-const SECTIONS: &[Section] = &[
-    ("users", users::run),
-    ("http", http::run),
-];
+const SECTIONS: &[Section] = &[("users", users::run), ("http", http::run)];
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();

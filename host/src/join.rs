@@ -652,7 +652,10 @@ mod tests {
         state
             .db()
             .write(|tx| {
-                tx.execute("UPDATE invitations SET enabled = 1, max_uses = 1, use_count = 1 WHERE id = 1", [])?;
+                tx.execute(
+                    "UPDATE invitations SET enabled = 1, max_uses = 1, use_count = 1 WHERE id = 1",
+                    [],
+                )?;
                 Ok(())
             })
             .await

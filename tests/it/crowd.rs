@@ -78,7 +78,9 @@ async fn a_crowd_behind_a_trusted_proxy_each_get_their_own_join_budget() {
                     let ip = format!("198.18.{}.{}", c / 250, c % 250 + 1);
                     match visit(&http, &url, &ip).await {
                         (StatusCode::OK, _) => shown.fetch_add(1, Ordering::Relaxed),
-                        (StatusCode::TOO_MANY_REQUESTS, _) => refused.fetch_add(1, Ordering::Relaxed),
+                        (StatusCode::TOO_MANY_REQUESTS, _) => {
+                            refused.fetch_add(1, Ordering::Relaxed)
+                        }
                         other => panic!("{ip}: {other:?}"),
                     };
                 }

@@ -207,10 +207,7 @@ pub async fn offered(
         return Ok((None, None));
     }
     let stored = inv.clone();
-    let loaded = state
-        .db()
-        .select(move |c| load_offered(c, &stored))
-        .await?;
+    let loaded = state.db().select(move |c| load_offered(c, &stored)).await?;
     Ok(publish_offered(state, inv.id, loaded))
 }
 
