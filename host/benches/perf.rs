@@ -2,7 +2,9 @@
 //! figure of the issue in one table, each with its goal and whether this run met it.
 //!
 //! Sections (each in `benches/perf/`): `users` — the admin user list at 10,000 and 100,000 users
-//! (database layer). `join` — a join against Jellyfin servers of 0, 1,000 and 10,000 accounts
+//! (database layer). `http` — the invitee's first request against a bare axum handler, the
+//! crowd behind a proxy, and the user list over HTTP at 10,000 and 100,000 users (the real
+//! daemon binary). `join` — a join against Jellyfin servers of 0, 1,000 and 10,000 accounts
 //! (the real daemon binary). `plugin_call` — a plugin call in a fresh instance against a plain
 //! reqwest GET, with a breakdown.
 //!
@@ -18,6 +20,8 @@
 // A benchmark is a test tool: a failed setup step should stop it loudly.
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
+#[path = "perf/http.rs"]
+mod http;
 #[path = "perf/join.rs"]
 mod join;
 #[path = "perf/plugin_call.rs"]
@@ -34,6 +38,7 @@ type Section = (&'static str, fn(&mut Table, bool));
 /// Every section, in table order. A section adds rows (with goals) and cost ratios.
 const SECTIONS: &[Section] = &[
     ("users", users::run),
+    ("http", http::run),
     ("join", join::run),
     ("plugin_call", plugin_call::run),
 ];

@@ -122,14 +122,78 @@ pub struct Offer {
     pub post_wizard: Option<PublicWizard>,
 }
 
-/// Validate `code` and describe what it offers.
-pub async fn offer(state: &AppState, code: String) -> Result<Offer> {
-    let inv = active_invitation(state, code).await?;
-    let targets = inv.targets.clone();
-    let rows = state
+/// What [`offer`] reads from the database for one code.
+#[derive(Debug)]
+struct Stored {
+    invitation: Invitation,
+    /// Each target with its server (`None`: deleted) and that server's libraries.
+    rows: Vec<(
+        db::invitations::Target,
+        Option<db::servers::ServerRow>,
+        Vec<db::servers::LibraryRow>,
+    )>,
+    wizards: wizard::Offered,
+}
+
+/// Codes kept at most; beyond, the cache starts afresh (random codes cannot grow it).
+const OFFER_CACHE_ENTRIES: usize = 1024;
+/// The longest an entry is used: bounds how late a change made by another process (the
+/// `zondarr` command line on the same file) is seen.
+const OFFER_CACHE_TTL: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// The rows [`offer`] read per code, with the [`db::Db::generation`] they were read at. The
+/// invitee's first request is the daemon's hottest path (a popular link, a crowd): reading the
+/// invitation, its servers, libraries and wizards took three trips to the blocking pool per
+/// request, most of its cost (docs/performance.md, "The invitee's first request"). An entry is
+/// used only while nothing was written since it was read, and for at most a second; whether the
+/// invitation is usable is still decided per request, against the clock.
+#[derive(Default)]
+pub struct OfferCache {
+    entries: std::sync::Mutex<
+        std::collections::HashMap<String, (u64, std::time::Instant, std::sync::Arc<Stored>)>,
+    >,
+}
+
+impl OfferCache {
+    fn get(&self, code: &str, generation: u64) -> Option<std::sync::Arc<Stored>> {
+        let entries = self
+            .entries
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let (at, read, stored) = entries.get(code)?;
+        (*at == generation && read.elapsed() < OFFER_CACHE_TTL).then(|| stored.clone())
+    }
+
+    fn put(&self, code: String, generation: u64, stored: std::sync::Arc<Stored>) {
+        let mut entries = self
+            .entries
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if entries.len() >= OFFER_CACHE_ENTRIES {
+            entries.clear();
+        }
+        entries.insert(code, (generation, std::time::Instant::now(), stored));
+    }
+}
+
+/// The stored rows behind `code` (`None`: no such invitation), from the cache when nothing was
+/// written since they were read.
+async fn stored(state: &AppState, code: String) -> Result<Option<std::sync::Arc<Stored>>> {
+    // Taken before reading: a write that ends while the read runs changes it, so the entry is
+    // never used.
+    let generation = state.db().generation();
+    if let Some(hit) = state.offers().get(&code, generation) {
+        return Ok(Some(hit));
+    }
+    let key = code.clone();
+    let stored = state
         .db()
-        .run(move |c| {
-            targets
+        .select(move |c| {
+            let Some(invitation) = db::invitations::by_code(c, &code)? else {
+                return Ok(None);
+            };
+            let rows = invitation
+                .targets
                 .iter()
                 .map(|t| {
                     Ok((
@@ -138,12 +202,35 @@ pub async fn offer(state: &AppState, code: String) -> Result<Offer> {
                         db::servers::libraries(c, t.server_id)?,
                     ))
                 })
-                .collect::<Result<Vec<_>>>()
+                .collect::<Result<Vec<_>>>()?;
+            let wizards = wizard::load_offered(c, &invitation)?;
+            Ok(Some(std::sync::Arc::new(Stored {
+                invitation,
+                rows,
+                wizards,
+            })))
         })
         .await?;
+    if let Some(s) = &stored {
+        state.offers().put(key, generation, s.clone());
+    }
+    Ok(stored)
+}
+
+/// Validate `code` and describe what it offers.
+pub async fn offer(state: &AppState, code: String) -> Result<Offer> {
+    if code_is_malformed(&code) {
+        return Err(invite_invalid());
+    }
+    let stored = stored(state, code).await?.ok_or_else(invite_invalid)?;
+    let inv = stored.invitation.clone();
+    // As in `active_invitation`.
+    if inv.status(&db::time::now()) != Status::Active || inv.targets.is_empty() {
+        return Err(invite_invalid());
+    }
     let mut servers = Vec::new();
     let mut oauth = Vec::new();
-    for (target, server, libs) in rows {
+    for (target, server, libs) in &stored.rows {
         let Some(server) = server else {
             return Err(invite_invalid());
         };
@@ -155,13 +242,13 @@ pub async fn offer(state: &AppState, code: String) -> Result<Offer> {
             oauth.push(server.kind.clone());
         }
         servers.push(OfferedServer {
-            name: server.name,
+            name: server.name.clone(),
             kind_name: manifest
                 .as_ref()
                 .map_or_else(|| server.kind.clone(), |m| m.name.clone()),
-            kind: server.kind,
+            kind: server.kind.clone(),
             join_flow,
-            libraries: target.libraries.map(|ids| {
+            libraries: target.libraries.as_ref().map(|ids| {
                 libs.iter()
                     .filter(|l| ids.contains(&l.id))
                     .map(|l| l.name.clone())
@@ -169,7 +256,7 @@ pub async fn offer(state: &AppState, code: String) -> Result<Offer> {
             }),
         });
     }
-    let (pre_wizard, post_wizard) = wizard::offered(state, &inv).await?;
+    let (pre_wizard, post_wizard) = wizard::publish_offered(state, inv.id, stored.wizards.clone());
     Ok(Offer {
         needs_credentials: servers.iter().any(|s| s.join_flow == JoinFlow::Credentials),
         invitation: inv,
@@ -480,4 +567,103 @@ pub async fn submit_step(
         next_step,
         expires_at,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn state() -> AppState {
+        let dir = tempfile::tempdir().unwrap().keep();
+        let config = crate::config::Config::load_from(
+            &crate::config::Overrides {
+                data_dir: Some(dir),
+                ..Default::default()
+            },
+            &[],
+        )
+        .unwrap();
+        let db = crate::db::Db::open_in_memory().unwrap();
+        let security =
+            crate::auth::Security::new(&config, "test-secret-key-test-secret-key-0", &db)
+                .await
+                .unwrap();
+        AppState::new(
+            config,
+            db,
+            crate::plugins::PluginHost::default(),
+            std::sync::Arc::new(security),
+        )
+    }
+
+    fn code_of(r: Result<Offer>) -> &'static str {
+        match r {
+            Ok(_) => "OK",
+            Err(e) => e.code().as_str(),
+        }
+    }
+
+    /// The offer cache: a change is seen by the very next request, whether written through
+    /// `Db::write` or (as some reads' neighbours do) through `Db::run`.
+    #[tokio::test]
+    async fn an_offer_reflects_every_change_at_once() {
+        let state = state().await;
+        state
+            .db()
+            .write(|tx| {
+                tx.execute_batch(
+                    "INSERT INTO servers(id, name, kind, base_url, created_at, updated_at)
+                       VALUES (1, 'Home', 'jellyfin', 'http://a', '2026', '2026');
+                     INSERT INTO invitations(id, code, enabled, created_by, created_at, updated_at)
+                       VALUES (1, 'crowd', 1, 'admin', '2026', '2026');
+                     INSERT INTO invitation_servers(invitation_id, server_id, permissions)
+                       VALUES (1, 1, '{}');",
+                )?;
+                Ok(())
+            })
+            .await
+            .unwrap();
+        let offer = offer(&state, "crowd".into()).await.unwrap();
+        assert_eq!(offer.servers[0].name, "Home");
+        // Read again from the cache.
+        assert_eq!(code_of(super::offer(&state, "crowd".into()).await), "OK");
+        state
+            .db()
+            .write(|tx| {
+                tx.execute("UPDATE servers SET name = 'Cinema' WHERE id = 1", [])?;
+                Ok(())
+            })
+            .await
+            .unwrap();
+        let offer = super::offer(&state, "crowd".into()).await.unwrap();
+        assert_eq!(offer.servers[0].name, "Cinema");
+        state
+            .db()
+            .run(|c| {
+                c.execute("UPDATE invitations SET enabled = 0 WHERE id = 1", [])?;
+                Ok(())
+            })
+            .await
+            .unwrap();
+        assert_eq!(
+            code_of(super::offer(&state, "crowd".into()).await),
+            "INVITE_INVALID"
+        );
+        state
+            .db()
+            .write(|tx| {
+                tx.execute(
+                    "UPDATE invitations SET enabled = 1, max_uses = 1, use_count = 1 WHERE id = 1",
+                    [],
+                )?;
+                Ok(())
+            })
+            .await
+            .unwrap();
+        assert_eq!(
+            code_of(super::offer(&state, "crowd".into()).await),
+            "INVITE_INVALID",
+            "used up"
+        );
+    }
 }

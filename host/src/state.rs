@@ -28,6 +28,7 @@ struct Inner {
     logs: LogHandle,
     metrics: Arc<Metrics>,
     sagas: crate::redemption::Sagas,
+    offers: crate::join::OfferCache,
 }
 
 impl AppState {
@@ -61,6 +62,7 @@ impl AppState {
                 logs,
                 metrics,
                 sagas: crate::redemption::Sagas::default(),
+                offers: crate::join::OfferCache::default(),
             }),
         }
     }
@@ -104,6 +106,11 @@ impl AppState {
     /// The Prometheus metrics.
     pub fn metrics(&self) -> &Arc<Metrics> {
         &self.inner.metrics
+    }
+
+    /// What invitation codes offered, as last read (see [`crate::join::OfferCache`]).
+    pub fn offers(&self) -> &crate::join::OfferCache {
+        &self.inner.offers
     }
 
     /// The redemptions running in this daemon.

@@ -10,6 +10,7 @@ mod admin_pages;
 mod api_truth;
 mod audiobookshelf;
 mod browser;
+mod crowd;
 mod daemon;
 mod domain;
 mod emby;

@@ -7,7 +7,8 @@ use rusqlite::Connection;
 use std::time::{Duration, Instant};
 use zondarr::db::users::{Filter, list};
 
-fn seed(c: &Connection, n: usize) {
+/// `n` users on two servers (also the `http` section's data).
+pub fn seed(c: &Connection, n: usize) {
     c.execute_batch(&format!(
         "INSERT INTO servers(id, name, kind, base_url, created_at, updated_at) VALUES
            (1, 'Jellyfin', 'jellyfin', 'http://a', '2026', '2026'),

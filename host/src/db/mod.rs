@@ -24,6 +24,8 @@ use r2d2::{Pool, PooledConnection};
 use r2d2_sqlite::SqliteConnectionManager;
 use rusqlite::Connection;
 use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 type Manager = SqliteConnectionManager;
@@ -33,6 +35,8 @@ type Manager = SqliteConnectionManager;
 pub struct Db {
     read: Pool<Manager>,
     write: Pool<Manager>,
+    /// Bumped after every [`Db::run`] and [`Db::write`] (see [`Db::generation`]).
+    generation: Arc<AtomicU64>,
 }
 
 /// Pragmas every connection gets.
@@ -72,6 +76,7 @@ impl Db {
         Ok(Db {
             read: make(pool_size)?,
             write: make(1)?,
+            generation: Arc::default(),
         })
     }
 
@@ -93,11 +98,34 @@ impl Db {
         migrate(&mut conn)?;
         drop(conn);
         let read = Pool::builder().max_size(4).build(manager())?;
-        Ok(Db { read, write })
+        Ok(Db {
+            read,
+            write,
+            generation: Arc::default(),
+        })
     }
 
     /// Run a read-only closure on the blocking pool.
     pub async fn run<T, F>(&self, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T> + Send + 'static,
+    {
+        // The read pool's connections can write: whatever the closure did, caches keyed on the
+        // generation read again. Bumped on the blocking thread, so a caller that goes away
+        // before the closure ends cannot skip it.
+        let generation = self.generation.clone();
+        self.select(move |c| {
+            let out = f(c);
+            generation.fetch_add(1, Ordering::AcqRel);
+            out
+        })
+        .await
+    }
+
+    /// [`Db::run`] for a closure that only reads (`SELECT`s): it leaves [`Db::generation`]
+    /// as it is, so a cache filled from it stays valid.
+    pub async fn select<T, F>(&self, f: F) -> Result<T>
     where
         T: Send + 'static,
         F: FnOnce(&Connection) -> Result<T> + Send + 'static,
@@ -110,6 +138,14 @@ impl Db {
         .await
     }
 
+    /// A number that changes after every [`Db::write`] and [`Db::run`] of this daemon (taken
+    /// after it finished, so after its commit): data read by [`Db::select`] after seeing a
+    /// generation is current as long as the generation is unchanged. Writes by other processes
+    /// (the `zondarr` command line on the same file) do not change it.
+    pub fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Acquire)
+    }
+
     /// Run a closure inside one write transaction (`BEGIN IMMEDIATE`) on the single writer
     /// connection; it commits when the closure returns `Ok` and rolls back otherwise.
     pub async fn write<T, F>(&self, f: F) -> Result<T>
@@ -118,11 +154,13 @@ impl Db {
         F: FnOnce(&rusqlite::Transaction<'_>) -> Result<T> + Send + 'static,
     {
         let pool = self.write.clone();
+        let generation = self.generation.clone();
         blocking(move || {
             let mut conn: PooledConnection<Manager> = pool.get()?;
             let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
             let out = f(&tx)?;
             tx.commit()?;
+            generation.fetch_add(1, Ordering::AcqRel);
             Ok(out)
         })
         .await

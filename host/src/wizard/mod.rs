@@ -167,30 +167,48 @@ pub fn preview((wizard, steps): (Wizard, Vec<FullStep>)) -> PublicWizard {
     }
 }
 
+/// The pre-join and post-join wizards of an invitation as stored, if enabled and not empty.
+pub type Offered = (
+    Option<(Wizard, Vec<FullStep>)>,
+    Option<(Wizard, Vec<FullStep>)>,
+);
+
+/// Read the wizards [`offered`] shows (only `SELECT`s).
+pub fn load_offered(c: &rusqlite::Connection, inv: &Invitation) -> Result<Offered> {
+    let load = |id: Option<i64>| -> Result<_> {
+        Ok(match id {
+            Some(id) => shown(db::wizards::full(c, id)?),
+            None => None,
+        })
+    };
+    Ok((load(inv.pre_wizard_id)?, load(inv.post_wizard_id)?))
+}
+
+/// The invitee's view of wizards read by [`load_offered`], each with a fresh start token.
+pub fn publish_offered(
+    state: &AppState,
+    invitation: i64,
+    (pre, post): Offered,
+) -> (Option<PublicWizard>, Option<PublicWizard>) {
+    let crypto = &state.security().crypto;
+    let now = now_ms();
+    (
+        pre.map(|w| public_wizard(crypto, invitation, w, now)),
+        post.map(|w| public_wizard(crypto, invitation, w, now)),
+    )
+}
+
 /// The pre-join and post-join wizards an invitation shows, if enabled and not empty.
 pub async fn offered(
     state: &AppState,
     inv: &Invitation,
 ) -> Result<(Option<PublicWizard>, Option<PublicWizard>)> {
-    let (pre, post) = (inv.pre_wizard_id, inv.post_wizard_id);
-    let (pre, post) = state
-        .db()
-        .run(move |c| {
-            let load = |id: Option<i64>| -> Result<_> {
-                Ok(match id {
-                    Some(id) => shown(db::wizards::full(c, id)?),
-                    None => None,
-                })
-            };
-            Ok((load(pre)?, load(post)?))
-        })
-        .await?;
-    let crypto = &state.security().crypto;
-    let now = now_ms();
-    Ok((
-        pre.map(|w| public_wizard(crypto, inv.id, w, now)),
-        post.map(|w| public_wizard(crypto, inv.id, w, now)),
-    ))
+    if inv.pre_wizard_id.is_none() && inv.post_wizard_id.is_none() {
+        return Ok((None, None));
+    }
+    let stored = inv.clone();
+    let loaded = state.db().select(move |c| load_offered(c, &stored)).await?;
+    Ok(publish_offered(state, inv.id, loaded))
 }
 
 /// At redemption: when the invitation has a pre-join wizard that is enabled and has steps,
