@@ -26,6 +26,10 @@ mod http;
 mod join;
 #[path = "perf/plugin_call.rs"]
 mod plugin_call;
+/// The integration tests' helpers (start the real binary, the admin key), shared by sections.
+#[path = "../../tests/it/support/mod.rs"]
+#[allow(dead_code)]
+mod support;
 #[path = "perf/table.rs"]
 mod table;
 #[path = "perf/users.rs"]

@@ -149,10 +149,11 @@ const OFFER_CACHE_TTL: std::time::Duration = std::time::Duration::from_secs(1);
 /// invitation is usable is still decided per request, against the clock.
 #[derive(Default)]
 pub struct OfferCache {
-    entries: std::sync::Mutex<
-        std::collections::HashMap<String, (u64, std::time::Instant, std::sync::Arc<Stored>)>,
-    >,
+    entries: std::sync::Mutex<std::collections::HashMap<String, OfferEntry>>,
 }
+
+/// A cached offer: the generation it was read at, when, and the rows.
+type OfferEntry = (u64, std::time::Instant, std::sync::Arc<Stored>);
 
 impl OfferCache {
     fn get(&self, code: &str, generation: u64) -> Option<std::sync::Arc<Stored>> {

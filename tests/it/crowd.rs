@@ -105,7 +105,7 @@ async fn a_crowd_behind_a_trusted_proxy_each_get_their_own_join_budget() {
     let mut refused_over = 0;
     for i in 0..2 * RATE {
         let url = if i % 2 == 0 { &url } else { &api_url };
-        let (status, code) = visit(&http, &url, "198.19.0.1").await;
+        let (status, code) = visit(&http, url, "198.19.0.1").await;
         if status == StatusCode::TOO_MANY_REQUESTS {
             assert!(code == "RATE_LIMITED" || code == "<none>", "{code}");
             refused_over += 1;

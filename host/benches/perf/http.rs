@@ -19,9 +19,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 use zondarr_fakes::jellyfin::JellyfinFake;
 
-#[path = "../../../tests/it/support/mod.rs"]
-#[allow(dead_code)]
-mod support;
+use super::support;
 
 use support::Daemon;
 

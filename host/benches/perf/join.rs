@@ -11,9 +11,7 @@ use serde_json::{Value, json};
 use std::time::Instant;
 use zondarr_fakes::jellyfin::JellyfinFake;
 
-#[path = "../../../tests/it/support/mod.rs"]
-#[allow(dead_code)]
-mod support;
+use super::support;
 
 pub fn run(t: &mut Table, short: bool) {
     let rt = tokio::runtime::Builder::new_multi_thread()
