@@ -227,8 +227,7 @@ impl Security {
             .map_err(|e| anyhow::anyhow!("{e}"))?;
         let locked = config.public_url_is_explicit();
         let url = config.public_url.clone();
-        let dummy_hash =
-            tokio::task::spawn_blocking(|| password::hash("zondarr timing equaliser")).await??;
+        let dummy_hash = password::dummy_hash()?;
         let s = &config.security;
         Ok(Security {
             crypto: Crypto::new(secret_key),

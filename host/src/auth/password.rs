@@ -134,6 +134,32 @@ pub fn hash(password: &str) -> anyhow::Result<String> {
         .to_string())
 }
 
+/// A PHC string no password matches (a random salt and a random digest) with exactly the
+/// parameters of [`hash`], so that verifying against it costs what verifying against a real hash
+/// costs. Built without running Argon2: computing a real hash here cost every start one Argon2
+/// run (19 MiB, tens of milliseconds; docs/performance.md, "Cold start").
+pub fn dummy_hash() -> anyhow::Result<String> {
+    let mut salt = [0u8; 16];
+    rand::rng().fill_bytes(&mut salt);
+    let salt = SaltString::encode_b64(&salt).map_err(|e| anyhow::anyhow!("salt: {e}"))?;
+    let a = argon2();
+    let params = a.params();
+    let mut digest = vec![0u8; params.output_len().unwrap_or(Params::DEFAULT_OUTPUT_LEN)];
+    rand::rng().fill_bytes(&mut digest);
+    let output =
+        argon2::password_hash::Output::new(&digest).map_err(|e| anyhow::anyhow!("digest: {e}"))?;
+    Ok(format!(
+        "${}$v={}$m={},t={},p={}${}${}",
+        Algorithm::Argon2id.ident(),
+        Version::V0x13 as u32,
+        params.m_cost(),
+        params.t_cost(),
+        params.p_cost(),
+        salt.as_str(),
+        output
+    ))
+}
+
 /// Check a password against a PHC string; a malformed hash never matches.
 pub fn verify(password: &str, phc: &str) -> bool {
     PasswordHash::new(phc).is_ok_and(|parsed| {
@@ -146,6 +172,25 @@ pub fn verify(password: &str, phc: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_dummy_hash_has_the_shape_and_cost_of_a_real_one_and_matches_nothing() {
+        let dummy = dummy_hash().unwrap();
+        let real = hash("correct-violet-kettle-42").unwrap();
+        let (d, r) = (
+            PasswordHash::new(&dummy).unwrap(),
+            PasswordHash::new(&real).unwrap(),
+        );
+        assert_eq!(d.algorithm, r.algorithm);
+        assert_eq!(d.version, r.version);
+        assert_eq!(d.params, r.params);
+        assert_eq!(d.hash.map(|h| h.len()), r.hash.map(|h| h.len()));
+        assert_eq!(d.salt.map(|s| s.len()), r.salt.map(|s| s.len()));
+        // Parsed and verified (Argon2 runs), never matching.
+        assert!(!verify("correct-violet-kettle-42", &dummy));
+        assert!(!verify("", &dummy));
+        assert_ne!(dummy, dummy_hash().unwrap(), "random each time");
+    }
 
     #[test]
     fn hash_and_verify() {
