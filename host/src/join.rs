@@ -575,26 +575,7 @@ mod tests {
     use super::*;
 
     async fn state() -> AppState {
-        let dir = tempfile::tempdir().unwrap().keep();
-        let config = crate::config::Config::load_from(
-            &crate::config::Overrides {
-                data_dir: Some(dir),
-                ..Default::default()
-            },
-            &[],
-        )
-        .unwrap();
-        let db = crate::db::Db::open_in_memory().unwrap();
-        let security =
-            crate::auth::Security::new(&config, "test-secret-key-test-secret-key-0", &db)
-                .await
-                .unwrap();
-        AppState::new(
-            config,
-            db,
-            crate::plugins::PluginHost::default(),
-            std::sync::Arc::new(security),
-        )
+        AppState::for_tests(&[]).await
     }
 
     fn code_of(r: Result<Offer>) -> &'static str {

@@ -40,6 +40,30 @@ impl AppState {
         Self::with_logs(config, db, plugins, security, logs)
     }
 
+    /// A state for unit tests: an in-memory database, no plugins, a fixed secret key, and the
+    /// configuration from these environment variables over the defaults.
+    #[cfg(test)]
+    pub(crate) async fn for_tests(env: &[(&str, &str)]) -> Self {
+        let dir = tempfile::tempdir().unwrap().keep();
+        let env: Vec<(String, String)> = env
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        let config = crate::config::Config::load_from(
+            &crate::config::Overrides {
+                data_dir: Some(dir),
+                ..Default::default()
+            },
+            &env,
+        )
+        .unwrap();
+        let db = Db::open_in_memory().unwrap();
+        let security = Security::new(&config, "test-secret-key-test-secret-key-0", &db)
+            .await
+            .unwrap();
+        Self::new(config, db, PluginHost::default(), Arc::new(security))
+    }
+
     /// Bundle the parts with the log handle of the installed subscriber. Fresh metrics are
     /// created and the plugin host reports its calls to them.
     pub fn with_logs(

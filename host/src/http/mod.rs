@@ -429,26 +429,7 @@ mod tests {
     use tower::ServiceExt;
 
     async fn test_app() -> Router {
-        let dir = tempfile::tempdir().unwrap().keep();
-        let config = crate::config::Config::load_from(
-            &crate::config::Overrides {
-                data_dir: Some(dir),
-                ..Default::default()
-            },
-            &[("ZONDARR_HTTP_MAX_BODY_BYTES".into(), "2048".into())],
-        )
-        .unwrap();
-        let db = crate::db::Db::open_in_memory().unwrap();
-        let security =
-            crate::auth::Security::new(&config, "test-secret-key-test-secret-key-0", &db)
-                .await
-                .unwrap();
-        app(AppState::new(
-            config,
-            db,
-            crate::plugins::PluginHost::default(),
-            std::sync::Arc::new(security),
-        ))
+        app(AppState::for_tests(&[("ZONDARR_HTTP_MAX_BODY_BYTES", "2048")]).await)
     }
 
     async fn call(

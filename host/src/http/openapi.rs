@@ -994,26 +994,7 @@ mod tests {
     }
 
     async fn test_app() -> Router {
-        let dir = tempfile::tempdir().unwrap().keep();
-        let config = crate::config::Config::load_from(
-            &crate::config::Overrides {
-                data_dir: Some(dir),
-                ..Default::default()
-            },
-            &[],
-        )
-        .unwrap();
-        let db = crate::db::Db::open_in_memory().unwrap();
-        let security =
-            crate::auth::Security::new(&config, "test-secret-key-test-secret-key-0", &db)
-                .await
-                .unwrap();
-        super::super::app(AppState::new(
-            config,
-            db,
-            crate::plugins::PluginHost::default(),
-            std::sync::Arc::new(security),
-        ))
+        super::super::app(AppState::for_tests(&[]).await)
     }
 
     /// A session cookie and its CSRF token.

@@ -414,30 +414,7 @@ pub(crate) mod tests {
 
     /// The whole app on an in-memory database, with these environment variables.
     pub(crate) async fn app(env: &[(&str, &str)]) -> Router {
-        let dir = tempfile::tempdir().unwrap().keep();
-        let env: Vec<(String, String)> = env
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect();
-        let config = crate::config::Config::load_from(
-            &crate::config::Overrides {
-                data_dir: Some(dir),
-                ..Default::default()
-            },
-            &env,
-        )
-        .unwrap();
-        let db = crate::db::Db::open_in_memory().unwrap();
-        let security =
-            crate::auth::Security::new(&config, "test-secret-key-test-secret-key-0", &db)
-                .await
-                .unwrap();
-        crate::http::app(AppState::new(
-            config,
-            db,
-            crate::plugins::PluginHost::default(),
-            std::sync::Arc::new(security),
-        ))
+        crate::http::app(AppState::for_tests(env).await)
     }
 
     async fn get(
