@@ -13,9 +13,9 @@
 //! - the admin's user list page with those users (first page, a filter, the expiring filter,
 //!   a search, a late page) and the HTML size of one page of 50 users;
 //! - user sync of a server with 10,000 accounts (first import, then a sync with no change);
-//! - a join on a Jellyfin server with 0, 1,000 and 10,000 accounts (issue 22): latency (p50/p99
-//!   over `BENCH_JOINS`, default 50, sequential) and the bytes the fake sent per join (its
-//!   recorded answers). `BENCH_ONLY_JOIN_SIZES=1` prints only these rows.
+//!
+//! A join against servers of growing size is the perf bench's `join` section
+//! (`cargo bench -p zondarr --bench perf -- --only join`).
 
 // A benchmark is a test tool: a failed setup step should stop it loudly.
 #![allow(clippy::expect_used, clippy::unwrap_used)]
@@ -27,6 +27,10 @@ use zondarr::config::{Config, Overrides};
 use zondarr::db::Db;
 use zondarr::state::AppState;
 use zondarr_fakes::jellyfin::JellyfinFake;
+
+#[path = "perf/wrk.rs"]
+mod wrk;
+use wrk::wrk;
 
 fn env_num(key: &str, default: usize) -> usize {
     std::env::var(key)
@@ -169,61 +173,6 @@ impl Daemon {
     }
 }
 
-/// What wrk reported.
-struct Wrk {
-    requests: u64,
-    per_sec: f64,
-    p99: String,
-}
-
-/// Run `wrk -t2 -c32 -d{secs}s --latency url`; `None` when wrk is not installed. Fails loudly on
-/// non-2xx answers (wrk counts them) so a rate limit cannot pass for speed.
-fn wrk(url: &str, secs: usize) -> Option<Wrk> {
-    // 1,000 client addresses: at the 10,000 requests per address and minute the join limit
-    // allows at most, that is room for far more than one machine can send.
-    let script = std::env::temp_dir().join(format!("zondarr-bench-{}.lua", std::process::id()));
-    std::fs::write(
-        &script,
-        "local n = 0\n\
-         request = function()\n\
-           n = (n + 1) % 1000\n\
-           wrk.headers[\"X-Forwarded-For\"] = \"10.0.\" .. math.floor(n / 250) .. \".\" .. (n % 250 + 1)\n\
-           return wrk.format()\n\
-         end\n",
-    )
-    .ok()?;
-    let out = std::process::Command::new("wrk")
-        .args(["-t2", "-c32", &format!("-d{secs}s"), "--latency", "-s"])
-        .arg(&script)
-        .arg(url)
-        .output()
-        .ok()?;
-    let _ = std::fs::remove_file(&script);
-    let text = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(
-        !text.contains("Non-2xx"),
-        "wrk saw error answers from {url}:\n{text}"
-    );
-    let field = |prefix: &str| {
-        text.lines()
-            .map(str::trim)
-            .find_map(|l| l.strip_prefix(prefix))
-            .map(|v| v.trim().to_owned())
-            .unwrap_or_default()
-    };
-    let requests = text
-        .lines()
-        .find(|l| l.contains("requests in"))
-        .and_then(|l| l.split_whitespace().next())
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(0);
-    Some(Wrk {
-        requests,
-        per_sec: field("Requests/sec:").parse().unwrap_or(0.0),
-        p99: field("99%"),
-    })
-}
-
 /// Resident memory of this process, KiB (Linux).
 fn rss_kib() -> u64 {
     std::fs::read_to_string("/proc/self/status")
@@ -246,61 +195,6 @@ async fn main() {
     let server_id = server["id"].as_i64().unwrap();
     daemon.post("/invitations", json!({ "code": "bench", "servers": [{ "server_id": server_id, "permissions": { "allow_downloads": false } }] })).await;
     let mut rows: Vec<(String, String, String)> = Vec::new();
-
-    // A join against servers of growing size: its cost must not grow with the server.
-    let joins = env_num("BENCH_JOINS", 50);
-    for accounts in [0, 1_000, 10_000] {
-        let sized = JellyfinFake::start().await;
-        sized.seed_users(accounts);
-        let created = daemon.post("/servers", json!({ "name": format!("Sized {accounts}"), "kind": "jellyfin", "url": sized.base_url(), "config": { "api_key": sized.api_key() } })).await;
-        let id = created["id"].as_i64().unwrap();
-        let code = format!("sized{accounts}");
-        daemon
-            .post(
-                "/invitations",
-                json!({ "code": code, "servers": [{ "server_id": id }] }),
-            )
-            .await;
-        sized.clear_requests();
-        let mut samples = Vec::with_capacity(joins);
-        for i in 0..joins {
-            let started = Instant::now();
-            let resp = daemon
-                .http
-                .post(format!("{}/api/v1/join/{code}", daemon.url))
-                .json(&json!({ "username": format!("joiner{i}"), "password": "bench password" }))
-                .send()
-                .await
-                .unwrap();
-            assert_eq!(
-                resp.status(),
-                201,
-                "{}",
-                resp.text().await.unwrap_or_default()
-            );
-            samples.push(started.elapsed());
-        }
-        samples.sort();
-        let requests = sized.requests();
-        let bytes: usize = requests
-            .iter()
-            .filter_map(|r| r.response.as_ref().map(|a| a.size))
-            .sum();
-        rows.push((
-            format!("join, Jellyfin with {accounts} accounts ({joins} sequential): latency"),
-            format!("p50 {}", ms(pct(&samples, 0.5))),
-            format!("p99 {}", ms(pct(&samples, 0.99))),
-        ));
-        rows.push((
-            format!("join, Jellyfin with {accounts} accounts: from the server per join"),
-            format!("{:.1} KB", bytes as f64 / joins as f64 / 1000.0),
-            format!("{:.1} requests", requests.len() as f64 / joins as f64),
-        ));
-    }
-    if std::env::var_os("BENCH_ONLY_JOIN_SIZES").is_some() {
-        print_rows(rows);
-        return;
-    }
 
     // Redemption latency.
     let n = env_num("BENCH_REDEMPTIONS", 200);
@@ -368,13 +262,13 @@ async fn main() {
         ),
         ("landing page GET /j/{code}", "/j/bench"),
     ] {
-        match wrk(&format!("{}{path}", daemon.url), secs) {
+        match wrk(&format!("{}{path}", daemon.url), secs as u64) {
             Some(w) => {
                 visits += w.requests;
                 rows.push((
                     format!("{label} (wrk -t2 -c32 -d{secs}s, {} requests)", w.requests),
                     format!("{:.0} req/s", w.per_sec),
-                    format!("p99 {}", w.p99),
+                    format!("p99 {}", ms(w.p99)),
                 ));
             }
             None => {

@@ -34,6 +34,8 @@ mod support;
 mod table;
 #[path = "perf/users.rs"]
 mod users;
+#[path = "perf/wrk.rs"]
+mod wrk;
 
 use table::Table;
 
