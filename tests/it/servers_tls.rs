@@ -242,19 +242,17 @@ async fn the_server_forms_take_a_ca_certificate() {
         ]
     };
 
+    // An admin page's HTML.
+    let page = |path: &str| {
+        let req = http.get(daemon.at(path)).header("cookie", &cookie);
+        async move { req.send().await.unwrap().text().await.unwrap() }
+    };
+
     // The add form shows the field.
-    let page = http
-        .get(daemon.at("/admin/servers/new?kind=jellyfin"))
-        .header("cookie", &cookie)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let new_form = page("/admin/servers/new?kind=jellyfin").await;
     assert!(
-        page.contains("<textarea id=\"ca_certificate\" name=\"ca_certificate\""),
-        "{page}"
+        new_form.contains("<textarea id=\"ca_certificate\" name=\"ca_certificate\""),
+        "{new_form}"
     );
 
     // A private key instead of the certificate: refused next to the field, in German on a
@@ -301,27 +299,11 @@ async fn the_server_forms_take_a_ca_certificate() {
         .unwrap()
         .parse()
         .unwrap();
-    let show = http
-        .get(daemon.at(&format!("/admin/servers/{id}")))
-        .header("cookie", &cookie)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let show = page(&format!("/admin/servers/{id}")).await;
     assert!(show.contains("Home CA, valid until 2035-01-01"), "{show}");
 
     // The edit page shows the stored CA; saving it unchanged needs no secret, another CA does.
-    let edit = http
-        .get(daemon.at(&format!("/admin/servers/{id}/edit")))
-        .header("cookie", &cookie)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let edit = page(&format!("/admin/servers/{id}/edit")).await;
     assert!(
         edit.contains(&format!(">{}</textarea>", ca.pem())),
         "{edit}"
