@@ -40,6 +40,7 @@ migrations! {
     11 => "0011_invitation_message",
     12 => "0012_redemption_verifier",
     13 => "0013_server_ca",
+    14 => "0014_user_search",
 }
 
 /// The schema version recorded in the database.

@@ -116,6 +116,39 @@ pub fn list(
     limit: i64,
     offset: i64,
 ) -> rusqlite::Result<(Vec<User>, i64)> {
+    let (filter, mut args) = where_clause(f);
+    let total: i64 = c.query_row(
+        // Every filter is on `users`, and `server_id` is a non-null foreign key, so the join would
+        // not change the count; without it SQLite counts from the smallest index.
+        &format!("SELECT count(*) FROM users u {filter}"),
+        rusqlite::params_from_iter(args.iter()),
+        |r| r.get(0),
+    )?;
+    let order = if descending { "DESC" } else { "ASC" };
+    args.push(Value::Integer(limit));
+    args.push(Value::Integer(offset));
+    // Deferred join: the page's ids are picked by walking a sort index (migration 0010) without
+    // reading table rows, so a deep offset skips index entries only; then the 50 rows are read.
+    // The inner query joins `servers` only when the sort needs it.
+    let inner_join = if sort.starts_with("s.") {
+        "JOIN servers s ON s.id = u.server_id"
+    } else {
+        ""
+    };
+    let sql = format!(
+        "SELECT {COLS} FROM users u JOIN servers s ON s.id = u.server_id \
+         WHERE u.id IN (SELECT u.id FROM users u {inner_join} {filter} ORDER BY {sort} {order}, u.id {order} LIMIT ? OFFSET ?) \
+         ORDER BY {sort} {order}, u.id {order}"
+    );
+    let mut stmt = c.prepare(&sql)?;
+    let items = stmt
+        .query_map(rusqlite::params_from_iter(args.iter()), row)?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok((items, total))
+}
+
+/// The list's `WHERE` clause on `users u` (empty without filters) and its arguments.
+fn where_clause(f: &Filter) -> (String, Vec<Value>) {
     let mut clauses: Vec<&str> = Vec::new();
     let mut args: Vec<Value> = Vec::new();
     if let Some(s) = f.server_id {
@@ -156,6 +189,13 @@ pub fn list(
         _ => {}
     }
     if let Some(q) = &f.search {
+        // The trigram index (migration 0014) answers a substring of three characters or more
+        // with the few users that can match; the `instr` test then decides exactly as before
+        // (ASCII case folding, as SQLite's `lower`). Shorter searches scan.
+        if let Some(phrase) = trigram_phrase(q) {
+            clauses.push("u.id IN (SELECT rowid FROM users_search WHERE users_search MATCH ?)");
+            args.push(Value::Text(phrase));
+        }
         clauses.push("(instr(lower(u.username), lower(?)) > 0 OR instr(lower(coalesce(u.email, '')), lower(?)) > 0)");
         args.push(Value::Text(q.clone()));
         args.push(Value::Text(q.clone()));
@@ -165,34 +205,13 @@ pub fn list(
     } else {
         format!("WHERE {}", clauses.join(" AND "))
     };
-    let total: i64 = c.query_row(
-        // Every filter is on `users`, and `server_id` is a non-null foreign key, so the join would
-        // not change the count; without it SQLite counts from the smallest index.
-        &format!("SELECT count(*) FROM users u {filter}"),
-        rusqlite::params_from_iter(args.iter()),
-        |r| r.get(0),
-    )?;
-    let order = if descending { "DESC" } else { "ASC" };
-    args.push(Value::Integer(limit));
-    args.push(Value::Integer(offset));
-    // Deferred join: the page's ids are picked by walking a sort index (migration 0010) without
-    // reading table rows, so a deep offset skips index entries only; then the 50 rows are read.
-    // The inner query joins `servers` only when the sort needs it.
-    let inner_join = if sort.starts_with("s.") {
-        "JOIN servers s ON s.id = u.server_id"
-    } else {
-        ""
-    };
-    let sql = format!(
-        "SELECT {COLS} FROM users u JOIN servers s ON s.id = u.server_id \
-         WHERE u.id IN (SELECT u.id FROM users u {inner_join} {filter} ORDER BY {sort} {order}, u.id {order} LIMIT ? OFFSET ?) \
-         ORDER BY {sort} {order}, u.id {order}"
-    );
-    let mut stmt = c.prepare(&sql)?;
-    let items = stmt
-        .query_map(rusqlite::params_from_iter(args.iter()), row)?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
-    Ok((items, total))
+    (filter, args)
+}
+
+/// The FTS5 query matching `q` as a substring (one quoted phrase of its trigrams), or `None` when
+/// `q` is shorter than a trigram.
+fn trigram_phrase(q: &str) -> Option<String> {
+    (q.chars().count() >= 3).then(|| format!("\"{}\"", q.replace('"', "\"\"")))
 }
 
 /// Set enabled.
@@ -610,6 +629,94 @@ mod tests {
             let searched = plan.iter().any(|p| p.starts_with("SEARCH u USING INDEX"));
             assert!(!sorts || searched, "{sql}: {plan:?}");
         }
+    }
+
+    /// The users whose username or e-mail contains `q` (ASCII case folding), by id: the search's
+    /// meaning, computed without SQL.
+    fn naive_search(c: &Connection, q: &str) -> Vec<i64> {
+        let (all, _) = list(c, &Filter::default(), "u.id", false, 100_000, 0).unwrap();
+        let q = q.to_ascii_lowercase();
+        all.iter()
+            .filter(|u| {
+                u.username.to_ascii_lowercase().contains(&q)
+                    || u.email
+                        .as_deref()
+                        .is_some_and(|e| e.to_ascii_lowercase().contains(&q))
+            })
+            .map(|u| u.id)
+            .collect()
+    }
+
+    #[test]
+    fn search_finds_what_a_substring_match_finds_through_renames_deletes_and_cascades() {
+        let c = seeded();
+        let check = |c: &Connection| {
+            for q in [
+                "a", "NN", "anna", "ANNA1", "user", "USER5", "@x", "u12@", "er1", "nomatch", "a\"b",
+                "\"", "'", "%", "_", "*", "anna OR user", "NEAR(", "ünï", "ÜNÏ",
+            ] {
+                let f = Filter {
+                    search: Some(q.into()),
+                    ..Filter::default()
+                };
+                let (found, total) = list(c, &f, "u.id", false, 100_000, 0).unwrap();
+                let found: Vec<i64> = found.iter().map(|u| u.id).collect();
+                assert_eq!(found, naive_search(c, q), "search {q:?}");
+                assert_eq!(total as usize, found.len(), "count for {q:?}");
+            }
+        };
+        check(&c);
+        // Renames, a new e-mail, a cleared e-mail, non-ASCII text, deletes, a new account, and a
+        // server's accounts removed by ON DELETE CASCADE: the index follows each.
+        c.execute_batch(
+            "UPDATE users SET username = 'Zanna' WHERE id = 3;
+             UPDATE users SET email = 'user5@new' WHERE id = 4;
+             UPDATE users SET email = NULL WHERE id = 6;
+             UPDATE users SET username = 'ünïcode' WHERE id = 8;
+             DELETE FROM users WHERE id IN (1, 2, 9);
+             INSERT INTO users(server_id, external_id, username, email, source, created_at, updated_at)
+             VALUES (1, 'new', 'a\"b anna', NULL, 'manual', '2026', '2026');",
+        )
+        .unwrap();
+        check(&c);
+        c.execute_batch("PRAGMA foreign_keys = ON; DELETE FROM servers WHERE id = 2;")
+            .unwrap();
+        check(&c);
+        // With rank 1, FTS5 also checks its index against the content table (`users`).
+        let integrity: rusqlite::Result<usize> = c.execute(
+            "INSERT INTO users_search(users_search, rank) VALUES ('integrity-check', 1)",
+            [],
+        );
+        integrity.expect("the index agrees with the users table");
+    }
+
+    #[test]
+    fn a_search_of_three_characters_or_more_reads_the_trigram_index() {
+        let c = seeded();
+        let plan = |q: &str| {
+            let f = Filter {
+                search: Some(q.into()),
+                server_id: Some(1),
+                ..Filter::default()
+            };
+            let (filter, args) = where_clause(&f);
+            let sql = format!(
+                "EXPLAIN QUERY PLAN SELECT u.id FROM users u {filter} \
+                 ORDER BY u.username COLLATE NOCASE, u.id LIMIT 50"
+            );
+            let mut stmt = c.prepare(&sql).unwrap();
+            stmt.query_map(rusqlite::params_from_iter(args.iter()), |r| {
+                r.get::<_, String>(3)
+            })
+            .unwrap()
+            .collect::<rusqlite::Result<Vec<_>>>()
+            .unwrap()
+        };
+        let uses_index = |rows: &[String]| rows.iter().any(|r| r.contains("VIRTUAL TABLE INDEX"));
+        assert!(uses_index(&plan("nna")), "{:?}", plan("nna"));
+        assert!(uses_index(&plan("ü@x")), "three characters, not three bytes");
+        assert!(!uses_index(&plan("nn")), "two characters are not a trigram");
+        assert_eq!(trigram_phrase("a\"b"), Some("\"a\"\"b\"".into()));
     }
 
     #[test]
