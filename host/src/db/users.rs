@@ -116,7 +116,20 @@ pub fn list(
     limit: i64,
     offset: i64,
 ) -> rusqlite::Result<(Vec<User>, i64)> {
-    let (filter, mut args) = where_clause(f);
+    list_with(c, f, (sort, descending), limit, offset, RARE_TRIGRAM)
+}
+
+/// [`list`], with the search's threshold for a rare trigram (tests lower it to take the path of
+/// a search whose trigrams are all common).
+fn list_with(
+    c: &Connection,
+    f: &Filter,
+    (sort, descending): (&str, bool),
+    limit: i64,
+    offset: i64,
+    rare: i64,
+) -> rusqlite::Result<(Vec<User>, i64)> {
+    let (filter, mut args) = where_clause(c, f, rare)?;
     let total: i64 = c.query_row(
         // Every filter is on `users`, and `server_id` is a non-null foreign key, so the join would
         // not change the count; without it SQLite counts from the smallest index.
@@ -148,7 +161,7 @@ pub fn list(
 }
 
 /// The list's `WHERE` clause on `users u` (empty without filters) and its arguments.
-fn where_clause(f: &Filter) -> (String, Vec<Value>) {
+fn where_clause(c: &Connection, f: &Filter, rare: i64) -> rusqlite::Result<(String, Vec<Value>)> {
     let mut clauses: Vec<&str> = Vec::new();
     let mut args: Vec<Value> = Vec::new();
     if let Some(s) = f.server_id {
@@ -192,9 +205,9 @@ fn where_clause(f: &Filter) -> (String, Vec<Value>) {
         // The trigram index (migration 0014) answers a substring of three characters or more
         // with the few users that can match; the `instr` test then decides exactly as before
         // (ASCII case folding, as SQLite's `lower`). Shorter searches scan.
-        if let Some(phrase) = trigram_phrase(q) {
+        if let Some(query) = trigram_query(c, q, rare)? {
             clauses.push("u.id IN (SELECT rowid FROM users_search WHERE users_search MATCH ?)");
-            args.push(Value::Text(phrase));
+            args.push(Value::Text(query));
         }
         clauses.push("(instr(lower(u.username), lower(?)) > 0 OR instr(lower(coalesce(u.email, '')), lower(?)) > 0)");
         args.push(Value::Text(q.clone()));
@@ -205,13 +218,56 @@ fn where_clause(f: &Filter) -> (String, Vec<Value>) {
     } else {
         format!("WHERE {}", clauses.join(" AND "))
     };
-    (filter, args)
+    Ok((filter, args))
 }
 
-/// The FTS5 query matching `q` as a substring (one quoted phrase of its trigrams), or `None` when
-/// `q` is shorter than a trigram.
-fn trigram_phrase(q: &str) -> Option<String> {
-    (q.chars().count() >= 3).then(|| format!("\"{}\"", q.replace('"', "\"\"")))
+/// A trigram found in fewer accounts than this narrows a search enough on its own.
+const RARE_TRIGRAM: i64 = 2_000;
+/// At most this many of a search's trigrams are looked up.
+const PROBED_TRIGRAMS: usize = 16;
+
+/// An FTS5 query whose matches include every user whose username or e-mail contains `q`, or
+/// `None` when `q` is shorter than a trigram. The `instr` test decides; this only narrows, so
+/// any set of `q`'s trigrams is correct, and the cheapest is chosen. FTS5 answers a phrase by
+/// reading the list of every one of its trigrams, and a trigram common to all names (`mem` when
+/// every name starts with "member") makes that list as long as the table: so each trigram is
+/// counted first, up to `rare` ([`RARE_TRIGRAM`]), and the two rarest below it are asked for
+/// together.
+/// When none is rare, the whole phrase (exactly the substring) is asked for.
+fn trigram_query(c: &Connection, q: &str, rare: i64) -> rusqlite::Result<Option<String>> {
+    let chars: Vec<char> = q.chars().collect();
+    if chars.len() < 3 {
+        return Ok(None);
+    }
+    let quote = |s: &str| format!("\"{}\"", s.replace('"', "\"\""));
+    let mut trigrams: Vec<String> = Vec::new();
+    for w in chars.windows(3) {
+        let t: String = w.iter().flat_map(|c| c.to_lowercase()).collect();
+        if !trigrams.contains(&t) {
+            trigrams.push(t);
+        }
+    }
+    let mut counted = Vec::new();
+    let mut probe = c.prepare_cached(
+        "SELECT count(*) FROM (SELECT rowid FROM users_search WHERE users_search MATCH ?1 LIMIT ?2)",
+    )?;
+    for t in trigrams.iter().take(PROBED_TRIGRAMS) {
+        let n: i64 = probe.query_row(params![quote(t), rare], |r| r.get(0))?;
+        if n < rare {
+            counted.push((n, t));
+        }
+    }
+    counted.sort();
+    Ok(Some(if counted.is_empty() {
+        quote(q)
+    } else {
+        counted
+            .iter()
+            .take(2)
+            .map(|(_, t)| quote(t))
+            .collect::<Vec<_>>()
+            .join(" AND ")
+    }))
 }
 
 /// Set enabled.
@@ -467,7 +523,7 @@ mod tests {
              INSERT INTO users(server_id, external_id, username, email, enabled, expires_at, source,
                                created_at, updated_at)
              SELECT 1 + i % 2, 'e' || i,
-                    CASE i % 3 WHEN 0 THEN 'User' WHEN 1 THEN 'user' ELSE 'ANNA' END || (i * 7919) % 101,
+                    CASE i % 3 WHEN 0 THEN 'User' WHEN 1 THEN 'user' ELSE 'ANNA' END || ((i * 7919) % 101),
                     'u' || i || '@x', i % 5 <> 0,
                     CASE WHEN i % 4 = 0 THEN NULL ELSE printf('2030-01-%02d', i % 28 + 1) END,
                     'invitation', printf('2026-01-%02d', i % 17 + 1), '2026'
@@ -652,17 +708,39 @@ mod tests {
         let c = seeded();
         let check = |c: &Connection| {
             for q in [
-                "a", "NN", "anna", "ANNA1", "user", "USER5", "@x", "u12@", "er1", "nomatch", "a\"b",
-                "\"", "'", "%", "_", "*", "anna OR user", "NEAR(", "ünï", "ÜNÏ",
+                "a",
+                "NN",
+                "anna",
+                "ANNA1",
+                "user",
+                "USER5",
+                "@x",
+                "u12@",
+                "er1",
+                "nomatch",
+                "a\"b",
+                "\"",
+                "'",
+                "%",
+                "_",
+                "*",
+                "anna OR user",
+                "NEAR(",
+                "ünï",
+                "ÜNÏ",
             ] {
                 let f = Filter {
                     search: Some(q.into()),
                     ..Filter::default()
                 };
-                let (found, total) = list(c, &f, "u.id", false, 100_000, 0).unwrap();
-                let found: Vec<i64> = found.iter().map(|u| u.id).collect();
-                assert_eq!(found, naive_search(c, q), "search {q:?}");
-                assert_eq!(total as usize, found.len(), "count for {q:?}");
+                // The rare-trigram path, then the whole-phrase path.
+                for rare in [RARE_TRIGRAM, 1] {
+                    let (found, total) =
+                        list_with(c, &f, ("u.id", false), 100_000, 0, rare).unwrap();
+                    let found: Vec<i64> = found.iter().map(|u| u.id).collect();
+                    assert_eq!(found, naive_search(c, q), "search {q:?} rare {rare}");
+                    assert_eq!(total as usize, found.len(), "count for {q:?}");
+                }
             }
         };
         check(&c);
@@ -699,7 +777,7 @@ mod tests {
                 server_id: Some(1),
                 ..Filter::default()
             };
-            let (filter, args) = where_clause(&f);
+            let (filter, args) = where_clause(&c, &f, RARE_TRIGRAM).unwrap();
             let sql = format!(
                 "EXPLAIN QUERY PLAN SELECT u.id FROM users u {filter} \
                  ORDER BY u.username COLLATE NOCASE, u.id LIMIT 50"
@@ -714,9 +792,25 @@ mod tests {
         };
         let uses_index = |rows: &[String]| rows.iter().any(|r| r.contains("VIRTUAL TABLE INDEX"));
         assert!(uses_index(&plan("nna")), "{:?}", plan("nna"));
-        assert!(uses_index(&plan("ü@x")), "three characters, not three bytes");
+        assert!(
+            uses_index(&plan("ü@x")),
+            "three characters, not three bytes"
+        );
         assert!(!uses_index(&plan("nn")), "two characters are not a trigram");
-        assert_eq!(trigram_phrase("a\"b"), Some("\"a\"\"b\"".into()));
+        // Every trigram is rare among 300 users: the two rarest are asked for.
+        let q = trigram_query(&c, "a\"bcd", RARE_TRIGRAM).unwrap().unwrap();
+        assert_eq!(q.matches(" AND ").count(), 1, "{q}");
+        assert!(q.contains("\"a\"\"b\"") || q.contains("\"\"\"bc\""), "{q}");
+        assert_eq!(trigram_query(&c, "ab", RARE_TRIGRAM).unwrap(), None);
+        // None is rare below a threshold of 1 (but one found nowhere): the whole phrase.
+        assert!(
+            trigram_query(&c, "a\"bcd", 1)
+                .unwrap()
+                .unwrap()
+                .contains(" AND "),
+            "a trigram in no account is rare even then"
+        );
+        assert_eq!(trigram_query(&c, "user1", 1).unwrap().unwrap(), "\"user1\"");
     }
 
     #[test]
