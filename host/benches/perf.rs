@@ -6,7 +6,9 @@
 //! crowd behind a proxy, and the user list over HTTP at 10,000 and 100,000 users (the real
 //! daemon binary). `join` — a join against Jellyfin servers of 0, 1,000 and 10,000 accounts
 //! (the real daemon binary). `plugin_call` — a plugin call in a fresh instance against a plain
-//! reqwest GET, with a breakdown.
+//! reqwest GET, with a breakdown. `startup` — the cold first start, the second start and the
+//! daemon's resident memory idle, after sign-ins and after 10,000 users and 300,000 validations
+//! (the real daemon binary).
 //!
 //! Flags: `--short` (CI's quick mode: the smaller data sizes only), `--only SECTION` (one
 //! section), `--record` (write the run's ratios to `benches/perf-recorded.txt`), `--check`
@@ -26,6 +28,8 @@ mod http;
 mod join;
 #[path = "perf/plugin_call.rs"]
 mod plugin_call;
+#[path = "perf/startup.rs"]
+mod startup;
 /// The integration tests' helpers (start the real binary, the admin key), shared by sections.
 #[path = "../../tests/it/support/mod.rs"]
 #[allow(dead_code)]
@@ -47,6 +51,7 @@ const SECTIONS: &[Section] = &[
     ("http", http::run),
     ("join", join::run),
     ("plugin_call", plugin_call::run),
+    ("startup", startup::run),
 ];
 
 fn main() {

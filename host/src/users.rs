@@ -115,9 +115,10 @@ pub async fn list(
     limit: i64,
     offset: i64,
 ) -> Result<(Vec<User>, i64)> {
+    // `select`, not `run`: a list only reads, so it leaves the join page's cache alone.
     state
         .db()
-        .run(move |c| {
+        .select(move |c| {
             Ok(db::users::list(
                 c,
                 &spec.filter,

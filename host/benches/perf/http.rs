@@ -334,7 +334,7 @@ async fn user_list(t: &mut Table, short: bool, n: usize) {
 }
 
 /// A database file with every migration and `n` users on two servers.
-fn seed(dir: &Path, n: usize) {
+pub fn seed(dir: &Path, n: usize) {
     let mut c = rusqlite::Connection::open(dir.join("zondarr.db")).unwrap();
     c.execute_batch("PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON;")
         .unwrap();

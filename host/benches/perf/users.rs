@@ -44,6 +44,14 @@ pub fn run(t: &mut Table, short: bool) {
             enabled: Some(false),
             ..Filter::default()
         };
+        // The search the HTTP rows use: "member" is in every name, so its trigrams are in every
+        // row of the index.
+        let search = Filter {
+            server_id: Some(2),
+            enabled: Some(true),
+            search: Some("member12".into()),
+            ..Filter::default()
+        };
         let cases: Vec<(&str, Filter, &str, bool, i64)> = vec![
             (
                 "first page, default order",
@@ -90,6 +98,13 @@ pub fn run(t: &mut Table, short: bool) {
             (
                 "disabled only, first page",
                 disabled,
+                "u.username COLLATE NOCASE",
+                false,
+                0,
+            ),
+            (
+                "one server, enabled, search",
+                search,
                 "u.username COLLATE NOCASE",
                 false,
                 0,

@@ -129,15 +129,38 @@ fn list_with(
     offset: i64,
     rare: i64,
 ) -> rusqlite::Result<(Vec<User>, i64)> {
-    let (filter, mut args) = where_clause(c, f, rare)?;
-    let total: i64 = c.query_row(
-        // Every filter is on `users`, and `server_id` is a non-null foreign key, so the join would
-        // not change the count; without it SQLite counts from the smallest index.
-        &format!("SELECT count(*) FROM users u {filter}"),
-        rusqlite::params_from_iter(args.iter()),
-        |r| r.get(0),
-    )?;
+    let (filter, mut args, search) = where_clause(c, f, rare)?;
     let order = if descending { "DESC" } else { "ASC" };
+    if let Some(query) = search {
+        // A search reads its candidates from the trigram index (a few thousand at most when a
+        // trigram is rare): one pass counts them (the window) and sorts them for the page, so
+        // the index is asked once.
+        let sql = search_sql(&filter, sort, order);
+        let mut all = vec![Value::Text(query)];
+        all.append(&mut args);
+        all.push(Value::Integer(limit));
+        all.push(Value::Integer(offset));
+        let mut total = 0;
+        let mut stmt = c.prepare_cached(&sql)?;
+        let items = stmt
+            .query_map(rusqlite::params_from_iter(all.iter()), |r| {
+                total = r.get(18)?;
+                row(r)
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        drop(stmt);
+        if items.is_empty() && offset > 0 {
+            // Past the last page: the window saw no row to count on.
+            return list_with(c, f, (sort, descending), limit, 0, rare)
+                .map(|(_, t)| (Vec::new(), t));
+        }
+        return Ok((items, total));
+    }
+    // Every filter is on `users`, and `server_id` is a non-null foreign key, so the join would
+    // not change the count; without it SQLite counts from the smallest index.
+    let total: i64 = c
+        .prepare_cached(&format!("SELECT count(*) FROM users u {filter}"))?
+        .query_row(rusqlite::params_from_iter(args.iter()), |r| r.get(0))?;
     args.push(Value::Integer(limit));
     args.push(Value::Integer(offset));
     // Deferred join: the page's ids are picked by walking a sort index (migration 0010) without
@@ -153,15 +176,44 @@ fn list_with(
          WHERE u.id IN (SELECT u.id FROM users u {inner_join} {filter} ORDER BY {sort} {order}, u.id {order} LIMIT ? OFFSET ?) \
          ORDER BY {sort} {order}, u.id {order}"
     );
-    let mut stmt = c.prepare(&sql)?;
+    let mut stmt = c.prepare_cached(&sql)?;
     let items = stmt
         .query_map(rusqlite::params_from_iter(args.iter()), row)?
         .collect::<rusqlite::Result<Vec<_>>>()?;
     Ok((items, total))
 }
 
-/// The list's `WHERE` clause on `users u` (empty without filters) and its arguments.
-fn where_clause(c: &Connection, f: &Filter, rare: i64) -> rusqlite::Result<(String, Vec<Value>)> {
+/// A search's page with the count of all its matches in the last column. The inner query takes
+/// the trigram index's matches, each joined to its user by rowid (`CROSS JOIN` keeps that order),
+/// keeps those `filter` admits, counts them (the window) and picks the page's ids, reading no
+/// more of a row than the filter and the sort need; then only the page's rows are read.
+fn search_sql(filter: &str, sort: &str, order: &str) -> String {
+    let and = if filter.is_empty() {
+        String::new()
+    } else {
+        format!("AND {}", filter.trim_start_matches("WHERE "))
+    };
+    let inner_join = if sort.starts_with("s.") {
+        "JOIN servers s ON s.id = u.server_id"
+    } else {
+        ""
+    };
+    format!(
+        "SELECT {COLS}, m.total FROM \
+           (SELECT u.id AS id, count(*) OVER () AS total FROM users_search \
+            CROSS JOIN users u ON u.id = users_search.rowid {inner_join} \
+            WHERE users_search MATCH ? {and} ORDER BY {sort} {order}, u.id {order} LIMIT ? OFFSET ?) m \
+         JOIN users u ON u.id = m.id JOIN servers s ON s.id = u.server_id \
+         ORDER BY {sort} {order}, u.id {order}"
+    )
+}
+
+/// The list's `WHERE` clause on `users u` (empty without filters), its arguments, and for a
+/// search of three characters or more the query for the trigram index (whose matches the
+/// caller must join; the clause holds the exact test).
+type Where = (String, Vec<Value>, Option<String>);
+
+fn where_clause(c: &Connection, f: &Filter, rare: i64) -> rusqlite::Result<Where> {
     let mut clauses: Vec<&str> = Vec::new();
     let mut args: Vec<Value> = Vec::new();
     if let Some(s) = f.server_id {
@@ -201,14 +253,12 @@ fn where_clause(c: &Connection, f: &Filter, rare: i64) -> rusqlite::Result<(Stri
         }
         _ => {}
     }
+    let mut search = None;
     if let Some(q) = &f.search {
         // The trigram index (migration 0014) answers a substring of three characters or more
         // with the few users that can match; the `instr` test then decides exactly as before
         // (ASCII case folding, as SQLite's `lower`). Shorter searches scan.
-        if let Some(query) = trigram_query(c, q, rare)? {
-            clauses.push("u.id IN (SELECT rowid FROM users_search WHERE users_search MATCH ?)");
-            args.push(Value::Text(query));
-        }
+        search = trigram_query(c, q, rare)?;
         clauses.push("(instr(lower(u.username), lower(?)) > 0 OR instr(lower(coalesce(u.email, '')), lower(?)) > 0)");
         args.push(Value::Text(q.clone()));
         args.push(Value::Text(q.clone()));
@@ -218,32 +268,36 @@ fn where_clause(c: &Connection, f: &Filter, rare: i64) -> rusqlite::Result<(Stri
     } else {
         format!("WHERE {}", clauses.join(" AND "))
     };
-    Ok((filter, args))
+    Ok((filter, args, search))
 }
 
 /// A trigram found in fewer accounts than this narrows a search enough on its own.
 const RARE_TRIGRAM: i64 = 2_000;
-/// At most this many of a search's trigrams are looked up.
-const PROBED_TRIGRAMS: usize = 16;
+/// At most this many of a search's trigrams are counted.
+const PROBED_TRIGRAMS: usize = 6;
 
 /// An FTS5 query whose matches include every user whose username or e-mail contains `q`, or
 /// `None` when `q` is shorter than a trigram. The `instr` test decides; this only narrows, so
-/// any set of `q`'s trigrams is correct, and the cheapest is chosen. FTS5 answers a phrase by
+/// any set of `q`'s trigrams is correct, and a cheap one is chosen. FTS5 answers a phrase by
 /// reading the list of every one of its trigrams, and a trigram common to all names (`mem` when
-/// every name starts with "member") makes that list as long as the table: so each trigram is
-/// counted first, up to `rare` ([`RARE_TRIGRAM`]), and the two rarest below it are asked for
-/// together.
-/// When none is rare, the whole phrase (exactly the substring) is asked for.
+/// every name starts with "member") makes that list as long as the table. So the trigrams that
+/// tile `q` (at 0, 3, 6, … and the last one; at most [`PROBED_TRIGRAMS`]) are counted first, up to
+/// `rare` ([`RARE_TRIGRAM`]), and the two rarest below it are asked for together. When none is
+/// rare, the whole phrase (exactly the substring) is asked for.
 fn trigram_query(c: &Connection, q: &str, rare: i64) -> rusqlite::Result<Option<String>> {
     let chars: Vec<char> = q.chars().collect();
     if chars.len() < 3 {
         return Ok(None);
     }
     let quote = |s: &str| format!("\"{}\"", s.replace('"', "\"\""));
+    let last = chars.len() - 3;
     let mut trigrams: Vec<String> = Vec::new();
-    for w in chars.windows(3) {
-        let t: String = w.iter().flat_map(|c| c.to_lowercase()).collect();
-        if !trigrams.contains(&t) {
+    for at in (0..=last).step_by(3).chain([last]) {
+        let t: String = chars[at..at + 3]
+            .iter()
+            .flat_map(|c| c.to_lowercase())
+            .collect();
+        if !trigrams.contains(&t) && trigrams.len() < PROBED_TRIGRAMS {
             trigrams.push(t);
         }
     }
@@ -251,7 +305,7 @@ fn trigram_query(c: &Connection, q: &str, rare: i64) -> rusqlite::Result<Option<
     let mut probe = c.prepare_cached(
         "SELECT count(*) FROM (SELECT rowid FROM users_search WHERE users_search MATCH ?1 LIMIT ?2)",
     )?;
-    for t in trigrams.iter().take(PROBED_TRIGRAMS) {
+    for t in &trigrams {
         let n: i64 = probe.query_row(params![quote(t), rare], |r| r.get(0))?;
         if n < rare {
             counted.push((n, t));
@@ -740,6 +794,9 @@ mod tests {
                     let found: Vec<i64> = found.iter().map(|u| u.id).collect();
                     assert_eq!(found, naive_search(c, q), "search {q:?} rare {rare}");
                     assert_eq!(total as usize, found.len(), "count for {q:?}");
+                    let (past, t) = list_with(c, &f, ("u.id", false), 10, 1_000, rare).unwrap();
+                    assert!(past.is_empty(), "past the last page");
+                    assert_eq!(t, total, "the count past the last page, {q:?}");
                 }
             }
         };
@@ -771,36 +828,70 @@ mod tests {
     #[test]
     fn a_search_of_three_characters_or_more_reads_the_trigram_index() {
         let c = seeded();
-        let plan = |q: &str| {
-            let f = Filter {
-                search: Some(q.into()),
-                server_id: Some(1),
-                ..Filter::default()
-            };
-            let (filter, args) = where_clause(&c, &f, RARE_TRIGRAM).unwrap();
-            let sql = format!(
-                "EXPLAIN QUERY PLAN SELECT u.id FROM users u {filter} \
-                 ORDER BY u.username COLLATE NOCASE, u.id LIMIT 50"
-            );
-            let mut stmt = c.prepare(&sql).unwrap();
-            stmt.query_map(rusqlite::params_from_iter(args.iter()), |r| {
+        let f = Filter {
+            search: Some("nna".into()),
+            server_id: Some(1),
+            ..Filter::default()
+        };
+        let (filter, args, search) = where_clause(&c, &f, RARE_TRIGRAM).unwrap();
+        let search = search.expect("three characters are a trigram");
+        let sql = format!(
+            "EXPLAIN QUERY PLAN {}",
+            search_sql(&filter, "u.username COLLATE NOCASE", "ASC")
+        );
+        let mut all = vec![Value::Text(search)];
+        all.extend(args);
+        all.extend([Value::Integer(50), Value::Integer(0)]);
+        let mut stmt = c.prepare(&sql).unwrap();
+        let plan: Vec<String> = stmt
+            .query_map(rusqlite::params_from_iter(all.iter()), |r| {
                 r.get::<_, String>(3)
             })
             .unwrap()
-            .collect::<rusqlite::Result<Vec<_>>>()
-            .unwrap()
-        };
-        let uses_index = |rows: &[String]| rows.iter().any(|r| r.contains("VIRTUAL TABLE INDEX"));
-        assert!(uses_index(&plan("nna")), "{:?}", plan("nna"));
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        // The index's matches first, each user then found by its rowid: never a scan of users.
+        let at = |step: &str| plan.iter().position(|p| p.starts_with(step));
+        let index = at("SCAN users_search VIRTUAL TABLE INDEX");
+        let by_rowid = at("SEARCH u USING INTEGER PRIMARY KEY");
         assert!(
-            uses_index(&plan("ü@x")),
+            index.is_some() && by_rowid.is_some() && index < by_rowid,
+            "{plan:?}"
+        );
+        assert!(
+            !plan
+                .iter()
+                .any(|p| p == "SCAN u" || p.starts_with("SCAN u ")),
+            "{plan:?}"
+        );
+        let short = Filter {
+            search: Some("nn".into()),
+            ..Filter::default()
+        };
+        assert_eq!(
+            where_clause(&c, &short, RARE_TRIGRAM).unwrap().2,
+            None,
+            "two characters are not a trigram"
+        );
+        assert!(
+            where_clause(
+                &c,
+                &Filter {
+                    search: Some("ü@x".into()),
+                    ..Filter::default()
+                },
+                RARE_TRIGRAM
+            )
+            .unwrap()
+            .2
+            .is_some(),
             "three characters, not three bytes"
         );
-        assert!(!uses_index(&plan("nn")), "two characters are not a trigram");
         // Every trigram is rare among 300 users: the two rarest are asked for.
-        let q = trigram_query(&c, "a\"bcd", RARE_TRIGRAM).unwrap().unwrap();
+        let q = trigram_query(&c, "a\"bcdef", RARE_TRIGRAM)
+            .unwrap()
+            .unwrap();
         assert_eq!(q.matches(" AND ").count(), 1, "{q}");
-        assert!(q.contains("\"a\"\"b\"") || q.contains("\"\"\"bc\""), "{q}");
         assert_eq!(trigram_query(&c, "ab", RARE_TRIGRAM).unwrap(), None);
         // None is rare below a threshold of 1 (but one found nowhere): the whole phrase.
         assert!(

@@ -126,13 +126,25 @@ impl Daemon {
 
     /// The daemon's peak resident memory so far (`VmHWM` of `/proc/PID/status`), in KiB.
     pub fn peak_rss_kib(&self) -> u64 {
+        self.status_kib("VmHWM:")
+    }
+
+    /// The daemon's resident memory now (`VmRSS` of `/proc/PID/status`), in KiB (for the perf
+    /// bench, which shares these helpers).
+    #[allow(dead_code)]
+    pub fn rss_kib(&self) -> u64 {
+        self.status_kib("VmRSS:")
+    }
+
+    /// A `kB` field of `/proc/PID/status`.
+    fn status_kib(&self, field: &str) -> u64 {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
             .expect("the daemon's /proc status");
         status
             .lines()
-            .find_map(|l| l.strip_prefix("VmHWM:"))
+            .find_map(|l| l.strip_prefix(field))
             .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-            .expect("VmHWM in /proc status")
+            .unwrap_or_else(|| panic!("{field} in /proc status"))
     }
 
     /// Send SIGTERM and wait for the exit status (bounded).

@@ -1,0 +1,157 @@
+//! Start-up and memory figures of issue 22, on the real `zondarr` binary (started as the
+//! integration tests start it):
+//! - the cold first start: an empty data folder and an empty compiled-code cache, from the
+//!   process's spawn to its "listening" line (migrations, the key, every bundled connector
+//!   compiled and described; the daemon listens only after that), then the second start on the
+//!   same folder (the code from the cache);
+//! - resident memory (`VmRSS`): idle after start, idle with one server configured after setup
+//!   and five sign-ins (Argon2id's 19 MiB working memory must not stay), and after 10,000 users
+//!   and 300,000 validations of an invitation code (`GET /api/v1/join/{code}` under wrk; 30,000
+//!   with `--short`).
+
+use super::table::Table;
+use serde_json::json;
+use std::time::{Duration, Instant};
+use zondarr_fakes::jellyfin::JellyfinFake;
+
+use super::support;
+use support::Daemon;
+
+const MIB: f64 = 1024.0;
+
+pub fn run(t: &mut Table, short: bool) {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let cache = tempfile::tempdir().unwrap();
+        let cache_env = [(
+            "ZONDARR_PLUGINS_CACHE_DIR",
+            cache.path().to_str().unwrap(),
+        )];
+        let dir = tempfile::tempdir().unwrap();
+        let started = Instant::now();
+        let daemon = Daemon::start_with(dir.path(), &[], &cache_env);
+        let cold = started.elapsed();
+        daemon.terminate();
+        let started = Instant::now();
+        let daemon = Daemon::start_with(dir.path(), &[], &cache_env);
+        let warm = started.elapsed();
+        t.goal(
+            "cold first start (empty data folder and code cache; every bundled connector)",
+            format!("{:.0} ms", cold.as_secs_f64() * 1000.0),
+            "≤ 100 ms",
+            cold <= Duration::from_millis(100),
+        );
+        t.info(
+            "second start (the same folder; compiled code from the cache)",
+            format!("{:.0} ms", warm.as_secs_f64() * 1000.0),
+        );
+        t.ratio(
+            "cold first start over the second start",
+            cold.as_secs_f64() / warm.as_secs_f64(),
+        );
+
+        settle().await;
+        let idle = daemon.rss_kib() as f64 / MIB;
+        t.info("resident memory after start, idle", format!("{idle:.1} MiB"));
+        let key = support::admin_key(&daemon).await;
+        let fake = JellyfinFake::start().await;
+        let http = support::client();
+        let resp = http
+            .post(daemon.at("/api/v1/servers"))
+            .bearer_auth(&key)
+            .json(&json!({ "name": "Bench", "kind": "jellyfin", "url": fake.base_url(), "config": { "api_key": fake.api_key() } }))
+            .send()
+            .await
+            .unwrap();
+        assert!(resp.status().is_success(), "{}", resp.status());
+        for _ in 0..5 {
+            support::admin_session(&daemon).await;
+        }
+        settle().await;
+        let signed_in = daemon.rss_kib() as f64 / MIB;
+        t.goal(
+            "resident memory, idle, one server configured, after setup and 5 sign-ins",
+            format!("{signed_in:.1} MiB"),
+            "≤ 20 MiB",
+            signed_in <= 20.0,
+        );
+        t.goal(
+            "  growth from idle after start (setup, 5 sign-ins, one server)",
+            format!("{:+.1} MiB", signed_in - idle),
+            "≤ +2 MiB (idle stays idle)",
+            signed_in - idle <= 2.0,
+        );
+        t.ratio(
+            "resident memory after sign-ins over idle after start",
+            signed_in / idle,
+        );
+        drop(daemon);
+
+        // 10,000 users, then validations of one invitation code.
+        let dir = tempfile::tempdir().unwrap();
+        super::http::seed(dir.path(), 10_000);
+        let daemon = Daemon::start_with(
+            dir.path(),
+            &[],
+            &[
+                cache_env[0],
+                ("ZONDARR_HTTP_TRUSTED_PROXIES", "127.0.0.1"),
+                ("ZONDARR_SECURITY_JOIN_PER_IP_PER_MINUTE", "10000"),
+            ],
+        );
+        let key = support::admin_key(&daemon).await;
+        let server: serde_json::Value = http
+            .post(daemon.at("/api/v1/servers"))
+            .bearer_auth(&key)
+            .json(&json!({ "name": "Bench", "kind": "jellyfin", "url": fake.base_url(), "config": { "api_key": fake.api_key() } }))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let resp = http
+            .post(daemon.at("/api/v1/invitations"))
+            .bearer_auth(&key)
+            .json(&json!({ "code": "bench", "servers": [{ "server_id": server["id"] }] }))
+            .send()
+            .await
+            .unwrap();
+        assert!(resp.status().is_success(), "{}", resp.status());
+        settle().await;
+        let before = daemon.rss_kib() as f64 / MIB;
+        let target: u64 = if short { 30_000 } else { 300_000 };
+        let url = daemon.at("/api/v1/join/bench");
+        let mut validations = 0;
+        while validations < target {
+            let Some(w) = tokio::task::block_in_place(|| super::wrk::wrk(&url, 3)) else {
+                eprintln!("wrk is not installed (Debian: apt-get install wrk): validations not measured");
+                t.info("memory after validations: wrk not installed, not measured", "-");
+                return;
+            };
+            validations += w.requests;
+        }
+        settle().await;
+        let after = daemon.rss_kib() as f64 / MIB;
+        t.goal(
+            format!("resident memory after 10000 users and {validations} validations"),
+            format!("{after:.1} MiB ({before:.1} MiB before the validations)"),
+            "≤ 40 MiB",
+            after <= 40.0,
+        );
+        t.ratio(
+            "resident memory after 10000 users and the validations over idle after start",
+            after / idle,
+        );
+    });
+}
+
+/// Let the daemon finish what a request started (a session write, a log line) before reading
+/// its memory.
+async fn settle() {
+    tokio::time::sleep(Duration::from_millis(500)).await;
+}
