@@ -27,10 +27,7 @@ pub fn run(t: &mut Table, short: bool) {
         .unwrap();
     rt.block_on(async {
         let cache = tempfile::tempdir().unwrap();
-        let cache_env = [(
-            "ZONDARR_PLUGINS_CACHE_DIR",
-            cache.path().to_str().unwrap(),
-        )];
+        let cache_env = [("ZONDARR_PLUGINS_CACHE_DIR", cache.path().to_str().unwrap())];
         let dir = tempfile::tempdir().unwrap();
         let started = Instant::now();
         let daemon = Daemon::start_with(dir.path(), &[], &cache_env);
@@ -56,18 +53,14 @@ pub fn run(t: &mut Table, short: bool) {
 
         settle().await;
         let idle = daemon.rss_kib() as f64 / MIB;
-        t.info("resident memory after start, idle", format!("{idle:.1} MiB"));
+        t.info(
+            "resident memory after start, idle",
+            format!("{idle:.1} MiB"),
+        );
         let key = support::admin_key(&daemon).await;
         let fake = JellyfinFake::start().await;
         let http = support::client();
-        let resp = http
-            .post(daemon.at("/api/v1/servers"))
-            .bearer_auth(&key)
-            .json(&json!({ "name": "Bench", "kind": "jellyfin", "url": fake.base_url(), "config": { "api_key": fake.api_key() } }))
-            .send()
-            .await
-            .unwrap();
-        assert!(resp.status().is_success(), "{}", resp.status());
+        add_server(&daemon, &key, &fake).await;
         for _ in 0..5 {
             support::admin_session(&daemon).await;
         }
@@ -104,16 +97,7 @@ pub fn run(t: &mut Table, short: bool) {
             ],
         );
         let key = support::admin_key(&daemon).await;
-        let server: serde_json::Value = http
-            .post(daemon.at("/api/v1/servers"))
-            .bearer_auth(&key)
-            .json(&json!({ "name": "Bench", "kind": "jellyfin", "url": fake.base_url(), "config": { "api_key": fake.api_key() } }))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let server = add_server(&daemon, &key, &fake).await;
         let resp = http
             .post(daemon.at("/api/v1/invitations"))
             .bearer_auth(&key)
@@ -129,8 +113,13 @@ pub fn run(t: &mut Table, short: bool) {
         let mut validations = 0;
         while validations < target {
             let Some(w) = tokio::task::block_in_place(|| super::wrk::wrk(&url, 3)) else {
-                eprintln!("wrk is not installed (Debian: apt-get install wrk): validations not measured");
-                t.info("memory after validations: wrk not installed, not measured", "-");
+                eprintln!(
+                    "wrk is not installed (Debian: apt-get install wrk): validations not measured"
+                );
+                t.info(
+                    "memory after validations: wrk not installed, not measured",
+                    "-",
+                );
                 return;
             };
             validations += w.requests;
@@ -148,6 +137,19 @@ pub fn run(t: &mut Table, short: bool) {
             after / idle,
         );
     });
+}
+
+/// Add the fake Jellyfin as a server; its JSON.
+async fn add_server(daemon: &Daemon, key: &str, fake: &JellyfinFake) -> serde_json::Value {
+    let resp = support::client()
+        .post(daemon.at("/api/v1/servers"))
+        .bearer_auth(key)
+        .json(&json!({ "name": "Bench", "kind": "jellyfin", "url": fake.base_url(), "config": { "api_key": fake.api_key() } }))
+        .send()
+        .await
+        .unwrap();
+    assert!(resp.status().is_success(), "{}", resp.status());
+    resp.json().await.unwrap()
 }
 
 /// Let the daemon finish what a request started (a session write, a log line) before reading
