@@ -1,13 +1,17 @@
 //! Builds every connector under `plugins/*` for `wasm32-wasip2` with a nested cargo and embeds
 //! the bundled ones in the daemon (see `../shared/design/BUILD.md` §8 and `docs/plugins.md`).
 //!
-//! - Output: `$OUT_DIR/plugins.rs` with `BUNDLED: &[(&str, &[u8])]` (every plugin directory except
-//!   `fixture`), and `ZONDARR_FIXTURE_WASM` (absolute path of the built test fixture) as a rustc
+//! - Output: `$OUT_DIR/plugins.rs` with `BUNDLED: &[(&str, &[u8], &[u8])]` (every plugin
+//!   directory except `fixture`: its component and that component precompiled for this machine
+//!   with the daemon's engine settings, see [`precompile`]), and `ZONDARR_FIXTURE_WASM` (absolute path of the built test fixture) as a rustc
 //!   environment variable for the crate's tests and benchmarks. The fixture is never embedded.
 //! - `PLUGINS_SKIP_BUILD=1` skips the nested build (rust-analyzer, host-only hacking): the embeds
 //!   are empty files, which the daemon refuses at runtime with a clear message.
 //! - The nested build has its own target dir (`plugins/` in the outer target dir) and a scrubbed environment, so it
 //!   neither deadlocks on the outer build's lock nor inherits the host target's flags or clippy.
+
+#[path = "src/plugins/engine_config.rs"]
+mod engine_config;
 
 use std::env;
 use std::fs;
@@ -103,6 +107,7 @@ fn run() -> Result<(), String> {
         );
         for p in &plugins {
             write(&out_dir.join(format!("{}.wasm", p.artifact)), &[])?;
+            write(&out_dir.join(format!("{}.cwasm", p.artifact)), &[])?;
         }
         return finish(&out_dir, &built_dir(&ws), &plugins);
     }
@@ -112,6 +117,7 @@ fn run() -> Result<(), String> {
         // Still produce the generated file so the rest of the crate type-checks.
         for p in &plugins {
             write(&out_dir.join(format!("{}.wasm", p.artifact)), &[])?;
+            write(&out_dir.join(format!("{}.cwasm", p.artifact)), &[])?;
         }
         return finish(&out_dir, &out_dir, &plugins);
     }
@@ -126,6 +132,7 @@ fn run() -> Result<(), String> {
         fs::copy(&from, &to)
             .map_err(|e| format!("cannot copy {} to {}: {e}", from.display(), to.display()))?;
     }
+    precompile(&out_dir, &plugins)?;
     finish(&out_dir, &built, &plugins)
 }
 
@@ -265,19 +272,55 @@ fn nested_build(ws: &Path, plugins: &[Plugin]) -> Result<(), String> {
     }
 }
 
+/// Compile every bundled plugin to this machine's code with the daemon's engine settings
+/// (`src/plugins/engine_config.rs`), so that the daemon's first start deserializes it instead
+/// of compiling (docs/performance.md, "Start-up"). The daemon still checks that the code fits
+/// its engine and compiles as before when it does not. Skipped (empty files) when
+/// cross-compiling, where this machine's code would not run, or with `PLUGINS_NO_PRECOMPILE=1`.
+fn precompile(out_dir: &Path, plugins: &[Plugin]) -> Result<(), String> {
+    println!("cargo::rerun-if-env-changed=PLUGINS_NO_PRECOMPILE");
+    let skip = env::var_os("PLUGINS_NO_PRECOMPILE").is_some_and(|v| !v.is_empty() && v != "0")
+        || env::var("TARGET").ok() != env::var("HOST").ok();
+    let engine = if skip {
+        None
+    } else {
+        Some(
+            wasmtime::Engine::new(&engine_config::base_config())
+                .map_err(|e| format!("cannot create the wasm engine to precompile plugins: {e}"))?,
+        )
+    };
+    for p in plugins.iter().filter(|p| p.dir != FIXTURE) {
+        let code = match &engine {
+            Some(engine) => {
+                let wasm_path = out_dir.join(format!("{}.wasm", p.artifact));
+                let wasm = fs::read(&wasm_path)
+                    .map_err(|e| format!("cannot read {}: {e}", wasm_path.display()))?;
+                engine
+                    .precompile_component(&wasm)
+                    .map_err(|e| format!("cannot precompile the plugin `{}`: {e:#}", p.dir))?
+            }
+            None => Vec::new(),
+        };
+        write(&out_dir.join(format!("{}.cwasm", p.artifact)), &code)?;
+    }
+    Ok(())
+}
+
 /// Write `plugins.rs` and export the fixture's path. The fixture path points at the nested
 /// build's own output (`built`), not at `OUT_DIR`: `OUT_DIR` is rewritten with empty files by any
 /// `PLUGINS_SKIP_BUILD` run, while `target/plugins` only changes when the plugins are rebuilt.
 /// When no fixture was ever built, it points at an empty placeholder and the tests say so.
 fn finish(out_dir: &Path, built: &Path, plugins: &[Plugin]) -> Result<(), String> {
     let mut src = String::from(
-        "/// Connector plugins built from `plugins/*` and embedded in the daemon: (id hint, bytes).\n\
-         pub static BUNDLED: &[(&str, &[u8])] = &[\n",
+        "/// Connector plugins built from `plugins/*` and embedded in the daemon: (directory name,\n\
+         /// component, its code precompiled for the build machine or empty).\n\
+         pub static BUNDLED: &[(&str, &[u8], &[u8])] = &[\n",
     );
     for p in plugins.iter().filter(|p| p.dir != FIXTURE) {
         src.push_str(&format!(
-            "    ({:?}, include_bytes!(concat!(env!(\"OUT_DIR\"), \"/{}.wasm\"))),\n",
-            p.dir, p.artifact
+            "    ({:?}, include_bytes!(concat!(env!(\"OUT_DIR\"), \"/{}.wasm\")), \
+             include_bytes!(concat!(env!(\"OUT_DIR\"), \"/{}.cwasm\"))),\n",
+            p.dir, p.artifact, p.artifact
         ));
     }
     src.push_str("];\n");

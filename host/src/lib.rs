@@ -19,6 +19,7 @@ pub mod jobs;
 pub mod join;
 pub mod lock;
 pub mod logging;
+mod memory;
 pub mod metrics;
 pub mod ops;
 pub mod plugins;
@@ -183,6 +184,7 @@ pub async fn run(config: Config, logs: logging::LogHandle) -> anyhow::Result<()>
     // A fixed line on stdout that scripts and tests can wait for (logs go to stderr).
     println!("zondarr listening on http://{addr}");
     tracing::info!(%addr, version = env!("CARGO_PKG_VERSION"), "zondarr is ready");
+    memory::after_startup();
 
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let mut server = tokio::spawn(async move {

@@ -178,3 +178,21 @@ fn deserialize_checked(engine: &Engine, bytes: &[u8]) -> Result<Component, Strin
     // or an incompatible engine configuration.
     unsafe { Component::deserialize(engine, code) }.map_err(|e| e.to_string())
 }
+
+/// The code `host/build.rs` compiled for a bundled plugin, if this engine can run it. `None`
+/// (and the caller compiles as usual) when the daemon runs with other engine settings or on a
+/// CPU without the features the build machine had: wasmtime checks both before anything runs.
+#[allow(unsafe_code)]
+pub(crate) fn deserialize_embedded(engine: &Engine, code: &[u8]) -> Option<Component> {
+    // SAFETY: `code` is a static in this executable, produced by `host/build.rs` with
+    // `Engine::precompile_component` from the very component bytes it is looked up by
+    // (`precompiled_for` compares them in full). It is as trusted as the daemon's own machine
+    // code, and wasmtime still rejects code of another version or an incompatible engine.
+    match unsafe { Component::deserialize(engine, code) } {
+        Ok(component) => Some(component),
+        Err(e) => {
+            tracing::info!(reason = %e, "the bundled plugin's build-time code does not fit this engine; compiling it");
+            None
+        }
+    }
+}

@@ -11,12 +11,11 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
 use wasmtime::component::{HasSelf, Linker};
-use wasmtime::{Config, Enabled, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
+use wasmtime::{Enabled, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
 
 /// Live instances the pool holds (across all plugins); a call beyond that gets `PLUGIN_BUSY`.
 pub const POOL_INSTANCES: u32 = 128;
-/// Guest stack limit.
-pub const MAX_WASM_STACK: usize = 1024 * 1024;
+use super::engine_config::base_config;
 /// Dirty bytes of a linear memory that are reset in place (copied back from the image or
 /// zeroed) when its instance ends, instead of being given back to the kernel with `madvise`.
 /// The next instance in that pool slot then finds the pages mapped: no page faults, no TLB
@@ -26,17 +25,6 @@ pub const MAX_WASM_STACK: usize = 1024 * 1024;
 pub const MEMORY_KEEP_RESIDENT: usize = 1024 * 1024;
 /// The same for tables (a Rust connector's function tables are a few KiB).
 pub const TABLE_KEEP_RESIDENT: usize = 64 * 1024;
-
-/// Engine settings shared by the daemon and `zondarr plugin check`.
-fn base_config() -> Config {
-    let mut config = Config::new();
-    config
-        .wasm_component_model(true)
-        .epoch_interruption(true)
-        .max_wasm_stack(MAX_WASM_STACK)
-        .parallel_compilation(true);
-    config
-}
 
 /// Build the engine; `true` when it uses the pooling allocator.
 pub(crate) fn build(cfg: &PluginsConfig) -> anyhow::Result<(Engine, bool)> {

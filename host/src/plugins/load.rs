@@ -9,6 +9,7 @@ use super::call::{self, CallIo, CallLimits, CallSetup, CallState, Exports, Failu
 use super::host_http::{HttpShared, RequestBudget};
 use super::manifest::{self, Interfaces};
 use super::types::Manifest;
+use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
 use std::sync::Arc;
@@ -52,6 +53,17 @@ pub enum Source {
     Check,
 }
 
+/// Where a loaded plugin's machine code came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum CodeFrom {
+    /// Compiled by this process.
+    Compiled,
+    /// The daemon's compiled-code cache (compiled by an earlier run).
+    Cache,
+    /// Compiled when the daemon was built (a bundled plugin; see `host/build.rs`).
+    Build,
+}
+
 /// A compiled, validated plugin version, ready to be called.
 pub struct LoadedPlugin {
     pub(crate) manifest: Arc<Manifest>,
@@ -64,7 +76,7 @@ pub struct LoadedPlugin {
     pub(crate) imports: Vec<String>,
     pub(crate) export_names: Vec<String>,
     pub(crate) size: usize,
-    pub(crate) from_cache: bool,
+    pub(crate) code_from: CodeFrom,
     pub(crate) timings: LoadTimings,
     /// Whether this version's extra hosts may be reached at the origins its manifest chose:
     /// true for bundled plugins, for versions without extra hosts and for versions an admin
@@ -351,14 +363,14 @@ impl Loader {
     /// Run the whole pipeline on `bytes`.
     pub(crate) async fn load(
         &self,
-        bytes: Arc<[u8]>,
+        bytes: Bytes,
         source: Source,
     ) -> Result<LoadedPlugin, LoadError> {
         check_header(&bytes)?;
         let sha256 = sha256_hex(&bytes);
 
         let started = Instant::now();
-        let (component, from_cache) = self.compile(bytes.clone(), sha256.clone()).await?;
+        let (component, code_from) = self.compile(bytes.clone(), sha256.clone()).await?;
         let compile = started.elapsed();
 
         check_resources(&component)?;
@@ -420,7 +432,7 @@ impl Loader {
             imports,
             export_names,
             size: bytes.len(),
-            from_cache,
+            code_from,
             timings: LoadTimings {
                 compile,
                 link,
@@ -432,13 +444,13 @@ impl Loader {
         })
     }
 
-    /// Load from the cache, or compile on a blocking thread within the time limit (the
-    /// function-size check first bounds its memory).
+    /// Take the code compiled at build time (a bundled plugin) or from the cache, or compile on
+    /// a blocking thread within the time limit (the function-size check first bounds its memory).
     async fn compile(
         &self,
-        bytes: Arc<[u8]>,
+        bytes: Bytes,
         sha256: String,
-    ) -> Result<(Component, bool), LoadError> {
+    ) -> Result<(Component, CodeFrom), LoadError> {
         let limit = Duration::from_millis(
             self.compile_limit_ms
                 .load(std::sync::atomic::Ordering::Relaxed),
@@ -449,14 +461,24 @@ impl Loader {
         let engine = self.engine.clone();
         let cache = self.cache.clone();
         let key = sha256.clone();
-        // A cache hit is a read and a checksum, not a compile: no time limit.
-        let cached =
-            tokio::task::spawn_blocking(move || cache.as_ref().and_then(|c| c.load(&engine, &key)))
-                .await
-                .ok()
-                .flatten();
-        if let Some(component) = cached {
-            return Ok((component, true));
+        let wasm = bytes.clone();
+        // Neither is a compile (a copy, a checksum, a compatibility check): no time limit.
+        let ready = tokio::task::spawn_blocking(move || {
+            if let Some(component) = super::precompiled_for(&wasm)
+                .and_then(|code| super::cache::deserialize_embedded(&engine, code))
+            {
+                return Some((component, CodeFrom::Build));
+            }
+            cache
+                .as_ref()
+                .and_then(|c| c.load(&engine, &key))
+                .map(|component| (component, CodeFrom::Cache))
+        })
+        .await
+        .ok()
+        .flatten();
+        if let Some(ready) = ready {
+            return Ok(ready);
         }
         // Its own thread rather than the runtime's blocking pool: a compile given up on is not
         // waited for when the runtime shuts down (`zondarr plugin check` exits at once).
@@ -493,7 +515,7 @@ impl Loader {
             let stored = component.clone();
             let _ = tokio::task::spawn_blocking(move || cache.store(&sha256, &stored)).await;
         }
-        Ok((component, false))
+        Ok((component, CodeFrom::Compiled))
     }
 
     /// The contract version from the name of the `connector` export, checked for compatibility.

@@ -17,6 +17,7 @@ mod cache;
 mod call;
 pub mod cli;
 mod engine;
+mod engine_config;
 mod error;
 mod host_http;
 mod host_log;
@@ -35,6 +36,7 @@ pub use status::{Inspection, LoadErrorView, PluginState, PluginStatus, SourceVie
 pub use types::*;
 
 use crate::config::PluginsConfig;
+use bytes::Bytes;
 use call::{CallIo, CallLimits, CallSetup, Failure, Op, Reply};
 use host_http::{HttpShared, RequestBudget};
 use load::{LoadedPlugin, Loader, Source};
@@ -94,11 +96,20 @@ pub fn plugin_install_id(install_id: &str, plugin_id: &str) -> String {
 pub fn bundled() -> Vec<Bundled> {
     embedded::BUNDLED
         .iter()
-        .map(|(name, bytes)| Bundled {
+        .map(|(name, bytes, _)| Bundled {
             name: (*name).to_owned(),
-            bytes: Arc::from(*bytes),
+            bytes: Bytes::from_static(bytes),
         })
         .collect()
+}
+
+/// The machine code `host/build.rs` compiled from exactly these component bytes, if they are
+/// those of a bundled plugin (compared in full, so a changed file never gets another's code).
+fn precompiled_for(wasm: &[u8]) -> Option<&'static [u8]> {
+    embedded::BUNDLED
+        .iter()
+        .find(|(_, bytes, code)| !code.is_empty() && *bytes == wasm)
+        .map(|(_, _, code)| *code)
 }
 
 /// Told about every call into a plugin (metrics). `outcome` is `ok` or a fixed word for the
@@ -873,7 +884,7 @@ impl PluginHost {
         let plugin = self
             .inner
             .loader
-            .load(Arc::from(bytes), Source::Check)
+            .load(Bytes::copy_from_slice(bytes), Source::Check)
             .await?;
         Ok(Inspection::of(&plugin))
     }

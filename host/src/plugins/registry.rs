@@ -6,6 +6,7 @@
 //! `ArcSwap` load), so a call already running keeps the version it started with.
 
 use super::load::{LoadError, LoadedPlugin, Loader, MAX_COMPONENT_BYTES, Source, sha256_hex};
+use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::path::{Path, PathBuf};
@@ -66,8 +67,8 @@ pub struct Approval {
 pub struct Bundled {
     /// Name used in messages (the directory under `plugins/`).
     pub name: String,
-    /// The component.
-    pub bytes: Arc<[u8]>,
+    /// The component (a static in the daemon's executable for the embedded ones: not copied).
+    pub bytes: Bytes,
 }
 
 #[derive(Default)]
@@ -492,7 +493,7 @@ impl Registry {
             return;
         };
         let mut keep: HashSet<String> = HashSet::new();
-        let mut unhashed: Vec<Arc<[u8]>> = Vec::new();
+        let mut unhashed: Vec<Bytes> = Vec::new();
         for b in &self.bundled {
             match &b.loaded {
                 Some(p) => {
@@ -555,7 +556,7 @@ impl Registry {
 
         let result = loader
             .load(
-                Arc::from(bytes),
+                Bytes::from(bytes),
                 Source::Folder {
                     file: name.to_owned(),
                 },
@@ -698,7 +699,7 @@ impl Registry {
             plugin = %id,
             version = %loaded.manifest.version,
             file = name,
-            cached = loaded.from_cache,
+            code = ?loaded.code_from,
             compile_ms = loaded.timings.compile.as_millis() as u64,
             "loaded plugin from the plugins folder"
         );

@@ -2,7 +2,7 @@
 //! and what `inspect` (`zondarr plugin check`) learned about a component. Plain data; nothing
 //! here touches wasmtime.
 
-use super::load::{LoadTimings, LoadedPlugin, Source};
+use super::load::{CodeFrom, LoadTimings, LoadedPlugin, Source};
 use super::registry::{self, FileError, PendingApproval};
 use super::types::{
     AuthScheme, Brand, Capability, ConfigField, ExtraHost, JoinFlow, JoinHelp, Manifest,
@@ -32,6 +32,10 @@ pub struct Inspection {
     /// Whether the compiled code came from the cache.
     #[serde(skip)]
     pub from_cache: bool,
+    /// Whether the compiled code was built into the daemon (a bundled plugin, precompiled at
+    /// build time for this machine).
+    #[serde(skip)]
+    pub precompiled: bool,
     /// Step timings.
     #[serde(skip)]
     pub timings: LoadTimings,
@@ -47,7 +51,8 @@ impl Inspection {
             exports: p.export_names.clone(),
             sha256: p.sha256.clone(),
             size: p.size,
-            from_cache: p.from_cache,
+            from_cache: p.code_from == CodeFrom::Cache,
+            precompiled: p.code_from == CodeFrom::Build,
             timings: p.timings,
         }
     }

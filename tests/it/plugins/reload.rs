@@ -176,7 +176,7 @@ async fn a_folder_file_overrides_the_bundled_plugin_and_deleting_it_falls_back()
     let cfg = config(tmp.path());
     let bundled = vec![Bundled {
         name: "fixture".into(),
-        bytes: Arc::from(fixture()),
+        bytes: bytes::Bytes::from(fixture()),
     }];
     let env = start(cfg, bundled).await;
     let fake = fake_server().await;
@@ -255,6 +255,41 @@ async fn the_compiled_code_cache_is_used_on_the_next_start() {
     );
 }
 
+/// The bundled connectors need no compile at the daemon's first start: `host/build.rs` compiled
+/// them for this machine with the daemon's engine settings. Nothing is written to the empty code
+/// cache (only a compile writes there). The same bytes with one byte more are not those of a
+/// bundled plugin: they compile, and go to the cache.
+#[tokio::test]
+async fn the_bundled_plugins_start_from_build_time_code_and_other_bytes_compile() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let cfg = config(tmp.path());
+    let bundled = zondarr::plugins::bundled();
+    assert!(
+        bundled.iter().all(|b| !b.bytes.is_empty()),
+        "built with PLUGINS_SKIP_BUILD"
+    );
+    let env = start(cfg.clone(), bundled.clone()).await;
+    assert_eq!(env.host.ids().len(), bundled.len(), "{:#?}", env.host.list());
+    env.host.shutdown().await;
+    let cache = tmp.path().join("cache");
+    assert_eq!(cache_entries(&cache), Vec::<String>::new(), "nothing compiled");
+
+    let check = PluginHost::standalone(&cfg, Some(cache.clone())).expect("standalone host");
+    for b in &bundled {
+        let inspected = check.inspect(&b.bytes).await.expect("inspect");
+        assert!(inspected.precompiled, "{}: compiled at start", b.name);
+        assert!(!inspected.from_cache);
+    }
+    // A custom section (id 0, name "x", one byte) appended: a valid component, other bytes.
+    let jellyfin = bundled.iter().find(|b| b.name == "jellyfin").expect("jellyfin");
+    let mut changed = jellyfin.bytes.to_vec();
+    changed.extend_from_slice(&[0, 3, 1, b'x', 0]);
+    let inspected = check.inspect(&changed).await.expect("inspect");
+    assert!(!inspected.precompiled && !inspected.from_cache, "compiled");
+    assert_eq!(inspected.manifest.id, "jellyfin");
+    assert_eq!(cache_entries(&cache).len(), 1, "the compile is cached");
+}
+
 /// Names of the compiled-code entries in `cache`.
 fn cache_entries(cache: &Path) -> Vec<String> {
     let mut names: Vec<String> = std::fs::read_dir(cache)
@@ -320,7 +355,7 @@ async fn cache_entries_of_versions_no_longer_installed_are_pruned_after_a_rescan
         cfg,
         vec![Bundled {
             name: "fixture".into(),
-            bytes: Arc::from(bundled.clone()),
+            bytes: bytes::Bytes::from(bundled.clone()),
         }],
     )
     .await;

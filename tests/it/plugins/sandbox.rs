@@ -60,7 +60,7 @@ async fn a_folder_file_taking_over_a_bundled_id_waits_for_approval() {
     let bundled = || {
         vec![Bundled {
             name: "fixture".into(),
-            bytes: Arc::from(fixture()),
+            bytes: bytes::Bytes::from(fixture()),
         }]
     };
     let env = start(cfg.clone(), bundled()).await;

@@ -136,6 +136,13 @@ impl Daemon {
         self.status_kib("VmRSS:")
     }
 
+    /// The part of [`Self::rss_kib`] that is the daemon's own (`RssAnon`: heap, stacks, the
+    /// plugins' compiled code), without the executable's and libraries' file pages.
+    #[allow(dead_code)]
+    pub fn rss_anon_kib(&self) -> u64 {
+        self.status_kib("RssAnon:")
+    }
+
     /// A `kB` field of `/proc/PID/status`.
     fn status_kib(&self, field: &str) -> u64 {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
