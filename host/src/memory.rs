@@ -96,7 +96,11 @@ fn parse(smaps: &str, exe: &str) -> Vec<Mapping> {
             out.push(Mapping {
                 start,
                 end,
-                candidate: p.len() == 4 && p[0] == b'r' && p[1] == b'-' && p[3] == b'p' && path == exe,
+                candidate: p.len() == 4
+                    && p[0] == b'r'
+                    && p[1] == b'-'
+                    && p[3] == b'p'
+                    && path == exe,
                 anonymous_kib: 0,
                 swap_kib: 0,
             });
@@ -152,8 +156,14 @@ Anonymous:           100 kB
     fn dropping_the_pages_keeps_the_executable_working() {
         static DATA: [u8; 3 * 65536] = [7; 3 * 65536];
         let before: u64 = DATA.iter().map(|&b| u64::from(b)).sum();
-        assert!(drop_clean_executable_pages() > 0, "the test binary maps its own code");
-        let after: u64 = std::hint::black_box(&DATA).iter().map(|&b| u64::from(b)).sum();
+        assert!(
+            drop_clean_executable_pages() > 0,
+            "the test binary maps its own code"
+        );
+        let after: u64 = std::hint::black_box(&DATA)
+            .iter()
+            .map(|&b| u64::from(b))
+            .sum();
         assert_eq!(before, after);
         assert_eq!(format!("{}", 6 * 7), "42");
     }

@@ -7,7 +7,8 @@
 //! - resident memory (`VmRSS`): idle after start, idle with one server configured after setup
 //!   and five sign-ins (Argon2id's 19 MiB working memory must not stay), and after 10,000 users
 //!   and 300,000 validations of an invitation code (`GET /api/v1/join/{code}` under wrk; 30,000
-//!   with `--short`).
+//!   with `--short`). Each with its anonymous part (`RssAnon`: heap, stacks, the plugins'
+//!   compiled code), the daemon's own memory; the rest are pages of the executable and libraries.
 
 use super::table::Table;
 use serde_json::json;
@@ -53,9 +54,10 @@ pub fn run(t: &mut Table, short: bool) {
 
         settle().await;
         let idle = daemon.rss_kib() as f64 / MIB;
+        let idle_anon = anon_mib(&daemon);
         t.info(
             "resident memory after start, idle",
-            format!("{idle:.1} MiB ({} anonymous)", anon(&daemon)),
+            format!("{idle:.1} MiB ({idle_anon:.1} MiB anonymous)"),
         );
         let key = support::admin_key(&daemon).await;
         let fake = JellyfinFake::start().await;
@@ -66,21 +68,25 @@ pub fn run(t: &mut Table, short: bool) {
         }
         settle().await;
         let signed_in = daemon.rss_kib() as f64 / MIB;
+        let signed_in_anon = anon_mib(&daemon);
         t.goal(
             "resident memory, idle, one server configured, after setup and 5 sign-ins",
-            format!("{signed_in:.1} MiB ({} anonymous)", anon(&daemon)),
+            format!("{signed_in:.1} MiB ({signed_in_anon:.1} MiB anonymous)"),
             "≤ 20 MiB",
             signed_in <= 20.0,
         );
+        // The daemon's own memory: what a password hash (19 MiB of Argon2 memory each) or a
+        // request leaves behind. The executable's pages the requests ran are mapped back in
+        // (see `memory.rs`) and are in the row above, not here.
         t.goal(
-            "  growth from idle after start (setup, 5 sign-ins, one server)",
-            format!("{:+.1} MiB", signed_in - idle),
+            "  anonymous growth from idle after start (setup, 5 sign-ins, one server)",
+            format!("{:+.1} MiB", signed_in_anon - idle_anon),
             "≤ +2 MiB (idle stays idle)",
-            signed_in - idle <= 2.0,
+            signed_in_anon - idle_anon <= 2.0,
         );
         t.ratio(
-            "resident memory after sign-ins over idle after start",
-            signed_in / idle,
+            "anonymous memory after sign-ins over idle after start",
+            signed_in_anon / idle_anon,
         );
         drop(daemon);
 
@@ -126,18 +132,18 @@ pub fn run(t: &mut Table, short: bool) {
         }
         settle().await;
         let after = daemon.rss_kib() as f64 / MIB;
+        let after_anon = anon_mib(&daemon);
         t.goal(
             format!("resident memory after 10000 users and {validations} validations"),
             format!(
-                "{after:.1} MiB ({} anonymous; {before:.1} MiB before the validations)",
-                anon(&daemon)
+                "{after:.1} MiB ({after_anon:.1} MiB anonymous; {before:.1} MiB before the validations)"
             ),
             "≤ 40 MiB",
             after <= 40.0,
         );
         t.ratio(
-            "resident memory after 10000 users and the validations over idle after start",
-            after / idle,
+            "anonymous memory after 10000 users and the validations over idle after start",
+            after_anon / idle_anon,
         );
     });
 }
@@ -161,7 +167,7 @@ async fn settle() {
     tokio::time::sleep(Duration::from_millis(500)).await;
 }
 
-/// The daemon's anonymous resident memory, for the measured column.
-fn anon(daemon: &Daemon) -> String {
-    format!("{:.1} MiB", daemon.rss_anon_kib() as f64 / MIB)
+/// The daemon's anonymous resident memory (`RssAnon`), MiB.
+fn anon_mib(daemon: &Daemon) -> f64 {
+    daemon.rss_anon_kib() as f64 / MIB
 }

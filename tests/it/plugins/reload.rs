@@ -269,10 +269,19 @@ async fn the_bundled_plugins_start_from_build_time_code_and_other_bytes_compile(
         "built with PLUGINS_SKIP_BUILD"
     );
     let env = start(cfg.clone(), bundled.clone()).await;
-    assert_eq!(env.host.ids().len(), bundled.len(), "{:#?}", env.host.list());
+    assert_eq!(
+        env.host.ids().len(),
+        bundled.len(),
+        "{:#?}",
+        env.host.list()
+    );
     env.host.shutdown().await;
     let cache = tmp.path().join("cache");
-    assert_eq!(cache_entries(&cache), Vec::<String>::new(), "nothing compiled");
+    assert_eq!(
+        cache_entries(&cache),
+        Vec::<String>::new(),
+        "nothing compiled"
+    );
 
     let check = PluginHost::standalone(&cfg, Some(cache.clone())).expect("standalone host");
     for b in &bundled {
@@ -281,7 +290,10 @@ async fn the_bundled_plugins_start_from_build_time_code_and_other_bytes_compile(
         assert!(!inspected.from_cache);
     }
     // A custom section (id 0, name "x", one byte) appended: a valid component, other bytes.
-    let jellyfin = bundled.iter().find(|b| b.name == "jellyfin").expect("jellyfin");
+    let jellyfin = bundled
+        .iter()
+        .find(|b| b.name == "jellyfin")
+        .expect("jellyfin");
     let mut changed = jellyfin.bytes.to_vec();
     changed.extend_from_slice(&[0, 3, 1, b'x', 0]);
     let inspected = check.inspect(&changed).await.expect("inspect");
