@@ -281,13 +281,19 @@ fn precompile(out_dir: &Path, plugins: &[Plugin]) -> Result<(), String> {
     println!("cargo::rerun-if-env-changed=PLUGINS_NO_PRECOMPILE");
     let skip = env::var_os("PLUGINS_NO_PRECOMPILE").is_some_and(|v| !v.is_empty() && v != "0")
         || env::var("TARGET").ok() != env::var("HOST").ok();
+    // A failure here only costs a compile at the daemon's first start: a warning, not an error.
     let engine = if skip {
         None
     } else {
-        Some(
-            wasmtime::Engine::new(&engine_config::base_config())
-                .map_err(|e| format!("cannot create the wasm engine to precompile plugins: {e}"))?,
-        )
+        match wasmtime::Engine::new(&engine_config::base_config()) {
+            Ok(engine) => Some(engine),
+            Err(e) => {
+                println!(
+                    "cargo::warning=cannot create the wasm engine to precompile the bundled plugins ({e}); they will compile at the daemon's first start"
+                );
+                None
+            }
+        }
     };
     for p in plugins.iter().filter(|p| p.dir != FIXTURE) {
         let code = match &engine {
@@ -295,9 +301,13 @@ fn precompile(out_dir: &Path, plugins: &[Plugin]) -> Result<(), String> {
                 let wasm_path = out_dir.join(format!("{}.wasm", p.artifact));
                 let wasm = fs::read(&wasm_path)
                     .map_err(|e| format!("cannot read {}: {e}", wasm_path.display()))?;
-                engine
-                    .precompile_component(&wasm)
-                    .map_err(|e| format!("cannot precompile the plugin `{}`: {e:#}", p.dir))?
+                engine.precompile_component(&wasm).unwrap_or_else(|e| {
+                    println!(
+                        "cargo::warning=cannot precompile the plugin `{}` ({e}); it will compile at the daemon's first start",
+                        p.dir
+                    );
+                    Vec::new()
+                })
             }
             None => Vec::new(),
         };
