@@ -1,5 +1,5 @@
-//! `GET /metrics` (Prometheus text format, outside `/api/v1`) and the middleware that counts
-//! every HTTP request by route template.
+//! `GET /metrics` (Prometheus text format, outside `/api/v1`). Requests are counted by route
+//! template in `http::front`.
 //!
 //! `/metrics` is open like `/health` unless `metrics.token` is set; then it needs
 //! `Authorization: Bearer <token>`, compared in constant time. It never takes admin sessions or
@@ -8,16 +8,13 @@
 use crate::error::{Error, ErrorCode, Result, code};
 use crate::http::Routes;
 use crate::http::openapi::Errors;
-use crate::metrics::{Metrics, Snapshot};
+use crate::metrics::Snapshot;
 use crate::state::AppState;
-use axum::extract::{MatchedPath, Request, State};
+use axum::extract::State;
 use axum::http::header::{AUTHORIZATION, CACHE_CONTROL, CONTENT_TYPE, WWW_AUTHENTICATE};
 use axum::http::{HeaderMap, HeaderValue};
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use sha2::{Digest, Sha256};
-use std::sync::Arc;
-use std::time::Instant;
 use subtle::ConstantTimeEq;
 use utoipa_axum::routes;
 
@@ -28,29 +25,6 @@ pub fn routes() -> Routes {
 
 /// Content type of the Prometheus text exposition format.
 const EXPOSITION: &str = "text/plain; version=0.0.4; charset=utf-8";
-
-/// Count the request under its route template (`/api/v1/users/{id}`), or `unmatched` when no
-/// route matched, so ids and invite codes never become label values.
-pub(super) async fn track(
-    State(metrics): State<Arc<Metrics>>,
-    req: Request,
-    next: Next,
-) -> Response {
-    let started = Instant::now();
-    let method = req.method().clone();
-    let route = req
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
-    let response = next.run(req).await;
-    metrics.http_request(
-        method.as_str(),
-        &route,
-        response.status().as_u16(),
-        started.elapsed(),
-    );
-    response
-}
 
 /// Whether the request carries `token` as a bearer token. Both sides are hashed first, so the
 /// comparison takes the same time whatever the length or content of the guess.

@@ -2,10 +2,10 @@
 //! socket), the cross-cutting middleware, health endpoints and the serve loop with graceful
 //! shutdown.
 //!
-//! Layer order matters and is, from the outside in: metrics (so they count the final status) →
-//! request id + error envelope (so every response, even one produced by an inner layer, carries
-//! the id and a JSON body) → tracing span → security headers → panic catcher → timeout → body
-//! limit → routes.
+//! Layer order matters and is, from the outside in: `front` (request id, span, error envelope
+//! or page, security headers and metrics, so every response, even one produced by an inner
+//! layer, carries the id, a proper body and the headers, and is counted with its final status)
+//! → panic catcher → timeout → body limit → routes.
 
 pub mod api_keys;
 pub mod audit;
@@ -29,21 +29,22 @@ pub mod wizard_join;
 pub mod wizards;
 
 use crate::error::{Envelope, EnvelopeBody, Error, ErrorCode, ErrorPayload};
+use crate::metrics::Metrics;
 use crate::state::AppState;
 use axum::Router;
 use axum::body::Body;
-use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
 use axum::http::header::{self, HeaderName, HeaderValue};
 use axum::http::{Method, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
-use std::time::Duration;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
-use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
-use tower_http::trace::TraceLayer;
+use tracing::Instrument;
 use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouter};
 use utoipa_axum::routes;
 
@@ -119,54 +120,21 @@ pub fn app(state: AppState) -> Router {
     })
     .split_for_parts();
 
-    let security_headers = ServiceBuilder::new()
-        // Nothing the daemon answers may sit in a shared or browser cache (API keys, TOTP
-        // secrets, CSRF tokens, admin data) unless the handler says otherwise (hashed assets).
-        .layer(SetResponseHeaderLayer::if_not_present(
-            header::CACHE_CONTROL,
-            HeaderValue::from_static("no-store"),
-        ))
-        .layer(SetResponseHeaderLayer::if_not_present(
-            header::CONTENT_SECURITY_POLICY,
-            HeaderValue::from_static(CSP),
-        ))
-        .layer(SetResponseHeaderLayer::overriding(
-            header::X_CONTENT_TYPE_OPTIONS,
-            HeaderValue::from_static("nosniff"),
-        ))
-        .layer(SetResponseHeaderLayer::overriding(
-            header::REFERRER_POLICY,
-            HeaderValue::from_static("no-referrer"),
-        ))
-        .layer(SetResponseHeaderLayer::overriding(
-            header::X_FRAME_OPTIONS,
-            HeaderValue::from_static("DENY"),
-        ))
-        .layer(SetResponseHeaderLayer::overriding(
-            HeaderName::from_static("cross-origin-opener-policy"),
-            HeaderValue::from_static("same-origin"),
-        ))
-        .layer(SetResponseHeaderLayer::overriding(
-            HeaderName::from_static("permissions-policy"),
-            HeaderValue::from_static(
-                "camera=(), microphone=(), geolocation=(), interest-cohort=()",
-            ),
-        ));
-
-    // Metrics count the final status (after the error envelope), so they wrap everything. The
-    // web layer's parts travel in an extension so `request_context` can render HTML errors.
-    let metrics = state.metrics().clone();
+    // One middleware in front of every route (`front`) does the request id, the span, the
+    // error envelope or page, the security headers and the metrics. It was eleven layers; each
+    // nests the future it wraps, and moving those nested futures was the largest item left in
+    // the profile of the invitee's first request (docs/performance.md).
     let web = crate::web::Web::new(state.clone());
+    let front_state = Front {
+        metrics: Some(state.metrics().clone()),
+        web: Some(web.clone()),
+    };
     routes
-        .merge(crate::web::router(web.clone()))
+        .merge(crate::web::router(web))
         .fallback(not_found)
         .layer(
             ServiceBuilder::new()
-                .layer(middleware::from_fn_with_state(metrics, metrics::track))
-                .layer(axum::Extension(web))
-                .layer(middleware::from_fn(request_context))
-                .layer(TraceLayer::new_for_http().make_span_with(make_span))
-                .layer(security_headers)
+                .layer(middleware::from_fn_with_state(front_state, front))
                 .layer(CatchPanicLayer::new())
                 .layer(TimeoutLayer::with_status_code(
                     StatusCode::REQUEST_TIMEOUT,
@@ -177,20 +145,25 @@ pub fn app(state: AppState) -> Router {
         .with_state(state)
 }
 
-fn make_span(req: &Request) -> tracing::Span {
-    let id = req
-        .extensions()
-        .get::<RequestId>()
-        .map(|r| r.0.as_str())
-        .unwrap_or("-");
-    tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id)
+/// What `front` needs from the daemon. Unit tests of the envelope run it without either.
+#[derive(Clone, Default)]
+struct Front {
+    metrics: Option<Arc<Metrics>>,
+    web: Option<Arc<crate::web::Web>>,
 }
 
-/// Assign the request id (keeping a well-formed one the client sent), echo it, and turn every
-/// error response into the JSON envelope with that id, or, for a browser outside the API, into
-/// an HTML error page with that id (`web::error_page`). Pages the web layer rendered itself
-/// (`text/html`) pass unchanged. Internal causes are logged here, once, and never rendered.
-async fn request_context(mut req: Request, next: Next) -> Response {
+/// The one middleware in front of every route. It:
+/// - assigns the request id (keeping a well-formed one the client sent) and echoes it;
+/// - runs the request in a `request` span with the method, path and id;
+/// - turns every error response into the JSON envelope with that id or, for a browser outside
+///   the API, into an HTML error page with that id (`web::error_page`). Pages the web layer
+///   rendered itself (`text/html`) pass unchanged. Internal causes are logged here, once, and
+///   never rendered;
+/// - sets the security headers on every response, the error pages it renders included;
+/// - counts the request with its final status under its route template
+///   (`/api/v1/users/{id}`), or `unmatched`, so ids and invite codes never become label values.
+async fn front(State(front): State<Front>, mut req: Request, next: Next) -> Response {
+    let started = Instant::now();
     let id = req
         .headers()
         .get(&REQUEST_ID)
@@ -198,58 +171,116 @@ async fn request_context(mut req: Request, next: Next) -> Response {
         .filter(|v| is_valid_request_id(v))
         .map(str::to_owned)
         .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
-    req.extensions_mut().insert(RequestId(id.clone()));
     let method = req.method().clone();
     let path = req.uri().path().to_owned();
-    let html = crate::web::wants_html(req.headers(), req.uri())
-        .then(|| {
-            req.extensions()
-                .get::<std::sync::Arc<crate::web::Web>>()
-                .cloned()
-                .map(|web| (web, req.headers().clone()))
-        })
-        .flatten();
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_owned());
+    let html = front
+        .web
+        .as_ref()
+        .filter(|_| crate::web::wants_html(req.headers(), req.uri()))
+        .map(|web| (web.clone(), req.headers().clone()));
+    let span = tracing::info_span!("request", method = %method, path = %path, request_id = %id);
+    req.extensions_mut().insert(RequestId(id.clone()));
 
-    let mut response = next.run(req).await;
+    let response = next.run(req).instrument(span).await;
 
+    let mut response = error_response(response, html.as_ref(), &id, &method, &path);
+    let headers = response.headers_mut();
+    set_security_headers(headers);
+    if let Ok(value) = HeaderValue::from_str(&id) {
+        headers.insert(REQUEST_ID.clone(), value);
+    }
+    if let Some(metrics) = &front.metrics {
+        metrics.http_request(
+            method.as_str(),
+            route.as_deref().unwrap_or("unmatched"),
+            response.status().as_u16(),
+            started.elapsed(),
+        );
+    }
+    response
+}
+
+/// Every response's security headers. Nothing the daemon answers may sit in a shared or
+/// browser cache (API keys, TOTP secrets, CSRF tokens, admin data) unless the handler says
+/// otherwise (hashed assets), and a handler may set its own content security policy; the rest
+/// are the same for every response.
+fn set_security_headers(headers: &mut axum::http::HeaderMap) {
+    if !headers.contains_key(header::CACHE_CONTROL) {
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    if !headers.contains_key(header::CONTENT_SECURITY_POLICY) {
+        headers.insert(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(CSP),
+        );
+    }
+    for (name, value) in [
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        (header::REFERRER_POLICY, "no-referrer"),
+        (header::X_FRAME_OPTIONS, "DENY"),
+        (
+            HeaderName::from_static("cross-origin-opener-policy"),
+            "same-origin",
+        ),
+        (
+            HeaderName::from_static("permissions-policy"),
+            "camera=(), microphone=(), geolocation=(), interest-cohort=()",
+        ),
+    ] {
+        headers.insert(name, HeaderValue::from_static(value));
+    }
+}
+
+/// An error response as the client gets it: the envelope, or the HTML error page when `html`
+/// holds the web layer and the request's headers. Other responses pass unchanged.
+fn error_response(
+    mut response: Response,
+    html: Option<&(Arc<crate::web::Web>, axum::http::HeaderMap)>,
+    id: &str,
+    method: &Method,
+    path: &str,
+) -> Response {
     if let Some(payload) = response.extensions_mut().remove::<ErrorPayload>() {
         if let Some(cause) = &payload.internal {
             tracing::error!(request_id = %id, %method, %path, error = %cause, "internal error");
         }
-        response = match &html {
-            Some((web, headers)) => html_error(response, web, headers, payload.code, &id),
-            None => render_envelope(response, &payload, &id),
+        return match html {
+            Some((web, headers)) => html_error(response, web, headers, payload.code, id),
+            None => render_envelope(response, &payload, id),
         };
-    } else if response.status().is_client_error() || response.status().is_server_error() {
-        let content_type = response.headers().get(header::CONTENT_TYPE);
-        let is_json = content_type.is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
-        let is_page = content_type.is_some_and(|v| v.as_bytes().starts_with(b"text/html"));
-        if let (false, false, Some((web, headers))) = (is_json, is_page, &html) {
-            let code = code_for_status(response.status());
-            if code == ErrorCode::Internal {
-                tracing::error!(request_id = %id, %method, %path, status = %response.status(), "request failed");
-            }
-            response = html_error(response, web, headers, code, &id);
-        } else if !is_json && !is_page {
-            // Produced by a layer or by axum itself (method not allowed, timeout, panic): give it
-            // the same envelope as handler errors.
-            let code = code_for_status(response.status());
-            if code == ErrorCode::Internal {
-                tracing::error!(request_id = %id, %method, %path, status = %response.status(), "request failed");
-            }
+    }
+    let status = response.status();
+    if !status.is_client_error() && !status.is_server_error() {
+        return response;
+    }
+    let content_type = response.headers().get(header::CONTENT_TYPE);
+    let is_json = content_type.is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+    let is_page = content_type.is_some_and(|v| v.as_bytes().starts_with(b"text/html"));
+    if is_json || is_page {
+        return response;
+    }
+    // Produced by a layer or by axum itself (method not allowed, timeout, panic): the same
+    // envelope (or page) as handler errors.
+    let code = code_for_status(status);
+    if code == ErrorCode::Internal {
+        tracing::error!(request_id = %id, %method, %path, %status, "request failed");
+    }
+    match html {
+        Some((web, headers)) => html_error(response, web, headers, code, id),
+        None => {
             let payload = ErrorPayload {
                 code,
                 message: default_message(code).to_owned(),
                 fields: Vec::new(),
                 internal: None,
             };
-            response = render_envelope(response, &payload, &id);
+            render_envelope(response, &payload, id)
         }
     }
-    if let Ok(value) = HeaderValue::from_str(&id) {
-        response.headers_mut().insert(REQUEST_ID.clone(), value);
-    }
-    response
 }
 
 /// The HTML error page in place of `original`, keeping its `Retry-After`.
@@ -467,6 +498,42 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn an_html_error_page_carries_the_security_headers_and_is_counted() {
+        let state = AppState::for_tests(&[]).await;
+        let metrics = state.metrics().clone();
+        let req = Request::delete("/assets/app.css")
+            .header("accept", "text/html")
+            .body(Body::empty())
+            .unwrap();
+        let resp = app(state).oneshot(req).await.unwrap();
+        assert_eq!(resp.status(), StatusCode::METHOD_NOT_ALLOWED);
+        let headers = resp.headers();
+        assert!(
+            headers[header::CONTENT_TYPE]
+                .to_str()
+                .unwrap()
+                .starts_with("text/html")
+        );
+        assert_eq!(headers[header::X_FRAME_OPTIONS], "DENY");
+        assert_eq!(headers[header::CACHE_CONTROL], "no-store");
+        assert!(
+            headers[header::CONTENT_SECURITY_POLICY]
+                .to_str()
+                .unwrap()
+                .contains("frame-ancestors 'none'")
+        );
+        let id = headers["x-request-id"].to_str().unwrap().to_owned();
+        let body = to_bytes(resp.into_body(), 1 << 20).await.unwrap();
+        assert!(String::from_utf8_lossy(&body).contains(&id));
+        let text = metrics.render(&crate::metrics::Snapshot::default());
+        assert!(
+            text.lines()
+                .any(|l| l.contains("route=\"/assets/{name}\"") && l.contains("status=\"405\"")),
+            "{text}"
+        );
+    }
+
+    #[tokio::test]
     async fn wrong_method_is_a_json_405() {
         let req = Request::post("/health/live").body(Body::empty()).unwrap();
         let (status, _, body) = call(test_app().await, req).await;
@@ -517,7 +584,7 @@ mod tests {
     fn json_app(limit: usize) -> Router {
         Router::new()
             .route("/echo", axum::routing::post(echo))
-            .layer(middleware::from_fn(request_context))
+            .layer(middleware::from_fn_with_state(Front::default(), front))
             .layer(DefaultBodyLimit::max(limit))
     }
 
@@ -593,7 +660,7 @@ mod tests {
         }
         let app = Router::new()
             .route("/boom", get(boom))
-            .layer(middleware::from_fn(request_context));
+            .layer(middleware::from_fn_with_state(Front::default(), front));
         let (status, _, body) = call(app, get_req("/boom")).await;
         assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
         assert_eq!(body["error"]["code"], "INTERNAL");
@@ -607,7 +674,7 @@ mod tests {
         }
         let app = Router::new().route("/p", get(panics)).layer(
             ServiceBuilder::new()
-                .layer(middleware::from_fn(request_context))
+                .layer(middleware::from_fn_with_state(Front::default(), front))
                 .layer(CatchPanicLayer::new()),
         );
         let (status, _, body) = call(app, get_req("/p")).await;
@@ -624,7 +691,7 @@ mod tests {
         }
         let app = Router::new().route("/slow", get(slow)).layer(
             ServiceBuilder::new()
-                .layer(middleware::from_fn(request_context))
+                .layer(middleware::from_fn_with_state(Front::default(), front))
                 .layer(TimeoutLayer::with_status_code(
                     StatusCode::REQUEST_TIMEOUT,
                     Duration::from_millis(50),

@@ -12,7 +12,7 @@
 //!   under content-hashed names ([`assets`]); **forms** carry a CSRF token bound to a
 //!   short-lived cookie and are submitted once ([`forms`]).
 //! * **Errors**: a browser (`Accept: text/html`, outside `/api/`) gets an HTML page with the
-//!   message and the request id ([`error_page`], called by `http::request_context`); an API
+//!   message and the request id ([`error_page`], called by `http::front`); an API
 //!   client keeps the JSON envelope.
 //! * **Security**: the daemon's Content-Security-Policy (`script-src 'self'`, no inline script
 //!   or style) applies unchanged; pages work without JavaScript, `join.js` only enhances.
@@ -383,7 +383,7 @@ pub fn wants_html(headers: &HeaderMap, uri: &Uri) -> bool {
         .is_some_and(|v| v.contains("text/html"))
 }
 
-/// The HTML error page for `code` (used by `http::request_context` for browsers): the message
+/// The HTML error page for `code` (used by `http::front` for browsers): the message
 /// in the request's language, the code and the request id; never the internal cause.
 pub fn error_page(web: &Web, headers: &HeaderMap, code: ErrorCode, request_id: &str) -> Response {
     let lang = language(headers, &web.state);
