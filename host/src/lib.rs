@@ -177,6 +177,8 @@ pub async fn run(config: Config, logs: logging::LogHandle) -> anyhow::Result<()>
     }
     let schedule = jobs::spawn(&state);
     let sagas = state.clone();
+    let metrics = state.metrics().clone();
+    let mapped = memory::mapped_files(&state.config().plugin_cache_dir);
     let app = http::app(state);
 
     // Subscribed to SIGTERM before the daemon says it listens.
@@ -184,7 +186,11 @@ pub async fn run(config: Config, logs: logging::LogHandle) -> anyhow::Result<()>
     // A fixed line on stdout that scripts and tests can wait for (logs go to stderr).
     println!("zondarr listening on http://{addr}");
     tracing::info!(%addr, version = env!("CARGO_PKG_VERSION"), "zondarr is ready");
-    memory::after_startup();
+    memory::after_startup(&mapped);
+    tokio::spawn(memory::watch_idle(
+        move || metrics.requests_answered(),
+        mapped,
+    ));
 
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let mut server = tokio::spawn(async move {

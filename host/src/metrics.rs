@@ -12,6 +12,7 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
@@ -141,6 +142,8 @@ pub struct Snapshot {
 
 /// The daemon's metrics. Updating takes a short lock per family; nothing here blocks on I/O.
 pub struct Metrics {
+    /// HTTP requests answered since start (all routes): what tells the daemon it is idle.
+    answered: AtomicU64,
     http_requests: Counters,
     http_duration: Histograms,
     plugin_calls: Counters,
@@ -171,6 +174,7 @@ impl Metrics {
     /// Empty metrics.
     pub fn new() -> Self {
         Metrics {
+            answered: AtomicU64::new(0),
             http_requests: Counters::new(
                 "zondarr_http_requests_total",
                 "HTTP requests answered, by method, route template and status.",
@@ -215,6 +219,7 @@ impl Metrics {
     /// Count an answered HTTP request. `route` is the route template (`/api/v1/users/{id}`) or
     /// `unmatched`, never the raw path.
     pub fn http_request(&self, method: &str, route: &str, status: u16, elapsed: Duration) {
+        self.answered.fetch_add(1, Ordering::Relaxed);
         let method = if METHODS.contains(&method) {
             method
         } else {
@@ -227,6 +232,11 @@ impl Metrics {
         ]);
         self.http_duration
             .observe(vec![method.to_owned(), route.to_owned()], elapsed);
+    }
+
+    /// HTTP requests answered since start.
+    pub fn requests_answered(&self) -> u64 {
+        self.answered.load(Ordering::Relaxed)
     }
 
     /// Count a plugin call.

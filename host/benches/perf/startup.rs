@@ -9,6 +9,9 @@
 //!   and 300,000 validations of an invitation code (`GET /api/v1/join/{code}` under wrk; 30,000
 //!   with `--short`). Each with its anonymous part (`RssAnon`: heap, stacks, the plugins'
 //!   compiled code), the daemon's own memory; the rest are pages of the executable and libraries.
+//!   Idle means after the daemon's idle give-back (`memory::watch_idle`), which unmaps the code
+//!   pages requests mapped back in; the row before it shows them half a second after the
+//!   requests, and the row after it what the next request pays to map them back.
 
 use super::table::Table;
 use serde_json::json;
@@ -52,7 +55,7 @@ pub fn run(t: &mut Table, short: bool) {
             cold.as_secs_f64() / warm.as_secs_f64(),
         );
 
-        settle().await;
+        go_idle().await;
         let idle = daemon.rss_kib() as f64 / MIB;
         let idle_anon = anon_mib(&daemon);
         t.info(
@@ -67,8 +70,28 @@ pub fn run(t: &mut Table, short: bool) {
             support::admin_session(&daemon).await;
         }
         settle().await;
+        t.info(
+            "resident memory half a second after the sign-ins (the code they ran mapped in)",
+            format!(
+                "{:.1} MiB ({:.1} MiB anonymous)",
+                daemon.rss_kib() as f64 / MIB,
+                anon_mib(&daemon)
+            ),
+        );
+        go_idle().await;
         let signed_in = daemon.rss_kib() as f64 / MIB;
         let signed_in_anon = anon_mib(&daemon);
+        // What the idle give-back costs the next request: the code it runs maps back in.
+        let cold = admin_request(&daemon, &key).await;
+        let warm = admin_request(&daemon, &key).await;
+        t.info(
+            "  the next admin request (user list) after that, and the one after it",
+            format!(
+                "{:.2} ms, then {:.2} ms",
+                cold.as_secs_f64() * 1000.0,
+                warm.as_secs_f64() * 1000.0
+            ),
+        );
         t.goal(
             "resident memory, idle, one server configured, after setup and 5 sign-ins",
             format!("{signed_in:.1} MiB ({signed_in_anon:.1} MiB anonymous)"),
@@ -130,7 +153,7 @@ pub fn run(t: &mut Table, short: bool) {
             };
             validations += w.requests;
         }
-        settle().await;
+        go_idle().await;
         let after = daemon.rss_kib() as f64 / MIB;
         let after_anon = anon_mib(&daemon);
         t.goal(
@@ -165,6 +188,27 @@ async fn add_server(daemon: &Daemon, key: &str, fake: &JellyfinFake) -> serde_js
 /// its memory.
 async fn settle() {
     tokio::time::sleep(Duration::from_millis(500)).await;
+}
+
+/// Wait until the daemon has been idle long enough to give memory back (it does so between one
+/// and two `memory::IDLE_AFTER` of 2 s after its last answered request).
+async fn go_idle() {
+    tokio::time::sleep(Duration::from_millis(5_000)).await;
+}
+
+/// The time of one `GET /api/v1/users` with an API key.
+async fn admin_request(daemon: &Daemon, key: &str) -> Duration {
+    let http = support::client();
+    let started = Instant::now();
+    let resp = http
+        .get(daemon.at("/api/v1/users"))
+        .bearer_auth(key)
+        .send()
+        .await
+        .unwrap();
+    assert!(resp.status().is_success(), "{}", resp.status());
+    resp.bytes().await.unwrap();
+    started.elapsed()
 }
 
 /// The daemon's anonymous resident memory (`RssAnon`), MiB.

@@ -6,6 +6,11 @@
 //! checked before deserializing, which catches truncation and corruption. Never point this at
 //! the plugins folder. The registry deletes the entries of plugin versions no longer installed
 //! ([`CodeCache::retain`]) after every scan.
+//!
+//! Entries are mapped, not copied (`Component::deserialize_file`), so the code is file-backed
+//! memory (docs/performance.md, "Idle memory"). That is sound only because an entry's bytes
+//! never change while mapped: entries are only ever replaced by a rename or deleted. Bundled
+//! plugins' build-time code is written here too and mapped the same way.
 
 use sha2::{Digest, Sha256};
 use std::collections::HashSet;
@@ -119,15 +124,53 @@ impl CodeCache {
         self.dir.join(format!("{sha256}-{}.cwasm", self.compat))
     }
 
-    /// The cached component for `sha256`, if a valid entry exists.
+    /// The cached component for `sha256`, if a valid entry exists. Its code is mapped from the
+    /// file, not copied (see [`map_entry`]), where the folder allows it.
     pub(crate) fn load(&self, engine: &Engine, sha256: &str) -> Option<Component> {
         let path = self.path(sha256);
         let bytes = fs::read(&path).ok()?;
-        match deserialize_checked(engine, &bytes) {
+        match check_digest(&bytes).and_then(|()| map_or_copy(engine, &path, &bytes)) {
             Ok(component) => Some(component),
             Err(reason) => {
                 tracing::warn!(file = %path.display(), %reason, "discarding a bad plugin cache entry");
                 let _ = fs::remove_file(&path);
+                None
+            }
+        }
+    }
+
+    /// A bundled plugin's build-time `code` (see [`deserialize_embedded`]), mapped from its
+    /// entry in this cache, which is written from the executable's copy when missing or
+    /// different. Mapped, the code is file-backed: pages of a connector that never runs (no
+    /// server of its kind) are never read into the daemon's memory, where a copy from the
+    /// executable made every connector's code anonymous memory (5.2 MiB for the seven, measured
+    /// in docs/performance.md "Idle memory"). `None` when the entry cannot be written or the
+    /// code does not fit this engine; the caller then takes the executable's copy or compiles.
+    pub(crate) fn load_build_time(
+        &self,
+        engine: &Engine,
+        sha256: &str,
+        code: &[u8],
+    ) -> Option<Component> {
+        let path = self.path(sha256);
+        let same = fs::read(&path).is_ok_and(|entry| {
+            entry.len() == code.len() + DIGEST_LEN && entry[..code.len()] == *code
+        });
+        if !same {
+            let mut entry = Vec::with_capacity(code.len() + DIGEST_LEN);
+            entry.extend_from_slice(code);
+            entry.extend_from_slice(&Sha256::digest(code));
+            // No fsync: a torn entry after a crash differs from the executable's copy and is
+            // written again at the next start (and fails `load`'s digest check).
+            if let Err(e) = self.write_atomically(sha256, &entry, false) {
+                tracing::warn!(error = %e, "cannot write the plugin cache");
+                return None;
+            }
+        }
+        match map_entry(engine, &path) {
+            Ok(component) => Some(component),
+            Err(reason) => {
+                tracing::info!(%reason, "the bundled plugin's build-time code does not fit this engine");
                 None
             }
         }
@@ -144,6 +187,12 @@ impl CodeCache {
         let mut bytes = component.serialize().map_err(|e| anyhow::anyhow!("{e}"))?;
         let digest = Sha256::digest(&bytes);
         bytes.extend_from_slice(&digest);
+        self.write_atomically(sha256, &bytes, true)
+    }
+
+    /// Write the entry for `sha256` through a temporary file and a rename, so a reader sees the
+    /// old entry or the new one, and a component mapped from the old one keeps its inode.
+    fn write_atomically(&self, sha256: &str, bytes: &[u8], sync: bool) -> anyhow::Result<()> {
         let path = self.path(sha256);
         static NEXT: AtomicU64 = AtomicU64::new(0);
         let unique = NEXT.fetch_add(1, Ordering::Relaxed);
@@ -151,8 +200,10 @@ impl CodeCache {
             .dir
             .join(format!(".{sha256}.{}.{unique}.tmp", std::process::id()));
         let mut file = fs::File::create(&tmp)?;
-        file.write_all(&bytes)?;
-        file.sync_all()?;
+        file.write_all(bytes)?;
+        if sync {
+            file.sync_all()?;
+        }
         drop(file);
         fs::rename(&tmp, &path).inspect_err(|_| {
             let _ = fs::remove_file(&tmp);
@@ -161,9 +212,8 @@ impl CodeCache {
     }
 }
 
-/// Check the trailing digest, then deserialize.
-#[allow(unsafe_code)]
-fn deserialize_checked(engine: &Engine, bytes: &[u8]) -> Result<Component, String> {
+/// Check the trailing digest of a cache entry.
+fn check_digest(bytes: &[u8]) -> Result<(), String> {
     if bytes.len() <= DIGEST_LEN {
         return Err("entry is truncated".into());
     }
@@ -171,12 +221,34 @@ fn deserialize_checked(engine: &Engine, bytes: &[u8]) -> Result<Component, Strin
     if Sha256::digest(code).as_slice() != digest {
         return Err("checksum mismatch".into());
     }
-    // SAFETY: `code` is exactly what `Component::serialize` produced in `try_store` on a
-    // previous run: the file is in the daemon's own cache folder, was written atomically by
-    // this module (never copied from the plugins folder or any other input), and its SHA-256
-    // trailer matched just above. wasmtime additionally rejects code built by another version
-    // or an incompatible engine configuration.
-    unsafe { Component::deserialize(engine, code) }.map_err(|e| e.to_string())
+    Ok(())
+}
+
+/// [`map_entry`], or where the folder's file system refuses executable mappings (`noexec`), a
+/// copy of the checked `entry` in memory as before.
+#[allow(unsafe_code)]
+fn map_or_copy(engine: &Engine, path: &std::path::Path, entry: &[u8]) -> Result<Component, String> {
+    map_entry(engine, path).or_else(|mapped| {
+        tracing::debug!(reason = %mapped, "cannot map the plugin cache entry; copying it");
+        // SAFETY: `entry` is the file's content whose digest the caller checked; the same
+        // argument as in `map_entry`.
+        unsafe { Component::deserialize(engine, &entry[..entry.len() - DIGEST_LEN]) }
+            .map_err(|e| e.to_string())
+    })
+}
+
+/// Map a cache entry's code (wasmtime maps the file privately and makes its text executable in
+/// place: nothing is copied, no page is written). The trailing digest is past the end of the
+/// code object, which wasmtime ignores.
+#[allow(unsafe_code)]
+fn map_entry(engine: &Engine, path: &std::path::Path) -> Result<Component, String> {
+    // SAFETY: the file was checked just before by the caller: either its digest matched, or it
+    // equals a bundled plugin's build-time code byte for byte. It is in the daemon's own cache
+    // folder and was written by this module (never copied from the plugins folder or any other
+    // input), and entries are only ever replaced by a rename or deleted, never changed in place,
+    // so the mapping keeps exactly the bytes checked. wasmtime additionally rejects code built
+    // by another version or an incompatible engine configuration.
+    unsafe { Component::deserialize_file(engine, path) }.map_err(|e| e.to_string())
 }
 
 /// The code `host/build.rs` compiled for a bundled plugin, if this engine can run it. `None`

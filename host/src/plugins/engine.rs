@@ -6,6 +6,7 @@
 
 use super::bindings::FullPlugin;
 use super::call::{CallState, MAX_CORE_INSTANCES, MAX_MEMORIES, MAX_TABLES, TICK};
+use super::engine_config::base_config;
 use crate::config::PluginsConfig;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -15,7 +16,6 @@ use wasmtime::{Enabled, Engine, InstanceAllocationStrategy, PoolingAllocationCon
 
 /// Live instances the pool holds (across all plugins); a call beyond that gets `PLUGIN_BUSY`.
 pub const POOL_INSTANCES: u32 = 128;
-use super::engine_config::base_config;
 /// Dirty bytes of a linear memory that are reset in place (copied back from the image or
 /// zeroed) when its instance ends, instead of being given back to the kernel with `madvise`.
 /// The next instance in that pool slot then finds the pages mapped: no page faults, no TLB

@@ -462,12 +462,18 @@ impl Loader {
         let cache = self.cache.clone();
         let key = sha256.clone();
         let wasm = bytes.clone();
-        // Neither is a compile (a copy, a checksum, a compatibility check): no time limit.
+        // Neither is a compile (a file written or compared, a checksum, a compatibility check,
+        // a mapping): no time limit.
         let ready = tokio::task::spawn_blocking(move || {
-            if let Some(component) = super::precompiled_for(&wasm)
-                .and_then(|code| super::cache::deserialize_embedded(&engine, code))
-            {
-                return Some((component, CodeFrom::Build));
+            if let Some(code) = super::precompiled_for(&wasm) {
+                // Mapped from the cache folder (file-backed), else copied from the executable.
+                if let Some(component) = cache
+                    .as_ref()
+                    .and_then(|c| c.load_build_time(&engine, &key, code))
+                    .or_else(|| super::cache::deserialize_embedded(&engine, code))
+                {
+                    return Some((component, CodeFrom::Build));
+                }
             }
             cache
                 .as_ref()

@@ -105,7 +105,7 @@ pub fn bundled() -> Vec<Bundled> {
 
 /// The machine code `host/build.rs` compiled from exactly these component bytes, if they are
 /// those of a bundled plugin (compared in full, so a changed file never gets another's code).
-fn precompiled_for(wasm: &[u8]) -> Option<&'static [u8]> {
+pub fn precompiled_for(wasm: &[u8]) -> Option<&'static [u8]> {
     embedded::BUNDLED
         .iter()
         .find(|(_, bytes, code)| !code.is_empty() && *bytes == wasm)

@@ -51,31 +51,39 @@ async fn attr(p: &Page, css: &str, name: &str) -> Option<String> {
 
 /// Wait until the element's attribute has the value.
 async fn wait_attr(p: &Page, css: &str, name: &str, value: &str) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        if attr(p, css, name).await.as_deref() == Some(value) {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{}: {css} [{name}] never became {value:?}",
-            p.label
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    wait_attr_until(p, css, name, &format!("became {value:?}"), |v| {
+        v == Some(value)
+    })
+    .await;
 }
 
-/// Wait until the paused log tail holds at least one event.
+/// Wait until the paused log tail holds at least one event (a scheduled job's event may be
+/// held too, so not exactly one).
 async fn wait_held(p: &Page) {
+    wait_attr_until(p, "#log-tail", "data-held", "held an event", |held| {
+        held.and_then(|h| h.parse::<u32>().ok()) >= Some(1)
+    })
+    .await;
+}
+
+/// Poll the element's attribute until `done` accepts it; fail after 20 s, saying what it
+/// never did (`what`) and the last value seen.
+async fn wait_attr_until(
+    p: &Page,
+    css: &str,
+    name: &str,
+    what: &str,
+    done: impl Fn(Option<&str>) -> bool,
+) {
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
-        let held = attr(p, "#log-tail", "data-held").await;
-        if held.as_deref().and_then(|h| h.parse::<u32>().ok()) >= Some(1) {
+        let value = attr(p, css, name).await;
+        if done(value.as_deref()) {
             return;
         }
         assert!(
             Instant::now() < deadline,
-            "{}: #log-tail never held an event (data-held {held:?})",
+            "{}: {css} [{name}] never {what} (last {value:?})",
             p.label
         );
         tokio::time::sleep(Duration::from_millis(100)).await;

@@ -256,9 +256,10 @@ async fn the_compiled_code_cache_is_used_on_the_next_start() {
 }
 
 /// The bundled connectors need no compile at the daemon's first start: `host/build.rs` compiled
-/// them for this machine with the daemon's engine settings. Nothing is written to the empty code
-/// cache (only a compile writes there). The same bytes with one byte more are not those of a
-/// bundled plugin: they compile, and go to the cache.
+/// them for this machine with the daemon's engine settings. That code goes to the empty code
+/// cache as it is (one entry per bundled plugin, byte for byte the build-time code, so it is
+/// mapped from a file rather than copied into memory). The same bytes with one byte more are
+/// not those of a bundled plugin: they compile, and their compiled code is cached too.
 #[tokio::test]
 async fn the_bundled_plugins_start_from_build_time_code_and_other_bytes_compile() {
     let tmp = tempfile::tempdir().expect("tempdir");
@@ -277,11 +278,23 @@ async fn the_bundled_plugins_start_from_build_time_code_and_other_bytes_compile(
     );
     env.host.shutdown().await;
     let cache = tmp.path().join("cache");
-    assert_eq!(
-        cache_entries(&cache),
-        Vec::<String>::new(),
-        "nothing compiled"
-    );
+    let written = cache_entries(&cache);
+    assert_eq!(written.len(), bundled.len(), "{written:?}");
+    for b in &bundled {
+        let sha256 = hex_sha256(&b.bytes);
+        let name = written
+            .iter()
+            .find(|n| n.starts_with(&sha256))
+            .unwrap_or_else(|| panic!("{}: no cache entry in {written:?}", b.name));
+        let entry = std::fs::read(cache.join(name)).expect("entry");
+        let code = zondarr::plugins::precompiled_for(&b.bytes).expect("build-time code");
+        assert_eq!(
+            &entry[..entry.len() - 32],
+            code,
+            "{}: not the build-time code",
+            b.name
+        );
+    }
 
     let check = PluginHost::standalone(&cfg, Some(cache.clone())).expect("standalone host");
     for b in &bundled {
@@ -299,7 +312,11 @@ async fn the_bundled_plugins_start_from_build_time_code_and_other_bytes_compile(
     let inspected = check.inspect(&changed).await.expect("inspect");
     assert!(!inspected.precompiled && !inspected.from_cache, "compiled");
     assert_eq!(inspected.manifest.id, "jellyfin");
-    assert_eq!(cache_entries(&cache).len(), 1, "the compile is cached");
+    assert_eq!(
+        cache_entries(&cache).len(),
+        bundled.len() + 1,
+        "the compile is cached"
+    );
 }
 
 /// Names of the compiled-code entries in `cache`.
