@@ -235,18 +235,16 @@ pub async fn offer(state: &AppState, code: String) -> Result<Offer> {
         let Some(server) = server else {
             return Err(invite_invalid());
         };
-        let manifest = state.plugins().manifest(&server.kind);
-        let join_flow = manifest
-            .as_ref()
-            .map_or(JoinFlow::Credentials, |m| m.join_flow);
+        let (join_flow, kind_name) = state
+            .plugins()
+            .with_manifest(&server.kind, |m| (m.join_flow, m.name.clone()))
+            .unwrap_or_else(|| (JoinFlow::Credentials, server.kind.clone()));
         if join_flow == JoinFlow::OauthLink && !oauth.contains(&server.kind) {
             oauth.push(server.kind.clone());
         }
         servers.push(OfferedServer {
             name: server.name.clone(),
-            kind_name: manifest
-                .as_ref()
-                .map_or_else(|| server.kind.clone(), |m| m.name.clone()),
+            kind_name,
             kind: server.kind.clone(),
             join_flow,
             libraries: target.libraries.as_ref().map(|ids| {

@@ -455,8 +455,14 @@ impl PluginHost {
 
     /// The manifest of a loaded plugin.
     pub fn manifest(&self, id: &str) -> Option<Manifest> {
+        self.with_manifest(id, Manifest::clone)
+    }
+
+    /// `f` of the manifest of a loaded plugin, without copying the manifest (for paths that run
+    /// on every request, such as the invitee's first one).
+    pub fn with_manifest<R>(&self, id: &str, f: impl FnOnce(&Manifest) -> R) -> Option<R> {
         let slot = self.inner.published.slot(id)?;
-        Some(slot.current.load().manifest().clone())
+        Some(f(slot.current.load().manifest()))
     }
 
     /// Status of every loaded plugin, then of every refused file that serves nothing.
