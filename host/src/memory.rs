@@ -2,14 +2,14 @@
 //! time the daemon goes idle (docs/performance.md, "Idle memory").
 //!
 //! Start-up reads things once: the embedded connectors (components and their build-time code,
-//! about 7 MiB, hashed, compared and copied into the engine), the migrations, the templates and
-//! translations, and the code that does all that. Two kinds of memory stay behind:
+//! about 7 MiB, hashed, compared with their code-cache entries and mapped from those), the
+//! migrations, the templates and translations, and the code that does all that. Three kinds of
+//! memory stay behind:
 //! - heap freed by start-up that glibc keeps in its arenas: given back with `malloc_trim`;
 //! - pages of the executable itself (code and read-only data). They are clean copies of the file
 //!   in the page cache, not the daemon's own memory, but they count as resident as long as the
 //!   process maps them. They are unmapped here; whatever runs later maps its pages back (a minor
-//!   fault, from the page cache), so the resident figure then shows what the daemon uses.
-//!
+//!   fault, from the page cache), so the resident figure then shows what the daemon uses;
 //! - pages of the connectors' compiled code: it is mapped from the code cache's files
 //!   (`plugins.cache_dir`), so these too are clean copies of files, unmapped the same way.
 //!

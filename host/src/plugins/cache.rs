@@ -170,7 +170,7 @@ impl CodeCache {
         match map_entry(engine, &path) {
             Ok(component) => Some(component),
             Err(reason) => {
-                tracing::info!(%reason, "the bundled plugin's build-time code does not fit this engine");
+                tracing::info!(%reason, "cannot map the bundled plugin's build-time code from the cache");
                 None
             }
         }
