@@ -156,6 +156,7 @@ struct Inner {
     closed: AtomicBool,
     observer: OnceLock<Arc<dyn CallObserver>>,
     _ticker: Option<engine::Ticker>,
+    _anchor: Option<engine::TimerAnchor>,
 }
 
 impl Default for PluginHost {
@@ -357,6 +358,7 @@ impl PluginHost {
                 closed: AtomicBool::new(false),
                 observer: OnceLock::new(),
                 _ticker: ticker,
+                _anchor: engine::TimerAnchor::start(),
             }),
         }
     }
@@ -553,9 +555,19 @@ impl PluginHost {
         } else {
             &slot.semaphore
         };
-        let _permit = match tokio::time::timeout(BUSY_WAIT, semaphore.acquire()).await {
-            Ok(Ok(permit)) => permit,
-            _ => return Err(CallError::Busy(id.to_owned())),
+        // A free permit is taken without arming the wait's timer: a timer earlier than every
+        // other one wakes the runtime's parked timer thread, a cross-thread wake-up per call.
+        let _permit = match semaphore.try_acquire() {
+            Ok(permit) => permit,
+            Err(tokio::sync::TryAcquireError::Closed) => {
+                return Err(CallError::Busy(id.to_owned()));
+            }
+            Err(tokio::sync::TryAcquireError::NoPermits) => {
+                match tokio::time::timeout(BUSY_WAIT, semaphore.acquire()).await {
+                    Ok(Ok(permit)) => permit,
+                    _ => return Err(CallError::Busy(id.to_owned())),
+                }
+            }
         };
         slot.calls.fetch_add(1, Ordering::Relaxed);
         let name = op.name();
