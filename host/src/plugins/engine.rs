@@ -170,7 +170,10 @@ mod tests {
         drop(anchor);
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
         while metrics.num_alive_tasks() != before {
-            assert!(std::time::Instant::now() < deadline, "the anchor outlived its drop");
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the anchor outlived its drop"
+            );
             tokio::time::sleep(std::time::Duration::from_millis(10)).await;
         }
     }

@@ -645,14 +645,14 @@ impl PluginHost {
     /// What a call of `plugin` needs besides the operation.
     fn setup<'a>(&'a self, plugin: &'a LoadedPlugin) -> CallSetup<'a> {
         let inner = &self.inner;
-        let id = plugin.manifest.id.as_str();
+        let (id, install_id) = &plugin.call_ids;
         CallSetup {
             engine: &inner.loader.engine,
             pre: &plugin.pre,
             exports: &plugin.exports,
             limits: inner.limits,
             io: CallIo {
-                plugin_id: Arc::from(id),
+                plugin_id: id.clone(),
                 manifest: Some(plugin.manifest.clone()),
                 reach_approved: plugin
                     .reach_approved
@@ -662,7 +662,7 @@ impl PluginHost {
                     made: 0,
                     max: inner.limits.max_requests,
                 },
-                install_id: Arc::from(plugin_install_id(&inner.loader.install_id, id)),
+                install_id: install_id.clone(),
                 log_lines: 0,
                 denied_logged: 0,
             },
