@@ -41,7 +41,7 @@ pub struct Db {
 
 /// Bytes of the database file each connection reads through a memory map
 /// (`PRAGMA mmap_size`).
-pub const MMAP_BYTES: u64 = 256 * 1024 * 1024;
+const MMAP_BYTES: u64 = 256 * 1024 * 1024;
 
 /// Pragmas every connection gets. The file is read through a memory map: with SQLite's default
 /// page cache (2 MiB per connection) a page of 100,000 users found by a search read about a

@@ -67,9 +67,11 @@ pub(crate) enum CodeFrom {
 /// A compiled, validated plugin version, ready to be called.
 pub struct LoadedPlugin {
     pub(crate) manifest: Arc<Manifest>,
-    /// The manifest's id, and this install's id for the plugin (an HMAC of the daemon's install
-    /// id, [`super::plugin_install_id`]): made once here, handed to every call.
-    pub(crate) call_ids: (Arc<str>, Arc<str>),
+    /// The manifest's id, handed to every call.
+    pub(crate) id: Arc<str>,
+    /// This install's id for the plugin (an HMAC of the daemon's install id,
+    /// [`super::plugin_install_id`]): made once at load, handed to every call.
+    pub(crate) install_id: Arc<str>,
     pub(crate) contract: semver::Version,
     pub(crate) exports: Exports,
     pub(crate) pre: InstancePre<CallState>,
@@ -425,10 +427,8 @@ impl Loader {
         })?;
 
         Ok(LoadedPlugin {
-            call_ids: (
-                Arc::from(manifest.id.as_str()),
-                Arc::from(super::plugin_install_id(&self.install_id, &manifest.id)),
-            ),
+            id: Arc::from(manifest.id.as_str()),
+            install_id: Arc::from(super::plugin_install_id(&self.install_id, &manifest.id)),
             manifest: Arc::new(manifest),
             contract,
             exports,

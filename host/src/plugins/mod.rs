@@ -555,19 +555,9 @@ impl PluginHost {
         } else {
             &slot.semaphore
         };
-        // A free permit is taken without arming the wait's timer: a timer earlier than every
-        // other one wakes the runtime's parked timer thread, a cross-thread wake-up per call.
-        let _permit = match semaphore.try_acquire() {
-            Ok(permit) => permit,
-            Err(tokio::sync::TryAcquireError::Closed) => {
-                return Err(CallError::Busy(id.to_owned()));
-            }
-            Err(tokio::sync::TryAcquireError::NoPermits) => {
-                match tokio::time::timeout(BUSY_WAIT, semaphore.acquire()).await {
-                    Ok(Ok(permit)) => permit,
-                    _ => return Err(CallError::Busy(id.to_owned())),
-                }
-            }
+        let _permit = match tokio::time::timeout(BUSY_WAIT, semaphore.acquire()).await {
+            Ok(Ok(permit)) => permit,
+            _ => return Err(CallError::Busy(id.to_owned())),
         };
         slot.calls.fetch_add(1, Ordering::Relaxed);
         let name = op.name();
@@ -645,14 +635,13 @@ impl PluginHost {
     /// What a call of `plugin` needs besides the operation.
     fn setup<'a>(&'a self, plugin: &'a LoadedPlugin) -> CallSetup<'a> {
         let inner = &self.inner;
-        let (id, install_id) = &plugin.call_ids;
         CallSetup {
             engine: &inner.loader.engine,
             pre: &plugin.pre,
             exports: &plugin.exports,
             limits: inner.limits,
             io: CallIo {
-                plugin_id: id.clone(),
+                plugin_id: plugin.id.clone(),
                 manifest: Some(plugin.manifest.clone()),
                 reach_approved: plugin
                     .reach_approved
@@ -662,7 +651,7 @@ impl PluginHost {
                     made: 0,
                     max: inner.limits.max_requests,
                 },
-                install_id: install_id.clone(),
+                install_id: plugin.install_id.clone(),
                 log_lines: 0,
                 denied_logged: 0,
             },
