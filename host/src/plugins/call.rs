@@ -358,12 +358,49 @@ pub(crate) async fn instantiate_only(setup: CallSetup<'_>) -> wasmtime::Result<(
     Ok(())
 }
 
-/// Run `op` in a fresh instance with every limit applied.
+/// A fresh instance made before the call that takes it, so that making it (and dropping the
+/// previous call's) is not on that call's path: see `PluginHost::after_call`. It is used by
+/// exactly one call, like one made inside [`run`]: nothing of an earlier call is in it.
+pub(crate) struct Spare {
+    store: Store<CallState>,
+    instance: Instance,
+    stderr: StderrCapture,
+}
+
+/// Make a [`Spare`] with the limits and I/O of `setup`, within its wall clock. What the
+/// instantiation uses (CPU time, requests, log lines) counts against the call that takes it,
+/// as it would if that call had made the instance itself.
+pub(crate) async fn prepare(setup: CallSetup<'_>) -> wasmtime::Result<Spare> {
+    let (mut store, stderr) = new_store(setup.engine, setup.limits, setup.io);
+    let instance = tokio::time::timeout(setup.limits.wall, setup.pre.instantiate_async(&mut store))
+        .await
+        .map_err(|_| wasmtime::format_err!("instantiation did not end in time"))??;
+    Ok(Spare {
+        store,
+        instance,
+        stderr,
+    })
+}
+
+/// What a call produced: a reply, a connector error, or why there was neither.
+pub(crate) type Outcome = Result<Result<Reply, wit::ConnectorError>, Failure>;
+
+/// The end of a call: its outcome, and the store it ran in (`instantiated`: whether the
+/// instance was made), for the caller to drop, off the path of the reply if it likes.
+pub(crate) struct Finished {
+    pub(crate) outcome: Outcome,
+    pub(crate) store: Store<CallState>,
+    pub(crate) instantiated: bool,
+}
+
+/// Run `op` with every limit applied, in `spare` when given (made by [`prepare`] with the same
+/// setup; only `reach_approved` is taken from this call's), else in an instance made now.
 pub(crate) async fn run(
     setup: CallSetup<'_>,
+    spare: Option<Spare>,
     server: Option<Arc<ServerContext>>,
     op: Op,
-) -> Result<Result<Reply, wit::ConnectorError>, Failure> {
+) -> Finished {
     let CallSetup {
         engine,
         pre,
@@ -371,10 +408,35 @@ pub(crate) async fn run(
         limits,
         io,
     } = setup;
-    let (mut store, stderr) = new_store(engine, limits, io);
+    let (mut store, stderr, ready) = match spare {
+        Some(Spare {
+            mut store,
+            instance,
+            stderr,
+        }) => {
+            // An admin may have approved the plugin's reach since the instance was made.
+            store.data_mut().io.reach_approved = io.reach_approved;
+            // The epoch moved on while the instance waited: the first tick counts from now.
+            store.set_epoch_deadline(1);
+            store.data().cpu.resume();
+            (store, stderr, Some(instance))
+        }
+        None => {
+            let (store, stderr) = new_store(engine, limits, io);
+            (store, stderr, None)
+        }
+    };
+    let mut instantiated = ready.is_some();
 
     let outcome = tokio::time::timeout(limits.wall, async {
-        let instance = pre.instantiate_async(&mut store).await?;
+        let instance = match ready {
+            Some(instance) => instance,
+            None => {
+                let instance = pre.instantiate_async(&mut store).await?;
+                instantiated = true;
+                instance
+            }
+        };
         let server = match server {
             Some(ctx) => Some(store.data_mut().table.push(ServerHandle { ctx })?),
             None => None,
@@ -388,11 +450,16 @@ pub(crate) async fn run(
     if !text.trim().is_empty() {
         log_stderr(&plugin, &text);
     }
-    match outcome {
+    let outcome = match outcome {
         Err(_elapsed) => Err(Failure::Timeout),
         Ok(Ok(Ok(reply))) => Ok(Ok(reply)),
         Ok(Ok(Err(e))) => Ok(Err(e)),
         Ok(Err(err)) => Err(classify(&err, store.data(), &text)),
+    };
+    Finished {
+        outcome,
+        store,
+        instantiated,
     }
 }
 

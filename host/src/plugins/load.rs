@@ -91,6 +91,21 @@ pub struct LoadedPlugin {
     health: std::sync::Mutex<Health>,
     /// Remote failures (wall-clock timeouts), per server base URL: health of (plugin, server).
     server_health: std::sync::Mutex<std::collections::HashMap<String, Health>>,
+    /// The fresh instance for this version's next call (see `PluginHost::after_call`).
+    spare: std::sync::Mutex<SpareSlot>,
+    /// Told when the making of a spare ends (for [`LoadedPlugin::spare_settled`]).
+    spare_made: tokio::sync::Notify,
+}
+
+/// Where the next call's fresh instance stands.
+#[derive(Default)]
+enum SpareSlot {
+    /// None is ready or being made: the next call makes its own.
+    #[default]
+    Empty,
+    /// One is being made.
+    Making,
+    Ready(call::Spare),
 }
 
 /// Failures in a row and the backoff after too many: refused until `until`, then one call is
@@ -172,6 +187,63 @@ impl LoadedPlugin {
                     .lock()
                     .is_ok_and(|m| m.get(url).is_some_and(|h| h.refused(now)))
             })
+    }
+
+    /// Take the fresh instance made for the next call, if one is ready.
+    pub(crate) fn take_spare(&self) -> Option<call::Spare> {
+        let mut slot = self.spare.lock().ok()?;
+        match std::mem::take(&mut *slot) {
+            SpareSlot::Ready(spare) => Some(spare),
+            other => {
+                *slot = other;
+                None
+            }
+        }
+    }
+
+    /// Claim the making of the next call's instance: `true` when none is ready or being made;
+    /// the claimer then ends it with [`LoadedPlugin::put_spare`].
+    pub(crate) fn claim_spare(&self) -> bool {
+        let Ok(mut slot) = self.spare.lock() else {
+            return false;
+        };
+        if matches!(*slot, SpareSlot::Empty) {
+            *slot = SpareSlot::Making;
+            true
+        } else {
+            false
+        }
+    }
+
+    /// End a making claimed with [`LoadedPlugin::claim_spare`]: the instance, or `None` when it
+    /// could not be made (the next call then makes its own, and reports why).
+    pub(crate) fn put_spare(&self, spare: Option<call::Spare>) {
+        if let Ok(mut slot) = self.spare.lock() {
+            *slot = spare.map_or(SpareSlot::Empty, SpareSlot::Ready);
+        }
+        self.spare_made.notify_waiters();
+    }
+
+    /// Whether a fresh instance is ready for this version's next call.
+    pub(crate) fn has_spare(&self) -> bool {
+        self.spare
+            .lock()
+            .is_ok_and(|slot| matches!(*slot, SpareSlot::Ready(_)))
+    }
+
+    /// Wait until no instance is being made for this version.
+    pub(crate) async fn spare_settled(&self) {
+        loop {
+            let made = self.spare_made.notified();
+            if !self
+                .spare
+                .lock()
+                .is_ok_and(|slot| matches!(*slot, SpareSlot::Making))
+            {
+                return;
+            }
+            made.await;
+        }
     }
 
     pub(crate) fn consecutive_crashes(&self) -> u32 {
@@ -448,6 +520,8 @@ impl Loader {
             reach_approved: std::sync::atomic::AtomicBool::new(true),
             health: std::sync::Mutex::new(Health::default()),
             server_health: std::sync::Mutex::new(std::collections::HashMap::new()),
+            spare: std::sync::Mutex::default(),
+            spare_made: tokio::sync::Notify::new(),
         })
     }
 
@@ -598,7 +672,7 @@ impl Loader {
                 denied_logged: 0,
             },
         };
-        match call::run(setup, None, Op::Describe).await {
+        match call::run(setup, None, None, Op::Describe).await.outcome {
             Ok(Ok(Reply::Manifest(m))) => (*m).try_into().map_err(LoadError::new),
             Ok(Ok(_)) | Ok(Err(_)) => {
                 Err(LoadError::new("describe() returned something unexpected"))

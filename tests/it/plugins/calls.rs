@@ -241,6 +241,53 @@ async fn every_call_starts_from_fresh_memory() {
     }
 }
 
+/// A call's instance is made after the previous call, off the path of its reply, and taken by
+/// exactly one call: it is as fresh as one made inside the call. (Current-thread runtime: the
+/// task that makes it runs only when the test waits, so what is ready when is certain.)
+#[tokio::test(flavor = "current_thread")]
+async fn the_instance_made_between_calls_is_fresh_and_used_once() {
+    let (env, _tmp) = with_fixture(|_| {}).await;
+    let fake = fake_server().await;
+    let ctx = server(&fake, "remember");
+    assert!(
+        !env.host.spare_ready("fixture"),
+        "nothing made before a call"
+    );
+    assert_eq!(remembered(&env.host, &ctx).await, "data=7 bss=0 heap=0");
+    env.host.settle("fixture").await;
+    assert!(env.host.spare_ready("fixture"), "made after the first call");
+    for _ in 0..5 {
+        // This call takes the instance made after the previous one...
+        assert_eq!(
+            remembered(&env.host, &ctx).await,
+            "data=7 bss=0 heap=0",
+            "state of an earlier call"
+        );
+        // ...so none is ready until the next one is made.
+        assert!(!env.host.spare_ready("fixture"), "an instance used twice");
+        env.host.settle("fixture").await;
+        assert!(env.host.spare_ready("fixture"));
+    }
+    // A new version does not get the old version's instance.
+    install(&env.dir, "fixture.wasm", &fixture_version("0.2.0"));
+    env.host.rescan().await;
+    assert_eq!(
+        env.host
+            .status("fixture")
+            .expect("status")
+            .version
+            .as_deref(),
+        Some("0.2.0")
+    );
+    assert!(
+        !env.host.spare_ready("fixture"),
+        "the old version's instance"
+    );
+    assert_eq!(remembered(&env.host, &ctx).await, "data=7 bss=0 heap=0");
+    env.host.settle("fixture").await;
+    assert!(env.host.spare_ready("fixture"));
+}
+
 /// Minor page faults of the calling thread so far (`/proc/thread-self/stat`, field 10).
 fn thread_minor_faults() -> u64 {
     let stat = std::fs::read_to_string("/proc/thread-self/stat").expect("stat");
