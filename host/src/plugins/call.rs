@@ -350,12 +350,10 @@ fn new_store(engine: &Engine, limits: CallLimits, io: CallIo) -> (Store<CallStat
     (store, stderr)
 }
 
-/// Create a fresh instance as [`run`] does and drop it without calling anything (the perf
-/// bench's breakdown of a call).
+/// Create a fresh instance as the host does between calls ([`prepare`]) and drop it without
+/// calling anything (the perf bench's breakdown of a call).
 pub(crate) async fn instantiate_only(setup: CallSetup<'_>) -> wasmtime::Result<()> {
-    let (mut store, _stderr) = new_store(setup.engine, setup.limits, setup.io);
-    setup.pre.instantiate_async(&mut store).await?;
-    Ok(())
+    prepare(setup).await.map(drop)
 }
 
 /// A fresh instance made before the call that takes it, so that making it (and dropping the
