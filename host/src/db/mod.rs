@@ -48,7 +48,9 @@ const MMAP_BYTES: u64 = 256 * 1024 * 1024;
 /// thousand rows from the file at random, one `pread` each, and missed the cache on most
 /// (docs/performance.md, "The page cache"). Mapped, those reads are memory reads of the kernel's
 /// page cache, shared by every connection; no connection keeps a copy of its own.
-fn configure(conn: &mut Connection, busy_timeout: Duration) -> rusqlite::Result<()> {
+///
+/// Public so the bench measures queries on a connection as the daemon opens it.
+pub fn configure(conn: &mut Connection, busy_timeout: Duration) -> rusqlite::Result<()> {
     conn.busy_timeout(busy_timeout)?;
     conn.execute_batch(&format!(
         "PRAGMA foreign_keys = ON;

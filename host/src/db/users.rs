@@ -116,7 +116,15 @@ pub fn list(
     limit: i64,
     offset: i64,
 ) -> rusqlite::Result<(Vec<User>, i64)> {
-    list_with(c, f, (sort, descending), limit, offset, RARE_TRIGRAM)
+    // One read transaction (a savepoint nests inside a caller's): the count and the page come
+    // from the same snapshot, so a page read from the end (see `list_with`) is the one the count
+    // places there even while users are added or removed.
+    c.execute_batch("SAVEPOINT user_list")?;
+    let out = list_with(c, f, (sort, descending), limit, offset, RARE_TRIGRAM);
+    let released = c.execute_batch("RELEASE user_list");
+    let out = out?;
+    released?;
+    Ok(out)
 }
 
 /// [`list`], with the search's threshold for a rare trigram (tests lower it to take the path of
@@ -161,6 +169,21 @@ fn list_with(
     let total: i64 = c
         .prepare_cached(&format!("SELECT count(*) FROM users u {filter}"))?
         .query_row(rusqlite::params_from_iter(args.iter()), |r| r.get(0))?;
+    if offset >= total {
+        return Ok((Vec::new(), total));
+    }
+    // A page in the second half is read from the other end: the same rows in the reverse order
+    // (every order ends with the unique `u.id`, so the reverse is exact), then turned around. No
+    // page skips more than half the matching index entries, and the last page costs what the
+    // first does.
+    let from_end = limit > 0 && offset > total / 2;
+    let (order, limit, offset) = if from_end {
+        let end = (offset + limit).min(total);
+        let flipped = if descending { "ASC" } else { "DESC" };
+        (flipped, end - offset, total - end)
+    } else {
+        (order, limit, offset)
+    };
     args.push(Value::Integer(limit));
     args.push(Value::Integer(offset));
     // Deferred join: the page's ids are picked by walking a sort index (migration 0010) without
@@ -177,9 +200,12 @@ fn list_with(
          ORDER BY {sort} {order}, u.id {order}"
     );
     let mut stmt = c.prepare_cached(&sql)?;
-    let items = stmt
+    let mut items = stmt
         .query_map(rusqlite::params_from_iter(args.iter()), row)?
         .collect::<rusqlite::Result<Vec<_>>>()?;
+    if from_end {
+        items.reverse();
+    }
     Ok((items, total))
 }
 
