@@ -35,20 +35,24 @@ pub(super) async fn jellyfin_with_wizards(w: &World, viewport: Viewport, js: boo
     p.click("#start").await;
     p.wait_path("/wizard/pre").await;
     assert!(p.text("main").await.contains("Our rules"));
-    p.check("wizard-rules").await;
-
-    // The wrong answer first: the error is next to the quiz.
-    p.click("input[name^='a-'][value='0']").await;
     if js {
-        // The countdown holds the button until the server's timer has run out.
+        // The countdown holds the button until the server's timer has run out. Read at once,
+        // before the screenshot and the accessibility check: on a slow machine those two can
+        // take longer than the timer.
         let next = p.client.find(Locator::Css("#next")).await.unwrap();
         assert!(
             !next.is_enabled().await.unwrap(),
             "the timer button starts disabled"
         );
+    }
+    p.check("wizard-rules").await;
+
+    // The wrong answer first: the error is next to the quiz.
+    p.click("input[name^='a-'][value='0']").await;
+    if js {
         p.client
             .wait()
-            .at_most(Duration::from_secs(6))
+            .at_most(Duration::from_secs(WIZARD_TIMER_SECS + 3))
             .for_element(Locator::Css("#next:enabled"))
             .await
             .unwrap();
@@ -60,7 +64,7 @@ pub(super) async fn jellyfin_with_wizards(w: &World, viewport: Viewport, js: boo
         assert!(notice.contains("more second"), "{notice}");
         assert!(notice.contains("WIZARD_TIMER_RUNNING"), "{notice}");
         p.check("wizard-wait").await;
-        tokio::time::sleep(Duration::from_secs(3)).await;
+        tokio::time::sleep(Duration::from_secs(WIZARD_TIMER_SECS)).await;
     }
     p.click("#next").await;
     p.client

@@ -29,6 +29,10 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use zondarr_fakes::jellyfin::JellyfinFake;
+
+/// The pre-join wizard's timer in the Jellyfin journey: long enough that the page is read before
+/// it runs out on a slow, busy machine; the journey waits it out.
+const WIZARD_TIMER_SECS: u64 = 4;
 use zondarr_fakes::navidrome::NavidromeFake;
 use zondarr_fakes::plex::PlexFake;
 
@@ -541,7 +545,7 @@ async fn setup(driver: String, axe: String) -> (Daemon, World) {
     world
         .admin(
             &format!("/wizards/{pre}/steps/{rules}/interactions"),
-            json!({ "type": "timer", "duration_seconds": 3 }),
+            json!({ "type": "timer", "duration_seconds": WIZARD_TIMER_SECS }),
         )
         .await;
     let terms = world
