@@ -70,10 +70,14 @@ fn main() {
     }
     let short = flag("--short");
     let mut t = Table::default();
-    for (name, run) in SECTIONS {
+    // Each section run, with the range of ratios it added.
+    let mut ran = Vec::new();
+    for &(name, run) in SECTIONS {
         if only.is_none_or(|o| o == name) {
             eprintln!("== section {name}");
+            let from = t.ratios.len();
             run(&mut t, short);
+            ran.push((name, run, from..t.ratios.len()));
         }
     }
     t.print();
@@ -82,7 +86,30 @@ fn main() {
     if flag("--record") {
         t.record(&recorded);
     }
-    if flag("--check") && !t.check(&recorded) {
-        std::process::exit(1);
+    if flag("--check") {
+        // A real regression is worse in every run; a burst of noise on a shared machine is not
+        // (CI once saw one row's p50 double between two runs of the same code). The sections of
+        // the figures over 2x are measured once more and each figure keeps its better ratio:
+        // the check fails only on a figure more than 2x worse in both runs.
+        let (_, worse) = t.regressions(&recorded);
+        if !worse.is_empty() {
+            for (label, now, r) in &worse {
+                println!("over 2x in the first run: {label}: ratio {now:.2}, recorded {r:.2}");
+            }
+            let mut again = Table::default();
+            for (name, run, range) in &ran {
+                if t.ratios[range.clone()]
+                    .iter()
+                    .any(|(l, _)| worse.iter().any(|(w, _, _)| w == l))
+                {
+                    eprintln!("== section {name}, again (a figure was over 2x)");
+                    run(&mut again, short);
+                }
+            }
+            t.keep_better(&again);
+        }
+        if !t.check(&recorded) {
+            std::process::exit(1);
+        }
     }
 }

@@ -119,10 +119,11 @@ impl Table {
         println!("recorded {}", path.display());
     }
 
-    /// `--check`: false when a ratio is more than 2x the recorded one.
-    pub fn check(&self, path: &std::path::Path) -> bool {
+    /// The figures whose ratio is more than 2x the recorded one: (label, now, recorded), and how
+    /// many recorded figures this run has.
+    pub fn regressions(&self, path: &std::path::Path) -> (usize, Vec<(String, f64, f64)>) {
         let recorded = std::fs::read_to_string(path).expect("read the recorded ratios");
-        let mut ok = true;
+        let mut worse = Vec::new();
         let mut checked = 0;
         for line in recorded.lines() {
             let (r, label) = line.split_once('\t').expect("ratio<TAB>label");
@@ -130,15 +131,32 @@ impl Table {
             if let Some((_, now)) = self.ratios.iter().find(|(l, _)| l == label) {
                 checked += 1;
                 if *now > 2.0 * r {
-                    println!("REGRESSION: {label}: ratio {now:.2}, recorded {r:.2} (more than 2x)");
-                    ok = false;
+                    worse.push((label.to_owned(), *now, r));
                 }
             }
         }
         assert!(checked > 0, "no recorded figure matched this run");
-        if ok {
+        (checked, worse)
+    }
+
+    /// `--check`: false when a ratio is more than 2x the recorded one.
+    pub fn check(&self, path: &std::path::Path) -> bool {
+        let (checked, worse) = self.regressions(path);
+        for (label, now, r) in &worse {
+            println!("REGRESSION: {label}: ratio {now:.2}, recorded {r:.2} (more than 2x)");
+        }
+        if worse.is_empty() {
             println!("check: {checked} figures within 2x of the recorded ratios");
         }
-        ok
+        worse.is_empty()
+    }
+
+    /// Keeps, for each figure measured again in `again`, the lower of its two ratios.
+    pub fn keep_better(&mut self, again: &Table) {
+        for (label, ratio) in &mut self.ratios {
+            if let Some((_, r)) = again.ratios.iter().find(|(l, _)| l == label) {
+                *ratio = ratio.min(*r);
+            }
+        }
     }
 }
