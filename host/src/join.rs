@@ -35,7 +35,7 @@ pub enum Budget {
 /// Count one public join request of `ip` against its budget; `RATE_LIMITED` with the seconds to
 /// wait when exceeded.
 pub fn limit(state: &AppState, ip: &Option<String>, budget: Budget) -> Result<()> {
-    let key = ip.clone().unwrap_or_else(|| "unknown".into());
+    let key = ip.as_deref().unwrap_or("unknown");
     let security = state.security();
     let limiter = match budget {
         Budget::Check => &security.join_ip,
@@ -43,7 +43,7 @@ pub fn limit(state: &AppState, ip: &Option<String>, budget: Budget) -> Result<()
         Budget::Wizard => &security.join_wizard,
         Budget::Redeem => &security.join_redeem,
     };
-    limiter.check(&key).map_err(|secs| {
+    limiter.check(key).map_err(|secs| {
         Error::new(
             ErrorCode::RateLimited,
             format!("too many requests; try again in {secs} s"),
@@ -133,6 +133,9 @@ struct Stored {
         Vec<db::servers::LibraryRow>,
     )>,
     wizards: wizard::Offered,
+    /// The answer [`rendered_offer`] made of these rows, with the plugin generation
+    /// ([`crate::plugins::PluginHost::generation`]) it was made at.
+    rendered: std::sync::Mutex<Option<(u64, bytes::Bytes)>>,
 }
 
 /// Codes kept at most; beyond, the cache starts afresh (random codes cannot grow it).
@@ -209,6 +212,7 @@ async fn stored(state: &AppState, code: String) -> Result<Option<std::sync::Arc<
                 invitation,
                 rows,
                 wizards,
+                rendered: std::sync::Mutex::new(None),
             })))
         })
         .await?;
@@ -220,15 +224,61 @@ async fn stored(state: &AppState, code: String) -> Result<Option<std::sync::Arc<
 
 /// Validate `code` and describe what it offers.
 pub async fn offer(state: &AppState, code: String) -> Result<Offer> {
+    let stored = usable(state, code).await?;
+    offer_of(state, &stored)
+}
+
+/// The stored rows of `code` when it is usable now; `INVITE_INVALID` otherwise.
+async fn usable(state: &AppState, code: String) -> Result<std::sync::Arc<Stored>> {
     if code_is_malformed(&code) {
         return Err(invite_invalid());
     }
     let stored = stored(state, code).await?.ok_or_else(invite_invalid)?;
-    let inv = stored.invitation.clone();
+    let inv = &stored.invitation;
     // As in `active_invitation`.
     if inv.status(&db::time::now()) != Status::Active || inv.targets.is_empty() {
         return Err(invite_invalid());
     }
+    Ok(stored)
+}
+
+/// Validate `code` and answer what it offers as `render` writes it (the JSON API's body). The
+/// answer is kept with the cached rows and reused while neither they nor the loaded plugins
+/// changed; whether the code is usable is still decided per request, against the clock. An
+/// offer with a wizard is rendered every time: its start tokens are fresh per request.
+pub async fn rendered_offer(
+    state: &AppState,
+    code: String,
+    render: impl FnOnce(Offer) -> Result<Vec<u8>>,
+) -> Result<bytes::Bytes> {
+    let stored = usable(state, code).await?;
+    let lock = |m: &std::sync::Mutex<Option<(u64, bytes::Bytes)>>| {
+        m.lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    };
+    // Read before the manifests: a plugin swapped while this renders leaves the answer stored
+    // under the older generation, so it is never reused.
+    let plugins = state.plugins().generation();
+    if let Some((at, body)) = lock(&stored.rendered)
+        && at == plugins
+    {
+        return Ok(body);
+    }
+    let reusable = stored.wizards.0.is_none() && stored.wizards.1.is_none();
+    let body = bytes::Bytes::from(render(offer_of(state, &stored)?)?);
+    if reusable {
+        *stored
+            .rendered
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some((plugins, body.clone()));
+    }
+    Ok(body)
+}
+
+/// What the usable invitation of `stored` offers.
+fn offer_of(state: &AppState, stored: &Stored) -> Result<Offer> {
+    let inv = stored.invitation.clone();
     let mut servers = Vec::new();
     let mut oauth = Vec::new();
     for (target, server, libs) in &stored.rows {

@@ -10,7 +10,7 @@
 //! This module must not know about HTTP routing or the database; the renderer is plain text
 //! formatting and is unit-tested on its own.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, PoisonError};
@@ -69,6 +69,18 @@ pub struct Histogram {
 }
 
 impl Histogram {
+    /// Add `other`'s observations (same bounds) to this one.
+    fn merge(&mut self, other: &Histogram) {
+        if self.buckets.len() < other.buckets.len() {
+            self.buckets.resize(other.buckets.len(), 0);
+        }
+        for (mine, theirs) in self.buckets.iter_mut().zip(&other.buckets) {
+            *mine += theirs;
+        }
+        self.sum += other.sum;
+        self.count += other.count;
+    }
+
     fn observe(&mut self, bounds: &[f64], value: f64) {
         if self.buckets.len() != bounds.len() {
             self.buckets = vec![0; bounds.len()];
@@ -144,8 +156,10 @@ pub struct Snapshot {
 pub struct Metrics {
     /// HTTP requests answered since start (all routes): what tells the daemon it is idle.
     answered: AtomicU64,
-    http_requests: Counters,
-    http_duration: Histograms,
+    /// HTTP series by route template. Looked up by `&str`, so an answered request allocates
+    /// nothing once its series exists (it is counted on every request, the first one of an
+    /// invitee included).
+    http: Mutex<HashMap<String, Vec<HttpSeries>>>,
     plugin_calls: Counters,
     plugin_duration: Histograms,
     redemptions: Counters,
@@ -165,6 +179,26 @@ impl Default for Metrics {
     }
 }
 
+/// Requests of one route template with one method and one status.
+#[derive(Debug, Default)]
+struct HttpSeries {
+    method: &'static str,
+    status: u16,
+    count: u64,
+    duration: Histogram,
+}
+
+/// Name and help of the HTTP request counter (labels method, route, status).
+const HTTP_REQUESTS: (&str, &str) = (
+    "zondarr_http_requests_total",
+    "HTTP requests answered, by method, route template and status.",
+);
+/// Name and help of the HTTP duration histogram (labels method, route).
+const HTTP_DURATION: (&str, &str) = (
+    "zondarr_http_request_duration_seconds",
+    "Time from receiving an HTTP request to sending the response head.",
+);
+
 /// HTTP methods that get their own label value; anything else is `other`.
 const METHODS: [&str; 9] = [
     "GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "CONNECT", "TRACE",
@@ -175,17 +209,7 @@ impl Metrics {
     pub fn new() -> Self {
         Metrics {
             answered: AtomicU64::new(0),
-            http_requests: Counters::new(
-                "zondarr_http_requests_total",
-                "HTTP requests answered, by method, route template and status.",
-                &["method", "route", "status"],
-            ),
-            http_duration: Histograms::new(
-                "zondarr_http_request_duration_seconds",
-                "Time from receiving an HTTP request to sending the response head.",
-                &["method", "route"],
-                HTTP_BUCKETS,
-            ),
+            http: Mutex::new(HashMap::new()),
             plugin_calls: Counters::new(
                 "zondarr_plugin_calls_total",
                 "Calls into connector plugins, by plugin, operation and outcome.",
@@ -220,18 +244,57 @@ impl Metrics {
     /// `unmatched`, never the raw path.
     pub fn http_request(&self, method: &str, route: &str, status: u16, elapsed: Duration) {
         self.answered.fetch_add(1, Ordering::Relaxed);
-        let method = if METHODS.contains(&method) {
-            method
-        } else {
-            "other"
+        let method = METHODS
+            .iter()
+            .copied()
+            .find(|m| *m == method)
+            .unwrap_or("other");
+        let mut http = self.http.lock().unwrap_or_else(PoisonError::into_inner);
+        if !http.contains_key(route) {
+            http.insert(route.to_owned(), Vec::new());
+        }
+        let Some(series) = http.get_mut(route) else {
+            return;
         };
-        self.http_requests.inc(vec![
-            method.to_owned(),
-            route.to_owned(),
-            status.to_string(),
-        ]);
-        self.http_duration
-            .observe(vec![method.to_owned(), route.to_owned()], elapsed);
+        let i = match series
+            .iter()
+            .position(|s| s.method == method && s.status == status)
+        {
+            Some(i) => i,
+            None => {
+                series.push(HttpSeries {
+                    method,
+                    status,
+                    ..HttpSeries::default()
+                });
+                series.len() - 1
+            }
+        };
+        series[i].count += 1;
+        series[i]
+            .duration
+            .observe(HTTP_BUCKETS, elapsed.as_secs_f64());
+    }
+
+    /// The HTTP series as the renderer takes them: counts by (method, route, status) and
+    /// durations by (method, route).
+    fn http_families(&self) -> (BTreeMap<Key, u64>, BTreeMap<Key, Histogram>) {
+        let http = self.http.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut counts = BTreeMap::new();
+        let mut durations: BTreeMap<Key, Histogram> = BTreeMap::new();
+        for (route, series) in http.iter() {
+            for s in series {
+                counts.insert(
+                    vec![s.method.to_owned(), route.clone(), s.status.to_string()],
+                    s.count,
+                );
+                durations
+                    .entry(vec![s.method.to_owned(), route.clone()])
+                    .or_default()
+                    .merge(&s.duration);
+            }
+        }
+        (counts, durations)
     }
 
     /// HTTP requests answered since start.
@@ -272,8 +335,22 @@ impl Metrics {
             "Build information; the value is always 1.",
             &[(vec![("version", env!("CARGO_PKG_VERSION").to_owned())], 1.0)],
         );
-        self.http_requests.render(&mut out);
-        self.http_duration.render(&mut out);
+        let (counts, durations) = self.http_families();
+        write_counter(
+            &mut out,
+            HTTP_REQUESTS.0,
+            HTTP_REQUESTS.1,
+            &["method", "route", "status"],
+            &counts,
+        );
+        write_histogram(
+            &mut out,
+            HTTP_DURATION.0,
+            HTTP_DURATION.1,
+            &["method", "route"],
+            HTTP_BUCKETS,
+            &durations,
+        );
         self.plugin_calls.render(&mut out);
         self.plugin_duration.render(&mut out);
         write_gauge(

@@ -22,7 +22,7 @@ use arc_swap::ArcSwap;
 use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::header::{AUTHORIZATION, COOKIE};
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, Method};
+use axum::http::{HeaderMap, HeaderName, Method};
 use chrono::{Duration as ChronoDuration, Utc};
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota};
@@ -531,15 +531,28 @@ fn is_private(addr: IpAddr) -> bool {
 /// The key a per-address rate limit counts under: the address itself, or for IPv6 its /64 (one
 /// customer's network, which hands out addresses from it at will).
 pub fn limit_key(ip: &str) -> String {
-    match ip.parse::<IpAddr>().map(canonical) {
-        Ok(IpAddr::V6(v6)) => {
-            let s = v6.segments();
-            format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
-        }
-        Ok(v4) => v4.to_string(),
+    match ip.parse::<IpAddr>() {
+        // An IPv4 address parses only from its one canonical spelling (no leading zeros), so
+        // the text is the key as it is (this runs on every invitee's request).
+        Ok(IpAddr::V4(_)) => ip.to_owned(),
+        Ok(addr) => keyed(canonical(addr)),
         Err(_) => ip.to_owned(),
     }
 }
+
+/// The limiter key of a parsed address.
+fn keyed(addr: IpAddr) -> String {
+    match addr {
+        IpAddr::V6(v6) => {
+            let s = v6.segments();
+            format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+        }
+        v4 => v4.to_string(),
+    }
+}
+
+/// `X-Forwarded-For`, named once rather than looked up by its text on every request.
+static X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
 
 /// The client's address.
 ///
@@ -560,21 +573,27 @@ impl ClientIp {
     ) -> Option<IpAddr> {
         let peer = peer.map(canonical)?;
         let trusted = |addr: IpAddr| security.trusted_proxies.iter().any(|c| c.contains(addr));
-        let forwarded: Vec<IpAddr> = headers
-            .get_all("x-forwarded-for")
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .flat_map(|v| v.split(','))
-            .filter_map(|entry| entry.trim().parse::<IpAddr>().ok())
-            .map(canonical)
-            .collect();
+        let forwarded = || {
+            headers
+                .get_all(&X_FORWARDED_FOR)
+                .iter()
+                .filter_map(|v| v.to_str().ok())
+                .flat_map(|v| v.split(','))
+                .filter_map(|entry| entry.trim().parse::<IpAddr>().ok())
+                .map(canonical)
+        };
         if security.trust_forwarded_for || trusted(peer) {
-            if let Some(client) = forwarded.iter().rev().find(|a| !trusted(**a)) {
-                return Some(*client);
+            // The right-most entry that is not a trusted proxy; when all are, the left-most.
+            let (mut first, mut client) = (None, None);
+            for addr in forwarded() {
+                first.get_or_insert(addr);
+                if !trusted(addr) {
+                    client = Some(addr);
+                }
             }
-            return forwarded.first().copied().or(Some(peer));
+            return client.or(first).or(Some(peer));
         }
-        if !forwarded.is_empty() && is_private(peer) {
+        if is_private(peer) && forwarded().next().is_some() {
             security.note_untrusted_proxy(peer);
         }
         Some(peer)
@@ -1261,6 +1280,25 @@ mod tests {
         record_failure(&cfg, &mut f);
         let third = time::parse(f.locked_until.as_deref().unwrap()).unwrap() - Utc::now();
         assert!(third.num_seconds() <= 150, "capped");
+    }
+
+    #[test]
+    fn limit_keys_are_one_per_address_or_ipv6_network() {
+        assert_eq!(limit_key("192.0.2.7"), "192.0.2.7");
+        assert_eq!(limit_key("::ffff:192.0.2.7"), "192.0.2.7");
+        assert_eq!(limit_key("2001:db8:1:2:3:4:5:6"), "2001:db8:1:2::/64");
+        assert_eq!(limit_key("2001:DB8:1:2::9"), "2001:db8:1:2::/64");
+        assert_eq!(limit_key("unknown"), "unknown");
+        // The IPv4 key is the text as given because no other spelling of an address parses.
+        for other in [
+            "010.0.0.1",
+            "10.0.0.01",
+            "10.0.1",
+            "0x0a.0.0.1",
+            " 10.0.0.1",
+        ] {
+            assert!(other.parse::<IpAddr>().is_err(), "{other}");
+        }
     }
 
     #[test]

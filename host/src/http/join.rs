@@ -94,29 +94,41 @@ async fn validate(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
     Path(code): Path<String>,
-) -> Result<Json<Validation>> {
+) -> Result<Response> {
     limit(&state, &ip, Budget::Check)?;
-    let offer = crate::join::offer(&state, code).await?;
-    Ok(Json(Validation {
-        pre_wizard: offer.pre_wizard,
-        post_wizard: offer.post_wizard,
-        needs_credentials: offer.needs_credentials,
-        code: offer.invitation.code,
-        servers: offer
-            .servers
-            .into_iter()
-            .map(|s| ServerOffer {
-                name: s.name,
-                kind: s.kind,
-                kind_name: s.kind_name,
-                join_flow: s.join_flow,
-                libraries: s.libraries,
-            })
-            .collect(),
-        access_duration_days: offer.invitation.access_duration_days,
-        message: offer.invitation.message,
-        oauth: offer.oauth,
-    }))
+    // Rendered once per cached offer: a popular link answers the same bytes many times.
+    let body = crate::join::rendered_offer(&state, code, |offer| {
+        let validation = Validation {
+            pre_wizard: offer.pre_wizard,
+            post_wizard: offer.post_wizard,
+            needs_credentials: offer.needs_credentials,
+            code: offer.invitation.code,
+            servers: offer
+                .servers
+                .into_iter()
+                .map(|s| ServerOffer {
+                    name: s.name,
+                    kind: s.kind,
+                    kind_name: s.kind_name,
+                    join_flow: s.join_flow,
+                    libraries: s.libraries,
+                })
+                .collect(),
+            access_duration_days: offer.invitation.access_duration_days,
+            message: offer.invitation.message,
+            oauth: offer.oauth,
+        };
+        serde_json::to_vec(&validation).map_err(|e| anyhow::Error::new(e).into())
+    })
+    .await?;
+    Ok((
+        [(
+            axum::http::header::CONTENT_TYPE,
+            axum::http::HeaderValue::from_static("application/json"),
+        )],
+        body,
+    )
+        .into_response())
 }
 
 /// Redeem an invitation

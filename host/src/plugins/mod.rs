@@ -43,7 +43,7 @@ use load::{LoadedPlugin, Loader, Source};
 use registry::{Published, Registry};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, RwLock};
 use std::time::Duration;
 use wasmtime::Store;
@@ -353,6 +353,7 @@ impl PluginHost {
                     slots: RwLock::new(BTreeMap::new()),
                     errors: RwLock::new(Vec::new()),
                     concurrency: cfg.concurrency.max(1) as usize,
+                    generation: AtomicU64::new(0),
                 },
                 registry: tokio::sync::Mutex::new(registry),
                 watcher: Mutex::new(None),
@@ -459,6 +460,12 @@ impl PluginHost {
     /// The manifest of a loaded plugin.
     pub fn manifest(&self, id: &str) -> Option<Manifest> {
         self.with_manifest(id, Manifest::clone)
+    }
+
+    /// Raised whenever a plugin is loaded, swapped or unloaded: anything derived from the
+    /// manifests (a rendered join offer) is stale once it differs.
+    pub fn generation(&self) -> u64 {
+        self.inner.published.generation.load(Ordering::Acquire)
     }
 
     /// `f` of the manifest of a loaded plugin, without copying the manifest (for paths that run

@@ -142,6 +142,9 @@ pub(crate) struct Published {
     pub(crate) slots: RwLock<BTreeMap<String, Arc<Slot>>>,
     pub(crate) errors: RwLock<Vec<FileError>>,
     pub(crate) concurrency: usize,
+    /// Raised after every change of `slots` (a plugin loaded, swapped or unloaded): what was
+    /// derived from the manifests at one generation is stale at the next.
+    pub(crate) generation: AtomicU64,
 }
 
 impl Published {
@@ -813,6 +816,7 @@ impl Registry {
                 if !Arc::ptr_eq(&slot.current.load(), &p) {
                     tracing::info!(plugin = id, version = %p.manifest.version, "plugin version swapped in");
                     slot.current.store(p);
+                    out.generation.fetch_add(1, Ordering::Release);
                 }
             }
             (Some(p), None) => {
@@ -826,10 +830,12 @@ impl Registry {
                         errors: AtomicU64::new(0),
                     }),
                 );
+                out.generation.fetch_add(1, Ordering::Release);
             }
             (None, Some(_)) => {
                 tracing::info!(plugin = id, "plugin unloaded");
                 slots.remove(id);
+                out.generation.fetch_add(1, Ordering::Release);
             }
             (None, None) => {}
         }

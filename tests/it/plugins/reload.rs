@@ -25,6 +25,7 @@ async fn a_new_version_is_served_within_2_s_while_50_calls_across_the_swap_succe
         .collect();
     tokio::time::sleep(Duration::from_millis(100)).await;
 
+    let before_swap = env.host.generation();
     let written = Instant::now();
     install(&env.dir, "fixture.wasm", &v2);
     let deadline = written + Duration::from_secs(10);
@@ -65,6 +66,9 @@ async fn a_new_version_is_served_within_2_s_while_50_calls_across_the_swap_succe
     let status = env.host.status("fixture").expect("status");
     assert_eq!(status.version.as_deref(), Some("0.2.0"));
     assert_eq!(status.errors, 0);
+    // What was derived from the old manifest (a rendered join offer) is stale now.
+    let after_swap = env.host.generation();
+    assert!(after_swap > before_swap, "{before_swap} -> {after_swap}");
 
     // Deleting the file unloads the plugin (no bundled fallback here).
     std::fs::remove_file(env.dir.join("fixture.wasm")).expect("rm");
@@ -83,6 +87,10 @@ async fn a_new_version_is_served_within_2_s_while_50_calls_across_the_swap_succe
         .expect_err("unloaded");
     assert_eq!(err, CallError::NotFound("fixture".into()));
     assert!(env.host.list().is_empty(), "{:#?}", env.host.list());
+    assert!(
+        env.host.generation() > after_swap,
+        "unloading is a change too"
+    );
 }
 
 #[tokio::test]
