@@ -2,6 +2,7 @@
 //! server's health, recent activity and job runs. Both the JSON API (`GET /api/v1/dashboard`)
 //! and the dashboard page call [`overview`]; nothing here knows axum, JSON bodies or HTML.
 
+use crate::db::Cached;
 use crate::db::{self, audit, jobs::JobRun, time};
 use crate::error::Result;
 use crate::plugins::PluginState;
@@ -134,7 +135,7 @@ pub async fn overview(state: &AppState) -> Result<Overview> {
                 disabled: n("disabled"),
                 library_missing: db::invitations::count_offering_missing_libraries(c)?,
             };
-            let users = c.query_row(
+            let users = c.row(
                 "SELECT count(*),
                    coalesce(sum(enabled = 1 AND (expires_at IS NULL OR expires_at > ?1) AND vanished_at IS NULL), 0),
                    coalesce(sum(enabled = 0), 0),
@@ -154,7 +155,7 @@ pub async fn overview(state: &AppState) -> Result<Overview> {
                     })
                 },
             )?;
-            let redemptions = c.query_row(
+            let redemptions = c.row(
                 "SELECT coalesce(sum(state = 'pending'), 0), coalesce(sum(state = 'unresolved'), 0) FROM redemptions",
                 [],
                 |r| {

@@ -11,6 +11,7 @@
 //! once. A tick only starts work: each server's sync is its own task, so a slow or failing
 //! server neither delays nor stops the others.
 
+use crate::db::Cached;
 use crate::db::{self, jobs::JobRun, time};
 use crate::error::Error;
 use crate::state::AppState;
@@ -577,7 +578,7 @@ async fn cleanup(state: &AppState, trigger: Trigger) -> std::result::Result<JobR
                 // Failed sign-ins that are neither locked nor recent.
                 let failures = db::auth::prune_failures(tx, &failures_before)?;
                 // Account links (PIN flows) are kept a day after they end, for support.
-                let links = tx.execute(
+                let links = tx.exec(
                     "DELETE FROM join_links WHERE expires_at <= ?1",
                     [time::fmt(chrono::Utc::now() - chrono::Duration::days(1))],
                 )?;

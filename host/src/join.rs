@@ -7,6 +7,7 @@
 //! [`crate::redemption`].
 
 use crate::crypto::Purpose;
+use crate::db::Cached;
 use crate::db::{self, invitations::Invitation, invitations::Status};
 use crate::error::{Error, ErrorCode, Result};
 use crate::plugins::{JoinFlow, LinkStatus};
@@ -392,12 +393,12 @@ pub async fn start_link(state: &AppState, code: String, connector: &str) -> Resu
     let link = state
         .db()
         .write(move |tx| {
-            tx.execute(
+            tx.exec(
                 "INSERT INTO join_links (handle, invitation_id, server_id, pin_id, state, created_at, expires_at) VALUES (?1, ?2, ?3, ?4, 'pending', ?5, ?6)
                  ON CONFLICT(server_id, pin_id) DO NOTHING",
                 params![handle, inv_id, server_id, pin, db::time::now(), expires],
             )?;
-            Ok(tx.query_row("SELECT handle FROM join_links WHERE server_id = ?1 AND pin_id = ?2 AND invitation_id = ?3", params![server_id, pin, inv_id], |r| r.get(0))?)
+            Ok(tx.row("SELECT handle FROM join_links WHERE server_id = ?1 AND pin_id = ?2 AND invitation_id = ?3", params![server_id, pin, inv_id], |r| r.get(0))?)
         })
         .await?;
     Ok(LinkStarted {
@@ -442,7 +443,7 @@ pub async fn poll_link(
     let row: Option<LinkRow> = state
         .db()
         .run(move |c| {
-            Ok(c.query_row(
+            Ok(c.row(
                 "SELECT id, server_id, pin_id, state, account, expires_at FROM join_links WHERE handle = ?1 AND invitation_id = ?2",
                 params![handle, inv_id],
                 |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?)),
@@ -490,7 +491,7 @@ pub async fn poll_link(
                 .db()
                 .write(move |tx| {
                     Ok(tx
-                        .execute(
+                        .exec(
                             "UPDATE join_links SET state = 'expired' WHERE id = ?1",
                             [link],
                         )
@@ -507,7 +508,7 @@ pub async fn poll_link(
                 .db()
                 .write(move |tx| {
                     Ok(tx
-                        .execute(
+                        .exec(
                             "UPDATE join_links SET state = 'linked', account = ?2 WHERE id = ?1 AND state = 'pending'",
                             params![link, sealed],
                         )
@@ -660,7 +661,7 @@ mod tests {
         state
             .db()
             .write(|tx| {
-                tx.execute("UPDATE servers SET name = 'Cinema' WHERE id = 1", [])?;
+                tx.exec("UPDATE servers SET name = 'Cinema' WHERE id = 1", [])?;
                 Ok(())
             })
             .await
@@ -670,7 +671,7 @@ mod tests {
         state
             .db()
             .run(|c| {
-                c.execute("UPDATE invitations SET enabled = 0 WHERE id = 1", [])?;
+                c.exec("UPDATE invitations SET enabled = 0 WHERE id = 1", [])?;
                 Ok(())
             })
             .await
@@ -682,7 +683,7 @@ mod tests {
         state
             .db()
             .write(|tx| {
-                tx.execute(
+                tx.exec(
                     "UPDATE invitations SET enabled = 1, max_uses = 1, use_count = 1 WHERE id = 1",
                     [],
                 )?;

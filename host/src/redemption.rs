@@ -21,6 +21,7 @@ pub use recover::{Recovered, recover};
 pub use saga::Sagas;
 
 use crate::crypto::Purpose;
+use crate::db::Cached;
 use crate::db::{self, invitations::Invitation, servers::ServerRow};
 use crate::error::{Error, ErrorCode, FieldError, Result};
 use crate::input;
@@ -307,7 +308,7 @@ pub async fn status(state: &AppState, code: &str, handle: &str) -> Result<Progre
     let id: Option<(i64, String)> = state
         .db()
         .run(move |c| {
-            Ok(c.query_row(
+            Ok(c.row(
                 "SELECT r.id, r.handle FROM redemptions r JOIN invitations i ON i.id = r.invitation_id
                  WHERE r.handle = ?1 AND i.code = ?2",
                 params![handle, code],
@@ -340,7 +341,7 @@ async fn progress(state: &AppState, id: i64, handle: String) -> Result<Progress>
         .db()
         .run(move |c| {
             let (st, identity, code, message, inv): (String, Option<i64>, Option<String>, Option<String>, Option<i64>) =
-                c.query_row(
+                c.row(
                     "SELECT state, identity_id, error_code, error, invitation_id FROM redemptions WHERE id = ?1",
                     [id],
                     |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
@@ -348,7 +349,7 @@ async fn progress(state: &AppState, id: i64, handle: String) -> Result<Progress>
             let mut accounts = Vec::new();
             let mut expires_at = None;
             if let Some(identity) = identity.filter(|_| st == "completed") {
-                let mut stmt = c.prepare(
+                let mut stmt = c.prepare_cached(
                     "SELECT s.name, s.kind, u.username, u.expires_at, s.config FROM users u JOIN servers s ON s.id = u.server_id
                      WHERE u.identity_id = ?1 AND u.invitation_id IS ?2 ORDER BY u.id",
                 )?;
@@ -450,7 +451,7 @@ async fn linked_account(
     let row: Option<(i64, String, Option<Vec<u8>>)> = state
         .db()
         .run(move |c| {
-            Ok(c.query_row(
+            Ok(c.row(
                 "SELECT id, state, account FROM join_links WHERE handle = ?1 AND invitation_id = ?2 AND expires_at > ?3",
                 params![handle, invitation, db::time::now()],
                 |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),

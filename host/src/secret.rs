@@ -3,6 +3,7 @@
 //! so losing the file means losing those secrets — it belongs in every backup.
 
 use crate::config::{Config, SecretKey};
+use crate::db::Cached;
 use anyhow::Context;
 use rand::RngCore;
 use std::io::Write;
@@ -124,7 +125,7 @@ const FINGERPRINT_KEY: &str = "secret_key_fingerprint";
 fn count_sealed(conn: &rusqlite::Connection) -> rusqlite::Result<i64> {
     let mut total = 0;
     for (table, column, _, _) in SEALED_COLUMNS {
-        let n: i64 = conn.query_row(
+        let n: i64 = conn.row(
             &format!("SELECT count(*) FROM {table} WHERE {column} IS NOT NULL"),
             [],
             |r| r.get(0),
@@ -147,7 +148,7 @@ pub fn check_key_matches(conn: &rusqlite::Connection, key: &SecretKey) -> anyhow
              secrets (fingerprint {s}): restore the original secret.key or the configured secret_key"
         ),
         _ => {
-            conn.execute(
+            conn.exec(
                 "INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = ?2",
                 rusqlite::params![FINGERPRINT_KEY, fingerprint],
             )?;
@@ -252,7 +253,7 @@ pub fn rotate(config: &Config, new_key: Option<String>) -> anyhow::Result<String
     let mut count = 0usize;
     for (table, column, purpose, prefix) in SEALED_COLUMNS {
         let rows: Vec<(i64, Vec<u8>)> = {
-            let mut stmt = tx.prepare(&format!(
+            let mut stmt = tx.prepare_cached(&format!(
                 "SELECT id, {column} FROM {table} WHERE {column} IS NOT NULL"
             ))?;
             stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
@@ -264,7 +265,7 @@ pub fn rotate(config: &Config, new_key: Option<String>) -> anyhow::Result<String
                 .open(*purpose, &binding, &sealed)
                 .map_err(|e| anyhow::anyhow!("cannot open {table}.{column} of row {id}: {e}"))?;
             let resealed = new.seal(*purpose, &binding, &plain);
-            tx.execute(
+            tx.exec(
                 &format!("UPDATE {table} SET {column} = ?1 WHERE id = ?2"),
                 rusqlite::params![resealed, id],
             )?;
@@ -272,7 +273,7 @@ pub fn rotate(config: &Config, new_key: Option<String>) -> anyhow::Result<String
             failpoint("rotate-mid-transaction");
         }
     }
-    tx.execute(
+    tx.exec(
         "INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = ?2",
         rusqlite::params![FINGERPRINT_KEY, new.fingerprint()],
     )?;
@@ -351,7 +352,7 @@ mod tests {
             &format!("admin:{id}"),
             b"totp-secret",
         );
-        conn.execute(
+        conn.exec(
             "UPDATE admins SET totp_secret = ?1 WHERE id = ?2",
             rusqlite::params![sealed, id],
         )

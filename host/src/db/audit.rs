@@ -2,6 +2,7 @@
 //! ever written here (no passwords, tokens, codes or keys — only ids and names).
 
 use super::time;
+use crate::db::Cached;
 use rusqlite::{Connection, params_from_iter, types::Value};
 use serde::Serialize;
 
@@ -42,7 +43,7 @@ pub struct NewEvent<'a> {
 
 /// Append an event.
 pub fn append(c: &Connection, e: &NewEvent<'_>) -> rusqlite::Result<()> {
-    c.execute(
+    c.exec(
         "INSERT INTO audit_log (at, actor, ip, action, target, outcome, detail) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
         rusqlite::params![
             time::now(),
@@ -129,14 +130,14 @@ pub fn list(
     } else {
         format!("WHERE {}", clauses.join(" AND "))
     };
-    let total: i64 = c.query_row(
+    let total: i64 = c.row(
         &format!("SELECT count(*) FROM audit_log {filter_sql}"),
         params_from_iter(args.iter()),
         |r| r.get(0),
     )?;
     args.push(Value::Integer(limit));
     args.push(Value::Integer(offset));
-    let mut stmt = c.prepare(&format!(
+    let mut stmt = c.prepare_cached(&format!(
         "SELECT id, at, actor, ip, action, target, outcome, detail FROM audit_log {filter_sql} ORDER BY id DESC LIMIT ? OFFSET ?"
     ))?;
     let rows = stmt

@@ -2,6 +2,7 @@
 //! failures. Plain sync functions over `&Connection`; callers decide the transaction.
 
 use super::time;
+use crate::db::Cached;
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, params};
 
@@ -41,13 +42,13 @@ fn admin_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Admin> {
 
 /// How many admins exist.
 pub fn count_admins(c: &Connection) -> rusqlite::Result<i64> {
-    c.query_row("SELECT count(*) FROM admins", [], |r| r.get(0))
+    c.row("SELECT count(*) FROM admins", [], |r| r.get(0))
 }
 
 /// Create an admin; fails on a duplicate username (case-insensitive).
 pub fn insert_admin(c: &Connection, username: &str, password_hash: &str) -> rusqlite::Result<i64> {
     let now = time::now();
-    c.execute(
+    c.exec(
         "INSERT INTO admins (username, password_hash, created_at, updated_at) VALUES (?1, ?2, ?3, ?3)",
         params![username, password_hash, now],
     )?;
@@ -63,7 +64,7 @@ pub fn external_admin(
     remote_username: &str,
 ) -> rusqlite::Result<Admin> {
     let found: Option<i64> = c
-        .query_row(
+        .row(
             "SELECT id FROM admins WHERE external_server_id = ?1 AND external_user_id = ?2",
             params![server_id, external_user_id],
             |r| r.get(0),
@@ -78,7 +79,7 @@ pub fn external_admin(
             }
             let now = time::now();
             // "!" is not a PHC string, so no password ever verifies against it.
-            c.execute(
+            c.exec(
                 "INSERT INTO admins (username, password_hash, external_server_id, external_user_id, created_at, updated_at)
                  VALUES (?1, '!', ?2, ?3, ?4, ?4)",
                 params![name, server_id, external_user_id, now],
@@ -91,7 +92,7 @@ pub fn external_admin(
 
 /// Find by username (case-insensitive).
 pub fn admin_by_username(c: &Connection, username: &str) -> rusqlite::Result<Option<Admin>> {
-    c.query_row(
+    c.row(
         &format!("SELECT {ADMIN_COLS} FROM admins WHERE username = ?1"),
         [username],
         admin_row,
@@ -101,7 +102,7 @@ pub fn admin_by_username(c: &Connection, username: &str) -> rusqlite::Result<Opt
 
 /// Find by id.
 pub fn admin_by_id(c: &Connection, id: i64) -> rusqlite::Result<Option<Admin>> {
-    c.query_row(
+    c.row(
         &format!("SELECT {ADMIN_COLS} FROM admins WHERE id = ?1"),
         [id],
         admin_row,
@@ -111,7 +112,7 @@ pub fn admin_by_id(c: &Connection, id: i64) -> rusqlite::Result<Option<Admin>> {
 
 /// Replace the password hash.
 pub fn set_password(c: &Connection, id: i64, password_hash: &str) -> rusqlite::Result<usize> {
-    c.execute(
+    c.exec(
         "UPDATE admins SET password_hash = ?2, updated_at = ?3 WHERE id = ?1",
         params![id, password_hash, time::now()],
     )
@@ -119,7 +120,7 @@ pub fn set_password(c: &Connection, id: i64, password_hash: &str) -> rusqlite::R
 
 /// Store (or clear) the sealed secret awaiting confirmation.
 pub fn set_totp_pending(c: &Connection, id: i64, sealed: Option<&[u8]>) -> rusqlite::Result<usize> {
-    c.execute(
+    c.exec(
         "UPDATE admins SET totp_pending = ?2, updated_at = ?3 WHERE id = ?1",
         params![id, sealed, time::now()],
     )
@@ -127,7 +128,7 @@ pub fn set_totp_pending(c: &Connection, id: i64, sealed: Option<&[u8]>) -> rusql
 
 /// Enable TOTP with a confirmed secret; `step` is the step of the confirming code.
 pub fn enable_totp(c: &Connection, id: i64, sealed: &[u8], step: i64) -> rusqlite::Result<usize> {
-    c.execute(
+    c.exec(
         "UPDATE admins SET totp_secret = ?2, totp_pending = NULL, totp_last_step = ?3, updated_at = ?4 WHERE id = ?1",
         params![id, sealed, step, time::now()],
     )
@@ -135,18 +136,18 @@ pub fn enable_totp(c: &Connection, id: i64, sealed: &[u8], step: i64) -> rusqlit
 
 /// Disable TOTP and drop the backup codes.
 pub fn disable_totp(c: &Connection, id: i64) -> rusqlite::Result<()> {
-    c.execute(
+    c.exec(
         "UPDATE admins SET totp_secret = NULL, totp_pending = NULL, totp_last_step = NULL, updated_at = ?2 WHERE id = ?1",
         params![id, time::now()],
     )?;
-    c.execute("DELETE FROM totp_backup_codes WHERE admin_id = ?1", [id])?;
+    c.exec("DELETE FROM totp_backup_codes WHERE admin_id = ?1", [id])?;
     Ok(())
 }
 
 /// Record the step of an accepted code, only if it is newer than the stored one. Returns false
 /// when another request already used this step (the replay guard under concurrency).
 pub fn advance_totp_step(c: &Connection, id: i64, step: i64) -> rusqlite::Result<bool> {
-    let n = c.execute(
+    let n = c.exec(
         "UPDATE admins SET totp_last_step = ?2 WHERE id = ?1 AND (totp_last_step IS NULL OR totp_last_step < ?2)",
         params![id, step],
     )?;
@@ -159,12 +160,12 @@ pub fn replace_backup_codes(
     admin_id: i64,
     hashes: &[Vec<u8>],
 ) -> rusqlite::Result<()> {
-    c.execute(
+    c.exec(
         "DELETE FROM totp_backup_codes WHERE admin_id = ?1",
         [admin_id],
     )?;
     let mut stmt =
-        c.prepare("INSERT INTO totp_backup_codes (admin_id, code_hash) VALUES (?1, ?2)")?;
+        c.prepare_cached("INSERT INTO totp_backup_codes (admin_id, code_hash) VALUES (?1, ?2)")?;
     for h in hashes {
         stmt.execute(params![admin_id, h])?;
     }
@@ -173,7 +174,7 @@ pub fn replace_backup_codes(
 
 /// Mark an unused backup code used; false if no unused code matches.
 pub fn use_backup_code(c: &Connection, admin_id: i64, hash: &[u8]) -> rusqlite::Result<bool> {
-    let n = c.execute(
+    let n = c.exec(
         "UPDATE totp_backup_codes SET used_at = ?3
          WHERE id = (SELECT id FROM totp_backup_codes WHERE admin_id = ?1 AND code_hash = ?2 AND used_at IS NULL LIMIT 1)",
         params![admin_id, hash, time::now()],
@@ -183,7 +184,7 @@ pub fn use_backup_code(c: &Connection, admin_id: i64, hash: &[u8]) -> rusqlite::
 
 /// Unused backup codes left.
 pub fn backup_codes_left(c: &Connection, admin_id: i64) -> rusqlite::Result<i64> {
-    c.query_row(
+    c.row(
         "SELECT count(*) FROM totp_backup_codes WHERE admin_id = ?1 AND used_at IS NULL",
         [admin_id],
         |r| r.get(0),
@@ -238,7 +239,7 @@ pub fn insert_session(
     user_agent: Option<&str>,
 ) -> rusqlite::Result<i64> {
     let now = time::now();
-    c.execute(
+    c.exec(
         "INSERT INTO admin_sessions (token_hash, admin_id, csrf_token, created_at, last_seen_at, expires_at, ip, user_agent)
          VALUES (?1, ?2, ?3, ?4, ?4, ?5, ?6, ?7)",
         params![token_hash, admin_id, csrf_token, now, time::fmt(expires_at), ip, user_agent],
@@ -248,7 +249,7 @@ pub fn insert_session(
 
 /// Find a session by token hash.
 pub fn session_by_hash(c: &Connection, token_hash: &[u8]) -> rusqlite::Result<Option<Session>> {
-    c.query_row(
+    c.row(
         &format!("SELECT {SESSION_COLS} FROM admin_sessions WHERE token_hash = ?1"),
         [token_hash],
         session_row,
@@ -258,7 +259,7 @@ pub fn session_by_hash(c: &Connection, token_hash: &[u8]) -> rusqlite::Result<Op
 
 /// Record activity.
 pub fn touch_session(c: &Connection, id: i64) -> rusqlite::Result<usize> {
-    c.execute(
+    c.exec(
         "UPDATE admin_sessions SET last_seen_at = ?2 WHERE id = ?1",
         params![id, time::now()],
     )
@@ -266,7 +267,7 @@ pub fn touch_session(c: &Connection, id: i64) -> rusqlite::Result<usize> {
 
 /// Sessions of an admin, newest first.
 pub fn sessions_of(c: &Connection, admin_id: i64) -> rusqlite::Result<Vec<Session>> {
-    let mut stmt = c.prepare(&format!(
+    let mut stmt = c.prepare_cached(&format!(
         "SELECT {SESSION_COLS} FROM admin_sessions WHERE admin_id = ?1 ORDER BY created_at DESC, id DESC"
     ))?;
     let rows = stmt.query_map([admin_id], session_row)?;
@@ -275,7 +276,7 @@ pub fn sessions_of(c: &Connection, admin_id: i64) -> rusqlite::Result<Vec<Sessio
 
 /// Delete one session of an admin; returns whether it existed.
 pub fn delete_session(c: &Connection, admin_id: i64, id: i64) -> rusqlite::Result<bool> {
-    Ok(c.execute(
+    Ok(c.exec(
         "DELETE FROM admin_sessions WHERE id = ?1 AND admin_id = ?2",
         params![id, admin_id],
     )? == 1)
@@ -287,7 +288,7 @@ pub fn delete_other_sessions(
     admin_id: i64,
     keep: Option<i64>,
 ) -> rusqlite::Result<usize> {
-    c.execute(
+    c.exec(
         "DELETE FROM admin_sessions WHERE admin_id = ?1 AND id IS NOT ?2",
         params![admin_id, keep],
     )
@@ -296,11 +297,11 @@ pub fn delete_other_sessions(
 /// Remove expired sessions, challenges and stale login failures.
 pub fn delete_expired(c: &Connection, idle_cutoff: DateTime<Utc>) -> rusqlite::Result<usize> {
     let now = time::now();
-    let mut n = c.execute(
+    let mut n = c.exec(
         "DELETE FROM admin_sessions WHERE expires_at <= ?1 OR last_seen_at <= ?2",
         params![now, time::fmt(idle_cutoff)],
     )?;
-    n += c.execute(
+    n += c.exec(
         "DELETE FROM login_challenges WHERE expires_at <= ?1",
         [&now],
     )?;
@@ -314,7 +315,7 @@ pub fn insert_challenge(
     admin_id: i64,
     expires_at: DateTime<Utc>,
 ) -> rusqlite::Result<()> {
-    c.execute(
+    c.exec(
         "INSERT INTO login_challenges (token_hash, admin_id, expires_at) VALUES (?1, ?2, ?3)",
         params![token_hash, admin_id, time::fmt(expires_at)],
     )?;
@@ -325,7 +326,7 @@ pub fn insert_challenge(
 /// (five attempts per challenge).
 pub fn challenge_attempt(c: &Connection, token_hash: &[u8]) -> rusqlite::Result<Option<i64>> {
     let row: Option<(i64, String, i64)> = c
-        .query_row(
+        .row(
             "SELECT admin_id, expires_at, attempts FROM login_challenges WHERE token_hash = ?1",
             [token_hash],
             |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
@@ -335,13 +336,13 @@ pub fn challenge_attempt(c: &Connection, token_hash: &[u8]) -> rusqlite::Result<
         return Ok(None);
     };
     if expires_at <= time::now() || attempts >= 5 {
-        c.execute(
+        c.exec(
             "DELETE FROM login_challenges WHERE token_hash = ?1",
             [token_hash],
         )?;
         return Ok(None);
     }
-    c.execute(
+    c.exec(
         "UPDATE login_challenges SET attempts = attempts + 1 WHERE token_hash = ?1",
         [token_hash],
     )?;
@@ -350,7 +351,7 @@ pub fn challenge_attempt(c: &Connection, token_hash: &[u8]) -> rusqlite::Result<
 
 /// Consume a challenge after success.
 pub fn delete_challenge(c: &Connection, token_hash: &[u8]) -> rusqlite::Result<()> {
-    c.execute(
+    c.exec(
         "DELETE FROM login_challenges WHERE token_hash = ?1",
         [token_hash],
     )?;
@@ -411,7 +412,7 @@ pub fn insert_api_key(
     admin_id: i64,
     expires_at: Option<&str>,
 ) -> rusqlite::Result<i64> {
-    c.execute(
+    c.exec(
         "INSERT INTO api_keys (prefix, secret_hash, name, scope, admin_id, created_at, expires_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
         params![
@@ -429,7 +430,7 @@ pub fn insert_api_key(
 
 /// Find a key by its public prefix.
 pub fn api_key_by_prefix(c: &Connection, prefix: &str) -> rusqlite::Result<Option<ApiKey>> {
-    c.query_row(
+    c.row(
         &format!("SELECT {KEY_COLS} FROM api_keys WHERE prefix = ?1"),
         [prefix],
         key_row,
@@ -439,7 +440,7 @@ pub fn api_key_by_prefix(c: &Connection, prefix: &str) -> rusqlite::Result<Optio
 
 /// Find a key by id.
 pub fn api_key_by_id(c: &Connection, id: i64) -> rusqlite::Result<Option<ApiKey>> {
-    c.query_row(
+    c.row(
         &format!("SELECT {KEY_COLS} FROM api_keys WHERE id = ?1"),
         [id],
         key_row,
@@ -453,8 +454,8 @@ pub fn list_api_keys(
     limit: i64,
     offset: i64,
 ) -> rusqlite::Result<(Vec<ApiKey>, i64)> {
-    let total = c.query_row("SELECT count(*) FROM api_keys", [], |r| r.get(0))?;
-    let mut stmt = c.prepare(&format!(
+    let total = c.row("SELECT count(*) FROM api_keys", [], |r| r.get(0))?;
+    let mut stmt = c.prepare_cached(&format!(
         "SELECT {KEY_COLS} FROM api_keys ORDER BY id DESC LIMIT ?1 OFFSET ?2"
     ))?;
     let rows = stmt
@@ -465,7 +466,7 @@ pub fn list_api_keys(
 
 /// Revoke a key; false if unknown or already revoked.
 pub fn revoke_api_key(c: &Connection, id: i64) -> rusqlite::Result<bool> {
-    Ok(c.execute(
+    Ok(c.exec(
         "UPDATE api_keys SET revoked_at = ?2 WHERE id = ?1 AND revoked_at IS NULL",
         params![id, time::now()],
     )? == 1)
@@ -473,7 +474,7 @@ pub fn revoke_api_key(c: &Connection, id: i64) -> rusqlite::Result<bool> {
 
 /// Revoke every key of an admin that is not revoked yet; returns how many.
 pub fn revoke_api_keys_of(c: &Connection, admin_id: i64) -> rusqlite::Result<usize> {
-    c.execute(
+    c.exec(
         "UPDATE api_keys SET revoked_at = ?2 WHERE admin_id = ?1 AND revoked_at IS NULL",
         params![admin_id, time::now()],
     )
@@ -483,12 +484,12 @@ pub fn revoke_api_keys_of(c: &Connection, admin_id: i64) -> rusqlite::Result<usi
 /// `server_id` (its admin sign-in was turned off, or the server was switched off); returns the
 /// numbers of sessions and keys.
 pub fn revoke_external_admins(c: &Connection, server_id: i64) -> rusqlite::Result<(usize, usize)> {
-    let sessions = c.execute(
+    let sessions = c.exec(
         "DELETE FROM admin_sessions WHERE admin_id IN
             (SELECT id FROM admins WHERE external_server_id = ?1)",
         [server_id],
     )?;
-    let keys = c.execute(
+    let keys = c.exec(
         "UPDATE api_keys SET revoked_at = ?2 WHERE revoked_at IS NULL AND admin_id IN
             (SELECT id FROM admins WHERE external_server_id = ?1)",
         params![server_id, time::now()],
@@ -498,7 +499,7 @@ pub fn revoke_external_admins(c: &Connection, server_id: i64) -> rusqlite::Resul
 
 /// Record use.
 pub fn touch_api_key(c: &Connection, id: i64) -> rusqlite::Result<usize> {
-    c.execute(
+    c.exec(
         "UPDATE api_keys SET last_used_at = ?2 WHERE id = ?1",
         params![id, time::now()],
     )
@@ -519,7 +520,7 @@ pub struct Failures {
 
 /// Current failure state.
 pub fn failures(c: &Connection, username: &str) -> rusqlite::Result<Failures> {
-    Ok(c.query_row(
+    Ok(c.row(
         "SELECT failures, lockouts, locked_until, last_failure_at FROM login_failures WHERE username = ?1",
         [username],
         |r| {
@@ -537,7 +538,7 @@ pub fn failures(c: &Connection, username: &str) -> rusqlite::Result<Failures> {
 
 /// Store failure state.
 pub fn save_failures(c: &Connection, username: &str, f: &Failures) -> rusqlite::Result<()> {
-    c.execute(
+    c.exec(
         "INSERT INTO login_failures (username, failures, lockouts, locked_until, last_failure_at)
          VALUES (?1, ?2, ?3, ?4, ?5)
          ON CONFLICT(username) DO UPDATE SET failures = ?2, lockouts = ?3, locked_until = ?4, last_failure_at = ?5",
@@ -548,7 +549,7 @@ pub fn save_failures(c: &Connection, username: &str, f: &Failures) -> rusqlite::
 
 /// Delete failure records that are neither locked nor recent (last failure before `before`).
 pub fn prune_failures(c: &Connection, before: &str) -> rusqlite::Result<usize> {
-    c.execute(
+    c.exec(
         "DELETE FROM login_failures
          WHERE (locked_until IS NULL OR locked_until <= ?2)
            AND (last_failure_at IS NULL OR last_failure_at < ?1)",
@@ -558,7 +559,7 @@ pub fn prune_failures(c: &Connection, before: &str) -> rusqlite::Result<usize> {
 
 /// Forget failures after a successful login.
 pub fn clear_failures(c: &Connection, username: &str) -> rusqlite::Result<()> {
-    c.execute("DELETE FROM login_failures WHERE username = ?1", [username])?;
+    c.exec("DELETE FROM login_failures WHERE username = ?1", [username])?;
     Ok(())
 }
 
@@ -576,12 +577,12 @@ mod tests {
         for key in ["old", "recent", "locked"] {
             save_failures(&c, key, &Failures::default()).unwrap();
         }
-        c.execute(
+        c.exec(
             "UPDATE login_failures SET last_failure_at = ?1 WHERE username IN ('old', 'locked')",
             [&past],
         )
         .unwrap();
-        c.execute(
+        c.exec(
             "UPDATE login_failures SET locked_until = ?1 WHERE username = 'locked'",
             [&future],
         )

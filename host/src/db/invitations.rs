@@ -1,6 +1,7 @@
 //! Repository functions for invitations and their target servers.
 
 use super::time;
+use crate::db::Cached;
 use rusqlite::{Connection, OptionalExtension, params, types::Value};
 
 /// An invitation row with its targets.
@@ -110,7 +111,7 @@ pub fn status_counts(
     c: &Connection,
     now: &str,
 ) -> rusqlite::Result<(std::collections::HashMap<String, i64>, i64)> {
-    let mut stmt = c.prepare(&format!(
+    let mut stmt = c.prepare_cached(&format!(
         "SELECT {STATUS_SQL} AS status, count(*), coalesce(sum(use_count = 0), 0)
          FROM invitations GROUP BY status"
     ))?;
@@ -173,7 +174,7 @@ fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Invitation> {
 }
 
 fn load_targets(c: &Connection, inv: &mut Invitation) -> rusqlite::Result<()> {
-    let mut stmt = c.prepare(
+    let mut stmt = c.prepare_cached(
         "SELECT server_id, libraries, permissions FROM invitation_servers WHERE invitation_id = ?1 ORDER BY server_id",
     )?;
     let mut targets = stmt
@@ -215,7 +216,7 @@ fn load_targets(c: &Connection, inv: &mut Invitation) -> rusqlite::Result<()> {
 /// Invitations that offer a library the server no longer lists (marked missing by library
 /// sync, or without a row at all), or an empty or unreadable list.
 pub fn count_offering_missing_libraries(c: &Connection) -> rusqlite::Result<i64> {
-    c.query_row(
+    c.row(
         "SELECT count(DISTINCT s.invitation_id) FROM invitation_servers s
          WHERE s.libraries IS NOT NULL AND CASE
              WHEN NOT json_valid(s.libraries) THEN 1
@@ -234,7 +235,7 @@ pub fn count_offering_missing_libraries(c: &Connection) -> rusqlite::Result<i64>
 /// One invitation by id.
 pub fn get(c: &Connection, id: i64) -> rusqlite::Result<Option<Invitation>> {
     let Some(mut inv) = c
-        .query_row(
+        .row(
             &format!("SELECT {COLS} FROM invitations WHERE id = ?1"),
             [id],
             row,
@@ -250,7 +251,7 @@ pub fn get(c: &Connection, id: i64) -> rusqlite::Result<Option<Invitation>> {
 /// One invitation by code (case-insensitive).
 pub fn by_code(c: &Connection, code: &str) -> rusqlite::Result<Option<Invitation>> {
     let Some(mut inv) = c
-        .query_row(
+        .row(
             &format!("SELECT {COLS} FROM invitations WHERE code = ?1"),
             [code],
             row,
@@ -265,7 +266,7 @@ pub fn by_code(c: &Connection, code: &str) -> rusqlite::Result<Option<Invitation
 
 /// Whether a code is taken (case-insensitive).
 pub fn code_taken(c: &Connection, code: &str) -> rusqlite::Result<bool> {
-    c.query_row(
+    c.row(
         "SELECT EXISTS (SELECT 1 FROM invitations WHERE code = ?1)",
         [code],
         |r| r.get(0),
@@ -273,11 +274,11 @@ pub fn code_taken(c: &Connection, code: &str) -> rusqlite::Result<bool> {
 }
 
 fn write_targets(c: &Connection, id: i64, targets: &[Target]) -> rusqlite::Result<()> {
-    c.execute(
+    c.exec(
         "DELETE FROM invitation_servers WHERE invitation_id = ?1",
         [id],
     )?;
-    let mut stmt = c.prepare("INSERT INTO invitation_servers (invitation_id, server_id, libraries, permissions) VALUES (?1, ?2, ?3, ?4)")?;
+    let mut stmt = c.prepare_cached("INSERT INTO invitation_servers (invitation_id, server_id, libraries, permissions) VALUES (?1, ?2, ?3, ?4)")?;
     for t in targets {
         let libs = t
             .library_refs
@@ -292,7 +293,7 @@ fn write_targets(c: &Connection, id: i64, targets: &[Target]) -> rusqlite::Resul
 /// Insert an invitation with its targets; returns the id.
 pub fn insert(c: &Connection, inv: &Invitation) -> rusqlite::Result<i64> {
     let now = time::now();
-    c.execute(
+    c.exec(
         "INSERT INTO invitations (code, enabled, expires_at, max_uses, access_duration_days, note, created_by, created_at, updated_at, pre_wizard_id, post_wizard_id, message)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8, ?9, ?10, ?11)",
         params![inv.code, inv.enabled, inv.expires_at, inv.max_uses, inv.access_duration_days, inv.note, inv.created_by, now, inv.pre_wizard_id, inv.post_wizard_id, inv.message],
@@ -304,7 +305,7 @@ pub fn insert(c: &Connection, inv: &Invitation) -> rusqlite::Result<i64> {
 
 /// Update every editable field (never the code or the use count) and the targets.
 pub fn update(c: &Connection, inv: &Invitation) -> rusqlite::Result<usize> {
-    let n = c.execute(
+    let n = c.exec(
         "UPDATE invitations SET enabled = ?2, expires_at = ?3, max_uses = ?4, access_duration_days = ?5, note = ?6, updated_at = ?7,
          pre_wizard_id = ?8, post_wizard_id = ?9, message = ?10
          WHERE id = ?1",
@@ -316,13 +317,13 @@ pub fn update(c: &Connection, inv: &Invitation) -> rusqlite::Result<usize> {
 
 /// Delete an invitation (accounts it created keep existing; their link is cleared by the FK).
 pub fn delete(c: &Connection, id: i64) -> rusqlite::Result<bool> {
-    Ok(c.execute("DELETE FROM invitations WHERE id = ?1", [id])? == 1)
+    Ok(c.exec("DELETE FROM invitations WHERE id = ?1", [id])? == 1)
 }
 
 /// Take one use if the invitation is redeemable right now. Atomic: the condition and the
 /// increment are one statement, so concurrent redemptions never exceed `max_uses`.
 pub fn reserve_use(c: &Connection, id: i64) -> rusqlite::Result<bool> {
-    let n = c.execute(
+    let n = c.exec(
         "UPDATE invitations SET use_count = use_count + 1, updated_at = ?2
          WHERE id = ?1 AND enabled = 1 AND (expires_at IS NULL OR expires_at > ?2)
            AND (max_uses IS NULL OR use_count < max_uses)",
@@ -334,18 +335,18 @@ pub fn reserve_use(c: &Connection, id: i64) -> rusqlite::Result<bool> {
 /// The invitation-expiry job's marks at `now`: close invitations that expired or are used up,
 /// reopen closed ones an admin has since extended. Returns (expired, used up, reopened).
 pub fn mark_closed(c: &Connection, now: &str) -> rusqlite::Result<(usize, usize, usize)> {
-    let reopened = c.execute(
+    let reopened = c.exec(
         "UPDATE invitations SET closed_at = NULL, closed_reason = NULL
          WHERE closed_at IS NOT NULL AND (expires_at IS NULL OR expires_at > ?1)
            AND (max_uses IS NULL OR use_count < max_uses)",
         [now],
     )?;
-    let expired = c.execute(
+    let expired = c.exec(
         "UPDATE invitations SET closed_at = ?1, closed_reason = 'expired'
          WHERE closed_at IS NULL AND expires_at IS NOT NULL AND expires_at <= ?1",
         [now],
     )?;
-    let used_up = c.execute(
+    let used_up = c.exec(
         "UPDATE invitations SET closed_at = ?1, closed_reason = 'used_up'
          WHERE closed_at IS NULL AND max_uses IS NOT NULL AND use_count >= max_uses",
         [now],
@@ -355,7 +356,7 @@ pub fn mark_closed(c: &Connection, now: &str) -> rusqlite::Result<(usize, usize,
 
 /// Give back a use taken by a redemption that failed.
 pub fn release_use(c: &Connection, id: i64) -> rusqlite::Result<()> {
-    c.execute(
+    c.exec(
         "UPDATE invitations SET use_count = max(use_count - 1, 0), updated_at = ?2 WHERE id = ?1",
         params![id, time::now()],
     )?;
@@ -445,7 +446,7 @@ pub fn list(
     } else {
         format!("WHERE {}", clauses.join(" AND "))
     };
-    let total: i64 = c.query_row(
+    let total: i64 = c.row(
         &format!("SELECT count(*) FROM invitations {filter}"),
         rusqlite::params_from_iter(args.iter()),
         |r| r.get(0),
@@ -457,7 +458,7 @@ pub fn list(
         "SELECT {COLS} FROM invitations {filter} ORDER BY {} {order}, id {order} LIMIT ? OFFSET ?",
         sort.column()
     );
-    let mut stmt = c.prepare(&sql)?;
+    let mut stmt = c.prepare_cached(&sql)?;
     let mut items = stmt
         .query_map(rusqlite::params_from_iter(args.iter()), row)?
         .collect::<rusqlite::Result<Vec<_>>>()?;

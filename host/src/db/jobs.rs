@@ -1,6 +1,7 @@
 //! Records of background job runs, and the user-sync exclusion list.
 
 use super::time;
+use crate::db::Cached;
 use rusqlite::{Connection, params, params_from_iter, types::Value};
 use serde::Serialize;
 
@@ -57,7 +58,7 @@ pub fn start(
     server: Option<(i64, &str)>,
     trigger: &str,
 ) -> rusqlite::Result<i64> {
-    c.execute(
+    c.exec(
         "INSERT INTO job_runs (job, server_id, server_name, trigger, started_at, outcome)
          VALUES (?1, ?2, ?3, ?4, ?5, 'running')",
         params![
@@ -79,7 +80,7 @@ pub fn finish(
     counts: &serde_json::Value,
     error: Option<&str>,
 ) -> rusqlite::Result<()> {
-    c.execute(
+    c.exec(
         "UPDATE job_runs SET finished_at = ?2, outcome = ?3, counts = ?4, error = ?5 WHERE id = ?1",
         params![id, time::now(), outcome, counts.to_string(), error],
     )?;
@@ -89,7 +90,7 @@ pub fn finish(
 /// One run.
 pub fn get(c: &Connection, id: i64) -> rusqlite::Result<Option<JobRun>> {
     use rusqlite::OptionalExtension;
-    c.query_row(
+    c.row(
         &format!("SELECT {COLS} FROM job_runs WHERE id = ?1"),
         [id],
         row,
@@ -99,7 +100,7 @@ pub fn get(c: &Connection, id: i64) -> rusqlite::Result<Option<JobRun>> {
 
 /// Runs left `running` by a daemon that stopped: marked `interrupted`.
 pub fn mark_interrupted(c: &Connection) -> rusqlite::Result<usize> {
-    c.execute(
+    c.exec(
         "UPDATE job_runs SET outcome = 'interrupted', finished_at = ?1,
                 error = 'the daemon stopped while the job ran'
          WHERE outcome = 'running'",
@@ -109,7 +110,7 @@ pub fn mark_interrupted(c: &Connection) -> rusqlite::Result<usize> {
 
 /// Delete finished runs that started before `before`.
 pub fn prune(c: &Connection, before: &str) -> rusqlite::Result<usize> {
-    c.execute(
+    c.exec(
         "DELETE FROM job_runs WHERE started_at < ?1 AND outcome <> 'running'",
         [before],
     )
@@ -158,7 +159,7 @@ pub fn list(
     } else {
         format!("WHERE {}", clauses.join(" AND "))
     };
-    let total = c.query_row(
+    let total = c.row(
         &format!("SELECT count(*) FROM job_runs {filter}"),
         params_from_iter(args.iter()),
         |r| r.get(0),
@@ -166,7 +167,7 @@ pub fn list(
     let n = args.len();
     args.push(Value::Integer(limit));
     args.push(Value::Integer(offset));
-    let mut stmt = c.prepare(&format!(
+    let mut stmt = c.prepare_cached(&format!(
         "SELECT {COLS} FROM job_runs {filter} ORDER BY id DESC LIMIT ?{} OFFSET ?{}",
         n + 1,
         n + 2
@@ -194,7 +195,7 @@ pub struct Exclusion {
 
 /// The exclusions of a server, by username.
 pub fn exclusions(c: &Connection, server_id: i64) -> rusqlite::Result<Vec<Exclusion>> {
-    let mut stmt = c.prepare(
+    let mut stmt = c.prepare_cached(
         "SELECT server_id, external_id, username, created_by, created_at FROM sync_exclusions
          WHERE server_id = ?1 ORDER BY username COLLATE NOCASE, external_id",
     )?;
@@ -218,7 +219,7 @@ pub fn exclude(
     username: &str,
     by: &str,
 ) -> rusqlite::Result<()> {
-    c.execute(
+    c.exec(
         "INSERT INTO sync_exclusions (server_id, external_id, username, created_by, created_at)
          VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT DO NOTHING",
         params![server_id, external_id, username, by, time::now()],
@@ -228,7 +229,7 @@ pub fn exclude(
 
 /// Remove an exclusion; whether there was one.
 pub fn include(c: &Connection, server_id: i64, external_id: &str) -> rusqlite::Result<bool> {
-    Ok(c.execute(
+    Ok(c.exec(
         "DELETE FROM sync_exclusions WHERE server_id = ?1 AND external_id = ?2",
         params![server_id, external_id],
     )? > 0)

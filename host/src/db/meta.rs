@@ -1,10 +1,11 @@
 //! The `meta` table: installation-wide values the daemon generates once.
 
+use crate::db::Cached;
 use rusqlite::{Connection, OptionalExtension, params};
 
 /// Read a value.
 pub fn get(conn: &Connection, key: &str) -> rusqlite::Result<Option<String>> {
-    conn.query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
+    conn.row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
         .optional()
 }
 
@@ -18,11 +19,11 @@ pub fn get_or_insert(
     if let Some(v) = get(conn, key)? {
         return Ok(v);
     }
-    conn.execute(
+    conn.exec(
         "INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT(key) DO NOTHING",
         params![key, make()],
     )?;
-    conn.query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
+    conn.row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
 }
 
 /// The `meta` key holding the plugin versions an admin approved (JSON list of
@@ -71,7 +72,7 @@ fn add_versions(
     all.sort();
     all.dedup();
     let text = serde_json::to_string(&all).unwrap_or_else(|_| "[]".into());
-    conn.execute(
+    conn.exec(
         "INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
         params![key, text],
     )?;

@@ -43,6 +43,40 @@ pub struct Db {
 /// (`PRAGMA mmap_size`).
 const MMAP_BYTES: u64 = 256 * 1024 * 1024;
 
+/// Prepared statements each connection keeps ([`Cached`]): every statement of a join fits, and
+/// the least recently used one goes first.
+const STATEMENT_CACHE: usize = 96;
+
+/// `execute` and `query_row` through the connection's prepared-statement cache. Preparing (SQLite
+/// parsing the SQL and planning it) was 38 % of SQLite's time in a join when every call
+/// prepared its statement again (docs/performance.md, "The join's database time"); a cached
+/// statement is parsed once per connection. Works on a `Transaction` or `Savepoint` through
+/// their `Deref` to `Connection`.
+pub trait Cached {
+    /// Like `Connection::execute`, with the statement from the cache.
+    fn exec<P: rusqlite::Params>(&self, sql: &str, params: P) -> rusqlite::Result<usize>;
+
+    /// Like `Connection::query_row`, with the statement from the cache.
+    fn row<T, P, F>(&self, sql: &str, params: P, f: F) -> rusqlite::Result<T>
+    where
+        P: rusqlite::Params,
+        F: FnOnce(&rusqlite::Row<'_>) -> rusqlite::Result<T>;
+}
+
+impl Cached for Connection {
+    fn exec<P: rusqlite::Params>(&self, sql: &str, params: P) -> rusqlite::Result<usize> {
+        self.prepare_cached(sql)?.execute(params)
+    }
+
+    fn row<T, P, F>(&self, sql: &str, params: P, f: F) -> rusqlite::Result<T>
+    where
+        P: rusqlite::Params,
+        F: FnOnce(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+    {
+        self.prepare_cached(sql)?.query_row(params, f)
+    }
+}
+
 /// Pragmas every connection gets. The file is read through a memory map: with SQLite's default
 /// page cache (2 MiB per connection) a page of 100,000 users found by a search read about a
 /// thousand rows from the file at random, one `pread` each, and missed the cache on most
@@ -52,6 +86,7 @@ const MMAP_BYTES: u64 = 256 * 1024 * 1024;
 /// Public so the bench measures queries on a connection as the daemon opens it.
 pub fn configure(conn: &mut Connection, busy_timeout: Duration) -> rusqlite::Result<()> {
     conn.busy_timeout(busy_timeout)?;
+    conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
     conn.execute_batch(&format!(
         "PRAGMA foreign_keys = ON;
          PRAGMA synchronous = NORMAL;
@@ -69,7 +104,7 @@ impl Db {
             // migrations there before any pool exists.
             let mut conn = Connection::open(path)?;
             configure(&mut conn, busy_timeout)?;
-            let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
+            let mode: String = conn.row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
             anyhow::ensure!(
                 mode.eq_ignore_ascii_case("wal"),
                 "SQLite refused WAL mode ({mode})"
@@ -194,7 +229,7 @@ impl Db {
 
     /// Whether the database answers (for `/health/ready`).
     pub async fn ping(&self) -> Result<()> {
-        self.run(|c| Ok(c.query_row("SELECT 1", [], |r| r.get::<_, i64>(0))?))
+        self.run(|c| Ok(c.row("SELECT 1", [], |r| r.get::<_, i64>(0))?))
             .await
             .map(|_| ())
     }
@@ -216,8 +251,8 @@ mod tests {
         let db = Db::open(&dir.path().join("t.db"), 2, Duration::from_secs(1)).unwrap();
         let (mode, fk) = db
             .run(|c| {
-                let mode: String = c.query_row("PRAGMA journal_mode", [], |r| r.get(0))?;
-                let fk: i64 = c.query_row("PRAGMA foreign_keys", [], |r| r.get(0))?;
+                let mode: String = c.row("PRAGMA journal_mode", [], |r| r.get(0))?;
+                let fk: i64 = c.row("PRAGMA foreign_keys", [], |r| r.get(0))?;
                 Ok((mode, fk))
             })
             .await
@@ -232,13 +267,13 @@ mod tests {
         let db = Db::open_in_memory().unwrap();
         let res: Result<()> = db
             .write(|tx| {
-                tx.execute("INSERT INTO meta (key, value) VALUES ('a', '1')", [])?;
+                tx.exec("INSERT INTO meta (key, value) VALUES ('a', '1')", [])?;
                 Err(Error::new(crate::error::ErrorCode::Conflict, "stop"))
             })
             .await;
         assert!(res.is_err());
         let n: i64 = db
-            .run(|c| Ok(c.query_row("SELECT count(*) FROM meta", [], |r| r.get(0))?))
+            .run(|c| Ok(c.row("SELECT count(*) FROM meta", [], |r| r.get(0))?))
             .await
             .unwrap();
         assert_eq!(n, 0);
@@ -253,7 +288,7 @@ mod tests {
             let db = db.clone();
             tasks.push(tokio::spawn(async move {
                 db.write(move |tx| {
-                    tx.execute(
+                    tx.exec(
                         "INSERT INTO meta (key, value) VALUES (?1, 'x')",
                         [format!("k{i}")],
                     )?;
@@ -266,7 +301,7 @@ mod tests {
             t.await.unwrap().unwrap();
         }
         let n: i64 = db
-            .run(|c| Ok(c.query_row("SELECT count(*) FROM meta", [], |r| r.get(0))?))
+            .run(|c| Ok(c.row("SELECT count(*) FROM meta", [], |r| r.get(0))?))
             .await
             .unwrap();
         assert_eq!(n, 50);

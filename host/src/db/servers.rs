@@ -1,6 +1,7 @@
 //! Repository functions for media servers and their libraries.
 
 use super::time;
+use crate::db::Cached;
 use rusqlite::{Connection, OptionalExtension, params};
 
 /// A server row.
@@ -74,7 +75,7 @@ fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ServerRow> {
 
 /// All servers, by name.
 pub fn list(c: &Connection) -> rusqlite::Result<Vec<ServerRow>> {
-    let mut stmt = c.prepare(&format!(
+    let mut stmt = c.prepare_cached(&format!(
         "SELECT {COLS} FROM servers ORDER BY name COLLATE NOCASE, id"
     ))?;
     stmt.query_map([], row)?.collect()
@@ -82,7 +83,7 @@ pub fn list(c: &Connection) -> rusqlite::Result<Vec<ServerRow>> {
 
 /// One server.
 pub fn get(c: &Connection, id: i64) -> rusqlite::Result<Option<ServerRow>> {
-    c.query_row(
+    c.row(
         &format!("SELECT {COLS} FROM servers WHERE id = ?1"),
         [id],
         row,
@@ -92,7 +93,7 @@ pub fn get(c: &Connection, id: i64) -> rusqlite::Result<Option<ServerRow>> {
 
 /// Whether another server already has this name.
 pub fn name_taken(c: &Connection, name: &str, except: Option<i64>) -> rusqlite::Result<bool> {
-    c.query_row(
+    c.row(
         "SELECT EXISTS (SELECT 1 FROM servers WHERE name = ?1 AND id IS NOT ?2)",
         params![name, except],
         |r| r.get(0),
@@ -103,7 +104,7 @@ pub fn name_taken(c: &Connection, name: &str, except: Option<i64>) -> rusqlite::
 /// right after with [`set_credentials`]); returns the id.
 pub fn insert(c: &Connection, s: &ServerRow) -> rusqlite::Result<i64> {
     let now = time::now();
-    c.execute(
+    c.exec(
         "INSERT INTO servers (name, kind, base_url, config, extra_hosts, accept_invalid_certs, enabled,
                               remote_name, remote_product, remote_version, remote_id, last_checked_at, created_at, updated_at,
                               ca_certificate)
@@ -118,7 +119,7 @@ pub fn insert(c: &Connection, s: &ServerRow) -> rusqlite::Result<i64> {
 
 /// Store the sealed credentials.
 pub fn set_credentials(c: &Connection, id: i64, sealed: Option<&[u8]>) -> rusqlite::Result<()> {
-    c.execute(
+    c.exec(
         "UPDATE servers SET credentials = ?2 WHERE id = ?1",
         params![id, sealed],
     )?;
@@ -127,7 +128,7 @@ pub fn set_credentials(c: &Connection, id: i64, sealed: Option<&[u8]>) -> rusqli
 
 /// Replace every editable column.
 pub fn update(c: &Connection, s: &ServerRow) -> rusqlite::Result<usize> {
-    c.execute(
+    c.exec(
         "UPDATE servers SET name = ?2, base_url = ?3, config = ?4, credentials = ?5, extra_hosts = ?6,
                 accept_invalid_certs = ?7, enabled = ?8, remote_name = ?9, remote_product = ?10,
                 remote_version = ?11, remote_id = ?12, last_checked_at = ?13, updated_at = ?14,
@@ -142,7 +143,7 @@ pub fn update(c: &Connection, s: &ServerRow) -> rusqlite::Result<usize> {
 
 /// Allow or refuse admin sign-in through a server.
 pub fn set_admin_login(c: &Connection, id: i64, enabled: bool) -> rusqlite::Result<()> {
-    c.execute(
+    c.exec(
         "UPDATE servers SET admin_login = ?2 WHERE id = ?1",
         params![id, enabled],
     )?;
@@ -151,7 +152,7 @@ pub fn set_admin_login(c: &Connection, id: i64, enabled: bool) -> rusqlite::Resu
 
 /// Delete a server (its libraries go with it).
 pub fn delete(c: &Connection, id: i64) -> rusqlite::Result<bool> {
-    Ok(c.execute("DELETE FROM servers WHERE id = ?1", [id])? == 1)
+    Ok(c.exec("DELETE FROM servers WHERE id = ?1", [id])? == 1)
 }
 
 /// Record the outcome of a background call to a server: `None` = it worked (and, with
@@ -164,13 +165,13 @@ pub fn set_health(
 ) -> rusqlite::Result<()> {
     let now = time::now();
     match error {
-        None => c.execute(
+        None => c.exec(
             "UPDATE servers SET last_error = NULL, last_error_at = NULL,
                     last_sync_at = CASE WHEN ?3 THEN ?2 ELSE last_sync_at END
              WHERE id = ?1",
             params![id, now, synced],
         )?,
-        Some(message) => c.execute(
+        Some(message) => c.exec(
             "UPDATE servers SET last_error = ?2, last_error_at = ?3 WHERE id = ?1",
             params![id, message, now],
         )?,
@@ -210,7 +211,7 @@ impl LibraryRow {
 
 /// Libraries of a server, by name (missing ones included).
 pub fn libraries(c: &Connection, server_id: i64) -> rusqlite::Result<Vec<LibraryRow>> {
-    let mut stmt = c.prepare(
+    let mut stmt = c.prepare_cached(
         "SELECT id, server_id, external_id, name, kind, created_at, updated_at, missing_since FROM libraries
          WHERE server_id = ?1 ORDER BY name COLLATE NOCASE, id",
     )?;
@@ -231,7 +232,7 @@ pub fn libraries(c: &Connection, server_id: i64) -> rusqlite::Result<Vec<Library
 
 /// Count of libraries per server.
 pub fn library_count(c: &Connection, server_id: i64) -> rusqlite::Result<i64> {
-    c.query_row(
+    c.row(
         "SELECT count(*) FROM libraries WHERE server_id = ?1",
         [server_id],
         |r| r.get(0),
@@ -243,7 +244,7 @@ pub fn referenced_libraries(
     c: &Connection,
     server_id: i64,
 ) -> rusqlite::Result<std::collections::HashSet<String>> {
-    let mut stmt = c.prepare(
+    let mut stmt = c.prepare_cached(
         "SELECT DISTINCT j.value FROM invitation_servers s, json_each(s.libraries) j
          WHERE s.server_id = ?1 AND s.libraries IS NOT NULL AND j.type = 'text'",
     )?;
@@ -336,26 +337,26 @@ pub fn apply_library_plan(
     let now = time::now();
     for i in &plan.add {
         let (ext, name, kind) = &remote[*i];
-        c.execute(
+        c.exec(
             "INSERT INTO libraries (server_id, external_id, name, kind, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
             params![server_id, ext, name, kind, now],
         )?;
     }
     for (id, i) in plan.update.iter().chain(&plan.returned) {
         let (_, name, kind) = &remote[*i];
-        c.execute(
+        c.exec(
             "UPDATE libraries SET name = ?2, kind = ?3, missing_since = NULL, updated_at = ?4 WHERE id = ?1",
             params![id, name, kind, now],
         )?;
     }
     for l in &plan.mark_missing {
-        c.execute(
+        c.exec(
             "UPDATE libraries SET missing_since = ?2, updated_at = ?2 WHERE id = ?1 AND missing_since IS NULL",
             params![l.id, now],
         )?;
     }
     for l in &plan.delete {
-        c.execute("DELETE FROM libraries WHERE id = ?1", [l.id])?;
+        c.exec("DELETE FROM libraries WHERE id = ?1", [l.id])?;
     }
     Ok(LibrarySync {
         added: plan.add.len(),

@@ -1,6 +1,7 @@
 //! Repository functions for users (accounts on servers) and identities (people).
 
 use super::time;
+use crate::db::Cached;
 use rusqlite::{Connection, OptionalExtension, params, types::Value};
 use serde::Serialize;
 
@@ -76,7 +77,7 @@ fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<User> {
 
 /// One user.
 pub fn get(c: &Connection, id: i64) -> rusqlite::Result<Option<User>> {
-    c.query_row(
+    c.row(
         &format!("SELECT {COLS} FROM users u JOIN servers s ON s.id = u.server_id WHERE u.id = ?1"),
         [id],
         row,
@@ -86,7 +87,7 @@ pub fn get(c: &Connection, id: i64) -> rusqlite::Result<Option<User>> {
 
 /// Users of an identity.
 pub fn of_identity(c: &Connection, identity: i64) -> rusqlite::Result<Vec<User>> {
-    let mut stmt = c.prepare(&format!("SELECT {COLS} FROM users u JOIN servers s ON s.id = u.server_id WHERE u.identity_id = ?1 ORDER BY u.id"))?;
+    let mut stmt = c.prepare_cached(&format!("SELECT {COLS} FROM users u JOIN servers s ON s.id = u.server_id WHERE u.identity_id = ?1 ORDER BY u.id"))?;
     stmt.query_map([identity], row)?.collect()
 }
 
@@ -352,7 +353,7 @@ fn trigram_query(c: &Connection, q: &str, rare: i64) -> rusqlite::Result<Option<
 
 /// Set enabled.
 pub fn set_enabled(c: &Connection, id: i64, enabled: bool) -> rusqlite::Result<()> {
-    c.execute(
+    c.exec(
         "UPDATE users SET enabled = ?2, updated_at = ?3 WHERE id = ?1",
         params![id, enabled, time::now()],
     )?;
@@ -361,7 +362,7 @@ pub fn set_enabled(c: &Connection, id: i64, enabled: bool) -> rusqlite::Result<(
 
 /// Set or clear the expiry.
 pub fn set_expiry(c: &Connection, id: i64, expires_at: Option<&str>) -> rusqlite::Result<()> {
-    c.execute(
+    c.exec(
         "UPDATE users SET expires_at = ?2, expiry_action = NULL, expiry_action_at = NULL, updated_at = ?3
          WHERE id = ?1",
         params![id, expires_at, time::now()],
@@ -371,7 +372,7 @@ pub fn set_expiry(c: &Connection, id: i64, expires_at: Option<&str>) -> rusqlite
 
 /// Every account of a server.
 pub fn of_server(c: &Connection, server_id: i64) -> rusqlite::Result<Vec<User>> {
-    let mut stmt = c.prepare(&format!(
+    let mut stmt = c.prepare_cached(&format!(
         "SELECT {COLS} FROM users u JOIN servers s ON s.id = u.server_id WHERE u.server_id = ?1 ORDER BY u.id"
     ))?;
     stmt.query_map([server_id], row)?.collect()
@@ -395,7 +396,7 @@ pub struct Seen<'a> {
 /// Import an account created outside Zondarr.
 pub fn import(c: &Connection, server_id: i64, u: &Seen<'_>) -> rusqlite::Result<i64> {
     let now = time::now();
-    c.execute(
+    c.exec(
         "INSERT INTO users (server_id, external_id, username, email, kind, enabled, source, created_at, updated_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'sync', ?7, ?7)",
         params![server_id, u.external_id, u.username, u.email, u.kind, u.enabled, now],
@@ -405,7 +406,7 @@ pub fn import(c: &Connection, server_id: i64, u: &Seen<'_>) -> rusqlite::Result<
 
 /// Take what the server says about an account (and clear a vanished mark).
 pub fn refresh(c: &Connection, id: i64, u: &Seen<'_>) -> rusqlite::Result<()> {
-    c.execute(
+    c.exec(
         "UPDATE users SET username = ?2, email = coalesce(?3, email), kind = ?4, enabled = ?5,
                 vanished_at = NULL, updated_at = ?6
          WHERE id = ?1",
@@ -416,7 +417,7 @@ pub fn refresh(c: &Connection, id: i64, u: &Seen<'_>) -> rusqlite::Result<()> {
 
 /// Mark an account as gone from its server.
 pub fn mark_vanished(c: &Connection, id: i64, at: &str) -> rusqlite::Result<()> {
-    c.execute(
+    c.exec(
         "UPDATE users SET vanished_at = ?2, updated_at = ?2 WHERE id = ?1 AND vanished_at IS NULL",
         params![id, at],
     )?;
@@ -426,7 +427,7 @@ pub fn mark_vanished(c: &Connection, id: i64, at: &str) -> rusqlite::Result<()> 
 /// Accounts whose access ended before `cutoff` (expiry plus grace) and that expiry
 /// enforcement has not handled yet; vanished accounts are left alone.
 pub fn expired_unhandled(c: &Connection, cutoff: &str) -> rusqlite::Result<Vec<User>> {
-    let mut stmt = c.prepare(&format!(
+    let mut stmt = c.prepare_cached(&format!(
         "SELECT {COLS} FROM users u JOIN servers s ON s.id = u.server_id
          WHERE u.expires_at IS NOT NULL AND u.expires_at <= ?1 AND u.expiry_action IS NULL
            AND u.vanished_at IS NULL
@@ -443,7 +444,7 @@ pub fn set_expiry_action(
     enabled: Option<bool>,
 ) -> rusqlite::Result<()> {
     let now = time::now();
-    c.execute(
+    c.exec(
         "UPDATE users SET expiry_action = ?2, expiry_action_at = ?3, enabled = coalesce(?4, enabled), updated_at = ?3
          WHERE id = ?1",
         params![id, action, now, enabled],
@@ -454,12 +455,12 @@ pub fn set_expiry_action(
 /// Delete a user and, when it was the last account of its identity, the identity.
 pub fn delete(c: &Connection, id: i64) -> rusqlite::Result<bool> {
     let identity: Option<i64> = c
-        .query_row("SELECT identity_id FROM users WHERE id = ?1", [id], |r| {
+        .row("SELECT identity_id FROM users WHERE id = ?1", [id], |r| {
             r.get(0)
         })
         .optional()?
         .flatten();
-    let deleted = c.execute("DELETE FROM users WHERE id = ?1", [id])? == 1;
+    let deleted = c.exec("DELETE FROM users WHERE id = ?1", [id])? == 1;
     if let Some(identity) = identity {
         delete_identity_if_empty(c, identity)?;
     }
@@ -468,7 +469,7 @@ pub fn delete(c: &Connection, id: i64) -> rusqlite::Result<bool> {
 
 /// Remove an identity that has no accounts left.
 pub fn delete_identity_if_empty(c: &Connection, identity: i64) -> rusqlite::Result<()> {
-    c.execute("DELETE FROM identities WHERE id = ?1 AND NOT EXISTS (SELECT 1 FROM users WHERE identity_id = ?1)", [identity])?;
+    c.exec("DELETE FROM identities WHERE id = ?1 AND NOT EXISTS (SELECT 1 FROM users WHERE identity_id = ?1)", [identity])?;
     Ok(())
 }
 
@@ -489,7 +490,7 @@ pub struct Identity {
 
 /// One identity.
 pub fn identity(c: &Connection, id: i64) -> rusqlite::Result<Option<Identity>> {
-    c.query_row(
+    c.row(
         "SELECT id, display_name, email, created_at, updated_at FROM identities WHERE id = ?1",
         [id],
         |r| {
@@ -512,7 +513,7 @@ pub fn update_identity(
     display_name: &str,
     email: Option<&str>,
 ) -> rusqlite::Result<()> {
-    c.execute(
+    c.exec(
         "UPDATE identities SET display_name = ?2, email = ?3, updated_at = ?4 WHERE id = ?1",
         params![id, display_name, email, time::now()],
     )?;
@@ -521,7 +522,7 @@ pub fn update_identity(
 
 /// Accounts whose username is `name` (case-insensitive), on any server.
 pub fn by_username(c: &Connection, name: &str) -> rusqlite::Result<Vec<User>> {
-    let mut stmt = c.prepare(&format!(
+    let mut stmt = c.prepare_cached(&format!(
         "SELECT {COLS} FROM users u JOIN servers s ON s.id = u.server_id
          WHERE u.username = ?1 COLLATE NOCASE ORDER BY u.id LIMIT 20"
     ))?;
@@ -534,7 +535,7 @@ pub fn create_identity(
     display_name: &str,
     email: Option<&str>,
 ) -> rusqlite::Result<i64> {
-    c.execute(
+    c.exec(
         "INSERT INTO identities (display_name, email, created_at, updated_at) VALUES (?1, ?2, ?3, ?3)",
         params![display_name, email, time::now()],
     )?;
@@ -550,7 +551,7 @@ pub fn audit_trail(
     limit: i64,
 ) -> rusqlite::Result<Vec<super::audit::Event>> {
     let identity = identity.map(|i| format!("identity:{i}"));
-    let mut stmt = c.prepare(
+    let mut stmt = c.prepare_cached(
         "SELECT id, at, actor, action, outcome FROM audit_log
          WHERE target = ?1 OR target = ?2 ORDER BY id DESC LIMIT ?3",
     )?;
@@ -572,12 +573,12 @@ pub fn audit_trail(
 /// Move a user to an identity (`None`: unlink), removing its old identity when it empties.
 pub fn set_identity(c: &Connection, user: i64, identity: Option<i64>) -> rusqlite::Result<()> {
     let old: Option<i64> = c
-        .query_row("SELECT identity_id FROM users WHERE id = ?1", [user], |r| {
+        .row("SELECT identity_id FROM users WHERE id = ?1", [user], |r| {
             r.get(0)
         })
         .optional()?
         .flatten();
-    c.execute(
+    c.exec(
         "UPDATE users SET identity_id = ?2, updated_at = ?3 WHERE id = ?1",
         params![user, identity, time::now()],
     )?;
@@ -681,7 +682,7 @@ mod tests {
             };
             list(&c, &f, "u.id", false, 1, 0).unwrap().1
         };
-        c.execute(
+        c.exec(
             "UPDATE users SET expires_at = '2001-01-01T00:00:00.000Z' WHERE id % 10 = 0",
             [],
         )
@@ -691,7 +692,7 @@ mod tests {
         assert_eq!(current + expired, all);
         assert!(count(Some("never")) < current, "never is part of current");
 
-        c.execute("UPDATE users SET username = 'Zed' WHERE id IN (7, 8)", [])
+        c.exec("UPDATE users SET username = 'Zed' WHERE id IN (7, 8)", [])
             .unwrap();
         let found: Vec<i64> = by_username(&c, "zED")
             .unwrap()
@@ -753,7 +754,7 @@ mod tests {
                 "EXPLAIN QUERY PLAN SELECT u.id FROM users u {filter} \
                  ORDER BY u.username COLLATE NOCASE ASC, u.id ASC LIMIT 50 OFFSET 100"
             );
-            let mut stmt = c.prepare(&sql).unwrap();
+            let mut stmt = c.prepare_cached(&sql).unwrap();
             let plan: Vec<String> = stmt
                 .query_map([], |r| r.get::<_, String>(3))
                 .unwrap()
@@ -844,7 +845,7 @@ mod tests {
             .unwrap();
         check(&c);
         // With rank 1, FTS5 also checks its index against the content table (`users`).
-        let integrity: rusqlite::Result<usize> = c.execute(
+        let integrity: rusqlite::Result<usize> = c.exec(
             "INSERT INTO users_search(users_search, rank) VALUES ('integrity-check', 1)",
             [],
         );
@@ -868,7 +869,7 @@ mod tests {
         let mut all = vec![Value::Text(search)];
         all.extend(args);
         all.extend([Value::Integer(50), Value::Integer(0)]);
-        let mut stmt = c.prepare(&sql).unwrap();
+        let mut stmt = c.prepare_cached(&sql).unwrap();
         let plan: Vec<String> = stmt
             .query_map(rusqlite::params_from_iter(all.iter()), |r| {
                 r.get::<_, String>(3)
@@ -950,7 +951,7 @@ mod tests {
                         "EXPLAIN QUERY PLAN SELECT u.id FROM users u {join} {filter} \
                          ORDER BY {sort} {order}, u.id {order} LIMIT 50 OFFSET 100"
                     );
-                    let mut stmt = c.prepare(&sql).unwrap();
+                    let mut stmt = c.prepare_cached(&sql).unwrap();
                     let plan: Vec<String> = stmt
                         .query_map([], |r| r.get::<_, String>(3))
                         .unwrap()

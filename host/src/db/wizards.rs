@@ -6,6 +6,7 @@
 //! bumps the wizard's `version`, which signed wizard tokens name.
 
 use super::time;
+use crate::db::Cached;
 use crate::wizard::InteractionConfig;
 use rusqlite::{Connection, OptionalExtension, params};
 
@@ -105,7 +106,7 @@ fn interaction_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Interaction> {
 
 /// One wizard by id.
 pub fn get(c: &Connection, id: i64) -> rusqlite::Result<Option<Wizard>> {
-    c.query_row(
+    c.row(
         &format!("SELECT {WIZARD_COLS} FROM wizards WHERE id = ?1"),
         [id],
         wizard_row,
@@ -119,8 +120,8 @@ pub fn list(
     limit: i64,
     offset: i64,
 ) -> rusqlite::Result<(Vec<(Wizard, i64)>, i64)> {
-    let total = c.query_row("SELECT count(*) FROM wizards", [], |r| r.get(0))?;
-    let mut stmt = c.prepare(&format!(
+    let total = c.row("SELECT count(*) FROM wizards", [], |r| r.get(0))?;
+    let mut stmt = c.prepare_cached(&format!(
         "SELECT {WIZARD_COLS}, (SELECT count(*) FROM wizard_steps s WHERE s.wizard_id = wizards.id)
          FROM wizards ORDER BY name COLLATE NOCASE, id LIMIT ?1 OFFSET ?2"
     ))?;
@@ -137,7 +138,7 @@ pub fn insert(
     description: Option<&str>,
     enabled: bool,
 ) -> rusqlite::Result<i64> {
-    c.execute(
+    c.exec(
         "INSERT INTO wizards (name, description, enabled, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?4)",
         params![name, description, enabled, time::now()],
     )?;
@@ -146,7 +147,7 @@ pub fn insert(
 
 /// Save name, description and enabled flag (bumps the version).
 pub fn update(c: &Connection, w: &Wizard) -> rusqlite::Result<()> {
-    c.execute(
+    c.exec(
         "UPDATE wizards SET name = ?2, description = ?3, enabled = ?4, version = version + 1, updated_at = ?5 WHERE id = ?1",
         params![w.id, w.name, w.description, w.enabled, time::now()],
     )?;
@@ -155,7 +156,7 @@ pub fn update(c: &Connection, w: &Wizard) -> rusqlite::Result<()> {
 
 /// Record a change to the wizard's steps or interactions.
 pub fn touch(c: &Connection, id: i64) -> rusqlite::Result<()> {
-    c.execute(
+    c.exec(
         "UPDATE wizards SET version = version + 1, updated_at = ?2 WHERE id = ?1",
         params![id, time::now()],
     )?;
@@ -164,12 +165,12 @@ pub fn touch(c: &Connection, id: i64) -> rusqlite::Result<()> {
 
 /// Delete a wizard with its steps; invitations that used it lose the link (FK `SET NULL`).
 pub fn delete(c: &Connection, id: i64) -> rusqlite::Result<bool> {
-    Ok(c.execute("DELETE FROM wizards WHERE id = ?1", [id])? == 1)
+    Ok(c.exec("DELETE FROM wizards WHERE id = ?1", [id])? == 1)
 }
 
 /// How many invitations use the wizard (pre or post).
 pub fn invitation_count(c: &Connection, id: i64) -> rusqlite::Result<i64> {
-    c.query_row(
+    c.row(
         "SELECT count(*) FROM invitations WHERE pre_wizard_id = ?1 OR post_wizard_id = ?1",
         [id],
         |r| r.get(0),
@@ -178,7 +179,7 @@ pub fn invitation_count(c: &Connection, id: i64) -> rusqlite::Result<i64> {
 
 /// The invitations that use the wizard (pre or post), newest first, at most `limit`: id and code.
 pub fn used_by(c: &Connection, id: i64, limit: i64) -> rusqlite::Result<Vec<(i64, String)>> {
-    let mut stmt = c.prepare(
+    let mut stmt = c.prepare_cached(
         "SELECT id, code FROM invitations WHERE pre_wizard_id = ?1 OR post_wizard_id = ?1
          ORDER BY id DESC LIMIT ?2",
     )?;
@@ -188,7 +189,7 @@ pub fn used_by(c: &Connection, id: i64, limit: i64) -> rusqlite::Result<Vec<(i64
 
 /// The steps of a wizard, in order.
 pub fn steps(c: &Connection, wizard_id: i64) -> rusqlite::Result<Vec<Step>> {
-    let mut stmt = c.prepare(&format!(
+    let mut stmt = c.prepare_cached(&format!(
         "SELECT {STEP_COLS} FROM wizard_steps WHERE wizard_id = ?1 ORDER BY position"
     ))?;
     stmt.query_map([wizard_id], step_row)?.collect()
@@ -196,7 +197,7 @@ pub fn steps(c: &Connection, wizard_id: i64) -> rusqlite::Result<Vec<Step>> {
 
 /// One step by id, whatever its wizard.
 pub fn step(c: &Connection, step_id: i64) -> rusqlite::Result<Option<Step>> {
-    c.query_row(
+    c.row(
         &format!("SELECT {STEP_COLS} FROM wizard_steps WHERE id = ?1"),
         [step_id],
         step_row,
@@ -213,12 +214,12 @@ pub fn step_of(c: &Connection, wizard_id: i64, step_id: i64) -> rusqlite::Result
 /// Rows are parked on negative positions first, so no intermediate state breaks the unique
 /// constraint.
 pub fn set_step_order(c: &Connection, wizard_id: i64, ids: &[i64]) -> rusqlite::Result<()> {
-    c.execute(
+    c.exec(
         "UPDATE wizard_steps SET position = -1 - position WHERE wizard_id = ?1 AND position >= 0",
         [wizard_id],
     )?;
     let mut stmt =
-        c.prepare("UPDATE wizard_steps SET position = ?3 WHERE id = ?1 AND wizard_id = ?2")?;
+        c.prepare_cached("UPDATE wizard_steps SET position = ?3 WHERE id = ?1 AND wizard_id = ?2")?;
     for (i, id) in ids.iter().enumerate() {
         stmt.execute(params![id, wizard_id, i as i64])?;
     }
@@ -236,7 +237,7 @@ pub fn insert_step(
     let mut ids: Vec<i64> = steps(c, wizard_id)?.iter().map(|s| s.id).collect();
     // A temporary position below every parked one (those are -1 ..= -len).
     let parked = -(ids.len() as i64) - 1;
-    c.execute(
+    c.exec(
         "INSERT INTO wizard_steps (wizard_id, position, title, content, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
         params![wizard_id, parked, title, content, time::now()],
     )?;
@@ -250,7 +251,7 @@ pub fn insert_step(
 
 /// Save a step's title and content.
 pub fn update_step(c: &Connection, s: &Step) -> rusqlite::Result<()> {
-    c.execute(
+    c.exec(
         "UPDATE wizard_steps SET title = ?2, content = ?3, updated_at = ?4 WHERE id = ?1",
         params![s.id, s.title, s.content, time::now()],
     )?;
@@ -259,7 +260,7 @@ pub fn update_step(c: &Connection, s: &Step) -> rusqlite::Result<()> {
 
 /// Delete a step and close the gap.
 pub fn delete_step(c: &Connection, wizard_id: i64, step_id: i64) -> rusqlite::Result<bool> {
-    let n = c.execute(
+    let n = c.exec(
         "DELETE FROM wizard_steps WHERE id = ?1 AND wizard_id = ?2",
         params![step_id, wizard_id],
     )?;
@@ -287,7 +288,7 @@ pub fn move_step(
 
 /// The interactions of a step, in order.
 pub fn interactions(c: &Connection, step_id: i64) -> rusqlite::Result<Vec<Interaction>> {
-    let mut stmt = c.prepare(
+    let mut stmt = c.prepare_cached(
         "SELECT id, step_id, position, config FROM wizard_interactions WHERE step_id = ?1 ORDER BY position, id",
     )?;
     stmt.query_map([step_id], interaction_row)?.collect()
@@ -299,7 +300,7 @@ pub fn interaction_of(
     step_id: i64,
     id: i64,
 ) -> rusqlite::Result<Option<Interaction>> {
-    c.query_row(
+    c.row(
         "SELECT id, step_id, position, config FROM wizard_interactions WHERE id = ?1 AND step_id = ?2",
         params![id, step_id],
         interaction_row,
@@ -318,7 +319,7 @@ pub fn insert_interaction(
     step_id: i64,
     config: &InteractionConfig,
 ) -> rusqlite::Result<i64> {
-    c.execute(
+    c.exec(
         "INSERT INTO wizard_interactions (step_id, position, kind, config, created_at, updated_at)
          VALUES (?1, (SELECT coalesce(max(position) + 1, 0) FROM wizard_interactions WHERE step_id = ?1), ?2, ?3, ?4, ?4)",
         params![step_id, config.kind(), config_json(config)?, time::now()],
@@ -335,7 +336,7 @@ pub fn update_interaction(
     id: i64,
     config: &InteractionConfig,
 ) -> rusqlite::Result<()> {
-    c.execute(
+    c.exec(
         "UPDATE wizard_interactions SET kind = ?2, config = ?3, updated_at = ?4 WHERE id = ?1",
         params![id, config.kind(), config_json(config)?, time::now()],
     )?;
@@ -349,14 +350,14 @@ pub fn delete_interaction(
     step_id: i64,
     id: i64,
 ) -> rusqlite::Result<bool> {
-    let n = c.execute(
+    let n = c.exec(
         "DELETE FROM wizard_interactions WHERE id = ?1 AND step_id = ?2",
         params![id, step_id],
     )?;
     // No unique constraint on interaction positions: renumber in place.
     let ids: Vec<i64> = interactions(c, step_id)?.iter().map(|i| i.id).collect();
     for (i, id) in ids.iter().enumerate() {
-        c.execute(
+        c.exec(
             "UPDATE wizard_interactions SET position = ?2 WHERE id = ?1",
             params![id, i as i64],
         )?;
@@ -420,7 +421,7 @@ mod tests {
     fn deleting_a_wizard_clears_invitation_links() {
         let c = db();
         let w = insert(&c, "w", None, true).unwrap();
-        c.execute(
+        c.exec(
             "INSERT INTO invitations (code, created_by, created_at, updated_at, pre_wizard_id, post_wizard_id) VALUES ('x', 't', 'now', 'now', ?1, ?1)",
             [w],
         )
@@ -428,7 +429,7 @@ mod tests {
         assert_eq!(invitation_count(&c, w).unwrap(), 1);
         assert!(delete(&c, w).unwrap());
         let (pre, post): (Option<i64>, Option<i64>) = c
-            .query_row(
+            .row(
                 "SELECT pre_wizard_id, post_wizard_id FROM invitations",
                 [],
                 |r| Ok((r.get(0)?, r.get(1)?)),

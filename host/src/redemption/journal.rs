@@ -3,6 +3,7 @@
 //! end a redemption once.
 
 use crate::crypto::MacPurpose;
+use crate::db::Cached;
 use crate::db::{self, audit::Outcome};
 use crate::error::Result;
 use crate::plugins::{
@@ -107,7 +108,7 @@ pub(super) async fn record(state: &AppState, redemption: i64, step: &Step) -> Re
     state
         .db()
         .write(move |tx| {
-            tx.execute(
+            tx.exec(
                 "UPDATE redemption_steps SET state = ?3, external_id = ?4, name_free = ?5, pre_existing_id = ?6,
                  remote_username = coalesce(?7, remote_username), verifier = ?8
                  WHERE redemption_id = ?1 AND server_id = ?2",
@@ -473,7 +474,7 @@ pub(super) async fn end_failed(
     state
         .db()
         .write(move |tx| {
-            let changed = tx.execute(
+            let changed = tx.exec(
                 "UPDATE redemptions SET state = ?2, finished_at = ?3, error_code = coalesce(error_code, ?4), error = coalesce(error, ?5)
                  WHERE id = ?1 AND state = 'pending'",
                 params![redemption, end_state, db::time::now(), code, message],
@@ -481,7 +482,7 @@ pub(super) async fn end_failed(
             if changed == 0 {
                 return Ok(false);
             }
-            let invitation: Option<i64> = tx.query_row(
+            let invitation: Option<i64> = tx.row(
                 "SELECT invitation_id FROM redemptions WHERE id = ?1",
                 [redemption],
                 |r| r.get(0),
@@ -490,7 +491,7 @@ pub(super) async fn end_failed(
                 db::invitations::release_use(tx, invitation)?;
             }
             // Links this redemption reserved can be used again.
-            tx.execute(
+            tx.exec(
                 "UPDATE join_links SET state = 'linked' WHERE state = 'reserved' AND id IN
                  (SELECT value FROM json_each((SELECT coalesce(links, '[]') FROM redemptions WHERE id = ?1)))",
                 [redemption],
@@ -511,7 +512,7 @@ pub(super) async fn note_error(
     state
         .db()
         .write(move |tx| {
-            tx.execute(
+            tx.exec(
                 "UPDATE redemptions SET error_code = ?2, error = ?3 WHERE id = ?1 AND state = 'pending'",
                 params![redemption, code, message],
             )?;
@@ -555,7 +556,7 @@ pub(super) async fn complete(
         .db()
         .write(move |tx| {
             let now = db::time::now();
-            let (invitation, name, mail): (Option<i64>, String, Option<String>) = tx.query_row(
+            let (invitation, name, mail): (Option<i64>, String, Option<String>) = tx.row(
                 "SELECT invitation_id, username, email FROM redemptions WHERE id = ?1 AND state = 'pending'",
                 [redemption],
                 |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
@@ -564,29 +565,29 @@ pub(super) async fn complete(
                 e => e.into(),
             })?;
             let days: Option<i64> = match invitation {
-                Some(inv) => tx.query_row("SELECT access_duration_days FROM invitations WHERE id = ?1", [inv], |r| r.get(0)).unwrap_or(None),
+                Some(inv) => tx.row("SELECT access_duration_days FROM invitations WHERE id = ?1", [inv], |r| r.get(0)).unwrap_or(None),
                 None => None,
             };
             let expires = days.map(|d| db::time::fmt(chrono::Utc::now() + chrono::Duration::days(d)));
-            tx.execute("INSERT INTO identities (display_name, email, created_at, updated_at) VALUES (?1, ?2, ?3, ?3)", params![name, mail, now])?;
+            tx.exec("INSERT INTO identities (display_name, email, created_at, updated_at) VALUES (?1, ?2, ?3, ?3)", params![name, mail, now])?;
             let identity = tx.last_insert_rowid();
             for a in &accounts {
                 // An account imported by sync before (no invitation) is replaced by this one.
-                tx.execute(
+                tx.exec(
                     "DELETE FROM users WHERE server_id = ?1 AND external_id = ?2 AND source = 'sync'",
                     params![a.server_id, a.external_id],
                 )?;
-                tx.execute(
+                tx.exec(
                     "INSERT INTO users (identity_id, server_id, external_id, username, email, kind, enabled, expires_at, invitation_id, source, created_at, updated_at)
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6, 1, ?7, ?8, 'invitation', ?9, ?9)",
                     params![identity, a.server_id, a.external_id, a.username, a.email, a.kind, expires, invitation, now],
                 )?;
             }
-            tx.execute(
+            tx.exec(
                 "UPDATE redemptions SET state = 'completed', identity_id = ?2, finished_at = ?3 WHERE id = ?1",
                 params![redemption, identity, now],
             )?;
-            tx.execute(
+            tx.exec(
                 "UPDATE join_links SET state = 'used', account = NULL WHERE id IN
                  (SELECT value FROM json_each((SELECT coalesce(links, '[]') FROM redemptions WHERE id = ?1)))",
                 [redemption],

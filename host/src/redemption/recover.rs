@@ -10,6 +10,7 @@
 //! stops the pass.
 
 use super::journal::{self, Step, StepState, Target};
+use crate::db::Cached;
 use crate::db::{self, audit::Outcome};
 use crate::error::{ErrorCode, Result};
 use crate::plugins::{LibraryAccess, LinkedAccount, NewUser, SecretString};
@@ -65,7 +66,7 @@ pub async fn recover(state: &AppState, started_before: String) -> Result<Recover
     let pending = state
         .db()
         .run(move |c| {
-            let mut stmt = c.prepare(
+            let mut stmt = c.prepare_cached(
                 "SELECT id, error_code FROM redemptions WHERE state = 'pending' AND started_at < ?1 ORDER BY id",
             )?;
             let rows = stmt
@@ -73,7 +74,7 @@ pub async fn recover(state: &AppState, started_before: String) -> Result<Recover
                 .collect::<rusqlite::Result<Vec<_>>>()?;
             let mut out = Vec::new();
             for (id, error_code) in rows {
-                let mut stmt = c.prepare(
+                let mut stmt = c.prepare_cached(
                     "SELECT server_id, kind, state, external_id, username, linked_id, name_free, pre_existing_id, remote_username, verifier
                      FROM redemption_steps WHERE redemption_id = ?1 ORDER BY rowid",
                 )?;
@@ -227,7 +228,7 @@ async fn audit(state: &AppState, id: i64, how: &'static str) {
     let result = state
         .db()
         .write(move |tx| {
-            let invitation: Option<i64> = tx.query_row(
+            let invitation: Option<i64> = tx.row(
                 "SELECT invitation_id FROM redemptions WHERE id = ?1",
                 params![id],
                 |r| r.get(0),

@@ -13,6 +13,7 @@
 
 use super::journal::{self, Step, StepState, Target};
 use super::{RedeemRequest, StoredAccount, invite_invalid, linked_account, prepare, public_error};
+use crate::db::Cached;
 use crate::db::{self, invitations::Status};
 use crate::error::{Error, ErrorCode, FieldError, Result};
 use crate::input;
@@ -146,7 +147,7 @@ async fn existing(state: &AppState, invitation: i64, key: &str) -> Result<Option
     state
         .db()
         .run(move |c| {
-            Ok(c.query_row(
+            Ok(c.row(
                 "SELECT id, handle FROM redemptions WHERE invitation_id = ?1 AND attempt_key = ?2",
                 params![invitation, key],
                 |r| Ok((r.get(0)?, r.get(1)?)),
@@ -326,7 +327,7 @@ pub(super) async fn start(
         .write(move |tx| {
             if let Some(key) = &key {
                 let found: Option<(i64, String)> = tx
-                    .query_row(
+                    .row(
                         "SELECT id, handle FROM redemptions WHERE invitation_id = ?1 AND attempt_key = ?2",
                         params![inv_id, key],
                         |r| Ok((r.get(0)?, r.get(1)?)),
@@ -340,7 +341,7 @@ pub(super) async fn start(
                 return Err(invite_invalid());
             }
             for link in &links {
-                let taken = tx.execute(
+                let taken = tx.exec(
                     "UPDATE join_links SET state = 'reserved' WHERE id = ?1 AND state = 'linked'",
                     [link],
                 )?;
@@ -351,14 +352,14 @@ pub(super) async fn start(
                     ));
                 }
             }
-            tx.execute(
+            tx.exec(
                 "INSERT INTO redemptions (invitation_id, state, handle, attempt_key, links, username, email, started_at)
                  VALUES (?1, 'pending', ?2, ?3, ?4, ?5, ?6, ?7)",
                 params![inv_id, h, key, links_json, name, mail, db::time::now()],
             )?;
             let id = tx.last_insert_rowid();
             for (server_id, kind, username, linked) in &journal {
-                tx.execute(
+                tx.exec(
                     "INSERT INTO redemption_steps (redemption_id, server_id, kind, state, username, linked_id) VALUES (?1, ?2, ?3, 'pending', ?4, ?5)",
                     params![id, server_id, kind, username, linked],
                 )?;
@@ -403,7 +404,7 @@ async fn already_member(
     let known: bool = state
         .db()
         .run(move |c| {
-            Ok(c.query_row(
+            Ok(c.row(
                 "SELECT EXISTS (SELECT 1 FROM users WHERE server_id = ?1 AND external_id = ?2 AND source <> 'sync')",
                 params![server_id, id],
                 |r| r.get(0),
