@@ -65,22 +65,29 @@ fn value_from_json(kind: ValueKind, v: &serde_json::Value) -> Option<Value> {
     }
 }
 
-/// Load and check an invitation's targets: every server enabled with its connector loaded.
-pub async fn prepare(state: &AppState, inv: &Invitation) -> Result<Vec<Prepared>> {
-    let targets = inv.targets.clone();
-    let rows = state
-        .db()
-        .run(move |c| {
-            targets
-                .iter()
-                .map(|t| {
-                    let server = db::servers::get(c, t.server_id)?;
-                    let libs = db::servers::libraries(c, t.server_id)?;
-                    Ok((t.clone(), server, libs))
-                })
-                .collect::<Result<Vec<_>>>()
+/// Each target of an invitation with its server (`None`: deleted) and that server's libraries,
+/// as [`prepare`] checks them.
+pub type TargetRows = Vec<(
+    db::invitations::Target,
+    Option<db::servers::ServerRow>,
+    Vec<db::servers::LibraryRow>,
+)>;
+
+/// Read the rows [`prepare`] checks, in the same trip to the database as the invitation.
+pub fn target_rows(c: &rusqlite::Connection, inv: &Invitation) -> Result<TargetRows> {
+    inv.targets
+        .iter()
+        .map(|t| {
+            let server = db::servers::get(c, t.server_id)?;
+            let libs = db::servers::libraries(c, t.server_id)?;
+            Ok((t.clone(), server, libs))
         })
-        .await?;
+        .collect()
+}
+
+/// Check an invitation's targets read by [`target_rows`]: every server enabled with its
+/// connector loaded.
+pub fn prepare(state: &AppState, rows: TargetRows) -> Result<Vec<Prepared>> {
     let unavailable = || {
         Error::new(
             ErrorCode::ServerUnavailable,

@@ -12,7 +12,10 @@
 //! it.
 
 use super::journal::{self, Step, StepState, Target};
-use super::{RedeemRequest, StoredAccount, invite_invalid, linked_account, prepare, public_error};
+use super::{
+    RedeemRequest, StoredAccount, invite_invalid, linked_account, prepare, public_error,
+    target_rows,
+};
 use crate::db::Cached;
 use crate::db::{self, invitations::Status};
 use crate::error::{Error, ErrorCode, FieldError, Result};
@@ -174,9 +177,17 @@ pub(super) async fn start(
         return Err(invite_invalid());
     }
     let code_owned = code.to_owned();
-    let inv = state
+    // The invitation and its targets' rows in one trip (each trip to the blocking pool is two
+    // thread wake-ups on the join's path).
+    let (inv, rows) = state
         .db()
-        .run(move |c| Ok(db::invitations::by_code(c, &code_owned)?))
+        .select(move |c| {
+            let Some(inv) = db::invitations::by_code(c, &code_owned)? else {
+                return Ok(None);
+            };
+            let rows = target_rows(c, &inv)?;
+            Ok(Some((inv, rows)))
+        })
         .await?
         .ok_or_else(invite_invalid)?;
     // A repeated attempt joins the one made before, even if that one used up the invitation.
@@ -190,7 +201,7 @@ pub(super) async fn start(
         return Err(invite_invalid());
     }
     crate::wizard::require_pre_join(state, &inv, req.wizard_token.as_deref()).await?;
-    let prepared = prepare(state, &inv).await?;
+    let prepared = prepare(state, rows)?;
 
     // The invitee's input, normalised, before anything is reserved.
     let needs_credentials = prepared
