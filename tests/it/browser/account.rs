@@ -324,8 +324,10 @@ async fn account_pages_in_a_real_browser() {
     let driver = Driver::start().await;
     let runs = ADMIN_VIEWPORTS
         .iter()
-        .map(|v| tokio::spawn(journey(driver.url.clone(), axe.clone(), *v)));
-    for run in runs.collect::<Vec<_>>() {
-        run.await.unwrap();
-    }
+        .map(|v| {
+            let run = tokio::spawn(journey(driver.url.clone(), axe.clone(), *v));
+            (v.name, run)
+        })
+        .collect();
+    await_all(runs).await;
 }

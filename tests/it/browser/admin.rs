@@ -84,7 +84,7 @@ pub(super) async fn wait_for(p: &Page, css: &str) {
     if let Err(e) = p
         .client
         .wait()
-        .at_most(Duration::from_secs(20))
+        .at_most(PATIENCE)
         .for_element(Locator::Css(css))
         .await
     {
@@ -94,7 +94,7 @@ pub(super) async fn wait_for(p: &Page, css: &str) {
 
 /// Wait until the text of `css` contains `needle` (after a click that reloads the same URL).
 pub(super) async fn wait_text(p: &Page, css: &str, needle: &str) {
-    let deadline = Instant::now() + Duration::from_secs(20);
+    let deadline = Instant::now() + PATIENCE;
     loop {
         let text = p.text(css).await;
         if text.contains(needle) {
@@ -299,7 +299,7 @@ async fn journey(driver: String, axe: Arc<String>, viewport: Viewport) {
     let wait_value = |p: &Page, css: &'static str, want: &'static str| {
         let client = p.client.clone();
         async move {
-            let deadline = Instant::now() + Duration::from_secs(20);
+            let deadline = Instant::now() + PATIENCE;
             loop {
                 let field = client.find(Locator::Css(css)).await.unwrap();
                 let value = field.prop("value").await.unwrap().unwrap_or_default();
@@ -501,8 +501,10 @@ async fn admin_pages_in_a_real_browser() {
     let driver = Driver::start().await;
     let runs = ADMIN_VIEWPORTS
         .iter()
-        .map(|v| tokio::spawn(journey(driver.url.clone(), axe.clone(), *v)));
-    for run in runs.collect::<Vec<_>>() {
-        run.await.unwrap();
-    }
+        .map(|v| {
+            let run = tokio::spawn(journey(driver.url.clone(), axe.clone(), *v));
+            (v.name, run)
+        })
+        .collect();
+    await_all(runs).await;
 }

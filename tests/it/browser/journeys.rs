@@ -234,7 +234,7 @@ pub(super) async fn mixed(w: &World, viewport: Viewport, js: bool) {
     p.click("#create").await;
     p.client
         .wait()
-        .at_most(Duration::from_secs(15))
+        .at_most(PATIENCE)
         .for_element(Locator::Css("#username-error"))
         .await
         .unwrap();
@@ -320,7 +320,7 @@ pub(super) async fn taken_username(w: &World, viewport: Viewport) {
     p.click("#create").await;
     p.client
         .wait()
-        .at_most(Duration::from_secs(15))
+        .at_most(PATIENCE)
         .for_element(Locator::Css("#username-error"))
         .await
         .unwrap();
@@ -394,7 +394,7 @@ pub(super) async fn german(w: &World, viewport: Viewport) {
     p.click("#create").await;
     p.client
         .wait()
-        .at_most(Duration::from_secs(15))
+        .at_most(PATIENCE)
         .for_element(Locator::Css("#password2-error"))
         .await
         .unwrap();
@@ -436,7 +436,7 @@ async fn link_plex(w: &World, p: &mut Page, code: &str, plex_user: u64, js: bool
         let pin = w.newest_pin(code);
         assert!(w.plex.approve_pin(&pin, plex_user));
     } else {
-        let deadline = Instant::now() + Duration::from_secs(15);
+        let deadline = Instant::now() + PATIENCE;
         let url = loop {
             let url = p.client.current_url().await.unwrap();
             if url.host_str() == Some("app.plex.tv") {

@@ -24,7 +24,7 @@ const OPS_VIEWPORTS: [Viewport; 2] = [
 ];
 
 async fn wait_text(p: &Page, css: &str, needle: &str) {
-    let deadline = Instant::now() + Duration::from_secs(20);
+    let deadline = Instant::now() + PATIENCE;
     loop {
         let text = p.text(css).await;
         if text.contains(needle) {
@@ -75,7 +75,7 @@ async fn wait_attr_until(
     what: &str,
     done: impl Fn(Option<&str>) -> bool,
 ) {
-    let deadline = Instant::now() + Duration::from_secs(20);
+    let deadline = Instant::now() + PATIENCE;
     loop {
         let value = attr(p, css, name).await;
         if done(value.as_deref()) {
@@ -372,7 +372,7 @@ async fn tail_has(p: &Page, job: &str) -> bool {
 }
 
 async fn wait_tail(p: &Page, job: &str) {
-    let deadline = Instant::now() + Duration::from_secs(20);
+    let deadline = Instant::now() + PATIENCE;
     while !tail_has(p, job).await {
         assert!(
             Instant::now() < deadline,
@@ -388,7 +388,7 @@ async fn wait_for(p: &Page, css: &str) {
     if let Err(e) = p
         .client
         .wait()
-        .at_most(Duration::from_secs(20))
+        .at_most(PATIENCE)
         .for_element(Locator::Css(css))
         .await
     {
@@ -451,16 +451,12 @@ async fn ops_pages_in_a_real_browser() {
             data_dir: daemon.data_dir.clone(),
             key,
         };
-        runs.push(tokio::spawn(journey(
-            driver.url.clone(),
-            axe.clone(),
-            v,
-            target,
-        )));
+        runs.push((
+            v.name,
+            tokio::spawn(journey(driver.url.clone(), axe.clone(), v, target)),
+        ));
         daemons.push(daemon);
     }
-    for run in runs {
-        run.await.unwrap();
-    }
+    await_all(runs).await;
     drop(daemons);
 }

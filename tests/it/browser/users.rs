@@ -371,7 +371,7 @@ async fn server_of(api: &Api, id: i64) -> i64 {
 }
 
 async fn wait_unchecked(p: &Page, css: &str) {
-    let deadline = Instant::now() + Duration::from_secs(20);
+    let deadline = Instant::now() + PATIENCE;
     while checked(p, css).await {
         assert!(
             Instant::now() < deadline,
@@ -386,7 +386,7 @@ async fn wait_for_css(p: &Page, css: &str) {
     if let Err(e) = p
         .client
         .wait()
-        .at_most(Duration::from_secs(20))
+        .at_most(PATIENCE)
         .for_element(Locator::Css(css))
         .await
     {
