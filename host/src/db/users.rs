@@ -120,9 +120,9 @@ pub fn list(
     // One read transaction (a savepoint nests inside a caller's): the count and the page come
     // from the same snapshot, so a page read from the end (see `list_with`) is the one the count
     // places there even while users are added or removed.
-    c.execute_batch("SAVEPOINT user_list")?;
+    c.exec("SAVEPOINT user_list", [])?;
     let out = list_with(c, f, (sort, descending), limit, offset, RARE_TRIGRAM);
-    let released = c.execute_batch("RELEASE user_list");
+    let released = c.exec("RELEASE user_list", []);
     let out = out?;
     released?;
     Ok(out)
@@ -303,6 +303,53 @@ const RARE_TRIGRAM: i64 = 2_000;
 /// At most this many of a search's trigrams are counted.
 const PROBED_TRIGRAMS: usize = 6;
 
+/// How long a trigram's counted accounts are reused.
+const TRIGRAM_COUNT_TTL: std::time::Duration = std::time::Duration::from_secs(60);
+/// Counts kept at most; beyond, the cache starts afresh.
+const TRIGRAM_COUNT_ENTRIES: usize = 4096;
+
+/// The accounts counted per trigram by [`trigram_query`] (up to its `rare`), per database file,
+/// for [`TRIGRAM_COUNT_TTL`]. Counting a trigram found in every name reads `rare` entries of the
+/// index, and the probes were about 40 % of a search's time at 100,000 users
+/// (docs/performance.md, "The user search at 100,000 users"). A count only chooses which
+/// trigrams narrow the search; the search itself still tests every candidate exactly, so a count
+/// gone stale (accounts added or removed since) can make a search slower, never wrong. In-memory
+/// databases (tests) are always counted afresh.
+static TRIGRAM_COUNTS: TrigramCounts = TrigramCounts(std::sync::Mutex::new(None));
+
+type TrigramKey = (String, i64, String);
+
+struct TrigramCounts(
+    std::sync::Mutex<Option<std::collections::HashMap<TrigramKey, (i64, std::time::Instant)>>>,
+);
+
+impl TrigramCounts {
+    fn get(&self, file: &str, rare: i64, trigram: &str) -> Option<i64> {
+        let entries = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let key = (file.to_owned(), rare, trigram.to_owned());
+        let (n, at) = entries.as_ref()?.get(&key)?;
+        (at.elapsed() < TRIGRAM_COUNT_TTL).then_some(*n)
+    }
+
+    fn put(&self, file: &str, rare: i64, trigram: &str, n: i64) {
+        let mut entries = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let map = entries.get_or_insert_with(Default::default);
+        if map.len() >= TRIGRAM_COUNT_ENTRIES {
+            map.clear();
+        }
+        map.insert(
+            (file.to_owned(), rare, trigram.to_owned()),
+            (n, std::time::Instant::now()),
+        );
+    }
+}
+
 /// An FTS5 query whose matches include every user whose username or e-mail contains `q`, or
 /// `None` when `q` is shorter than a trigram. The `instr` test decides; this only narrows, so
 /// any set of `q`'s trigrams is correct, and a cheap one is chosen. FTS5 answers a phrase by
@@ -332,8 +379,18 @@ fn trigram_query(c: &Connection, q: &str, rare: i64) -> rusqlite::Result<Option<
     let mut probe = c.prepare_cached(
         "SELECT count(*) FROM (SELECT rowid FROM users_search WHERE users_search MATCH ?1 LIMIT ?2)",
     )?;
+    let file = c.path().filter(|p| !p.is_empty());
     for t in &trigrams {
-        let n: i64 = probe.query_row(params![quote(t), rare], |r| r.get(0))?;
+        let n = match file.and_then(|f| TRIGRAM_COUNTS.get(f, rare, t)) {
+            Some(n) => n,
+            None => {
+                let n: i64 = probe.query_row(params![quote(t), rare], |r| r.get(0))?;
+                if let Some(f) = file {
+                    TRIGRAM_COUNTS.put(f, rare, t, n);
+                }
+                n
+            }
+        };
         if n < rare {
             counted.push((n, t));
         }
@@ -782,6 +839,59 @@ mod tests {
             })
             .map(|u| u.id)
             .collect()
+    }
+
+    #[test]
+    fn a_stale_trigram_count_makes_a_search_slower_never_wrong() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut c = Connection::open(dir.path().join("users.db")).unwrap();
+        crate::db::migrate(&mut c).unwrap();
+        let add = |c: &Connection, name: &str, n: i64| {
+            c.execute_batch(&format!(
+                "INSERT OR IGNORE INTO servers(id, name, kind, base_url, created_at, updated_at)
+                   VALUES (1, 'a', 'jellyfin', 'http://a', '2026', '2026');
+                 WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {n})
+                 INSERT INTO users(server_id, external_id, username, source, created_at, updated_at)
+                 SELECT 1, '{name}' || i, '{name}' || i, 'sync', '2026', '2026' FROM n;"
+            ))
+            .unwrap();
+        };
+        let file = c.path().unwrap().to_owned();
+        let rare = 40;
+        let search = |c: &Connection, q: &str| {
+            let f = Filter {
+                search: Some(q.into()),
+                ..Filter::default()
+            };
+            let (found, total) = list_with(c, &f, ("u.id", false), 100_000, 0, rare).unwrap();
+            let found: Vec<i64> = found.iter().map(|u| u.id).collect();
+            assert_eq!(found, naive_search(c, q), "search {q:?}");
+            assert_eq!(total as usize, found.len());
+        };
+        add(&c, "kip", 100);
+        // "zed" is in no name yet (rare: counted 0), "kip" in 100 (common: at least `rare`).
+        search(&c, "zed");
+        search(&c, "kip");
+        assert_eq!(TRIGRAM_COUNTS.get(&file, rare, "zed"), Some(0));
+        assert_eq!(TRIGRAM_COUNTS.get(&file, rare, "kip"), Some(rare));
+        // Now the other way round; the counts kept say what they said.
+        add(&c, "zed", 100);
+        c.execute_batch("DELETE FROM users WHERE username LIKE 'kip%' AND id > 3")
+            .unwrap();
+        search(&c, "zed");
+        search(&c, "zed1");
+        search(&c, "kip");
+        search(&c, "kip2");
+        assert_eq!(
+            TRIGRAM_COUNTS.get(&file, rare, "zed"),
+            Some(0),
+            "stale, used"
+        );
+        assert_eq!(
+            TRIGRAM_COUNTS.get(&file, rare, "kip"),
+            Some(rare),
+            "stale, used"
+        );
     }
 
     #[test]
