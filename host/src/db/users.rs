@@ -315,31 +315,34 @@ const TRIGRAM_COUNT_ENTRIES: usize = 4096;
 /// trigrams narrow the search; the search itself still tests every candidate exactly, so a count
 /// gone stale (accounts added or removed since) can make a search slower, never wrong. In-memory
 /// databases (tests) are always counted afresh.
-static TRIGRAM_COUNTS: TrigramCounts = TrigramCounts(std::sync::Mutex::new(None));
+static TRIGRAM_COUNTS: TrigramCounts = TrigramCounts(std::sync::LazyLock::new(Default::default));
 
 type TrigramKey = (String, i64, String);
 
 struct TrigramCounts(
-    std::sync::Mutex<Option<std::collections::HashMap<TrigramKey, (i64, std::time::Instant)>>>,
+    std::sync::LazyLock<
+        std::sync::Mutex<std::collections::HashMap<TrigramKey, (i64, std::time::Instant)>>,
+    >,
 );
 
 impl TrigramCounts {
-    fn get(&self, file: &str, rare: i64, trigram: &str) -> Option<i64> {
-        let entries = self
-            .0
+    fn lock(
+        &self,
+    ) -> std::sync::MutexGuard<'_, std::collections::HashMap<TrigramKey, (i64, std::time::Instant)>>
+    {
+        self.0
             .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn get(&self, file: &str, rare: i64, trigram: &str) -> Option<i64> {
         let key = (file.to_owned(), rare, trigram.to_owned());
-        let (n, at) = entries.as_ref()?.get(&key)?;
-        (at.elapsed() < TRIGRAM_COUNT_TTL).then_some(*n)
+        let (n, at) = *self.lock().get(&key)?;
+        (at.elapsed() < TRIGRAM_COUNT_TTL).then_some(n)
     }
 
     fn put(&self, file: &str, rare: i64, trigram: &str, n: i64) {
-        let mut entries = self
-            .0
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let map = entries.get_or_insert_with(Default::default);
+        let mut map = self.lock();
         if map.len() >= TRIGRAM_COUNT_ENTRIES {
             map.clear();
         }

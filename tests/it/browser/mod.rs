@@ -40,13 +40,12 @@ const CHROMIUM: &str = "/usr/bin/chromium";
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 /// How many browser sessions run at once (the machine has two cores).
 const PARALLEL: usize = 3;
-/// The address members use for the Jellyfin server, as the admin gave it (the result page shows
-/// it instead of the fake's loopback URL).
 /// How long a browser test waits for something to appear before it fails: generous, because
 /// CI runs the browser tests beside every other test on two cores, where a page or a password
 /// hash can take many times its usual second.
 pub(super) const PATIENCE: Duration = Duration::from_secs(30);
-
+/// The address members use for the Jellyfin server, as the admin gave it (the result page shows
+/// it instead of the fake's loopback URL).
 pub(super) const MEMBER_URL: &str = "https://jellyfin.example.org";
 
 fn workspace() -> PathBuf {
