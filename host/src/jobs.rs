@@ -468,19 +468,23 @@ pub async fn list(
 }
 
 /// An admin's "run now" of a daemon-wide job: runs it at once, audits it as `job.run` and
-/// answers its record. A per-server job (a sync) is refused here: it runs through
-/// [`crate::sync::run_by`]; a job already running is `JOB_RUNNING`.
+/// answers its record. A per-server job (a sync) is not one of the daemon-wide jobs, so it is
+/// `NOT_FOUND` here (as the API document's list of them says), with a message that points to
+/// [`crate::sync::run_by`]'s route; a job already running is `JOB_RUNNING`.
 pub async fn run_by(
     state: &AppState,
     actor: &crate::auth::Actor,
     job: Job,
 ) -> crate::error::Result<JobRun> {
-    use crate::error::{ErrorCode, FieldError};
+    use crate::error::ErrorCode;
     let Some(result) = run_now(state, job).await else {
-        return Err(Error::invalid(vec![FieldError::new(
-            "job",
-            "syncs run per server: use POST /api/v1/servers/{id}/sync",
-        )]));
+        return Err(Error::new(
+            ErrorCode::NotFound,
+            format!(
+                "{} is not a daemon-wide job: syncs run per server, with POST /api/v1/servers/{{id}}/sync",
+                job.name()
+            ),
+        ));
     };
     let record = result.map_err(|e| match e {
         RunError::AlreadyRunning => Error::new(

@@ -1594,7 +1594,7 @@ async fn every_operation_answers_as_the_served_document_says() {
         M::POST,
         "/api/v1/jobs/user_sync/run",
         None,
-        "VALIDATION_FAILED",
+        "NOT_FOUND",
     )
     .await;
     w.fails(Key, M::POST, "/api/v1/jobs/nope/run", None, "NOT_FOUND")

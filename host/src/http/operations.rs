@@ -295,14 +295,14 @@ struct JobPath {
 ///
 /// Runs one of the daemon-wide jobs (`invitation_expiry`, `user_expiry`,
 /// `redemption_recovery`, `cleanup`, `prune_job_runs`) at once and answers with its record.
-/// Syncs run per server: `POST /servers/{id}/sync`.
+/// Syncs run per server (`POST /servers/{id}/sync`); their names are `NOT_FOUND` here.
 #[utoipa::path(
     post,
     path = "/jobs/{job}/run",
     tag = "operations",
     operation_id = "run_job",
     params(JobPath),
-    responses((status = OK, body = JobRun), Errors<(code::NotFound, code::ValidationFailed, code::JobRunning)>)
+    responses((status = OK, body = JobRun), Errors<(code::NotFound, code::JobRunning)>)
 )]
 async fn run_job(
     State(state): State<AppState>,
