@@ -9,19 +9,6 @@ pub struct Wrk {
     pub p99: Duration,
 }
 
-impl Wrk {
-    /// Two runs as one: their requests over their time. The p99 is the larger of the two (a
-    /// bound on the pooled p99, which wrk's output does not give).
-    pub fn pooled(a: &Wrk, b: &Wrk) -> Wrk {
-        let time = a.requests as f64 / a.per_sec + b.requests as f64 / b.per_sec;
-        Wrk {
-            requests: a.requests + b.requests,
-            per_sec: (a.requests + b.requests) as f64 / time,
-            p99: a.p99.max(b.p99),
-        }
-    }
-}
-
 /// `wrk -t2 -c32 -d{secs}s --latency` with a distinct `X-Forwarded-For` (of 1,000) per request;
 /// `None` when wrk is not installed. Fails loudly on non-2xx answers (wrk counts them), so a
 /// rate limit cannot pass for speed.
