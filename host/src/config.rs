@@ -308,7 +308,7 @@ pub static SETTINGS: &[Setting] = &[
         Kind::Choice(&["text", "json"]),
         Some("text"),
         Some("--log-format"),
-        "Log output: human-readable text or one JSON object per line."
+        "Log output: human-readable text or one JSON object per line. An event logged while a request is served names its method, path and request id."
     ),
     setting!(
         "log.buffer_events",

@@ -11,6 +11,10 @@
 //! This module must not block the caller of `tracing`: recording takes a short mutex, and
 //! broadcasting never waits for a slow subscriber (it falls behind and is told so).
 
+mod request;
+
+pub use request::{Request, scope};
+
 use serde::Serialize;
 use std::collections::{BTreeMap, VecDeque};
 use std::fmt;
@@ -357,6 +361,13 @@ impl<S: tracing::Subscriber> Layer<S> for HubLayer {
         let meta = event.metadata();
         let mut fields = Fields::default();
         event.record(&mut fields);
+        // The request it was logged in, by the id its error page or envelope shows.
+        if let Some(id) = request::with(|r| r.id.clone()) {
+            fields
+                .values
+                .entry("request_id".to_owned())
+                .or_insert(serde_json::Value::String(id));
+        }
         self.hub.record(LogEvent {
             seq: 0,
             time: now(),
@@ -450,24 +461,18 @@ pub fn init(filter: &str, json: bool, buffer_events: usize) -> LogHandle {
         reload::Layer::new(EnvFilter::builder().parse_lossy(filter));
     // Colours only on a terminal: log files and journald get plain text.
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
-    let json_layer = json.then(|| {
-        tracing_subscriber::fmt::layer()
-            .json()
-            .flatten_event(true)
-            .with_current_span(true)
-            .with_writer(std::io::stderr)
-            .with_ansi(ansi)
-    });
-    let text_layer = (!json).then(|| {
-        tracing_subscriber::fmt::layer()
-            .with_target(true)
-            .with_writer(std::io::stderr)
-            .with_ansi(ansi)
-    });
+    let style = if json {
+        request::Style::Json
+    } else {
+        request::Style::Text
+    };
+    let stderr_layer = tracing_subscriber::fmt::layer()
+        .event_format(request::Line(style))
+        .with_writer(std::io::stderr)
+        .with_ansi(ansi && !json);
     let installed = tracing_subscriber::registry()
         .with(filter_layer)
-        .with(json_layer)
-        .with(text_layer)
+        .with(stderr_layer)
         .with(HubLayer {
             hub: detached.hub.clone(),
         })
@@ -542,6 +547,30 @@ mod tests {
         assert_eq!(
             logs.recent(Some(e.seq))[0].fields["refresh_token"],
             REDACTED
+        );
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn an_event_logged_in_a_request_carries_its_request_id_into_the_stream() {
+        let (logs, subscriber) = scoped(10);
+        let _default = tracing::subscriber::set_default(subscriber);
+        let request = Request {
+            id: "req-7".into(),
+            method: axum::http::Method::GET,
+            path: "/j/ABC".into(),
+        };
+        scope(Arc::new(request), async {
+            tracing::warn!("in the request")
+        })
+        .await;
+        tracing::warn!("after it");
+        let events = logs.recent(None);
+        assert_eq!(events.len(), 2);
+        assert_eq!(events[0].fields["request_id"], "req-7");
+        assert!(
+            !events[1].fields.contains_key("request_id"),
+            "{:?}",
+            events[1]
         );
     }
 

@@ -44,7 +44,6 @@ use std::time::{Duration, Instant};
 use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::timeout::TimeoutLayer;
-use tracing::Instrument;
 use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouter};
 use utoipa_axum::routes;
 
@@ -180,7 +179,8 @@ struct Front {
 
 /// The one middleware in front of every route. It:
 /// - assigns the request id (keeping a well-formed one the client sent) and echoes it;
-/// - runs the request in a `request` span with the method, path and id;
+/// - runs the request in its logging scope (`logging::scope`: events logged while it runs name
+///   its method, path and id);
 /// - turns every error response into the JSON envelope with that id or, for a browser outside
 ///   the API, into an HTML error page with that id (`web::error_page`). Pages the web layer
 ///   rendered itself (`text/html`) pass unchanged. Internal causes are logged here, once, and
@@ -208,15 +208,17 @@ async fn front(State(front): State<Front>, mut req: Request, next: Next) -> Resp
         .as_ref()
         .filter(|_| crate::web::wants_html(req.headers(), req.uri()))
         .map(|web| (web.clone(), req.headers().clone()));
-    let span = tracing::info_span!("request", method = %method, path = %path, request_id = %id);
     req.extensions_mut().insert(RequestId(id.clone()));
 
-    let response = next.run(req).instrument(span).await;
+    // Events logged while the request runs name it (`logging::scope`).
+    let request = Arc::new(crate::logging::Request { id, method, path });
+    let response = crate::logging::scope(request.clone(), next.run(req)).await;
+    let crate::logging::Request { id, method, path } = &*request;
 
-    let mut response = error_response(response, html.as_ref(), &id, &method, &path);
+    let mut response = error_response(response, html.as_ref(), id, method, path);
     let headers = response.headers_mut();
     set_security_headers(headers);
-    if let Ok(value) = HeaderValue::from_str(&id) {
+    if let Ok(value) = HeaderValue::from_str(id) {
         headers.insert(REQUEST_ID.clone(), value);
     }
     if let Some(metrics) = &front.metrics {
