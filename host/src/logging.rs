@@ -360,7 +360,7 @@ impl<S: tracing::Subscriber> Layer<S> for HubLayer {
     fn on_event(&self, event: &tracing::Event<'_>, _ctx: Context<'_, S>) {
         let meta = event.metadata();
         let mut fields = Fields::default();
-        event.record(&mut fields);
+        event.record(&mut AsJson(|f: &Field, v| fields.put(f, v)));
         // The request it was logged in, by the id its error page or envelope shows.
         if let Some(id) = request::with(|r| r.id.clone()) {
             fields
@@ -416,33 +416,37 @@ impl Fields {
     }
 }
 
-impl Visit for Fields {
+/// A field visitor that hands each value to `F` as JSON: numbers and booleans as they are,
+/// everything else as text.
+struct AsJson<F>(F);
+
+impl<F: FnMut(&Field, serde_json::Value)> Visit for AsJson<F> {
     fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
-        self.put(field, serde_json::Value::String(format!("{value:?}")));
+        (self.0)(field, serde_json::Value::String(format!("{value:?}")));
     }
 
     fn record_str(&mut self, field: &Field, value: &str) {
-        self.put(field, serde_json::Value::String(value.to_owned()));
+        (self.0)(field, serde_json::Value::String(value.to_owned()));
     }
 
     fn record_i64(&mut self, field: &Field, value: i64) {
-        self.put(field, value.into());
+        (self.0)(field, value.into());
     }
 
     fn record_u64(&mut self, field: &Field, value: u64) {
-        self.put(field, value.into());
+        (self.0)(field, value.into());
     }
 
     fn record_bool(&mut self, field: &Field, value: bool) {
-        self.put(field, value.into());
+        (self.0)(field, value.into());
     }
 
     fn record_f64(&mut self, field: &Field, value: f64) {
-        self.put(field, value.into());
+        (self.0)(field, value.into());
     }
 
     fn record_error(&mut self, field: &Field, value: &(dyn std::error::Error + 'static)) {
-        self.put(field, serde_json::Value::String(value.to_string()));
+        (self.0)(field, serde_json::Value::String(value.to_string()));
     }
 }
 

@@ -139,7 +139,12 @@ fn json(mut w: Writer<'_>, event: &Event<'_>) -> fmt::Result {
         ("timestamp".into(), timestamp().into()),
         ("level".into(), event.metadata().level().as_str().into()),
     ];
-    event.record(&mut JsonFields(&mut members));
+    event.record(&mut super::AsJson(|field: &Field, value| {
+        // The `log` bridge's metadata (`log.target`, `log.file`, ...) is noise here too.
+        if !field.name().starts_with("log.") {
+            members.push((field.name().to_owned(), value));
+        }
+    }));
     members.push(("target".into(), target(event).into()));
     if let Some(request) =
         with(|r| serde_json::json!({ "method": r.method.as_str(), "path": r.path, "id": r.id }))
@@ -173,48 +178,6 @@ fn target(event: &Event<'_>) -> String {
     found
         .0
         .unwrap_or_else(|| event.metadata().target().to_owned())
-}
-
-/// An event's fields as JSON values, as `tracing_subscriber`'s JSON format writes them.
-struct JsonFields<'a>(&'a mut Vec<(String, serde_json::Value)>);
-
-impl JsonFields<'_> {
-    fn put(&mut self, field: &Field, value: serde_json::Value) {
-        // The `log` bridge's metadata (`log.target`, `log.file`, ...) is noise here too.
-        if !field.name().starts_with("log.") {
-            self.0.push((field.name().to_owned(), value));
-        }
-    }
-}
-
-impl Visit for JsonFields<'_> {
-    fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
-        self.put(field, format!("{value:?}").into());
-    }
-
-    fn record_str(&mut self, field: &Field, value: &str) {
-        self.put(field, value.into());
-    }
-
-    fn record_i64(&mut self, field: &Field, value: i64) {
-        self.put(field, value.into());
-    }
-
-    fn record_u64(&mut self, field: &Field, value: u64) {
-        self.put(field, value.into());
-    }
-
-    fn record_bool(&mut self, field: &Field, value: bool) {
-        self.put(field, value.into());
-    }
-
-    fn record_f64(&mut self, field: &Field, value: f64) {
-        self.put(field, value.into());
-    }
-
-    fn record_error(&mut self, field: &Field, value: &(dyn std::error::Error + 'static)) {
-        self.put(field, value.to_string().into());
-    }
 }
 
 #[cfg(test)]
