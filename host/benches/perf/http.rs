@@ -125,14 +125,14 @@ async fn first_request(t: &mut Table, short: bool, daemon: &Daemon) {
         format!("bare axum \"hello\" (wrk -t2 -c32 -d{half}s before and after the daemon's run)"),
         format!(
             "{:.0} req/s ({:.0} before, {:.0} after), p99 {} / {}",
-            base.per_sec,
+            base,
             before.per_sec,
             after.per_sec,
             ms(before.p99),
             ms(after.p99)
         ),
     );
-    let share = join.per_sec / base.per_sec;
+    let share = join.per_sec / base;
     t.goal(
         format!(
             "invitee's first request GET /api/v1/join/{{code}} (wrk -t2 -c32 -d{secs}s, {} requests)",
@@ -153,15 +153,10 @@ async fn first_request(t: &mut Table, short: bool, daemon: &Daemon) {
     );
 }
 
-/// Two wrk runs as one: their requests over their time. The p99 is the larger of the two (a
-/// bound on the pooled p99, which wrk's output does not give).
-fn pooled(a: &Wrk, b: &Wrk) -> Wrk {
+/// The throughput of two wrk runs taken as one: their requests over their time.
+fn pooled(a: &Wrk, b: &Wrk) -> f64 {
     let time = a.requests as f64 / a.per_sec + b.requests as f64 / b.per_sec;
-    Wrk {
-        requests: a.requests + b.requests,
-        per_sec: (a.requests + b.requests) as f64 / time,
-        p99: a.p99.max(b.p99),
-    }
+    (a.requests + b.requests) as f64 / time
 }
 
 /// One visit of the join page as the client `ip` behind the trusted proxy; whether it was
